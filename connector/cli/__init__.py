@@ -1,0 +1,1 @@
+"""The ``zohocrm`` command line: thin wrappers over the library (results to stdout, progress to stderr)."""

@@ -1,0 +1,65 @@
+"""``zohocrm emulator``."""
+
+from __future__ import annotations
+
+import click
+
+FAULT_KINDS_HELP = "comma-separated subset of 500,502,503,429,error200,drop,slow,drop_after"
+
+
+def _sizes(values: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        name, sep, n = v.partition("=")
+        if not sep or not n.strip().isdigit():
+            raise click.BadParameter(f"expected Module=N, got {v!r}", param_hint="--size")
+        out[name.strip()] = int(n)
+    return out
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind (keep it on loopback)")
+@click.option("--port", default=0, show_default=True, type=int, help="0 picks a free port")
+@click.option("--records", default=2_000, show_default=True, type=click.IntRange(0, 5_000_000),
+              help="records in the org, split across modules")
+@click.option("--size", "sizes", multiple=True, metavar="MODULE=N", help="records of one module, e.g. Leads=250000")
+@click.option("--seed", default=42, show_default=True, type=int, help="data seed (same seed, same org)")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="persist the org and tokens here")
+@click.option("--latency-ms", default=0.0, show_default=True, type=float, help="added to every API call")
+@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="share of API calls that fail (seeded, reproducible)")
+@click.option("--fault-kinds", default=None, help=FAULT_KINDS_HELP)
+@click.option("--index-lag-s", default=0.0, show_default=True, type=float,
+              help="search index lag: newer changes are invisible to /search")
+@click.option("--credits", default=1_000_000, show_default=True, type=int, help="API credits per rolling 24 h")
+@click.option("--concurrency", default=20, show_default=True, type=int, help="concurrent calls per client")
+@click.option("--token-ttl-s", default=3600, show_default=True, type=int, help="access token lifetime")
+@click.option("--bulk-rows-per-s", default=200_000.0, show_default=True, type=float,
+              help="bulk job processing speed")
+@click.option("--location", default="us", show_default=True,
+              type=click.Choice(["us", "eu", "in", "au", "jp", "cn", "ca", "sa", "uk"]),
+              help="data center this instance pretends to be")
+@click.option("--environment", default="production", show_default=True,
+              type=click.Choice(["production", "sandbox", "developer"]))
+@click.option("--manual-consent", is_flag=True, help="show an Accept/Deny consent page instead of auto-approving")
+def emulator(host: str, port: int, records: int, sizes: tuple[str, ...], seed: int, data_dir: str | None,
+             latency_ms: float, fault_rate: float, fault_kinds: str | None, index_lag_s: float, credits: int,
+             concurrency: int, token_ttl_s: int, bulk_rows_per_s: float, location: str, environment: str,
+             manual_consent: bool) -> None:
+    """Run a local Zoho CRM (accounts server, CRM API v8/v7, bulk APIs) until Ctrl-C.
+
+    Prints one JSON line with the origins, credentials and a connection string when ready.
+    """
+    from ..emulator.cli import serve
+
+    kw = dict(host=host, port=port, records=records, sizes=_sizes(sizes), seed=seed, data_dir=data_dir,
+              latency_ms=latency_ms, fault_rate=fault_rate, index_lag_s=index_lag_s, credits=credits,
+              concurrency=concurrency, token_ttl_s=token_ttl_s, bulk_rows_per_s=bulk_rows_per_s,
+              location=location, environment=environment, auto_approve=not manual_consent)
+    if fault_kinds:
+        kw["fault_kinds"] = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
+    try:
+        code = serve(**kw)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    raise SystemExit(code)

@@ -1,0 +1,36 @@
+"""Entry point of the ``zohocrm`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .emulator_cmd import emulator
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zohocrm-connector")
+def cli() -> None:
+    """Zoho CRM connector: SQL over Zoho, migrations, incremental sync, and a local Zoho CRM emulator."""
+
+
+cli.add_command(emulator)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="zohocrm", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:  # click's --help / --version
+        return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Stored values -> Zoho's record JSON (metadata-and-types.md section 5).
+
+:class:`RecordReader` turns a list of requested fields into SQL select
+expressions (through :class:`~.query.Selection`) and decodes the result rows
+into record dicts exactly as the Records API renders them: ids as strings,
+datetimes with the user's offset, lookups as ``{"name", "id"}``, multi-select
+picklists as arrays, currency as numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from . import schema
+from .clock import VirtualClock
+from .query import Selection
+from .schema import FieldDef, ModuleDef
+from .store import Store, module_column, q
+
+Decoder = Callable[[Sequence[Any]], Any]
+
+
+def scalar_to_json(value_type: str, v: Any, clock: VirtualClock) -> Any:
+    """One stored scalar -> its JSON form for a given (value) data type."""
+    if v is None:
+        return None
+    if value_type == "bigint":
+        return str(v)
+    if value_type in ("double", "percent", "currency", "rollup_summary"):
+        return float(v)
+    if value_type == "integer":
+        return int(v)
+    if value_type == "datetime":
+        return clock.render(v) if isinstance(v, datetime) else v
+    if value_type == "date":
+        return v.isoformat() if isinstance(v, date) else v
+    if value_type == "multiselectpicklist":
+        return list(v)
+    if value_type in schema.JSON_DOCUMENT_TYPES:
+        return json.loads(v) if isinstance(v, str) else v
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+class RecordReader:
+    """Reads records of one module in the API's JSON shape."""
+
+    def __init__(self, store: Store, module: ModuleDef, clock: VirtualClock, fields: list[FieldDef], *,
+                 as_of: datetime | None = None, single_record: bool = False) -> None:
+        self.store = store
+        self.module = module
+        self.clock = clock
+        self.single_record = single_record
+        self.sel = Selection(module, clock.now_naive(), as_of=as_of)
+        self.exprs: list[str] = [f"{self.sel.alias}.id"]
+        self.decoders: list[tuple[str, Decoder]] = []
+        self.post: list[FieldDef] = []  # subform / linking values fetched after the main query
+        self.se_module_col: int | None = None
+        for f in fields:
+            self._add(f)
+
+    def _col(self, expr: str) -> int:
+        self.exprs.append(expr)
+        return len(self.exprs) - 1
+
+    def _add(self, f: FieldDef) -> None:
+        dt = f.data_type
+        name = f.api_name
+        sel = self.sel
+        if dt in schema.SINGLE_RECORD_ONLY_TYPES:
+            if self.single_record:
+                self.post.append(f)
+            return
+        if dt in ("lookup", "layout", "ownerlookup", "userlookup", "multi_module_lookup"):
+            i_id = self._col(sel.value_expr(f))
+            i_name = self._col(sel.name_expr(f))
+            i_mod = self._col(f"{sel.alias}.{q(module_column(f) or '')}") if f.targets else None
+            i_mail = None
+            if f.is_user_lookup:
+                i_mail = self._col(f"{sel.lookup_alias(sel.alias, f, (name,), 'Users')}.email")
+            if f.targets and dt == "lookup":
+                self.se_module_col = i_mod
+
+            def dec(r: Sequence[Any], i_id: int = i_id, i_name: int = i_name, i_mod: int | None = i_mod,
+                    i_mail: int | None = i_mail, dt: str = dt) -> Any:
+                if r[i_id] is None:
+                    return None
+                out: dict[str, Any] = {"name": r[i_name], "id": str(r[i_id])}
+                if i_mail is not None:
+                    out["email"] = r[i_mail]
+                if dt == "multi_module_lookup" and i_mod is not None:
+                    mod = schema.MODULES_BY_NAME.get(r[i_mod])
+                    out = {"module": {"api_name": r[i_mod], "id": str(mod.module_id) if mod else None},
+                           **out}
+                return out
+
+            self.decoders.append((name, dec))
+            return
+        i = self._col(sel.value_expr(f))
+        vt = f.value_type
+        self.decoders.append((name, lambda r, i=i, vt=vt: scalar_to_json(vt, r[i], self.clock)))
+
+    # -- running --------------------------------------------------------------------
+
+    def sql(self, where: str = "", order_by: str = "", limit: int | None = None, offset: int = 0) -> str:
+        s = f"SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}"
+        if where:
+            s += f" WHERE {where}"
+        if order_by:
+            s += f" ORDER BY {order_by}"
+        if limit is not None:
+            s += f" LIMIT {int(limit)}"
+        if offset:
+            s += f" OFFSET {int(offset)}"
+        return s
+
+    def fetch(self, where: str = "", params: Sequence[Any] | None = None, order_by: str = "",
+              limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        rows = self.store.fetchall(self.sql(where, order_by, limit, offset), params)
+        return self.decode(rows)
+
+    def decode(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        out = []
+        for r in rows:
+            rec: dict[str, Any] = {}
+            for name, dec in self.decoders:
+                rec[name] = dec(r)
+            if self.se_module_col is not None:
+                rec["$se_module"] = r[self.se_module_col]
+            rec["id"] = str(r[0])
+            out.append(rec)
+        if self.post and out:
+            self._attach_related(out)
+        return out
+
+    def _attach_related(self, records: list[dict[str, Any]]) -> None:
+        ids = [int(r["id"]) for r in records]
+        for f in self.post:
+            assert f.related_module is not None
+            rm = schema.MODULES_BY_NAME[f.related_module]
+            parent_link = next(x for x in rm.fields if x.data_type == "lookup" and x.lookup == self.module.api_name)
+            if f.data_type == "subform":
+                child_fields = [x for x in rm.fields if x.api_name not in ("Created_Time", "Modified_Time")]
+            else:
+                child_fields = [x for x in rm.fields
+                                if x.data_type in ("lookup", "userlookup") and x is not parent_link]
+            reader = RecordReader(self.store, rm, self.clock, child_fields)
+            rows = reader.fetch(f"t.{q(parent_link.api_name)} IN (SELECT unnest(?))", [ids], order_by="t.id")
+            by_parent: dict[str, list[dict[str, Any]]] = {}
+            for row in rows:
+                parent = row.get(parent_link.api_name) or {}
+                pid = parent.get("id") if isinstance(parent, dict) else None
+                if f.data_type != "subform":
+                    row.pop(parent_link.api_name, None)
+                if pid is not None:
+                    by_parent.setdefault(pid, []).append(row)
+            for rec in records:
+                rec[f.api_name] = by_parent.get(rec["id"], [])
+
+
+def record_fields(m: ModuleDef, names: list[str] | None = None) -> list[FieldDef]:
+    """FieldDefs for requested names (all fields when None); unknown names are skipped by callers."""
+    if names is None:
+        return list(m.fields)
+    out = []
+    for n in names:
+        f = m.field(n)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def meta_keys(m: ModuleDef) -> dict[str, Any]:
+    """A realistic subset of the ``$`` keys Zoho adds to every record (connectors must ignore them)."""
+    return {"$approved": True, "$editable": True, "$currency_symbol": "$", "$state": "save",
+            "$process_flow": False, "$approval_state": "approved"}

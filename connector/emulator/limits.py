@@ -1,0 +1,109 @@
+"""Zoho's API limits: rolling 24-hour credits, concurrency, sub-concurrency, download rate.
+
+limits-and-errors.md sections 1-4. Over any limit the call gets HTTP 429
+``TOO_MANY_REQUESTS`` at once (Zoho does not queue). Once half the credits are
+used, responses carry ``X-API-CREDITS-REMAINING``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+
+from .clock import VirtualClock
+from .zoho_errors import ZohoError
+
+WINDOW_S = 86_400
+TOO_MANY = ("Number of API requests for the 24 hour period is exceeded or the concurrency limit of the "
+            "user for the app is exceeded.")
+
+
+def too_many_requests(details: dict[str, object] | None = None) -> ZohoError:
+    return ZohoError(429, "TOO_MANY_REQUESTS", TOO_MANY, details or {})
+
+
+class Limits:
+    def __init__(self, clock: VirtualClock, credits: int, concurrency: int, sub_concurrency: int,
+                 downloads_per_minute: int) -> None:
+        self.clock = clock
+        self.budget = credits
+        self.concurrency = concurrency
+        self.sub_concurrency = sub_concurrency
+        self.downloads_per_minute = downloads_per_minute
+        self._lock = threading.Lock()
+        self._spent: deque[tuple[float, int]] = deque()
+        self._spent_total = 0
+        self.credits_used = 0
+        self._inflight: dict[str, int] = defaultdict(int)
+        self._inflight_heavy: dict[str, int] = defaultdict(int)
+        self._downloads: deque[float] = deque()
+        self.rejected = 0
+
+    # -- credits ----------------------------------------------------------------------
+
+    def _expire(self) -> None:
+        cutoff = self.clock.time() - WINDOW_S
+        while self._spent and self._spent[0][0] < cutoff:
+            self._spent_total -= self._spent.popleft()[1]
+
+    def remaining(self) -> int:
+        with self._lock:
+            self._expire()
+            return max(0, self.budget - self._spent_total)
+
+    def check_credits(self, needed: int = 1) -> None:
+        if self.remaining() < needed:
+            self.rejected += 1
+            raise too_many_requests()
+
+    def charge(self, credits: int) -> None:
+        if credits <= 0:
+            return
+        with self._lock:
+            self._spent.append((self.clock.time(), credits))
+            self._spent_total += credits
+            self.credits_used += credits
+
+    def headers(self) -> dict[str, str]:
+        rem = self.remaining()
+        if rem <= self.budget / 2:
+            return {"X-API-CREDITS-REMAINING": str(rem)}
+        return {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._spent.clear()
+            self._spent_total = 0
+            self.credits_used = 0
+            self._downloads.clear()
+
+    # -- concurrency ------------------------------------------------------------------
+
+    def enter(self, client_id: str, heavy: bool) -> None:
+        with self._lock:
+            if self._inflight[client_id] >= self.concurrency or (
+                    heavy and self._inflight_heavy[client_id] >= self.sub_concurrency):
+                self.rejected += 1
+                raise too_many_requests()
+            self._inflight[client_id] += 1
+            if heavy:
+                self._inflight_heavy[client_id] += 1
+
+    def leave(self, client_id: str, heavy: bool) -> None:
+        with self._lock:
+            self._inflight[client_id] -= 1
+            if heavy:
+                self._inflight_heavy[client_id] -= 1
+
+    # -- bulk downloads -----------------------------------------------------------------
+
+    def check_download(self) -> None:
+        now = self.clock.time()
+        with self._lock:
+            while self._downloads and self._downloads[0] < now - 60:
+                self._downloads.popleft()
+            if len(self._downloads) >= self.downloads_per_minute:
+                self.rejected += 1
+                raise ZohoError(429, "TOO_MANY_REQUESTS",
+                                "download limit of 10 per minute reached; try again after a minute", {})
+            self._downloads.append(now)

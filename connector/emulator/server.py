@@ -1,0 +1,95 @@
+"""HTTP/1.1 server (stdlib, threaded, keep-alive) in front of :class:`~.app.App`."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import handlers  # noqa: F401  (registers every route)
+from .app import DROP, App
+from .http import Headers, Request, Response
+
+MAX_BODY = 64 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ZohoCRM-Emulator/1.0"
+    app: App  # set on the subclass made per server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # quiet: the stats endpoint tells what happened
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = Headers({k.lower(): v for k, v in self.headers.items()})
+        req = Request.build(self.command, self.path, headers, body, self.client_address[0])
+        try:
+            resp = self.app.dispatch(req)
+        except Exception as exc:  # a bug in a handler must still answer like Zoho's 500
+            import traceback
+            traceback.print_exc()
+            resp = Response.json({"code": "INTERNAL_ERROR", "details": {"emulator_bug": repr(exc)[:300]},
+                                  "message": "Internal server error occurred.", "status": "error"}, 500)
+        if resp is DROP:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        assert isinstance(resp, Response)
+        self.send_response(resp.status)
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        if resp.status not in (204, 304):
+            self.send_header("Content-Length", str(len(resp.body)))
+        self.end_headers()
+        if resp.body and self.command != "HEAD" and resp.status not in (204, 304):
+            self.wfile.write(resp.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class EmulatorServer:
+    """Binds, serves in a background thread, stops cleanly."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        handler = type("BoundHandler", (_Handler,), {"app": app})
+        self.httpd = _Server((app.settings.host, app.settings.port), handler)
+        host, port = self.httpd.server_address[:2]
+        app.origin = f"http://{host}:{port}"
+        self.thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                       name="zoho-emulator", daemon=True)
+        self.thread.start()
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self.thread:
+            self.thread.join(timeout=5)
+        self.app.save_state()
+        self.app.store.close()

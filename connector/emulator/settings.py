@@ -1,0 +1,62 @@
+"""Knobs of one emulator instance (CLI flags and ``Emulator(...)`` keyword arguments)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Fault kinds --fault-rate draws from (limits-and-errors.md: the failures a connector must survive).
+FAULT_KINDS = ("500", "502", "503", "429", "error200", "drop", "slow")
+# Faults that happen after the request was processed (the write landed, the answer is lost).
+LATE_FAULT_KINDS = ("drop_after",)
+
+# Data centers: location code -> (accounts host label, api host label)
+DATA_CENTERS = ("us", "eu", "in", "au", "jp", "cn", "ca", "sa", "uk")
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 0
+    records: int = 2_000
+    seed: int = 42
+    data_dir: str | None = None
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    #: search index lag: changes newer than this many seconds are not yet visible to /search
+    index_lag_s: float = 0.0
+    #: API credits per rolling 24 hours
+    credits: int = 1_000_000
+    #: concurrent calls per org per client (Enterprise: 20); heavy calls have their own 10
+    concurrency: int = 20
+    sub_concurrency: int = 10
+    token_ttl_s: int = 3600
+    #: bulk read/write job throughput
+    bulk_rows_per_s: float = 200_000.0
+    #: records per module, overriding the split of ``records``
+    sizes: dict[str, int] = field(default_factory=dict)
+    #: the user's time zone as minutes east of UTC (Asia/Kolkata: +05:30)
+    utc_offset_minutes: int = 330
+    #: data-center location code this instance pretends to be
+    location: str = "us"
+    #: org type reported by /org: production, sandbox, developer
+    environment: str = "production"
+    #: consent page approves at once (tests); otherwise it shows an Accept/Deny form
+    auto_approve: bool = True
+    #: bulk read downloads per minute (Zoho: 10)
+    downloads_per_minute: int = 10
+
+    def validate(self) -> None:
+        if self.records < 0 or self.records > 5_000_000:
+            raise ValueError("records must be between 0 and 5,000,000")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError("fault_rate must be between 0 and 1")
+        unknown = set(self.fault_kinds) - set(FAULT_KINDS) - set(LATE_FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {FAULT_KINDS + LATE_FAULT_KINDS}")
+        if self.location not in DATA_CENTERS:
+            raise ValueError(f"location must be one of {DATA_CENTERS}")
+        if self.environment not in ("production", "sandbox", "developer"):
+            raise ValueError("environment must be production, sandbox or developer")
+        if self.concurrency < 1 or self.credits < 0 or self.bulk_rows_per_s <= 0:
+            raise ValueError("concurrency >= 1, credits >= 0 and bulk_rows_per_s > 0 are required")

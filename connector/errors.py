@@ -1,0 +1,97 @@
+"""The connector's one error tree.
+
+Every exception the connector raises on purpose is a :class:`ConnectorError`.
+PEP 249 names are aliased at the bottom so DB-API users can catch
+``connector.dbapi.DatabaseError`` and friends.
+
+Messages say what was wrong, what was expected and what to do next. They never
+carry secrets: anything that might (a URL, a response body) goes through
+:func:`connector.redaction.redact` before it is put in a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConnectorError(Exception):
+    """Base of every error raised by the connector."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message} ({hint})")
+
+
+class ConfigError(ConnectorError, ValueError):
+    """A connection string or setting is malformed, unknown, or out of range."""
+
+
+class AuthError(ConnectorError):
+    """OAuth failed: bad client, expired or revoked token, wrong data center, tampered store."""
+
+    def __init__(self, message: str, *, hint: str | None = None, zoho_error: str | None = None) -> None:
+        self.zoho_error = zoho_error
+        super().__init__(message, hint=hint)
+
+
+class PermissionDenied(ConnectorError):
+    """An operation or module was not allowed by AllowedOperations/AllowedModules."""
+
+
+class ApiError(ConnectorError):
+    """Zoho answered with an error.
+
+    ``code`` is Zoho's error code (``INVALID_MODULE``...), ``status`` the HTTP
+    status, ``details`` Zoho's details object.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.code = code
+        self.status = status
+        self.details = details or {}
+        super().__init__(message, hint=hint)
+
+
+class RetriableError(ApiError):
+    """A transient failure (429, 5xx, dropped connection); retrying later may succeed."""
+
+
+class QuotaExhaustedError(ApiError):
+    """The org's API credits for the rolling 24 hours are used up."""
+
+
+class FatalApiError(ApiError):
+    """A request Zoho will never accept as sent (bad module, bad field, bad criteria)."""
+
+
+class PlanningError(ConnectorError):
+    """A SQL statement could not be planned (syntax, unknown table or column)."""
+
+
+class ConversionError(ConnectorError):
+    """A value could not be converted between Zoho's wire format and Arrow."""
+
+
+class StateError(ConnectorError):
+    """Sync or migration state is missing, corrupt, or belongs to another run."""
+
+
+# PEP 249 names, mapped onto the tree above.
+Error = ConnectorError
+InterfaceError = ConfigError
+DatabaseError = ApiError
+OperationalError = RetriableError
+ProgrammingError = PlanningError
+DataError = ConversionError
+IntegrityError = FatalApiError
+InternalError = ConnectorError
+NotSupportedError = PlanningError

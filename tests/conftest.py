@@ -1,0 +1,103 @@
+"""Shared fixtures: a real emulator over loopback HTTP, and a plain-requests client for it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import HealthCheck, settings
+
+from connector.emulator import Emulator
+
+settings.register_profile("ci", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("dev", max_examples=25, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+class ZohoClient:
+    """A deliberately naive client written from Zoho's docs: requests + the Zoho-oauthtoken header."""
+
+    def __init__(self, emu: Emulator, refresh_token: str | None = None, version: str = "v8") -> None:
+        self.emu = emu
+        self.base = f"{emu.api_domain}/crm/{version}"
+        self.bulk = f"{emu.api_domain}/crm/bulk/{version}"
+        self.http = requests.Session()
+        self.refresh_token = refresh_token or emu.refresh_token
+        self.token = self.mint()
+
+    def mint(self) -> str:
+        r = self.http.post(f"{self.emu.accounts_url}/oauth/v2/token", data={
+            "grant_type": "refresh_token", "client_id": self.emu.client_id,
+            "client_secret": self.emu.client_secret, "refresh_token": self.refresh_token})
+        body = r.json()
+        assert "access_token" in body, body
+        return str(body["access_token"])
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h = {"Authorization": f"Zoho-oauthtoken {self.token}"}
+        h.update(extra or {})
+        return h
+
+    def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, base: str | None = None,
+                **kw: Any) -> requests.Response:
+        url = path if path.startswith("http") else f"{base or self.base}{path}"
+        return self.http.request(method, url, headers=self.headers(headers), timeout=60, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+    def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
+        return self.http.request(method, f"{self.emu.origin}/__emulator/{path}", timeout=120, **kw)
+
+    def export(self, module: str) -> list[dict[str, Any]]:
+        r = self.admin("GET", f"export/{module}")
+        assert r.status_code == 200, r.text
+        return list(r.json()["data"])
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """One shared org for read-only tests (2,000 records, seed 42). Do not write to it."""
+    with Emulator(records=2_000, seed=42) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def zoho(emulator: Emulator) -> ZohoClient:
+    return ZohoClient(emulator)
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., Emulator]]:
+    """Factory for a private emulator (use for writes, faults, clock moves); stopped after the test."""
+    started: list[Emulator] = []
+
+    def make(**kw: Any) -> Emulator:
+        kw.setdefault("records", 500)
+        emu = Emulator(**kw).start()
+        started.append(emu)
+        return emu
+
+    yield make
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def private(make_emulator: Callable[..., Emulator]) -> ZohoClient:
+    """A client on a private 500-record emulator that the test may change at will."""
+    return ZohoClient(make_emulator())
