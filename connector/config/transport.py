@@ -1,0 +1,117 @@
+"""How a connection's properties shape a ``requests`` session: proxies, TLS trust, timeouts.
+
+Both the OAuth layer (token endpoint) and the HTTP client (CRM calls) build
+their sessions through :func:`configure_session`, so a proxy or a pinned
+certificate applies to every request the connector makes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import tempfile
+import warnings
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from connector.errors import ConfigError
+
+if TYPE_CHECKING:
+    import requests
+
+    from connector.config.config import ConnectionConfig
+
+
+def timeouts(config: ConnectionConfig) -> tuple[float, float] | None:
+    """(connect, read) seconds; Timeout=0 disables the client-side timeout."""
+    if not config.timeout:
+        return None
+    return (min(15.0, float(config.timeout)), float(config.timeout))
+
+
+def proxies(config: ConnectionConfig) -> dict[str, str]:
+    """Proxy URLs for requests, from the Proxy* and Firewall* properties."""
+    if config.firewall_type in ("SOCKS4", "SOCKS5"):
+        try:
+            import socks  # noqa: F401  (PySocks, requests' socks extra)
+        except ImportError:
+            raise ConfigError(
+                f"FirewallType={config.firewall_type} needs SOCKS support",
+                hint="pip install 'zohocrm-connector[socks]'") from None
+        if not config.firewall_server:
+            raise ConfigError("FirewallType is SOCKS but FirewallServer is empty")
+        scheme = "socks5h" if config.firewall_type == "SOCKS5" else "socks4a"
+        url = f"{scheme}://{_userinfo(config.firewall_user, config.firewall_password)}" \
+              f"{config.firewall_server}:{config.firewall_port or 1080}"
+        return {"http": url, "https": url}
+    if config.firewall_type == "TUNNEL":
+        if not config.firewall_server:
+            raise ConfigError("FirewallType=TUNNEL needs FirewallServer")
+        url = f"http://{_userinfo(config.firewall_user, config.firewall_password)}" \
+              f"{config.firewall_server}:{config.firewall_port or 80}"
+        return {"http": url, "https": url}
+    if config.proxy_server:
+        if config.proxy_auth_scheme in ("NTLM", "NEGOTIATE"):
+            raise ConfigError(
+                f"ProxyAuthScheme={config.proxy_auth_scheme} is not supported",
+                hint="use BASIC, or run a local authenticating proxy (e.g. cntlm) and point ProxyServer at it")
+        user = config.proxy_user if config.proxy_auth_scheme == "BASIC" else None
+        password = config.proxy_password if config.proxy_auth_scheme == "BASIC" else None
+        server = config.proxy_server
+        if "://" not in server:
+            server = "http://" + server
+        scheme, _, host = server.partition("://")
+        url = f"{scheme}://{_userinfo(user, password)}{host}:{config.proxy_port}"
+        return {"http": url, "https": url}
+    return {}
+
+
+def _userinfo(user: str | None, password: object | None) -> str:
+    if not user:
+        return ""
+    secret = password.reveal() if hasattr(password, "reveal") else (password or "")  # type: ignore[union-attr]
+    return f"{quote(user, safe='')}:{quote(str(secret), safe='')}@" if secret else f"{quote(user, safe='')}@"
+
+
+_pem_files: list[str] = []
+
+
+def verify_setting(config: ConnectionConfig) -> bool | str:
+    """requests' ``verify``: True (system trust), a CA bundle path, or False for SSLServerCert=*."""
+    cert = (config.ssl_server_cert or "").strip()
+    if not cert:
+        return True
+    if cert == "*":
+        warnings.warn("SSLServerCert=* accepts any server certificate; use it only for testing",
+                      stacklevel=2)
+        return False
+    if "-----BEGIN CERTIFICATE-----" in cert:
+        fd, path = tempfile.mkstemp(prefix="zohocrm-cert-", suffix=".pem")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(cert if cert.endswith("\n") else cert + "\n")
+        _pem_files.append(path)
+        return path
+    if not os.path.exists(cert):
+        raise ConfigError(f"SSLServerCert file not found: {cert}",
+                          hint="give a PEM file path, PEM text, or * (testing only)")
+    return cert
+
+
+@atexit.register
+def _cleanup() -> None:
+    for p in _pem_files:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+
+
+def configure_session(session: requests.Session, config: ConnectionConfig) -> requests.Session:
+    """Apply proxies, TLS trust and environment-proxy detection to a session."""
+    session.trust_env = bool(config.proxy_auto_detect)
+    prox = proxies(config)
+    if prox:
+        session.proxies.update(prox)
+    session.verify = verify_setting(config)
+    session.headers.setdefault("User-Agent", "zohocrm-connector/0.1 (+python-requests)")
+    return session
