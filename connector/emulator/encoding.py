@@ -147,8 +147,9 @@ class RecordReader:
             if f.data_type == "subform":
                 child_fields = [x for x in rm.fields if x.api_name not in ("Created_Time", "Modified_Time")]
             else:
-                child_fields = [x for x in rm.fields
-                                if x.data_type in ("lookup", "userlookup") and x is not parent_link]
+                # the parent link is read to group rows by parent, then dropped from each row
+                child_fields = [parent_link] + [x for x in rm.fields
+                                                if x.data_type in ("lookup", "userlookup") and x is not parent_link]
             reader = RecordReader(self.store, rm, self.clock, child_fields)
             rows = reader.fetch(f"t.{q(parent_link.api_name)} IN (SELECT unnest(?))", [ids], order_by="t.id")
             by_parent: dict[str, list[dict[str, Any]]] = {}

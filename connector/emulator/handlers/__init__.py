@@ -4,4 +4,4 @@ Order matters: specific paths (``/Leads/search``, ``/coql``, ``/settings/...``)
 register before the generic ``/{module}`` and ``/{module}/{id}`` routes.
 """
 
-from . import admin, oauth, metadata, coql, search, bulk_read, bulk_write, records_write, records_read  # noqa: F401,I001
+from . import admin, oauth, metadata, coql, search, bulk_read, bulk_write, mutate, records_write, records_read  # noqa: F401,I001
