@@ -1,0 +1,86 @@
+"""The catalog: which modules a connection can read and each one's table schema.
+
+Loaded from the metadata API on first use, cached per connection, refreshable.
+An unknown module name gets Zoho's own INVALID_MODULE treatment plus the
+nearest api_name (``Lead`` -> ``Leads``), before any data call is made.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from connector.api import metadata
+from connector.errors import FatalApiError
+from connector.http.client import ZohoHttp
+
+from .types import TableSchema, build_table_schema
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    api_name: str
+    module_id: str
+    singular_label: str
+    plural_label: str
+    generated_type: str
+    api_supported: bool
+    display_field: str | None
+    raw: dict[str, Any]
+
+
+class Catalog:
+    def __init__(self, http: ZohoHttp) -> None:
+        self.http = http
+        self._lock = threading.Lock()
+        self._modules: dict[str, ModuleInfo] | None = None
+        self._tables: dict[str, TableSchema] = {}
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._modules = None
+            self._tables.clear()
+
+    def modules(self) -> dict[str, ModuleInfo]:
+        with self._lock:
+            if self._modules is None:
+                out = {}
+                for m in metadata.list_modules(self.http):
+                    if not m.get("api_supported", True) or not m.get("api_name"):
+                        continue
+                    disp = m.get("display_field")
+                    out[m["api_name"]] = ModuleInfo(
+                        m["api_name"], str(m.get("id", "")), str(m.get("singular_label", "")),
+                        str(m.get("plural_label", "")), str(m.get("generated_type", "default")), True,
+                        disp.get("api_name") if isinstance(disp, dict) else None, m)
+                self._modules = out
+            return self._modules
+
+    def resolve(self, name: str) -> str:
+        """The exact api_name for a user-given module name, or a FatalApiError with a suggestion."""
+        mods = self.modules()
+        if name in mods:
+            return name
+        low = name.lower()
+        for api, info in mods.items():
+            if low in (api.lower(), info.singular_label.lower(), info.plural_label.lower()):
+                return api
+        close = difflib.get_close_matches(name, list(mods), n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]}?" if close else f"known modules: {', '.join(sorted(mods))}"
+        raise FatalApiError(f"INVALID_MODULE: no module named {name!r} in this org", code="INVALID_MODULE",
+                            hint=hint)
+
+    def table(self, module: str) -> TableSchema:
+        api = self.resolve(module)
+        with self._lock:
+            hit = self._tables.get(api)
+        if hit is not None:
+            return hit
+        info = self.modules()[api]
+        ts = build_table_schema(api, metadata.list_fields(self.http, api), display_field=info.display_field,
+                                generated_type=info.generated_type)
+        with self._lock:
+            self._tables[api] = ts
+        return ts
