@@ -1,4 +1,4 @@
-"""``zohocrm emulator``."""
+"""``zohocrm emulator``: a thin wrapper over :func:`connector.emulator.cli.serve`."""
 
 from __future__ import annotations
 
@@ -25,15 +25,22 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--size", "sizes", multiple=True, metavar="MODULE=N", help="records of one module, e.g. Leads=250000")
 @click.option("--seed", default=42, show_default=True, type=int, help="data seed (same seed, same org)")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="persist the org and tokens here")
-@click.option("--latency-ms", default=0.0, show_default=True, type=float, help="added to every API call")
+@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="added to every API call")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="share of API calls that fail (seeded, reproducible)")
 @click.option("--fault-kinds", default=None, help=FAULT_KINDS_HELP)
-@click.option("--index-lag-s", default=0.0, show_default=True, type=float,
+@click.option("--index-lag-s", default=0.0, show_default=True, type=click.FloatRange(0),
               help="search index lag: newer changes are invisible to /search")
-@click.option("--credits", default=1_000_000, show_default=True, type=int, help="API credits per rolling 24 h")
-@click.option("--concurrency", default=20, show_default=True, type=int, help="concurrent calls per client")
-@click.option("--token-ttl-s", default=3600, show_default=True, type=int, help="access token lifetime")
+@click.option("--credits", default=1_000_000, show_default=True, type=click.IntRange(0),
+              help="API credits per rolling 24 h")
+@click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1),
+              help="concurrent calls per client (Enterprise: 20)")
+@click.option("--sub-concurrency", default=10, show_default=True, type=click.IntRange(1),
+              help="concurrent heavy calls (sort_by, COQL, big writes) per client")
+@click.option("--slow-fault-ms", default=2000.0, show_default=True, type=click.FloatRange(0),
+              help="how long a 'slow' fault holds the answer back")
+@click.option("--token-ttl-s", default=3600, show_default=True, type=click.IntRange(1), help="access token lifetime")
 @click.option("--bulk-rows-per-s", default=200_000.0, show_default=True, type=float,
               help="bulk job processing speed")
 @click.option("--location", default="us", show_default=True,
@@ -44,8 +51,8 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--manual-consent", is_flag=True, help="show an Accept/Deny consent page instead of auto-approving")
 def emulator(host: str, port: int, records: int, sizes: tuple[str, ...], seed: int, data_dir: str | None,
              latency_ms: float, fault_rate: float, fault_kinds: str | None, index_lag_s: float, credits: int,
-             concurrency: int, token_ttl_s: int, bulk_rows_per_s: float, location: str, environment: str,
-             manual_consent: bool) -> None:
+             concurrency: int, sub_concurrency: int, slow_fault_ms: float, token_ttl_s: int,
+             bulk_rows_per_s: float, location: str, environment: str, manual_consent: bool) -> None:
     """Run a local Zoho CRM (accounts server, CRM API v8/v7, bulk APIs) until Ctrl-C.
 
     Prints one JSON line with the origins, credentials and a connection string when ready.
@@ -54,12 +61,13 @@ def emulator(host: str, port: int, records: int, sizes: tuple[str, ...], seed: i
 
     kw = dict(host=host, port=port, records=records, sizes=_sizes(sizes), seed=seed, data_dir=data_dir,
               latency_ms=latency_ms, fault_rate=fault_rate, index_lag_s=index_lag_s, credits=credits,
-              concurrency=concurrency, token_ttl_s=token_ttl_s, bulk_rows_per_s=bulk_rows_per_s,
+              concurrency=concurrency, sub_concurrency=sub_concurrency, slow_fault_ms=slow_fault_ms,
+              token_ttl_s=token_ttl_s, bulk_rows_per_s=bulk_rows_per_s,
               location=location, environment=environment, auto_approve=not manual_consent)
     if fault_kinds:
         kw["fault_kinds"] = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
     try:
         code = serve(**kw)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    except ValueError as exc:  # Settings.validate: a usage error, reported on stderr with status 2
+        raise click.UsageError(str(exc)) from None
     raise SystemExit(code)

@@ -2,7 +2,8 @@
 
 When ready it prints exactly one JSON line on stdout (origins, credentials and a
 working connection string), so scripts can ``read`` it; everything else goes
-to stderr.
+to stderr. SIGINT and SIGTERM both stop it cleanly (the org and the tokens are
+saved when ``--data-dir`` is given) with exit status 0.
 """
 
 from __future__ import annotations
@@ -15,26 +16,38 @@ from typing import Any
 
 from . import Emulator
 
+EXIT_CANNOT_LISTEN = 2
+
 
 def serve(**settings: Any) -> int:
+    """Run until a signal arrives; returns the process exit status.
+
+    Raises ``ValueError`` for settings that make no sense (the caller reports it as a usage error).
+    """
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     emu = Emulator(**settings)
     try:
-        emu.start()
-    except OSError as exc:
-        print(f"zohocrm emulator: cannot listen on {settings.get('host')}:{settings.get('port')}: {exc}",
-              file=sys.stderr)
-        return 2
-    print(json.dumps(emu.info()), flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
+        try:
+            emu.start()
+        except OSError as exc:
+            print(f"zohocrm emulator: cannot listen on {settings.get('host')}:{settings.get('port')}: {exc}",
+                  file=sys.stderr)
+            return EXIT_CANNOT_LISTEN
+        try:
+            if not stop.is_set():  # a signal during start-up: stop without announcing
+                print(json.dumps(emu.info()), flush=True)
+                print(f"zohocrm emulator: serving {emu.origin} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            emu.stop()
+        print("zohocrm emulator: stopped", file=sys.stderr, flush=True)
+        return 0
     finally:
-        emu.stop()
-    return 0
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -3,6 +3,11 @@
 limits-and-errors.md sections 1-4. Over any limit the call gets HTTP 429
 ``TOO_MANY_REQUESTS`` at once (Zoho does not queue). Once half the credits are
 used, responses carry ``X-API-CREDITS-REMAINING``.
+
+Credits are per org (one emulator = one org) in a rolling 24-hour window of the
+virtual clock: each call's credits come back 24 h after the call. Concurrency is
+counted per OAuth client; heavy calls (sort_by/cvid lists, COQL, big batch
+writes...) also count against the sub-concurrency limit of 10.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class Limits:
 
     def _expire(self) -> None:
         cutoff = self.clock.time() - WINDOW_S
-        while self._spent and self._spent[0][0] < cutoff:
+        while self._spent and self._spent[0][0] <= cutoff:
             self._spent_total -= self._spent.popleft()[1]
 
     def remaining(self) -> int:
@@ -53,8 +58,12 @@ class Limits:
 
     def check_credits(self, needed: int = 1) -> None:
         if self.remaining() < needed:
-            self.rejected += 1
+            self._reject()
             raise too_many_requests()
+
+    def _reject(self) -> None:
+        with self._lock:
+            self.rejected += 1
 
     def charge(self, credits: int) -> None:
         if credits <= 0:
@@ -65,6 +74,7 @@ class Limits:
             self.credits_used += credits
 
     def headers(self) -> dict[str, str]:
+        # Sent once >= 50% of the budget is used (v4+ docs); no X-RateLimit-* headers in v8.
         rem = self.remaining()
         if rem <= self.budget / 2:
             return {"X-API-CREDITS-REMAINING": str(rem)}
@@ -84,7 +94,7 @@ class Limits:
             if self._inflight[client_id] >= self.concurrency or (
                     heavy and self._inflight_heavy[client_id] >= self.sub_concurrency):
                 self.rejected += 1
-                raise too_many_requests()
+                raise too_many_requests()  # not queued: the extra call fails at once
             self._inflight[client_id] += 1
             if heavy:
                 self._inflight_heavy[client_id] += 1
@@ -94,6 +104,10 @@ class Limits:
             self._inflight[client_id] -= 1
             if heavy:
                 self._inflight_heavy[client_id] -= 1
+
+    def in_flight(self) -> dict[str, int]:
+        with self._lock:
+            return {k: v for k, v in self._inflight.items() if v}
 
     # -- bulk downloads -----------------------------------------------------------------
 

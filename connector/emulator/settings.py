@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Fault kinds --fault-rate draws from (limits-and-errors.md: the failures a connector must survive).
+# Fault kinds --fault-rate draws from by default (limits-and-errors.md: the failures a connector
+# must survive). ``drop_after`` is opt-in (--fault-kinds): it makes writes land with their answer
+# lost, which only idempotency tests want.
 FAULT_KINDS = ("500", "502", "503", "429", "error200", "drop", "slow")
 # Faults that happen after the request was processed (the write landed, the answer is lost).
 LATE_FAULT_KINDS = ("drop_after",)
@@ -45,6 +47,8 @@ class Settings:
     auto_approve: bool = True
     #: bulk read downloads per minute (Zoho: 10)
     downloads_per_minute: int = 10
+    #: how long a "slow" fault holds the answer back (real time: it exercises client timeouts)
+    slow_fault_ms: float = 2000.0
 
     def validate(self) -> None:
         if self.records < 0 or self.records > 5_000_000:
@@ -58,5 +62,12 @@ class Settings:
             raise ValueError(f"location must be one of {DATA_CENTERS}")
         if self.environment not in ("production", "sandbox", "developer"):
             raise ValueError("environment must be production, sandbox or developer")
-        if self.concurrency < 1 or self.credits < 0 or self.bulk_rows_per_s <= 0:
-            raise ValueError("concurrency >= 1, credits >= 0 and bulk_rows_per_s > 0 are required")
+        if self.concurrency < 1 or self.sub_concurrency < 1 or self.credits < 0 or self.bulk_rows_per_s <= 0:
+            raise ValueError("concurrency >= 1, sub_concurrency >= 1, credits >= 0 and bulk_rows_per_s > 0 "
+                             "are required")
+        if self.latency_ms < 0 or self.slow_fault_ms < 0 or self.index_lag_s < 0:
+            raise ValueError("latency_ms, slow_fault_ms and index_lag_s must not be negative")
+        if self.token_ttl_s < 1 or self.downloads_per_minute < 1:
+            raise ValueError("token_ttl_s and downloads_per_minute must be at least 1")
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port must be between 0 and 65535")

@@ -1,4 +1,9 @@
-"""The accounts server: consent page, token endpoint, revoke, serverinfo (oauth-and-regions.md)."""
+"""The accounts server: consent page, token endpoint, revoke, serverinfo (oauth-and-regions.md).
+
+Parameters are read from the form body merged over the query string: Zoho's own
+examples put them in the query string of a POST, the SDK sends a form body.
+Token-endpoint errors are HTTP 200 with ``{"error": ...}`` (section 6).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from urllib.parse import urlencode
 from .. import schema
 from ..app import App
 from ..http import Request, Response, route
-from ..tokens import TokenError, parse_scopes
+from ..tokens import AccessToken, TokenError, parse_scopes
 
 
 def _redirect_with(uri: str, params: dict[str, str]) -> Response:
@@ -43,9 +48,11 @@ def authorize(app: App, req: Request) -> Response:
     if decision != "approve":
         return _redirect_with(redirect_uri, {"error": "access_denied", "state": p.get("state", "")})
     try:
+        # access_type defaults to online (no refresh token); the user is the org's admin.
         grant = app.tokens.issue_code(client.client_id, scopes, redirect_uri,
-                                      p.get("access_type", "online") == "offline", schema.ADMIN_USER.id)
-    except TokenError as e:
+                                      p.get("access_type", "online").lower() == "offline", schema.ADMIN_USER.id,
+                                      prompt_consent=p.get("prompt", "").lower() == "consent")
+    except TokenError as e:  # 10 grant codes per client per 10 minutes: access_denied
         return _redirect_with(redirect_uri, {"error": e.error, "state": p.get("state", "")})
     params = {"code": grant.code, "location": app.settings.location, "accounts-server": app.origin}
     if "state" in p:
@@ -65,11 +72,7 @@ def token(app: App, req: Request) -> Response:
             at, rt = app.tokens.refresh_access(p.get("client_id"), p.get("client_secret"),
                                                p.get("refresh_token")), None
         elif grant_type == "client_credentials":
-            soid = p.get("soid", "")
-            if soid and soid != f"ZohoCRM.{schema.ORG.id}":
-                raise TokenError("invalid_client")
-            at, rt = app.tokens.client_credentials(p.get("client_id"), p.get("client_secret"),
-                                                   parse_scopes(p.get("scope", "")), schema.ADMIN_USER.id), None
+            at, rt = _client_credentials(app, p), None
         else:
             raise TokenError("unsupported_grant_type")
     except TokenError as e:
@@ -78,12 +81,31 @@ def token(app: App, req: Request) -> Response:
     return Response.json(app.tokens.token_json(at, rt, app.api_domain))
 
 
+def _client_credentials(app: App, p: dict[str, str]) -> AccessToken:
+    """Self-client client-credentials flow (section 7): ``soid=ZohoCRM.<org id>`` names the org.
+
+    CRM has many orgs per account, so the org is required; the Accounts docs name the
+    error for a missing one ``missing_org_info``. A soid naming no org of this data center
+    gets the same answer (unconfirmed). Any client of this DC may use the flow here,
+    while Zoho reserves it for Self Client clients (not modelled).
+    """
+    tokens = app.tokens
+    with tokens.lock:
+        tokens.check_client(p.get("client_id"), p.get("client_secret"))  # client errors come first
+        if p.get("soid", "") != f"ZohoCRM.{schema.ORG.id}":
+            raise TokenError("missing_org_info")
+        return tokens.client_credentials(p.get("client_id"), p.get("client_secret"),
+                                         parse_scopes(p.get("scope", "")), schema.ADMIN_USER.id)
+
+
 @route("POST", r"/oauth/v2/token/revoke", kind="accounts")
 def revoke(app: App, req: Request) -> Response:
+    # The SDK sends token= in a form body, the CRM docs in the query string: both work.
     if app.tokens.revoke(req.form().get("token")):
         app.save_state()
         return Response.json({"status": "success"})
-    return Response.json({"status": "failure", "error": "invalid_token"}, 400)
+    # HTTP 400 with an error body; the exact text is unconfirmed (section 9).
+    return Response.json({"error": "invalid_token", "status": "failure"}, 400)
 
 
 @route("GET", r"/oauth/serverinfo", kind="accounts")

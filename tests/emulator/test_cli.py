@@ -1,0 +1,118 @@
+"""``zohocrm emulator`` as a subprocess: the one JSON line, working credentials, clean exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 120
+ANNOUNCED = {"accounts_url", "api_domain", "client_id", "client_secret", "refresh_token", "connection_string"}
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "connector.cli", "emulator", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def ready_line(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    """The first stdout line, without hanging the suite if it never comes."""
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    if not sel.select(READY_TIMEOUT_S):
+        proc.kill()
+        pytest.fail("the emulator did not announce itself")
+    line = proc.stdout.readline()
+    assert line.endswith("\n"), (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+    return dict(json.loads(line))
+
+
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str, str]:
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
+
+
+@pytest.fixture
+def running() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+def parse_connection_string(text: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        out[key.strip()] = value.strip().strip("'")
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_announces_itself_serves_and_exits_zero_on_signal(running, sig):
+    proc = start("--port", "0", "--records", "200", "--seed", "3")
+    running.append(proc)
+    info = ready_line(proc)
+    assert ANNOUNCED <= set(info)
+    assert info["accounts_url"].startswith("http://127.0.0.1:") and info["api_domain"] == info["accounts_url"]
+    cs = parse_connection_string(info["connection_string"])
+    assert (cs["OAuthClientId"], cs["OAuthClientSecret"], cs["OAuthRefreshToken"]) == (
+        info["client_id"], info["client_secret"], info["refresh_token"])
+    # the connection string alone is enough to call the API
+    body = requests.post(f"{cs['AccountsServer']}/oauth/v2/token", data={
+        "grant_type": "refresh_token", "client_id": cs["OAuthClientId"], "client_secret": cs["OAuthClientSecret"],
+        "refresh_token": cs["OAuthRefreshToken"]}, timeout=30).json()
+    assert set(body["scope"].split()) == set(cs["Scope"].split(","))
+    r = requests.get(f"{cs['APIServer']}/crm/v8/Leads", params={"fields": "Last_Name", "per_page": 5},
+                     headers={"Authorization": f"Zoho-oauthtoken {body['access_token']}"}, timeout=30)
+    assert r.status_code == 200 and len(r.json()["data"]) == 5
+    code, out, err = stop(proc, sig)
+    assert code == 0, err
+    assert out == ""  # exactly one line on stdout: the rest went to stderr
+    assert "serving" in err
+
+
+def test_data_dir_survives_a_restart(running, tmp_path):
+    first = start("--records", "200", "--data-dir", str(tmp_path))
+    running.append(first)
+    info = ready_line(first)
+    assert stop(first)[0] == 0
+    second = start("--records", "200", "--data-dir", str(tmp_path))
+    running.append(second)
+    again = ready_line(second)
+    assert (again["client_id"], again["refresh_token"]) == (info["client_id"], info["refresh_token"])
+    body = requests.post(f"{again['accounts_url']}/oauth/v2/token", data={
+        "grant_type": "refresh_token", "client_id": again["client_id"], "client_secret": again["client_secret"],
+        "refresh_token": again["refresh_token"]}, timeout=30).json()
+    assert "access_token" in body
+    assert stop(second)[0] == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--no-such-flag"], "No such option"),
+    (["--records", "-5"], "--records"),
+    (["--fault-rate", "1.5"], "--fault-rate"),
+    (["--fault-kinds", "500,teapot"], "unknown fault kinds"),
+    (["--size", "Leeds=10"], "Leeds"),
+])
+def test_bad_arguments_exit_non_zero_with_a_message(args, message):
+    proc = subprocess.run([sys.executable, "-m", "connector.cli", "emulator", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert message in proc.stderr
+    assert proc.stdout == ""
