@@ -1,0 +1,306 @@
+"""Bulk Write jobs: uploaded files, the per-org queue, row processing and the result CSV.
+
+bulk-write.md sections 1-5. An upload keeps the parsed CSV under a file id; a
+job maps CSV columns (by 0-based index) to fields, converts each cell to the
+Records-API JSON value of its field (rules in :mod:`.csv_format`: Java date
+patterns, ``;`` lists, lookups by id or by a unique field), validates it
+with :func:`.values.decode_record` and writes through :mod:`.writes`. Rows that
+fail are skipped with their codes; the others carry on.
+
+Jobs of one org run one after another on the virtual clock, like bulk read:
+a job needs ``max(MIN_JOB_S, rows / bulk_rows_per_s)`` virtual seconds and is
+never ``COMPLETED`` before its background thread has written every row and the
+result zip ``{Module}-{uploaded name}`` (first three mapped columns, then
+``STATUS``, ``RECORD_ID``, ``ERRORS``; rows in input order).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import schema, values, writes
+from .bulk_read import watch_and_call_back
+from .csv_format import Mapping, RowError, build_record, key_of
+from .schema import ModuleDef
+
+MIN_JOB_S = 0.2
+#: rows decoded before one insert_records call (one DuckDB executemany per batch)
+INSERT_BATCH = 200
+ADDED, IN_PROGRESS, COMPLETED, FAILED = "ADDED", "IN PROGRESS", "COMPLETED", "FAILED"
+
+
+@dataclass
+class Upload:
+    file_id: int
+    name: str
+    header: list[str]
+    rows: list[list[str]]
+    created_at: float
+
+
+@dataclass
+class BulkWriteJob:
+    id: int
+    operation: str
+    module: ModuleDef
+    upload: Upload
+    mappings: list[Mapping]
+    find_by: str | None
+    ignore_empty: bool
+    user_id: int
+    created_at: float
+    callback: dict[str, str] | None = None
+    state: str = ADDED
+    started_at: float | None = None
+    finish_at: float | None = None
+    #: per input row: (STATUS, RECORD_ID, ERRORS)
+    results: list[tuple[str, str, str]] = field(default_factory=list)
+    error: str | None = None
+    path: Path | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def counts(self) -> dict[str, int]:
+        statuses = [r[0] for r in self.results]
+        total = len(self.upload.rows)
+        added, updated = statuses.count("ADDED"), statuses.count("UPDATED")
+        return {"added_count": added, "updated_count": updated,
+                "skipped_count": total - added - updated, "total_count": total}
+
+
+class BulkWriteQueue:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.uploads: dict[int, Upload] = {}
+        self.jobs: dict[int, BulkWriteJob] = {}
+        self.free_at = 0.0
+        self._dir = tempfile.TemporaryDirectory(prefix="zoho-bulk-write-")
+        self.dir = Path(self._dir.name)
+
+
+def queue_of(app: Any) -> BulkWriteQueue:
+    with app.state_lock:
+        q = app.state.get("bulk_write")
+        if q is None:
+            q = app.state["bulk_write"] = BulkWriteQueue()
+        return q  # type: ignore[no-any-return]
+
+
+def add_job(app: Any, job: BulkWriteJob, status: Callable[[], dict[str, Any]] | None = None) -> None:
+    """Queue a job; ``status`` renders what the callback (if any) POSTs when the job ends."""
+    q = queue_of(app)
+    with q.lock:
+        q.jobs[job.id] = job
+    refresh(app)
+    if job.callback and status is not None:
+        watch_and_call_back(app, "bulk_write", q, lambda: job.state in (COMPLETED, FAILED), refresh, status,
+                            job.callback["url"])
+
+
+def get_job(app: Any, job_id: str) -> BulkWriteJob | None:
+    if not job_id.isdigit():
+        return None
+    refresh(app)
+    return queue_of(app).jobs.get(int(job_id))
+
+
+def refresh(app: Any) -> None:
+    """Advance jobs to the state the virtual clock says (one job at a time per org)."""
+    q = queue_of(app)
+    now = app.clock.time()
+    with q.lock:
+        for job in q.jobs.values():
+            if job.state in (COMPLETED, FAILED):
+                continue
+            if job.state == ADDED:
+                start = max(job.created_at, q.free_at)
+                if now < start:
+                    return
+                job.state, job.started_at = IN_PROGRESS, start
+                threading.Thread(target=_process, args=(app, q, job), daemon=True,
+                                 name=f"bulk-write-{job.id}").start()
+            if not job.done.is_set():
+                return
+            if job.finish_at is None:
+                assert job.started_at is not None
+                rows = len(job.upload.rows)
+                job.finish_at = job.started_at + max(MIN_JOB_S, rows / app.settings.bulk_rows_per_s)
+            if now < job.finish_at:
+                return
+            job.state = FAILED if job.error else COMPLETED
+            q.free_at = job.finish_at
+
+
+# -- processing ----------------------------------------------------------------------------------
+
+
+def _errors_text(errors: list[RowError]) -> str:
+    """``CODE-col1,col2:CODE2-col3`` (bulk-write.md section 4): columns per code, codes joined by ':'."""
+    by_code: dict[str, list[str]] = {}
+    for code, column in errors:
+        cols = by_code.setdefault(code, [])
+        if column not in cols:
+            cols.append(column)
+    return ":".join(f"{code}-{','.join(cols)}" for code, cols in by_code.items())
+
+
+class _Writer:
+    """Row-by-row processing of one job; inserts are batched, results kept in input order."""
+
+    def __init__(self, app: Any, job: BulkWriteJob) -> None:
+        self.app, self.job, self.m = app, job, job.module
+        self.batch = values.WriteBatch()
+        self.results: list[tuple[str, str, str] | None] = [None] * len(job.upload.rows)
+        self.pending: list[tuple[int, dict[str, Any], Any]] = []
+        #: find_by key -> record id (or the row index of a pending insert, negated - 1)
+        self.known: dict[Any, int] = {}
+        self.columns = {mp.api_name: mp.column for mp in job.mappings}
+        self.order = {mp.column: mp.index if mp.index is not None else len(job.upload.header) for mp in job.mappings}
+
+    def skip(self, i: int, errors: list[RowError]) -> None:
+        """Mark row ``i`` SKIPPED; its error columns are listed in file order."""
+        ordered = sorted(errors, key=lambda e: self.order.get(e[1], len(self.order) + 1000))
+        self.results[i] = ("SKIPPED", "", _errors_text(ordered))
+
+    def column_for(self, err: dict[str, Any]) -> str:
+        api = (err.get("details") or {}).get("api_name") or ""
+        return self.columns.get(api, api)
+
+    def run(self) -> None:
+        job = self.job
+        rows = job.upload.rows
+        key_mapping = next((mp for mp in job.mappings if mp.api_name == job.find_by), None)
+        if job.find_by and key_mapping is not None:
+            raw_keys = [key_mapping.cell(r) for r in rows]
+            found = writes.find_matches(self.app, self.m, job.find_by, [k for k in raw_keys if k])
+            self.known = {key_of(key_mapping, k): rid for k, rid in found.items()}
+        lookups = _resolve_lookups(self.app, job.mappings, rows)
+        for i, row in enumerate(rows):
+            record, errors = build_record(self.app, job.mappings, row, lookups, job.ignore_empty)
+            key = key_of(key_mapping, key_mapping.cell(row)) if key_mapping is not None else None
+            existing = self.known.get(key) if key is not None else None
+            if existing is not None and existing < 0:
+                self.flush()  # the row updates a record inserted earlier in this file
+                existing = self.known.get(key)
+            op = job.operation
+            if op == "insert" and existing is not None:
+                errors.append(("DUPLICATE_DATA", key_mapping.column if key_mapping else job.find_by or ""))
+            elif op == "update" and existing is None:
+                # Nothing to update: no record has this find_by value (or the cell is empty).
+                errors.append(("RESOURCE_NOT_FOUND", key_mapping.column if key_mapping else job.find_by or ""))
+            if errors and (op, existing is None) in (("insert", False), ("update", True)):
+                self.skip(i, errors)
+                continue
+            if existing is None:
+                self._insert(i, record, key, errors)
+            else:
+                self._update(i, existing, record, errors)
+            if len(self.pending) >= INSERT_BATCH:
+                self.flush()
+        self.flush()
+        job.results = [r or ("UNPROCESSED", "", "") for r in self.results]
+
+    def _decode(self, i: int, record: dict[str, Any], op: str, errors: list[RowError]) -> dict[str, Any] | None:
+        """Validate like the Records API; cells that failed conversion are reported once, as INVALID_DATA."""
+        cols, errs = values.decode_record(self.app, self.m, record, op=op, index=i, batch=self.batch)
+        failed = {col for _, col in errors}
+        errors = errors + [(e["code"], self.column_for(e)) for e in errs
+                           if not (e["code"] == "MANDATORY_NOT_FOUND" and self.column_for(e) in failed)]
+        if errors:
+            self.skip(i, errors)
+            return None
+        return cols
+
+    def _insert(self, i: int, record: dict[str, Any], key: Any, errors: list[RowError]) -> None:
+        record.pop("id", None)
+        cols = self._decode(i, record, "insert", errors)
+        if cols is None:
+            return
+        self.pending.append((i, cols, key))
+        if key is not None:
+            self.known[key] = -i - 1
+
+    def _update(self, i: int, record_id: int, record: dict[str, Any], errors: list[RowError]) -> None:
+        record["id"] = str(record_id)
+        cols = self._decode(i, record, "update", errors)
+        if cols is None:
+            return
+        writes.update_record(self.app, self.m, record_id, cols, self.job.user_id)
+        self.results[i] = ("UPDATED", str(record_id), "")
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        ids = writes.insert_records(self.app, self.m, [cols for _, cols, _ in pending], self.job.user_id)
+        new_ids = {}
+        for (i, _, key), rid in zip(pending, ids, strict=True):
+            self.results[i] = ("ADDED", str(rid), "")
+            new_ids[i] = rid
+            if key is not None:
+                self.known[key] = rid
+        # Unique values claimed by these rows now belong to real records, so a later row of the file
+        # updating one of them is not a duplicate of itself.
+        claims = self.batch.claims
+        for claim_key, (idx, owner) in list(claims.items()):
+            if owner is None and idx in new_ids:
+                claims[claim_key] = (idx, new_ids[idx])
+
+
+def _resolve_lookups(app: Any, mappings: list[Mapping], rows: list[list[str]]) -> dict[str, dict[str, int]]:
+    """Lookup cells given by a unique field of the target (``find_by`` != id) -> record ids, per mapping."""
+    out: dict[str, dict[str, int]] = {}
+    for mp in mappings:
+        if mp.field is None or mp.lookup_by in (None, "id", "email") or not mp.field.lookup:
+            continue
+        target = schema.MODULES_BY_NAME.get(mp.field.lookup)
+        if target is None:
+            continue
+        cells = {c for c in (mp.cell(r) for r in rows) if c}
+        if mp.default:
+            cells.add(mp.default)
+        out[mp.api_name] = {str(k): v for k, v in writes.find_matches(app, target, mp.lookup_by, list(cells)).items()}
+    return out
+
+
+def _process(app: Any, q: BulkWriteQueue, job: BulkWriteJob) -> None:
+    try:
+        writer = _Writer(app, job)
+        try:
+            writer.run()
+        except Exception:
+            job.results = [r or ("UNPROCESSED", "", "") for r in writer.results]
+            raise
+    except Exception as exc:  # the job is FAILED; rows not reached are UNPROCESSED
+        job.error = f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        try:
+            job.path = write_result(q.dir, job)
+        finally:
+            job.done.set()
+
+
+def result_name(job: BulkWriteJob) -> str:
+    return f"{job.module.api_name}-{job.upload.name}"
+
+
+def write_result(directory: Path, job: BulkWriteJob) -> Path:
+    """The result zip: first three mapped input columns, then STATUS, RECORD_ID, ERRORS."""
+    indexes = sorted({mp.index for mp in job.mappings if mp.index is not None})[:3]
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow([job.upload.header[i] for i in indexes] + ["STATUS", "RECORD_ID", "ERRORS"])
+    results = job.results or [("UNPROCESSED", "", "")] * len(job.upload.rows)
+    for row, (status, rid, errors) in zip(job.upload.rows, results, strict=True):
+        out.writerow([row[i] if i < len(row) else "" for i in indexes] + [status, rid, errors])
+    path = directory / f"{job.id}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr(result_name(job), buf.getvalue())
+    return path

@@ -1,0 +1,434 @@
+"""Bulk Read over HTTP: create/status/download life cycle, every error case, paging, CSV round trip."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.emulator import Emulator, schema
+from tests.conftest import ZohoClient
+
+BULK_JOB_KEYS = {"id", "operation", "state", "query", "created_by", "created_time", "file_type"}
+
+
+@pytest.fixture(scope="module")
+def bulk_emu() -> Iterator[Emulator]:
+    """A private org for this module: jobs and downloads here never touch the shared org's limits."""
+    with Emulator(records=900, seed=11, downloads_per_minute=10_000) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def bz(bulk_emu: Emulator) -> ZohoClient:
+    return ZohoClient(bulk_emu)
+
+
+def create(z: ZohoClient, query: dict[str, Any], **extra: Any) -> requests.Response:
+    return z.post("/read", base=z.bulk, json={"query": query, **extra})
+
+
+def wait_state(z: ZohoClient, job_id: str, states: tuple[str, ...] = ("COMPLETED", "FAILURE"),
+               timeout: float = 60) -> dict[str, Any]:
+    """Poll until the job reaches one of ``states`` (real-time deadline; never asserts a duration)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = z.get(f"/read/{job_id}", base=z.bulk)
+        assert r.status_code == 200, r.text
+        job = r.json()["data"][0]
+        if job["state"] in states or time.monotonic() > deadline:
+            return dict(job)
+        time.sleep(0.02)
+
+
+def run_job(z: ZohoClient, query: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[list[str]]]:
+    r = create(z, query)
+    assert r.status_code == 201, r.text
+    job = wait_state(z, r.json()["data"][0]["details"]["id"])
+    assert job["state"] == "COMPLETED", job
+    header, rows = download(z, job["id"])
+    return job, header, rows
+
+
+def download(z: ZohoClient, job_id: str) -> tuple[list[str], list[list[str]]]:
+    r = z.get(f"/read/{job_id}/result", base=z.bulk)
+    assert r.status_code == 200, r.text
+    zf = zipfile.ZipFile(io.BytesIO(r.content))
+    assert zf.namelist() == [f"{job_id}.csv"]
+    text = zf.read(f"{job_id}.csv").decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return rows[0], rows[1:]
+
+
+def grant_client(emu: Emulator, scopes: str) -> ZohoClient:
+    r = requests.post(f"{emu.origin}/__emulator/grant", json={"scopes": scopes}, timeout=30)
+    assert r.status_code == 200, r.text
+    return ZohoClient(emu, refresh_token=r.json()["refresh_token"])
+
+
+def err(r: requests.Response, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"code", "details", "message", "status"} and body["status"] == "error", body
+    assert body["code"] == code, body
+    return dict(body["details"])
+
+
+# -- create ------------------------------------------------------------------------------------
+
+
+def test_create_answers_201_with_the_documented_shape_and_costs_50_credits(bz, bulk_emu):
+    before = bulk_emu.stats()["credits_used"]
+    r = create(bz, {"module": {"api_name": "Contacts"}, "fields": ["Last_Name", "Email"]})
+    after = bulk_emu.stats()["credits_used"]
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert set(body) == {"data", "info"} and body["info"] == {}
+    item = body["data"][0]
+    assert (item["status"], item["code"], item["message"]) == ("success", "ADDED_SUCCESSFULLY", "Added successfully.")
+    d = item["details"]
+    assert d["operation"] == "read" and d["state"] == "ADDED" and d["id"].isdigit() and len(d["id"]) == 19
+    assert d["created_by"] == {"id": str(schema.ADMIN_USER.id), "name": schema.ADMIN_USER.full_name}
+    assert d["created_time"].endswith("+05:30")
+    assert after - before == 50
+
+
+def test_content_type_must_be_json(bz):
+    r = bz.post("/read", base=bz.bulk, data=json.dumps({"query": {"module": {"api_name": "Leads"}}}),
+                headers={"Content-Type": "text/plain"})
+    err(r, 415, "MEDIA_TYPE_NOT_SUPPORTED")
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (b"", "REQUEST_BODY_IS_EMPTY"),
+    (b"{not json", "REQUEST_BODY_NOT_READABLE"),
+    (b"[1, 2]", "INVALID_DATA"),
+    (b"{}", "MANDATORY_NOT_FOUND"),
+    (b'{"query": []}', "INVALID_DATA"),
+    (b'{"query": {}}', "MANDATORY_NOT_FOUND"),
+])
+def test_body_errors(bz, body, code):
+    r = bz.post("/read", base=bz.bulk, data=body, headers={"Content-Type": "application/json"})
+    err(r, 400, code)
+
+
+@pytest.mark.parametrize(("module", "code"), [
+    ("Lead", "INVALID_MODULE"), ("Reports", "MODULE_NOT_SUPPORTED"), ("Notes", "MODULE_NOT_SUPPORTED"),
+])
+def test_module_errors(bz, module, code):
+    details = err(create(bz, {"module": {"api_name": module}}), 400, code)
+    assert details["api_name"] == module
+
+
+@pytest.mark.parametrize(("module", "field", "code"), [
+    ("Leads", "No_Such_Field", "FIELD_NOT_AVAILABLE"),
+    ("Projects", "Milestones", "FIELD_NOT_SUPPORTED"),  # subform: export Project_Milestones instead
+    ("Projects", "Contract", "FIELD_NOT_SUPPORTED"),  # fileupload
+    ("Deals", "Competitors", "FIELD_NOT_SUPPORTED"),  # multi-select lookup
+    ("Contacts", "Email.Domain", "FIELD_NOT_SUPPORTED"),  # dot notation only through a lookup
+    ("Contacts", "Account_Name.Parent_Account.Account_Name", "FIELD_NOT_SUPPORTED"),  # one level only
+    ("Contacts", "Account_Name.Nope", "FIELD_NOT_AVAILABLE"),
+    ("Contacts", "Owner.shoe_size", "FIELD_NOT_AVAILABLE"),
+])
+def test_field_errors(bz, module, field, code):
+    details = err(create(bz, {"module": {"api_name": module}, "fields": ["id", field]}), 400, code)
+    assert details["api_name"] == field and details["module"] == module
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    ({"page": 0}, "INVALID_DATA"), ({"page": "1"}, "INVALID_DATA"), ({"page": True}, "INVALID_DATA"),
+    ({"page": 51}, "PAGE_RANGE_EXCEEDED"), ({"page": 1, "page_token": "x"}, "AMBIGUITY_DURING_PROCESSING"),
+    ({"page_token": "garbage.token"}, "INVALID_DATA"), ({"cvid": 5843104000000091001}, "INVALID_DATA"),
+    ({"fields": "Last_Name"}, "INVALID_DATA"),
+])
+def test_query_errors(bz, query, code):
+    details = err(create(bz, {"module": {"api_name": "Leads"}, **query}), 400, code)
+    if code == "PAGE_RANGE_EXCEEDED":
+        assert details == {"max_limit": 50}
+
+
+@pytest.mark.parametrize(("extra", "code"), [
+    ({"callback": {"url": "not a url", "method": "post"}}, "INVALID_CALLBACK_URL"),
+    ({"callback": {"url": "https://app.example.com/cb", "method": "get"}}, "INVALID_CALLBACK_METHOD"),
+    ({"callback": {"url": "https://app.example.com/cb"}}, "INVALID_CALLBACK_METHOD"),
+    ({"file_type": "ics"}, "INVALID_DATA"),
+])
+def test_callback_and_file_type_errors(bz, extra, code):
+    details = err(create(bz, {"module": {"api_name": "Leads"}}, **extra), 400, code)
+    if code == "INVALID_CALLBACK_METHOD":
+        assert details == {"supported_callback_methods": ["post"]}
+
+
+@pytest.mark.parametrize(("scopes", "status"), [
+    ("ZohoCRM.modules.ALL", 401),  # no bulk scope
+    ("ZohoCRM.bulk.READ", 401),  # no module scope
+    ("ZohoCRM.bulk.read,ZohoCRM.modules.leads.READ", 201),  # the docs' spelling, case-insensitive
+    ("ZohoCRM.bulk.ALL,ZohoCRM.modules.READ", 201),
+])
+def test_scopes(bulk_emu, scopes, status):
+    z = grant_client(bulk_emu, scopes)
+    r = create(z, {"module": {"api_name": "Leads"}, "fields": ["Last_Name"]})
+    assert r.status_code == status, r.text
+    if status == 401:
+        assert r.json()["code"] == "OAUTH_SCOPE_MISMATCH"
+
+
+# -- status and download ------------------------------------------------------------------------
+
+
+def test_status_shape_and_relative_download_url(bz):
+    r = create(bz, {"module": {"api_name": "Accounts"}, "fields": ["Account_Name", "Owner"]})
+    job = wait_state(bz, r.json()["data"][0]["details"]["id"])
+    assert set(job) >= BULK_JOB_KEYS and job["state"] == "COMPLETED" and job["file_type"] == "csv"
+    assert job["query"]["module"] == {"id": str(schema.ACCOUNTS.module_id), "api_name": "Accounts"}
+    assert job["query"]["fields"] == ["Account_Name", "Owner"] and job["query"]["page"] == 1
+    res = job["result"]
+    assert set(res) == {"page", "per_page", "count", "download_url", "more_records", "next_page_token"}
+    assert res["per_page"] == 200_000 and res["more_records"] is False and res["next_page_token"] is None
+    assert res["download_url"] == f"/crm/bulk/v8/read/{job['id']}/result"
+    assert res["count"] == len(bz.export("Accounts"))
+    d = bz.get(res["download_url"], base=bz.emu.api_domain)
+    assert d.status_code == 200
+    assert d.headers["Content-Type"] == "application/x-download"
+    assert f"{job['id']}.zip" in d.headers["Content-Disposition"]
+
+
+def test_unknown_job_is_404_on_status_and_400_on_download(bz):
+    assert err(bz.get("/read/5843104000009999999", base=bz.bulk), 404, "RESOURCE_NOT_FOUND") == {
+        "resource": "5843104000009999999"}
+    err(bz.get("/read/5843104000009999999/result", base=bz.bulk), 400, "RESOURCE_NOT_FOUND")
+    err(bz.get("/read/not-a-job", base=bz.bulk), 404, "RESOURCE_NOT_FOUND")
+
+
+def test_v7_path_is_served(bz):
+    r = bz.post("/read", base=bz.bulk.replace("/v8", "/v7"), json={"query": {"module": {"api_name": "Tasks"}}})
+    assert r.status_code == 201, r.text
+
+
+def test_states_queue_and_snapshot_at_start(make_emulator):
+    emu = make_emulator(records=300, bulk_rows_per_s=0.1)  # minutes per job: only the clock moves it
+    z = ZohoClient(emu)
+    n_acc = len(z.export("Accounts"))
+    j1 = create(z, {"module": {"api_name": "Accounts"}}).json()["data"][0]["details"]["id"]
+    j2 = create(z, {"module": {"api_name": "Accounts"}, "fields": ["Account_Name"]}).json()["data"][0]["details"]["id"]
+    assert wait_state(z, j1, ("IN PROGRESS",))["state"] == "IN PROGRESS"
+    # One job at a time per org: the second waits while the first runs.
+    assert wait_state(z, j2, ("ADDED",), timeout=0)["state"] == "ADDED"
+    err(z.get(f"/read/{j1}/result", base=z.bulk), 400, "RESOURCE_NOT_FOUND")  # not finished yet
+    # A record written now lands before job 2 starts, so job 2's snapshot has it and job 1's has not.
+    r = z.post("/Accounts", json={"data": [{"Account_Name": "Snapshot Test GmbH"}], "trigger": []})
+    assert r.status_code == 201, r.text
+    emu.advance_clock(n_acc / 0.1 + 1)
+    first = wait_state(z, j1)
+    assert first["state"] == "COMPLETED" and first["result"]["count"] == n_acc
+    assert wait_state(z, j2, ("IN PROGRESS",))["state"] == "IN PROGRESS"
+    emu.advance_clock((n_acc + 1) / 0.1 + 1)
+    second = wait_state(z, j2)
+    assert second["state"] == "COMPLETED" and second["result"]["count"] == n_acc + 1
+    _, rows = download(z, j2)
+    assert "Snapshot Test GmbH" in {row[1] for row in rows}
+
+
+def test_eleventh_download_in_a_minute_is_429_and_results_expire_after_a_day(make_emulator):
+    emu = make_emulator(records=200)
+    z = ZohoClient(emu)
+    job = wait_state(z, create(z, {"module": {"api_name": "Tasks"}}).json()["data"][0]["details"]["id"])
+    for _ in range(10):
+        assert z.get(f"/read/{job['id']}/result", base=z.bulk).status_code == 200
+    r = z.get(f"/read/{job['id']}/result", base=z.bulk)
+    assert r.status_code == 429 and r.json()["code"] == "TOO_MANY_REQUESTS"
+    emu.advance_clock(61)
+    assert z.get(f"/read/{job['id']}/result", base=z.bulk).status_code == 200
+    emu.advance_clock(86_400)
+    z.token = z.mint()  # access tokens live an hour
+    err(z.get(f"/read/{job['id']}/result", base=z.bulk), 400, "RESOURCE_NOT_FOUND")
+
+
+def test_callback_is_posted_when_the_job_completes(bz):
+    got: list[dict[str, Any]] = []
+    arrived = threading.Event()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            arrived.set()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/cb"
+        r = create(bz, {"module": {"api_name": "Tasks"}}, callback={"url": url, "method": "post"})
+        assert r.status_code == 201, r.text
+        assert arrived.wait(30)
+    finally:
+        server.server_close()
+    assert got[0]["job_id"] == r.json()["data"][0]["details"]["id"]
+    assert got[0]["state"] == "COMPLETED" and got[0]["result"]["count"] > 0
+
+
+# -- paging ------------------------------------------------------------------------------------
+
+
+def test_paging_with_page_and_page_token(make_emulator):
+    emu = make_emulator(records=200, sizes={"Leads": 2500})
+    emu.app.state["bulk_page_size"] = 1000  # the real default stays 200,000
+    z = ZohoClient(emu)
+    query = {"module": {"api_name": "Leads"}, "fields": ["Last_Name", "Email"]}
+    seen: list[int] = []
+    token = None
+    for expected in (1000, 1000, 500):
+        q = dict(query, page_token=token) if token else query
+        job, header, rows = run_job(z, q)
+        res = job["result"]
+        assert res["count"] == expected == len(rows) and res["per_page"] == 1000
+        assert res["more_records"] is (expected == 1000)
+        ids = [int(r[0]) for r in rows]
+        assert ids == sorted(ids)
+        seen += ids
+        token = res["next_page_token"]
+        assert (token is None) is (expected == 500)
+    assert sorted(seen) == sorted(int(r["id"]) for r in z.export("Leads")) and len(set(seen)) == 2500
+    _, _, rows2 = run_job(z, dict(query, page=2))
+    assert [int(r[0]) for r in rows2] == seen[1000:2000]
+    # The token is bound to its query and lives 24 hours.
+    first, _, _ = run_job(z, query)
+    tok = first["result"]["next_page_token"]
+    err(create(z, {"module": {"api_name": "Leads"}, "fields": ["Last_Name"], "page_token": tok}), 400,
+        "TOKEN_BOUND_DATA_MISMATCH")
+    emu.advance_clock(86_401)
+    z.token = z.mint()
+    err(create(z, dict(query, page_token=tok)), 400, "EXPIRED_VALUE")
+
+
+# -- CSV round trip ------------------------------------------------------------------------------
+
+
+def _expected_cell(f: schema.FieldDef, v: Any) -> Callable[[str], bool]:
+    """A predicate telling whether a CSV cell is the Bulk Read form of export value ``v``."""
+    if v is None or v == []:
+        return lambda c: c == ""
+    vt = f.value_type
+    if f.data_type in ("lookup", "ownerlookup", "userlookup", "layout", "multi_module_lookup"):
+        return lambda c: c == v["id"]
+    if vt == "boolean":
+        return lambda c: c == ("true" if v else "false")
+    if vt == "integer":
+        return lambda c: int(c) == v
+    if vt in ("double", "percent", "currency", "rollup_summary"):
+        return lambda c: "e" not in c.lower() and "," not in c and float(c) == pytest.approx(float(v), rel=1e-12)
+    if vt == "multiselectpicklist":
+        return lambda c: c.split(";") == v
+    if f.data_type in schema.JSON_DOCUMENT_TYPES:
+        return lambda c: json.loads(c) == v
+    return lambda c: c == v  # text, picklist, bigint (a string), date, datetime with the user's offset
+
+
+@pytest.mark.parametrize("module", ["Leads", "Contacts", "Accounts", "Deals", "Tasks", "Projects",
+                                    "Project_Milestones", "Projects_X_Contacts"])
+def test_csv_round_trip_matches_the_export(bz, module):
+    m = schema.module(module)
+    assert m is not None
+    job, header, rows = run_job(bz, {"module": {"api_name": module}})
+    exportable = [f for f in m.fields if f.data_type not in schema.NOT_EXPORTED_TYPES]
+    assert header == ["id"] + [f.api_name for f in exportable]
+    truth = {r["id"]: r for r in bz.export(module)}  # converted leads included, as in the export
+    assert job["result"]["count"] == len(rows) == len(truth)
+    for row in rows:
+        rec = truth[row[0]]
+        for f, cell in zip(exportable, row[1:], strict=True):
+            assert _expected_cell(f, rec[f.api_name])(cell), (module, row[0], f.api_name, cell, rec[f.api_name])
+
+
+def test_awkward_text_survives_and_dotted_fields_read_the_related_record(bz):
+    fields = ["Last_Name", "Description", "Account_Name", "Account_Name.Account_Name", "Owner.email",
+              "Owner.last_name", "Modified_Time"]
+    _, header, rows = run_job(bz, {"module": {"api_name": "Contacts"}, "fields": fields})
+    assert header == ["id", *fields]
+    truth = {r["id"]: r for r in bz.export("Contacts")}
+    text = "".join(r[2] for r in rows)
+    assert "\n" in text and '"' in text and "," in text and any(ord(ch) > 127 for ch in text)
+    users = {str(u.id): u for u in schema.USERS}
+    for row in rows:
+        rec = truth[row[0]]
+        acc = rec["Account_Name"]
+        assert row[3] == (acc["id"] if acc else "") and row[4] == (acc["name"] if acc else "")
+        assert row[5] == rec["Owner"]["email"] and row[6] == users[rec["Owner"]["id"]].last_name
+        assert row[7] == rec["Modified_Time"] and row[7].endswith("+05:30")
+
+
+# -- criteria (compiled by filters.py) ------------------------------------------------------------
+
+CRITERIA_CODES = {
+    "INVALID_CRITERIA", "AMBIGUOUS_CRITERIA", "AMBIGUOUS_GROUP_IN_CRITERIA", "FIELD_IN_CRITERIA_NOT_SUPPORTED",
+    "FIELD_COMPARATOR_IN_CRITERIA_NOT_SUPPORTED", "FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE",
+    "COMPARATOR_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE", "FIELD_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE",
+    "VALUE_TYPE_NOT_SUPPORTED", "GROUP_OPERATOR_NOT_SUPPORTED", "CRITERIA_LIMIT_EXCEEDED",
+    "VALUE_LIMIT_EXCEEDED_IN_CRITERIA", "FIELD_IN_CRITERIA_NOT_AVAILABLE", "VALUE_IN_CRITERIA_NOT_SUPPORTED",
+    "CRITERIA_NOT_SUPPORTED", "INVALID_DATA"}
+
+
+def test_criteria_select_the_matching_rows(bz):
+    crit = {"group_operator": "or", "group": [
+        {"group_operator": "and", "group": [
+            {"field": {"api_name": "Lead_Source"}, "comparator": "in", "value": ["Web Download", "Chat"]},
+            {"field": {"api_name": "Annual_Revenue"}, "comparator": "greater_than", "value": 100000}]},
+        {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
+         "value": "2025-06-01T00:00:00+05:30"}]}
+    job, header, rows = run_job(bz, {"module": {"api_name": "Leads"}, "fields": ["Lead_Source"], "criteria": crit})
+    assert job["query"]["criteria"] == crit and header == ["id", "Lead_Source"]
+
+    def matches(r: dict[str, Any]) -> bool:
+        hot = r["Lead_Source"] in ("Web Download", "Chat") and (r["Annual_Revenue"] or 0) > 100000
+        return hot or r["Modified_Time"] >= "2025-06-01T00:00:00+05:30"  # same offset: text order is time order
+
+    expected = sorted(r["id"] for r in bz.export("Leads") if matches(r))
+    assert expected and sorted(row[0] for row in rows) == expected
+
+
+def test_bad_criteria_are_rejected_with_a_criteria_code(bz):
+    bad = {"field": {"api_name": "Lead_Source"}, "comparator": "greater_than", "value": 5}
+    r = create(bz, {"module": {"api_name": "Leads"}, "criteria": bad})
+    assert r.status_code == 400 and r.json()["code"] in CRITERIA_CODES, r.text
+
+
+# -- the zipped CSV writer (pure function, property-based) ------------------------------------------
+
+
+@given(st.lists(st.tuples(st.integers(min_value=1, max_value=2**62), st.one_of(st.none(), st.text()),
+                          st.one_of(st.none(), st.booleans())), max_size=40),
+       st.sampled_from([0, 1]), st.integers(min_value=1, max_value=7))
+def test_zipped_csv_round_trips_any_text(tmp_path_factory, rows, level, chunk_rows):
+    import pyarrow as pa
+
+    from connector.emulator.csv_format import write_zipped_csv
+
+    table = pa.table({"id": pa.array([r[0] for r in rows], pa.int64()),
+                      "Text": pa.array([r[1] for r in rows], pa.string()),
+                      "Flag": pa.array([r[2] for r in rows], pa.bool_())})
+    path = tmp_path_factory.mktemp("zip") / "page.zip"
+    size = write_zipped_csv(table, path, "page.csv", level=level, chunk_rows=chunk_rows)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None and zf.namelist() == ["page.csv"]
+        data = zf.read("page.csv")
+    assert len(data) == size
+    parsed = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert parsed[0] == ["id", "Text", "Flag"]
+    # csv cannot tell NULL from "" (both are empty cells, as in Zoho's files); text is otherwise exact.
+    assert parsed[1:] == [[str(i), t or "", "" if b is None else str(b).lower()] for i, t, b in rows]
