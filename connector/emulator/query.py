@@ -44,7 +44,8 @@ def base_relation(m: ModuleDef, now: datetime, *, as_of: datetime | None = None)
         hist = q(m.api_name + "$history")
         src = (f"(SELECT * FROM {table} WHERE _written_at IS NULL OR _written_at <= {ts} "
                f"UNION ALL SELECT * EXCLUDE (_superseded_at) FROM {hist} "
-               f"WHERE _written_at <= {ts} AND _superseded_at > {ts} "
+               # generated records were never written through the API: their _written_at is NULL
+               f"WHERE (_written_at IS NULL OR _written_at <= {ts}) AND _superseded_at > {ts} "
                f"AND id IN (SELECT id FROM {table}))")
     if not extra:
         return src if as_of is not None else table
