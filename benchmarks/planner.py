@@ -1,0 +1,133 @@
+"""Planner overhead per query: parse, analyse, push down, choose an API (goal: under 5 ms).
+
+A measurement, not a test: it prints a table and writes ``benchmarks/results/planner.json``
+and never fails on a time. Each figure is the median (and p90) of ``--runs`` timed
+``plan_query`` calls in microseconds, after a few untimed warm-up calls. Table schemas come
+from the emulator's field metadata, so no HTTP is involved: this is the planner alone.
+
+    python benchmarks/planner.py [--runs 300] [--output benchmarks/results/planner.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from connector.config.config import ConnectionConfig
+from connector.emulator import schema as emu_schema
+from connector.emulator.handlers.metadata import field_json
+from connector.planning import explain, plan_query
+from connector.schema.types import TableSchema, build_table_schema
+
+WARMUP_RUNS = 5
+GOAL_US = 5_000
+
+QUERIES: dict[str, str] = {
+    "point lookup": "SELECT * FROM Leads WHERE Email = 'ann@example.com'",
+    "prefix + range": "SELECT Last_Name, Email FROM Leads WHERE Last_Name LIKE 'Sm%' AND Lead_Score >= 40",
+    "or/not tree": "SELECT id FROM Deals WHERE (Stage IN ('Closed Won', 'Negotiation') OR Amount > 50000) "
+                   "AND NOT (Probability < 10 OR Closing_Date < DATE '2024-01-01') AND Deal_Name <> 'x'",
+    "order + limit": "SELECT id, Amount FROM Deals WHERE Amount > 100 ORDER BY Created_Time DESC LIMIT 50",
+    "count": "SELECT COUNT(*) FROM Contacts WHERE Created_Time >= '2024-01-01T00:00:00+00:00'",
+    "aggregate": "SELECT Industry, count(*), sum(Annual_Revenue) FROM Accounts WHERE Employees > 10 "
+                 "GROUP BY Industry ORDER BY 2 DESC",
+    "3-way join": "SELECT c.Last_Name, a.Account_Name, d.Amount FROM Contacts c "
+                  "JOIN Accounts a ON c.Account_Name_Id = a.id LEFT JOIN Deals d ON d.Contact_Name_Id = c.id "
+                  "AND d.Stage = 'Closed Won' WHERE a.Industry = 'Banking' AND c.Email_Opt_Out = false",
+    "cte + subquery": "WITH big AS (SELECT id, Account_Name FROM Accounts WHERE Annual_Revenue > 1e6) "
+                      "SELECT * FROM Contacts WHERE Account_Name_Id IN (SELECT id FROM big) "
+                      "AND Lead_Source = 'Web'",
+    "25 conjuncts": "SELECT * FROM Leads WHERE " + " AND ".join(f"Lead_Score <> {i}" for i in range(25)),
+    "IN 250 values": "SELECT * FROM Leads WHERE Lead_Score IN (" + ", ".join(map(str, range(250))) + ")",
+    "params": "SELECT * FROM Leads WHERE City = ? AND Created_Time > ? AND Lead_Score BETWEEN ? AND ?",
+}
+PARAMS: dict[str, list[Any]] = {"params": ["Oslo", "2024-05-01 10:00:00", 10, 90]}
+
+
+def build_tables() -> dict[str, TableSchema]:
+    out = {}
+    for m in emu_schema.MODULES:
+        meta = [field_json(m, f, i) for i, f in enumerate(m.fields)]
+        out[m.api_name.lower()] = build_table_schema(m.api_name, meta, display_field=m.display_field)
+    return out
+
+
+def measure(sql: str, params: list[Any] | None, tables: dict[str, TableSchema], runs: int) -> dict[str, float]:
+    config = ConnectionConfig()
+
+    def once() -> object:
+        return plan_query(sql, params, lambda n: tables.get(n.lower()), config, estimate_rows=lambda m: 100_000)
+
+    for _ in range(WARMUP_RUNS):
+        once()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        once()
+        samples.append((time.perf_counter_ns() - start) / 1000)
+    samples.sort()
+    return {
+        "median_us": round(statistics.median(samples), 1),
+        "p90_us": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 1),
+        "min_us": round(samples[0], 1),
+    }
+
+
+def run(runs: int) -> dict[str, Any]:
+    tables = build_tables()
+    results = {name: measure(sql, PARAMS.get(name), tables, runs) for name, sql in QUERIES.items()}
+    apis = {}
+    for name, sql in QUERIES.items():
+        plan = plan_query(sql, PARAMS.get(name), lambda n: tables.get(n.lower()), ConnectionConfig(),
+                          estimate_rows=lambda m: 100_000)
+        apis[name] = [s.api for s in plan.scans]
+        explain(plan)  # exercised once so a broken EXPLAIN shows up here too
+    medians = [r["median_us"] for r in results.values()]
+    return {
+        "benchmark": "planner",
+        "runs": runs,
+        "goal_us": GOAL_US,
+        "median_of_medians_us": round(statistics.median(medians), 1),
+        "worst_median_us": max(medians),
+        "python": platform.python_version(),
+        "sqlglot": metadata.version("sqlglot"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "results_us": results,
+        "apis": apis,
+    }
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(f"planner overhead per query, {report['runs']} runs, sqlglot {report['sqlglot']}")
+    print(f"{'query':<16} {'median µs':>10} {'p90 µs':>10} {'min µs':>10}  apis")
+    for name, figures in report["results_us"].items():
+        print(f"{name:<16} {figures['median_us']:>10.1f} {figures['p90_us']:>10.1f} {figures['min_us']:>10.1f}  "
+              f"{', '.join(report['apis'][name])}")
+    verdict = "within" if report["worst_median_us"] < report["goal_us"] else "OVER"
+    print(f"median of medians {report['median_of_medians_us']:.1f} µs; worst median {report['worst_median_us']:.1f} µs "
+          f"({verdict} the {report['goal_us'] / 1000:.0f} ms goal)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300, help="timed runs per query (default 300)")
+    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "planner.json")
+    args = parser.parse_args(argv)
+    report = run(max(1, args.runs))
+    print_table(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""EXPLAIN output, as text and as an Arrow table."""
+
+from __future__ import annotations
+
+import json
+
+from connector.config.config import ConnectionConfig
+from connector.planning import explain, explain_table, plan_query
+
+from .conftest import resolve
+
+
+def test_explain_text_shows_api_reason_pushdown_residual_and_costs() -> None:
+    plan = plan_query("EXPLAIN SELECT Last_Name FROM Leads WHERE Email = 'a@b.com' AND lower(City) = 'oslo'",
+                      None, resolve, ConnectionConfig(), estimate_rows=lambda m: 10_000)
+    text = explain(plan)
+    lines = text.splitlines()
+    assert lines[0] == "Leads -> Search: selective equals/starts_with/IN (~1 of 10,000 rows, <= 2,000)"
+    assert "search criteria: (Email:equals:a@b.com)" in text
+    assert "COQL where:      Email = 'a@b.com' (for records newer than SearchIndexLag" in text
+    assert "residual:        (Email = 'a@b.com') AND (LOWER(City) = 'oslo')" in text
+    assert "exact:           no (DuckDB re-applies the WHERE clause)" in text
+    assert "columns:         id, Last_Name, Email, City (4)" in text
+    assert "estimate:        1 row, 2 calls, 2 credits" in text
+    assert lines[-2] == "total estimated credits: 2"
+    assert lines[-1] == "DuckDB: SELECT Last_Name FROM Leads WHERE Email = 'a@b.com' AND lower(City) = 'oslo'"
+
+
+def test_explain_bulk_join_count_and_limit() -> None:
+    plan = plan_query("SELECT d.Amount, a.Industry FROM Deals d JOIN Accounts a ON d.Account_Name_Id = a.id "
+                      "WHERE d.Closing_Date >= '2024-01-01' AND a.Employees > 10", None, resolve, ConnectionConfig())
+    text = explain(plan)
+    assert "Deals AS d -> Bulk: large scan (module of unknown size)" not in text  # it has a filter
+    assert 'bulk criteria:   {"field": {"api_name": "Closing_Date"}, "comparator": "greater_equal", ' \
+           '"value": "2024-01-01"}' in text
+    assert "Accounts AS a -> Bulk" in text and "total estimated credits: 0 + unknown" in text
+    count = explain(plan_query("SELECT COUNT(*) FROM Deals WHERE Amount > 5", None, resolve))
+    assert "coql:      select COUNT(id) from Deals where Amount > 5" in count
+    limited = explain(plan_query("SELECT * FROM Deals ORDER BY Modified_Time DESC LIMIT 3", None, resolve))
+    assert "limit:           3 order by Modified_Time desc" in limited
+    rest = explain(plan_query("SELECT * FROM Deals WHERE Modified_Time >= '2024-01-01'", None, resolve,
+                              ConnectionConfig(api_type="REST")))
+    assert "modified since:  2024-01-01T00:00:00+00:00" in rest and "exact:           yes" in rest
+    assert "(no Zoho tables" in explain(plan_query("SELECT 1", None, resolve))
+
+
+def test_explain_table_has_one_row_per_scan() -> None:
+    plan = plan_query("SELECT * FROM Contacts c JOIN Accounts a ON c.Account_Name_Id = a.id "
+                      "WHERE c.Lead_Source IN ('Web', 'Partner')", None, resolve, ConnectionConfig(),
+                      estimate_rows=lambda m: 20_000 if m == "Contacts" else 3_000)
+    table = explain_table(plan)
+    assert table.num_rows == 2
+    rows = table.to_pylist()
+    assert [r["table"] for r in rows] == ["Contacts", "Accounts"]
+    assert rows[0]["api"] == "COQL" and rows[0]["coql_where"] == "Lead_Source in ('Web', 'Partner')"
+    assert json.loads(rows[0]["bulk_criteria"])["value"] == ["Web", "Partner"]
+    assert rows[1]["api"] == "REST" and rows[1]["residual"] is None and rows[1]["estimated_calls"] == 15
+    assert rows[0]["columns"][0] == "id" and rows[0]["exact"] is False
