@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from .auth_cmd import audit, auth, check
+from .demo_cmd import demo
 from .emulator_cmd import emulator
 
 
@@ -16,6 +18,10 @@ def cli() -> None:
 
 
 cli.add_command(emulator)
+cli.add_command(demo)
+cli.add_command(auth)
+cli.add_command(check)
+cli.add_command(audit)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,7 +51,10 @@ def proxies(config: ConnectionConfig) -> dict[str, str]:
               f"{config.firewall_server}:{config.firewall_port or 80}"
         return {"http": url, "https": url}
     if config.proxy_server:
-        if config.proxy_auth_scheme in ("NTLM", "NEGOTIATE"):
+        # requests speaks only Basic to proxies; sending Basic to a Digest/NTLM proxy would just
+        # fail with 407 after handing it the password in the clear, so refuse up front.
+        if config.proxy_auth_scheme in ("NTLM", "NEGOTIATE") or (
+                config.proxy_auth_scheme == "DIGEST" and config.proxy_user):
             raise ConfigError(
                 f"ProxyAuthScheme={config.proxy_auth_scheme} is not supported",
                 hint="use BASIC, or run a local authenticating proxy (e.g. cntlm) and point ProxyServer at it")
@@ -69,11 +72,13 @@ def proxies(config: ConnectionConfig) -> dict[str, str]:
 def _userinfo(user: str | None, password: object | None) -> str:
     if not user:
         return ""
-    secret = password.reveal() if hasattr(password, "reveal") else (password or "")  # type: ignore[union-attr]
+    secret = password.reveal() if hasattr(password, "reveal") else (password or "")
     return f"{quote(user, safe='')}:{quote(str(secret), safe='')}@" if secret else f"{quote(user, safe='')}@"
 
 
-_pem_files: list[str] = []
+# PEM text given inline is written once per distinct certificate (not once per session) and
+# removed at exit; requests wants a path.
+_pem_files: dict[str, str] = {}
 
 
 def verify_setting(config: ConnectionConfig) -> bool | str:
@@ -86,10 +91,13 @@ def verify_setting(config: ConnectionConfig) -> bool | str:
                       stacklevel=2)
         return False
     if "-----BEGIN CERTIFICATE-----" in cert:
+        cached = _pem_files.get(cert)
+        if cached and os.path.exists(cached):
+            return cached
         fd, path = tempfile.mkstemp(prefix="zohocrm-cert-", suffix=".pem")
         with os.fdopen(fd, "w") as fh:
             fh.write(cert if cert.endswith("\n") else cert + "\n")
-        _pem_files.append(path)
+        _pem_files[cert] = path
         return path
     if not os.path.exists(cert):
         raise ConfigError(f"SSLServerCert file not found: {cert}",
@@ -99,7 +107,7 @@ def verify_setting(config: ConnectionConfig) -> bool | str:
 
 @atexit.register
 def _cleanup() -> None:
-    for p in _pem_files:
+    for p in _pem_files.values():
         try:
             os.unlink(p)
         except OSError:

@@ -49,6 +49,9 @@ class Settings:
     downloads_per_minute: int = 10
     #: how long a "slow" fault holds the answer back (real time: it exercises client timeouts)
     slow_fault_ms: float = 2000.0
+    #: other data centers /oauth/serverinfo lists: location code -> accounts server origin
+    #: (another emulator instance plays another data center in DC-mismatch tests)
+    peers: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         if self.records < 0 or self.records > 5_000_000:
@@ -69,5 +72,8 @@ class Settings:
             raise ValueError("latency_ms, slow_fault_ms and index_lag_s must not be negative")
         if self.token_ttl_s < 1 or self.downloads_per_minute < 1:
             raise ValueError("token_ttl_s and downloads_per_minute must be at least 1")
+        if not isinstance(self.peers, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.peers.items()):
+            raise ValueError("peers must map location codes to accounts server origins")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")

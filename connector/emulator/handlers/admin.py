@@ -116,7 +116,7 @@ def grant(app: App, req: Request) -> Response:
 
 CONFIG_KEYS = ("fault_rate", "fault_kinds", "slow_fault_ms", "latency_ms", "index_lag_s", "credits",
                "concurrency", "sub_concurrency", "token_ttl_s", "bulk_rows_per_s", "downloads_per_minute",
-               "auto_approve")
+               "auto_approve", "peers")
 
 
 def _config_json(app: App) -> dict[str, Any]:
@@ -173,6 +173,10 @@ def _coerce(key: str, value: Any) -> Any:
             raise _bad("fault_kinds must be a list of kinds", param_name=key,
                        supported_values=list(FAULT_KINDS + LATE_FAULT_KINDS))
         return tuple(k.strip() for k in kinds if k.strip())
+    if key == "peers":
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise _bad("peers must map location codes to accounts server origins", param_name=key)
+        return dict(value)
     if key == "auto_approve":
         if not isinstance(value, bool):
             raise _bad("auto_approve must be true or false", param_name=key)

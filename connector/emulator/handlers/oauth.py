@@ -110,4 +110,6 @@ def revoke(app: App, req: Request) -> Response:
 
 @route("GET", r"/oauth/serverinfo", kind="accounts")
 def serverinfo(app: App, req: Request) -> Response:
-    return Response.json({"result": "success", "locations": {app.settings.location: app.origin}})
+    # Zoho lists every data center's accounts server here; an instance knows itself and its peers.
+    return Response.json({"result": "success",
+                          "locations": {**app.settings.peers, app.settings.location: app.origin}})

@@ -1,0 +1,360 @@
+"""Zoho's OAuth 2.0 endpoints through requests-oauthlib (oauth-and-regions.md sections 3-9).
+
+Zoho quirks handled here:
+* token errors come back as HTTP 200 with ``{"error": ...}``; oauthlib turns
+  that into an exception which we map to :class:`AuthError` with a diagnosis;
+* the throttle answer (``"error": "Access Denied"``, "too many requests
+  continuously") is recognised and reported as :class:`TokenThrottled`;
+* the accounts server fails like any server (5xx, an HTML error page, a dropped
+  connection): those answers are not token errors and are retried a few times;
+* ``invalid_client`` usually means the wrong data center: the other data
+  centers are probed (:mod:`.datacenter`) and the message names the right Region;
+* scopes are comma-separated in the consent URL and come back space-separated,
+  so oauthlib's scope-change check is relaxed;
+* the code is exchanged at the ``accounts-server`` the redirect names, but only
+  if that server is a known Zoho accounts host or the configured AccountsServer
+  (never send the client secret to a host taken from a URL parameter blindly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
+from requests_oauthlib import OAuth2Session
+
+from connector.config.config import ConnectionConfig
+from connector.config.regions import REGIONS, region_for_host, region_for_location
+from connector.config.transport import configure_session, timeouts
+from connector.errors import AuthError, ConfigError
+from connector.redaction import redact, register_secret
+
+# Zoho answers with the scope space-separated while we ask comma-separated.
+os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
+
+log = logging.getLogger("connector.auth")
+THROTTLE_TEXT = "too many requests"
+T = TypeVar("T")
+
+
+class TokenThrottled(AuthError):
+    """The accounts server refused to mint: 10 access tokens per refresh token per 10 minutes."""
+
+
+class _AccountsUnavailable(Exception):
+    """A transient accounts-server failure (5xx, non-JSON page): retried, never shown as is."""
+
+
+@dataclass
+class Tokens:
+    """What the token endpoint gave us, plus where it came from."""
+
+    access_token: str
+    expires_at: float
+    api_domain: str | None = None
+    refresh_token: str | None = None
+    scopes: tuple[str, ...] = ()
+    accounts_server: str | None = None
+    location: str | None = None
+    #: when the token was minted (client clock); with expires_at it gives the token's lifetime
+    obtained_at: float | None = None
+    #: the OAuth client the tokens belong to, so a store is never reused for another client
+    client_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"Tokens(access_token='***', refresh_token={'***' if self.refresh_token else None}, "
+                f"expires_at={self.expires_at:.0f}, api_domain={self.api_domain!r}, scopes={self.scopes!r})")
+
+    @property
+    def lifetime(self) -> float:
+        """Seconds the token was minted to live (an hour at Zoho)."""
+        if self.obtained_at is None:
+            return 3600.0
+        return max(0.0, self.expires_at - self.obtained_at)
+
+    def to_store(self) -> dict[str, Any]:
+        return {"access_token": self.access_token, "expires_at": self.expires_at, "api_domain": self.api_domain,
+                "refresh_token": self.refresh_token, "scopes": list(self.scopes),
+                "accounts_server": self.accounts_server, "location": self.location,
+                "obtained_at": self.obtained_at, "client_id": self.client_id}
+
+    @classmethod
+    def from_store(cls, data: dict[str, Any]) -> Tokens:
+        obtained = data.get("obtained_at")
+        t = cls(access_token=data.get("access_token") or "", expires_at=float(data.get("expires_at") or 0),
+                api_domain=data.get("api_domain"), refresh_token=data.get("refresh_token"),
+                scopes=tuple(data.get("scopes") or ()), accounts_server=data.get("accounts_server"),
+                location=data.get("location"), obtained_at=float(obtained) if obtained is not None else None,
+                client_id=data.get("client_id"))
+        register_secret(t.access_token)
+        register_secret(t.refresh_token)
+        return t
+
+
+_insecure_lock = threading.Lock()
+_insecure_users = 0
+_INSECURE_ENV = "OAUTHLIB_INSECURE_TRANSPORT"
+
+
+@contextlib.contextmanager
+def _loopback_http_allowed(url: str) -> Iterator[None]:
+    """oauthlib insists on HTTPS; the local emulator speaks plain HTTP on loopback only.
+
+    oauthlib reads a process-wide environment switch, so it is turned on only while a
+    loopback call runs (reference-counted across threads) and left as the user had it
+    otherwise: plain HTTP to any other host keeps failing with ``insecure_transport``.
+    """
+    global _insecure_users
+    host = urlparse(url).hostname or ""
+    if not (url.startswith("http://") and host in ("127.0.0.1", "localhost", "::1")) or os.environ.get(
+            _INSECURE_ENV) and _insecure_users == 0:
+        yield
+        return
+    with _insecure_lock:
+        _insecure_users += 1
+        os.environ[_INSECURE_ENV] = "1"
+    try:
+        yield
+    finally:
+        with _insecure_lock:
+            _insecure_users -= 1
+            if _insecure_users == 0:
+                os.environ.pop(_INSECURE_ENV, None)
+
+
+def _check_accounts_answer(resp: requests.Response) -> requests.Response:
+    """Compliance hook: a 5xx or a page that is not JSON is an outage, not a token error."""
+    if resp.status_code >= 500:
+        raise _AccountsUnavailable(f"HTTP {resp.status_code}")
+    if not resp.content.lstrip().startswith(b"{"):
+        raise _AccountsUnavailable(f"HTTP {resp.status_code} without a JSON body")
+    return resp
+
+
+class ZohoOAuth:
+    """The accounts-server calls for one connection."""
+
+    def __init__(self, config: ConnectionConfig, *, retry_waits: Sequence[float] | None = None) -> None:
+        self.config = config
+        self.client_id = config.oauth_client_id or ""
+        self._secret = config.oauth_client_secret.reveal() if config.oauth_client_secret else ""
+        register_secret(self._secret)
+        # Outages of the accounts server are retried (exponential, jittered); token errors are not.
+        self.retry_waits = tuple(retry_waits) if retry_waits is not None else tuple(
+            min(30.0, 0.5 * 2 ** i) for i in range(min(config.max_retries, 5)))
+
+    def __repr__(self) -> str:
+        return f"ZohoOAuth(client_id={self.client_id!r}, accounts_server={self.config.accounts_server!r})"
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _require_client(self) -> None:
+        if not self.client_id or not self._secret:
+            raise ConfigError("OAuthClientId and OAuthClientSecret are required to talk to Zoho's accounts server",
+                              hint="create a client at https://api-console.zoho.com (Server-based or Self Client)")
+
+    def token_url(self, accounts_server: str | None = None) -> str:
+        return f"{(accounts_server or self.config.accounts_server).rstrip('/')}/oauth/v2/token"
+
+    def _session(self, **kw: Any) -> OAuth2Session:
+        s = OAuth2Session(**kw)
+        configure_session(s, self.config)
+        s.register_compliance_hook("access_token_response", _check_accounts_answer)
+        s.register_compliance_hook("refresh_token_response", _check_accounts_answer)
+        return s
+
+    def _with_retries(self, call: Callable[[], T], step: str, server: str) -> T:
+        """Run one token-endpoint call, retrying outages; map every failure to AuthError."""
+        waits = list(self.retry_waits)
+        while True:
+            try:
+                with _loopback_http_allowed(server):
+                    return call()
+            except (OAuth2Error, ValueError, Warning) as exc:
+                raise self._map_error(exc, step, server) from None
+            except (_AccountsUnavailable, requests.ConnectionError, requests.Timeout) as exc:
+                what = str(exc) if isinstance(exc, _AccountsUnavailable) else type(exc).__name__
+                if not waits:
+                    raise AuthError(f"{step}: the accounts server {server} is unavailable ({what})",
+                                    hint="Zoho Accounts had an outage or the network dropped; try again later",
+                                    zoho_error="unavailable") from None
+                wait = waits.pop(0)
+                log.warning("%s: accounts server unavailable (%s); retrying in %.2f s", step, what, wait)
+                time.sleep(random.uniform(wait / 2, wait))
+            except requests.RequestException as exc:
+                raise AuthError(f"{step}: could not reach the accounts server {server}: "
+                                f"{type(exc).__name__}") from None
+
+    def _tokens(self, raw: dict[str, Any], accounts_server: str | None, location: str | None = None) -> Tokens:
+        if "access_token" not in raw:
+            raise AuthError("the token endpoint answered without an access_token", zoho_error=raw.get("error"))
+        expires_in = float(raw.get("expires_in") or 3600)
+        if "expires_in_sec" in raw:  # very old answers gave milliseconds in expires_in
+            expires_in = float(raw["expires_in_sec"])
+        scope = raw.get("scope") or ""
+        scopes = tuple(scope if isinstance(scope, list) else str(scope).replace(",", " ").split())
+        now = time.time()
+        t = Tokens(access_token=raw["access_token"], expires_at=now + expires_in, obtained_at=now,
+                   api_domain=raw.get("api_domain"), refresh_token=raw.get("refresh_token"), scopes=scopes,
+                   accounts_server=accounts_server or self.config.accounts_server, location=location,
+                   client_id=self.client_id)
+        register_secret(t.access_token)
+        register_secret(t.refresh_token)
+        log.debug("token endpoint answered: expires in %.0f s, api_domain %s, scopes %s",
+                  expires_in, t.api_domain, " ".join(scopes))
+        return t
+
+    def _map_error(self, exc: Exception, step: str, accounts_server: str | None = None) -> AuthError:
+        error = getattr(exc, "error", None) or type(exc).__name__
+        desc = str(getattr(exc, "description", "") or "")
+        where = (accounts_server or self.config.accounts_server).rstrip("/")
+        if THROTTLE_TEXT in desc.lower() or error == "Access Denied":
+            return TokenThrottled(
+                f"{step}: Zoho's accounts server is throttling token requests ({redact(desc) or error})",
+                hint="Zoho allows 10 access tokens per refresh token per 10 minutes; the connector reuses tokens "
+                     "for their full hour — make sure several processes share one OAuthSettingsLocation, "
+                     "and wait a few minutes before trying again",
+                zoho_error="Access Denied")
+        if error == "invalid_client":
+            return self._invalid_client(step, where)
+        if error == "invalid_client_secret":
+            return AuthError(f"{step}: invalid_client_secret — OAuthClientSecret does not match OAuthClientId",
+                             hint="copy the secret again from the Zoho API console", zoho_error=error)
+        if error == "invalid_code":
+            if step.startswith("refreshing"):
+                return AuthError(
+                    f"{step}: invalid_code — Zoho rejected the refresh token: it was revoked (logout, or the "
+                    "user removed the app), deleted (Zoho keeps 20 per user and drops the oldest), or it "
+                    "belongs to another data center or client", zoho_error=error,
+                    hint="get a new one: `zohocrm auth login --connection ...` (or a Self Client code), then "
+                         "update OAuthRefreshToken or the token store")
+            return AuthError(
+                f"{step}: invalid_code — the grant code was rejected: it was already used, it expired (codes "
+                "live a few minutes), or it was made for another client or data center", zoho_error=error,
+                hint="generate a new code and exchange it at once; each code works only once")
+        return AuthError(f"{step}: {redact(error)} {redact(desc)}".strip(), zoho_error=str(error))
+
+    def _invalid_client(self, step: str, where: str) -> AuthError:
+        from .datacenter import diagnose_invalid_client  # datacenter needs this module's types
+
+        message = f"{step}: invalid_client — the accounts server {where} does not know OAuthClientId {self.client_id}"
+        location = diagnose_invalid_client(self, where)
+        region = region_for_location(location) if location else None
+        if location:
+            code = region.code if region else location.upper()
+            name = f" ({region.name})" if region else ""
+            return AuthError(f"{message}; the client is registered in the {code}{name} data center",
+                             hint=f"set Region={code} in the connection string (and drop AccountsServer/"
+                                  "APIServer overrides that point elsewhere)", zoho_error="invalid_client")
+        return AuthError(message, zoho_error="invalid_client",
+                         hint="the client is registered in another Zoho data center (set Region to that data "
+                              "center, e.g. Region=EU), or OAuthClientId is wrong")
+
+    # -- flows ------------------------------------------------------------------------
+
+    def authorization_url(self, state: str | None = None, redirect_uri: str | None = None) -> tuple[str, str]:
+        """The consent URL (access_type=offline, prompt=consent) and its state."""
+        self._require_client()
+        state = state or secrets.token_urlsafe(24)
+        sess = self._session(client_id=self.client_id, redirect_uri=redirect_uri or self.config.callback_url,
+                             scope=",".join(self.config.scope), state=state)
+        auth_url = f"{self.config.accounts_server.rstrip('/')}/oauth/v2/auth"
+        try:
+            with _loopback_http_allowed(auth_url):
+                url, st = sess.authorization_url(auth_url, access_type="offline", prompt="consent")
+        except OAuth2Error as exc:
+            raise self._map_error(exc, "building the consent URL") from None
+        return url, st
+
+    def exchange_code(self, code: str, *, redirect_uri: str | None = None,
+                      accounts_server: str | None = None, location: str | None = None) -> Tokens:
+        """authorization_code grant (desktop, headless and self-client codes)."""
+        self._require_client()
+        register_secret(code)
+        server = self._trusted_accounts_server(accounts_server)
+
+        def call() -> dict[str, Any]:
+            sess = self._session(client_id=self.client_id, redirect_uri=redirect_uri)
+            return dict(sess.fetch_token(self.token_url(server), code=code, client_secret=self._secret,
+                                         include_client_id=True, timeout=timeouts(self.config)))
+
+        # A code is single-use: a retry after a lost answer gets invalid_code, which says so.
+        return self._tokens(self._with_retries(call, "exchanging the grant code", server), server, location)
+
+    def refresh(self, refresh_token: str, accounts_server: str | None = None) -> Tokens:
+        """refresh_token grant; the refresh token itself is not rotated by Zoho."""
+        self._require_client()
+        register_secret(refresh_token)
+        server = (accounts_server or self.config.accounts_server).rstrip("/")
+
+        def call() -> dict[str, Any]:
+            sess = self._session(client_id=self.client_id)
+            return dict(sess.refresh_token(self.token_url(server), refresh_token=refresh_token,
+                                           client_id=self.client_id, client_secret=self._secret,
+                                           timeout=timeouts(self.config)))
+
+        t = self._tokens(self._with_retries(call, "refreshing the access token", server), server)
+        t.refresh_token = refresh_token
+        return t
+
+    def client_credentials(self) -> Tokens:
+        """Self-client client_credentials grant (``soid=ZohoCRM.<org id>``); no refresh token."""
+        self._require_client()
+        if not self.config.org_id:
+            raise ConfigError("OAuthGrantType=client_credentials needs OrgId (the CRM org id, for soid)")
+        server = self.config.accounts_server.rstrip("/")
+
+        def call() -> dict[str, Any]:
+            sess = self._session(client=BackendApplicationClient(client_id=self.client_id))
+            return dict(sess.fetch_token(self.token_url(server), client_secret=self._secret,
+                                         include_client_id=True, scope=",".join(self.config.scope),
+                                         soid=f"ZohoCRM.{self.config.org_id}", timeout=timeouts(self.config)))
+
+        return self._tokens(self._with_retries(call, "client_credentials grant", server), server)
+
+    def revoke(self, token: str, accounts_server: str | None = None) -> None:
+        register_secret(token)
+        url = self.token_url(accounts_server) + "/revoke"
+        s = configure_session(requests.Session(), self.config)
+        try:
+            r = s.post(url, data={"token": token}, timeout=timeouts(self.config))
+        except requests.RequestException as exc:
+            raise AuthError(f"could not reach the accounts server to revoke: {type(exc).__name__}") from None
+        try:
+            ok = r.json().get("status") == "success"
+        except (ValueError, AttributeError):
+            ok = False
+        if not ok:
+            raise AuthError(f"revoking the token failed (HTTP {r.status_code})",
+                            hint="it may already be revoked", zoho_error="revoke_failed")
+
+    def _trusted_accounts_server(self, candidate: str | None) -> str:
+        configured = self.config.accounts_server.rstrip("/")
+        if not candidate or candidate.rstrip("/") == configured:
+            return configured
+        if region_for_host(candidate) is not None and urlparse(candidate).scheme == "https":
+            return candidate.rstrip("/")
+        raise AuthError(f"the consent redirect named an unknown accounts server {candidate!r}",
+                        hint="expected one of Zoho's accounts servers "
+                             f"({', '.join(sorted(r.accounts_server for r in REGIONS.values()))})")
+
+
+def parse_redirect(url_or_code: str) -> dict[str, str]:
+    """Parameters of a pasted redirect URL (or a bare code)."""
+    text = url_or_code.strip()
+    if "?" not in text and "=" not in text:
+        return {"code": text}
+    query = urlparse(text).query if "://" in text else text.lstrip("?")
+    return {k: v[0] for k, v in parse_qs(query).items() if v}

@@ -1,0 +1,109 @@
+"""``zohocrm auth login|status|logout``, ``zohocrm check`` and ``zohocrm audit verify``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .common import connection_option, err, friendly_errors, resolve_connection
+
+if TYPE_CHECKING:
+    from connector.session import ZohoSession
+
+
+def _session(connection: str | None, **kw: Any) -> ZohoSession:
+    from connector.session import ZohoSession
+
+    return ZohoSession(resolve_connection(connection), **kw)
+
+
+@click.group()
+def auth() -> None:
+    """Log in to Zoho, show or remove the stored tokens."""
+
+
+@auth.command()
+@connection_option
+@click.option("--headless", is_flag=True, help="print the consent URL and paste the redirect back (no browser here)")
+@click.option("--code", help="exchange a Self Client grant code from the API console instead")
+@click.option("--no-browser", is_flag=True, help="desktop flow but print the URL instead of opening a browser")
+def login(connection: str | None, headless: bool, code: str | None, no_browser: bool) -> None:
+    """Run the OAuth login and seal the tokens at OAuthSettingsLocation."""
+    from connector.auth.login import exchange_self_client_code, login_desktop, login_headless
+
+    with friendly_errors(), _session(connection) as s:
+        if not s.config.oauth_settings_location:
+            raise click.UsageError("set OAuthSettingsLocation so the tokens can be kept (sealed) after login")
+        if s.config.oauth_refresh_token:
+            err("warning: the connection string also gives OAuthRefreshToken; while it is there it is used "
+                "instead of the token this login stores — remove it to use the login")
+        if code:
+            tokens = exchange_self_client_code(s.tokens.oauth, code)
+        elif headless:
+            tokens = login_headless(s.tokens.oauth, input_fn=lambda prompt: click.prompt(prompt, err=True),
+                                    output=lambda text: click.echo(text, err=True))
+        else:
+            if no_browser:
+                tokens = login_desktop(s.tokens.oauth, open_browser=lambda url: click.echo(
+                    f"Open this URL to sign in:\n{url}", err=True))
+            else:
+                tokens = login_desktop(s.tokens.oauth)
+        s.tokens.save_login(tokens)
+        click.echo(json.dumps({"logged_in": True, **s.tokens.status()}, indent=2))
+
+
+@auth.command()
+@connection_option
+def status(connection: str | None) -> None:
+    """Show what is stored (never the tokens themselves)."""
+    with friendly_errors(), _session(connection) as s:
+        click.echo(json.dumps(s.tokens.status(), indent=2))
+
+
+@auth.command()
+@connection_option
+@click.option("--keep-remote", is_flag=True, help="delete the local tokens without revoking them at Zoho")
+def logout(connection: str | None, keep_remote: bool) -> None:
+    """Revoke the refresh token at Zoho and delete the stored tokens."""
+    with friendly_errors(), _session(connection) as s:
+        revoked = s.tokens.logout(revoke=not keep_remote)
+        click.echo(json.dumps({"logged_out": True, "revoked_at_zoho": revoked}))
+
+
+@click.command()
+@connection_option
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def check(connection: str | None, as_json: bool) -> None:
+    """Prove a connection the safe way (read-only): org, modules, one record."""
+    from connector.check import run_check
+
+    with friendly_errors(), _session(connection) as s:
+        report = run_check(s)
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), indent=2))
+        else:
+            click.echo(report.render())
+        if not report.ok:
+            err(f"check failed: {report.reason}")
+            sys.exit(1)
+
+
+@click.group()
+def audit() -> None:
+    """Work with audit logs (AuditLog=...)."""
+
+
+@audit.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def verify(file: str) -> None:
+    """Replay the SHA-256 chain; exit 1 if any line was edited, removed or reordered."""
+    from connector.http.audit import verify_audit_log
+
+    with friendly_errors():
+        verdict = verify_audit_log(file)
+        click.echo(str(verdict))
+        if not verdict.ok:
+            sys.exit(1)

@@ -1,0 +1,129 @@
+"""Tamper-evident audit log: one JSON line per API call, chained by SHA-256.
+
+Each line carries ``seq``, ``prev`` (the previous line's hash) and ``hash``
+(SHA-256 over ``prev`` and the line's canonical JSON without ``hash``). A
+side file ``<log>.head`` holds the last sequence number and hash, so removing
+lines at the end is detected too. ``zohocrm audit verify FILE`` replays the
+chain. Lines never hold secrets: paths are logged without query strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from connector.errors import StateError
+from connector.redaction import redact
+
+GENESIS = "0" * 64
+
+
+def _digest(prev: str, entry: dict[str, Any]) -> str:
+    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev + canonical).encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.head_path = self.path.with_name(self.path.name + ".head")
+        self._lock = threading.Lock()
+        self._file_lock = FileLock(str(self.path) + ".lock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _read_head(self) -> tuple[int, str]:
+        if self.head_path.exists():
+            data = json.loads(self.head_path.read_text())
+            return int(data["seq"]), str(data["hash"])
+        return 0, GENESIS
+
+    def record(self, *, method: str, path: str, status: int | str, code: str | None = None,
+               records: int = 0, credits: int = 0, operation: str = "", module: str = "") -> None:
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "method": method,
+            "path": redact(path.split("?", 1)[0]),
+            "status": status,
+            "code": code,
+            "records": records,
+            "credits": credits,
+        }
+        if operation:
+            entry["operation"] = operation
+        if module:
+            entry["module"] = module
+        with self._lock, self._file_lock:
+            seq, prev = self._read_head()
+            entry["seq"] = seq + 1
+            entry["prev"] = prev
+            digest = _digest(prev, entry)
+            line = json.dumps({**entry, "hash": digest}, ensure_ascii=False, separators=(",", ":"))
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp = self.head_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"seq": seq + 1, "hash": digest}))
+            os.replace(tmp, self.head_path)
+
+
+@dataclass
+class AuditVerdict:
+    ok: bool
+    lines: int
+    problem: str = ""
+
+    def __str__(self) -> str:
+        return f"OK: {self.lines} lines, chain intact" if self.ok else f"TAMPERED: {self.problem}"
+
+
+def verify_audit_log(path: str | os.PathLike[str]) -> AuditVerdict:
+    """Replay the hash chain; say which line breaks it."""
+    p = Path(path)
+    if not p.exists():
+        raise StateError(f"audit log not found: {p}")
+    prev = GENESIS
+    n = 0
+    with open(p, encoding="utf-8") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                obj = json.loads(raw)
+                claimed = obj.pop("hash")
+            except (ValueError, KeyError, AttributeError):
+                return AuditVerdict(False, n - 1, f"line {n} is not a valid audit entry")
+            if obj.get("seq") != n:
+                return AuditVerdict(False, n - 1, f"line {n} has sequence {obj.get('seq')}: a line was removed "
+                                                  "or reordered before it")
+            if obj.get("prev") != prev:
+                return AuditVerdict(False, n - 1, f"line {n} does not follow line {n - 1} (chain broken)")
+            if _digest(prev, obj) != claimed:
+                return AuditVerdict(False, n - 1, f"line {n} was edited (hash mismatch)")
+            prev = claimed
+    head = p.with_name(p.name + ".head")
+    if not head.exists():
+        # AuditLog writes the head with the first line: without it, lines cut from the end
+        # could not be noticed, so a missing head fails the check (fail closed).
+        if n:
+            return AuditVerdict(False, n, f"{head.name} is missing, so lines removed from the end could not "
+                                          "be detected; keep the .head file beside the log")
+        return AuditVerdict(True, 0)
+    try:
+        data = json.loads(head.read_text())
+        head_seq, head_hash = int(data["seq"]), str(data["hash"])
+    except (ValueError, KeyError, TypeError):
+        return AuditVerdict(False, n, f"{head.name} is damaged")
+    if head_seq != n or head_hash != prev:
+        if head_seq > n:
+            return AuditVerdict(False, n, f"the log ends at line {n} but {head_seq} lines were written: "
+                                          "lines were removed from the end")
+        return AuditVerdict(False, n, f"the log has {n} lines but {head.name} records {head_seq} "
+                                      "with another last hash: the end of the log was rewritten")
+    return AuditVerdict(True, n)

@@ -1,0 +1,109 @@
+"""Every Zoho answer classified once, at the HTTP boundary, into the error tree.
+
+limits-and-errors.md sections 5-8: a success status can hide an error (HTTP
+200 with an error body), 429 means concurrency or credits, 5xx and dropped
+connections are transient, 401 has three meanings, the rest is fatal and
+carries Zoho's code, message and details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from connector.errors import ApiError, AuthError, FatalApiError, QuotaExhaustedError, RetriableError
+from connector.redaction import redact
+
+#: Zoho codes worth a retry even when they arrive with a 4xx/200 status
+RETRIABLE_CODES = {"INTERNAL_ERROR", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"}
+
+HINTS = {
+    "INVALID_TOKEN": "the access token expired or was revoked; the connector refreshes it once automatically",
+    "OAUTH_SCOPE_MISMATCH": "the token lacks a scope for this call; add it to Scope and log in again "
+                            "(`zohocrm auth login`)",
+    "AUTHENTICATION_FAILURE": "the Authorization header was refused",
+    "NO_PERMISSION": "the Zoho user's profile lacks this permission",
+    "DISCRETE_PAGINATION_LIMIT_EXCEEDED": "page/per_page reach only 2,000 records; use page_token",
+    "PAGINATION_LIMIT_EXCEEDED": "page_token reaches only 100,000 records; use COQL keyset paging or Bulk Read",
+    "LIMIT_REACHED": "search returns at most 2,000 records; use COQL or Bulk Read",
+    "INVALID_URL_PATTERN": "check Region/APIServer and APIVersion",
+}
+
+
+def parse_body(resp: requests.Response) -> Any:
+    if not resp.content:
+        return None
+    ctype = resp.headers.get("Content-Type", "")
+    if "json" not in ctype and not resp.content.lstrip().startswith((b"{", b"[")):
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def error_object(body: Any) -> dict[str, Any] | None:
+    """The request-level error object, top-level or wrapped as the single element of ``data``."""
+    if isinstance(body, dict):
+        if body.get("status") == "error" and "code" in body:
+            return body
+        data = body.get("data")
+        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict) \
+                and data[0].get("status") == "error" and "code" in data[0] and "info" not in body:
+            # Some endpoints (bulk) wrap request-level errors; per-record batch errors are not
+            # request-level and are handled by writers (they come with other elements or 207).
+            return None if data[0].get("details", {}).get("json_path") else data[0]
+    return None
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    raw = resp.headers.get("Retry-After")
+    if raw and raw.strip().isdigit():
+        return float(raw.strip())
+    return None
+
+
+def classify(resp: requests.Response, *, what: str) -> Any:
+    """Return the parsed body of a good answer, or raise the right error."""
+    status = resp.status_code
+    body = parse_body(resp)
+    err = error_object(body)
+    code = str(err.get("code")) if err else None
+    message = redact(str(err.get("message", ""))) if err else ""
+    details = err.get("details") if err and isinstance(err.get("details"), dict) else {}
+    if status in (204, 304):
+        return None
+    if 200 <= status < 300 and err is None:
+        return body if body is not None else resp.content
+    if status == 401:
+        raise AuthError(f"{what}: {code or 'HTTP 401'} {message}".strip(), hint=HINTS.get(code or ""),
+                        zoho_error=code)
+    if status == 429 or code == "TOO_MANY_REQUESTS":
+        remaining = resp.headers.get("X-API-CREDITS-REMAINING")
+        if remaining is not None and remaining.strip() == "0":
+            raise QuotaExhaustedError(
+                f"{what}: the org's API credits for the rolling 24 hours are used up", code=code, status=status,
+                details=details, hint="wait for credits to return, or raise the edition's limit")
+        e = RetriableError(f"{what}: throttled by Zoho ({code or status})", code=code or "TOO_MANY_REQUESTS",
+                           status=status, details=details)
+        e.retry_after = _retry_after(resp) or 2.0  # type: ignore[attr-defined]
+        raise e
+    if status >= 500 or (code in RETRIABLE_CODES):
+        e = RetriableError(f"{what}: Zoho answered {status}{' ' + code if code else ''} (transient)",
+                           code=code, status=status, details=details)
+        e.retry_after = _retry_after(resp)  # type: ignore[attr-defined]
+        raise e
+    if err is None:
+        snippet = redact(resp.text[:200]) if resp.text else ""
+        raise FatalApiError(f"{what}: unexpected HTTP {status} {snippet}".strip(), status=status)
+    raise FatalApiError(f"{what}: {code}: {message}", code=code, status=status, details=details,
+                        hint=HINTS.get(code or ""))
+
+
+def is_invalid_token(exc: BaseException) -> bool:
+    return isinstance(exc, AuthError) and exc.zoho_error == "INVALID_TOKEN"
+
+
+def describe(exc: ApiError) -> str:
+    return f"{exc.code or exc.status}: {exc.message}"

@@ -1,0 +1,316 @@
+"""ZohoHttp against the emulator: injected faults, ambiguous writes, credits, quota, scopes, concurrency,
+the api_domain Zoho returns, and the transport settings (proxy, certificates, SOCKS)."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from connector.config import parse_connection_string
+from connector.config.transport import configure_session, timeouts, verify_setting
+from connector.emulator import Emulator
+from connector.errors import AuthError, ConfigError, FatalApiError, QuotaExhaustedError, RetriableError
+from connector.http.client import Backoff
+from connector.session import ZohoSession
+from tests.http.support import configure, conn, fast_session, free_port, grant, stats
+
+
+@pytest.fixture
+def emu(make_emulator: Callable[..., Emulator]) -> Emulator:
+    return make_emulator(records=30, seed=7)
+
+
+def lead(n: int) -> dict[str, Any]:
+    return {"Last_Name": f"Client-{n}", "Company": "Acme"}
+
+
+# -- injected faults -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["500", "502", "503", "429", "error200", "drop"])
+def test_injected_faults_are_retried_and_every_call_succeeds(emu, kind):
+    with fast_session(conn(emu, MaxRetries=8)) as s:
+        s.tokens.access_token()  # mint before the faults start: this test is about CRM calls
+        configure(emu, fault_rate=0.4, fault_kinds=[kind])
+        for _ in range(12):
+            r = s.http.get("/org")
+            assert r.status == 200 and r.body["org"][0]["id"]
+        st = stats(emu)
+        injected = st["faults_injected"].get(kind, 0)
+        assert injected > 0 and st["statuses"][f"fault:{kind}"] == injected
+        assert s.http.retries == injected and s.http.attempts == 12 + injected
+
+
+def test_slow_answers_time_out_and_are_retried(emu):
+    with fast_session(conn(emu, Timeout=1, MaxRetries=6)) as s:
+        s.tokens.access_token()
+        configure(emu, fault_rate=0.5, fault_kinds=["slow"], slow_fault_ms=1300)
+        for _ in range(4):
+            assert s.http.get("/org").status == 200
+        injected = stats(emu)["faults_injected"]["slow"]
+        assert injected > 0 and s.http.retries == injected
+
+
+def test_retries_run_out_with_a_retriable_error(emu):
+    with fast_session(conn(emu, MaxRetries=2)) as s:
+        s.tokens.access_token()
+        configure(emu, fault_rate=1.0, fault_kinds=["503"])
+        with pytest.raises(RetriableError) as info:
+            s.http.get("/org")
+    assert info.value.status == 503 and stats(emu)["faults_injected"]["503"] == 3
+
+
+def test_a_write_whose_answer_was_lost_is_ambiguous_and_not_replayed(emu):
+    before = len(requests.get(f"{emu.origin}/__emulator/export/Leads", timeout=30).json()["data"])
+    with fast_session(conn(emu, MaxRetries=5)) as s:
+        s.tokens.access_token()
+        configure(emu, fault_rate=1.0, fault_kinds=["drop_after"])
+        with pytest.raises(RetriableError) as info:
+            s.http.post("/Leads", json={"data": [lead(1)], "trigger": []})
+        assert getattr(info.value, "ambiguous", False) is True and s.http.retries == 0
+    configure(emu, fault_rate=0.0)
+    st = stats(emu)
+    assert st["calls"]["insert"] == 1 and st["faults_injected"]["drop_after"] == 1
+    rows = requests.get(f"{emu.origin}/__emulator/export/Leads", timeout=30).json()["data"]
+    assert len(rows) == before + 1  # the write landed once: the caller must reconcile, not resend
+
+
+def test_a_refused_connection_is_not_ambiguous_and_is_retried_even_for_a_write(emu):
+    dead = f"http://127.0.0.1:{free_port()}"
+    with fast_session(conn(emu, APIServer=dead, MaxRetries=2)) as s:
+        with pytest.raises(RetriableError) as info:
+            s.http.post("/Leads", json={"data": [lead(2)]})
+        assert getattr(info.value, "ambiguous", True) is False and s.http.attempts == 3
+
+
+# -- credits and quota ------------------------------------------------------------------------
+
+def test_credits_are_counted_per_call_like_zoho_counts_them(emu, tmp_path):
+    with fast_session(conn(emu)) as s:
+        s.tokens.access_token()
+        before = stats(emu)["credits_used"]
+        h = s.http
+        h.get("/org")
+        h.get("/users", params={"type": "CurrentUser"})
+        page = h.get("/Leads", params={"fields": "Last_Name", "per_page": 5})
+        h.get(f"/Leads/{page.body['data'][0]['id']}")
+        for limit in (50, 500, 1500):  # COQL: 1, 2 and 3 credits by LIMIT
+            h.post("/coql", json={"select_query": f"select Last_Name from Leads where Last_Name is not null "
+                                                  f"limit {limit}"})
+        h.post("/Leads", json={"data": [lead(i) for i in range(25)], "trigger": []}, batch=True)  # 3
+        h.post("/read", base="bulk", json={"query": {"module": {"api_name": "Leads"}}})  # 50
+        with pytest.raises(FatalApiError):
+            h.get("/Nope")  # refused after processing: 1
+        expected = 1 + 1 + 1 + 1 + (1 + 2 + 3) + 3 + 50 + 1
+        assert h.meter.total == expected == stats(emu)["credits_used"] - before
+        assert h.meter.by_kind["post"] == 1 + 2 + 3 + 3 + 50
+
+
+def test_running_out_of_credits_is_quota_exhausted_not_retried(emu):
+    with fast_session(conn(emu, MaxRetries=5)) as s:
+        token = s.tokens.access_token()
+        configure(emu, credits=stats(emu)["credits_used"] + 3)
+        for _ in range(3):
+            s.http.get("/org")
+        assert s.http.meter.remaining == 0
+        with pytest.raises(QuotaExhaustedError, match="credits") as info:
+            s.http.get("/org")
+        assert info.value.status == 429 and s.http.retries == 0
+    # What makes the classification reliable: Zoho's 429 body is the same for concurrency and
+    # credits; only the credits one says X-API-CREDITS-REMAINING: 0.
+    raw = requests.get(f"{emu.api_domain}/crm/v8/org", headers={"Authorization": f"Zoho-oauthtoken {token}"},
+                       timeout=30)
+    assert raw.status_code == 429 and raw.headers["X-API-CREDITS-REMAINING"] == "0"
+
+
+# -- scopes, concurrency, hosts -------------------------------------------------------------------
+
+def test_a_token_without_the_scope_is_an_auth_error_with_the_hint(emu):
+    rt = grant(emu, scopes="ZohoCRM.modules.READ")["refresh_token"]
+    with fast_session(conn(emu, refresh_token=rt)) as s:
+        with pytest.raises(AuthError) as info:
+            s.http.get("/org")
+        assert s.tokens.refreshes == 1  # not mistaken for an expired token
+    assert info.value.zoho_error == "OAUTH_SCOPE_MISMATCH" and "Scope" in (info.value.hint or "")
+    assert stats(emu)["statuses"]["401"] == 1
+
+
+def _burst(s: ZohoSession, threads: int) -> list[BaseException]:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            s.http.get("/org")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return errors
+
+
+def test_max_concurrency_keeps_calls_under_zohos_limit(make_emulator):
+    emu = make_emulator(records=10, concurrency=2, latency_ms=150)
+    with fast_session(conn(emu, MaxConcurrency=2, MaxRetries=0)) as s:
+        s.tokens.access_token()
+        assert _burst(s, 6) == [] and stats(emu)["rejected_429"] == 0
+    # The control: without the client-side limit the same burst meets Zoho's 429.
+    with fast_session(conn(emu, MaxConcurrency=6, MaxRetries=0)) as s:
+        errors = _burst(s, 6)
+    assert errors and all(isinstance(e, RetriableError) and e.status == 429 for e in errors)
+    assert stats(emu)["rejected_429"] == len(errors)
+
+
+def test_calls_go_to_the_api_domain_zoho_returns(emu):
+    # No APIServer: Region=US would mean www.zohoapis.com; the token answer names the emulator.
+    with fast_session(conn(emu, api_server=False)) as s:
+        assert s.http.get("/org").status == 200
+        assert s.http.api_domain == emu.api_domain
+
+
+# -- proxy, TLS, SOCKS ---------------------------------------------------------------------------
+
+class ForwardProxy(ThreadingHTTPServer):
+    """A minimal forward HTTP proxy: absolute-URI requests are replayed to the origin and counted."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.seen: list[tuple[str, str]] = []
+        self.auth: list[str | None] = []
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: ForwardProxy
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    def _forward(self) -> None:
+        target = urlsplit(self.path)
+        assert target.scheme == "http" and target.hostname, self.path  # a proxy gets absolute URIs
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        self.server.seen.append((self.command, self.path))
+        self.server.auth.append(self.headers.get("Proxy-Authorization"))
+        hop = {"proxy-authorization", "proxy-connection", "connection", "keep-alive", "host"}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in hop}
+        upstream = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
+        upstream.request(self.command, target.path + (f"?{target.query}" if target.query else ""), body=body,
+                         headers=headers)
+        resp = upstream.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        upstream.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+
+@pytest.fixture
+def proxy() -> Iterator[ForwardProxy]:
+    server = ForwardProxy()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_every_call_goes_through_the_configured_proxy(emu, proxy):
+    before = stats(emu)["calls_total"]
+    text = conn(emu, ProxyServer="127.0.0.1", ProxyPort=proxy.server_address[1], ProxyUser="ops",
+                ProxyPassword="proxy-pw-7731")
+    with fast_session(text) as s:
+        s.http.get("/org")
+        s.http.get("/Leads", params={"fields": "Last_Name", "per_page": 3})
+        s.http.post("/coql", json={"select_query": "select Last_Name from Leads where Last_Name is not null"})
+        assert "proxy-pw-7731" not in repr(s) + str(s.config)
+    made = stats(emu)["calls_total"] - before
+    assert made == 4 and len(proxy.seen) == made  # the token mint and the three API calls
+    assert proxy.seen[0] == ("POST", f"{emu.accounts_url}/oauth/v2/token")
+    assert set(proxy.auth) == {"Basic " + base64.b64encode(b"ops:proxy-pw-7731").decode()}
+
+
+def test_ssl_server_cert_settings(tmp_path):
+    with pytest.raises(ConfigError, match="SSLServerCert file not found"):
+        ZohoSession(conn_text(SSLServerCert=str(tmp_path / "missing.pem")))
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----"
+    first = verify_setting(parse_connection_string(conn_text(SSLServerCert=pem)))
+    assert isinstance(first, str) and Path(first).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert verify_setting(parse_connection_string(conn_text(SSLServerCert=pem))) == first  # one file per PEM
+    cert_file = tmp_path / "ca.pem"
+    cert_file.write_text(pem)
+    assert verify_setting(parse_connection_string(conn_text(SSLServerCert=str(cert_file)))) == str(cert_file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert verify_setting(parse_connection_string(conn_text(SSLServerCert="*"))) is False
+    assert any("any server certificate" in str(w.message) for w in caught)
+
+
+def conn_text(**props: Any) -> str:
+    """A connection string for transport checks that never reach the network."""
+    base = {"OAuthClientId": "1000.TEST", "OAuthClientSecret": "s3cret-value", "OAuthRefreshToken": "1000.r.t",
+            "InitiateOAuth": "REFRESH", **props}
+    return ";".join(f"{k}='{v}'" for k, v in base.items())
+
+
+def test_socks_without_pysocks_is_a_config_error_with_the_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "socks", None)  # import socks -> ImportError, installed or not
+    config = parse_connection_string(conn_text(FirewallType="SOCKS5", FirewallServer="127.0.0.1", FirewallPort=1080))
+    with pytest.raises(ConfigError) as info:
+        configure_session(requests.Session(), config)
+    assert "SOCKS" in str(info.value) and "zohocrm-connector[socks]" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("scheme", ["NTLM", "NEGOTIATE", "DIGEST"])
+def test_proxy_schemes_requests_cannot_speak_are_refused(scheme):
+    config = parse_connection_string(conn_text(ProxyServer="proxy.local", ProxyPort=3128, ProxyUser="u",
+                                               ProxyPassword="p4ssword", ProxyAuthScheme=scheme))
+    with pytest.raises(ConfigError, match=f"ProxyAuthScheme={scheme}"):
+        configure_session(requests.Session(), config)
+
+
+@pytest.mark.parametrize("value, expected", [(0, None), (1, (1.0, 1.0)), (60, (15.0, 60.0))])
+def test_timeouts(value, expected):
+    assert timeouts(parse_connection_string(conn_text(Timeout=value))) == expected
+
+
+# -- backoff --------------------------------------------------------------------------------------
+
+def _state(attempt: int, retry_after: float | None = None) -> Any:
+    exc = RetriableError("x")
+    exc.retry_after = retry_after  # type: ignore[attr-defined]
+    return SimpleNamespace(attempt_number=attempt, outcome=SimpleNamespace(exception=lambda: exc))
+
+
+@pytest.mark.parametrize("attempt, retry_after, low, high", [
+    (1, None, 0.5, 1.0), (2, None, 1.0, 2.0), (3, None, 2.0, 4.0), (6, None, 4.0, 8.0),
+    (1, 5.0, 5.0, 5.0), (1, 60.0, 8.0, 8.0),  # Retry-After wins, up to the cap
+])
+def test_backoff_is_exponential_jittered_and_honours_retry_after(attempt, retry_after, low, high):
+    backoff = Backoff(base=1.0, cap=8.0)
+    waits = [backoff(_state(attempt, retry_after)) for _ in range(50)]
+    assert all(low <= w <= high for w in waits)
