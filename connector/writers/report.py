@@ -1,0 +1,264 @@
+"""The per-row write report, and the journal that keeps it on disk while a write runs.
+
+A report has one row per input row: ``row`` (0-based input row number),
+``key`` (the key value when a key was given), ``record_id``, ``status``, ``code``
+(Zoho's code), ``message`` and ``at`` (when the row's fate was recorded, UTC).
+
+While a write runs, entries are appended to a CSV journal as batches finish
+(the results file itself for ``.csv``, ``<file>.journal.csv`` next to a
+``.parquet``), flushed and fsynced, so a crash at any point leaves a report a
+re-run can resume from. A row may appear several times in a journal; the last
+entry wins. Inserts write an ``unknown`` entry *before* their batch is sent:
+if the process dies before the answer is recorded, the resumed run looks those
+rows up in Zoho instead of inserting them twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from connector.errors import ConfigError, StateError
+
+#: statuses of rows that need nothing more
+DONE = frozenset({"inserted", "updated", "deleted", "skipped"})
+#: statuses a resumed write takes up again (``unknown``: may have been written; looked up first)
+RETRY = frozenset({"failed", "unknown", "unprocessed"})
+DRY_RUN = frozenset({"would_insert", "would_update", "would_upsert", "would_delete"})
+STATUS_ORDER = ("inserted", "updated", "deleted", "skipped", "would_insert", "would_update", "would_upsert",
+                "would_delete", "failed", "unknown", "unprocessed")
+COLUMNS = ("row", "key", "record_id", "status", "code", "message", "at")
+SCHEMA = pa.schema([("row", pa.int64()), ("key", pa.string()), ("record_id", pa.string()),
+                    ("status", pa.string()), ("code", pa.string()), ("message", pa.string()),
+                    ("at", pa.timestamp("ms", tz="UTC"))])
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    row: int
+    status: str
+    key: str | None = None
+    record_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    at: datetime = field(default_factory=utc_now)
+
+    def csv_row(self) -> list[str]:
+        return [str(self.row), self.key or "", self.record_id or "", self.status, self.code or "",
+                self.message or "", self.at.isoformat(timespec="milliseconds")]
+
+    @classmethod
+    def from_csv(cls, cells: list[str]) -> Entry | None:
+        """One journal line, or None when it is torn (the process died while writing it)."""
+        if len(cells) != len(COLUMNS) or not cells[0].isdigit() or cells[3] not in STATUS_ORDER:
+            return None
+        try:
+            at = datetime.fromisoformat(cells[6])
+        except ValueError:
+            return None
+        return cls(int(cells[0]), cells[3], cells[1] or None, cells[2] or None, cells[4] or None,
+                   cells[5] or None, at if at.tzinfo else at.replace(tzinfo=UTC))
+
+
+def _table(entries: Iterable[Entry]) -> pa.Table:
+    rows = sorted(entries, key=lambda e: e.row)
+    return pa.table({"row": [e.row for e in rows], "key": [e.key for e in rows],
+                     "record_id": [e.record_id for e in rows], "status": [e.status for e in rows],
+                     "code": [e.code for e in rows], "message": [e.message for e in rows],
+                     "at": [e.at for e in rows]}, schema=SCHEMA)
+
+
+def _journal_path(path: Path) -> Path:
+    return path if path.suffix.lower() == ".csv" else path.with_name(path.name + ".journal.csv")
+
+
+def _check_suffix(path: Path) -> None:
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"results file {path} must end in .csv or .parquet")
+
+
+def _read_journal(path: Path) -> list[Entry]:
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    out = []
+    for cells in csv.reader(io.StringIO(text, newline="")):
+        if cells and cells[0] != "row":
+            entry = Entry.from_csv(cells)
+            if entry is not None:
+                out.append(entry)
+    return out
+
+
+class WriteReport:
+    """What happened to every input row of one write (an Arrow table plus a few helpers)."""
+
+    def __init__(self, table: pa.Table, *, module: str = "", operation: str = "", dry_run: bool = False,
+                 warnings: Iterable[str] = (), path: Path | None = None, credits: int = 0) -> None:
+        self.table = table.cast(SCHEMA) if table.schema != SCHEMA else table
+        self.module, self.operation, self.dry_run = module, operation, dry_run
+        self.warnings = list(warnings)
+        self.path = path
+        self.credits = credits
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Entry], **kw: Any) -> WriteReport:
+        return cls(_table(entries), **kw)
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.summary().items())
+        return f"WriteReport({self.operation} {self.module}: {counts})"
+
+    def entries(self) -> dict[int, Entry]:
+        return {int(d["row"]): Entry(int(d["row"]), d["status"], d["key"], d["record_id"], d["code"],
+                                     d["message"], d["at"] or utc_now())
+                for d in self.table.to_pylist()}
+
+    def summary(self) -> dict[str, int]:
+        """Rows per status (only statuses that occur) and ``total``."""
+        counts = dict.fromkeys(STATUS_ORDER, 0)
+        for status in self.table.column("status").to_pylist():
+            counts[status] = counts.get(status, 0) + 1
+        out = {k: v for k, v in counts.items() if v}
+        out["total"] = self.table.num_rows
+        return out
+
+    def failed_rows(self) -> pa.Table:
+        """Rows that were not written: failed, unknown (answer lost, not confirmed) or unprocessed."""
+        mask = pc.is_in(self.table.column("status"), value_set=pa.array(sorted(RETRY)))
+        return self.table.filter(mask)
+
+    @property
+    def rowcount(self) -> int:
+        """Records written (inserted + updated + deleted): what a DB-API cursor reports."""
+        statuses = self.table.column("status").to_pylist()
+        return sum(1 for s in statuses if s in ("inserted", "updated", "deleted"))
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.failed_rows().num_rows == 0)
+
+    def record_ids(self) -> list[str | None]:
+        return list(self.table.column("record_id").to_pylist())
+
+    def write_results(self, path: str | Path) -> Path:
+        """Write the report as Parquet or CSV (by extension), atomically."""
+        path = Path(path)
+        _check_suffix(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        if path.suffix.lower() == ".parquet":
+            pq.write_table(self.table, tmp)
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                out = csv.writer(fh)
+                out.writerow(COLUMNS)
+                out.writerows(e.csv_row() for e in self.entries().values())
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def read(cls, path: str | Path) -> WriteReport:
+        """A report written by :meth:`write_results` or left by an interrupted write (journal included)."""
+        path = Path(path)
+        _check_suffix(path)
+        entries: dict[int, Entry] = {}
+        if path.suffix.lower() == ".parquet" and path.exists():
+            entries.update(cls(pq.read_table(path)).entries())
+        journal = _journal_path(path)
+        for e in _read_journal(journal):
+            entries[e.row] = e
+        if not entries and not path.exists() and not journal.exists():
+            raise StateError(f"no write report at {path}", hint="pass the results file of an earlier write")
+        return cls.from_entries(entries.values(), path=path)
+
+
+class ReportJournal:
+    """The report of a running write: entries in memory, appended to disk as they arrive (thread-safe)."""
+
+    def __init__(self, path: str | Path | None, carried: Iterable[Entry] = ()) -> None:
+        self.path = Path(path) if path is not None else None
+        self._lock = threading.Lock()
+        self.entries: dict[int, Entry] = {}
+        self._fh: Any = None
+        if self.path is not None:
+            _check_suffix(self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            journal = _journal_path(self.path)
+            # Start the journal over with what is carried (the earlier report, collapsed), atomically,
+            # so a crash before the first new entry still leaves the earlier report readable.
+            tmp = journal.with_name(f".{journal.name}.{os.getpid()}.tmp")
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                out = csv.writer(fh)
+                out.writerow(COLUMNS)
+                out.writerows(e.csv_row() for e in sorted(carried, key=lambda e: e.row))
+            os.replace(tmp, journal)
+            if journal != self.path and self.path.exists():
+                self.path.unlink()  # an earlier final file: its entries are carried in the journal now
+            self._fh = open(journal, "a", encoding="utf-8", newline="")  # noqa: SIM115 - closed in finish()
+        for e in carried:
+            self.entries[e.row] = e
+
+    def record(self, entries: Iterable[Entry]) -> None:
+        batch = list(entries)
+        if not batch:
+            return
+        with self._lock:
+            for e in batch:
+                self.entries[e.row] = e
+            if self._fh is not None:
+                buf = io.StringIO()
+                csv.writer(buf).writerows(e.csv_row() for e in batch)
+                self._fh.write(buf.getvalue())
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+
+    def get(self, row: int) -> Entry | None:
+        with self._lock:
+            return self.entries.get(row)
+
+    def fill(self, rows: Iterable[int], status: str, message: str) -> None:
+        """Give rows that have no entry yet one (``unprocessed`` after a stop)."""
+        with self._lock:
+            missing = [r for r in rows if r not in self.entries]
+        self.record(Entry(r, status, message=message) for r in missing)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+    def finish(self, **meta: Any) -> WriteReport:
+        """The final report; on disk, the journal is replaced by the collapsed report."""
+        self.close()
+        with self._lock:
+            report = WriteReport.from_entries(self.entries.values(), path=self.path, **meta)
+        if self.path is not None:
+            report.write_results(self.path)
+            journal = _journal_path(self.path)
+            if journal != self.path and journal.exists():
+                journal.unlink()
+        return report
+
+
+def retag(entry: Entry, **changes: Any) -> Entry:
+    return replace(entry, **changes)

@@ -1,0 +1,237 @@
+"""The REST writer: insert, update, upsert and delete in batches of 100 (records.md sections 3-6).
+
+Batches run on a thread pool bounded by MaxConcurrency; the report keeps input
+order whatever order they finish in. Each batch's answer is walked record by
+record (``data[i]`` answers input ``i``) whatever the HTTP status (201, 207 or
+400 with a ``data`` array). ``trigger`` defaults to ``[]``: no workflow,
+approval or blueprint fires during a migration unless asked.
+
+Lost answers: update (PUT), upsert and delete are safe to repeat, so the HTTP
+layer retries them. An insert is not: when its answer is lost the rows are
+looked up (:mod:`.reconcile`) and only those not found are sent again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from connector.api import records
+from connector.errors import AuthError, ConnectorError, PermissionDenied, QuotaExhaustedError, RetriableError
+from connector.http.client import ZohoResponse
+
+from .base import Writer, WriteRun
+from .reconcile import confirm_deleted, has_key, upsert_keys
+from .report import Entry, utc_now
+from .validate import RowItem
+
+BATCH = records.MAX_BATCH  # 100 records per call
+#: failures that end the whole write: every later call would fail the same way
+STOPPERS = (QuotaExhaustedError, AuthError, PermissionDenied)
+DONE_STATUS = {"insert": "inserted", "update": "updated", "delete": "deleted"}
+
+
+def _detail_text(details: Any, columns: dict[str, str]) -> str:
+    """Zoho's details as ``: <column> (k=v, ...)``, naming the caller's column rather than the api_name."""
+    if not isinstance(details, dict):
+        return ""
+    column = columns.get(str(details.get("api_name")), details.get("api_name"))
+    parts = [f"{k}={v}" for k, v in details.items() if k not in ("json_path", "api_name")]
+    return (f": {column}" if column else "") + (f" ({', '.join(parts)})" if parts else "")
+
+
+def _duplicate_key(run: WriteRun, res: dict[str, Any]) -> bool:
+    key = run.plan.key_field
+    raw = res.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return (key is not None and res.get("code") == "DUPLICATE_DATA"
+            and details.get("api_name") == key.api_name)
+
+
+def record_entries(run: WriteRun, items: list[RowItem], body: Any, operation: str | None = None) -> list[Entry]:
+    """One entry per item from Zoho's per-record answers, in input order (``operation``: the call's)."""
+    operation = operation or run.operation
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or len(data) != len(items):
+        return [Entry(it.row, "failed", it.key, it.record_id, "UNEXPECTED_RESPONSE",
+                      "Zoho's answer did not carry one result per record") for it in items]
+    columns = {f.api_name: c for c, f in run.plan.values}
+    out = []
+    for it, res in zip(items, data, strict=True):
+        res = res if isinstance(res, dict) else {}
+        code, message = res.get("code"), str(res.get("message") or "")
+        if res.get("status") == "success":
+            details = res.get("details") or {}
+            rid = str(details.get("id") or it.record_id or "") or None
+            status = DONE_STATUS.get(operation) or ("inserted" if res.get("action") == "insert" else "updated")
+            out.append(Entry(it.row, status, it.key, rid, code, message))
+        elif operation == "insert" and _duplicate_key(run, res):
+            # With a key, an insert leaves rows whose key already exists alone, as Bulk Write's find_by does.
+            dup = (res.get("details") or {}).get("duplicate_record") or {}
+            out.append(Entry(it.row, "skipped", it.key, str(dup["id"]) if dup.get("id") else None, code,
+                             f"a record with this {run.plan.key_field.api_name if run.plan.key_field else 'key'} "
+                             "exists"))
+        else:
+            out.append(Entry(it.row, "failed", it.key, it.record_id, code or "UNKNOWN_ERROR",
+                             message + _detail_text(res.get("details"), columns)))
+    return out
+
+
+def _failed(items: list[RowItem], exc: ConnectorError, status: str = "failed") -> list[Entry]:
+    code = getattr(exc, "code", None) or type(exc).__name__
+    return [Entry(it.row, status, it.key, it.record_id, code, str(exc)) for it in items]
+
+
+class RestWriter(Writer):
+    """``RestWriter(session).write(module, rows, operation=..., key=..., trigger=(), dry_run=None)``."""
+
+    name = "rest"
+
+    def __init__(self, session: Any, *, batch_size: int = BATCH, concurrency: int | None = None) -> None:
+        super().__init__(session)
+        self.batch_size = min(batch_size, BATCH)
+        self.concurrency = max(1, concurrency or self.config.max_concurrency)
+
+    def _execute(self, run: WriteRun, items: Iterator[RowItem]) -> None:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="zoho-write") as pool:
+            pending: set[Future[list[Entry]]] = set()
+            try:
+                batch: list[RowItem] = []
+                for item in items:
+                    batch.append(item)
+                    if len(batch) == self.batch_size:
+                        pending.add(pool.submit(self._send, run, batch))
+                        batch = []
+                        # A bounded window keeps memory flat and lets progress report as batches land.
+                        while len(pending) >= self.concurrency * 2:
+                            pending = self._collect(run, pending, FIRST_COMPLETED)
+                if batch:
+                    pending.add(pool.submit(self._send, run, batch))
+                while pending:
+                    pending = self._collect(run, pending, FIRST_COMPLETED)
+            except BaseException:
+                # Stop sending; batches already on the wire finish and are recorded, the rest never start.
+                for f in pending:
+                    f.cancel()
+                for f in pending:
+                    if not f.cancelled():
+                        try:
+                            run.journal.record(f.result())
+                        except BaseException:  # noqa: BLE001 - the first error is the one to raise
+                            pass
+                raise
+
+    def _collect(self, run: WriteRun, pending: set[Future[list[Entry]]], how: str) -> set[Future[list[Entry]]]:
+        done, rest = wait(pending, return_when=how)
+        for f in done:
+            pending.discard(f)
+            run.record(f.result(), self.http.meter.total)  # a STOPPERS error surfaces here
+        return rest
+
+    # -- one batch -------------------------------------------------------------------------------
+
+    def _send(self, run: WriteRun, items: list[RowItem]) -> list[Entry]:
+        if run.operation == "insert":
+            return self._insert(run, items)
+        if run.operation == "upsert":
+            # A row with no value to match on is an insert, and repeating it after a lost answer would
+            # insert it twice: it takes the insert path, which looks before it repeats.
+            keys = upsert_keys(run.plan)
+            keyless = [it for it in items if not has_key(keys, it)]
+            if keyless:
+                rows = {it.row for it in keyless}
+                keyed = [it for it in items if it.row not in rows]
+                return self._insert(run, keyless) + (self._send(run, keyed) if keyed else [])
+        sent = utc_now()
+        try:
+            r = self._call(run, items)
+        except STOPPERS:
+            raise
+        except RetriableError as exc:
+            if run.operation != "delete":
+                return _failed(items, exc)
+            # The deletes may have landed before the answers were lost: the recycle bin knows.
+            return self._recheck_deletes(run, _failed(items, exc), sent, codes=None)
+        except ConnectorError as exc:  # the request as a whole was refused
+            return _failed(items, exc)
+        run.clock.observe(r.headers)
+        entries = record_entries(run, items, r.body)
+        if run.operation == "delete":
+            entries = self._recheck_deletes(run, entries, sent)
+        return entries
+
+    def _insert(self, run: WriteRun, items: list[RowItem]) -> list[Entry]:
+        """Send, and after a lost answer look the rows up before sending what is still missing."""
+        done: list[Entry] = []
+        pending = items
+        last: RetriableError | None = None
+        # The first send counts: a record from an earlier attempt may land late, so lookups reach back to it.
+        sent = utc_now()
+        for attempt in range(self.config.max_retries + 1):
+            # Journaled before the call: if the process dies now, a resumed run looks these rows up.
+            run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent; no answer recorded", sent)
+                               for it in pending)
+            try:
+                r = records.write(self.http, "POST", run.module, [it.payload for it in pending],
+                                  trigger=run.trigger)
+            except STOPPERS:
+                raise
+            except RetriableError as exc:
+                last = exc
+                # A dropped connection may still be committing on Zoho's side: give it a moment.
+                time.sleep(min(self.http.backoff.cap, self.http.backoff.base * 2 ** attempt))
+                with run.lock:
+                    claimed = set(run.claimed)
+                try:
+                    found = run.finder.find(pending, sent, claimed)
+                except STOPPERS:
+                    raise
+                except ConnectorError as lookup_exc:
+                    return done + _failed(pending, lookup_exc, "unknown")
+                with run.lock:
+                    run.claimed.update(found.values())
+                done += [Entry(it.row, "inserted", it.key, found[it.row], "SUCCESS",
+                               "record added (confirmed by a lookup after the answer was lost)")
+                         for it in pending if it.row in found]
+                pending = [it for it in pending if it.row not in found]
+                if not pending:
+                    return done
+                continue
+            except ConnectorError as exc:  # Zoho refused the whole request: nothing was written
+                return done + _failed(pending, exc)
+            run.clock.observe(r.headers)
+            return done + record_entries(run, pending, r.body, "insert")
+        assert last is not None
+        # Looked up after the last failure and not found; still, a lost answer leaves doubt.
+        return done + _failed(pending, last, "unknown" if getattr(last, "ambiguous", False) else "failed")
+
+    def _recheck_deletes(self, run: WriteRun, entries: list[Entry], sent: Any,
+                         codes: tuple[str, ...] | None = ("INVALID_DATA",)) -> list[Entry]:
+        """An id Zoho calls invalid may be one a retried call already deleted: look in the recycle bin."""
+        doubtful = {e.record_id for e in entries
+                    if e.status == "failed" and e.record_id and (codes is None or e.code in codes)}
+        if not doubtful:
+            return entries
+        since = run.since([e.row for e in entries if e.record_id in doubtful], sent)
+        try:
+            gone = confirm_deleted(self.http, run.module, doubtful, since, run.clock)
+        except STOPPERS:
+            raise
+        except ConnectorError:
+            return entries
+        return [Entry(e.row, "deleted", e.key, e.record_id, "SUCCESS",
+                      "record deleted (found in the recycle bin after a lost answer)")
+                if e.record_id in gone and e.status == "failed" else e for e in entries]
+
+    def _call(self, run: WriteRun, items: list[RowItem]) -> ZohoResponse:
+        if run.operation == "delete":
+            return records.delete(self.http, run.module, [it.record_id or "" for it in items],
+                                  wf_trigger="workflow" in run.trigger)
+        payloads = [it.payload for it in items]
+        if run.operation == "update":
+            return records.write(self.http, "PUT", run.module, payloads, trigger=run.trigger)
+        key = [run.plan.key_field.api_name] if run.plan.key_field is not None else None
+        return records.write(self.http, "POST", run.module, payloads, trigger=run.trigger,
+                             duplicate_check_fields=key, upsert=True)

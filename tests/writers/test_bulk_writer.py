@@ -1,0 +1,153 @@
+"""The Bulk Write writer against the emulator: files, jobs, results mapped back onto input rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.readers import RestReader
+from connector.writers import BulkWriter, RestWriter, WriteReport, choose_writer, write
+from connector.writers.bulk import bulk_credits, rest_credits
+
+from .conftest import exported, leads, marker, write_calls
+
+
+def test_insert_is_split_into_files_and_results_map_back_to_rows(session, org, z):
+    tag = marker()
+    rows = leads(tag, 100, Trial_Start=date(2024, 2, 29), Interests=["CRM", "HR"],
+                 Last_Webinar_At=datetime(2024, 5, 2, 10, 15, 31, tzinfo=UTC), Budget=10.25, GDPR_Consent=False)
+    before = write_calls(org)
+    writer = BulkWriter(session, max_rows=40)  # Zoho's limit is 25,000 rows per file; a small knob keeps it fast
+    report = writer.write("Leads", rows)
+    assert report.summary() == {"inserted": 100, "total": 100}
+    assert len(writer.jobs) == 3
+    after = write_calls(org)
+    assert after["upload_file"] - before.get("upload_file", 0) == 3
+    assert after["create_write_job"] - before.get("create_write_job", 0) == 3
+    got = {r["id"]: r for r in exported(z, "Leads", tag)}
+    for e in report.table.to_pylist():
+        rec = got[e["record_id"]]
+        assert rec["Last_Name"] == f"{tag}-{e['row']}"
+        assert rec["Trial_Start"] == "2024-02-29" and rec["Interests"] == ["CRM", "HR"]
+        assert rec["Last_Webinar_At"] == "2024-05-02T15:45:31+05:30" and rec["Budget"] == 10.25
+        assert rec["GDPR_Consent"] is False
+
+
+def test_update_and_upsert_through_bulk(session, z):
+    tag = marker()
+    ids = RestWriter(session).write("Leads", leads(tag, 30)).record_ids()
+    upd = BulkWriter(session).write("Leads", pa.table({"id": ids[:10], "City": ["Bulkville"] * 10}),
+                                    operation="update")
+    assert upd.summary() == {"updated": 10, "total": 10} and upd.record_ids() == ids[:10]
+    rows = [{**r, "State": "Upserted"} for r in leads(tag, 45)]
+    ups = BulkWriter(session).write("Leads", rows, operation="upsert", key="Email")
+    assert ups.summary() == {"inserted": 15, "updated": 30, "total": 45}
+    assert ups.record_ids()[:30] == ids
+    got = exported(z, "Leads", tag)
+    assert len(got) == 45 and {r["State"] for r in got} == {"Upserted"}
+    assert sum(r["City"] == "Bulkville" for r in got) == 10
+
+
+def test_bad_rows_are_reported_and_the_rest_is_written(session, z):
+    tag = marker()
+    rows = leads(tag, 7)
+    rows[1]["Last_Name"] = None
+    rows[2]["Lead_Status"] = "Hot"
+    rows[3]["Designation"] = "x" * 101
+    rows[4]["Lead_Score"] = "high"
+    rows[5]["Referrer_Id"] = "5843104120099999999"  # only Zoho knows it does not exist
+    report = BulkWriter(session).write("Leads", rows)
+    codes = report.table.column("code").to_pylist()
+    assert codes[1:6] == ["MANDATORY_NOT_FOUND", "INVALID_DATA", "INVALID_DATA", "INVALID_DATA", "INVALID_DATA"]
+    assert "Referrer_Id" in report.table.column("message")[5].as_py()  # the caller's column, not Zoho's header
+    assert report.table.column("status").to_pylist() == ["inserted"] + ["failed"] * 5 + ["inserted"]
+    assert sorted(r["Last_Name"] for r in exported(z, "Leads", tag)) == [f"{tag}-0", f"{tag}-6"]
+
+
+def test_insert_with_a_key_skips_rows_already_there(session, z):
+    tag = marker()
+    first = BulkWriter(session).write("Leads", leads(tag, 5))
+    report = BulkWriter(session).write("Leads", leads(tag, 8), key="Email")
+    assert report.table.column("status").to_pylist() == ["skipped"] * 5 + ["inserted"] * 3
+    again = RestWriter(session).write("Leads", leads(tag, 8), key="Email")  # REST treats a key the same way
+    assert again.table.column("status").to_pylist() == ["skipped"] * 8
+    assert again.record_ids()[:5] == first.record_ids()
+    assert len(exported(z, "Leads", tag)) == 8
+
+
+def test_what_bulk_write_cannot_do_goes_through_rest(session, org, z):
+    tag = marker()
+    ids = BulkWriter(session).write("Leads", leads(tag, 4)).record_ids()
+    jobs_before = write_calls(org)["create_write_job"]
+    gone = BulkWriter(session).write("Leads", pa.table({"id": ids}), operation="delete")  # Bulk Write has no delete
+    assert gone.summary() == {"deleted": 4, "total": 4}
+    account = z.export("Accounts")[0]["id"]
+    task = BulkWriter(session).write("Tasks", [{"Subject": tag, "What_Id_Id": account, "What_Id_Module": "Accounts"}])
+    assert task.summary() == {"inserted": 1, "total": 1}  # polymorphic lookups need $se_module: REST only
+    assert write_calls(org)["create_write_job"] == jobs_before
+    assert exported(z, "Leads", tag) == []
+
+
+def test_reader_output_written_back_through_bulk_changes_no_value(session, z):
+    table = pa.Table.from_batches(list(RestReader(session.reader_context()).batches("Accounts"))).slice(0, 20)
+    before = {r["id"]: r for r in z.export("Accounts")}
+    report = BulkWriter(session).write("Accounts", table, operation="update")
+    assert report.summary() == {"updated": 20, "total": 20}
+    after = {r["id"]: r for r in z.export("Accounts")}
+    skip = {"Modified_Time", "Modified_By"}
+    for rid in table.column("id").to_pylist():
+        assert {k: v for k, v in after[rid].items() if k not in skip} == \
+            {k: v for k, v in before[rid].items() if k not in skip}
+
+
+def test_dry_run_uploads_nothing(fresh):
+    emu, session, z = fresh()
+    rows = leads(marker(), 6)
+    rows[0]["Lead_Status"] = "Hot"
+    report = BulkWriter(session).write("Leads", rows, dry_run=True)
+    assert report.summary() == {"would_insert": 5, "failed": 1, "total": 6}
+    assert write_calls(emu) == {}
+
+
+def test_resume_after_a_crash_between_files(fresh, tmp_path):
+    emu, session, z = fresh()
+    tag = marker()
+    path = tmp_path / "bulk.parquet"
+
+    def stop(progress):
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), report_path=path, progress=stop)
+    assert WriteReport.read(path).summary() == {"inserted": 30, "unprocessed": 45, "total": 75}
+    report = BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), resume_from=path)
+    assert report.summary() == {"inserted": 75, "total": 75}
+    got = {r["id"]: r["Last_Name"] for r in exported(z, "Leads", tag)}
+    assert len(got) == 75 and all(got[e["record_id"]] == f"{tag}-{e['row']}" for e in report.table.to_pylist())
+
+
+@pytest.mark.parametrize(("rows", "operation", "expected"), [
+    (1, "insert", "rest"), (5_000, "insert", "rest"), (5_200, "upsert", "bulk"), (24_000, "update", "bulk"),
+    (100_000, "delete", "rest"), (0, "insert", "rest"),
+])
+def test_choose_writer_picks_the_cheaper_api(session, rows, operation, expected):
+    assert choose_writer(session, rows, operation).name == expected
+
+
+@given(st.integers(min_value=0, max_value=2_000_000))
+def test_the_chosen_writer_never_costs_more_credits(session, n):
+    chosen = choose_writer(session, n, "insert").name
+    cost = {"rest": rest_credits(n), "bulk": bulk_credits(n)}
+    assert cost[chosen] <= min(cost.values())
+
+
+def test_write_picks_rest_for_a_small_write(session, org, z):
+    tag = marker()
+    jobs_before = write_calls(org).get("create_write_job", 0)
+    report = write(session, "Leads", leads(tag, 3))
+    assert report.summary() == {"inserted": 3, "total": 3}
+    assert write_calls(org).get("create_write_job", 0) == jobs_before
