@@ -1,0 +1,59 @@
+"""The reader contract and the context readers share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow as pa
+
+from connector.config.config import ConnectionConfig
+from connector.http.client import ZohoHttp
+from connector.model import Pushdown
+from connector.schema.catalog import Catalog
+from connector.schema.types import TableSchema
+
+
+@dataclass
+class ReaderContext:
+    config: ConnectionConfig
+    http: ZohoHttp
+    catalog: Catalog
+    #: progress callback: (module, rows so far) — the CLI draws bars with it
+    progress: object | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def report(self, module: str, rows: int) -> None:
+        cb = self.progress
+        if callable(cb):
+            cb(module, rows)
+
+
+class Reader(Protocol):
+    name: str
+
+    def batches(self, module: str, columns: list[str] | None = None,
+                pushdown: Pushdown | None = None) -> Iterator[pa.RecordBatch]: ...
+
+
+def resolve_columns(ts: TableSchema, columns: list[str] | None) -> list[str]:
+    """Canonical column names in table order; ``id`` always included."""
+    if columns is None:
+        return [c.name for c in ts.columns]
+    want = []
+    for name in columns:
+        col = ts.column(name)
+        if col is None:
+            from connector.errors import PlanningError
+
+            raise PlanningError(f"{ts.module} has no column {name!r}")
+        want.append(col.name)
+    if "id" not in want:
+        want.insert(0, "id")
+    order = {c.name: i for i, c in enumerate(ts.columns)}
+    return sorted(dict.fromkeys(want), key=lambda n: order[n])
+
+
+def empty_batch(ts: TableSchema, columns: list[str]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=ts.select(columns))

@@ -1,0 +1,233 @@
+"""Bulk Read reader: one asynchronous export job per 200,000 rows, decoded straight into Arrow.
+
+The life of a page (bulk-read.md): ``POST /read`` with the fields the requested
+columns need and the pushed criteria -> poll ``GET /read/{id}`` with
+exponential backoff (0.5 s doubling to 10 s; ``ADDED``, ``QUEUED``, ``IN
+PROGRESS`` wait, ``COMPLETED`` goes on, ``FAILURE``/``FAILED`` raise) ->
+stream the zip to a temporary file -> decode it block by block
+(:mod:`.bulk_csv`).
+
+Pages beyond 200,000 rows are pipelined: as soon as a page's job has
+completed and said ``more_records``, a worker thread creates the next job (with
+``next_page_token``, else ``page + 1``), polls and downloads it while this
+thread decodes and yields the current page. A read therefore takes about
+``max(decode, job)`` per page, and holds at most two page files on disk and a
+few CSV blocks in memory.
+
+Lookups: the CSV holds ids only. Names of record lookups come from
+``<Lookup>.<display field>`` columns in the same job; owner/user and layout
+names from the users and layouts lists; polymorphic and multi-module lookups
+from :class:`~.names.LookupNames` (extra COQL calls, documented there).
+
+The emulator and, as far as the reference says, Zoho export converted Leads
+too, so ``FROM Leads`` holds every lead as on the other readers.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from connector.api import bulk as api
+from connector.errors import FatalApiError, RetriableError
+from connector.model import NO_PUSHDOWN, Pushdown
+
+from .base import ReaderContext, resolve_columns
+from .bulk_csv import CsvPlan, decode_page, plan_csv
+from .names import LookupNames
+
+log = logging.getLogger("connector.readers.bulk")
+
+DONE_STATES = ("COMPLETED",)
+FAILED_STATES = ("FAILURE", "FAILED")
+#: Zoho allows 10 downloads a minute (bulk-read.md section 3); a throttled download waits this long at most
+DOWNLOAD_WAIT_S = 130.0
+
+
+class Cancelled(Exception):
+    """The consumer stopped reading; the worker gives up its page."""
+
+
+@dataclass
+class PageFile:
+    job_id: str
+    page: int
+    path: Path
+    count: int
+    more: bool
+    next_page_token: str | None
+
+
+def job_criteria(pd: Pushdown) -> dict[str, Any] | None:
+    """The job's criteria: the pushed bulk criteria AND ``Modified_Time >= modified_since``."""
+    parts: list[dict[str, Any]] = []
+    if pd.bulk_criteria:
+        parts.append(pd.bulk_criteria)
+    if pd.modified_since is not None:
+        since = pd.modified_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        parts.append({"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal", "value": since})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"group_operator": "and", "group": parts}
+
+
+class _CancellableFile:
+    """A file the download writes into that stops the transfer once the read is abandoned."""
+
+    def __init__(self, fh: Any, cancel: threading.Event) -> None:
+        self.fh = fh
+        self.cancel = cancel
+
+    def write(self, chunk: bytes) -> int:
+        if self.cancel.is_set():
+            raise Cancelled()
+        return int(self.fh.write(chunk))
+
+
+class BulkReader:
+    name = "Bulk"
+
+    def __init__(self, ctx: ReaderContext, *, poll_initial: float = 0.5, poll_cap: float = 10.0,
+                 job_timeout_s: float = 6 * 3600, block_size: int = 4 << 20) -> None:
+        self.ctx = ctx
+        self.poll_initial = poll_initial
+        self.poll_cap = poll_cap
+        self.job_timeout_s = job_timeout_s
+        self.block_size = block_size
+
+    def plan(self, module: str, columns: list[str] | None = None) -> CsvPlan:
+        ts = self.ctx.catalog.table(module)
+        mods = self.ctx.catalog.modules()
+
+        def display(target: str) -> str | None:
+            info = mods.get(target)
+            return info.display_field if info is not None else None
+
+        return plan_csv(ts, resolve_columns(ts, columns), display)
+
+    def batches(self, module: str, columns: list[str] | None = None,
+                pushdown: Pushdown | None = None) -> Iterator[pa.RecordBatch]:
+        pd = pushdown or NO_PUSHDOWN
+        plan = self.plan(module, columns)
+        module = plan.module
+        criteria = job_criteria(pd)
+        # Bulk cannot sort, so a LIMIT is honoured here only when any rows will do.
+        limit = pd.limit if (pd.exact and pd.limit is not None and not pd.order_by) else None
+        names = LookupNames(self.ctx)
+        if plan.needs_users:
+            names.users()  # before the first job: a metadata call must not wait behind a download
+        workdir = Path(tempfile.mkdtemp(prefix="zohocrm-bulk-pages-"))
+        cancel = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bulk-read-{module}")
+        fetched = 0
+        try:
+            pending: Future[PageFile] | None = pool.submit(self.fetch_page, module, plan.fields, criteria, 1,
+                                                           None, workdir, cancel)
+            while pending is not None:
+                page = pending.result()
+                pending = None
+                if page.more and (limit is None or fetched + page.count < limit):
+                    # Pipelining: the next job runs on Zoho while this page decodes.
+                    pending = pool.submit(self.fetch_page, module, plan.fields, criteria, page.page + 1,
+                                          page.next_page_token, workdir, cancel)
+                rows = 0
+                for batch in decode_page(page.path, plan, names, block_size=self.block_size):
+                    if limit is not None and fetched + batch.num_rows > limit:
+                        batch = batch.slice(0, limit - fetched)
+                    rows += batch.num_rows
+                    fetched += batch.num_rows
+                    yield batch
+                    self.ctx.report(module, fetched)
+                    if limit is not None and fetched >= limit:
+                        return
+                page.path.unlink(missing_ok=True)
+                if rows != page.count:
+                    log.warning("bulk read job %s: the file held %d rows, the job said %d", page.job_id, rows,
+                                page.count)
+        finally:
+            cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    # -- one page: create, poll, download (runs on the worker thread) -------------------------
+
+    def fetch_page(self, module: str, fields: list[str], criteria: dict[str, Any] | None, page: int,
+                   page_token: str | None, workdir: Path, cancel: threading.Event) -> PageFile:
+        job_id = self.create_job(module, fields, criteria, page, page_token)
+        result = self.wait(module, job_id, cancel)
+        path = workdir / f"{job_id}.zip"
+        self.download(job_id, path, cancel)
+        token = result.get("next_page_token") or None
+        return PageFile(job_id, int(result.get("page") or page), path, int(result.get("count") or 0),
+                        bool(result.get("more_records")), str(token) if token else None)
+
+    def create_job(self, module: str, fields: list[str], criteria: dict[str, Any] | None, page: int,
+                   page_token: str | None) -> str:
+        for attempt in range(3):
+            try:
+                job_id = api.create_read_job(self.ctx.http, module, fields, criteria,
+                                             page=None if page_token else page, page_token=page_token)
+                self.ctx.stats["bulk_jobs"] = self.ctx.stats.get("bulk_jobs", 0) + 1
+                return job_id
+            except RetriableError:
+                # The HTTP layer does not replay a POST whose answer was lost; a second read job is
+                # harmless (it only costs credits), so try again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def wait(self, module: str, job_id: str, cancel: threading.Event) -> dict[str, Any]:
+        """Poll until the job completes; the job's ``result`` object."""
+        delay = self.poll_initial
+        deadline = time.monotonic() + self.job_timeout_s
+        while True:
+            status = api.read_job_status(self.ctx.http, job_id)
+            state = str(status.get("state", "")).upper()
+            if state in DONE_STATES:
+                return dict(status.get("result") or {})
+            if state in FAILED_STATES:
+                reason = (status.get("result") or {}).get("error_message") or {}
+                text = reason.get("message") if isinstance(reason, dict) else reason
+                raise FatalApiError(f"bulk read job {job_id} for {module} failed: {text or 'no reason given'}",
+                                    code="BULK_READ_FAILED", details={"job_id": job_id, "state": state},
+                                    hint="run the query again; if it keeps failing, read with APIType=COQL")
+            if time.monotonic() + delay > deadline:
+                raise RetriableError(f"bulk read job {job_id} for {module} is still {state} after "
+                                     f"{self.job_timeout_s:.0f} s", code="BULK_READ_TIMEOUT",
+                                     details={"job_id": job_id}, hint="Zoho's queue is busy; try again later")
+            if cancel.wait(delay):
+                raise Cancelled()
+            delay = min(delay * 2, self.poll_cap)
+
+    def download(self, job_id: str, path: Path, cancel: threading.Event) -> None:
+        """Stream the result zip to ``path``; waits out the 10-downloads-a-minute limit."""
+        deadline = time.monotonic() + DOWNLOAD_WAIT_S
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with open(path, "wb") as fh:
+                    size = api.download_read_result(self.ctx.http, job_id, _CancellableFile(fh, cancel))
+                self.ctx.stats["bulk_bytes"] = self.ctx.stats.get("bulk_bytes", 0) + size
+                return
+            except Cancelled:
+                raise
+            except (RetriableError, OSError) as exc:
+                # A throttled (429) download, or a transfer cut mid-stream (requests' errors are OSErrors):
+                # the result stays on Zoho's side for a day, so fetching it again is safe.
+                if time.monotonic() > deadline:
+                    raise
+                log.info("bulk read download %s: %s; trying again", job_id, exc)
+                if cancel.wait(min(2.0 * attempt, 15.0)):
+                    raise Cancelled() from None
