@@ -24,17 +24,6 @@ ORG_RECORDS = 3_000
 ORG_SIZES = {"Leads": 2_500}
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``slow`` tests here run only when asked for (``-m slow``), as the marker's doc promises."""
-    if "slow" in (config.getoption("markexpr") or ""):
-        return
-    here = str(__file__).rsplit("/", 1)[0]
-    drop = [it for it in items if it.get_closest_marker("slow") and str(it.path).startswith(here)]
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = [it for it in items if it not in drop]
-
-
 @pytest.fixture(scope="session")
 def reader_org() -> Iterator[Emulator]:
     """Read-only org for the contract suite. Do not write to it."""
