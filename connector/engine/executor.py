@@ -1,0 +1,339 @@
+"""``Engine``: SQL over Zoho — plan, read each table through its API, let DuckDB answer.
+
+The life of a ``SELECT`` (see ARCHITECTURE.md, "Life of a query"):
+
+1. the planner resolves Zoho tables through the catalog (api names, any case,
+   or labels), picks an API per table and renders what Zoho can filter
+   (``estimate_rows`` comes from ``/actions/count``, cached a few minutes);
+2. each table scan becomes a lazy relation in a fresh DuckDB connection
+   (``TimeZone='UTC'``) fed by its reader's Arrow batches (:mod:`.feeds`);
+3. DuckDB checks the statement (EXPLAIN, before any Zoho read), learns
+   whether it scans a relation twice (then that relation's batches are kept
+   and replayed), and runs the planner's SQL with the parameters bound by
+   DuckDB. The WHERE clause always runs again in DuckDB: a pushdown only makes
+   the read cheaper, never the answer different;
+4. the result streams out as a ``pyarrow.RecordBatchReader``; the reads
+   happen while it is consumed.
+
+``SELECT COUNT(*) FROM t [WHERE exact filter]`` is one COQL aggregate when the
+planner says so. ``EXPLAIN <query>`` returns the plan (one row per table),
+``SHOW TABLES`` and ``DESCRIBE <module>`` the catalog, and INSERT / UPDATE /
+DELETE / upsert go through the writers (:mod:`.dml`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from connector.api import coql as coql_api
+from connector.api import records as records_api
+from connector.errors import (
+    ConnectorError,
+    ConversionError,
+    FatalApiError,
+    InterfaceError,
+    PlanningError,
+    ProgrammingError,
+)
+from connector.planning import Plan, TableScan, explain, explain_table, plan_query
+from connector.readers import reader_for
+from connector.readers.base import Reader, ReaderContext
+from connector.schema.types import TableSchema
+
+from . import statements
+from .feeds import ScanFeed, register_feed, register_placeholder, source_protocol
+from .statements import Params
+
+log = logging.getLogger("connector.engine")
+
+ESTIMATE_TTL_S = 300.0  # module sizes move slowly; one count call per module per five minutes
+BATCH_ROWS = 65_536
+ReaderFactory = Callable[[str, ReaderContext], Reader]
+ProgressCallback = Callable[[str, int], None]
+
+
+@dataclass
+class Result:
+    """What one statement produced: rows (always a reader), and for DML the per-row write report."""
+
+    kind: str  # query | explain | show | describe | insert | upsert | update | delete
+    reader: pa.RecordBatchReader
+    plan: Plan | None = None
+    report: Any = None  # connector.writers.WriteReport for DML
+
+    @property
+    def rowcount(self) -> int:
+        """Records written for DML (the report's inserted + updated + deleted); -1 for queries."""
+        return int(self.report.rowcount) if self.report is not None else -1
+
+    @property
+    def explain_text(self) -> str | None:
+        return explain(self.plan) if self.kind == "explain" and self.plan is not None else None
+
+
+_UNKNOWN_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+_UNKNOWN_TABLE = re.compile(r"Table with name ([^ !]+) does not exist")
+
+
+def duckdb_error(exc: BaseException, columns: Iterable[str] = (), tables: Iterable[str] = ()) -> ConnectorError:
+    """A DuckDB error in the connector's tree (PEP 249 names: ProgrammingError, DataError...).
+
+    ``columns``: every column of the Zoho tables in the statement, ``tables``: the org's modules.
+    DuckDB only sees the columns the statement uses and none of the modules it does not, so its
+    own suggestions for a misspelt name are useless; ours replace them.
+    """
+    text = str(exc).strip().replace("EXPLAIN ", "", 1)
+    unknown = _UNKNOWN_COLUMN.search(text)
+    if unknown is not None:
+        close = difflib.get_close_matches(unknown.group(1), list(columns), n=1)
+        return ProgrammingError(f"no column named {unknown.group(1)!r}",
+                                hint=f"did you mean {close[0]}?" if close else "DESCRIBE <module> lists columns")
+    missing = _UNKNOWN_TABLE.search(text)
+    if missing is not None:
+        close = difflib.get_close_matches(missing.group(1), list(tables), n=1, cutoff=0.5)
+        return ProgrammingError(f"no table or Zoho module named {missing.group(1)!r}",
+                                hint=f"did you mean {close[0]}?" if close else "SHOW TABLES lists the Zoho modules")
+    if isinstance(exc, (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.TypeMismatchException)):
+        return ConversionError(f"DuckDB: {text}")
+    if isinstance(exc, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException,
+                        duckdb.InvalidInputException, duckdb.NotImplementedException)):
+        return ProgrammingError(f"DuckDB: {text}")
+    return ConnectorError(f"DuckDB: {text}")
+
+
+def table_reader(table: pa.Table) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+
+class Engine:
+    """SQL over one Zoho connection. ``Engine(session).execute(sql, params) -> RecordBatchReader``."""
+
+    def __init__(self, session: Any, *, progress: ProgressCallback | None = None,
+                 reader_factory: ReaderFactory | None = None, use_sources: bool = True,
+                 batch_rows: int = BATCH_ROWS) -> None:
+        self.session = session
+        self.progress = progress
+        self.reader_factory: ReaderFactory = reader_factory or reader_for
+        self.use_sources = use_sources and source_protocol() is not None
+        self.batch_rows = batch_rows
+        self._estimates: dict[str, tuple[float, int | None]] = {}
+        self._lock = threading.Lock()
+        self.closed = False
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    def resolve(self, name: str) -> TableSchema | None:
+        """The table schema of a Zoho module (api name in any case, or its label); None for other names."""
+        try:
+            api = self.session.catalog.resolve(name)
+        except FatalApiError:
+            return None
+        ts: TableSchema = self.session.catalog.table(api)
+        return ts
+
+    def estimate_rows(self, module: str) -> int | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._estimates.get(module)
+        if hit is not None and now - hit[0] < ESTIMATE_TTL_S:
+            return hit[1]
+        try:
+            n: int | None = records_api.count(self.session.http, module)
+        except ConnectorError as exc:
+            log.info("no record count for %s (%s); planning with an unknown size", module, exc)
+            n = None
+        with self._lock:
+            self._estimates[module] = (now, n)
+        return n
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def plan(self, sql: str, params: Params = None) -> Plan:
+        sql, params = statements.prepare_params(sql, params)
+        return self._plan(sql, params)
+
+    def _plan(self, sql: str, params: Params) -> Plan:
+        return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
+
+    def explain(self, sql: str, params: Params = None) -> str:
+        return explain(self.plan(sql, params))
+
+    def execute(self, sql: str, params: Params = None) -> pa.RecordBatchReader:
+        """Run one statement; its rows stream out (DML: the per-row write report's rows)."""
+        return self.run(sql, params).reader
+
+    def run(self, sql: str, params: Params = None, *, report_path: str | Path | None = None) -> Result:
+        """Run one statement and say what it was (rows, plan, write report)."""
+        self._check_open()
+        kind = statements.statement_kind(sql)
+        if kind in ("insert", "update", "delete"):
+            from .dml import run_dml
+
+            return run_dml(self, sql, [params], report_path=report_path)
+        sql, params = statements.prepare_params(sql, params)
+        if kind == "show":
+            if not statements.is_show_tables(sql):
+                raise ProgrammingError("only SHOW TABLES is supported", hint="DESCRIBE <module> shows columns")
+            return Result("show", table_reader(statements.show_tables(self.session.catalog)))
+        if kind == "describe":
+            name = statements.describe_target(sql)
+            ts = self.resolve(name)
+            if ts is None:
+                self.session.catalog.resolve(name)  # raises INVALID_MODULE with the nearest name
+                raise ProgrammingError(f"no module named {name!r}")
+            return Result("describe", table_reader(statements.describe(ts)))
+        plan = self._plan(sql, params)
+        if plan.explain:
+            return Result("explain", table_reader(explain_table(plan)), plan)
+        return Result("query", self.run_plan(plan), plan)
+
+    def run_many(self, sql: str, seq_of_params: Iterable[Params], *,
+                 report_path: str | Path | None = None) -> Result:
+        """DML once per parameter set, written in one go (one report); queries are not batched."""
+        self._check_open()
+        kind = statements.statement_kind(sql)
+        if kind not in ("insert", "update", "delete"):
+            raise ProgrammingError("executemany runs INSERT, UPDATE or DELETE statements",
+                                   hint="run queries one at a time with execute()")
+        from .dml import run_dml
+
+        return run_dml(self, sql, list(seq_of_params), report_path=report_path)
+
+    def query_table(self, sql: str, params: Params = None) -> pa.Table:
+        """A query's whole result as a table (DML uses it to compute the rows it writes)."""
+        sql, params = statements.prepare_params(sql, params)
+        plan = self._plan(sql, params)
+        if plan.explain:
+            raise ProgrammingError("EXPLAIN cannot be the source of rows to write")
+        return self.run_plan(plan).read_all()
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def reader_context(self) -> ReaderContext:
+        ctx: ReaderContext = self.session.reader_context(progress=self.progress)
+        return ctx
+
+    def scan_batches(self, scan: TableScan, ctx: ReaderContext | None = None) -> Iterator[pa.RecordBatch]:
+        """The batches of one table scan, through the API the planner chose for it."""
+        reader = self.reader_factory(scan.api, ctx or self.reader_context())
+        yield from reader.batches(scan.module, list(scan.columns), scan.pushdown)
+
+    def scan_schema(self, scan: TableScan) -> pa.Schema:
+        ts: TableSchema = self.session.catalog.table(scan.module)
+        return ts.select(list(scan.columns))
+
+    def run_plan(self, plan: Plan) -> pa.RecordBatchReader:
+        """Run a planned SELECT in DuckDB over the scans' batches; the rows stream as they are read."""
+        if plan.count_via_coql:
+            return table_reader(self._count_via_coql(plan))
+        ctx = self.reader_context()
+        feeds = [ScanFeed(s.relation, self.scan_schema(s), partial(self.scan_batches, s, ctx)) for s in plan.scans]
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone='UTC'")
+            for feed in feeds:
+                if self.use_sources:
+                    register_feed(con, feed)
+                else:
+                    register_placeholder(con, feed.name, feed.schema)
+            if feeds and self._scans_twice(con, plan, len(feeds)):
+                for feed in feeds:
+                    feed.shared = True
+            if not self.use_sources:
+                for feed in feeds:
+                    con.unregister(feed.name)
+                    register_feed(con, feed, use_sources=False)
+            reader = con.sql(plan.sql, params=plan.params).to_arrow_reader(self.batch_rows)
+        except duckdb.Error as exc:
+            con.close()
+            raise self._original(feeds) or duckdb_error(exc, self._all_columns(plan),
+                                                         self.session.catalog.modules()) from None
+        except BaseException:
+            con.close()
+            raise
+        return pa.RecordBatchReader.from_batches(reader.schema, self._stream(reader, con, feeds))
+
+    def _stream(self, reader: pa.RecordBatchReader, con: Any, feeds: list[ScanFeed]) -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                yield batch
+        except (duckdb.Error, pa.ArrowException) as exc:
+            raise self._original(feeds) or duckdb_error(exc) from None
+        finally:
+            con.close()
+
+    def _all_columns(self, plan: Plan) -> list[str]:
+        return [c.name for s in plan.scans for c in self.session.catalog.table(s.module).columns]
+
+    @staticmethod
+    def _original(feeds: list[ScanFeed]) -> BaseException | None:
+        """The error a Zoho read raised inside DuckDB (DuckDB reports it as text)."""
+        return next((f.error for f in feeds if f.error is not None), None)
+
+    @staticmethod
+    def _scans_twice(con: Any, plan: Plan, relations: int) -> bool:
+        """Whether DuckDB's physical plan reads some relation more than once (checked before any read).
+
+        Fails early (a binder error, an unknown column) before Zoho is asked for anything.
+        """
+        rows = con.sql("EXPLAIN " + plan.sql, params=plan.params).fetchall()
+        text = "\n".join(str(r[-1]) for r in rows)
+        recursive = any(word in text.lower() for word in ("rec cte", "recursive"))
+        return recursive or text.count("ARROW_SCAN") > relations
+
+    def _count_via_coql(self, plan: Plan) -> pa.Table:
+        """COUNT(*) from one COQL aggregate; DuckDB gives the result its column name and type."""
+        scan = plan.scans[0]
+        assert scan.coql_count is not None
+        rows, _ = coql_api.run(self.session.http, scan.coql_count)
+        n = 0
+        if rows:
+            row = rows[0]
+            value = row.get("COUNT(id)", next((v for k, v in row.items() if k != "id"), 0))
+            n = int(value or 0)
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone='UTC'")
+            # every column: the WHERE may name columns the scan itself does not need
+            register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
+            shape = con.sql(plan.sql, params=plan.params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise duckdb_error(exc) from None
+        finally:
+            con.close()
+        if shape.num_rows != 1 or shape.num_columns != 1:
+            raise PlanningError("COUNT(*) through COQL expected one value", hint="set APIType to read the rows")
+        return pa.table({shape.column_names[0]: pa.array([n], shape.schema.field(0).type)})
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise InterfaceError("this connection is closed", hint="open a new one with connector.connect()")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def engine_for(connection: Any, **kw: Any) -> tuple[Engine, Any]:
+    """An engine and the session it owns, from a connection string, a ConnectionConfig or a session."""
+    from connector.session import ZohoSession
+
+    session = connection if isinstance(connection, ZohoSession) else ZohoSession(connection)
+    return Engine(session, **kw), session
