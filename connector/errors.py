@@ -27,7 +27,11 @@ class ConfigError(ConnectorError, ValueError):
     """A connection string or setting is malformed, unknown, or out of range."""
 
 
-class AuthError(ConnectorError):
+class DatabaseError(ConnectorError):
+    """PEP 249's DatabaseError: every failure that involves Zoho or the data (all but bad settings)."""
+
+
+class AuthError(DatabaseError):
     """OAuth failed: bad client, expired or revoked token, wrong data center, tampered store."""
 
     def __init__(self, message: str, *, hint: str | None = None, zoho_error: str | None = None) -> None:
@@ -35,11 +39,11 @@ class AuthError(ConnectorError):
         super().__init__(message, hint=hint)
 
 
-class PermissionDenied(ConnectorError):
+class PermissionDenied(DatabaseError):
     """An operation or module was not allowed by AllowedOperations/AllowedModules."""
 
 
-class ApiError(ConnectorError):
+class ApiError(DatabaseError):
     """Zoho answered with an error.
 
     ``code`` is Zoho's error code (``INVALID_MODULE``...), ``status`` the HTTP
@@ -73,25 +77,31 @@ class FatalApiError(ApiError):
     """A request Zoho will never accept as sent (bad module, bad field, bad criteria)."""
 
 
-class PlanningError(ConnectorError):
+class PlanningError(DatabaseError):
     """A SQL statement could not be planned (syntax, unknown table or column)."""
 
 
-class ConversionError(ConnectorError):
+class ConversionError(DatabaseError):
     """A value could not be converted between Zoho's wire format and Arrow."""
 
 
-class StateError(ConnectorError):
+class StateError(DatabaseError):
     """Sync or migration state is missing, corrupt, or belongs to another run."""
 
 
-# PEP 249 names, mapped onto the tree above.
+class NotSupportedError(PlanningError):
+    """An operation Zoho or the connector cannot do (transactions, some SQL forms)."""
+
+
+class InternalError(DatabaseError):
+    """The connector reached a state it should never reach (a bug: please report it)."""
+
+
+# PEP 249 names, mapped onto the tree above (the hierarchy holds: every one but InterfaceError
+# is a DatabaseError, and all of them are Errors).
 Error = ConnectorError
 InterfaceError = ConfigError
-DatabaseError = ApiError
 OperationalError = RetriableError
 ProgrammingError = PlanningError
 DataError = ConversionError
 IntegrityError = FatalApiError
-InternalError = ConnectorError
-NotSupportedError = PlanningError
