@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,11 @@ import requests
 from hypothesis import HealthCheck, settings
 
 from connector.emulator import Emulator
+
+# Tokens and keys the connector persists by default (~/.config/zohocrm) go to a throwaway
+# directory for the test run, so tests never touch the developer's own store.
+if "ZOHOCRM_TEST_KEEP_CONFIG" not in os.environ:
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="zohocrm-test-config-")
 
 settings.register_profile("ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

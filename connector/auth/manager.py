@@ -19,6 +19,7 @@ import hashlib
 import logging
 import math
 import threading
+from pathlib import Path
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -52,10 +53,37 @@ def _process_store(config: ConnectionConfig) -> MemoryTokenStore:
         return store
 
 
+MEMORY_ONLY = "memory"
+
+
+def default_settings_location(config: ConnectionConfig) -> Path:
+    """Where tokens are sealed when OAuthSettingsLocation is not set.
+
+    One file per (accounts server, client, refresh token), under the user's config
+    directory, so separate runs of the CLI reuse a live access token instead of minting
+    a new one each time (Zoho allows 10 per refresh token per 10 minutes).
+    """
+    import hashlib
+    import os
+
+    refresh = config.oauth_refresh_token.reveal() if config.oauth_refresh_token else ""
+    digest = hashlib.sha256("\x00".join([config.accounts_server, config.oauth_client_id or "",
+                                          refresh]).encode()).hexdigest()[:20]
+    home = os.environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(home):
+        home = os.path.join(os.path.expanduser("~"), ".config")
+    return Path(home) / "zohocrm" / "tokens" / f"{digest}.sealed"
+
+
 def store_for(config: ConnectionConfig) -> TokenStore:
-    if config.oauth_settings_location:
-        return SealedTokenStore(config.oauth_settings_location, config.oauth_key_location)
-    return _process_store(config)
+    location = config.oauth_settings_location
+    if location is not None and str(location).strip().lower() == MEMORY_ONLY:
+        return _process_store(config)
+    if location is None:
+        if config.initiate_oauth == "OFF" or not config.oauth_client_id:
+            return _process_store(config)  # nothing worth keeping: a given token, no client
+        location = default_settings_location(config)
+    return SealedTokenStore(location, config.oauth_key_location)
 
 
 def refresh_margin(t: Tokens) -> float:

@@ -103,7 +103,8 @@ PROPERTIES: tuple[Property, ...] = (
     _secret("OAuthClientSecret", "Client secret from Zoho's API console."),
     _secret("OAuthAccessToken", "An access token to start with (used as is when InitiateOAuth=OFF)."),
     _secret("OAuthRefreshToken", "Long-lived refresh token (from a self-client or an earlier login)."),
-    _path("OAuthSettingsLocation", "Sealed token store file; empty keeps tokens in memory only."),
+    _path("OAuthSettingsLocation", "Sealed token store file; empty = one per client under "
+          "~/.config/zohocrm/tokens (runs reuse tokens); 'memory' keeps them in memory only."),
     _path("OAuthKeyLocation", "Key file of the sealed token store; empty lets the auth layer derive it."),
     _enum("OAuthGrantType", "authorization_code", ("authorization_code", "refresh_token", "client_credentials"),
           "How tokens are obtained; client_credentials needs OrgId.",
