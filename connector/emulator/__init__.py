@@ -14,6 +14,8 @@ world that only speaks HTTP, so what works against it works against Zoho.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .settings import FAULT_KINDS, LATE_FAULT_KINDS, Settings
@@ -105,6 +107,12 @@ class Emulator:
 
     def advance_clock(self, seconds: float) -> None:
         self.app.clock.advance(seconds)
+
+    @contextmanager
+    def frozen_clock(self) -> Iterator[None]:
+        """Hold virtual time still (``advance_clock`` still moves it): reads in the block see one instant."""
+        with self.app.clock.frozen():
+            yield
 
 
 def connection_string(origin: str, client_id: str, client_secret: str, refresh_token: str,

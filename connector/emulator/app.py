@@ -132,7 +132,7 @@ class App:
     # -- pipeline ---------------------------------------------------------------------
 
     def dispatch(self, req: Request) -> Response | object:
-        route, params, other_method = match(req.method, req.path)
+        route, params, other_method = match(req.method, req.path, req.headers)
         if route is None:
             if not req.path.startswith("/__emulator/"):
                 self._delay()

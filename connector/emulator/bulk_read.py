@@ -151,15 +151,16 @@ def refresh(app: Any) -> None:
 
 def page_table(app: Any, module: ModuleDef, columns: list[tuple[str, list[str]]],
                criteria: Callable[[Selection], tuple[str, list[Any]]] | None, page: int, after_id: int | None,
-               size: int) -> tuple[pa.Table, bool]:
+               size: int, *, at: datetime | None = None) -> tuple[pa.Table, bool]:
     """The rows of one result page, every cell already in its CSV form, plus whether more rows follow.
 
     The page is the id range holding rows ``(page-1)*size+1 .. page*size`` (or the ``size`` rows after
     ``after_id``): two id-only queries find its bounds, then one wide query without ORDER BY reads it
     (sorting 200 MB of text would double the cost; the ids are checked and sorted only if a join
-    shuffled them).
+    shuffled them). ``at`` (naive UTC) is the instant formulas such as ``Days_Open`` are evaluated
+    at; the job passes its start, when Zoho takes the snapshot (default: now).
     """
-    sel = Selection(module, app.clock.now_naive())
+    sel = Selection(module, at or app.clock.now_naive())
     where, params = criteria(sel) if criteria is not None else ("", [])
     items = select_list(sel, columns, app.clock)
     a = sel.alias
@@ -193,8 +194,11 @@ def page_table(app: Any, module: ModuleDef, columns: list[tuple[str, list[str]]]
 def _produce(app: Any, q: BulkReadQueue, job: BulkReadJob) -> None:
     """Background thread: take the snapshot, write ``{job_id}.csv`` into ``{job_id}.zip``."""
     try:
+        assert job.started_at is not None
+        # Formulas read the clock at the job's start (its snapshot instant), not when this thread runs.
+        snapshot = datetime.fromtimestamp(job.started_at, UTC).replace(tzinfo=None, microsecond=0)
         table, job.more_records = page_table(app, job.module, job.columns, job.criteria, job.page, job.after_id,
-                                             page_size(app))
+                                             page_size(app), at=snapshot)
         job.count = table.num_rows
         job.last_id = int(pc.max(table.column(0)).as_py()) if table.num_rows else None
         path = q.dir / f"{job.id}.zip"

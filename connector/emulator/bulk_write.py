@@ -30,10 +30,12 @@ from . import schema, values, writes
 from .bulk_read import watch_and_call_back
 from .csv_format import Mapping, RowError, build_record, key_of
 from .schema import ModuleDef
+from .write_batch import WriteBatch
 
 MIN_JOB_S = 0.2
-#: rows decoded before one insert_records call (one DuckDB executemany per batch)
-INSERT_BATCH = 200
+#: rows validated together: one prefetch, then one insert_records and one update_records call (each
+#: a single Arrow-backed statement per chunk, see writes.py); bigger chunks mean fewer round trips
+CHUNK_ROWS = 500
 ADDED, IN_PROGRESS, COMPLETED, FAILED = "ADDED", "IN PROGRESS", "COMPLETED", "FAILED"
 
 
@@ -152,17 +154,26 @@ def _errors_text(errors: list[RowError]) -> str:
 
 
 class _Writer:
-    """Row-by-row processing of one job; inserts are batched, results kept in input order."""
+    """Processing of one job, chunk by chunk; results kept in input order.
+
+    Per chunk of :data:`CHUNK_ROWS` rows: one prefetch of the lookup targets and unique values
+    the rows name, every row validated in file order (unique values claimed by earlier rows
+    are seen through the shared :class:`.write_batch.WriteBatch`), then one
+    ``insert_records`` and one ``update_records`` call for the rows that passed.
+    """
 
     def __init__(self, app: Any, job: BulkWriteJob) -> None:
         self.app, self.job, self.m = app, job, job.module
-        self.batch = values.WriteBatch()
+        self.batch = WriteBatch()
         self.results: list[tuple[str, str, str] | None] = [None] * len(job.upload.rows)
-        self.pending: list[tuple[int, dict[str, Any], Any]] = []
+        #: decoded rows not written yet: inserts (row index, columns, find_by key), updates (row, id, columns)
+        self.inserts: list[tuple[int, dict[str, Any], Any]] = []
+        self.updates: list[tuple[int, int, dict[str, Any]]] = []
         #: find_by key -> record id (or the row index of a pending insert, negated - 1)
         self.known: dict[Any, int] = {}
         self.columns = {mp.api_name: mp.column for mp in job.mappings}
         self.order = {mp.column: mp.index if mp.index is not None else len(job.upload.header) for mp in job.mappings}
+        self.key_mapping = next((mp for mp in job.mappings if mp.api_name == job.find_by), None)
 
     def skip(self, i: int, errors: list[RowError]) -> None:
         """Mark row ``i`` SKIPPED; its error columns are listed in file order."""
@@ -176,36 +187,51 @@ class _Writer:
     def run(self) -> None:
         job = self.job
         rows = job.upload.rows
-        key_mapping = next((mp for mp in job.mappings if mp.api_name == job.find_by), None)
-        if job.find_by and key_mapping is not None:
-            raw_keys = [key_mapping.cell(r) for r in rows]
+        km = self.key_mapping
+        if job.find_by and km is not None:
+            raw_keys = [km.cell(r) for r in rows]
             found = writes.find_matches(self.app, self.m, job.find_by, [k for k in raw_keys if k])
-            self.known = {key_of(key_mapping, k): rid for k, rid in found.items()}
+            self.known = {key_of(km, k): rid for k, rid in found.items()}
         lookups = _resolve_lookups(self.app, job.mappings, rows)
-        for i, row in enumerate(rows):
-            record, errors = build_record(self.app, job.mappings, row, lookups, job.ignore_empty)
-            key = key_of(key_mapping, key_mapping.cell(row)) if key_mapping is not None else None
-            existing = self.known.get(key) if key is not None else None
-            if existing is not None and existing < 0:
-                self.flush()  # the row updates a record inserted earlier in this file
-                existing = self.known.get(key)
-            op = job.operation
-            if op == "insert" and existing is not None:
-                errors.append(("DUPLICATE_DATA", key_mapping.column if key_mapping else job.find_by or ""))
-            elif op == "update" and existing is None:
-                # Nothing to update: no record has this find_by value (or the cell is empty).
-                errors.append(("RESOURCE_NOT_FOUND", key_mapping.column if key_mapping else job.find_by or ""))
-            if errors and (op, existing is None) in (("insert", False), ("update", True)):
-                self.skip(i, errors)
-                continue
-            if existing is None:
-                self._insert(i, record, key, errors)
-            else:
-                self._update(i, existing, record, errors)
-            if len(self.pending) >= INSERT_BATCH:
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows[start:start + CHUNK_ROWS]
+            built = [build_record(self.app, job.mappings, row, lookups, job.ignore_empty) for row in chunk]
+            # The chunk holds the write lock from prefetch to write, so a REST call cannot take a
+            # unique value between this chunk's check and its write.
+            with self.app.store.write_lock:
+                self.batch.prefetch(self.app, self.m, [record for record, _ in built])
+                for i, (row, (record, errors)) in enumerate(zip(chunk, built, strict=True), start):
+                    self._row(i, row, record, errors)
                 self.flush()
-        self.flush()
         job.results = [r or ("UNPROCESSED", "", "") for r in self.results]
+
+    def _row(self, i: int, row: list[str], record: dict[str, Any], errors: list[RowError]) -> None:
+        job, km = self.job, self.key_mapping
+        key = key_of(km, km.cell(row)) if km is not None else None
+        existing = self.known.get(key) if key is not None else None
+        if existing is not None and existing < 0:
+            self.flush()  # the row updates a record inserted earlier in this file: write that one first
+            existing = self.known.get(key)
+        op = job.operation
+        if op == "insert" and existing is not None:
+            errors.append(("DUPLICATE_DATA", km.column if km else job.find_by or ""))
+        elif op == "update" and existing is None:
+            # Nothing to update: no record has this find_by value (or the cell is empty).
+            errors.append(("RESOURCE_NOT_FOUND", km.column if km else job.find_by or ""))
+        if errors and (op, existing is None) in (("insert", False), ("update", True)):
+            self.skip(i, errors)
+        elif existing is None:
+            record.pop("id", None)
+            cols = self._decode(i, record, "insert", errors)
+            if cols is not None:
+                self.inserts.append((i, cols, key))
+                if key is not None:
+                    self.known[key] = -i - 1
+        else:
+            record["id"] = str(existing)
+            cols = self._decode(i, record, "update", errors)
+            if cols is not None:
+                self.updates.append((i, existing, cols))
 
     def _decode(self, i: int, record: dict[str, Any], op: str, errors: list[RowError]) -> dict[str, Any] | None:
         """Validate like the Records API; cells that failed conversion are reported once, as INVALID_DATA."""
@@ -218,40 +244,24 @@ class _Writer:
             return None
         return cols
 
-    def _insert(self, i: int, record: dict[str, Any], key: Any, errors: list[RowError]) -> None:
-        record.pop("id", None)
-        cols = self._decode(i, record, "insert", errors)
-        if cols is None:
-            return
-        self.pending.append((i, cols, key))
-        if key is not None:
-            self.known[key] = -i - 1
-
-    def _update(self, i: int, record_id: int, record: dict[str, Any], errors: list[RowError]) -> None:
-        record["id"] = str(record_id)
-        cols = self._decode(i, record, "update", errors)
-        if cols is None:
-            return
-        writes.update_record(self.app, self.m, record_id, cols, self.job.user_id)
-        self.results[i] = ("UPDATED", str(record_id), "")
-
     def flush(self) -> None:
-        if not self.pending:
-            return
-        pending, self.pending = self.pending, []
-        ids = writes.insert_records(self.app, self.m, [cols for _, cols, _ in pending], self.job.user_id)
-        new_ids = {}
-        for (i, _, key), rid in zip(pending, ids, strict=True):
-            self.results[i] = ("ADDED", str(rid), "")
-            new_ids[i] = rid
-            if key is not None:
-                self.known[key] = rid
-        # Unique values claimed by these rows now belong to real records, so a later row of the file
-        # updating one of them is not a duplicate of itself.
-        claims = self.batch.claims
-        for claim_key, (idx, owner) in list(claims.items()):
-            if owner is None and idx in new_ids:
-                claims[claim_key] = (idx, new_ids[idx])
+        """Write the decoded rows: one insert_records and one update_records call."""
+        inserts, self.inserts = self.inserts, []
+        updates, self.updates = self.updates, []
+        user = self.job.user_id
+        if inserts:
+            ids = writes.insert_records(self.app, self.m, [cols for _, cols, _ in inserts], user)
+            for (i, cols, key), rid in zip(inserts, ids, strict=True):
+                self.results[i] = ("ADDED", str(rid), "")
+                # Unique values these rows claimed now belong to real records, so a later row of the
+                # file updating one of them is not a duplicate of itself.
+                self.batch.resolve(i, rid, cols.get("Owner") or user)
+                if key is not None:
+                    self.known[key] = rid
+        if updates:
+            writes.update_records(self.app, self.m, [(rid, cols) for _, rid, cols in updates], user)
+            for i, rid, _ in updates:
+                self.results[i] = ("UPDATED", str(rid), "")
 
 
 def _resolve_lookups(app: Any, mappings: list[Mapping], rows: list[list[str]]) -> dict[str, dict[str, int]]:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 
 class VirtualClock:
     def __init__(self, offset_s: float = 0.0, utc_offset_minutes: int = 330) -> None:
         self._offset = offset_s
+        #: wall-clock instant virtual time stopped at (see :meth:`frozen`); None while it runs
+        self._frozen_at: float | None = None
         self._lock = threading.Lock()
         #: the org user's time zone, as a fixed offset (Zoho renders datetimes in it)
         self.tz = timezone(timedelta(minutes=utc_offset_minutes))
@@ -23,7 +27,25 @@ class VirtualClock:
 
     def time(self) -> float:
         """Seconds since the epoch, virtual."""
-        return time.time() + self._offset
+        frozen = self._frozen_at
+        return (time.time() if frozen is None else frozen) + self._offset
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Stop virtual time from following the wall clock while the block runs.
+
+        :meth:`advance` still moves it. For tests that compare two reads at one virtual
+        instant (formulas such as ``Days_Open`` move with the clock). Afterwards the clock
+        follows the wall clock again, so it jumps forward by the time spent frozen: virtual
+        time never goes back.
+        """
+        with self._lock:
+            self._frozen_at = time.time()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._frozen_at = None
 
     def now(self) -> datetime:
         """Aware UTC datetime, virtual, truncated to microseconds."""

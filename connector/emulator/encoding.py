@@ -103,7 +103,11 @@ class RecordReader:
             return
         i = self._col(sel.value_expr(f))
         vt = f.value_type
-        self.decoders.append((name, lambda r, i=i, vt=vt: scalar_to_json(vt, r[i], self.clock)))
+
+        def scalar(r: Sequence[Any], i: int = i, vt: str = vt) -> Any:
+            return scalar_to_json(vt, r[i], self.clock)
+
+        self.decoders.append((name, scalar))
 
     # -- running --------------------------------------------------------------------
 

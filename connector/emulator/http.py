@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class Headers(dict[str, str]):
     """Case-insensitive header mapping (keys stored lower-case)."""
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
 
@@ -122,6 +122,8 @@ class Route:
     #: counts towards the sub-concurrency limit of 10 (limits-and-errors.md section 3)
     heavy: Callable[[Request], bool] | None
     name: str
+    #: the route exists only for requests carrying this header (lower-case name), e.g. ``x-external``
+    header: str | None = None
 
 
 ROUTES: list[Route] = []
@@ -129,21 +131,28 @@ ROUTES: list[Route] = []
 
 def route(method: str, pattern: str, *, kind: str = "crm",
           scopes: Callable[[Request], list[str]] | None = None,
-          heavy: Callable[[Request], bool] | None = None) -> Callable[[Handler], Handler]:
-    """Register a handler. ``pattern`` is a regex over the path, anchored at both ends."""
+          heavy: Callable[[Request], bool] | None = None, header: str | None = None
+          ) -> Callable[[Handler], Handler]:
+    """Register a handler. ``pattern`` is a regex over the path, anchored at both ends.
+
+    ``header``: the route only exists for requests that carry this header (routes that
+    ``X-EXTERNAL`` opens); without it the path is routed as if the route were absent.
+    """
     compiled = re.compile("^" + pattern + "$")
 
     def deco(fn: Handler) -> Handler:
-        ROUTES.append(Route(method, compiled, fn, kind, scopes, heavy, fn.__name__))
+        ROUTES.append(Route(method, compiled, fn, kind, scopes, heavy, fn.__name__, header.lower() if header else None))
         return fn
 
     return deco
 
 
-def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+def match(method: str, path: str, headers: Headers | None = None) -> tuple[Route | None, dict[str, str], bool]:
     """Find the route; returns (route, path params, path_exists_with_other_method)."""
     other = False
     for r in ROUTES:
+        if r.header is not None and not (headers is not None and headers.get(r.header)):
+            continue
         m = r.pattern.match(path)
         if m:
             if r.method == method:

@@ -82,6 +82,8 @@ class FieldDef:
     null_rate: float = 0.0
     #: polymorphic lookup targets (What_Id on Tasks)
     targets: tuple[str, ...] = ()
+    #: external-ID field: "org" or "user" (metadata ``external.type``); ``X-EXTERNAL`` names it
+    external: str | None = None
 
     @property
     def json_type(self) -> str:
@@ -316,7 +318,7 @@ LEADS = ModuleDef(
                  picklist=("Analytics", "CRM", "Email, SMS & Chat", "Finance", "HR", "Migration",
                            "Support", "\u00c9quipe \u00e0 distance"), gen="multi", null_rate=0.3),
         FieldDef("External_Ref", "text", "External Ref", custom=True, length=20, unique=True,
-                 gen="external_ref"),
+                 gen="external_ref", external="org"),
         FieldDef("Visitor_Id", "bigint", "Visitor Id", custom=True, gen="bigint", null_rate=0.4),
         FieldDef("Last_Contacted_On", "date", "Last Contacted On", custom=True, gen="past_date",
                  null_rate=0.3),

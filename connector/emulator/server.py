@@ -80,7 +80,9 @@ class EmulatorServer:
         handler = type("BoundHandler", (_Handler,), {"app": app})
         self.httpd = _Server((app.settings.host, app.settings.port), handler)
         host, port = self.httpd.server_address[:2]
-        app.origin = f"http://{host}:{port}"
+        # server_address holds the host as text for AF_INET (typeshed also allows bytes, for AF_UNIX).
+        host_text = host.decode() if isinstance(host, bytes) else str(host)
+        app.origin = f"http://{host_text}:{port}"
         self.thread: threading.Thread | None = None
 
     @property

@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from . import schema
+from .arrow_rows import execute_with_rows, rows_table
 from .schema import JSON_DOCUMENT_TYPES, FieldDef, ModuleDef
 
 # Columns every module table carries besides its fields.
@@ -208,14 +209,18 @@ class Store:
     # -- writes -------------------------------------------------------------------
 
     def insert_rows(self, m: ModuleDef, rows: list[dict[str, Any]]) -> None:
-        """Insert records given as {column: db value}; missing columns are NULL."""
+        """Insert records given as {column: db value}; missing columns are NULL.
+
+        Loaded through Arrow in one statement (``executemany`` costs about 2 ms a row).
+        """
         if not rows:
             return
-        cols = [c for c, _ in stored_columns(m)]
-        sql = (f"INSERT INTO {q(m.api_name)} ({', '.join(q(c) for c in cols)}) "
-               f"VALUES ({', '.join('?' for _ in cols)})")
+        types = dict(stored_columns(m))
+        names = ", ".join(q(c) for c in types)
+        table = rows_table(rows, list(types), types)
         with self.write_lock:
-            self.cursor().executemany(sql, [[r.get(c) for c in cols] for r in rows])
+            execute_with_rows(self.cursor(), table,
+                              f"INSERT INTO {q(m.api_name)} ({names}) SELECT {names} FROM {{rel}}")
 
     def update_row(self, m: ModuleDef, record_id: int, changes: dict[str, Any], now: datetime,
                    keep_history: bool = True) -> None:

@@ -5,6 +5,10 @@ metadata-and-types.md section 5 (write formats) and records.md sections 3-4
 problem becomes a record-error dict (``zoho_errors.record_error``) so the
 caller can answer 207/400 with one ``data[i]`` per input record.
 
+This module holds the record-level rules: mandatory fields, unique values
+(through :class:`.write_batch.WriteBatch`), lookups, multi-select picklists,
+subform and linking rows. One scalar value is converted by :mod:`.value_types`.
+
 Read-only and system fields, unknown field names and ``$`` keys are ignored
 silently (Zoho ignores them), except ``$approved``, ``$se_module`` (polymorphic
 ``What_Id``) and ``$append_values`` (multi-select picklists).
@@ -12,69 +16,18 @@ silently (Zoho ignores them), except ``$approved``, ``$se_module`` (polymorphic
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import schema
 from .schema import FieldDef, ModuleDef
 from .store import module_column, q
+from .value_types import NOT_SETTABLE, FieldError, as_id, invalid, mandatory, scalar_value, text_value
+from .write_batch import WriteBatch, unique_key, user_ref
 from .zoho_errors import record_error
 
 if TYPE_CHECKING:
     from .app import App
-
-MAX_ID = 2**63 - 1  # ids live in BIGINT columns
-INTEGER_MAX = 999_999_999  # "integer, max 9 digits"
-BIGINT_DIGITS = 18
-NUMBER_LIMIT = 10**16  # double / currency: up to 16 digits
-# Default maximum lengths when a field declares none (metadata-and-types.md section 5).
-TEXT_LIMITS = {"text": 255, "phone": 30, "email": 100, "website": 255, "picklist": 255, "event_reminder": 255}
-TEXTAREA_LIMITS = {"small": 2_000, "large": 32_000, "rich_text": 50_000}
-STRING_TYPES = frozenset(TEXT_LIMITS) | {"textarea"}
-# Types compared case-insensitively by unique checks and duplicate-check matching.
-TEXT_LIKE = STRING_TYPES | {"autonumber"}
-# Not writable through the records API: the photo has its own API (metadata-and-types.md section 5).
-NOT_SETTABLE = frozenset({"profileimage", "formula", "autonumber", "rollup_summary"})
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# yyyy-MM-ddTHH:mm:ss±HH:mm; the offset is required (an offset-less datetime is INVALID_DATA).
-# "Z" is accepted as +00:00 (unconfirmed; ISO 8601 allows it). Fractions are refused: Zoho
-# documents second precision.
-DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
-BIGINT_RE = re.compile(r"^-?\d+$")
-
-
-class FieldError(Exception):
-    """One invalid value; turned into the record's error entry."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any]) -> None:
-        super().__init__(code)
-        self.error = record_error(code, message, details)
-
-
-def invalid(api_name: str, path: str, **extra: Any) -> FieldError:
-    return FieldError("INVALID_DATA", "invalid data", {**extra, "api_name": api_name, "json_path": path})
-
-
-def mandatory(api_name: str, path: str) -> FieldError:
-    return FieldError("MANDATORY_NOT_FOUND", "required field not found", {"api_name": api_name, "json_path": path})
-
-
-def as_id(value: Any) -> int | None:
-    """A record/user id given as a digit string or a JSON number (the SDK sends numbers)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and 0 < value <= MAX_ID:
-        return value
-    if isinstance(value, str) and 0 < len(value) <= 19 and value.isascii() and value.isdigit() \
-            and 0 < int(value) <= MAX_ID:
-        return int(value)
-    return None
 
 
 def parent_link(child: ModuleDef, parent: ModuleDef) -> FieldDef:
@@ -102,83 +55,6 @@ class RelatedRows:
     rows: list[tuple[int | None, dict[str, Any]]]
     deletes: list[int]
     replace: bool
-
-
-@dataclass
-class WriteBatch:
-    """State shared by the records of one write call.
-
-    Caches lookup targets known to exist, and remembers the unique values claimed by
-    earlier valid records of the batch, so a later record repeating one gets
-    DUPLICATE_DATA pointing at the earlier record (as Zoho, which writes in order).
-    """
-
-    known: set[tuple[str, int]] = field(default_factory=set)
-    claims: dict[tuple[str, Any], tuple[int, int | None]] = field(default_factory=dict)
-    pending: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    claimed_by: dict[int, list[tuple[str, Any]]] = field(default_factory=dict)
-    #: unique field -> key -> [(id, owner)] oldest first, for the values the batch carries
-    unique: dict[str, dict[Any, list[tuple[int, int | None]]]] = field(default_factory=dict)
-
-    def claim(self, key: tuple[str, Any], index: int, record_id: int | None) -> None:
-        if key not in self.claims:
-            self.claims[key] = (index, record_id)
-            self.claimed_by.setdefault(index, []).append(key)
-
-    def prefetch(self, app: App, module: ModuleDef, records: list[Any]) -> None:
-        """Load, in one query per target module, the lookup targets the records name."""
-        wanted: dict[str, set[int]] = {}
-        for rec in records:
-            if not isinstance(rec, dict):
-                continue
-            for key, raw in rec.items():
-                f = module.field(key) if isinstance(key, str) else None
-                if f is None or f.data_type not in ("lookup", "multi_module_lookup") or not isinstance(raw, dict):
-                    continue
-                rid = as_id(raw.get("id"))
-                targets = f.targets or ((f.lookup,) if f.lookup else ())
-                for t in targets:
-                    if rid is not None:
-                        wanted.setdefault(t, set()).add(rid)
-        for target, ids in wanted.items():
-            for rid in app.store.exists(schema.MODULES_BY_NAME[target], ids):
-                self.known.add((target, rid))
-        for f in module.fields:
-            if f.unique and f.data_type in TEXT_LIKE:
-                # ASCII only: there DuckDB's lower() and Python's agree; other keys are looked up one by one.
-                keys = {rec[f.api_name].lower() for rec in records
-                        if isinstance(rec, dict) and isinstance(rec.get(f.api_name), str)
-                        and rec[f.api_name].isprintable() and rec[f.api_name].isascii()}
-                hits: dict[Any, list[tuple[int, int | None]]] = {k: [] for k in keys}
-                for key, rid, owner in app.store.fetchall(
-                        _duplicate_sql(module, f, "IN (SELECT unnest(?))"), [sorted(keys)]):
-                    hits.setdefault(key, []).append((rid, owner))
-                self.unique[f.api_name] = hits
-
-    def exists(self, app: App, target: str, rid: int) -> bool:
-        if (target, rid) in self.known:
-            return True
-        if app.store.exists(schema.MODULES_BY_NAME[target], [rid]):
-            self.known.add((target, rid))
-            return True
-        return False
-
-    def resolve(self, index: int, record_id: int, owner_id: int | None) -> None:
-        """Tell the batch the id record ``index`` was written with (fills duplicate_record references)."""
-        for key in self.claimed_by.pop(index, []):
-            self.claims[key] = (index, record_id)
-        for ref in self.pending.pop(index, []):
-            ref["id"] = str(record_id)
-            if owner_id is not None:
-                ref["Owner"] = user_ref(owner_id, zuid=True)
-
-
-def user_ref(user_id: int, *, zuid: bool = False) -> dict[str, Any]:
-    u = schema.USERS_BY_ID.get(user_id)
-    out: dict[str, Any] = {"name": u.full_name if u else None, "id": str(user_id)}
-    if zuid:
-        out["zuid"] = str(u.zuid) if u else None
-    return out
 
 
 @dataclass
@@ -253,11 +129,6 @@ def _missing_mandatory(module: ModuleDef, values: dict[str, Any], given: set[str
     return out
 
 
-def unique_key(f: FieldDef, value: Any) -> Any:
-    # Zoho's unique check is case-insensitive for text (metadata: unique.casesensitive false).
-    return value.lower() if f.data_type in TEXT_LIKE and isinstance(value, str) else value
-
-
 def _unique_errors(ctx: _Ctx, values: dict[str, Any], index: int, path: str) -> list[dict[str, Any]]:
     m = ctx.module
     for f in m.fields:
@@ -274,7 +145,7 @@ def _unique_errors(ctx: _Ctx, values: dict[str, Any], index: int, path: str) -> 
             else:
                 ref["id"], ref["Owner"] = str(claim[1]), _owner(ctx, claim[1])
         else:
-            hit = _find_duplicate(ctx, f, key)
+            hit = ctx.batch.holder(ctx.app, m, f, key, ctx.record_id)
             if hit is None:
                 continue
             ref["id"], ref["Owner"] = str(hit[0]), user_ref(hit[1], zuid=True) if hit[1] else None
@@ -288,142 +159,6 @@ def _owner(ctx: _Ctx, record_id: int) -> dict[str, Any] | None:
         return None
     row = ctx.app.store.fetchone(f"SELECT Owner FROM {q(ctx.module.api_name)} WHERE id = ?", [record_id])
     return user_ref(row[0], zuid=True) if row and row[0] else None
-
-
-def _duplicate_sql(m: ModuleDef, f: FieldDef, condition: str) -> str:
-    col = f"lower(t.{q(f.api_name)})" if f.data_type in TEXT_LIKE else f"t.{q(f.api_name)}"
-    owner = "t.Owner" if m.field("Owner") else "NULL"
-    order = "t.Created_Time NULLS LAST, t.id" if m.field("Created_Time") else "t.id"
-    return f"SELECT {col}, t.id, {owner} FROM {q(m.api_name)} t WHERE {col} {condition} ORDER BY {order}"
-
-
-def _find_duplicate(ctx: _Ctx, f: FieldDef, key: Any) -> tuple[int, int | None] | None:
-    """The oldest other record holding ``key`` in a unique field."""
-    known = ctx.batch.unique.get(f.api_name, {})
-    if key in known:  # prefetched (keys the batch did not announce are looked up one by one)
-        return next((hit for hit in known[key] if hit[0] != ctx.record_id), None)
-    for _, rid, owner in ctx.app.store.fetchall(_duplicate_sql(ctx.module, f, "= ?"), [key]):
-        if rid != ctx.record_id:
-            return int(rid), owner
-    return None
-
-
-# -- one value ---------------------------------------------------------------------------
-
-def _text(f: FieldDef, raw: Any, path: str, expected: str = "text") -> str:
-    if not isinstance(raw, str):
-        raise invalid(f.api_name, path, expected_data_type=expected)
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates from \ud800 escapes cannot be stored
-        raise invalid(f.api_name, path, expected_data_type=expected) from None
-    return raw
-
-
-def _max_length(f: FieldDef) -> int:
-    if f.length:
-        return f.length
-    if f.data_type == "textarea":
-        return TEXTAREA_LIMITS.get(f.textarea_type or "small", 2_000)
-    return TEXT_LIMITS.get(f.data_type, 255)
-
-
-def _number(f: FieldDef, raw: Any, path: str, expected: str) -> int | float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or (
-            isinstance(raw, float) and not math.isfinite(raw)):
-        raise invalid(f.api_name, path, expected_data_type=expected)
-    return raw
-
-
-def _datetime(f: FieldDef, raw: Any, path: str) -> datetime:
-    s = _text(f, raw, path, "datetime")
-    if not DATETIME_RE.match(s):
-        raise invalid(f.api_name, path, expected_data_type="datetime")
-    try:
-        value = datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        raise invalid(f.api_name, path, expected_data_type="datetime") from None
-    if not 1000 <= value.year <= 9998:  # keeps rendering in any user offset in range (Zoho's range unconfirmed)
-        raise invalid(f.api_name, path, expected_data_type="datetime")
-    return value
-
-
-def _date(f: FieldDef, raw: Any, path: str) -> date:
-    s = _text(f, raw, path, "date")
-    try:
-        if DATE_RE.match(s):
-            return date.fromisoformat(s)
-    except ValueError:
-        pass
-    raise invalid(f.api_name, path, expected_data_type="date")
-
-
-def _scalar(f: FieldDef, raw: Any, path: str) -> Any:
-    dt = f.data_type
-    if dt in STRING_TYPES:
-        s = _text(f, raw, path)
-        limit = _max_length(f)
-        if len(s) > limit:
-            raise invalid(f.api_name, path, maximum_length=limit)
-        if dt == "email" and s and not EMAIL_RE.match(s):
-            raise invalid(f.api_name, path)
-        if dt == "picklist" and s and s not in f.picklist:
-            # Every emulated picklist is restricted (unrestricted picklists unconfirmed).
-            raise invalid(f.api_name, path, supported_values=list(f.picklist))
-        return s if s != "" else None  # "" clears a field, as null does
-    if dt == "integer":
-        n = _number(f, raw, path, "integer")
-        if isinstance(n, float) and not n.is_integer():
-            raise invalid(f.api_name, path, expected_data_type="integer")
-        if abs(int(n)) > INTEGER_MAX:
-            raise invalid(f.api_name, path, maximum_length=9)
-        return int(n)
-    if dt == "bigint":
-        # Long integers travel as strings (JSON numbers lose precision past 2^53); both accepted.
-        if isinstance(raw, str) and BIGINT_RE.match(raw) and raw.isascii():
-            if len(raw.lstrip("-")) > BIGINT_DIGITS:
-                raise invalid(f.api_name, path, maximum_length=BIGINT_DIGITS)
-            v = int(raw)
-        elif isinstance(raw, int) and not isinstance(raw, bool):
-            v = raw
-        else:
-            raise invalid(f.api_name, path, expected_data_type="bigint")
-        if abs(v) >= 10**BIGINT_DIGITS:
-            raise invalid(f.api_name, path, maximum_length=BIGINT_DIGITS)
-        return v
-    if dt in ("double", "percent"):
-        x = float(_number(f, raw, path, "double"))
-        if abs(x) >= NUMBER_LIMIT:
-            raise invalid(f.api_name, path, maximum_length=16)
-        return round(x, f.decimal_place) if f.decimal_place is not None else x
-    if dt == "currency":
-        x = _number(f, raw, path, "double")
-        if abs(x) >= NUMBER_LIMIT:
-            raise invalid(f.api_name, path, maximum_length=16)
-        # currency.rounding_option "normal" with precision 2: half up to cents.
-        cents = Decimal(repr(x) if isinstance(x, float) else x).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        if abs(cents) >= NUMBER_LIMIT:  # 9999999999999999.995 rounds up past 16 digits
-            raise invalid(f.api_name, path, maximum_length=16)
-        return cents
-    if dt == "boolean":
-        if not isinstance(raw, bool):
-            raise invalid(f.api_name, path, expected_data_type="boolean")
-        return raw
-    if dt == "date":
-        return _date(f, raw, path)
-    if dt == "datetime":
-        return _datetime(f, raw, path)
-    if dt in schema.JSON_DOCUMENT_TYPES or dt in ("fileupload", "imageupload"):
-        expected = f.json_type
-        if not isinstance(raw, dict if expected == "jsonobject" else list):
-            raise invalid(f.api_name, path, expected_data_type=expected)
-        try:  # NaN is not JSON, and lone surrogates cannot be stored
-            text = json.dumps(raw, ensure_ascii=False, allow_nan=False)
-            text.encode("utf-8")
-        except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
-            raise invalid(f.api_name, path, expected_data_type=expected) from None
-        return text  # JSON documents are kept as Zoho sent them
-    raise invalid(f.api_name, path)
 
 
 def decode_value(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any]) -> None:
@@ -444,7 +179,7 @@ def decode_value(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any
     elif dt == "multiselectpicklist":
         out[f.api_name] = _multiselect(ctx, f, raw, path)
     else:
-        out[f.api_name] = _scalar(f, raw, path)
+        out[f.api_name] = scalar_value(f, raw, path)
 
 
 def _multiselect(ctx: _Ctx, f: FieldDef, raw: Any, path: str) -> list[str] | None:
@@ -452,7 +187,7 @@ def _multiselect(ctx: _Ctx, f: FieldDef, raw: Any, path: str) -> list[str] | Non
         raise invalid(f.api_name, path, expected_data_type="jsonarray")
     picked: list[str] = []
     for v in raw:
-        s = _text(f, v, path, "jsonarray")
+        s = text_value(f, v, path, "jsonarray")
         if s not in f.picklist:
             raise invalid(f.api_name, path, supported_values=list(f.picklist))
         if s not in picked:

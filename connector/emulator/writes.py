@@ -12,15 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from . import schema
+from .arrow_rows import execute_with_rows, rows_table
+from .references import clear_references
 from .schema import FieldDef, ModuleDef
 from .store import WRITTEN_AT, Store, q, stored_columns
-from .values import MAX_ID, TEXT_LIKE, RelatedRows, as_id
+from .value_types import MAX_ID, TEXT_LIKE, as_id
+from .values import RelatedRows
 
 if TYPE_CHECKING:
     from .app import App
@@ -49,36 +49,13 @@ def full_name(first: str | None, last: str | None) -> str | None:
     return f"{first} {last}" if last else first
 
 
-def _arrow_type(column_type: str) -> pa.DataType:
-    return {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
-            "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"), "VARCHAR[]": pa.list_(pa.string()),
-            "DECIMAL(18,2)": pa.decimal128(18, 2)}.get(column_type, pa.string())
-
-
-def _cents(v: Any) -> Decimal | None:
-    if v is None:
-        return None
-    return (v if isinstance(v, Decimal) else Decimal(repr(v))).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
 def _with_arrow(store: Store, m: ModuleDef, rows: list[dict[str, Any]], columns: list[str], sql: str) -> None:
-    """Run ``sql`` with ``{rel}`` bound to the rows as an Arrow table.
+    """Run ``sql`` with ``{rel}`` bound to the rows as an Arrow table (:mod:`.arrow_rows`).
 
     Much faster than ``executemany`` (DuckDB runs that row by row): a 100-record batch
     costs milliseconds, which keeps the emulator out of the way of connector benchmarks.
     """
-    types = dict(stored_columns(m))
-    arrays = []
-    for c in columns:
-        t = _arrow_type(types[c])
-        values = [r.get(c) for r in rows]
-        arrays.append(pa.array([_cents(v) for v in values] if pa.types.is_decimal(t) else values, t))
-    cur = store.cursor()
-    cur.register("_write_rows", pa.table(arrays, names=columns))
-    try:
-        cur.execute(sql.format(rel="_write_rows"))
-    finally:
-        cur.unregister("_write_rows")
+    execute_with_rows(store.cursor(), rows_table(rows, columns, dict(stored_columns(m))), sql)
 
 
 def _count_written(app: App, n: int) -> None:
@@ -250,6 +227,8 @@ def delete_records(app: App, module: ModuleDef, ids: list[int], user_id: int) ->
                 rm = schema.MODULES_BY_NAME[f.related_module]
                 link = next(x.api_name for x in rm.fields if x.data_type == "lookup" and x.lookup == module.api_name)
                 app.store.execute(f"DELETE FROM {q(rm.api_name)} WHERE {q(link)} IN (SELECT unnest(?))", [deleted])
+        # Lookups elsewhere pointing at them read null from now on (Zoho clears them; see references.py).
+        clear_references(app.store, module, deleted)
     _count_written(app, len(deleted))
     return deleted
 

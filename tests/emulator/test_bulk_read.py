@@ -1,26 +1,30 @@
-"""Bulk Read over HTTP: create/status/download life cycle, every error case, paging, CSV round trip."""
+"""Bulk Read over HTTP: create/status/download life cycle, every error case, paging.
+
+The CSV's content (round trip against the export, criteria, the zip writer) is in
+test_bulk_read_csv.py.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
-import time
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
-import requests
-from hypothesis import given
-from hypothesis import strategies as st
 
 from connector.emulator import Emulator, schema
 from tests.conftest import ZohoClient
-
-BULK_JOB_KEYS = {"id", "operation", "state", "query", "created_by", "created_time", "file_type"}
+from tests.emulator.bulk_read_client import (
+    BULK_JOB_KEYS,
+    create,
+    download,
+    err,
+    grant_client,
+    run_job,
+    wait_state,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,56 +37,6 @@ def bulk_emu() -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def bz(bulk_emu: Emulator) -> ZohoClient:
     return ZohoClient(bulk_emu)
-
-
-def create(z: ZohoClient, query: dict[str, Any], **extra: Any) -> requests.Response:
-    return z.post("/read", base=z.bulk, json={"query": query, **extra})
-
-
-def wait_state(z: ZohoClient, job_id: str, states: tuple[str, ...] = ("COMPLETED", "FAILURE"),
-               timeout: float = 60) -> dict[str, Any]:
-    """Poll until the job reaches one of ``states`` (real-time deadline; never asserts a duration)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = z.get(f"/read/{job_id}", base=z.bulk)
-        assert r.status_code == 200, r.text
-        job = r.json()["data"][0]
-        if job["state"] in states or time.monotonic() > deadline:
-            return dict(job)
-        time.sleep(0.02)
-
-
-def run_job(z: ZohoClient, query: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[list[str]]]:
-    r = create(z, query)
-    assert r.status_code == 201, r.text
-    job = wait_state(z, r.json()["data"][0]["details"]["id"])
-    assert job["state"] == "COMPLETED", job
-    header, rows = download(z, job["id"])
-    return job, header, rows
-
-
-def download(z: ZohoClient, job_id: str) -> tuple[list[str], list[list[str]]]:
-    r = z.get(f"/read/{job_id}/result", base=z.bulk)
-    assert r.status_code == 200, r.text
-    zf = zipfile.ZipFile(io.BytesIO(r.content))
-    assert zf.namelist() == [f"{job_id}.csv"]
-    text = zf.read(f"{job_id}.csv").decode("utf-8")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    return rows[0], rows[1:]
-
-
-def grant_client(emu: Emulator, scopes: str) -> ZohoClient:
-    r = requests.post(f"{emu.origin}/__emulator/grant", json={"scopes": scopes}, timeout=30)
-    assert r.status_code == 200, r.text
-    return ZohoClient(emu, refresh_token=r.json()["refresh_token"])
-
-
-def err(r: requests.Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"code", "details", "message", "status"} and body["status"] == "error", body
-    assert body["code"] == code, body
-    return dict(body["details"])
 
 
 # -- create ------------------------------------------------------------------------------------
@@ -315,120 +269,3 @@ def test_paging_with_page_and_page_token(make_emulator):
     emu.advance_clock(86_401)
     z.token = z.mint()
     err(create(z, dict(query, page_token=tok)), 400, "EXPIRED_VALUE")
-
-
-# -- CSV round trip ------------------------------------------------------------------------------
-
-
-def _expected_cell(f: schema.FieldDef, v: Any) -> Callable[[str], bool]:
-    """A predicate telling whether a CSV cell is the Bulk Read form of export value ``v``."""
-    if v is None or v == []:
-        return lambda c: c == ""
-    vt = f.value_type
-    if f.data_type in ("lookup", "ownerlookup", "userlookup", "layout", "multi_module_lookup"):
-        return lambda c: c == v["id"]
-    if vt == "boolean":
-        return lambda c: c == ("true" if v else "false")
-    if vt == "integer":
-        return lambda c: int(c) == v
-    if vt in ("double", "percent", "currency", "rollup_summary"):
-        return lambda c: "e" not in c.lower() and "," not in c and float(c) == pytest.approx(float(v), rel=1e-12)
-    if vt == "multiselectpicklist":
-        return lambda c: c.split(";") == v
-    if f.data_type in schema.JSON_DOCUMENT_TYPES:
-        return lambda c: json.loads(c) == v
-    return lambda c: c == v  # text, picklist, bigint (a string), date, datetime with the user's offset
-
-
-@pytest.mark.parametrize("module", ["Leads", "Contacts", "Accounts", "Deals", "Tasks", "Projects",
-                                    "Project_Milestones", "Projects_X_Contacts"])
-def test_csv_round_trip_matches_the_export(bz, module):
-    m = schema.module(module)
-    assert m is not None
-    job, header, rows = run_job(bz, {"module": {"api_name": module}})
-    exportable = [f for f in m.fields if f.data_type not in schema.NOT_EXPORTED_TYPES]
-    assert header == ["id"] + [f.api_name for f in exportable]
-    truth = {r["id"]: r for r in bz.export(module)}  # converted leads included, as in the export
-    assert job["result"]["count"] == len(rows) == len(truth)
-    for row in rows:
-        rec = truth[row[0]]
-        for f, cell in zip(exportable, row[1:], strict=True):
-            assert _expected_cell(f, rec[f.api_name])(cell), (module, row[0], f.api_name, cell, rec[f.api_name])
-
-
-def test_awkward_text_survives_and_dotted_fields_read_the_related_record(bz):
-    fields = ["Last_Name", "Description", "Account_Name", "Account_Name.Account_Name", "Owner.email",
-              "Owner.last_name", "Modified_Time"]
-    _, header, rows = run_job(bz, {"module": {"api_name": "Contacts"}, "fields": fields})
-    assert header == ["id", *fields]
-    truth = {r["id"]: r for r in bz.export("Contacts")}
-    text = "".join(r[2] for r in rows)
-    assert "\n" in text and '"' in text and "," in text and any(ord(ch) > 127 for ch in text)
-    users = {str(u.id): u for u in schema.USERS}
-    for row in rows:
-        rec = truth[row[0]]
-        acc = rec["Account_Name"]
-        assert row[3] == (acc["id"] if acc else "") and row[4] == (acc["name"] if acc else "")
-        assert row[5] == rec["Owner"]["email"] and row[6] == users[rec["Owner"]["id"]].last_name
-        assert row[7] == rec["Modified_Time"] and row[7].endswith("+05:30")
-
-
-# -- criteria (compiled by filters.py) ------------------------------------------------------------
-
-CRITERIA_CODES = {
-    "INVALID_CRITERIA", "AMBIGUOUS_CRITERIA", "AMBIGUOUS_GROUP_IN_CRITERIA", "FIELD_IN_CRITERIA_NOT_SUPPORTED",
-    "FIELD_COMPARATOR_IN_CRITERIA_NOT_SUPPORTED", "FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE",
-    "COMPARATOR_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE", "FIELD_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE",
-    "VALUE_TYPE_NOT_SUPPORTED", "GROUP_OPERATOR_NOT_SUPPORTED", "CRITERIA_LIMIT_EXCEEDED",
-    "VALUE_LIMIT_EXCEEDED_IN_CRITERIA", "FIELD_IN_CRITERIA_NOT_AVAILABLE", "VALUE_IN_CRITERIA_NOT_SUPPORTED",
-    "CRITERIA_NOT_SUPPORTED", "INVALID_DATA"}
-
-
-def test_criteria_select_the_matching_rows(bz):
-    crit = {"group_operator": "or", "group": [
-        {"group_operator": "and", "group": [
-            {"field": {"api_name": "Lead_Source"}, "comparator": "in", "value": ["Web Download", "Chat"]},
-            {"field": {"api_name": "Annual_Revenue"}, "comparator": "greater_than", "value": 100000}]},
-        {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
-         "value": "2025-06-01T00:00:00+05:30"}]}
-    job, header, rows = run_job(bz, {"module": {"api_name": "Leads"}, "fields": ["Lead_Source"], "criteria": crit})
-    assert job["query"]["criteria"] == crit and header == ["id", "Lead_Source"]
-
-    def matches(r: dict[str, Any]) -> bool:
-        hot = r["Lead_Source"] in ("Web Download", "Chat") and (r["Annual_Revenue"] or 0) > 100000
-        return hot or r["Modified_Time"] >= "2025-06-01T00:00:00+05:30"  # same offset: text order is time order
-
-    expected = sorted(r["id"] for r in bz.export("Leads") if matches(r))
-    assert expected and sorted(row[0] for row in rows) == expected
-
-
-def test_bad_criteria_are_rejected_with_a_criteria_code(bz):
-    bad = {"field": {"api_name": "Lead_Source"}, "comparator": "greater_than", "value": 5}
-    r = create(bz, {"module": {"api_name": "Leads"}, "criteria": bad})
-    assert r.status_code == 400 and r.json()["code"] in CRITERIA_CODES, r.text
-
-
-# -- the zipped CSV writer (pure function, property-based) ------------------------------------------
-
-
-@given(st.lists(st.tuples(st.integers(min_value=1, max_value=2**62), st.one_of(st.none(), st.text()),
-                          st.one_of(st.none(), st.booleans())), max_size=40),
-       st.sampled_from([0, 1]), st.integers(min_value=1, max_value=7))
-def test_zipped_csv_round_trips_any_text(tmp_path_factory, rows, level, chunk_rows):
-    import pyarrow as pa
-
-    from connector.emulator.csv_format import write_zipped_csv
-
-    table = pa.table({"id": pa.array([r[0] for r in rows], pa.int64()),
-                      "Text": pa.array([r[1] for r in rows], pa.string()),
-                      "Flag": pa.array([r[2] for r in rows], pa.bool_())})
-    path = tmp_path_factory.mktemp("zip") / "page.zip"
-    size = write_zipped_csv(table, path, "page.csv", level=level, chunk_rows=chunk_rows)
-    with zipfile.ZipFile(path) as zf:
-        assert zf.testzip() is None and zf.namelist() == ["page.csv"]
-        data = zf.read("page.csv")
-    assert len(data) == size
-    parsed = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-    assert parsed[0] == ["id", "Text", "Flag"]
-    # csv cannot tell NULL from "" (both are empty cells, as in Zoho's files); text is otherwise exact.
-    assert parsed[1:] == [[str(i), t or "", "" if b is None else str(b).lower()] for i, t, b in rows]

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.emulator import schema
-from connector.emulator.coql import parse_coql, plan_coql
+from connector.emulator.coql import parse_coql
+from connector.emulator.coql_plan import plan_coql
 from connector.emulator.filters import Condition
 from connector.emulator.zoho_errors import ZohoError
 from tests.conftest import ZohoClient

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.emulator import filters, schema
+from connector.emulator import bulk_criteria, filters, schema
 from connector.emulator.query import Selection
 from connector.emulator.zoho_errors import ZohoError
 from tests.emulator import strategies as S
@@ -93,7 +93,7 @@ def bulk_ids(emu: Any, module: str, criteria: dict[str, Any]) -> set[str]:
     """Bulk Read's criteria parser and the compiler, run in-process (a job per example would hit the
     download limit); the bulk HTTP path is covered by test_bulk_criteria_over_http below."""
     m = schema.MODULES_BY_NAME[module]
-    node = filters.parse_bulk_criteria(criteria, m)
+    node = bulk_criteria.parse_bulk_criteria(criteria, m)
     sel = Selection(m, emu.app.clock.now_naive())
     sql, params = filters.compile_filter(node, sel, m, emu.app.clock)
     return {str(r[0]) for r in emu.app.store.fetchall(f"SELECT t.id FROM {sel.from_clause()} WHERE {sql}", params)}
@@ -291,7 +291,7 @@ BULK_ERRORS = [
 @pytest.mark.parametrize("criteria,code", BULK_ERRORS, ids=[c for _, c in BULK_ERRORS])
 def test_bulk_criteria_errors(criteria, code):
     with pytest.raises(ZohoError) as exc:
-        filters.parse_bulk_criteria(criteria, schema.LEADS)
+        bulk_criteria.parse_bulk_criteria(criteria, schema.LEADS)
     assert exc.value.status == 400 and exc.value.code == code, exc.value.body()
     assert set(exc.value.body()) == {"code", "details", "message", "status"}
 
@@ -307,6 +307,6 @@ def test_bulk_criteria_accepts_the_documented_shapes(emulator, org):
         {"group_operator": "or", "group": [cond("Email_Opt_Out", "equal", False),
                                            cond("Created_Time", "not_between",
                                                 ["2024-01-01T00:00:00+05:30", "2024-02-01T00:00:00+05:30"])]}]}
-    node = filters.parse_bulk_criteria(ok, schema.LEADS)
+    node = bulk_criteria.parse_bulk_criteria(ok, schema.LEADS)
     assert isinstance(node, filters.Group) and filters.count_conditions(node) == 8
     ids_of(emulator, "Leads", node)  # compiles and runs

@@ -1,7 +1,10 @@
 """Route handlers, one module per endpoint family. Importing this package registers them all.
 
 Order matters: specific paths (``/Leads/search``, ``/coql``, ``/settings/...``)
-register before the generic ``/{module}`` and ``/{module}/{id}`` routes.
+register before the generic ``/{module}`` and ``/{module}/{id}`` routes, and the
+``X-EXTERNAL`` routes (any path segment as a record key) come after everything.
 """
 
-from . import admin, oauth, metadata, coql, search, bulk_read, bulk_write, mutate, records_write, records_read  # noqa: F401,I001
+from . import admin, oauth, metadata, coql, search, bulk_read, bulk_write, mutate  # noqa: F401,I001
+from . import records_write, records_upsert, records_deleted, records_read  # noqa: F401,I001
+from . import external_routes  # noqa: F401  (last: its routes exist only under X-EXTERNAL)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from .. import bulk_read, filters, schema
+from .. import bulk_criteria, bulk_read, filters, schema
 from ..app import App
 from ..bulk_read import BulkReadJob
 from ..http import Request, Response, route
@@ -212,7 +212,7 @@ def create_read_job(app: App, req: Request) -> Response:
         raise bad("$.query.cvid", "cvid")  # the emulated org has no custom views
     columns = export_columns(m, query.get("fields"))
     raw_criteria = query.get("criteria")
-    node = filters.parse_bulk_criteria(raw_criteria, m) if raw_criteria is not None else None
+    node = bulk_criteria.parse_bulk_criteria(raw_criteria, m) if raw_criteria is not None else None
     binding = _binding(m, columns, raw_criteria)
     page, after = _paging(app, query, binding)
     assert req.token is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import schema
@@ -28,7 +29,7 @@ def is_custom(m: ModuleDef) -> bool:
     return m.generated_type != "default"
 
 
-def scopes_for(op: str, module_param: str = "module"):  # type: ignore[no-untyped-def]
+def scopes_for(op: str, module_param: str = "module") -> Callable[[Request], list[str]]:
     """Scope function for a route whose module is a path parameter."""
 
     def needed(req: Request) -> list[str]:
@@ -40,7 +41,7 @@ def scopes_for(op: str, module_param: str = "module"):  # type: ignore[no-untype
     return needed
 
 
-def fixed_scopes(*scopes: str):  # type: ignore[no-untyped-def]
+def fixed_scopes(*scopes: str) -> Callable[[Request], list[str]]:
     def needed(req: Request) -> list[str]:
         return list(scopes)
 

@@ -24,7 +24,8 @@ from typing import Any
 from .. import schema
 from ..app import App
 from ..clock import VirtualClock
-from ..coql import Column, CoqlPlan, parse_coql, plan_coql
+from ..coql import parse_coql
+from ..coql_plan import Column, CoqlPlan, plan_coql
 from ..encoding import scalar_to_json
 from ..filters import LOOKUP_TYPES, compile_filter
 from ..http import Request, Response, route

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import schema
@@ -43,7 +44,7 @@ def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
         "filterable": f.searchable,
         "virtual_field": f.data_type in ("formula", "rollup_summary"),
         "crypt": None,
-        "external": None,
+        "external": {"type": f.external, "show": True} if f.external else None,
         "decimal_place": f.decimal_place,
         "lookup": {},
         "pick_list_values": [],
@@ -208,7 +209,7 @@ def user_json(u: schema.UserDef) -> dict[str, Any]:
     }
 
 
-USER_TYPES = {
+USER_TYPES: dict[str, Callable[[schema.UserDef], bool]] = {
     "AllUsers": lambda u: True, "ActiveUsers": lambda u: u.status == "active",
     "DeactiveUsers": lambda u: u.status == "disabled", "ConfirmedUsers": lambda u: True,
     "NotConfirmedUsers": lambda u: False, "DeletedUsers": lambda u: u.status == "deleted",

@@ -27,7 +27,7 @@ from ..generate import generate_chunk
 from ..http import Request, Response, route
 from ..schema import FieldDef, ModuleDef
 from ..store import id_base, module_column, q
-from ..values import NOT_SETTABLE
+from ..value_types import NOT_SETTABLE
 from ..writes import delete_records, find_matches, insert_records, update_records
 from ..zoho_errors import ZohoError
 

@@ -22,8 +22,18 @@ from ..encoding import RecordReader, meta_keys, record_fields
 from ..http import Request, Response, route
 from ..schema import ModuleDef
 from ..zoho_errors import ZohoError
-from .common import API, MODULE, RECORD_ID, bool_param, converted_filter, get_module, int_param, scopes_for, \
-    split_fields
+from .common import (
+    API,
+    MODULE,
+    RECORD_ID,
+    bool_param,
+    converted_filter,
+    get_module,
+    int_param,
+    scopes_for,
+    split_fields,
+)
+from .external_ids import path_record_id
 
 DISCRETE_LIMIT = 2_000
 TOKEN_LIMIT = 100_000
@@ -204,7 +214,9 @@ def list_records(app: App, req: Request) -> Response:
 def get_record(app: App, req: Request) -> Response:
     m = get_module(req.path_params["module"])
     fields = split_fields(req, m, required=False, max_fields=500)
-    rid = int(req.path_params["id"])
+    rid = path_record_id(app, req, m)  # under X-EXTERNAL the segment is an external value
+    if rid is None:
+        return Response.empty(204)
     reader = RecordReader(app.store, m, app.clock, record_fields(m, fields), single_record=True)
     rows = reader.fetch("t.id = ?", [rid])
     if not rows:
