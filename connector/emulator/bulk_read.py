@@ -100,7 +100,7 @@ def queue_of(app: Any) -> BulkReadQueue:
 
 
 def page_size(app: Any) -> int:
-    return int(app.state.get("bulk_page_size", PAGE_SIZE))
+    return int(app.state.get("bulk_page_size", getattr(app.settings, "bulk_page_size", PAGE_SIZE)))
 
 
 def add_job(app: Any, job: BulkReadJob) -> None:

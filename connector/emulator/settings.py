@@ -47,6 +47,8 @@ class Settings:
     auto_approve: bool = True
     #: bulk read downloads per minute (Zoho: 10)
     downloads_per_minute: int = 10
+    #: rows per Bulk Read page (Zoho: 200,000); smaller values let tests page cheaply
+    bulk_page_size: int = 200_000
     #: how long a "slow" fault holds the answer back (real time: it exercises client timeouts)
     slow_fault_ms: float = 2000.0
     #: other data centers /oauth/serverinfo lists: location code -> accounts server origin
@@ -75,5 +77,7 @@ class Settings:
         if not isinstance(self.peers, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in self.peers.items()):
             raise ValueError("peers must map location codes to accounts server origins")
+        if not 1 <= self.bulk_page_size <= 200_000:
+            raise ValueError("bulk_page_size must be between 1 and 200,000 (Zoho's page size)")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")

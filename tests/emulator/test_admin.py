@@ -143,3 +143,14 @@ def test_data_dir_keeps_org_and_credentials_across_restarts(make_emulator, tmp_p
     assert z.export("Contacts") == contacts and gone not in {int(r["id"]) for r in contacts}
     assert second.stats()["clock_offset_s"] >= 900
     assert second.info()["records"] == first.info()["records"]
+
+
+def test_bulk_page_size_is_configurable_within_zohos_limit(make_emulator):
+    import requests
+
+    emu = make_emulator(records=100)
+    r = requests.post(f"{emu.origin}/__emulator/config", json={"bulk_page_size": 50}, timeout=10)
+    assert r.status_code == 200 and r.json()["bulk_page_size"] == 50
+    r = requests.post(f"{emu.origin}/__emulator/config", json={"bulk_page_size": 200_001}, timeout=10)
+    assert r.status_code == 400
+    assert requests.get(f"{emu.origin}/__emulator/config", timeout=10).json()["bulk_page_size"] == 50

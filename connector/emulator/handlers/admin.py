@@ -116,7 +116,7 @@ def grant(app: App, req: Request) -> Response:
 
 CONFIG_KEYS = ("fault_rate", "fault_kinds", "slow_fault_ms", "latency_ms", "index_lag_s", "credits",
                "concurrency", "sub_concurrency", "token_ttl_s", "bulk_rows_per_s", "downloads_per_minute",
-               "auto_approve", "peers")
+               "bulk_page_size", "auto_approve", "peers")
 
 
 def _config_json(app: App) -> dict[str, Any]:
@@ -183,7 +183,8 @@ def _coerce(key: str, value: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _bad(f"{key} must be a number", param_name=key)
-    if key in ("credits", "concurrency", "sub_concurrency", "token_ttl_s", "downloads_per_minute"):
+    if key in ("credits", "concurrency", "sub_concurrency", "token_ttl_s", "downloads_per_minute",
+               "bulk_page_size"):
         if value != int(value):
             raise _bad(f"{key} must be a whole number", param_name=key)
         return int(value)
