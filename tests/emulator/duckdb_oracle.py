@@ -70,7 +70,7 @@ def to_sql(tree: Tree, fields: dict[str, str], *, ci: bool) -> str:
 
     def eq(v: Any) -> str:
         if cat == "multi":
-            return f"list_contains({'list_transform(' + col + ', x -> lower(x))' if fold else col}, {low(_lit(cat, v))})"
+            return f"list_contains({'list_transform(' + col + ', lambda x: lower(x))' if fold else col}, {low(_lit(cat, v))})"
         return f"{low(col)} = {low(_lit(cat, v))}"
 
     if op == "eq":
