@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 _LAZY_EXPORTS: dict[str, str] = {
     "parse_connection_string": "connector.config",
+    "migrate": "connector.sync",
+    "connect": "connector.engine.dbapi",
+    "read_sql": "connector.engine.dbapi",
+    "duckdb": "connector.duckdb",  # the submodule itself: connector.duckdb.attach(...)
 }
 
 __all__ = sorted(_LAZY_EXPORTS)
@@ -25,7 +29,8 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY_EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'connector' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"{__name__}.{name}" else getattr(module, name)
     globals()[name] = value  # cache: the next lookup does not come here
     return value
 

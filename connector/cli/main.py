@@ -9,6 +9,8 @@ import click
 from .auth_cmd import audit, auth, check
 from .demo_cmd import demo
 from .emulator_cmd import emulator
+from .migrate_cmd import migrate
+from .query_cmd import query
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,9 +21,11 @@ def cli() -> None:
 
 cli.add_command(emulator)
 cli.add_command(demo)
+cli.add_command(migrate)
 cli.add_command(auth)
 cli.add_command(check)
 cli.add_command(audit)
+cli.add_command(query)
 
 
 def main(argv: list[str] | None = None) -> int:

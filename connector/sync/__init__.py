@@ -1,17 +1,39 @@
 """Migrate and incremental sync: sources and targets by URL scheme, watermarks, atomic state."""
 
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
 from .backends import open_source, open_target
-from .runner import MigrationResult, ModuleResult, run
+from .runner import MigrationResult, ModuleResult, ProgressFn, run
 
 __all__ = ["open_source", "open_target", "MigrationResult", "ModuleResult", "run", "migrate"]
 
 
 def migrate(source: str, target: str, *, modules: list[str] | None = None, incremental: bool = False,
-            progress=None, **kw):  # type: ignore[no-untyped-def]
-    """Copy modules from ``source`` to ``target`` (Zoho connection strings or duckdb:/parquet:/csv: URLs)."""
+            mode: str = "insert", key: str | None = None, refresh_formulas: bool | timedelta = False,
+            state_path: str | None = None, progress: ProgressFn | None = None, **kw: Any) -> MigrationResult:
+    """Copy modules from ``source`` to ``target`` and return what happened per module.
+
+    ``source``/``target``: a Zoho connection string, ``duckdb:PATH``, ``parquet:DIR`` or
+    ``csv:DIR``. ``incremental``: after the first full load, only what changed (and deletes).
+    Zoho targets: ``mode`` insert|upsert, ``key`` the upsert/match field (e.g. ``Email``),
+    ``state_path`` where the id map and sync state live (see ``connector.sync.target_zoho``).
+    ``refresh_formulas``: True, or a ``timedelta`` (refresh when the last refresh is older).
+    Other keywords reach the backends (``api_type`` for Zoho sources; ``write_api``,
+    ``source_id_field``, ``batch_rows``, ``report_dir`` for Zoho targets).
+    """
     src = open_source(source, **kw)
-    tgt = open_target(target, **kw)
     try:
-        return run(src, tgt, modules=modules, incremental=incremental, progress=progress)
+        tgt = open_target(target, mode=mode, key=key, state_path=state_path, **kw)
+    except BaseException:
+        src.close() if hasattr(src, "close") else None
+        raise
+    try:
+        return run(src, tgt, modules=modules, incremental=incremental, progress=progress,
+                   refresh_formulas=refresh_formulas)
     finally:
         tgt.close()
+        if hasattr(src, "close"):
+            src.close()

@@ -1,11 +1,15 @@
 """Source/target registry by URL scheme (fsspec-style), with install hints for optional backends.
 
 ``duckdb:PATH``, ``parquet:DIR``, ``csv:DIR``, ``zoho:<connection string>`` or a
-bare connection string (anything with ``Key=Value`` pairs).
+bare connection string (anything with ``Key=Value`` pairs). Every scheme is both
+a source and a target. A backend that needs an optional package imports it in
+its factory and calls :func:`require`, which turns the ImportError into a
+ConfigError naming the ``pip install`` that fixes it.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -13,17 +17,27 @@ from connector.errors import ConfigError
 
 _TARGETS: dict[str, Callable[..., Any]] = {}
 _SOURCES: dict[str, Callable[..., Any]] = {}
+SCHEMES = ("duckdb", "parquet", "csv", "zoho")
 
 
-def _split(url: str) -> tuple[str, str]:
+def split_url(url: str) -> tuple[str, str]:
     text = url.strip()
     scheme, sep, rest = text.partition(":")
-    if sep and scheme.lower() in ("duckdb", "parquet", "csv", "zoho"):
+    if sep and scheme.lower() in SCHEMES:
         return scheme.lower(), rest
     if "=" in text:
         return "zoho", text
     raise ConfigError(f"cannot tell what {text[:40]!r} is",
                       hint="use duckdb:PATH, parquet:DIR, csv:DIR, or a Zoho connection string")
+
+
+def require(module: str, extra: str) -> Any:
+    """Import an optional dependency, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"this backend needs the optional package {module!r}",
+                          hint=f"pip install 'zohocrm-connector[{extra}]'") from None
 
 
 def register_target(scheme: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -42,11 +56,44 @@ def register_source(scheme: str) -> Callable[[Callable[..., Any]], Callable[...,
     return deco
 
 
+def _local_path(rest: str, scheme: str) -> str:
+    path = rest.strip()
+    if not path:
+        raise ConfigError(f"{scheme}: needs a path", hint=f"e.g. {scheme}:./export")
+    if "://" in path:
+        raise ConfigError(f"{scheme}: takes a local path, not {path!r}",
+                          hint="write locally, then copy the directory to object storage")
+    return path
+
+
 @register_target("duckdb")
 def _duckdb_target(rest: str, **kw: Any) -> Any:
     from .target_duckdb import DuckDBTarget
 
     return DuckDBTarget(rest or ":memory:")
+
+
+@register_source("duckdb")
+def _duckdb_source(rest: str, **kw: Any) -> Any:
+    from .source_duckdb import DuckDBSource
+
+    return DuckDBSource(_local_path(rest, "duckdb"))
+
+
+@register_target("parquet")
+@register_target("csv")
+def _file_target(rest: str, *, scheme: str = "parquet", **kw: Any) -> Any:
+    from .files import FileTarget
+
+    return FileTarget(_local_path(rest, scheme), scheme)
+
+
+@register_source("parquet")
+@register_source("csv")
+def _file_source(rest: str, *, scheme: str = "parquet", **kw: Any) -> Any:
+    from .files import FileSource
+
+    return FileSource(_local_path(rest, scheme), scheme)
 
 
 @register_source("zoho")
@@ -58,17 +105,28 @@ def _zoho_source(rest: str, **kw: Any) -> Any:
     return ZohoSource(ZohoSession(rest), api_type=kw.get("api_type"))
 
 
+@register_target("zoho")
+def _zoho_target(rest: str, **kw: Any) -> Any:
+    from connector.session import ZohoSession
+
+    from .target_zoho import ZohoTarget
+
+    opts = {k: kw[k] for k in ("mode", "key", "state_path", "write_api", "source_id_field", "batch_rows",
+                               "report_dir") if kw.get(k) is not None}
+    return ZohoTarget(ZohoSession(rest), **opts)
+
+
 def open_target(url: str, **kw: Any) -> Any:
-    scheme, rest = _split(url)
+    scheme, rest = split_url(url)
     factory = _TARGETS.get(scheme)
     if factory is None:
-        raise ConfigError(f"{scheme}: is not supported as a target yet", hint=f"targets: {', '.join(sorted(_TARGETS))}")
-    return factory(rest, **kw)
+        raise ConfigError(f"{scheme}: is not supported as a target", hint=f"targets: {', '.join(sorted(_TARGETS))}")
+    return factory(rest, scheme=scheme, **kw)
 
 
 def open_source(url: str, **kw: Any) -> Any:
-    scheme, rest = _split(url)
+    scheme, rest = split_url(url)
     factory = _SOURCES.get(scheme)
     if factory is None:
-        raise ConfigError(f"{scheme}: is not supported as a source yet", hint=f"sources: {', '.join(sorted(_SOURCES))}")
-    return factory(rest, **kw)
+        raise ConfigError(f"{scheme}: is not supported as a source", hint=f"sources: {', '.join(sorted(_SOURCES))}")
+    return factory(rest, scheme=scheme, **kw)

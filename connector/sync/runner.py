@@ -1,9 +1,16 @@
 """Migrate and incremental sync runners.
 
 Per module, in dependency order: a full load the first time (or without
-``incremental``), then deltas on the Modified_Time watermark plus deletes from
-``/deleted``. Each module's data and state commit together (see the targets),
-so a failed or killed run is resumed by running it again.
+``incremental``), then deltas on the Modified_Time watermark plus deletes (from
+``/deleted`` for Zoho; by comparing ids for file and DuckDB sources, which keep
+no deletion log). Each module's data and state commit together (see the
+targets), so a failed or killed run is resumed by running it again.
+
+A target may implement optional hooks the runner calls when present:
+``order_modules(names)`` (parents before children), ``begin(source, names)``,
+``module_stats(module)`` (rows failed, notes), ``finish()`` (a second pass for
+lookups that could only be set once both ends exist), ``update_columns`` (formula
+refresh) and ``save_users`` (keep the source's users for a later migration).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -33,23 +40,33 @@ class ModuleResult:
     rows_read: int = 0
     rows_written: int = 0
     rows_deleted: int = 0
+    rows_failed: int = 0
+    formulas_refreshed: int = 0
+    lookups_cleared: int = 0  # rows whose lookup pointed at a record deleted in the source
     seconds: float = 0.0
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class MigrationResult:
     modules: list[ModuleResult] = field(default_factory=list)
-    started_at: datetime | None = None
-    credits: int = 0
+    started_at: datetime | None = None  # the signpost: nothing changed at or after it was taken
+    credits: int = 0  # source + target, as metered by the connector
+    report_path: str | None = None  # per-row outcomes of rows a Zoho target did not take
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(m.error is None for m in self.modules)
+        return all(m.error is None and m.rows_failed == 0 for m in self.modules)
 
     @property
     def rows_written(self) -> int:
         return sum(m.rows_written for m in self.modules)
+
+    @property
+    def rows_failed(self) -> int:
+        return sum(m.rows_failed for m in self.modules)
 
     def as_rows(self) -> list[dict[str, Any]]:
         return [m.__dict__.copy() for m in self.modules]
@@ -61,13 +78,10 @@ class _Counter:
     def __init__(self, module: str, phase: str, progress: ProgressFn | None) -> None:
         self.module, self.phase, self.progress = module, phase, progress
         self.rows = 0
-        self.batches: list[pa.RecordBatch] = []
 
-    def wrap(self, it: Iterator[pa.RecordBatch], keep: bool = False) -> Iterator[pa.RecordBatch]:
+    def wrap(self, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in it:
             self.rows += b.num_rows
-            if keep:
-                self.batches.append(b)
             if self.progress:
                 self.progress(self.module, self.phase, self.rows)
             yield b
@@ -81,17 +95,59 @@ def _filtered(it: Iterator[pa.RecordBatch], wm: ModifiedTimeWatermark, signpost:
         yield kept
 
 
+def _deleted_ids(source: Any, target: Any, module: str, state: ModuleState) -> list[str]:
+    if not hasattr(source, "deleted"):
+        # Files and DuckDB keep no deletion log: whatever the target has and the source lacks is gone.
+        return sorted(target.ids(module) - source.ids(module))
+    gone = set(source.deleted(module, state.deleted_since))
+    if hasattr(source, "cascade_suspected") and source.cascade_suspected(module, state.deleted_since):
+        gone |= target.ids(module) - source.ids(module)  # rows that went with a parent, unlisted
+    return sorted(gone)
+
+
+def _reference_clearer(source: Any, target: Any, names: list[str]) -> Callable[[str, list[str]], int] | None:
+    """Do what Zoho does when records are deleted: lookups pointing at them read empty.
+
+    Zoho clears those lookups without moving the referring records' Modified_Time, so no delta
+    would ever bring the change; the deletions themselves say exactly which values to clear.
+    (A Zoho target clears them itself; file and DuckDB sources know no lookup targets.)
+    """
+    if not hasattr(target, "clear_references") or not hasattr(source, "lookup_targets"):
+        return None
+    graph: dict[str, list[tuple[str, str, str | None, tuple[str, ...]]]] = {}
+
+    def clear(parent: str, ids: list[str]) -> int:
+        n = 0
+        for module in names:
+            if module not in graph:
+                graph[module] = source.lookup_targets(module)
+            for id_col, name_col, module_col, parents in graph[module]:
+                if parent in parents:
+                    n += target.clear_references(module, id_col, name_col, module_col, parent, ids)
+        return n
+
+    return clear
+
+
+def _formulas_due(refresh: bool | timedelta, state: ModuleState | None, signpost: datetime) -> bool:
+    if isinstance(refresh, timedelta):
+        last = state.formulas_refreshed_at if state else None
+        return last is None or signpost - last >= refresh
+    return bool(refresh)
+
+
 def sync_module(source: Any, target: Any, module: str, state: ModuleState | None, *, incremental: bool,
-                signpost: datetime, progress: ProgressFn | None = None) -> ModuleResult:
+                signpost: datetime, progress: ProgressFn | None = None,
+                refresh_formulas: bool | timedelta = False,
+                clear_refs: Callable[[str, list[str]], int] | None = None) -> ModuleResult:
     started = time.monotonic()
     schema = source.schema(module)
+    has_mt = "Modified_Time" in schema.names
     if not incremental or state is None or not state.loaded:
         res = ModuleResult(module, "full")
         counter = _Counter(module, "full", progress)
         below: list[pa.RecordBatch] = []
-
-        has_mt = "Modified_Time" in schema.names
-        new_state = ModuleState(module, loaded=True, deleted_since=signpost)
+        new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost)
 
         def full_batches() -> Iterator[pa.RecordBatch]:
             for b in counter.wrap(source.read(module)):
@@ -111,14 +167,18 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
         counter = _Counter(module, "delta", progress)
         wm = state.watermark
         seen: list[pa.RecordBatch] = []
-        has_mt = "Modified_Time" in schema.names
         if has_mt:
-            delta = _filtered(counter.wrap(source.read(module, modified_since=wm.modified_time)), wm, signpost, seen)
+            delta = _filtered(counter.wrap(source.read(module, modified_since=wm.modified_time,
+                                                       exclude_ids=wm.boundary_ids or None)), wm, signpost, seen)
         else:
             delta = counter.wrap(source.read(module))  # no watermark column: re-read the (small) module
-        deleted = source.deleted(module, state.deleted_since) if hasattr(source, "deleted") else []
+        deleted = _deleted_ids(source, target, module, state)
+        if clear_refs is not None and deleted:
+            # Before the deletions commit with the state: a crash in between redoes both.
+            res.lookups_cleared = clear_refs(module, deleted)
         new_state = ModuleState(module, loaded=True, watermark=wm, deleted_since=signpost,
                                 formulas_refreshed_at=state.formulas_refreshed_at)
+
         def delta_batches() -> Iterator[pa.RecordBatch]:
             for b in delta:
                 if b.num_rows:
@@ -127,27 +187,61 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
 
         written, removed = target.apply_changes(module, schema, delta_batches(), deleted, new_state)
         res.rows_read, res.rows_written, res.rows_deleted = counter.rows, written, removed
+        cols = source.formula_columns(module) if hasattr(source, "formula_columns") else []
+        if cols and hasattr(target, "update_columns") and _formulas_due(refresh_formulas, state, signpost):
+            new_state.formulas_refreshed_at = signpost
+            fresh = _Counter(module, "formulas", progress)
+            res.formulas_refreshed = target.update_columns(module, fresh.wrap(source.read(module, ["id", *cols])),
+                                                           new_state)
+    stats = target.module_stats(module) if hasattr(target, "module_stats") else {}
+    res.rows_failed = int(stats.get("failed", 0))
+    res.notes = list(stats.get("notes", []))
     res.seconds = time.monotonic() - started
     return res
 
 
+def _credits(*parts: Any) -> int:
+    return sum(int(p.credits()) for p in parts if hasattr(p, "credits"))
+
+
 def run(source: Any, target: Any, *, modules: list[str] | None = None, incremental: bool = False,
-        progress: ProgressFn | None = None, stop_on_error: bool = False) -> MigrationResult:
+        progress: ProgressFn | None = None, stop_on_error: bool = False,
+        refresh_formulas: bool | timedelta = False) -> MigrationResult:
+    """Sync ``modules`` (all the source has when None) from ``source`` to ``target``."""
     result = MigrationResult()
-    names = modules or source.modules()
+    credits_before = _credits(source, target)
+    names = list(modules or source.modules())
+    if hasattr(source, "session") and modules:
+        names = [source.session.catalog.resolve(m) for m in names]  # "leads" -> Leads, with did-you-mean
+    if hasattr(target, "order_modules"):
+        names = target.order_modules(names)
+    if hasattr(target, "begin"):
+        target.begin(source, names, progress=progress)
+    elif hasattr(target, "save_users") and hasattr(source, "users"):
+        users = source.users()
+        if users:
+            target.save_users(users)
     states = target.load_state()
     signpost = source.now()
     result.started_at = signpost
+    clear_refs = _reference_clearer(source, target, names)
     for module in names:
         try:
+            # File and DuckDB sources are complete per module up to their own upstream signpost.
+            cap = (source.signpost(module) if hasattr(source, "signpost") else None) or signpost
             result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,
-                                              signpost=signpost, progress=progress))
+                                              signpost=cap, progress=progress, refresh_formulas=refresh_formulas,
+                                              clear_refs=clear_refs))
         except ConnectorError as exc:
             log.error("module %s failed: %s", module, exc)
             result.modules.append(ModuleResult(module, "incremental" if incremental else "full", error=str(exc)))
             if stop_on_error:
                 break
-    meter = getattr(getattr(source, "session", None), "http", None)
-    if meter is not None:
-        result.credits = meter.meter.snapshot()["credits"]
+    if hasattr(target, "finish"):
+        result.notes += target.finish(progress)
+        for m in result.modules:  # the second pass may have failed rows too
+            if hasattr(target, "module_stats"):
+                m.rows_failed = int(target.module_stats(m.module).get("failed", m.rows_failed))
+    result.report_path = getattr(target, "report_path", None)
+    result.credits = _credits(source, target) - credits_before
     return result

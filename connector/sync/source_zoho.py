@@ -2,30 +2,69 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pyarrow as pa
 
+from connector.api import metadata
 from connector.api import records as api
+from connector.errors import ConnectorError
 from connector.model import Pushdown
 from connector.readers.base import Reader
 from connector.session import ZohoSession
 
+log = logging.getLogger("connector.sync")
+
 #: linking and subform modules are read as tables of their own (see ARCHITECTURE.md)
 DEFAULT_MODULE_TYPES = ("default", "custom", "subform", "linking")
+#: formula and rollup values change without Modified_Time moving (a formula over today's date,
+#: a rollup over child records), so an incremental read never sees them change; nor lookup names
+COMPUTED_TYPES = ("formula", "rollup_summary")
+#: COQL takes at most 100 values in an IN list (search-and-coql.md B.7)
+COQL_IN_MAX = 100
+COQL_IN_CLAUSES = 10  # of the 25 conditions a WHERE may have; the reader adds its own few
+#: below this many records a full load pages through REST: a Bulk Read job costs 50 credits
+#: (limits-and-errors.md section 2), REST 1 per 200 records, so Bulk pays from ~10,000
+BULK_MIN_ROWS = 10_000
+
+
+def boundary_clause(watermark: datetime, ids: list[str]) -> str:
+    """COQL for "not one of the rows already taken at the watermark second".
+
+    Those ids are left out only *at* that second: one of them edited later has a later
+    Modified_Time and must come back. COQL takes 100 values per IN and 25 conditions per WHERE,
+    so at most 10 NOT IN clauses of 100 (the reader adds a few conditions of its own).
+    """
+    from connector.readers.coql import conjoin, coql_datetime
+
+    not_taken = conjoin([f"id not in ({', '.join(ids[i:i + COQL_IN_MAX])})" for i in range(0, len(ids), COQL_IN_MAX)])
+    return f"(Modified_Time > {coql_datetime(watermark)}) or ({not_taken})"
 
 
 class ZohoSource:
     scheme = "zoho"
 
-    def __init__(self, session: ZohoSession, *, api_type: str | None = None) -> None:
+    def __init__(self, session: ZohoSession, *, api_type: str | None = None,
+                 bulk_min_rows: int = BULK_MIN_ROWS) -> None:
         self.session = session
         self.api_type = api_type or session.config.api_type
+        self.bulk_min_rows = bulk_min_rows
+        self.progress: object | None = None
 
     def __repr__(self) -> str:
         return f"ZohoSource({self.session.config.api_domain})"
+
+    def identity(self) -> str:
+        org = self.session.org()
+        return f"zoho:{self.session.config.api_domain}#{org.get('id')}"
+
+    def key(self) -> str:
+        return hashlib.sha256(self.identity().encode()).hexdigest()[:16]
 
     def modules(self) -> list[str]:
         return [m for m, info in self.session.catalog.modules().items()
@@ -34,6 +73,28 @@ class ZohoSource:
     def schema(self, module: str) -> pa.Schema:
         return self.session.catalog.table(module).arrow_schema
 
+    def lookup_targets(self, module: str) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+        """(``<F>_Id``, ``<F>_Name``, ``<F>_Module`` or None, modules it may point at) per record lookup."""
+        from .lookups import RECORD, lookup_columns, raw_targets
+
+        ts = self.session.catalog.table(module)
+        if not any(f.polymorphic or f.data_type == "multi_module_lookup" for f in ts.fields.values()):
+            targets: dict[str, tuple[str, ...]] = {}
+        else:  # the catalog keeps one target per lookup; polymorphic ones need the raw metadata
+            targets = raw_targets(metadata.list_fields(self.session.http, ts.module))
+        cols = lookup_columns(ts, targets, writable_only=False)
+        return [(lc.column, lc.name_column, lc.module_column, lc.targets) for lc in cols if lc.kind == RECORD]
+
+    def formula_columns(self, module: str) -> list[str]:
+        """Columns whose value changes without the record's Modified_Time moving.
+
+        Formulas and rollups, and the ``<Lookup>_Name`` of every lookup: renaming (or deleting)
+        an account changes what its contacts' ``Account_Name_Name`` says, not their Modified_Time.
+        """
+        ts = self.session.catalog.table(module)
+        return [c.name for c in ts.columns if c.field in ts.fields
+                and (ts.fields[c.field].data_type in COMPUTED_TYPES or c.part == "name")]
+
     def now(self) -> datetime:
         """Zoho's clock (from the Date header), second precision: the run's signpost."""
         r = self.session.http.get("/org", kind="metadata", what="server time")
@@ -41,28 +102,91 @@ class ZohoSource:
         now = parsedate_to_datetime(raw).astimezone(UTC) if raw else datetime.now(UTC)
         return now.replace(microsecond=0)
 
+    def credits(self) -> int:
+        return int(self.session.http.meter.total)
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user (id, name, email, status): a Zoho target maps record owners by email with them."""
+        try:
+            found = metadata.list_users(self.session.http)
+        except ConnectorError as exc:  # no users scope: owners are then mapped by name
+            log.warning("cannot list the source's users (%s); owners will be matched by name", exc)
+            return []
+        return [{"id": str(u.get("id")), "name": u.get("full_name"), "email": u.get("email"),
+                 "status": u.get("status")} for u in found]
+
+    def _big(self, module: str) -> bool:
+        """Worth a Bulk Read job? A job costs 50 credits, a REST page of 200 rows costs 1."""
+        try:
+            return api.count(self.session.http, module) >= self.bulk_min_rows
+        except ConnectorError:
+            return False
+
     def _reader(self, module: str, incremental: bool) -> Reader:
-        from connector.readers.coql import CoqlReader
-        from connector.readers.rest import RestReader
+        from connector.readers import reader_for
 
-        ctx = self.session.reader_context(progress=getattr(self, "progress", None))
+        ctx = self.session.reader_context(progress=self.progress)
         choice = self.api_type
-        if choice in ("COQL",) or (incremental and choice == "Auto"):
-            return CoqlReader(ctx)
-        if choice == "Bulk" or (choice == "Auto" and not incremental):
-            try:
-                from connector.readers.bulk import BulkReader
+        if choice == "Auto":
+            # Deltas: COQL (Modified_Time >= watermark, keyset by id, ids at the boundary left out).
+            # Full loads: Bulk Read past ~10,000 rows (cheaper in credits), REST pages below.
+            choice = "COQL" if incremental else ("Bulk" if self._big(module) else "REST")
+        elif choice == "Search":
+            choice = "COQL"  # a sync has no search criteria; Search would only fall back to COQL
+        return reader_for(choice, ctx)
 
-                return BulkReader(ctx)  # type: ignore[no-any-return]
-            except ImportError:
-                return RestReader(ctx)
-        return RestReader(ctx)
+    def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
+             exclude_ids: set[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Rows of ``module``; with ``modified_since`` only those with Modified_Time >= it.
 
-    def read(self, module: str, *, modified_since: datetime | None = None) -> Iterator[pa.RecordBatch]:
+        ``exclude_ids`` (the ids already taken at the watermark second) are left out by the
+        query itself when COQL serves it, so a run with nothing new reads no rows at all.
+        """
         reader = self._reader(module, modified_since is not None)
-        yield from reader.batches(module, None, Pushdown(modified_since=modified_since))
+        where = None
+        ids = sorted(exclude_ids or (), key=int)
+        if (ids and modified_since is not None and getattr(reader, "name", "") == "COQL"
+                and len(ids) <= COQL_IN_MAX * COQL_IN_CLAUSES):
+            where = boundary_clause(modified_since, ids)
+        yield from reader.batches(module, columns, Pushdown(modified_since=modified_since, coql_where=where))
 
-    def deleted(self, module: str, since: datetime | None) -> list[str]:
+    def ids(self, module: str) -> set[str]:
+        """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
+        from connector.readers import reader_for
+
+        reader = reader_for("COQL", self.session.reader_context())
+        return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
+
+    def cascade_suspected(self, module: str, since: datetime | None) -> bool:
+        """Could rows of this module have vanished without being listed in its ``/deleted``?
+
+        Linking-module rows (multi-select lookups) go with either record they join, and subform
+        rows with their parent or when the parent is saved without them — Zoho lists neither
+        in the child's ``/deleted``. So for those modules: if a parent had deletions (or, for a
+        subform, edits) since the last run, the runner compares ids to find what went. A run
+        with nothing new pays a couple of empty calls and reads no rows.
+        """
+        info = self.session.catalog.modules().get(module)
+        if info is None or info.generated_type not in ("linking", "subform"):
+            return False
+        if since is None:
+            return True
+        ts = self.session.catalog.table(module)
+        parents = {f.lookup_module for f in ts.fields.values()
+                   if f.data_type == "lookup" and f.lookup_module and f.lookup_module != module}
+        for parent in sorted(p for p in parents if p in self.session.catalog.modules()):
+            if self.deleted(parent, since, first_page_only=True):
+                return True
+            if info.generated_type == "subform":
+                from connector.api import coql
+
+                rows, _ = coql.run(self.session.http, f"select id from {parent} where Modified_Time >= "
+                                                      f"'{since.strftime('%Y-%m-%dT%H:%M:%S+00:00')}' limit 1")
+                if rows:
+                    return True
+        return False
+
+    def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:
         """Ids deleted after ``since`` (all of the recycle bin list when None)."""
         header = (since - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00") if since else None
         ids: list[str] = []
@@ -70,6 +194,9 @@ class ZohoSource:
         while True:
             p = api.deleted_page(self.session.http, module, page=page, if_modified_since=header)
             ids += [str(r["id"]) for r in p.records if r.get("id")]
-            if not p.more:
+            if not p.more or first_page_only:
                 return ids
             page += 1
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,379 @@
+"""Parquet and CSV directories as migration targets and sources.
+
+Layout of ``parquet:DIR`` (``csv:DIR`` is the same with ``.csv`` files)::
+
+    DIR/Leads.parquet            one file per module, always whole
+    DIR/_schema.json             every module's Arrow schema (CSV needs it to read types back)
+    DIR/_zohocrm_state.json      the manifest: per module its sync state, rows, schema; the users
+    DIR/.zohocrm-tmp/            work area; anything left here by a killed run is swept on open
+
+Commit order, per module: the new data file is written whole into the work
+area and fsynced, then renamed over ``DIR/<Module>.<ext>`` (one atomic rename:
+a reader opening the path gets the old file or the new one, never a part);
+then the schema sidecar, then the manifest (temp + fsync + rename). Data first,
+manifest last: a crash between the two leaves new data under the old state,
+and the re-run re-applies the same delta, which is idempotent (upsert by id,
+delete by id). Incremental runs rewrite the module's file with the delta
+applied — a new generation swapped in the same way — so readers never see a
+half state. A lock file keeps two runs from writing one directory at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from filelock import FileLock, Timeout
+
+from connector.errors import ConfigError, StateError
+
+from .file_formats import FileFormat, fsync_dir, write_json_atomic
+from .schema_io import conform, merged, schema_from_json, schema_to_json
+from .state import ModuleState
+
+log = logging.getLogger("connector.sync")
+MANIFEST = "_zohocrm_state.json"
+SCHEMA_SIDECAR = "_schema.json"
+WORK_DIR = ".zohocrm-tmp"
+FORMAT_TAG = "zohocrm-sync-files"
+
+
+def _ids_of(tables: Iterator[pa.Table]) -> set[str]:
+    out: set[str] = set()
+    for t in tables:
+        out.update(v for v in t.column("id").to_pylist() if v is not None)
+    return out
+
+
+class FileDir:
+    """What target and source share: the directory, its format, manifest and schema sidecar."""
+
+    def __init__(self, path: str | Path, kind: str) -> None:
+        self.root = Path(path).expanduser()
+        self.fmt = FileFormat(kind)
+        self.kind = kind
+
+    def data_path(self, module: str) -> Path:
+        return self.root / f"{module}{self.fmt.ext}"
+
+    def manifest(self) -> dict[str, Any]:
+        path = self.root / MANIFEST
+        if not path.exists():
+            return {"format": FORMAT_TAG, "version": 1, "kind": self.kind, "modules": {}}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise StateError(f"{path} is not valid JSON: {exc}",
+                             hint="it is written atomically, so it was edited; delete it to reload everything") from None
+        if data.get("format") != FORMAT_TAG or not isinstance(data.get("modules"), dict):
+            raise StateError(f"{path} is not a zohocrm sync manifest")
+        if data.get("kind") not in (None, self.kind):
+            raise StateError(f"{self.root} holds {data.get('kind')} files, not {self.kind}",
+                             hint=f"use {data.get('kind')}:{self.root}")
+        return dict(data)
+
+    def sidecar(self) -> dict[str, Any]:
+        path = self.root / SCHEMA_SIDECAR
+        if not path.exists():
+            return {}
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def stored_schema(self, module: str) -> pa.Schema | None:
+        entry = self.manifest()["modules"].get(module) or {}
+        raw = entry.get("schema") or self.sidecar().get(module)
+        if raw:
+            return schema_from_json(raw)
+        path = self.data_path(module)
+        return self.fmt.file_schema(path) if path.exists() else None
+
+    def tables(self, module: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        path = self.data_path(module)
+        if not path.exists():
+            return iter(())
+        return self.fmt.read(path, self.stored_schema(module), columns)
+
+
+class FileTarget(FileDir):
+    def __init__(self, path: str | Path, kind: str) -> None:
+        super().__init__(path, kind)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.scheme = kind
+        self._lock = FileLock(str(self.root / ".zohocrm.lock"))
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise StateError(f"another migration is writing {self.root}",
+                             hint="wait for it to finish; runs into one directory take turns") from None
+        # Whatever a killed run left half-written is not referenced by the manifest: sweep it.
+        shutil.rmtree(self.root / WORK_DIR, ignore_errors=True)
+        self.manifest()  # fail early on a foreign or corrupt manifest
+
+    def __repr__(self) -> str:
+        return f"FileTarget({self.kind}:{self.root})"
+
+    def identity(self) -> str:
+        return f"{self.kind}:{self.root.resolve()}"
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def load_state(self) -> dict[str, ModuleState]:
+        out = {}
+        for module, entry in self.manifest()["modules"].items():
+            if entry.get("state"):
+                try:
+                    out[module] = ModuleState.from_json(entry["state"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise StateError(f"the state of {module} in {self.root / MANIFEST} is corrupt: {exc}",
+                                     hint="remove the module's entry to reload it") from None
+        return out
+
+    def ids(self, module: str) -> set[str]:
+        return _ids_of(self.tables(module, ["id"]))
+
+    def save_users(self, users: list[dict[str, Any]]) -> None:
+        """Source users (id, name, email): a later run from this directory maps owners by email with them."""
+        data = self.manifest()
+        if data.get("users") == users:
+            return
+        data["users"] = users
+        write_json_atomic(self.root / MANIFEST, data)
+
+    def _commit(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
+        if new_file is not None:
+            os.replace(new_file, self.data_path(module))
+            fsync_dir(self.root)
+        if self.kind == "csv":
+            side = self.sidecar()
+            side[module] = schema_to_json(schema)
+            write_json_atomic(self.root / SCHEMA_SIDECAR, side)
+        data = self.manifest()
+        data["modules"][module] = {"file": self.data_path(module).name, "rows": state.rows,
+                                   "schema": schema_to_json(schema), "state": state.to_json(),
+                                   "committed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        write_json_atomic(self.root / MANIFEST, data)
+
+    def _work(self) -> Path:
+        d = self.root / WORK_DIR / uuid.uuid4().hex
+        d.mkdir(parents=True)
+        return d
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
+                       state: ModuleState) -> int:
+        work = self._work()
+        try:
+            out = work / self.data_path(module).name
+            writer = self.fmt.writer(out, schema)
+            rows = 0
+            try:
+                for b in batches:
+                    writer.write(pa.Table.from_batches([b]))
+                    rows += b.num_rows
+            finally:
+                writer.close()
+            state.rows = rows
+            self._commit(module, out, schema, state)
+            return rows
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
+                      deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
+        work = self._work()
+        try:
+            staged = work / "delta.parquet"
+            delta_writer = None
+            delta_ids: set[str] = set()
+            for b in batches:
+                if b.num_rows == 0:
+                    continue
+                if delta_writer is None:
+                    delta_writer = FileFormat("parquet").writer(staged, schema)
+                delta_writer.write(pa.Table.from_batches([b]))
+                delta_ids.update(b.column("id").to_pylist())
+            if delta_writer is not None:
+                delta_writer.close()
+            gone = set(deleted_ids) & self.ids(module) if deleted_ids else set()
+            if not delta_ids and not gone:
+                return 0, 0  # nothing changed: the files and the manifest stay untouched
+            old = self.stored_schema(module)
+            full = merged(schema, old)
+            out = work / self.data_path(module).name
+            writer = self.fmt.writer(out, full)
+            drop = pa.array(sorted(delta_ids | gone), pa.string())
+            rows = 0
+            try:
+                for t in self.tables(module):
+                    keep = pc.invert(pc.is_in(t.column("id"), value_set=drop))
+                    kept = t.filter(keep)
+                    writer.write(conform(kept, full))
+                    rows += kept.num_rows
+                if delta_writer is not None:
+                    for t in FileFormat("parquet").read(staged, schema):
+                        writer.write(conform(t, full))
+                        rows += t.num_rows
+            finally:
+                writer.close()
+            state.rows = rows
+            self._commit(module, out, full, state)
+            return len(delta_ids), len(gone)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def clear_references(self, module: str, id_col: str, name_col: str, module_col: str | None, parent: str,
+                         ids: list[str]) -> int:
+        """Empty a lookup wherever it points at one of ``ids``: a new generation of the module's file."""
+        full = self.stored_schema(module)
+        if full is None or id_col not in full.names:
+            return 0
+        gone = pa.array(ids, pa.string())
+
+        def hits(t: pa.Table) -> pa.ChunkedArray:
+            mask = pc.fill_null(pc.is_in(t.column(id_col), value_set=gone), False)
+            if module_col and module_col in t.column_names:
+                mask = pc.and_(mask, pc.fill_null(pc.equal(t.column(module_col), parent), False))
+            return mask
+
+        total = sum(pc.sum(hits(t)).as_py() or 0 for t in self.tables(module, None))
+        if not total:
+            return 0
+        state = self.load_state().get(module) or ModuleState(module, loaded=True)
+        work = self._work()
+        try:
+            out = work / self.data_path(module).name
+            writer = self.fmt.writer(out, full)
+            try:
+                for t in self.tables(module):
+                    mask = hits(t)
+                    arrays = [pc.if_else(mask, pa.nulls(t.num_rows, f.type), t.column(f.name))
+                              if f.name in (id_col, name_col, module_col) else t.column(f.name) for f in full]
+                    writer.write(pa.Table.from_arrays(arrays, schema=full))
+            finally:
+                writer.close()
+            self._commit(module, out, full, state)
+            return int(total)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def update_columns(self, module: str, batches: Iterator[pa.RecordBatch], state: ModuleState) -> int:
+        """Overwrite some columns by id (formula refresh): one new generation of the module's file."""
+        parts = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
+        if not parts:
+            return 0
+        upd = pa.concat_tables(parts)
+        cols = [c for c in upd.column_names if c != "id"]
+        full = self.stored_schema(module)
+        if full is None:
+            return 0
+        work = self._work()
+        try:
+            out = work / self.data_path(module).name
+            writer = self.fmt.writer(out, full)
+            changed = 0
+            try:
+                for t in self.tables(module):
+                    idx = pc.index_in(t.column("id"), value_set=upd.column("id"))
+                    hit = pc.is_valid(idx)
+                    changed += pc.sum(hit).as_py() or 0
+                    arrays = []
+                    for f in full:
+                        col = t.column(f.name)
+                        if f.name in cols:
+                            fresh = upd.column(f.name).take(pc.fill_null(idx, 0)).cast(f.type)
+                            col = pc.if_else(hit, fresh, col)
+                        arrays.append(col)
+                    writer.write(pa.Table.from_arrays(arrays, schema=full))
+            finally:
+                writer.close()
+            state.rows = state.rows or changed
+            self._commit(module, out, full, state)
+            return int(changed)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def credits(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        if self._lock.is_locked:
+            self._lock.release()
+
+
+class FileSource(FileDir):
+    """Read a directory written by :class:`FileTarget` (or plain Parquet/CSV files named after modules)."""
+
+    def __init__(self, path: str | Path, kind: str) -> None:
+        super().__init__(path, kind)
+        if not self.root.is_dir():
+            raise ConfigError(f"{self.root} is not a directory", hint=f"give {kind}:DIR of a migration target")
+        self.scheme = kind
+
+    def __repr__(self) -> str:
+        return f"FileSource({self.kind}:{self.root})"
+
+    def identity(self) -> str:
+        return f"{self.kind}:{self.root.resolve()}"
+
+    def modules(self) -> list[str]:
+        listed = list(self.manifest()["modules"])
+        found = sorted(p.stem for p in self.root.glob(f"*{self.fmt.ext}") if not p.name.startswith(("_", ".")))
+        return listed + [m for m in found if m not in listed]
+
+    def schema(self, module: str) -> pa.Schema:
+        s = self.stored_schema(module)
+        if s is not None:
+            return s
+        if not self.data_path(module).exists():
+            raise StateError(f"{self.root} has no {module}{self.fmt.ext}", hint=f"modules here: {self.modules()}")
+        # A CSV nobody described: every column is text (the Zoho writer still converts numbers and dates).
+        first = next(iter(self.fmt.read(self.data_path(module), None)), None)
+        return first.schema if first is not None else pa.schema([("id", pa.string())])
+
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(microsecond=0)
+
+    def signpost(self, module: str) -> datetime | None:
+        """The time up to which this module's file is known complete: its upstream run's signpost.
+
+        A file written by a sync holds rows changed during that sync too; capping a run from
+        here at the upstream signpost leaves those for the next run, when their whole story has
+        arrived. Per module, because an upstream run with nothing new for a module leaves its
+        file and state untouched (and its signpost where it was).
+        """
+        state = _states(self.manifest()).get(module)
+        return state.deleted_since if state else None
+
+    def read(self, module: str, columns: list[str] | None = None, *,
+             modified_since: datetime | None = None, **_: Any) -> Iterator[pa.RecordBatch]:
+        for t in self.tables(module, columns):
+            if modified_since is not None and "Modified_Time" in t.column_names:
+                mt = t.column("Modified_Time")
+                keep = pc.fill_null(pc.greater_equal(mt, pa.scalar(modified_since, mt.type)), False)
+                t = t.filter(keep)
+            yield from t.to_batches()
+
+    def ids(self, module: str) -> set[str]:
+        return _ids_of(self.tables(module, ["id"]))
+
+    def users(self) -> list[dict[str, Any]]:
+        return list(self.manifest().get("users") or [])
+
+    def credits(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+def _states(manifest: dict[str, Any]) -> dict[str, ModuleState]:
+    return {m: ModuleState.from_json(e["state"]) for m, e in manifest["modules"].items() if e.get("state")}

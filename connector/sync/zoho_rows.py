@@ -1,0 +1,204 @@
+"""Source rows -> rows a Zoho target can take: only writable columns, every lookup re-pointed.
+
+* record lookups (``Account_Name_Id``, polymorphic ``What_Id_Id`` with ``What_Id_Module``)
+  go through the id map; a reference to a record the map does not know yet (later
+  in this module, a module later in the load order, a module migrated another
+  day) is *deferred*: left out now and kept in the sync state; the second pass at
+  the end of every run sets the ones whose record has arrived by then;
+* users (``Owner_Id``) map by email to the target's active users, then by name,
+  then to the user the target connection acts as;
+* layouts map by name (layout ids differ per org); an unknown layout is left to
+  the target's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from connector.schema.types import TableSchema
+from connector.writers.validate import NOT_SETTABLE
+
+from .lookups import LAYOUT, RECORD, USER, LookupColumn
+
+SLICE_ROWS = 2_000  # rows turned into Python dicts at a time
+Resolver = Callable[[str, set[str]], dict[str, str]]  # (module, source ids) -> {source id: target id}
+
+
+@dataclass
+class UserMap:
+    """Source user id -> target user id: by email, then by name, then the connection's own user.
+
+    Only active users can be set in a user lookup (Zoho answers INVALID_DATA for a deactivated
+    one), so a match that is inactive falls back to the connection's user too; ``fell_back``
+    counts those rows and the result says so.
+    """
+
+    by_source: dict[str, tuple[str, bool]]  # source id -> (target id, active)
+    by_name: dict[str, tuple[str, bool]]
+    fallback: str | None
+    fell_back: int = 0
+
+    @classmethod
+    def build(cls, source_users: list[dict[str, Any]], target_users: list[dict[str, Any]],
+              me: str | None) -> UserMap:
+        def active(u: dict[str, Any]) -> bool:
+            return str(u.get("status", "active")).lower() == "active"
+
+        # Active users win a tie: two target users with one email or name, one of them active.
+        ordered = sorted(target_users, key=active)
+        by_email = {str(u.get("email") or "").lower(): (str(u["id"]), active(u)) for u in ordered if u.get("email")}
+        by_name = {str(u.get("full_name") or u.get("name") or "").lower(): (str(u["id"]), active(u))
+                   for u in ordered if u.get("full_name") or u.get("name")}
+        mapping: dict[str, tuple[str, bool]] = {}
+        for u in source_users:
+            hit = by_email.get(str(u.get("email") or "").lower()) or by_name.get(str(u.get("name") or "").lower())
+            if hit:
+                mapping[str(u.get("id"))] = hit
+        return cls(mapping, by_name, me)
+
+    def map(self, source_id: str | None, name: str | None) -> str | None:
+        if source_id is None and not name:
+            return None
+        hit = self.by_source.get(str(source_id)) or self.by_name.get(str(name or "").lower())
+        if hit is None or not hit[1]:
+            self.fell_back += 1
+            return self.fallback
+        return hit[0]
+
+
+@dataclass
+class Prepared:
+    """One chunk's rows as the target takes them, as Arrow (a chunk's Python dicts would not fit
+    in memory at 25,000 rows of 60 fields; they live one slice at a time)."""
+
+    inserts: pa.Table | None = None  # with ``__source_id``; a null is "not sent" on insert
+    updates: list[pa.Table] = field(default_factory=list)  # ``id`` = target id, ``__source_id``
+    deferred: list[tuple[str, str, str, str]] = field(default_factory=list)  # (source id, field, ref, ref module)
+
+
+class RowPlanner:
+    """How one module's source rows become target rows (built once per module per run)."""
+
+    def __init__(self, ts: TableSchema, lookups: list[LookupColumn], source_columns: list[str], *,
+                 users: UserMap, layouts: dict[str, str], source_id_field: str | None = None) -> None:
+        self.ts, self.users, self.layouts = ts, users, layouts
+        self.lookups = [lc for lc in lookups if lc.column in source_columns]
+        lookup_cols = {lc.column for lc in self.lookups} | {lc.module_column for lc in self.lookups}
+        self.values: list[str] = []
+        self.skipped: list[str] = []
+        for name in source_columns:
+            col = ts.by_name.get(name)
+            if col is None:
+                self.skipped.append(name)
+                continue
+            f = ts.fields.get(col.field)
+            if col.field == "id" or f is None or col.part == "name" or name in lookup_cols:
+                continue
+            if col.part in ("id", "module"):
+                continue  # a lookup that is not writable (Converted_Account, Created_By ...)
+            if f.writable and f.data_type not in NOT_SETTABLE:
+                self.values.append(name)
+        self.source_id_field = source_id_field if source_id_field in ts.by_name else None
+        #: columns whose values this planner writes as text (re-pointed ids, their modules, the source id)
+        self.text_columns = {c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
+
+    def output_schema(self, source: pa.Schema) -> pa.Schema:
+        """Every column this planner may write: values keep the source's types (a CSV without a
+        schema brings text, which the writer converts and validates); re-pointed ids are text."""
+        names = list(self.values)
+        for lc in self.lookups:
+            names += [lc.column] + ([lc.module_column] if lc.module_column else [])
+        if self.source_id_field and self.source_id_field not in names:
+            names.append(self.source_id_field)
+        return pa.schema([pa.field(n, source.field(n).type if n in source.names and n not in self.text_columns
+                                   else pa.string()) for n in names])
+
+    def prepare(self, table: pa.Table, mapped: dict[str, str], resolve: Resolver) -> Prepared:
+        out = Prepared()
+        schema = self.output_schema(table.schema)
+        inserts: list[pa.Table] = []
+        # Updates leave a deferred lookup alone by not naming its column (a null would clear it),
+        # so updates are grouped by the columns they carry.
+        updates: dict[tuple[str, ...], list[pa.Table]] = {}
+        for start in range(0, table.num_rows, SLICE_ROWS):
+            ins, ins_ids, upd, upd_ids = self._slice(table.slice(start, SLICE_ROWS).to_pylist(), mapped, resolve,
+                                                     out)
+            if ins:
+                inserts.append(_arrow(ins, ins_ids, schema, schema.names))
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for i, row in enumerate(upd):
+                groups.setdefault(tuple(n for n in schema.names if n in row), []).append(i)
+            for cols, idx in groups.items():
+                t = _arrow([upd[i] for i in idx], [upd_ids[i] for i in idx], schema, list(cols))
+                updates.setdefault(cols, []).append(t.append_column("id", pa.array(
+                    [upd[i]["id"] for i in idx], pa.string())))
+        out.inserts = pa.concat_tables(inserts) if inserts else None
+        out.updates = [pa.concat_tables(ts) for ts in updates.values()]
+        return out
+
+    def _slice(self, rows: list[dict[str, Any]], mapped: dict[str, str], resolve: Resolver, out: Prepared
+               ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]], list[str]]:
+        refs: dict[str, set[str]] = {}
+        for lc in self.lookups:
+            if lc.kind != RECORD:
+                continue
+            for r in rows:
+                ref = r.get(lc.column)
+                target = (r.get(lc.module_column) if lc.module_column else None) or (lc.targets[0] if lc.targets
+                                                                                     else None)
+                if ref is not None and target:
+                    refs.setdefault(str(target), set()).add(str(ref))
+        maps = {m: resolve(m, ids) for m, ids in refs.items()}
+        ins: list[dict[str, Any]] = []
+        ins_ids: list[str] = []
+        upd: list[dict[str, Any]] = []
+        upd_ids: list[str] = []
+        for r in rows:
+            sid = str(r["id"])
+            row = {c: r.get(c) for c in self.values}
+            if self.source_id_field:
+                row[self.source_id_field] = sid
+            for lc in self.lookups:
+                self._lookup(lc, r, row, sid, maps, out)
+            if sid in mapped:
+                row["id"] = mapped[sid]
+                upd.append(row)
+                upd_ids.append(sid)
+            else:
+                ins.append(row)
+                ins_ids.append(sid)
+        return ins, ins_ids, upd, upd_ids
+
+    def _lookup(self, lc: LookupColumn, r: dict[str, Any], row: dict[str, Any], sid: str,
+                maps: dict[str, dict[str, str]], out: Prepared) -> None:
+        ref = r.get(lc.column)
+        if lc.kind == USER:
+            row[lc.column] = self.users.map(ref, r.get(lc.name_column))
+            return
+        if lc.kind == LAYOUT:
+            hit = self.layouts.get(str(r.get(lc.name_column) or "").lower())
+            if hit:
+                row[lc.column] = hit  # else left out: the target's default layout
+            return
+        target = (r.get(lc.module_column) if lc.module_column else None) or (lc.targets[0] if lc.targets else None)
+        if ref is None or not target:
+            row[lc.column] = None
+            if lc.module_column:
+                row[lc.module_column] = None
+            return
+        hit = maps.get(str(target), {}).get(str(ref))
+        if hit is not None:
+            row[lc.column] = hit
+            if lc.module_column:
+                row[lc.module_column] = target
+        else:
+            out.deferred.append((sid, lc.field, str(ref), str(target)))  # set by the second pass
+
+
+def _arrow(rows: list[dict[str, Any]], source_ids: list[str], schema: pa.Schema, names: list[str]) -> pa.Table:
+    table = pa.table({n: pa.array([r.get(n) for r in rows], schema.field(n).type) for n in names})
+    return table.append_column("__source_id", pa.array(source_ids, pa.string()))

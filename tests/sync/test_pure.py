@@ -1,0 +1,178 @@
+"""Pure pieces of the sync layer: the stored-schema grammar, the load order, user mapping, the watermark."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.errors import StateError
+from connector.sync.lookups import load_order, raw_targets
+from connector.sync.schema_io import (
+    conform,
+    merged,
+    schema_from_json,
+    schema_to_json,
+    text_to_type,
+    type_to_text,
+)
+from connector.sync.state import ModifiedTimeWatermark
+from connector.sync.zoho_rows import UserMap
+
+# -- stored schema grammar ------------------------------------------------------------------------
+
+TYPES = [
+    (pa.string(), "string"), (pa.int64(), "int64"), (pa.float64(), "float64"), (pa.bool_(), "bool"),
+    (pa.date32(), "date32"), (pa.decimal128(18, 2), "decimal(18,2)"), (pa.decimal128(18, 0), "decimal(18,0)"),
+    (pa.timestamp("s", tz="UTC"), "timestamp[s, UTC]"), (pa.timestamp("us"), "timestamp[us]"),
+    (pa.list_(pa.string()), "list<string>"), (pa.list_(pa.list_(pa.int64())), "list<list<int64>>"),
+]
+
+
+@pytest.mark.parametrize("arrow, text", TYPES)
+def test_type_text_both_ways(arrow, text):
+    assert type_to_text(arrow) == text
+    assert text_to_type(text) == arrow
+
+
+@pytest.mark.parametrize("bad", ["varchar", "decimal(18)", "timestamp[h]", "list<>", ""])
+def test_unknown_type_text_is_a_state_error(bad):
+    with pytest.raises(StateError):
+        text_to_type(bad)
+
+
+scalar = st.sampled_from([pa.string(), pa.int64(), pa.int32(), pa.float64(), pa.bool_(), pa.date32(),
+                          pa.timestamp("s", tz="UTC"), pa.timestamp("ms"), pa.large_string()])
+decimals = st.builds(lambda p, s: pa.decimal128(p, min(s, p)), st.integers(1, 38), st.integers(0, 38))
+arrow_types = st.recursive(st.one_of(scalar, decimals), lambda inner: inner.map(pa.list_), max_leaves=3)
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=12), arrow_types), max_size=8, unique_by=lambda x: x[0]))
+def test_any_schema_survives_the_json_round_trip(cols):
+    schema = pa.schema([pa.field(n, t) for n, t in cols])
+    assert schema_from_json(schema_to_json(schema)) == schema
+
+
+def test_conform_adds_missing_columns_as_nulls_and_casts():
+    want = pa.schema([("id", pa.string()), ("n", pa.int64()), ("new", pa.float64())])
+    got = conform(pa.table({"n": pa.array([1, 2], pa.int32()), "id": ["a", "b"], "gone": [1, 2]}), want)
+    assert got.schema == want and got.column("new").null_count == 2 and got.column("n").to_pylist() == [1, 2]
+
+
+def test_merged_keeps_columns_the_org_dropped():
+    old = pa.schema([("id", pa.string()), ("dropped", pa.int64())])
+    new = pa.schema([("id", pa.string()), ("added", pa.bool_())])
+    assert merged(new, old).names == ["id", "added", "dropped"]
+    assert merged(new, None) == new
+
+
+# -- load order -------------------------------------------------------------------------------------
+
+ORDER_CASES = [
+    # (modules, parents, expected order, expected deferred edges)
+    (["Deals", "Contacts", "Accounts"], {"Deals": [("Accounts", False), ("Contacts", False)],
+                                        "Contacts": [("Accounts", False)]},
+     ["Accounts", "Contacts", "Deals"], set()),
+    (["Accounts"], {"Accounts": [("Accounts", False)]}, ["Accounts"], set()),  # self reference: second pass
+    (["A", "B"], {"A": [("B", True)], "B": [("A", False)]}, ["B", "A"], {("B", "A")}),  # break the optional edge
+    (["A", "B"], {"A": [("B", False)], "B": [("A", False)]}, ["A", "B"], {("A", "B")}),
+    (["Tasks", "Leads"], {"Tasks": [("Accounts", False)]}, ["Tasks", "Leads"], set()),  # parent not migrated
+    (["Milestones", "Projects", "Milestones"], {"Milestones": [("Projects", True)]}, ["Projects", "Milestones"],
+     set()),
+]
+
+
+@pytest.mark.parametrize("modules, parents, order, deferred", ORDER_CASES)
+def test_load_order_cases(modules, parents, order, deferred):
+    assert load_order(modules, parents) == (order, deferred)
+
+
+names = st.sampled_from(list("ABCDEFG"))
+
+
+@given(st.lists(names, min_size=1, max_size=7, unique=True),
+       st.dictionaries(names, st.lists(st.tuples(names, st.booleans()), max_size=4), max_size=7))
+def test_load_order_puts_parents_first_except_the_edges_it_defers(modules, parents):
+    order, deferred = load_order(modules, parents)
+    assert sorted(order) == sorted(modules)
+    pos = {m: i for i, m in enumerate(order)}
+    for child in modules:
+        for parent, _ in parents.get(child, []):
+            if parent in pos and parent != child and (child, parent) not in deferred:
+                assert pos[parent] < pos[child]
+    # A mandatory edge is deferred only when every way out of the cycle needs one.
+    assert all(child in modules and parent in modules for child, parent in deferred)
+
+
+def test_raw_targets_reads_polymorphic_lookup_modules():
+    meta = [{"api_name": "What_Id", "lookup": {"module": {"api_name": "Accounts"},
+                                                "modules": [{"api_name": "Accounts"}, {"api_name": "Deals"}]}},
+            {"api_name": "Account_Name", "lookup": {"module": {"api_name": "Accounts"}}},
+            {"api_name": "Email", "lookup": {}}, {"api_name": "Subject"}]
+    assert raw_targets(meta) == {"What_Id": ("Accounts", "Deals"), "Account_Name": ("Accounts",)}
+
+
+# -- users ------------------------------------------------------------------------------------------
+
+def test_users_map_by_email_then_name_then_the_connection_user():
+    src = [{"id": "1", "email": "Jane@X.example", "name": "Jane"}, {"id": "2", "email": "gone@x.example",
+                                                                   "name": "Sam Active"},
+           {"id": "3", "email": "nobody@x.example", "name": "Nobody"}]
+    tgt = [{"id": "10", "email": "jane@x.example", "full_name": "Jane A", "status": "active"},
+           {"id": "20", "email": "sam@x.example", "full_name": "Sam Active", "status": "active"},
+           {"id": "30", "email": "nobody@x.example", "full_name": "Nobody", "status": "disabled"}]
+    users = UserMap.build(src, tgt, "99")
+    assert [users.map("1", None), users.map("2", None), users.map("3", "Nobody")] == ["10", "20", "99"]
+    assert users.map("404", "Sam Active") == "20" and users.map(None, None) is None
+    assert users.map("404", "Unknown") == "99"
+    assert users.fell_back == 2
+
+
+# -- watermark ----------------------------------------------------------------------------------------
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+TS = pa.timestamp("s", tz="UTC")
+
+
+def _batch(rows):
+    return pa.RecordBatch.from_pydict({"id": [r[0] for r in rows], "Modified_Time": [r[1] for r in rows]},
+                                      schema=pa.schema([("id", pa.string()), ("Modified_Time", TS)]))
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)), max_size=12), min_size=1, max_size=5))
+def test_watermark_takes_every_change_once_across_runs(waves):
+    """Changes land in waves (ids edited at second offsets); each run reads Modified_Time >= watermark,
+    capped at its signpost. Every (id, version) is taken exactly once over all runs, none is lost.
+
+    Writes stamp the current second or up to 6 s back — commits that become visible late — but
+    never below the watermark (a run only advances it over rows below its signpost, which were
+    visible when it read), and a record taken at the boundary second is not stamped with that
+    very second again (Zoho's clock has moved on by the time anyone can edit it again).
+    """
+    wm = ModifiedTimeWatermark()
+    table: dict[str, datetime] = {}
+    taken: set[tuple[str, datetime]] = set()
+    clock = T0
+    for wave in waves:
+        for rid, dt in wave:
+            stamp = max(T0, clock - timedelta(seconds=dt), wm.modified_time or T0)
+            if stamp == wm.modified_time and str(rid) in wm.boundary_ids:
+                stamp += timedelta(seconds=1)
+            table[str(rid)] = stamp
+        clock += timedelta(seconds=3)
+        signpost = clock
+        rows = [(i, t) for i, t in table.items() if wm.modified_time is None or t >= wm.modified_time]
+        kept = wm.window_filter(_batch(rows), signpost)
+        got = set(zip(kept.column("id").to_pylist(), kept.column("Modified_Time").to_pylist(), strict=True))
+        assert not (got & taken), "a version was taken twice"
+        taken |= got
+        wm = wm.advanced([kept])
+    # After one more quiet run past every timestamp, every current version has been taken.
+    clock += timedelta(seconds=10)
+    rows = [(i, t) for i, t in table.items() if wm.modified_time is None or t >= wm.modified_time]
+    kept = wm.window_filter(_batch(rows), clock)
+    taken |= set(zip(kept.column("id").to_pylist(), kept.column("Modified_Time").to_pylist(), strict=True))
+    assert {(i, t) for i, t in table.items()} <= taken
