@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: reuse the token-store bench
 
+from _common import save  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from token_store import SAMPLE_TOKENS, measure  # noqa: E402
 
 from connector.auth import SealedTokenStore, StoreKeys, open_sealed, seal  # noqa: E402
@@ -116,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = run(max(1, args.runs))
     print_table(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.output}", file=sys.stderr)
+    save(report, args.output)
     return 0
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from _common import save  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOHOCRM = [sys.executable, "-m", "connector.cli"]
@@ -225,8 +226,7 @@ def main() -> None:
     report = {"benchmark": "migrate", "records": opts.records, "module_sizes": sizes, "write_rows": rows,
               "phases": results, "cpus": os.cpu_count(), "python": platform.python_version(),
               "duckdb": duckdb.__version__, "pyarrow": pa.__version__, "platform": platform.platform()}
-    Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(opts.out).write_text(json.dumps(report, indent=2) + "\n")
+    save(report, Path(opts.out))
     print(f"written to {opts.out}")
 
 

@@ -11,14 +11,13 @@ from the emulator's field metadata, so no HTTP is involved: this is the planner 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
-import sys
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from _common import save, time_us  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from connector.config.config import ConnectionConfig
 from connector.emulator import schema as emu_schema
@@ -65,19 +64,7 @@ def measure(sql: str, params: list[Any] | None, tables: dict[str, TableSchema], 
     def once() -> object:
         return plan_query(sql, params, lambda n: tables.get(n.lower()), config, estimate_rows=lambda m: 100_000)
 
-    for _ in range(WARMUP_RUNS):
-        once()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter_ns()
-        once()
-        samples.append((time.perf_counter_ns() - start) / 1000)
-    samples.sort()
-    return {
-        "median_us": round(statistics.median(samples), 1),
-        "p90_us": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 1),
-        "min_us": round(samples[0], 1),
-    }
+    return time_us(once, runs)
 
 
 def run(runs: int) -> dict[str, Any]:
@@ -123,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = run(max(1, args.runs))
     print_table(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.output}", file=sys.stderr)
+    save(report, args.output)
     return 0
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.csv as pacsv
+from _common import save  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from connector.emulator import Emulator
 from connector.model import Pushdown
@@ -313,9 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         args.records, rss_rows, args.rounds = 20_000, [5_000, 20_000], 1
     report = run(args.records, args.module, rss_rows, max(1, args.rounds))
     print_table(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(merge_runs(args.output, report), indent=2) + "\n")
-    print(f"wrote {args.output}", file=sys.stderr)
+    save(merge_runs(args.output, report), args.output)
     return 0
 
 

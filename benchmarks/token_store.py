@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import sys
 import tempfile
-import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from _common import save, time_us  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from connector.auth import SealedTokenStore, StoreKeys, open_sealed, seal
 from connector.auth.pqc import select_backend
@@ -44,19 +43,7 @@ WARMUP_RUNS = 5
 
 
 def measure(operation: Callable[[], object], runs: int) -> dict[str, float]:
-    for _ in range(WARMUP_RUNS):
-        operation()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter_ns()
-        operation()
-        samples.append((time.perf_counter_ns() - start) / 1000)
-    samples.sort()
-    return {
-        "median_us": round(statistics.median(samples), 1),
-        "p90_us": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 1),
-        "min_us": round(samples[0], 1),
-    }
+    return time_us(operation, runs)
 
 
 def run(runs: int) -> dict[str, Any]:
@@ -104,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = run(max(1, args.runs))
     print_table(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.output}", file=sys.stderr)
+    save(report, args.output)
     return 0
 
 

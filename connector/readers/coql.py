@@ -27,6 +27,9 @@ from .base import ReaderContext, resolve_columns
 from .names import LookupNames
 
 
+CHEAP_LIMIT = 200
+
+
 def conjoin(parts: list[str]) -> str:
     """AND the parts with explicit parentheses (COQL wants them past two conditions)."""
     parts = [p for p in parts if p]
@@ -79,8 +82,12 @@ class CoqlReader:
                 yield convert(rows)
             return
         last = after_id
+        # COQL charges by LIMIT: 1 credit up to 200 rows, 3 up to 2,000. Most filtered reads and
+        # incremental deltas are small, so the first call asks for 200 and only a full first page
+        # moves on to 2,000-row pages (a large scan pays one extra 1-credit call).
+        page = CHEAP_LIMIT
         while True:
-            want = api.MAX_LIMIT if limit is None else min(api.MAX_LIMIT, limit - fetched)
+            want = page if limit is None else min(page, limit - fetched)
             if want <= 0:
                 return
             where = conjoin(base_where + ([f"id > {int(last)}"] if last else [])) or "id is not null"
@@ -94,3 +101,4 @@ class CoqlReader:
             self.ctx.report(module, fetched)
             if len(rows) < want and not more:
                 return
+            page = api.MAX_LIMIT

@@ -97,7 +97,10 @@ def _page_dirs() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("zohocrm-bulk-pages-*"))
 
 
-def test_stopping_early_cleans_up(make_emulator: Callable[..., Emulator]) -> None:
+def test_stopping_early_cleans_up(make_emulator: Callable[..., Emulator], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A private temp dir: other test processes read bulk pages into the shared one at the same time.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     emu = make_emulator(records=1_500, downloads_per_minute=1_000)
     emu.app.state["bulk_page_size"] = 100
     before = _page_dirs()
