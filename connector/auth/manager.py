@@ -19,9 +19,9 @@ import hashlib
 import logging
 import math
 import threading
-from pathlib import Path
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from connector.config.config import ConnectionConfig

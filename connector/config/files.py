@@ -18,7 +18,6 @@ from connector.config.config import ConnectionConfig, parse_connection_string
 from connector.config.grammar import ConnectionStringSyntaxError
 from connector.errors import ConfigError
 
-
 _NEW_PROPERTY = re.compile(r"^[A-Za-z_\"'][^=;]*=")
 
 

@@ -26,7 +26,6 @@ from connector.schema.convert import records_to_batch
 from .base import ReaderContext, resolve_columns
 from .names import LookupNames
 
-
 CHEAP_LIMIT = 200
 
 
