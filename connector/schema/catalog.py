@@ -64,10 +64,14 @@ class Catalog:
         if name in mods:
             return name
         low = name.lower()
-        for api, info in mods.items():
-            if low in (api.lower(), info.singular_label.lower(), info.plural_label.lower()):
+        for api in mods:
+            if low == api.lower():  # SQL identifiers are case-insensitive
                 return api
-        close = difflib.get_close_matches(name, list(mods), n=1, cutoff=0.5)
+        # A label ("Lead", "Meetings") is not a table name — say which api_name it means instead of
+        # guessing silently, the way Zoho answers INVALID_MODULE.
+        by_label = [api for api, info in mods.items()
+                    if low in (info.singular_label.lower(), info.plural_label.lower())]
+        close = by_label or difflib.get_close_matches(name, list(mods), n=1, cutoff=0.5)
         hint = f"did you mean {close[0]}?" if close else f"known modules: {', '.join(sorted(mods))}"
         raise FatalApiError(f"INVALID_MODULE: no module named {name!r} in this org", code="INVALID_MODULE",
                             hint=hint)

@@ -121,6 +121,7 @@ def test_parameters_are_bound_not_formatted(conn: dbapi.Connection) -> None:
 
 @pytest.mark.parametrize(("sql", "params", "error", "text"), [
     ("SELECT * FROM Leadz", None, dbapi.ProgrammingError, "did you mean Leads"),
+    ("SELECT * FROM Lead", None, dbapi.ProgrammingError, "did you mean Leads"),  # a label, not a table
     ("SELECT Emial FROM Leads", None, dbapi.ProgrammingError, "Emial"),
     ("SELECT FROM WHERE", None, dbapi.ProgrammingError, "parse"),
     ("CREATE TABLE t (x INT)", None, dbapi.NotSupportedError, "CREATE"),
