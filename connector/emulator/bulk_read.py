@@ -1,13 +1,12 @@
-"""Bulk Read jobs: the per-org queue, the virtual-clock state machine, and the CSV page producer.
+"""Bulk Read jobs: the job model, its place in the org's job queue, and the CSV page producer.
 
 bulk-read.md sections 2-6. A job moves ``ADDED`` -> ``IN PROGRESS`` -> ``COMPLETED``
-(or ``FAILURE``). Jobs of one org run one after another: a job starts when the
-previous one has finished (virtual time), takes its data snapshot at that
-moment, and needs ``max(MIN_JOB_S, rows / bulk_rows_per_s)`` virtual seconds.
-States are worked out lazily whenever the queue is looked at (every bulk read
-request does), so moving the virtual clock forward moves jobs forward; the CSV
-itself is produced on a background thread so the server stays responsive,
-and a job is never reported ``COMPLETED`` before its file exists.
+(or ``FAILURE``) through the shared queue of :mod:`.job_queue`: jobs of one org run
+one after another on the virtual clock, and a job needs
+``max(MIN_JOB_S, rows / bulk_rows_per_s)`` virtual seconds. A job takes its data
+snapshot at the moment it starts; the CSV itself is produced on a background thread
+so the server stays responsive, and a job is never reported ``COMPLETED`` before its
+file exists.
 
 Paging: rows are taken in id order, so page *n* is a contiguous id range and
 ``next_page_token`` is a keyset (the last id exported), bound to the query.
@@ -15,10 +14,7 @@ Paging: rows are taken in id order, so page *n* is a contiguous id range and
 
 from __future__ import annotations
 
-import json
-import tempfile
 import threading
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +26,7 @@ import pyarrow.compute as pc
 
 from . import schema
 from .csv_format import select_list, write_zipped_csv
+from .job_queue import ADDED, COMPLETED, JobQueue
 from .query import Selection
 from .schema import ModuleDef
 
@@ -37,15 +34,13 @@ from .schema import ModuleDef
 PAGE_SIZE = 200_000
 #: highest ``page`` accepted: the v8 spec's pattern allows 50 pages (another reading gives 500; unconfirmed)
 MAX_PAGE = 50
-#: a job never completes faster than this many virtual seconds, however few its rows
-MIN_JOB_S = 0.2
 #: results are kept for one day after completion (bulk-read.md section 3)
 RESULT_TTL_S = 86_400
 #: result zips store the CSV by default: deflate costs ~2.6 CPU-s per 200 MB page and breaks the 2x
 #: write_csv budget on a 2-core machine; app.state["bulk_zip_level"] = 1 turns compression on
 DEFAULT_ZIP_LEVEL = 0
 
-ADDED, IN_PROGRESS, COMPLETED, FAILURE = "ADDED", "IN PROGRESS", "COMPLETED", "FAILURE"
+FAILURE = "FAILURE"  # bulk read's failure state (bulk write says FAILED)
 
 
 @dataclass
@@ -79,24 +74,26 @@ class BulkReadJob:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class BulkReadQueue:
+class BulkReadQueue(JobQueue[BulkReadJob]):
     """All bulk read jobs of one emulated org, in creation order."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.jobs: dict[int, BulkReadJob] = {}
-        #: virtual time at which the (single) worker became free
-        self.free_at = 0.0
-        self._dir = tempfile.TemporaryDirectory(prefix="zoho-bulk-read-")
-        self.dir = Path(self._dir.name)
+    state_key = "bulk_read"
+    failed = FAILURE
+
+    def work(self, app: Any, job: BulkReadJob) -> None:
+        _produce(app, self, job)
+
+    def rows(self, job: BulkReadJob) -> int:
+        return job.count
+
+    def on_finish(self, job: BulkReadJob) -> None:
+        job.completed_at = job.finish_at
+        if job.state == COMPLETED and job.more_records and job.make_token is not None:
+            job.next_page_token = job.make_token(job)
 
 
 def queue_of(app: Any) -> BulkReadQueue:
-    with app.state_lock:
-        q = app.state.get("bulk_read")
-        if q is None:
-            q = app.state["bulk_read"] = BulkReadQueue()
-        return q  # type: ignore[no-any-return]
+    return BulkReadQueue.of(app)
 
 
 def page_size(app: Any) -> int:
@@ -104,49 +101,12 @@ def page_size(app: Any) -> int:
 
 
 def add_job(app: Any, job: BulkReadJob) -> None:
-    q = queue_of(app)
-    with q.lock:
-        q.jobs[job.id] = job
-    refresh(app)
-    if job.callback:
-        # Callback payload: the job details plus job_id (exact shape unconfirmed, bulk-read.md section 2).
-        watch_and_call_back(app, "bulk_read", q, lambda: job.state in (COMPLETED, FAILURE), refresh,
-                            lambda: {"job_id": str(job.id), **job_detail(app, job)}, job.callback["url"])
+    # Callback payload: the job details plus job_id (exact shape unconfirmed, bulk-read.md section 2).
+    queue_of(app).add(app, job, lambda: {"job_id": str(job.id), **job_detail(app, job)})
 
 
 def get_job(app: Any, job_id: str) -> BulkReadJob | None:
-    if not job_id.isdigit():
-        return None
-    refresh(app)
-    return queue_of(app).jobs.get(int(job_id))
-
-
-def refresh(app: Any) -> None:
-    """Advance every job to the state the virtual clock says it is in."""
-    q = queue_of(app)
-    now = app.clock.time()
-    with q.lock:
-        for job in q.jobs.values():
-            if job.state in (COMPLETED, FAILURE):
-                continue
-            if job.state == ADDED:
-                start = max(job.created_at, q.free_at)
-                if now < start:
-                    return  # the worker is busy or the job is not due yet; later jobs wait too
-                job.state, job.started_at = IN_PROGRESS, start
-                threading.Thread(target=_produce, args=(app, q, job), daemon=True,
-                                 name=f"bulk-read-{job.id}").start()
-            if not job.done.is_set():
-                return  # still producing the file (real time); stays IN PROGRESS
-            if job.finish_at is None:
-                assert job.started_at is not None
-                job.finish_at = job.started_at + max(MIN_JOB_S, job.count / app.settings.bulk_rows_per_s)
-            if now < job.finish_at:
-                return
-            job.state = FAILURE if job.error else COMPLETED
-            job.completed_at = q.free_at = job.finish_at
-            if job.state == COMPLETED and job.more_records and job.make_token is not None:
-                job.next_page_token = job.make_token(job)
+    return queue_of(app).get(app, job_id)
 
 
 def page_table(app: Any, module: ModuleDef, columns: list[tuple[str, list[str]]],
@@ -233,27 +193,3 @@ def job_detail(app: Any, job: BulkReadJob) -> dict[str, Any]:
         # Shape unconfirmed (bulk-read.md section 2): a code/message pair under result.error_message.
         out["result"] = {"error_message": {"code": "INTERNAL_ERROR", "message": job.error or "job failed"}}
     return out
-
-
-def watch_and_call_back(app: Any, state_key: str, owner: object, finished: Callable[[], bool],
-                        refresh_fn: Callable[[Any], None], payload: Callable[[], dict[str, Any]], url: str) -> None:
-    """Start a thread that POSTs ``payload()`` as JSON to ``url`` once ``finished()`` (bulk read and write).
-
-    Jobs advance lazily, so without it a callback-only client (one that never polls) would wait forever.
-    """
-
-    def watch() -> None:
-        while not finished():
-            if app.state.get(state_key) is not owner:
-                return  # the org was reset
-            threading.Event().wait(0.05)
-            refresh_fn(app)
-        req = urllib.request.Request(url, data=json.dumps(payload()).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=5):  # noqa: S310 (the client asked for this URL)
-                pass
-        except OSError:
-            pass  # no retries (unconfirmed); clients poll as a fallback
-
-    threading.Thread(target=watch, daemon=True, name="bulk-callback").start()

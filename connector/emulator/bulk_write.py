@@ -7,18 +7,18 @@ patterns, ``;`` lists, lookups by id or by a unique field), validates it
 with :func:`.values.decode_record` and writes through :mod:`.writes`. Rows that
 fail are skipped with their codes; the others carry on.
 
-Jobs of one org run one after another on the virtual clock, like bulk read:
-a job needs ``max(MIN_JOB_S, rows / bulk_rows_per_s)`` virtual seconds and is
-never ``COMPLETED`` before its background thread has written every row and the
-result zip ``{Module}-{uploaded name}`` (first three mapped columns, then
-``STATUS``, ``RECORD_ID``, ``ERRORS``; rows in input order).
+Jobs of one org run one after another on the virtual clock, through the queue
+bulk read uses too (:mod:`.job_queue`): a job needs ``max(MIN_JOB_S, rows /
+bulk_rows_per_s)`` virtual seconds and is never ``COMPLETED`` (or ``FAILED``)
+before its background thread has written every row and the result zip
+``{Module}-{uploaded name}`` (first three mapped columns, then ``STATUS``,
+``RECORD_ID``, ``ERRORS``; rows in input order).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import tempfile
 import threading
 import zipfile
 from collections.abc import Callable
@@ -27,16 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from . import schema, values, writes
-from .bulk_read import watch_and_call_back
 from .csv_format import Mapping, RowError, build_record, key_of
+from .job_queue import ADDED, JobQueue
 from .schema import ModuleDef
 from .write_batch import WriteBatch
 
-MIN_JOB_S = 0.2
 #: rows validated together: one prefetch, then one insert_records and one update_records call (each
 #: a single Arrow-backed statement per chunk, see writes.py); bigger chunks mean fewer round trips
 CHUNK_ROWS = 500
-ADDED, IN_PROGRESS, COMPLETED, FAILED = "ADDED", "IN PROGRESS", "COMPLETED", "FAILED"
+FAILED = "FAILED"  # bulk write's failure state (bulk read says FAILURE)
 
 
 @dataclass
@@ -77,67 +76,34 @@ class BulkWriteJob:
                 "skipped_count": total - added - updated, "total_count": total}
 
 
-class BulkWriteQueue:
+class BulkWriteQueue(JobQueue[BulkWriteJob]):
+    """All bulk write jobs of one emulated org, in creation order, and the files uploaded for them."""
+
+    state_key = "bulk_write"
+    failed = FAILED
+
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        super().__init__()
         self.uploads: dict[int, Upload] = {}
-        self.jobs: dict[int, BulkWriteJob] = {}
-        self.free_at = 0.0
-        self._dir = tempfile.TemporaryDirectory(prefix="zoho-bulk-write-")
-        self.dir = Path(self._dir.name)
+
+    def work(self, app: Any, job: BulkWriteJob) -> None:
+        _process(app, self, job)
+
+    def rows(self, job: BulkWriteJob) -> int:
+        return len(job.upload.rows)
 
 
 def queue_of(app: Any) -> BulkWriteQueue:
-    with app.state_lock:
-        q = app.state.get("bulk_write")
-        if q is None:
-            q = app.state["bulk_write"] = BulkWriteQueue()
-        return q  # type: ignore[no-any-return]
+    return BulkWriteQueue.of(app)
 
 
 def add_job(app: Any, job: BulkWriteJob, status: Callable[[], dict[str, Any]] | None = None) -> None:
     """Queue a job; ``status`` renders what the callback (if any) POSTs when the job ends."""
-    q = queue_of(app)
-    with q.lock:
-        q.jobs[job.id] = job
-    refresh(app)
-    if job.callback and status is not None:
-        watch_and_call_back(app, "bulk_write", q, lambda: job.state in (COMPLETED, FAILED), refresh, status,
-                            job.callback["url"])
+    queue_of(app).add(app, job, status)
 
 
 def get_job(app: Any, job_id: str) -> BulkWriteJob | None:
-    if not job_id.isdigit():
-        return None
-    refresh(app)
-    return queue_of(app).jobs.get(int(job_id))
-
-
-def refresh(app: Any) -> None:
-    """Advance jobs to the state the virtual clock says (one job at a time per org)."""
-    q = queue_of(app)
-    now = app.clock.time()
-    with q.lock:
-        for job in q.jobs.values():
-            if job.state in (COMPLETED, FAILED):
-                continue
-            if job.state == ADDED:
-                start = max(job.created_at, q.free_at)
-                if now < start:
-                    return
-                job.state, job.started_at = IN_PROGRESS, start
-                threading.Thread(target=_process, args=(app, q, job), daemon=True,
-                                 name=f"bulk-write-{job.id}").start()
-            if not job.done.is_set():
-                return
-            if job.finish_at is None:
-                assert job.started_at is not None
-                rows = len(job.upload.rows)
-                job.finish_at = job.started_at + max(MIN_JOB_S, rows / app.settings.bulk_rows_per_s)
-            if now < job.finish_at:
-                return
-            job.state = FAILED if job.error else COMPLETED
-            q.free_at = job.finish_at
+    return queue_of(app).get(app, job_id)
 
 
 # -- processing ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from .. import bulk_criteria, bulk_read, filters, schema
 from ..app import App
 from ..bulk_read import BulkReadJob
 from ..http import Request, Response, route
+from ..job_queue import ADDED, COMPLETED
 from ..query import Selection, UnknownField
 from ..schema import ModuleDef
 from ..tokens import has_scope, module_scopes
@@ -66,6 +67,11 @@ def bad(path: str, api_name: str, **extra: Any) -> ZohoError:
 
 def missing(path: str, api_name: str) -> ZohoError:
     return ZohoError(400, "MANDATORY_NOT_FOUND", "required field not found", {"api_name": api_name, "json_path": path})
+
+
+def job_not_found(job_id: str, status: int = 400) -> ZohoError:
+    """The bulk APIs' answer for a job, or a job's result, that does not exist (or not any more)."""
+    return ZohoError(status, "RESOURCE_NOT_FOUND", "The requested resource doesn't exist.", {"resource": job_id})
 
 
 def check_callback(body: dict[str, Any]) -> dict[str, str] | None:
@@ -237,7 +243,7 @@ def create_read_job(app: App, req: Request) -> Response:
                       callback=callback, make_token=make_token)
     bulk_read.add_job(app, job)
     req.credits = JOB_CREDITS
-    detail = {"id": str(job.id), "operation": "read", "state": bulk_read.ADDED,
+    detail = {"id": str(job.id), "operation": "read", "state": ADDED,
               "created_by": user_ref(job.user_id),
               "created_time": clock.render(datetime.fromtimestamp(job.created_at, UTC))}
     return Response.json({"data": [{"status": "success", "code": "ADDED_SUCCESSFULLY",
@@ -248,9 +254,7 @@ def create_read_job(app: App, req: Request) -> Response:
 def read_job_status(app: App, req: Request) -> Response:
     job = bulk_read.get_job(app, req.path_params["job"])
     if job is None:
-        # v8 spec: 404 for an unknown bulk read job (older versions answered 400).
-        raise ZohoError(404, "RESOURCE_NOT_FOUND", "The requested resource doesn't exist.",
-                        {"resource": req.path_params["job"]})
+        raise job_not_found(req.path_params["job"], 404)  # v8 spec: 404 here (older versions answered 400)
     return Response.json({"data": [bulk_read.job_detail(app, job)]})
 
 
@@ -264,7 +268,7 @@ def download_read_result(app: App, req: Request) -> Response:
     if job is not None and expired and job.path is not None:
         job.path.unlink(missing_ok=True)
         job.path = None
-    if job is None or job.state != bulk_read.COMPLETED or job.path is None:
+    if job is None or job.state != COMPLETED or job.path is None:
         # The v8 spec lists only 400 RESOURCE_NOT_FOUND here; used for unknown, unfinished and expired jobs.
-        raise ZohoError(400, "RESOURCE_NOT_FOUND", "The requested resource doesn't exist.", {"resource": job_id})
+        raise job_not_found(job_id)
     return Response.file(job.path.read_bytes(), f"{job.id}.zip", "application/x-download")

@@ -18,12 +18,20 @@ from typing import Any
 
 from .. import bulk_write, schema
 from ..app import App
-from ..bulk_write import BulkWriteJob, Upload
+from ..bulk_write import BulkWriteJob, BulkWriteQueue, Upload
 from ..csv_format import DEFAULT_DATE_FORMAT, DEFAULT_DATETIME_FORMAT, Mapping, java_to_strptime
 from ..http import Request, Response, route
 from ..schema import FieldDef, ModuleDef
 from ..zoho_errors import ZohoError
-from .bulk_read import bad, check_callback, json_body, new_job_id, require_module_scope, user_ref
+from .bulk_read import (
+    bad,
+    check_callback,
+    job_not_found,
+    json_body,
+    new_job_id,
+    require_module_scope,
+    user_ref,
+)
 from .common import API, BULK, fixed_scopes
 
 UPLOAD_SCOPES = ("ZohoFiles.files.ALL", "ZohoFiles.files.CREATE")
@@ -339,7 +347,7 @@ def download_url(app: App, job: BulkWriteJob) -> str:
 
 def job_status(app: App, job: BulkWriteJob) -> dict[str, Any]:
     """The un-wrapped status object of bulk-write.md section 3."""
-    done = job.state in (bulk_write.COMPLETED, bulk_write.FAILED)
+    done = BulkWriteQueue.finished(job)
     file: dict[str, Any] = {"status": job.state, "name": job.upload.name}
     if done:
         file.update(job.counts())
@@ -366,9 +374,7 @@ def job_status(app: App, job: BulkWriteJob) -> dict[str, Any]:
 def write_job_status(app: App, req: Request) -> Response:
     job = bulk_write.get_job(app, req.path_params["job"])
     if job is None:
-        # v8 spec: 400 for an unknown bulk write job (bulk read uses 404).
-        raise ZohoError(400, "RESOURCE_NOT_FOUND", "The requested resource doesn't exist.",
-                        {"resource": req.path_params["job"]})
+        raise job_not_found(req.path_params["job"])  # v8 spec: 400 for an unknown bulk write job (read: 404)
     return Response.json(job_status(app, job))
 
 
@@ -378,6 +384,6 @@ def download_write_result(app: App, req: Request) -> Response:
     p = req.path_params
     job = bulk_write.get_job(app, p["job"]) if p["zgid"] == str(schema.ORG.zgid) and p["file"] == p["job"] else None
     fresh = job is not None and job.finish_at is not None and app.clock.time() <= job.finish_at + RESULT_TTL_S
-    if job is None or job.state not in (bulk_write.COMPLETED, bulk_write.FAILED) or job.path is None or not fresh:
-        raise ZohoError(400, "RESOURCE_NOT_FOUND", "The requested resource doesn't exist.", {"resource": p["job"]})
+    if job is None or not BulkWriteQueue.finished(job) or job.path is None or not fresh:
+        raise job_not_found(p["job"])
     return Response.file(job.path.read_bytes(), f"{job.id}.zip", "application/zip")
