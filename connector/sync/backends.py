@@ -40,20 +40,21 @@ def require(module: str, extra: str) -> Any:
                           hint=f"pip install 'zohocrm-connector[{extra}]'") from None
 
 
-def register_target(scheme: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _register(registry: dict[str, Callable[..., Any]], scheme: str
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _TARGETS[scheme] = fn
+        registry[scheme] = fn
         return fn
 
     return deco
+
+
+def register_target(scheme: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return _register(_TARGETS, scheme)
 
 
 def register_source(scheme: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _SOURCES[scheme] = fn
-        return fn
-
-    return deco
+    return _register(_SOURCES, scheme)
 
 
 def _local_path(rest: str, scheme: str) -> str:
@@ -116,17 +117,17 @@ def _zoho_target(rest: str, **kw: Any) -> Any:
     return ZohoTarget(ZohoSession(rest), **opts)
 
 
-def open_target(url: str, **kw: Any) -> Any:
+def _open(registry: dict[str, Callable[..., Any]], role: str, url: str, kw: dict[str, Any]) -> Any:
     scheme, rest = split_url(url)
-    factory = _TARGETS.get(scheme)
+    factory = registry.get(scheme)
     if factory is None:
-        raise ConfigError(f"{scheme}: is not supported as a target", hint=f"targets: {', '.join(sorted(_TARGETS))}")
+        raise ConfigError(f"{scheme}: is not supported as a {role}", hint=f"{role}s: {', '.join(sorted(registry))}")
     return factory(rest, scheme=scheme, **kw)
+
+
+def open_target(url: str, **kw: Any) -> Any:
+    return _open(_TARGETS, "target", url, kw)
 
 
 def open_source(url: str, **kw: Any) -> Any:
-    scheme, rest = split_url(url)
-    factory = _SOURCES.get(scheme)
-    if factory is None:
-        raise ConfigError(f"{scheme}: is not supported as a source", hint=f"sources: {', '.join(sorted(_SOURCES))}")
-    return factory(rest, scheme=scheme, **kw)
+    return _open(_SOURCES, "source", url, kw)

@@ -26,6 +26,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from filelock import FileLock, Timeout
 
 from connector.errors import ConfigError, StateError
 
-from .file_formats import FileFormat, fsync_dir, write_json_atomic
+from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
 from .schema_io import conform, merged, schema_from_json, schema_to_json
 from .state import ModuleState
 
@@ -161,36 +162,43 @@ class FileTarget(FileDir):
                                    "committed_at": datetime.now(UTC).isoformat(timespec="seconds")}
         write_json_atomic(self.root / MANIFEST, data)
 
-    def _work(self) -> Path:
+    @contextmanager
+    def _work(self) -> Iterator[Path]:
+        """A scratch directory of this run inside the target (same filesystem, so the commit is a rename)."""
         d = self.root / WORK_DIR / uuid.uuid4().hex
         d.mkdir(parents=True)
-        return d
+        try:
+            yield d
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    @contextmanager
+    def _generation(self, work: Path, module: str, schema: pa.Schema) -> Iterator[tuple[Path, RowWriter]]:
+        """The module's next data file in ``work`` and its writer, closed on the way out; then ``_commit`` it."""
+        out = work / self.data_path(module).name
+        writer = self.fmt.writer(out, schema)
+        try:
+            yield out, writer
+        finally:
+            writer.close()
 
     # -- writes ----------------------------------------------------------------------------------
 
     def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                        state: ModuleState) -> int:
-        work = self._work()
-        try:
-            out = work / self.data_path(module).name
-            writer = self.fmt.writer(out, schema)
+        with self._work() as work:
             rows = 0
-            try:
+            with self._generation(work, module, schema) as (out, writer):
                 for b in batches:
                     writer.write(pa.Table.from_batches([b]))
                     rows += b.num_rows
-            finally:
-                writer.close()
             state.rows = rows
             self._commit(module, out, schema, state)
             return rows
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
-        work = self._work()
-        try:
+        with self._work() as work:
             staged = work / "delta.parquet"
             delta_writer = None
             delta_ids: set[str] = set()
@@ -208,11 +216,9 @@ class FileTarget(FileDir):
                 return 0, 0  # nothing changed: the files and the manifest stay untouched
             old = self.stored_schema(module)
             full = merged(schema, old)
-            out = work / self.data_path(module).name
-            writer = self.fmt.writer(out, full)
             drop = pa.array(sorted(delta_ids | gone), pa.string())
             rows = 0
-            try:
+            with self._generation(work, module, full) as (out, writer):
                 for t in self.tables(module):
                     keep = pc.invert(pc.is_in(t.column("id"), value_set=drop))
                     kept = t.filter(keep)
@@ -222,13 +228,9 @@ class FileTarget(FileDir):
                     for t in FileFormat("parquet").read(staged, schema):
                         writer.write(conform(t, full))
                         rows += t.num_rows
-            finally:
-                writer.close()
             state.rows = rows
             self._commit(module, out, full, state)
             return len(delta_ids), len(gone)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
     def clear_references(self, module: str, id_col: str, name_col: str, module_col: str | None, parent: str,
                          ids: list[str]) -> int:
@@ -248,22 +250,15 @@ class FileTarget(FileDir):
         if not total:
             return 0
         state = self.load_state().get(module) or ModuleState(module, loaded=True)
-        work = self._work()
-        try:
-            out = work / self.data_path(module).name
-            writer = self.fmt.writer(out, full)
-            try:
+        with self._work() as work:
+            with self._generation(work, module, full) as (out, writer):
                 for t in self.tables(module):
                     mask = hits(t)
                     arrays = [pc.if_else(mask, pa.nulls(t.num_rows, f.type), t.column(f.name))
                               if f.name in (id_col, name_col, module_col) else t.column(f.name) for f in full]
                     writer.write(pa.Table.from_arrays(arrays, schema=full))
-            finally:
-                writer.close()
             self._commit(module, out, full, state)
             return int(total)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
     def update_columns(self, module: str, batches: Iterator[pa.RecordBatch], state: ModuleState) -> int:
         """Overwrite some columns by id (formula refresh): one new generation of the module's file."""
@@ -275,12 +270,9 @@ class FileTarget(FileDir):
         full = self.stored_schema(module)
         if full is None:
             return 0
-        work = self._work()
-        try:
-            out = work / self.data_path(module).name
-            writer = self.fmt.writer(out, full)
+        with self._work() as work:
             changed = 0
-            try:
+            with self._generation(work, module, full) as (out, writer):
                 for t in self.tables(module):
                     idx = pc.index_in(t.column("id"), value_set=upd.column("id"))
                     hit = pc.is_valid(idx)
@@ -293,13 +285,9 @@ class FileTarget(FileDir):
                             col = pc.if_else(hit, fresh, col)
                         arrays.append(col)
                     writer.write(pa.Table.from_arrays(arrays, schema=full))
-            finally:
-                writer.close()
             state.rows = state.rows or changed
             self._commit(module, out, full, state)
             return int(changed)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
     def credits(self) -> int:
         return 0

@@ -23,16 +23,17 @@ Tables:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from connector.errors import StateError
 
-from .state import ModuleState
+from .state import ModuleState, load_state_table, save_state_row
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -87,23 +88,15 @@ class SyncStateStore:
 
     def record(self, module: str, pairs: dict[str, str], failed: dict[str, tuple[str, str]] | None = None) -> None:
         """Commit one batch's outcome at once: new mappings, and which rows failed (or no longer do)."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             if pairs:
-                self.con.register("_pairs", pa.table({"s": list(pairs), "t": list(pairs.values())}))
-                self.con.execute("INSERT OR REPLACE INTO idmap SELECT ?, s, t FROM _pairs", [module])
-                self.con.execute("DELETE FROM failed WHERE module = ? AND source_id IN (SELECT s FROM _pairs)",
-                                 [module])
-                self.con.unregister("_pairs")
+                self._through_arrow(module, "_pairs", {"s": list(pairs), "t": list(pairs.values())},
+                                    "INSERT OR REPLACE INTO idmap SELECT ?, s, t FROM _pairs",
+                                    "DELETE FROM failed WHERE module = ? AND source_id IN (SELECT s FROM _pairs)")
             if failed:
-                self.con.register("_failed", pa.table({"s": list(failed), "c": [v[0] for v in failed.values()],
-                                                       "m": [v[1] for v in failed.values()]}))
-                self.con.execute("INSERT OR REPLACE INTO failed SELECT ?, s, c, m FROM _failed", [module])
-                self.con.unregister("_failed")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+                self._through_arrow(module, "_failed", {"s": list(failed), "c": [v[0] for v in failed.values()],
+                                                        "m": [v[1] for v in failed.values()]},
+                                    "INSERT OR REPLACE INTO failed SELECT ?, s, c, m FROM _failed")
 
     def forget(self, module: str, source_ids: Iterable[str]) -> None:
         ids = list(source_ids)
@@ -119,17 +112,10 @@ class SyncStateStore:
     # -- incremental state --------------------------------------------------------------------------
 
     def load_states(self) -> dict[str, ModuleState]:
-        out = {}
-        for module, raw in self.con.execute("SELECT module, state FROM state").fetchall():
-            try:
-                out[module] = ModuleState.from_json(json.loads(raw))
-            except (ValueError, KeyError) as exc:
-                raise StateError(f"the sync state of {module} in {self.path} is corrupt: {exc}",
-                                 hint=f"DELETE FROM state WHERE module = '{module}' to reload it") from None
-        return out
+        return load_state_table(self.con, "state", self.path)
 
     def save_state(self, state: ModuleState) -> None:
-        self.con.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", [state.module, json.dumps(state.to_json())])
+        save_state_row(self.con, "state", state)
 
     # -- lookups set in a second pass ---------------------------------------------------------------
 
@@ -139,21 +125,14 @@ class SyncStateStore:
         A row written again says afresh what it points at; an older deferral of it must not
         overwrite the newer value in the second pass.
         """
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             if source_ids:
                 self.con.execute("DELETE FROM deferred WHERE module = ? AND source_id IN (SELECT unnest(?))",
                                  [module, source_ids])
             if refs:
-                # Through Arrow: executemany runs row by row, seconds for a few thousand rows.
-                self.con.register("_refs", pa.table({k: [r[i] for r in refs] for i, k in enumerate(
-                    ("s", "f", "r", "m"))}))
-                self.con.execute("INSERT OR REPLACE INTO deferred SELECT ?, s, f, r, m FROM _refs", [module])
-                self.con.unregister("_refs")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+                columns = {k: [r[i] for r in refs] for i, k in enumerate(("s", "f", "r", "m"))}
+                self._through_arrow(module, "_refs", columns,
+                                    "INSERT OR REPLACE INTO deferred SELECT ?, s, f, r, m FROM _refs")
 
     def deferred(self) -> dict[str, list[tuple[str, str, str, str]]]:
         out: dict[str, list[tuple[str, str, str, str]]] = {}
@@ -163,10 +142,32 @@ class SyncStateStore:
 
     def undefer(self, module: str, keys: list[tuple[str, str]]) -> None:
         if keys:
-            self.con.register("_keys", pa.table({"s": [k[0] for k in keys], "f": [k[1] for k in keys]}))
-            self.con.execute("DELETE FROM deferred WHERE module = ? AND (source_id, field) IN "
-                             "(SELECT (s, f) FROM _keys)", [module])
-            self.con.unregister("_keys")
+            self._through_arrow(module, "_keys", {"s": [k[0] for k in keys], "f": [k[1] for k in keys]},
+                                "DELETE FROM deferred WHERE module = ? AND (source_id, field) IN "
+                                "(SELECT (s, f) FROM _keys)")
 
     def close(self) -> None:
         self.con.close()
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """All or nothing: a killed run must find either a batch's whole outcome or none of it."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _through_arrow(self, module: str, name: str, columns: dict[str, list[Any]], *statements: str) -> None:
+        """Run ``statements`` (``module`` bound to their ``?``) over ``columns`` registered as table ``name``.
+
+        Through Arrow: executemany runs row by row, seconds for a few thousand rows.
+        """
+        self.con.register(name, pa.table(columns))
+        for sql in statements:
+            self.con.execute(sql, [module])
+        self.con.unregister(name)

@@ -10,6 +10,7 @@ changed while the run reads is picked up whole by the next run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,3 +97,22 @@ class ModuleState:
 
         return cls(data["module"], bool(data.get("loaded")), ModifiedTimeWatermark.from_json(data.get("watermark")),
                    dt(data.get("deleted_since")), dt(data.get("formulas_refreshed_at")), int(data.get("rows") or 0))
+
+
+# -- a (module, state) table of JSON texts: a DuckDB target's and the Zoho target's sidecar ----------
+
+
+def load_state_table(con: Any, table: str, where: object) -> dict[str, ModuleState]:
+    """Every module's state from ``table`` of DuckDB connection ``con`` (``where`` names its file)."""
+    out = {}
+    for module, raw in con.execute(f"SELECT module, state FROM {table}").fetchall():
+        try:
+            out[module] = ModuleState.from_json(json.loads(raw))
+        except (ValueError, KeyError) as exc:
+            raise StateError(f"the sync state of {module} in {where} is corrupt: {exc}",
+                             hint=f"DELETE FROM {table} WHERE module = '{module}' to reload it") from None
+    return out
+
+
+def save_state_row(con: Any, table: str, state: ModuleState) -> None:
+    con.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", [state.module, json.dumps(state.to_json())])

@@ -17,10 +17,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from connector.errors import StateError
-
 from .schema_io import schema_to_json
-from .state import ModuleState
+from .state import ModuleState, load_state_table, save_state_row
 
 STATE_TABLE = "_zohocrm_state"
 SCHEMA_TABLE = "_zohocrm_schema"  # module -> its Arrow schema (schema_io JSON), so reads give types back exactly
@@ -72,18 +70,10 @@ class DuckDBTarget:
                          [module, json.dumps(schema_to_json(schema))])
 
     def load_state(self) -> dict[str, ModuleState]:
-        out = {}
-        for module, raw in self.con.execute(f"SELECT module, state FROM {STATE_TABLE}").fetchall():
-            try:
-                out[module] = ModuleState.from_json(json.loads(raw))
-            except (ValueError, KeyError) as exc:
-                raise StateError(f"sync state of {module} in {self.path} is corrupt: {exc}",
-                                 hint=f"DELETE FROM {STATE_TABLE} WHERE module = '{module}' to reload it") from None
-        return out
+        return load_state_table(self.con, STATE_TABLE, self.path)
 
     def _save_state(self, state: ModuleState) -> None:
-        self.con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)",
-                         [state.module, json.dumps(state.to_json())])
+        save_state_row(self.con, STATE_TABLE, state)
 
     def _stage(self, name: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
         stg = q(name)
