@@ -267,12 +267,7 @@ class Engine:
 
     def _stream(self, reader: pa.RecordBatchReader, con: Any, feeds: list[ScanFeed]) -> Iterator[pa.RecordBatch]:
         try:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                yield batch
+            yield from reader  # a RecordBatchReader iterates by read_next_batch until StopIteration
         except (duckdb.Error, pa.ArrowException) as exc:
             raise self._original(feeds) or duckdb_error(exc) from None
         finally:

@@ -17,11 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
-from sqlglot.dialects.duckdb import DuckDB
-from sqlglot.errors import SqlglotError
 
 from connector.errors import NotSupportedError, ProgrammingError
-from connector.planning.params import number_placeholders
+from connector.planning.params import number_placeholders, splice, tokens_with
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
@@ -37,7 +35,6 @@ _KINDS = {"select": "query", "with": "query", "from": "query", "values": "query"
           "update": "update", "delete": "delete"}
 # Tokens after which ``:name`` is a value (an operand), not a parameter: ``list[a:b]`` slices.
 _OPERAND_TOKENS = {"VAR", "IDENTIFIER", "NUMBER", "R_BRACKET", "R_PAREN", "STRING"}
-_DIALECT = DuckDB()
 
 
 def strip_leading(sql: str) -> str:
@@ -64,13 +61,8 @@ def statement_kind(sql: str) -> str:
 
 def named_to_dollar(sql: str) -> str:
     """``:name`` -> ``$name`` (DuckDB's named parameter form), found from the tokens."""
-    if ":" not in sql:
-        return sql
-    try:
-        tokens = _DIALECT.tokenize(sql)
-    except SqlglotError:
-        return sql
-    out, last = [], 0
+    tokens = tokens_with(sql, ":")
+    edits = []
     for i, tok in enumerate(tokens):
         if tok.token_type.name != "COLON" or i + 1 >= len(tokens):
             continue
@@ -79,10 +71,8 @@ def named_to_dollar(sql: str) -> str:
             continue
         if prev is not None and prev.end + 1 == tok.start and prev.token_type.name in _OPERAND_TOKENS:
             continue  # x[a:b]: a slice, not a parameter
-        out.append(sql[last:tok.start])
-        out.append("$")
-        last = tok.end + 1
-    return "".join(out) + sql[last:] if out else sql
+        edits.append((tok, "$"))
+    return splice(sql, edits)
 
 
 def prepare_params(sql: str, params: Params) -> tuple[str, Params]:

@@ -9,34 +9,45 @@ predicates using them stay in DuckDB.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlglot import exp
+from sqlglot import Token, exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import SqlglotError
 
 _DIALECT = DuckDB()
 
 
+def tokens_with(sql: str, marker: str) -> list[Token]:
+    """DuckDB's tokens of ``sql`` when the text holds ``marker``; none when it does not, or does not tokenize.
+
+    Placeholders are found from the tokens, so a ``?`` or ``:`` inside a string or a comment is
+    never taken for one; text that does not tokenize goes to DuckDB as it is, to report.
+    """
+    if marker not in sql:
+        return []
+    try:
+        return _DIALECT.tokenize(sql)
+    except SqlglotError:
+        return []
+
+
+def splice(sql: str, edits: Iterable[tuple[Token, str]]) -> str:
+    """``sql`` with each token of ``edits`` (in text order) replaced by its text; the rest untouched."""
+    out, last = [], 0
+    for tok, text in edits:
+        out += [sql[last:tok.start], text]
+        last = tok.end + 1
+    return "".join(out) + sql[last:] if out else sql
+
+
 def number_placeholders(sql: str) -> str:
     """``?`` -> ``$1``, ``$2``... in text order, so binding never depends on tree order."""
-    if "?" not in sql:
-        return sql
-    try:
-        tokens = _DIALECT.tokenize(sql)
-    except SqlglotError:
-        return sql
-    out, last, n = [], 0, 0
-    for tok in tokens:
-        if tok.token_type.name == "PLACEHOLDER" and tok.text == "?":
-            n += 1
-            out.append(sql[last:tok.start])
-            out.append(f"${n}")
-            last = tok.end + 1
-    return sql if n == 0 else "".join(out) + sql[last:]
+    marks = [tok for tok in tokens_with(sql, "?") if tok.token_type.name == "PLACEHOLDER" and tok.text == "?"]
+    return splice(sql, [(tok, f"${n}") for n, tok in enumerate(marks, 1)])
 
 
 def param_literal(value: Any) -> exp.Expr | None:
