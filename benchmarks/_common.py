@@ -1,4 +1,4 @@
-"""What every benchmark shares: micro-timing with a warm-up, and writing the JSON result.
+"""What every benchmark shares: micro-timing with a warm-up, its table columns, the command line, the JSON result.
 
 Benchmarks are measurements, not tests: they print a table, write
 ``benchmarks/results/<name>.json`` and never fail on a time.
@@ -6,6 +6,7 @@ Benchmarks are measurements, not tests: they print a table, write
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 WARMUP_RUNS = 5
+RESULTS_DIR = Path(__file__).parent / "results"
 
 
 def time_us(operation: Callable[[], object], runs: int, warmup: int = WARMUP_RUNS) -> dict[str, float]:
@@ -38,3 +40,28 @@ def save(report: dict[str, Any], output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"wrote {output}", file=sys.stderr)
+
+
+def timing_header() -> str:
+    """The column titles matching :func:`timing_cells`."""
+    return f"{'median µs':>10} {'p90 µs':>10} {'min µs':>10}"
+
+
+def timing_cells(figures: dict[str, float]) -> str:
+    """One row's figures from :func:`time_us`, aligned under :func:`timing_header`."""
+    return f"{figures['median_us']:>10.1f} {figures['p90_us']:>10.1f} {figures['min_us']:>10.1f}"
+
+
+def micro_main(doc: str | None, name: str, default_runs: int, unit: str, run: Callable[[int], dict[str, Any]],
+               print_table: Callable[[dict[str, Any]], None], argv: list[str] | None = None) -> int:
+    """A micro-benchmark's command line: ``--runs`` (timed runs per ``unit``) and ``--output``
+    (default ``results/<name>.json``); runs it, prints its table and saves its report."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=default_runs,
+                        help=f"timed runs per {unit} (default {default_runs})")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / f"{name}.json")
+    args = parser.parse_args(argv)
+    report = run(max(1, args.runs))
+    print_table(report)
+    save(report, args.output)
+    return 0

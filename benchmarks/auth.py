@@ -14,7 +14,6 @@ drivers' spellings). ``parse.all`` is the median over all strings of each string
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
@@ -26,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: reuse the token-store bench
 
-from _common import save  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import micro_main, timing_cells, timing_header  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from token_store import SAMPLE_TOKENS, measure  # noqa: E402
 
 from connector.auth import SealedTokenStore, StoreKeys, open_sealed, seal  # noqa: E402
@@ -105,20 +104,13 @@ def run(runs: int) -> dict[str, Any]:
 
 def print_table(report: dict[str, Any]) -> None:
     print(f"auth, {report['runs']} runs per operation, {report['connection_strings']} connection strings")
-    print(f"{'operation':<42} {'median µs':>10} {'p90 µs':>10} {'min µs':>10}")
-    for name, f in report["results_us"].items():
-        print(f"{name:<42} {f['median_us']:>10.1f} {f['p90_us']:>10.1f} {f['min_us']:>10.1f}")
+    print(f"{'operation':<42} {timing_header()}")
+    for name, figures in report["results_us"].items():
+        print(f"{name:<42} {timing_cells(figures)}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=300, help="timed runs per operation (default 300)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "auth.json")
-    args = parser.parse_args(argv)
-    report = run(max(1, args.runs))
-    print_table(report)
-    save(report, args.output)
-    return 0
+    return micro_main(__doc__, "auth", 300, "operation", run, print_table, argv)
 
 
 if __name__ == "__main__":

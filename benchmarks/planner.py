@@ -10,14 +10,12 @@ from the emulator's field metadata, so no HTTP is involved: this is the planner 
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from _common import save, time_us  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import micro_main, time_us, timing_cells, timing_header  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from connector.config.config import ConnectionConfig
 from connector.emulator import schema as emu_schema
@@ -94,24 +92,16 @@ def run(runs: int) -> dict[str, Any]:
 
 def print_table(report: dict[str, Any]) -> None:
     print(f"planner overhead per query, {report['runs']} runs, sqlglot {report['sqlglot']}")
-    print(f"{'query':<16} {'median µs':>10} {'p90 µs':>10} {'min µs':>10}  apis")
+    print(f"{'query':<16} {timing_header()}  apis")
     for name, figures in report["results_us"].items():
-        print(f"{name:<16} {figures['median_us']:>10.1f} {figures['p90_us']:>10.1f} {figures['min_us']:>10.1f}  "
-              f"{', '.join(report['apis'][name])}")
+        print(f"{name:<16} {timing_cells(figures)}  {', '.join(report['apis'][name])}")
     verdict = "within" if report["worst_median_us"] < report["goal_us"] else "OVER"
     print(f"median of medians {report['median_of_medians_us']:.1f} µs; worst median {report['worst_median_us']:.1f} µs "
           f"({verdict} the {report['goal_us'] / 1000:.0f} ms goal)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=300, help="timed runs per query (default 300)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "planner.json")
-    args = parser.parse_args(argv)
-    report = run(max(1, args.runs))
-    print_table(report)
-    save(report, args.output)
-    return 0
+    return micro_main(__doc__, "planner", 300, "query", run, print_table, argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ and rename. Set ``ZOHOCRM_PQC_BACKEND=oqs`` to measure the liboqs backend when i
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import tempfile
@@ -22,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from _common import save, time_us  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import micro_main, time_us, timing_cells, timing_header  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from connector.auth import SealedTokenStore, StoreKeys, open_sealed, seal
 from connector.auth.pqc import select_backend
@@ -79,20 +78,13 @@ def run(runs: int) -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     print(f"token store, backend={report['backend']}, {report['runs']} runs, "
           f"{report['payload_bytes']} B of tokens -> {report['sealed_bytes']} B sealed")
-    print(f"{'operation':<12} {'median µs':>10} {'p90 µs':>10} {'min µs':>10}")
+    print(f"{'operation':<12} {timing_header()}")
     for name, figures in report["results_us"].items():
-        print(f"{name:<12} {figures['median_us']:>10.1f} {figures['p90_us']:>10.1f} {figures['min_us']:>10.1f}")
+        print(f"{name:<12} {timing_cells(figures)}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200, help="timed runs per operation (default 200)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "token_store.json")
-    args = parser.parse_args(argv)
-    report = run(max(1, args.runs))
-    print_table(report)
-    save(report, args.output)
-    return 0
+    return micro_main(__doc__, "token_store", 200, "operation", run, print_table, argv)
 
 
 if __name__ == "__main__":

@@ -75,16 +75,33 @@ class ZohoClient:
         return list(r.json()["data"])
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
-    """One shared org for read-only tests (2,000 records, seed 42). Do not write to it."""
-    with Emulator(records=2_000, seed=42) as emu:
-        yield emu
+def org_fixture(doc: str, scope: str = "module", **settings: Any) -> Any:
+    """A fixture holding one emulator started with ``settings`` for its scope (a test module by default).
+
+    Assign it to the fixture's name in the test module: ``org = org_fixture("why private", seed=11)``.
+    """
+
+    def org() -> Iterator[Emulator]:
+        with Emulator(**settings) as emu:
+            yield emu
+
+    org.__doc__ = doc
+    return pytest.fixture(scope=scope)(org)
 
 
-@pytest.fixture(scope="session")
-def zoho(emulator: Emulator) -> ZohoClient:
-    return ZohoClient(emulator)
+def client_fixture(org: str, scope: str = "module") -> Any:
+    """A fixture holding a :class:`ZohoClient` on the emulator of the fixture named ``org``."""
+
+    def client(request: pytest.FixtureRequest) -> ZohoClient:
+        return ZohoClient(request.getfixturevalue(org))
+
+    client.__doc__ = f"A plain-requests client on ``{org}``."
+    return pytest.fixture(scope=scope)(client)
+
+
+emulator = org_fixture("One shared org for read-only tests (2,000 records, seed 42). Do not write to it.",
+                       "session", records=2_000, seed=42)
+zoho = client_fixture("emulator", "session")
 
 
 @pytest.fixture

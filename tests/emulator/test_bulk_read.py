@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 
-from connector.emulator import Emulator, schema
-from tests.conftest import ZohoClient
+from connector.emulator import schema
+from tests.conftest import ZohoClient, client_fixture, org_fixture
 from tests.emulator.bulk_read_client import (
     BULK_JOB_KEYS,
     create,
@@ -26,17 +25,9 @@ from tests.emulator.bulk_read_client import (
     wait_state,
 )
 
-
-@pytest.fixture(scope="module")
-def bulk_emu() -> Iterator[Emulator]:
-    """A private org for this module: jobs and downloads here never touch the shared org's limits."""
-    with Emulator(records=900, seed=11, downloads_per_minute=10_000) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def bz(bulk_emu: Emulator) -> ZohoClient:
-    return ZohoClient(bulk_emu)
+bulk_emu = org_fixture("A private org for this module: jobs and downloads here never touch the shared org's limits.",
+                       records=900, seed=11, downloads_per_minute=10_000)
+bz = client_fixture("bulk_emu")
 
 
 # -- create ------------------------------------------------------------------------------------

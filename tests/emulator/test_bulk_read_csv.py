@@ -6,28 +6,20 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.emulator import Emulator, schema
-from tests.conftest import ZohoClient
+from connector.emulator import schema
+from tests.conftest import client_fixture, org_fixture
 from tests.emulator.bulk_read_client import create, download, run_job, wait_state
 
-
-@pytest.fixture(scope="module")
-def bulk_emu() -> Iterator[Emulator]:
-    """A private org for this module: jobs and downloads here never touch the shared org's limits."""
-    with Emulator(records=900, seed=11, downloads_per_minute=10_000) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def bz(bulk_emu: Emulator) -> ZohoClient:
-    return ZohoClient(bulk_emu)
+bulk_emu = org_fixture("A private org for this module: jobs and downloads here never touch the shared org's limits.",
+                       records=900, seed=11, downloads_per_minute=10_000)
+bz = client_fixture("bulk_emu")
 
 
 # -- CSV round trip ------------------------------------------------------------------------------

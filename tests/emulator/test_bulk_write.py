@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,8 +13,8 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.emulator import Emulator, schema
-from tests.conftest import ZohoClient
+from connector.emulator import schema
+from tests.conftest import ZohoClient, client_fixture, org_fixture
 from tests.emulator.bulk_write_client import (
     UPLOAD_HEADERS,
     ZGID,
@@ -29,12 +28,8 @@ from tests.emulator.bulk_write_client import (
     zipped,
 )
 
-
-@pytest.fixture(scope="module")
-def wz() -> Iterator[ZohoClient]:
-    """One private org for the error cases of this module (they write nothing)."""
-    with Emulator(records=300, seed=5) as emu:
-        yield ZohoClient(emu)
+wz_org = org_fixture("One private org for the error cases of this module (they write nothing).", records=300, seed=5)
+wz = client_fixture("wz_org")
 
 
 LEADS_CSV = "Last_Name,Email,Company\nOne,one@bw.example,Acme\n"

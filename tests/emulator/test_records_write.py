@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from connector.emulator import Emulator, schema
-from tests.conftest import ZohoClient
+from connector.emulator import schema
+from tests.conftest import ZohoClient, client_fixture, org_fixture
 
 ADMIN = schema.ADMIN_USER
 ADMIN_REF = {"name": ADMIN.full_name, "id": str(ADMIN.id)}
 
 
-@pytest.fixture(scope="module")
-def org() -> Iterator[Emulator]:
-    with Emulator(records=300, seed=11) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def z(org: Emulator) -> ZohoClient:
-    return ZohoClient(org)
+org = org_fixture("A private org for this module: tests create the records they touch.", records=300, seed=11)
+z = client_fixture("org")
 
 
 def send(z: ZohoClient, method: str, path: str, body: Any, **kw: Any) -> Any:

@@ -15,22 +15,15 @@ from connector.engine import dbapi
 from connector.errors import NotSupportedError, PermissionDenied, ProgrammingError
 from connector.writers import WriteReport
 
-from ..conftest import ZohoClient
+from ..conftest import ZohoClient, client_fixture, org_fixture
 from .conftest import calls_since, data_calls
 
 ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Leads,Contacts"
 
 
-@pytest.fixture(scope="module")
-def org() -> Iterator[Emulator]:
-    """A private org for this module: every test writes rows tagged with its own marker."""
-    with Emulator(records=600, seed=13) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def client(org: Emulator) -> ZohoClient:
-    return ZohoClient(org)
+org = org_fixture("A private org for this module: every test writes rows tagged with its own marker.",
+                  records=600, seed=13)
+client = client_fixture("org")
 
 
 @pytest.fixture(scope="module")
