@@ -27,6 +27,16 @@ class ConfigError(ConnectorError, ValueError):
     """A connection string or setting is malformed, unknown, or out of range."""
 
 
+class FileAccessError(ConnectorError):
+    """A local file or folder the connector reads or writes (log, state, report, target) is unusable.
+
+    Not a DatabaseError: nothing about Zoho or the data is wrong, a path is. ``errno`` is the
+    operating system's code when there was one.
+    """
+
+    errno: int | None = None
+
+
 class DatabaseError(ConnectorError):
     """PEP 249's DatabaseError: every failure that involves Zoho or the data (all but bad settings)."""
 

@@ -94,9 +94,9 @@ def test_check_fails_with_the_reason(emu, case, reason):
     assert "FAIL org:" in result.output and "connection FAILED" in result.output and reason in result.output
 
 
-def test_check_with_a_bad_connection_string_exits_1_with_the_property_named():
+def test_check_with_a_bad_connection_string_exits_2_with_the_property_named():
     result = check("Regoin=EU")
-    assert result.exit_code == 1 and "Region" in result.output
+    assert result.exit_code == 2 and "Region" in result.output
 
 
 # -- auth login / status / logout as a user runs them ------------------------------------------------
@@ -139,7 +139,7 @@ def test_auth_status_of_a_tampered_store_is_one_clear_line(emu, tmp_path):
     store = tmp_path / "tokens" / "t.zseal"
     store.write_bytes(store.read_bytes()[:-10])
     result = zohocrm("auth", "status", env={"ZOHOCRM_CONNECTION": text})
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 3 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and "zohocrm auth login" in result.stderr
 
 

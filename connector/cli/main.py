@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
+from connector.localfs import PRIVATE_UMASK
+
 from .auth_cmd import audit, auth, check
+from .common import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, Terminated, install_signal_handlers, quiet_broken_pipe
 from .demo_cmd import demo
 from .emulator_cmd import emulator
 from .migrate_cmd import migrate
@@ -29,11 +33,20 @@ cli.add_command(query)
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_signal_handlers()
+    # Nothing the command writes (targets, state, reports, logs, DuckDB's WAL) is readable by others.
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
     try:
         cli.main(args=argv, prog_name="zohocrm", standalone_mode=False)
-    except click.exceptions.Abort:
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return EXIT_OK
+    except Terminated:
+        click.echo("terminated", err=True)
+        return EXIT_SIGTERM
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("aborted", err=True)
-        return 130
+        return EXIT_SIGINT
     except click.exceptions.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -97,14 +97,15 @@ def test_api_option_forces_the_read_api(org_conn: str, org: Emulator) -> None:
     assert used.get("coql_query", 0) >= 1 and used.get("search_records", 0) == 0, used
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["SELECT Emial FROM Leads"], b"did you mean Email"),
-    (["DROP TABLE Leads"], b"not supported"),
-    (["SELECT * FROM Leadz"], b"error:"),
+@pytest.mark.parametrize(("args", "needle", "status"), [
+    (["SELECT Emial FROM Leads"], b"did you mean Email", 6),
+    (["DROP TABLE Leads"], b"not supported", 6),
+    (["SELECT * FROM Leadz"], b"error:", 6),
 ])
-def test_errors_exit_non_zero_with_one_line(org_conn: str, org: Emulator, args: list[str], needle: bytes) -> None:
+def test_errors_exit_by_cause_with_one_line(org_conn: str, org: Emulator, args: list[str], needle: bytes,
+                                           status: int) -> None:
     p = zohocrm(*args, connection=org_conn)
-    assert p.returncode == 1 and needle in p.stderr and b"Traceback" not in p.stderr and p.stdout == b""
+    assert p.returncode == status and needle in p.stderr and b"Traceback" not in p.stderr and p.stdout == b""
 
 
 def test_no_connection_is_a_usage_error() -> None:
@@ -129,4 +130,4 @@ def test_dml_reports_rows_and_exits_1_when_some_failed(private_org: Any, tmp_pat
     assert statuses == ["inserted", "failed"]
     assert "MANDATORY_NOT_FOUND" in report.read_text()
     denied = zohocrm("DELETE FROM Leads WHERE Email = 'cli@dml.test'", connection=conn)
-    assert denied.returncode == 1 and b"AllowedOperations" in denied.stderr
+    assert denied.returncode == 4 and b"AllowedOperations" in denied.stderr

@@ -110,7 +110,7 @@ def test_verify_of_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(StateError, match="not found"):
         verify_audit_log(tmp_path / "nope.jsonl")
     code, out = verify_cli(tmp_path / "nope.jsonl")
-    assert code == 1 and "not found" in out
+    assert code == 7 and "not found" in out
 
 
 def test_writers_in_several_threads_keep_one_chain(tmp_path):

@@ -35,10 +35,10 @@ def test_cli_full_then_incremental_with_a_connection_file(tmp_path):
 
 def test_cli_says_what_is_wrong_with_an_endpoint(tmp_path):
     res = CliRunner().invoke(cli, ["migrate", "--source", "nonsense", "--target", f"duckdb:{tmp_path / 'x.duckdb'}"])
-    assert res.exit_code == 1 and "cannot tell what" in res.output
+    assert res.exit_code == 2 and "cannot tell what" in res.output
     res = CliRunner().invoke(cli, ["migrate", "--source", f"parquet:{tmp_path / 'missing'}", "--target",
                                    f"duckdb:{tmp_path / 'x.duckdb'}"])
-    assert res.exit_code == 1 and "is not a directory" in res.output
+    assert res.exit_code == 2 and "is not a directory" in res.output
 
 
 def test_python_api_is_exported_lazily(tmp_path):
