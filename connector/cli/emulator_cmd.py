@@ -18,8 +18,20 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind (keep it on loopback)")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="interface to bind; anything but loopback needs --allow-remote")
 @click.option("--port", default=0, show_default=True, type=int, help="0 picks a free port")
+@click.option("--allow-remote", is_flag=True,
+              help="allow a --host other machines can reach (warns; /__emulator/ then needs the admin token)")
+@click.option("--admin-token", envvar="ZOHOCRM_EMULATOR_ADMIN_TOKEN", default=None, metavar="TOKEN",
+              help="token /__emulator/ paths require (also on loopback); generated off loopback when not given "
+                   "[env ZOHOCRM_EMULATOR_ADMIN_TOKEN]")
+@click.option("--advertise-host", default=None, metavar="NAME",
+              help="host name put in the printed origins (default: the bound address; the machine's name "
+                   "for 0.0.0.0)")
+@click.option("--dev-credentials", is_flag=True,
+              help="serve the fixed client id, secret and refresh token of connection_strings/emulator.txt "
+                   "(loopback only)")
 @click.option("--records", default=2_000, show_default=True, type=click.IntRange(0, 5_000_000),
               help="records in the org, split across modules")
 @click.option("--size", "sizes", multiple=True, metavar="MODULE=N", help="records of one module, e.g. Leads=250000")
@@ -49,7 +61,8 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--environment", default="production", show_default=True,
               type=click.Choice(["production", "sandbox", "developer"]))
 @click.option("--manual-consent", is_flag=True, help="show an Accept/Deny consent page instead of auto-approving")
-def emulator(host: str, port: int, records: int, sizes: tuple[str, ...], seed: int, data_dir: str | None,
+def emulator(host: str, port: int, allow_remote: bool, admin_token: str | None, advertise_host: str | None,
+             dev_credentials: bool, records: int, sizes: tuple[str, ...], seed: int, data_dir: str | None,
              latency_ms: float, fault_rate: float, fault_kinds: str | None, index_lag_s: float, credits: int,
              concurrency: int, sub_concurrency: int, slow_fault_ms: float, token_ttl_s: int,
              bulk_rows_per_s: float, location: str, environment: str, manual_consent: bool) -> None:
@@ -63,7 +76,9 @@ def emulator(host: str, port: int, records: int, sizes: tuple[str, ...], seed: i
               latency_ms=latency_ms, fault_rate=fault_rate, index_lag_s=index_lag_s, credits=credits,
               concurrency=concurrency, sub_concurrency=sub_concurrency, slow_fault_ms=slow_fault_ms,
               token_ttl_s=token_ttl_s, bulk_rows_per_s=bulk_rows_per_s,
-              location=location, environment=environment, auto_approve=not manual_consent)
+              location=location, environment=environment, auto_approve=not manual_consent,
+              allow_remote=allow_remote, admin_token=admin_token, advertise_host=advertise_host,
+              dev_credentials=dev_credentials)
     if fault_kinds:
         kw["fault_kinds"] = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
     try:

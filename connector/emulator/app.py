@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 import time
 from collections import Counter
@@ -32,7 +33,15 @@ from .http import Request, Response, match
 from .limits import Limits
 from .settings import Settings
 from .store import Store
-from .tokens import FULL_SCOPES, Client, TokenRegistry, require_scope
+from .tokens import (
+    DEV_CLIENT_ID,
+    DEV_CLIENT_SECRET,
+    DEV_REFRESH_TOKEN,
+    FULL_SCOPES,
+    Client,
+    TokenRegistry,
+    require_scope,
+)
 from .zoho_errors import ZohoError, invalid_method, invalid_url
 
 __all__ = ["App", "DROP", "Stats"]  # DROP (from .faults): close the connection without answering
@@ -76,6 +85,9 @@ class App:
         self._state_file_lock = threading.Lock()
         self.stats = Stats()
         self.origin = ""  # set by the server once bound: http://host:port
+        #: required on /__emulator/ paths when not None: off loopback the admin endpoints hand out
+        #: secrets (grant) and change the world (reset, config), so they are not left open there
+        self.admin_token = settings.admin_token or (None if settings.loopback else secrets.token_urlsafe(32))
         #: per-feature state owned by handler modules (bulk jobs, page tokens, uploads ...)
         self.state: dict[str, Any] = {}
         self.state_lock = threading.RLock()
@@ -107,11 +119,37 @@ class App:
             self.refresh_token = data["refresh_token"]
             if data.get("sizes") and self.org_from_disk:  # the org on disk has these, whatever --records says
                 self.sizes = {k: int(v) for k, v in data["sizes"].items()}
-            return
-        self.client = self.tokens.new_client(["http://localhost:33333", "http://localhost:33333/"])
-        rt = self.tokens.issue_refresh(self.client.client_id, FULL_SCOPES, schema.ADMIN_USER.id)
-        self.refresh_token = rt.token
+        else:
+            self.client = self.tokens.new_client(["http://localhost:33333", "http://localhost:33333/"])
+            self.refresh_token = self.tokens.issue_refresh(self.client.client_id, FULL_SCOPES,
+                                                           schema.ADMIN_USER.id).token
+        if self.settings.dev_credentials:
+            self._use_dev_credentials()
         self.save_state()
+
+    def _use_dev_credentials(self) -> None:
+        """The published client and refresh token (also after a restart with --data-dir, or after the
+        21st refresh token of the admin user deleted the fixed one)."""
+        with self.tokens.lock:
+            client = self.tokens.clients.get(DEV_CLIENT_ID)
+            if client is None:
+                client = self.tokens.new_client(["http://localhost:33333", "http://localhost:33333/"],
+                                                client_id=DEV_CLIENT_ID, client_secret=DEV_CLIENT_SECRET)
+            rt = self.tokens.refresh.get(DEV_REFRESH_TOKEN)
+            if rt is None or rt.revoked:
+                self.tokens.refresh.pop(DEV_REFRESH_TOKEN, None)
+                self.tokens.issue_refresh(DEV_CLIENT_ID, FULL_SCOPES, schema.ADMIN_USER.id, token=DEV_REFRESH_TOKEN)
+        self.client, self.refresh_token = client, DEV_REFRESH_TOKEN
+
+    def admin_allowed(self, req: Request) -> bool:
+        """Whether a ``/__emulator/`` request may pass: always without an admin token, else only with it."""
+        if self.admin_token is None:
+            return True
+        scheme, _, value = str(req.headers.get("authorization") or "").partition(" ")
+        offered = [value.strip() if scheme.lower() == "bearer" else "",
+                   str(req.headers.get("x-emulator-admin-token") or "").strip()]
+        expected = self.admin_token.encode()
+        return any(secrets.compare_digest(given.encode(), expected) for given in offered if given)
 
     def save_state(self) -> None:
         sf = self._state_file()
@@ -132,6 +170,15 @@ class App:
     # -- pipeline ---------------------------------------------------------------------
 
     def dispatch(self, req: Request) -> Response | object:
+        if req.path.startswith("/__emulator") and not self.admin_allowed(req):
+            # Before routing, so that unknown admin paths do not tell what exists either.
+            self.stats.record("admin_refused", 401)
+            return Response.json({
+                "code": "ADMIN_TOKEN_REQUIRED", "status": "error", "details": {},
+                "message": "this emulator listens off loopback: /__emulator/ needs the admin token printed in "
+                           "its JSON line (or given with --admin-token), sent as 'Authorization: Bearer <token>' "
+                           "or 'X-Emulator-Admin-Token: <token>'"},
+                401, {"WWW-Authenticate": 'Bearer realm="zohocrm-emulator-admin"'})
         route, params, other_method = match(req.method, req.path, req.headers)
         if route is None:
             if not req.path.startswith("/__emulator/"):

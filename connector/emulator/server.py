@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -12,6 +13,8 @@ from .app import DROP, App
 from .http import Headers, Request, Response
 
 MAX_BODY = 64 * 1024 * 1024
+#: a client that goes away mid-request (closed socket, reset, timeout): its business, not a server error
+CLIENT_GONE = (ConnectionError, TimeoutError)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,6 +35,14 @@ class _Handler(BaseHTTPRequestHandler):
         return formatdate(self.app.clock.time() if timestamp is None else timestamp, usegmt=True)
 
     def _serve(self) -> None:
+        try:
+            self._answer()
+        except CLIENT_GONE:
+            # The client closed the socket (a reader stopped early, a timeout, Ctrl-C): there is
+            # nobody left to answer, and it is not the emulator's fault, so no traceback.
+            self.close_connection = True
+
+    def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             self.send_error(413)
@@ -71,6 +82,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Disconnects outside _serve (reading the request line, flushing at the end) land here;
+        # socketserver would print a traceback for each. Anything else is a real bug: keep it.
+        if isinstance(sys.exc_info()[1], CLIENT_GONE):
+            return
+        super().handle_error(request, client_address)
+
 
 class EmulatorServer:
     """Binds, serves in a background thread, stops cleanly."""
@@ -82,7 +100,7 @@ class EmulatorServer:
         host, port = self.httpd.server_address[:2]
         # server_address holds the host as text for AF_INET (typeshed also allows bytes, for AF_UNIX).
         host_text = host.decode() if isinstance(host, bytes) else str(host)
-        app.origin = f"http://{host_text}:{port}"
+        app.origin = f"http://{advertised_host(host_text, app.settings.advertise_host)}:{port}"
         self.thread: threading.Thread | None = None
 
     @property
@@ -104,3 +122,13 @@ class EmulatorServer:
             self.thread.join(timeout=5)
         self.app.save_state()
         self.app.store.close()
+
+
+def advertised_host(bound: str, advertise: str | None) -> str:
+    """The host clients are told to use: ``advertise`` when given; for a wildcard bind (0.0.0.0,
+    every interface) the machine's name, since 0.0.0.0 is not an address another machine can call."""
+    if advertise:
+        return advertise
+    if bound in ("0.0.0.0", ""):
+        return socket.gethostname()
+    return bound

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 # Fault kinds --fault-rate draws from by default (limits-and-errors.md: the failures a connector
@@ -54,6 +55,20 @@ class Settings:
     #: other data centers /oauth/serverinfo lists: location code -> accounts server origin
     #: (another emulator instance plays another data center in DC-mismatch tests)
     peers: dict[str, str] = field(default_factory=dict)
+    #: binding off loopback must be asked for: the org, its credentials and /__emulator/ are then
+    #: reachable from other machines
+    allow_remote: bool = False
+    #: required on every /__emulator/ path when set; generated when the host is not loopback
+    admin_token: str | None = None
+    #: host name put in the origins (token answers, download URLs) instead of the bound address;
+    #: a wildcard bind (0.0.0.0) advertises the machine's host name when this is not given
+    advertise_host: str | None = None
+    #: serve the fixed, published DEV_* credentials (tokens.py) so a connection file can name them
+    dev_credentials: bool = False
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
 
     def validate(self) -> None:
         if self.records < 0 or self.records > 5_000_000:
@@ -81,3 +96,27 @@ class Settings:
             raise ValueError("bulk_page_size must be between 1 and 200,000 (Zoho's page size)")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")
+        self._validate_exposure()
+
+    def _validate_exposure(self) -> None:
+        if not self.loopback and not self.allow_remote:
+            raise ValueError(
+                f"refusing to listen on {self.host or 'every interface'!r}: other machines could reach the "
+                "emulated org, its client secret and refresh tokens; keep the default 127.0.0.1, or add "
+                "--allow-remote (Python: allow_remote=True) to expose it on purpose")
+        if not self.loopback and self.dev_credentials:
+            raise ValueError("the fixed dev credentials are published in connection_strings/emulator.txt: "
+                             "they are for an emulator on loopback only (drop --dev-credentials or --host)")
+        token = self.admin_token
+        if token is not None and (len(token) < 16 or not token.isprintable() or any(c.isspace() for c in token)):
+            raise ValueError("the admin token must be at least 16 printable characters without spaces")
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, "localhost")."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name (or "" for every interface): may resolve to anything
+        return False

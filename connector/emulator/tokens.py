@@ -37,6 +37,13 @@ FULL_SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.org.ALL",
 READ_SCOPES = ("ZohoCRM.modules.READ", "ZohoCRM.settings.READ", "ZohoCRM.org.READ", "ZohoCRM.users.READ",
                "ZohoCRM.coql.READ", "ZohoCRM.bulk.READ")
 
+# Fixed credentials served with --dev-credentials (loopback only), so that a connection file
+# can be shipped that works as written (connection_strings/emulator.txt). They have Zoho's
+# shapes: a 30-character client id after "1000.", a 42-character secret, "1000.<32>.<32>".
+DEV_CLIENT_ID = "1000.EMULATORDEVCLIENT0000000000000"
+DEV_CLIENT_SECRET = "emulatordevsecret0000000000000000000000000"
+DEV_REFRESH_TOKEN = "1000.emulatordevrefreshtoken000000000.00000000000000000000000000000000"
+
 # Where a refresh token came from. Only "consent" tokens make a repeat consent without
 # prompt=consent come back without a refresh token; self-client codes always carry one.
 CONSENT, SELF_CLIENT, CONSOLE = "consent", "self_client", "console"
@@ -144,18 +151,19 @@ class TokenRegistry:
 
     # -- setup ---------------------------------------------------------------------
 
-    def new_client(self, redirect_uris: list[str] | None = None, client_type: str = "server") -> Client:
-        c = Client("1000." + secrets.token_hex(15).upper(), secrets.token_hex(21), redirect_uris or [],
-                   client_type=client_type)
+    def new_client(self, redirect_uris: list[str] | None = None, client_type: str = "server", *,
+                   client_id: str | None = None, client_secret: str | None = None) -> Client:
+        c = Client(client_id or "1000." + secrets.token_hex(15).upper(), client_secret or secrets.token_hex(21),
+                   redirect_uris or [], client_type=client_type)
         with self.lock:
             self.clients[c.client_id] = c
         return c
 
     def issue_refresh(self, client_id: str, scopes: tuple[str, ...], user_id: int,
-                      source: str = CONSOLE) -> RefreshToken:
+                      source: str = CONSOLE, *, token: str | None = None) -> RefreshToken:
         now = self.clock.time()
         with self.lock:
-            rt = RefreshToken(_token(), client_id, scopes, user_id, now, source)
+            rt = RefreshToken(token or _token(), client_id, scopes, user_id, now, source)
             mine = sorted((r for r in self.refresh.values() if r.user_id == user_id and not r.revoked),
                           key=lambda r: r.created_at)
             while len(mine) >= REFRESH_PER_USER:  # the 21st silently deletes the oldest

@@ -2,57 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 120
+from .process import REPO, ready_line, start, stop
+
 ANNOUNCED = {"accounts_url", "api_domain", "client_id", "client_secret", "refresh_token", "connection_string"}
-
-
-def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "connector.cli", "emulator", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-def ready_line(proc: subprocess.Popen[str]) -> dict[str, Any]:
-    """The first stdout line, without hanging the suite if it never comes."""
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    if not sel.select(READY_TIMEOUT_S):
-        proc.kill()
-        pytest.fail("the emulator did not announce itself")
-    line = proc.stdout.readline()
-    assert line.endswith("\n"), (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
-    return dict(json.loads(line))
-
-
-def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str, str]:
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    return proc.returncode, out, err
-
-
-@pytest.fixture
-def running() -> Iterator[list[subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
 
 
 def parse_connection_string(text: str) -> dict[str, str]:
