@@ -1,22 +1,56 @@
-"""Shared fixtures: a real emulator over loopback HTTP, and a plain-requests client for it."""
+"""Shared fixtures: a real emulator over loopback HTTP, and a plain-requests client for it.
+
+Before anything else it moves the whole run into a throwaway sandbox (see ``_sandbox``).
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
 
-import pytest
-import requests
-from hypothesis import HealthCheck, settings
+SANDBOX_ENV = "ZOHOCRM_TEST_SANDBOX"
 
-from connector.emulator import Emulator
 
-# Tokens and keys the connector persists by default (~/.config/zohocrm) go to a throwaway
-# directory for the test run, so tests never touch the developer's own store.
-if "ZOHOCRM_TEST_KEEP_CONFIG" not in os.environ:
-    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="zohocrm-test-config-")
+def _sandbox() -> None:
+    """HOME, the XDG folders and TMPDIR of the whole test run point into one temporary folder.
+
+    What the connector keeps by default (token store and keys under ~/.config/zohocrm, sync
+    state under ~/.zohocrm, write reports under $TMPDIR/zohocrm-reports) must never land in the
+    developer's own home or /tmp. Set here, at import, before any test module imports the
+    connector; subprocesses and xdist workers inherit it (a worker sees the sandbox already set
+    and keeps it). The process that made it removes it at exit. pytest's own tmp_path folders
+    stay where pytest puts them (PYTEST_DEBUG_TEMPROOT), so a failed test's files can be read.
+    """
+    root = os.environ.get(SANDBOX_ENV, "")
+    if root and os.environ.get("HOME") == os.path.join(root, "home"):
+        return  # a worker or a child of a run that is already sandboxed
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+    root = tempfile.mkdtemp(prefix="zohocrm-test-sandbox-")
+    home = Path(root) / "home"
+    folders = {"HOME": home, "XDG_CONFIG_HOME": home / ".config", "XDG_STATE_HOME": home / ".local" / "state",
+               "XDG_CACHE_HOME": home / ".cache", "XDG_DATA_HOME": home / ".local" / "share",
+               "TMPDIR": Path(root) / "tmp"}
+    for name, folder in folders.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ[name] = str(folder)
+    os.environ[SANDBOX_ENV] = root
+    tempfile.tempdir = str(folders["TMPDIR"])  # gettempdir() may have cached the real one already
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+
+
+_sandbox()
+
+from collections.abc import Callable, Iterator  # noqa: E402  (after the sandbox is in place)
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from connector.emulator import Emulator  # noqa: E402
 
 settings.register_profile("ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -67,7 +101,8 @@ class ZohoClient:
         return self.request("DELETE", path, **kw)
 
     def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
-        return self.http.request(method, f"{self.emu.origin}/__emulator/{path}", timeout=120, **kw)
+        headers = {**self.emu.admin_headers(), **kw.pop("headers", {})}
+        return self.http.request(method, f"{self.emu.origin}/__emulator/{path}", headers=headers, timeout=120, **kw)
 
     def export(self, module: str) -> list[dict[str, Any]]:
         r = self.admin("GET", f"export/{module}")
