@@ -3,18 +3,36 @@
 Starts the embedded emulator, migrates every module into a local DuckDB file
 with progress bars, changes some records in the "CRM" and runs an incremental
 sync, then answers a few questions in SQL and says where everything is.
+
+Everything it writes stays in its ``--dir`` folder: the DuckDB file, and the
+sealed token store with its key in ``auth/`` (both replaced on each run, since
+each run's emulator has new credentials).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import shutil
+import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
-import requests
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from .common import friendly_errors
+
+#: off a terminal rich would cut and wrap at 80 columns; a log or a pipe gets whole lines instead
+OFF_TERMINAL_WIDTH = 1_000
+#: what the demo keeps in its folder: the data, and a folder for the token store, its key and their companions
+DB_FILE, AUTH_DIR = "zoho.duckdb", "auth"
+LOOK_INSIDE_SQL = "SELECT Lead_Source, count(*) AS leads FROM Leads GROUP BY ALL ORDER BY leads DESC LIMIT 5"
 
 QUESTIONS = [
     ("Leads by source (top 5)",
@@ -33,15 +51,49 @@ QUESTIONS = [
 ]
 
 
+def _console(stderr: bool = False) -> Console:
+    """A terminal gets rich's own width; a pipe or a log file gets lines that are never cut or wrapped."""
+    console = Console(stderr=stderr)
+    if console.is_terminal or "COLUMNS" in os.environ:
+        return console
+    return Console(stderr=stderr, width=OFF_TERMINAL_WIDTH, soft_wrap=True)
+
+
+def _cell(value: Any) -> Text:
+    # Text, not a str: rich would read "[...]" in a company name as markup.
+    if value is None:
+        return Text("NULL", style="dim italic")  # a blank cell reads as an empty string, or as no row at all
+    if isinstance(value, (float, Decimal)):
+        return Text(f"{value:,.2f}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Text(f"{value:,}")
+    return Text(str(value))
+
+
 def _table(con: Any, title: str, sql: str) -> Table:
     cur = con.execute(sql)
     cols = [d[0] for d in cur.description]
+    rows = cur.fetchall()
     t = Table(title=title, title_justify="left", show_lines=False)
-    for c in cols:
-        t.add_column(c)
-    for row in cur.fetchall():
-        t.add_row(*["" if v is None else (f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in row])
+    for i, c in enumerate(cols):
+        numeric = any(isinstance(r[i], (int, float, Decimal)) and not isinstance(r[i], bool) for r in rows)
+        t.add_column(c, justify="right" if numeric else "left")
+    for row in rows:
+        t.add_row(*[_cell(v) for v in row])
     return t
+
+
+def look_inside_command(db_path: Path) -> str:
+    """A shell command that shows the demo's data with what is surely installed: this Python and its DuckDB."""
+    python = Path(sys.executable)
+    try:
+        shown = os.path.relpath(python)
+        python_text = shown if not shown.startswith("..") else str(python)
+    except ValueError:  # another drive (Windows)
+        python_text = str(python)
+    code = (f"import duckdb; duckdb.connect({json.dumps(str(db_path))}, read_only=True)"
+            f".sql({json.dumps(LOOK_INSIDE_SQL)}).show()")
+    return f"{shlex.quote(python_text)} -c {shlex.quote(code)}"
 
 
 @click.command()
@@ -52,6 +104,26 @@ def _table(con: Any, title: str, sql: str) -> Table:
 @click.option("--seed", default=42, show_default=True, type=int)
 def demo(records: int, out_dir: str, seed: int) -> None:
     """Emulator -> DuckDB migration -> changes -> incremental sync -> SQL. Offline, about a minute."""
+    with friendly_errors():
+        _demo(records, Path(out_dir), seed)
+
+
+def _fresh_folder(folder: Path) -> Path:
+    """The demo's folder, emptied of what an earlier run left (the data and that run's tokens)."""
+    from connector.localfs import private_dir, reporting_os_errors
+
+    private_dir(folder, "demo folder", setting="--dir")
+    for name in (DB_FILE, f"{DB_FILE}.wal"):
+        with reporting_os_errors(folder / name, "file of an earlier demo run", setting="--dir"):
+            (folder / name).unlink(missing_ok=True)
+    with reporting_os_errors(folder / AUTH_DIR, "token folder of an earlier demo run", setting="--dir"):
+        if (folder / AUTH_DIR).exists():
+            shutil.rmtree(folder / AUTH_DIR)
+    return folder / DB_FILE
+
+
+def _demo(records: int, folder: Path, seed: int) -> None:
+    from connector.config import parse_connection_string
     from connector.emulator import Emulator
     from connector.session import ZohoSession
     from connector.sync.runner import run
@@ -60,18 +132,18 @@ def demo(records: int, out_dir: str, seed: int) -> None:
 
     from .migrate_cmd import ProgressBars
 
-    err = Console(stderr=True)
-    out = Console()
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    db_path = folder / "zoho.duckdb"
-    if db_path.exists():
-        db_path.unlink()
+    err = _console(stderr=True)
+    out = _console()
+    db_path = _fresh_folder(folder)
     started = time.monotonic()
     err.print(f"[bold]1.[/bold] Starting a local Zoho CRM emulator with {records:,} records (seed {seed}) ...")
     with Emulator(records=records, seed=seed) as emu:
         err.print(f"   accounts server and API at {emu.origin} (OAuth, REST, COQL, Bulk — all local)")
-        session = ZohoSession(emu.connection_string)
+        # The token store and its key stay in the demo's folder, not in ~/.config/zohocrm.
+        config = parse_connection_string(emu.connection_string).replace(
+            oauth_settings_location=folder / AUTH_DIR / "tokens" / "demo.tokens",
+            oauth_key_location=folder / AUTH_DIR / "key" / "demo.key")  # apart: the auth layer insists
+        session = ZohoSession(config)
         target = DuckDBTarget(db_path)
         meter = session.http.meter
 
@@ -87,7 +159,7 @@ def demo(records: int, out_dir: str, seed: int) -> None:
         _summary(err, full, "full load", time.monotonic() - t0, credits() - c0)
         err.print("[bold]3.[/bold] Changing the CRM: creating, updating and deleting records in Leads, "
                   "Contacts and Deals ...")
-        changed = _mutate(emu.origin)
+        changed = _mutate(emu)
         err.print(f"   {changed}")
         # Zoho timestamps have whole seconds and a sync never takes the current second (it may
         # still be changing); the emulator's clock moves on so the changes are settled.
@@ -111,8 +183,10 @@ def demo(records: int, out_dir: str, seed: int) -> None:
     con.close()
     err.print(f"\nDone in {time.monotonic() - started:.0f} s, {total_credits:,} API credits used "
               f"(a real Enterprise org has at least 50,000 a day).")
-    err.print(f"Your data: [bold]{db_path.resolve()}[/bold] — open it with `duckdb {db_path}` or pandas; "
-              "the sync state (watermarks per module) is in its _zohocrm_state table.")
+    err.print(f"Your data: [bold]{db_path.resolve()}[/bold]; the sync state (watermarks per module) is in its "
+              "_zohocrm_state table. Look inside with the Python that ran this demo (DuckDB and pandas came "
+              "with it; .df() instead of .show() gives a pandas DataFrame):")
+    err.print(Text(f"   {look_inside_command(db_path)}"))
     err.print("Next: `zohocrm emulator` to keep a local CRM running, `zohocrm migrate --source @conn.txt "
               "--target duckdb:crm.duckdb --incremental` on a schedule. See README.md.")
 
@@ -131,13 +205,11 @@ def _summary(err: Console, result: Any, label: str, seconds: float, credits: int
         raise SystemExit(1)
 
 
-def _mutate(origin: str) -> str:
+def _mutate(emu: Any) -> str:
     parts = []
     for module, spec in (("Leads", {"creates": 25, "updates": 40, "deletes": 5}),
                          ("Contacts", {"creates": 10, "updates": 15, "deletes": 3}),
                          ("Deals", {"creates": 5, "updates": 20, "deletes": 2})):
-        r = requests.post(f"{origin}/__emulator/mutate", json={"module": module, **spec, "seed": 7}, timeout=60)
-        r.raise_for_status()
-        body = r.json()
+        body = emu.mutate(module, **spec, seed=7)
         parts.append(f"{module}: +{len(body['created'])} ~{len(body['updated'])} -{len(body['deleted'])}")
     return "; ".join(parts)
