@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -159,3 +160,14 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
 def private(make_emulator: Callable[..., Emulator]) -> ZohoClient:
     """A client on a private 500-record emulator that the test may change at will."""
     return ZohoClient(make_emulator())
+
+
+@pytest.fixture
+def running() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started (``zohocrm emulator`` ...); any still alive at the end are killed."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()

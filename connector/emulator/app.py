@@ -123,8 +123,14 @@ class App:
             self.client = self.tokens.new_client(["http://localhost:33333", "http://localhost:33333/"])
             self.refresh_token = self.tokens.issue_refresh(self.client.client_id, FULL_SCOPES,
                                                            schema.ADMIN_USER.id).token
+        #: this instance's own (random) credentials: what --data-dir keeps, whatever is announced
+        self.own_credentials: tuple[Client, str] = (self.client, self.refresh_token)
         if self.settings.dev_credentials:
             self._use_dev_credentials()
+        else:
+            # The dev secret is public: a --data-dir once run with --dev-credentials must not keep
+            # accepting it when started without (perhaps with --allow-remote).
+            self.tokens.remove_client(DEV_CLIENT_ID)
         self.save_state()
 
     def _use_dev_credentials(self) -> None:
@@ -135,9 +141,7 @@ class App:
             if client is None:
                 client = self.tokens.new_client(["http://localhost:33333", "http://localhost:33333/"],
                                                 client_id=DEV_CLIENT_ID, client_secret=DEV_CLIENT_SECRET)
-            rt = self.tokens.refresh.get(DEV_REFRESH_TOKEN)
-            if rt is None or rt.revoked:
-                self.tokens.refresh.pop(DEV_REFRESH_TOKEN, None)
+            if DEV_REFRESH_TOKEN not in self.tokens.refresh:
                 self.tokens.issue_refresh(DEV_CLIENT_ID, FULL_SCOPES, schema.ADMIN_USER.id, token=DEV_REFRESH_TOKEN)
         self.client, self.refresh_token = client, DEV_REFRESH_TOKEN
 
@@ -155,8 +159,9 @@ class App:
         sf = self._state_file()
         if not sf or self.client is None:
             return
-        text = json.dumps({"tokens": self.tokens.dump(), "client_id": self.client.client_id,
-                           "refresh_token": self.refresh_token, "clock_offset": self.clock.offset,
+        client, refresh_token = self.own_credentials
+        text = json.dumps({"tokens": self.tokens.dump(), "client_id": client.client_id,
+                           "refresh_token": refresh_token, "clock_offset": self.clock.offset,
                            "seed": self.settings.seed, "sizes": self.sizes})
         with self._state_file_lock:
             # Secrets: created 0600 from the start (no window where the file is world-readable).

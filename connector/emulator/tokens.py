@@ -286,6 +286,19 @@ class TokenRegistry:
                 at.revoked = True
         rt.access_tokens.clear()
 
+    def remove_client(self, client_id: str) -> None:
+        """Forget a client with its codes and tokens (nothing happens for an unknown client)."""
+        with self.lock:
+            if self.clients.pop(client_id, None) is None:
+                return
+            for rt in [r for r in self.refresh.values() if r.client_id == client_id]:
+                self._revoke_refresh(rt)
+            for at in [a for a in self.access.values() if a.client_id == client_id]:
+                at.revoked = True
+                self.access.pop(at.token, None)
+            for code in [c for c, g in self.grants.items() if g.client_id == client_id]:
+                del self.grants[code]
+
     def reset_windows(self) -> None:
         """Forget the minting windows (after the clock is set back by a reset)."""
         with self.lock:
