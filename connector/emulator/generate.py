@@ -109,6 +109,20 @@ def module_sizes(records: int, overrides: dict[str, int] | None = None) -> dict[
         if unknown:
             raise ValueError(f"unknown module(s) in sizes: {sorted(unknown)}")
         sizes.update(overrides)
+    # An empty module (a new org has no Deals yet) leaves the subform and linking rows that must
+    # point at one of its records with nothing to point at: they are empty too.
+    changed = True
+    while changed:
+        changed = False
+        for m in schema.MODULES:
+            needs = [f.lookup for f in m.fields if f.mandatory and f.lookup in sizes and f.lookup != m.api_name]
+            empty = [t for t in needs if t is not None and sizes[t] == 0]
+            if empty and sizes[m.api_name] > 0:
+                if overrides and overrides.get(m.api_name):
+                    raise ValueError(f"{m.api_name} records need {empty[0]} records (a mandatory lookup); "
+                                     f"give {empty[0]} a size above 0 or {m.api_name} a size of 0")
+                sizes[m.api_name] = 0
+                changed = True
     return sizes
 
 
@@ -122,6 +136,8 @@ def _pick(ctx: GenContext, pool: list[str]) -> pa.Array:
 
 def _ids(target: str, ctx: GenContext, k: np.ndarray | None = None) -> pa.Array:
     size = ctx.sizes[target]
+    if size == 0 and k is None:
+        return pa.nulls(ctx.n, pa.int64())  # an empty module: the lookup stays empty
     idx = ctx.rng.integers(1, size + 1, ctx.n) if k is None else k
     return pa.array(id_base(schema.MODULES_BY_NAME[target]) + idx, pa.int64())
 
@@ -334,7 +350,9 @@ def _module_specific(ctx: GenContext, cols: dict[str, pa.Array]) -> None:
     rng = ctx.rng
     name = ctx.module.api_name
     if name == "Leads":
-        converted = rng.random(ctx.n) < 0.08
+        # converting makes an account and a contact (the deal is optional): not possible without them
+        can_convert = ctx.sizes["Accounts"] > 0 and ctx.sizes["Contacts"] > 0
+        converted = (rng.random(ctx.n) < 0.08) & can_convert
         cols["Converted__s"] = pa.array(converted)
         at = np.minimum(ctx.modified, ctx.created + rng.integers(3_600, 86_400 * 30, ctx.n))
         none = pa.nulls(ctx.n, pa.timestamp("us"))
@@ -346,22 +364,40 @@ def _module_specific(ctx: GenContext, cols: dict[str, pa.Array]) -> None:
     if name == "Deals":
         cols["Pipeline"] = pa.array(np.where(rng.random(ctx.n) < 0.85, "Standard (Standard)", "Renewals"))
     if name == "Tasks":
-        to_deal = rng.random(ctx.n) < 0.4
-        empty = rng.random(ctx.n) < 0.2
-        ids = np.where(to_deal, id_base(schema.DEALS) + rng.integers(1, ctx.sizes["Deals"] + 1, ctx.n),
-                       id_base(schema.ACCOUNTS) + rng.integers(1, ctx.sizes["Accounts"] + 1, ctx.n))
+        to_deal, empty = _either(ctx, "Deals", "Accounts", 0.4, 0.2)
+        ids = np.where(to_deal, id_base(schema.DEALS) + _index(ctx, "Deals"),
+                       id_base(schema.ACCOUNTS) + _index(ctx, "Accounts"))
         mods = np.where(to_deal, "Deals", "Accounts")
         mask = pa.array(empty)
         cols["What_Id"] = pc.if_else(mask, pa.nulls(ctx.n, pa.int64()), pa.array(ids, pa.int64()))
         cols["What_Id$module"] = pc.if_else(mask, pa.nulls(ctx.n, pa.string()), pa.array(mods))
-        to_lead = rng.random(ctx.n) < 0.5
-        empty = rng.random(ctx.n) < 0.5
-        ids = np.where(to_lead, id_base(schema.LEADS) + rng.integers(1, ctx.sizes["Leads"] + 1, ctx.n),
-                       id_base(schema.CONTACTS) + rng.integers(1, ctx.sizes["Contacts"] + 1, ctx.n))
+        to_lead, empty = _either(ctx, "Leads", "Contacts", 0.5, 0.5)
+        ids = np.where(to_lead, id_base(schema.LEADS) + _index(ctx, "Leads"),
+                       id_base(schema.CONTACTS) + _index(ctx, "Contacts"))
         mods = np.where(to_lead, "Leads", "Contacts")
         mask = pa.array(empty)
         cols["Related_Record"] = pc.if_else(mask, pa.nulls(ctx.n, pa.int64()), pa.array(ids, pa.int64()))
         cols["Related_Record$module"] = pc.if_else(mask, pa.nulls(ctx.n, pa.string()), pa.array(mods))
+
+
+def _index(ctx: GenContext, target: str) -> np.ndarray:
+    """Random 1-based record numbers of ``target`` (all 1 when it is empty; the caller masks those)."""
+    return ctx.rng.integers(1, max(ctx.sizes[target], 1) + 1, ctx.n)
+
+
+def _either(ctx: GenContext, first: str, second: str, share_first: float,
+            share_empty: float) -> tuple[np.ndarray, np.ndarray]:
+    """For a lookup to one of two modules: (points at ``first``, stays empty), empty modules avoided."""
+    to_first = ctx.rng.random(ctx.n) < share_first
+    empty = ctx.rng.random(ctx.n) < share_empty
+    has_first, has_second = ctx.sizes[first] > 0, ctx.sizes[second] > 0
+    if not has_first:
+        to_first[:] = False
+    if not has_second:
+        to_first[:] = has_first
+    if not (has_first or has_second):
+        empty[:] = True
+    return to_first, empty
 
 
 def _max_length_row(m: ModuleDef, cols: dict[str, pa.Array], n: int) -> None:
