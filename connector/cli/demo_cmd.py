@@ -100,7 +100,7 @@ def look_inside_command(db_path: Path) -> str:
 @click.option("--records", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000),
               help="size of the emulated org")
 @click.option("--dir", "out_dir", default="zohocrm-demo", show_default=True, type=click.Path(file_okay=False),
-              help="where the DuckDB file goes")
+              help="the demo's folder: its DuckDB file and token store (nothing is written elsewhere)")
 @click.option("--seed", default=42, show_default=True, type=int)
 def demo(records: int, out_dir: str, seed: int) -> None:
     """Emulator -> DuckDB migration -> changes -> incremental sync -> SQL. Offline, about a minute."""

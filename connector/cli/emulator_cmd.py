@@ -68,7 +68,8 @@ def emulator(host: str, port: int, allow_remote: bool, admin_token: str | None, 
              bulk_rows_per_s: float, location: str, environment: str, manual_consent: bool) -> None:
     """Run a local Zoho CRM (accounts server, CRM API v8/v7, bulk APIs) until Ctrl-C.
 
-    Prints one JSON line with the origins, credentials and a connection string when ready.
+    Prints one JSON line with the origins, credentials and a connection string when ready (with
+    the admin token that /__emulator/ then needs, when it binds off loopback or one was given).
     """
     from ..emulator.cli import serve
 
