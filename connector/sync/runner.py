@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from connector.errors import ConnectorError
 
-from .state import ModifiedTimeWatermark, ModuleState
+from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
 
@@ -158,21 +158,25 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
                 yield b
             # Targets stage every batch before committing data and state together, so the
             # watermark is known by the time the state is written.
-            new_state.watermark = ModifiedTimeWatermark().advanced(below) if has_mt else ModifiedTimeWatermark()
+            new_state.watermark = (ModifiedTimeWatermark().advanced(below, signpost=signpost) if has_mt
+                                   else ModifiedTimeWatermark())
 
         rows = target.replace_module(module, schema, full_batches(), new_state)
         res.rows_read, res.rows_written = counter.rows, rows
     else:
         res = ModuleResult(module, "incremental")
         counter = _Counter(module, "delta", progress)
-        wm = state.watermark
+        deleted = _deleted_ids(source, target, module, state)
+        # Deleted records no longer sit at the boundary second: a count there must not expect them.
+        wm = state.watermark.without(deleted)
         seen: list[pa.RecordBatch] = []
+        check = BoundaryCheck(wm)
         if has_mt:
             delta = _filtered(counter.wrap(source.read(module, modified_since=wm.modified_time,
-                                                       exclude_ids=wm.boundary_ids or None)), wm, signpost, seen)
+                                                       exclude_ids=wm.boundary_ids or None, boundary=check)),
+                              wm, signpost, seen)
         else:
             delta = counter.wrap(source.read(module))  # no watermark column: re-read the (small) module
-        deleted = _deleted_ids(source, target, module, state)
         if clear_refs is not None and deleted:
             # Before the deletions commit with the state: a crash in between redoes both.
             res.lookups_cleared = clear_refs(module, deleted)
@@ -183,10 +187,17 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
             for b in delta:
                 if b.num_rows:
                     yield b
-            new_state.watermark = wm.advanced(seen) if has_mt else wm
+            new_state.watermark = wm.advanced(seen, check, signpost) if has_mt else wm
 
         written, removed = target.apply_changes(module, schema, delta_batches(), deleted, new_state)
         res.rows_read, res.rows_written, res.rows_deleted = counter.rows, written, removed
+        if (not written and not removed and new_state.watermark.settled() and not state.watermark.settled()
+                and hasattr(target, "save_state")):
+            # Nothing changed, so the target kept its old state; but the boundary second is now known
+            # complete for good, which spares every later quiet run a count: keep that (once).
+            # /deleted keeps being read from where the other modules read it (one call serves all).
+            new_state.rows, new_state.deleted_since = state.rows, state.deleted_since
+            target.save_state(new_state)
         cols = source.formula_columns(module) if hasattr(source, "formula_columns") else []
         if cols and hasattr(target, "update_columns") and _formulas_due(refresh_formulas, state, signpost):
             new_state.formulas_refreshed_at = signpost
