@@ -24,7 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, PermissionDenied
 
 from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
@@ -46,6 +46,8 @@ class ModuleResult:
     seconds: float = 0.0
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: a dry run's rows per operation it would have made (``{"insert": 120, "update": 3}``)
+    would: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class MigrationResult:
     credits: int = 0  # source + target, as metered by the connector
     report_path: str | None = None  # per-row outcomes of rows a Zoho target did not take
     notes: list[str] = field(default_factory=list)
+    dry_run: bool = False  # the target validated and reported; nothing was written, no state moved
 
     @property
     def ok(self) -> bool:
@@ -207,6 +210,7 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
     stats = target.module_stats(module) if hasattr(target, "module_stats") else {}
     res.rows_failed = int(stats.get("failed", 0))
     res.notes = list(stats.get("notes", []))
+    res.would = dict(stats.get("would", {}))
     res.seconds = time.monotonic() - started
     return res
 
@@ -219,7 +223,7 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
         progress: ProgressFn | None = None, stop_on_error: bool = False,
         refresh_formulas: bool | timedelta = False) -> MigrationResult:
     """Sync ``modules`` (all the source has when None) from ``source`` to ``target``."""
-    result = MigrationResult()
+    result = MigrationResult(dry_run=bool(getattr(target, "dry_run", False)))
     credits_before = _credits(source, target)
     names = list(modules or source.modules())
     if hasattr(source, "session") and modules:
@@ -243,6 +247,8 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
             result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,
                                               signpost=cap, progress=progress, refresh_formulas=refresh_formulas,
                                               clear_refs=clear_refs))
+        except PermissionDenied:
+            raise  # the connection's settings, not this module: every later write would be refused too
         except ConnectorError as exc:
             log.error("module %s failed: %s", module, exc)
             result.modules.append(ModuleResult(module, "incremental" if incremental else "full", error=str(exc)))
@@ -252,7 +258,9 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
         result.notes += target.finish(progress)
         for m in result.modules:  # the second pass may have failed rows too
             if hasattr(target, "module_stats"):
-                m.rows_failed = int(target.module_stats(m.module).get("failed", m.rows_failed))
+                stats = target.module_stats(m.module)
+                m.rows_failed = int(stats.get("failed", m.rows_failed))
+                m.would = dict(stats.get("would", m.would))
     result.report_path = getattr(target, "report_path", None)
     result.credits = _credits(source, target) - credits_before
     return result

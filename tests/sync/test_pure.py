@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.errors import StateError
+from connector.sync.boundary import read_past_boundary
 from connector.sync.lookups import load_order, raw_targets
 from connector.sync.schema_io import (
     conform,
@@ -19,7 +20,6 @@ from connector.sync.schema_io import (
     text_to_type,
     type_to_text,
 )
-from connector.sync.boundary import read_past_boundary
 from connector.sync.state import BOUNDARY_SETTLE, BoundaryCheck, ModifiedTimeWatermark
 from connector.sync.zoho_rows import UserMap
 

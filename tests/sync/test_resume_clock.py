@@ -9,13 +9,9 @@ than send them twice, and finish with every source row in Zoho exactly once.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -24,29 +20,9 @@ import requests
 from connector.emulator import Emulator
 from connector.sync import migrate
 
+from .cli_child import sent_without_answer, wait_for, zohocrm
 from .helpers import ALLOW, export
 from .roundtrip import clear_org, id_maps
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def zohocrm(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "connector.cli", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-
-def wait_for(check, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def sent_without_answer(pending: Path) -> bool:
-    """The killed run's journal has rows sent whose answer is not recorded yet."""
-    return any(",unknown," in p.read_text(errors="replace") for p in pending.glob("Leads.*.report.csv"))
 
 
 def fingerprint(row: dict) -> tuple:

@@ -1,0 +1,40 @@
+"""Which writes a migration into Zoho will make, per module — asked of the guard before any of them.
+
+A migration that is refused half-way has written some modules and left batches
+pending; one refused before its first write has done nothing and says, in one
+message, everything the target connection must allow
+(:func:`connector.http.guard.require_writes`). The rule, per module of the run:
+
+* ``insert`` (``upsert`` with ``--mode upsert``): rows the id map does not know;
+* ``update``: rows the id map knows (an earlier run wrote them), lookups set by
+  the second pass (the module points at itself or at a module loaded after it in
+  this run), and modules with lookups still waiting from an earlier run;
+* ``delete``: a module the id map knows rows of, because a full load removes what
+  left the source and an incremental run applies the source's deletions.
+
+A first load of a module with no such lookups needs only ``insert``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from .lookups import RECORD, LookupColumn
+
+
+def writes_needed(mode: str, names: Sequence[str], lookups: Callable[[str], list[LookupColumn]],
+                  mapped: Callable[[str], bool], deferred: Iterable[str] = ()) -> dict[str, list[str]]:
+    """Module -> write operations this run may make on it (``names`` in load order)."""
+    first = "upsert" if mode == "upsert" else "insert"
+    needs: dict[str, set[str]] = {}
+    for i, module in enumerate(names):
+        ops = needs.setdefault(module, {first})
+        if mapped(module):
+            ops |= {"update", "delete"}
+        later = {module, *names[i + 1:]}
+        if any(lc.kind == RECORD and later & set(lc.targets) for lc in lookups(module)):
+            ops.add("update")  # set by the second pass, once the record it points at exists
+    for module in deferred:
+        needs.setdefault(module, set()).add("update")
+    order = ("insert", "upsert", "update", "delete")
+    return {m: sorted(ops, key=order.index) for m, ops in needs.items()}
