@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from connector.errors import StateError
 from connector.sync.boundary import read_past_boundary
-from connector.sync.lookups import load_order, raw_targets
+from connector.sync.lookups import RECORD, USER, LookupColumn, load_order, raw_targets
 from connector.sync.schema_io import (
     conform,
     merged,
@@ -21,6 +21,7 @@ from connector.sync.schema_io import (
     type_to_text,
 )
 from connector.sync.state import BOUNDARY_SETTLE, BoundaryCheck, ModifiedTimeWatermark
+from connector.sync.zoho_needs import writes_needed
 from connector.sync.zoho_rows import UserMap
 
 # -- stored schema grammar ------------------------------------------------------------------------
@@ -264,3 +265,30 @@ def test_a_boundary_second_is_settled_once_checked_long_enough_after_it(checked_
     assert wm.settled() is settled
     assert ModifiedTimeWatermark.from_json(wm.to_json()) == wm
     assert wm.without(["2", "9"]) == ModifiedTimeWatermark(T0, {"1"}, checked)
+
+
+# -- writes a migration into Zoho needs, asked before the first one ----------------------------------
+
+
+def _lookup(field: str, *targets: str, kind: str = RECORD) -> LookupColumn:
+    return LookupColumn(field, f"{field}_Id", kind, targets, f"{field}_Name", None, False)
+
+
+LOOKUPS = {"Contacts": [_lookup("Account_Name", "Accounts"), _lookup("Reporting_To", "Contacts")],
+           "Accounts": [_lookup("Parent_Account", "Accounts")],
+           "Deals": [_lookup("Contact_Name", "Contacts"), _lookup("Owner", "Users", kind=USER)],
+           "Leads": [_lookup("Owner", "Users", kind=USER)]}
+
+
+@pytest.mark.parametrize(("mode", "names", "mapped", "deferred", "needs"), [
+    ("insert", ["Leads"], set(), [], {"Leads": ["insert"]}),  # a first load: insert only
+    ("upsert", ["Leads"], set(), [], {"Leads": ["upsert"]}),
+    ("insert", ["Leads"], {"Leads"}, [], {"Leads": ["insert", "update", "delete"]}),  # rows of an earlier run
+    ("insert", ["Deals"], set(), [], {"Deals": ["insert"]}),  # its parents are not in this run: nothing deferred
+    ("insert", ["Contacts", "Deals"], set(), [], {"Contacts": ["insert", "update"], "Deals": ["insert"]}),
+    ("insert", ["Deals", "Contacts"], set(), [], {"Deals": ["insert", "update"], "Contacts": ["insert", "update"]}),
+    ("insert", ["Leads"], set(), ["Contacts"], {"Leads": ["insert"], "Contacts": ["update"]}),  # waiting lookups
+    ("upsert", ["Accounts"], {"Accounts"}, ["Accounts"], {"Accounts": ["upsert", "update", "delete"]}),
+])
+def test_writes_a_migration_needs(mode, names, mapped, deferred, needs):
+    assert writes_needed(mode, names, lambda m: LOOKUPS.get(m, []), lambda m: m in mapped, deferred) == needs
