@@ -18,9 +18,12 @@ def zohocrm(*args: str) -> subprocess.Popen[str]:
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def zohocrm_run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def zohocrm_run(*args: str, timeout: float = 300, home: Path | None = None,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``zohocrm`` to the end (``home``: its HOME, where default state files go)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **({"HOME": str(home)} if home else {})}
     return subprocess.run([sys.executable, "-m", "connector.cli", *args], cwd=ROOT, text=True, capture_output=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=timeout)
+                          env=env, timeout=timeout, input=input)
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 120.0) -> None:

@@ -9,6 +9,7 @@ than send them twice, and finish with every source row in Zoho exactly once.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections import Counter
@@ -20,7 +21,7 @@ import requests
 from connector.emulator import Emulator
 from connector.sync import migrate
 
-from .cli_child import sent_without_answer, wait_for, zohocrm
+from .cli_child import sent_without_answer, wait_for, zohocrm, zohocrm_run
 from .helpers import ALLOW, export
 from .roundtrip import clear_org, id_maps
 
@@ -61,6 +62,11 @@ def test_a_killed_insert_resumes_after_the_clock_moves_an_hour(step_s, tmp_path)
 
         wait_for(settled, "the last inserts to land")
         assert 0 < count[0] < len(source_rows)
+        # What the killed run left, as ``zohocrm state`` shows it: a batch to resume, nothing committed yet.
+        shown = zohocrm_run("state", "show", "--json", "--state", str(state), "--target", b.connection_string)
+        assert shown.returncode == 0, shown.stderr
+        leads = {m["module"]: m for m in json.loads(shown.stdout)["modules"]}["Leads"]
+        assert leads["pending_batches"] == 1 and not leads["loaded"]
         requests.post(f"{b.origin}/__emulator/config", json={"latency_ms": 0}, timeout=30).raise_for_status()
         b.advance_clock(step_s)  # Zoho's clock steps; ours does not (the same as ours stepping the other way)
 
