@@ -417,6 +417,13 @@ class ZohoTarget:
         if not mapped:
             return 0
         sids = list(mapped)
+        if not self.session.config.is_write_allowed("delete", module):
+            # Deleting is the one write a sync may go without (a least-privilege target leaves it out on
+            # purpose): the records stay, the run says so and how to let deletions through.
+            self._stat(module)["notes"].append(
+                f"{len(sids)} records deleted at the source stay in Zoho: the target connection does not allow "
+                f"delete on {module} (add delete to AllowedOperations and {module} to AllowedModules to remove them)")
+            return 0
         report = writers.write(self.session, module, [{"id": mapped[s]} for s in sids], "delete", api="rest")
         gone = []
         bad = []

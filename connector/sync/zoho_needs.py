@@ -8,11 +8,12 @@ message, everything the target connection must allow
 * ``insert`` (``upsert`` with ``--mode upsert``): rows the id map does not know;
 * ``update``: rows the id map knows (an earlier run wrote them), lookups set by
   the second pass (the module points at itself or at a module loaded after it in
-  this run), and modules with lookups still waiting from an earlier run;
-* ``delete``: a module the id map knows rows of, because a full load removes what
-  left the source and an incremental run applies the source's deletions.
+  this run), and modules with lookups still waiting from an earlier run.
 
-A first load of a module with no such lookups needs only ``insert``.
+A first load of a module with no such lookups needs only ``insert``. ``delete``
+is not asked for: a target that may not delete keeps the records whose source
+rows were deleted, and the run says so (a least-privilege migration target
+leaves delete out on purpose; see ``connection_strings/migration-target-writes.txt``).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ def writes_needed(mode: str, names: Sequence[str], lookups: Callable[[str], list
     for i, module in enumerate(names):
         ops = needs.setdefault(module, {first})
         if mapped(module):
-            ops |= {"update", "delete"}
+            ops.add("update")
         later = {module, *names[i + 1:]}
         if any(lc.kind == RECORD and later & set(lc.targets) for lc in lookups(module)):
             ops.add("update")  # set by the second pass, once the record it points at exists
     for module in deferred:
         needs.setdefault(module, set()).add("update")
-    order = ("insert", "upsert", "update", "delete")
+    order = ("insert", "upsert", "update")
     return {m: sorted(ops, key=order.index) for m, ops in needs.items()}
