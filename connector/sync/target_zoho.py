@@ -57,9 +57,9 @@ from connector.writers.report import DONE, WriteReport
 from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
 from .state import ModuleState
-from .zoho_needs import writes_needed
+from .zoho_needs import store_facts, writes_needed
 from .zoho_report import FailureLog
-from .zoho_rows import RowPlanner, UserMap
+from .zoho_rows import RowPlanner, UserMap, fixed_chunks
 
 log = logging.getLogger("connector.sync")
 MODES = ("insert", "upsert")
@@ -164,11 +164,8 @@ class ZohoTarget:
 
     def _check_allowed(self, names: list[str], store: SyncStateStore | None) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
-        known = set(self.session.catalog.modules())
-        mapped = store.counts("idmap") if store is not None else {}
-        waiting = store.counts("deferred") if store is not None else {}
-        needs = writes_needed(self.mode, [n for n in names if n in known], self.lookups,
-                              lambda m: mapped.get(m, 0) > 0, [m for m, n in waiting.items() if n])
+        needs = writes_needed(self.mode, [n for n in names if n in self.session.catalog.modules()], self.lookups,
+                              *store_facts(store))
         require_writes(self.session.config, needs, whose="the target connection")
 
     def _store(self) -> SyncStateStore:
@@ -245,20 +242,7 @@ class ZohoTarget:
         return self._layouts[module]
 
     def _chunks(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
-        """Write batches of exactly ``batch_rows`` (the last shorter), whatever the source's batches are."""
-        buf: list[pa.RecordBatch] = []
-        rows = 0
-        for b in batches:
-            while b.num_rows:
-                take = b.slice(0, self.batch_rows - rows)
-                buf.append(take)
-                rows += take.num_rows
-                b = b.slice(take.num_rows)
-                if rows >= self.batch_rows:
-                    yield pa.Table.from_batches(buf)
-                    buf, rows = [], 0
-        if buf:
-            yield pa.Table.from_batches(buf)
+        return fixed_chunks(batches, self.batch_rows)
 
     def _api(self, module: str) -> str:
         """Bulk Write takes subform and linking rows only inside their parent's file (bulk-write.md

@@ -19,8 +19,12 @@ leaves delete out on purpose; see ``connection_strings/migration-target-writes.t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from .lookups import RECORD, LookupColumn
+
+if TYPE_CHECKING:
+    from .idmap import SyncStateStore
 
 
 def writes_needed(mode: str, names: Sequence[str], lookups: Callable[[str], list[LookupColumn]],
@@ -39,3 +43,10 @@ def writes_needed(mode: str, names: Sequence[str], lookups: Callable[[str], list
         needs.setdefault(module, set()).add("update")
     order = ("insert", "upsert", "update")
     return {m: sorted(ops, key=order.index) for m, ops in needs.items()}
+
+
+def store_facts(store: SyncStateStore | None) -> tuple[Callable[[str], bool], list[str]]:
+    """What :func:`writes_needed` asks of a sync state (none yet: nothing mapped, nothing waiting)."""
+    mapped = store.counts("idmap") if store is not None else {}
+    waiting = store.counts("deferred") if store is not None else {}
+    return (lambda m: mapped.get(m, 0) > 0), [m for m, n in waiting.items() if n]
