@@ -124,7 +124,7 @@ class BulkWriter(Writer):
             run.operation == "upsert" and all(has_key(keys, it) for it in f.items))
         if run.operation in ("insert", "upsert"):
             run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent in a bulk job; no result yet",
-                                     sent) for it in f.items)
+                                     run.unsure.get(it.row, sent)) for it in f.items)
         retried = False
         job_id: str | None = None
         try:

@@ -183,11 +183,12 @@ class RestWriter(Writer):
         last: RetriableError | None = None
         # The first send counts: a record from an earlier attempt may land late, so lookups reach back to it.
         # Zoho's clock: a resumed run compares this time with Created_Time, whatever our clock does.
-        sent = run.clock.now()
+        # A row an earlier (killed) run sent keeps that first time: a later resume must reach back to it.
+        sent = min([run.clock.now(), *(run.unsure[it.row] for it in items if it.row in run.unsure)])
         for attempt in range(self.config.max_retries + 1):
             # Journaled before the call: if the process dies now, a resumed run looks these rows up.
-            run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent; no answer recorded", sent)
-                               for it in pending)
+            run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent; no answer recorded",
+                                     run.unsure.get(it.row, sent)) for it in pending)
             try:
                 r = records.write(self.http, "POST", run.module, [it.payload for it in pending],
                                   trigger=run.trigger)
@@ -221,7 +222,7 @@ class RestWriter(Writer):
             # Rows sent before (this attempt after a lost answer, or a killed run's) may be refused as
             # duplicates of the very records they created: those are adopted when they are ours.
             first = {it.row: run.unsure.get(it.row, sent) for it in pending
-                     if attempt > 0 or it.row in run.unsure}
+                     if attempt > 0 or it.row in run.unsure}  # rows that may have landed before this send
             return done + self._adopt_duplicates(run, pending, entries, r.body, first)
         assert last is not None
         # Looked up after the last failure and not found; still, a lost answer leaves doubt.
