@@ -114,9 +114,17 @@ class WriteRun:
         return min([sent, *(self.tried_at[r] for r in rows if r in self.tried_at)])
 
     def stamped(self, entries: Iterable[Entry]) -> list[Entry]:
-        """Entries timed on Zoho's clock: a resume compares them with Zoho's own times."""
+        """Entries timed on Zoho's clock: a resume compares them with Zoho's own times.
+
+        A row still ``unknown`` keeps the time it was first sent (journaled before its call):
+        a resumed run looks for its record from then on, not from when we gave up waiting.
+        """
         now = self.clock.now()
-        return [replace(e, at=now) for e in entries]
+        out = []
+        for e in entries:
+            before = self.journal.get(e.row) if e.status == "unknown" else None
+            out.append(replace(e, at=before.at if before is not None and before.status == "unknown" else now))
+        return out
 
     def record(self, entries: list[Entry], credits: int) -> None:
         """Keep a batch's outcome (on the caller's thread) and tell the progress callback."""

@@ -214,3 +214,27 @@ def test_a_resent_row_refused_as_duplicate_is_given_the_named_record_only_when_i
     assert report.record_ids()[30:32] == [None, None]
     mine = [r for r in exported(z, "Leads", tag) if r["Last_Name"] != "Someone else"]
     assert sorted(r["id"] for r in mine) == sorted(i for i in report.record_ids() if i)
+
+
+def test_rows_left_unknown_keep_their_send_time_so_a_resume_finds_them(fresh, tmp_path):
+    """Answers lost on every call (the rows land), slowly: the report says 'unknown' with the time the rows
+    were sent, not the time we gave up, so the resumed write looks far enough back and inserts nothing twice."""
+    emu, _, z = fresh(seed=9)
+    from .conftest import writable_session
+
+    session = writable_session(emu, ";MaxRetries=1")
+    tag = marker()
+    RestWriter(session).write("Leads", [{"Last_Name": "warm-up", "Company": "warm-up"}])  # metadata, clock
+    rows = [{"Last_Name": f"{tag}-{i}", "Company": tag, "City": f"c{i}"} for i in range(5)]  # no key at all
+    path = tmp_path / "leads.csv"
+    configure(emu, fault_rate=1.0, fault_kinds=["drop_after"], latency_ms=2500)
+    started = datetime.now(UTC)
+    report = RestWriter(session).write("Leads", rows, report_path=path)
+    configure(emu, fault_rate=0.0, latency_ms=0)
+    assert set(report.table.column("status").to_pylist()) == {"unknown"}
+    assert len(exported(z, "Leads", tag)) == 5  # they landed
+    assert datetime.now(UTC) - started > timedelta(seconds=6)  # gave up long after sending ...
+    assert all(at <= started + timedelta(seconds=4) for at in report.table.column("at").to_pylist())  # ... kept
+    resumed = RestWriter(session).write("Leads", rows, resume_from=path)
+    assert resumed.summary() == {"inserted": 5, "total": 5}
+    assert sorted(r["Last_Name"] for r in exported(z, "Leads", tag)) == sorted(r["Last_Name"] for r in rows)
