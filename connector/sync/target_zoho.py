@@ -93,6 +93,7 @@ class ZohoTarget:
         self.dry_run = bool(session.config.dry_run)  # validate and report; write nothing, keep no state
         #: module -> source ids of resumed batches still unconfirmed: not written again in this run
         self._unsettled: dict[str, set[str]] = {}
+        self._dry_deferred = 0  # lookups a dry run would have left to the second pass
         self.store: SyncStateStore | None = None
         self.failures: FailureLog | None = None
         self.users = UserMap({}, {}, None)
@@ -280,6 +281,7 @@ class ZohoTarget:
                 self._settle(module, report, [str(x) for x in prep.inserts.column("__source_id").to_pylist()],
                              "upsert" if self.mode == "upsert" else "insert")
             prep.inserts = None
+            self._dry_deferred += len(prep.deferred)
         else:
             # Deferred lookups are kept before the write: if we die after it, the second pass still knows.
             store.defer(module, sids, prep.deferred)
@@ -429,8 +431,8 @@ class ZohoTarget:
         from .zoho_second_pass import resolve_deferred
 
         if self.dry_run:
-            waiting = sum(len(v) for v in self._store().deferred().values())
-            return [f"dry run: nothing was written; {waiting} lookups wait for the second pass"] if waiting else []
+            n = self._dry_deferred
+            return [f"dry run: {n} lookups would be set by the second pass, once their records exist"] if n else []
         notes = resolve_deferred(self)
         for module, st in self._stats.items():
             if st.get("owners_defaulted"):
