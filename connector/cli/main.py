@@ -15,6 +15,7 @@ from .demo_cmd import demo
 from .emulator_cmd import emulator
 from .migrate_cmd import migrate
 from .query_cmd import query
+from .state_cmd import state
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +31,7 @@ cli.add_command(auth)
 cli.add_command(check)
 cli.add_command(audit)
 cli.add_command(query)
+cli.add_command(state)
 
 
 def main(argv: list[str] | None = None) -> int:

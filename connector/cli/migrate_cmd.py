@@ -134,6 +134,9 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
         err.print(f"note: {note}")
     err.print(f"{result.rows_written:,} rows written, {result.credits:,} credits, "
               f"{time.monotonic() - started:.1f} s")
+    if result.dry_run:
+        _dry_run_summary(err, result)
+        return
     if not result.ok:
         failed = [m for m in result.modules if m.error]
         for m in failed:
@@ -141,4 +144,23 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
         if result.rows_failed:
             err.print(f"[red]{result.rows_failed:,} rows were not written; per-row report: "
                       f"{result.report_path}[/red] (fix them and run again: only what is missing is written)")
+        raise SystemExit(1)
+
+
+def _dry_run_summary(err: Console, result: Any) -> None:
+    """DryRun=true on the target: what would have been written; exit 0 when every row validated."""
+    would: dict[str, int] = {}
+    for m in result.modules:
+        for op, n in m.would.items():
+            would[op] = would.get(op, 0) + n
+    told = ", ".join(f"{op} {n:,}" for op, n in would.items()) or "nothing to write"
+    err.print(f"dry run: nothing was written; would {told}" +
+              (f"; per-row report: {result.report_path}" if result.report_path else ""))
+    failed = [m for m in result.modules if m.error]
+    for m in failed:
+        err.print(f"[red]{m.module} failed: {m.error}[/red]")
+    if result.rows_failed:
+        err.print(f"[red]{result.rows_failed:,} rows would not be written (see the report); fix them, then run "
+                  "without DryRun[/red]")
+    if not result.ok:
         raise SystemExit(1)

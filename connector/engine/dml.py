@@ -237,6 +237,7 @@ def _rows(plan: DmlPlan, tables: list[pa.Table]) -> pa.Table:
 def run_dml(engine: Engine, sql: str, param_sets: Sequence[Params], *,
             report_path: str | Path | None = None) -> Result:
     """Plan, check permission (before any read), compute the rows, write them; one report for all sets."""
+    from connector.http.guard import require_write
     from connector.writers import WriteReport, write
 
     from .executor import Result, table_reader
@@ -245,7 +246,7 @@ def run_dml(engine: Engine, sql: str, param_sets: Sequence[Params], *,
     text, _ = prepare_params(sql, first)
     plan = plan_dml(engine, text)
     session: Any = engine.session
-    session.config.require_allowed(plan.operation, plan.module)
+    require_write(session.config, plan.operation, plan.module)  # one message naming what to add
     tables = []
     for params in param_sets:
         _, bound = prepare_params(sql, params)

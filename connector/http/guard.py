@@ -6,13 +6,83 @@ decides; see ``ConnectionConfig.is_write_allowed``). Writers call
 a connection that may only read can never change Zoho, whatever the code
 after it does. DryRun does not relax this: a dry run of a forbidden write is
 refused too, so it cannot be used to probe what a real run would do.
+
+A job that writes several modules (a migration) asks once for everything with
+:func:`require_writes`: one :class:`~connector.errors.PermissionDenied` names every
+operation and module missing and gives the exact text that allows them, so
+enabling writes takes one round trip, not one per property.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from connector.config.config import ConnectionConfig
-from connector.config.properties import WRITE_OPERATIONS
-from connector.errors import ConfigError
+from connector.config.properties import OPERATIONS, WRITE_OPERATIONS
+from connector.errors import ConfigError, PermissionDenied
+
+
+def _check_operation(operation: str) -> str:
+    op = operation.strip().lower()
+    if op not in WRITE_OPERATIONS:
+        raise ConfigError(f"require_write() guards writes ({', '.join(WRITE_OPERATIONS)}), not {operation!r}")
+    return op
+
+
+def missing_writes(config: ConnectionConfig, needs: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """Module -> the write operations on it that ``config`` does not allow (modules needing nothing left out)."""
+    out: dict[str, list[str]] = {}
+    for module, operations in needs.items():
+        name = module.strip()
+        if not name:
+            raise ConfigError("require_write() needs the module api_name the write targets")
+        ops = sorted({_check_operation(o) for o in operations}, key=WRITE_OPERATIONS.index)
+        denied = [op for op in ops if not config.is_write_allowed(op, name)]
+        if denied:
+            out[name] = denied
+    return out
+
+
+def allowing_text(config: ConnectionConfig, missing: Mapping[str, Iterable[str]]) -> str:
+    """The connection-string text that allows ``missing``: ``;AllowedOperations=read,insert;AllowedModules=Leads``.
+
+    Each property shows its whole new value (what it allows now plus what is missing), because a
+    connection string names a property once: the text replaces the property, it does not extend it.
+    """
+    ops = {op for wanted in missing.values() for op in wanted}
+    have_ops = list(config.allowed_operations)
+    parts = []
+    if not ops <= set(have_ops):
+        new_ops = [op for op in OPERATIONS if op in have_ops or op in ops]
+        parts.append(f";AllowedOperations={','.join(new_ops)}")
+    listed = {m.casefold() for m in config.allowed_modules}
+    new_modules = [m for m in missing if m.casefold() not in listed]
+    if new_modules:
+        parts.append(f";AllowedModules={','.join([*config.allowed_modules, *new_modules])}")
+    return "".join(parts)
+
+
+def require_writes(config: ConnectionConfig, needs: Mapping[str, Iterable[str]], *,
+                   whose: str = "this connection") -> None:
+    """Raise one :class:`PermissionDenied` naming every (operation, module) of ``needs`` not allowed.
+
+    ``needs``: module api_name -> write operations (insert, update, upsert, delete, any case).
+    The message lists what is missing per operation and ends with the text to put in the
+    connection string; the exit status of the CLI for it is 4.
+    """
+    missing = missing_writes(config, needs)
+    if not missing:
+        return
+    by_op: dict[str, list[str]] = {}
+    for module, ops in missing.items():
+        for op in ops:
+            by_op.setdefault(op, []).append(module)
+    what = "; ".join(f"{op} on {', '.join(mods)}" for op, mods in
+                     sorted(by_op.items(), key=lambda kv: WRITE_OPERATIONS.index(kv[0])))
+    text = allowing_text(config, missing)
+    names = " and ".join(n for n in ("AllowedOperations", "AllowedModules") if f";{n}=" in text)
+    raise PermissionDenied(f"{what}: not allowed by {whose}",
+                           hint=f"add `{text}` to its connection string (in place of any {names} it has)")
 
 
 def require_write(config: ConnectionConfig, operation: str, module: str) -> None:
@@ -21,9 +91,7 @@ def require_write(config: ConnectionConfig, operation: str, module: str) -> None
     ``operation`` is one of insert, update, upsert, delete (any case); anything else is a
     programming error and raises :class:`ConfigError`.
     """
-    op = operation.strip().lower()
-    if op not in WRITE_OPERATIONS:
-        raise ConfigError(f"require_write() guards writes ({', '.join(WRITE_OPERATIONS)}), not {operation!r}")
+    op = _check_operation(operation)
     if not module or not module.strip():
         raise ConfigError("require_write() needs the module api_name the write targets")
-    config.require_allowed(op, module.strip())
+    require_writes(config, {module.strip(): [op]})

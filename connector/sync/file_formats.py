@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from connector.errors import ConversionError
+from connector.errors import ConversionError, StateError
 
 from .schema_io import conform
 
@@ -170,11 +170,15 @@ class FileFormat:
         return ParquetRowWriter(path, schema) if self.kind == "parquet" else CsvRowWriter(path, schema)
 
     def read(self, path: Path, schema: pa.Schema | None, columns: list[str] | None = None) -> Iterator[pa.Table]:
-        if self.kind == "parquet":
-            yield from read_parquet_batches(path, schema, columns)
-            return
-        for table in read_csv_batches(path, schema):
-            yield table if columns is None else table.select([c for c in columns if c in table.column_names])
+        try:
+            if self.kind == "parquet":
+                yield from read_parquet_batches(path, schema, columns)
+                return
+            for table in read_csv_batches(path, schema):
+                yield table if columns is None else table.select([c for c in columns if c in table.column_names])
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # a malformed file: say which, not a traceback
+            raise StateError(f"cannot read {path}: {exc}",
+                             hint="fix the file (every line needs the header's columns) or write it again") from None
 
     def file_schema(self, path: Path) -> pa.Schema | None:
         """The schema the file itself carries (Parquet only)."""

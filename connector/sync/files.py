@@ -39,7 +39,7 @@ from connector.errors import ConfigError, StateError
 
 from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
 from .schema_io import conform, merged, schema_from_json, schema_to_json
-from .state import ModuleState
+from .state import ModuleState, since_watermark
 
 log = logging.getLogger("connector.sync")
 MANIFEST = "_zohocrm_state.json"
@@ -146,6 +146,15 @@ class FileTarget(FileDir):
         if data.get("users") == users:
             return
         data["users"] = users
+        write_json_atomic(self.root / MANIFEST, data)
+
+    def save_state(self, state: ModuleState) -> None:
+        """The module's state alone (a run that changed no row but learned something about its watermark)."""
+        data = self.manifest()
+        entry = data["modules"].get(state.module)
+        if entry is None:
+            return
+        entry["state"] = state.to_json()
         write_json_atomic(self.root / MANIFEST, data)
 
     def _commit(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
@@ -341,13 +350,11 @@ class FileSource(FileDir):
         state = _states(self.manifest()).get(module)
         return state.deleted_since if state else None
 
-    def read(self, module: str, columns: list[str] | None = None, *,
-             modified_since: datetime | None = None, **_: Any) -> Iterator[pa.RecordBatch]:
+    def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
+             exclude_ids: set[str] | None = None, **_: Any) -> Iterator[pa.RecordBatch]:
         for t in self.tables(module, columns):
             if modified_since is not None and "Modified_Time" in t.column_names:
-                mt = t.column("Modified_Time")
-                keep = pc.fill_null(pc.greater_equal(mt, pa.scalar(modified_since, mt.type)), False)
-                t = t.filter(keep)
+                t = since_watermark(t, modified_since, exclude_ids)
             yield from t.to_batches()
 
     def ids(self, module: str) -> set[str]:

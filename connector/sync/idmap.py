@@ -146,6 +146,14 @@ class SyncStateStore:
                                 "DELETE FROM deferred WHERE module = ? AND (source_id, field) IN "
                                 "(SELECT (s, f) FROM _keys)")
 
+    # -- sizes (the permission check before a run, ``zohocrm state``) ----------------------------------
+
+    def counts(self, table: str) -> dict[str, int]:
+        """Rows per module in ``idmap``, ``failed`` or ``deferred``."""
+        if table not in ("idmap", "failed", "deferred"):
+            raise ValueError(f"no table {table!r} in the sync state")
+        return dict(self.con.execute(f"SELECT module, count(*) FROM {table} GROUP BY module").fetchall())
+
     def close(self) -> None:
         self.con.close()
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, PermissionDenied
 
-from .state import ModifiedTimeWatermark, ModuleState
+from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
 
@@ -46,6 +46,8 @@ class ModuleResult:
     seconds: float = 0.0
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: a dry run's rows per operation it would have made (``{"insert": 120, "update": 3}``)
+    would: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class MigrationResult:
     credits: int = 0  # source + target, as metered by the connector
     report_path: str | None = None  # per-row outcomes of rows a Zoho target did not take
     notes: list[str] = field(default_factory=list)
+    dry_run: bool = False  # the target validated and reported; nothing was written, no state moved
 
     @property
     def ok(self) -> bool:
@@ -158,21 +161,25 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
                 yield b
             # Targets stage every batch before committing data and state together, so the
             # watermark is known by the time the state is written.
-            new_state.watermark = ModifiedTimeWatermark().advanced(below) if has_mt else ModifiedTimeWatermark()
+            new_state.watermark = (ModifiedTimeWatermark().advanced(below, signpost=signpost) if has_mt
+                                   else ModifiedTimeWatermark())
 
         rows = target.replace_module(module, schema, full_batches(), new_state)
         res.rows_read, res.rows_written = counter.rows, rows
     else:
         res = ModuleResult(module, "incremental")
         counter = _Counter(module, "delta", progress)
-        wm = state.watermark
+        deleted = _deleted_ids(source, target, module, state)
+        # Deleted records no longer sit at the boundary second: a count there must not expect them.
+        wm = state.watermark.without(deleted)
         seen: list[pa.RecordBatch] = []
+        check = BoundaryCheck(wm)
         if has_mt:
             delta = _filtered(counter.wrap(source.read(module, modified_since=wm.modified_time,
-                                                       exclude_ids=wm.boundary_ids or None)), wm, signpost, seen)
+                                                       exclude_ids=wm.boundary_ids or None, boundary=check)),
+                              wm, signpost, seen)
         else:
             delta = counter.wrap(source.read(module))  # no watermark column: re-read the (small) module
-        deleted = _deleted_ids(source, target, module, state)
         if clear_refs is not None and deleted:
             # Before the deletions commit with the state: a crash in between redoes both.
             res.lookups_cleared = clear_refs(module, deleted)
@@ -183,10 +190,17 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
             for b in delta:
                 if b.num_rows:
                     yield b
-            new_state.watermark = wm.advanced(seen) if has_mt else wm
+            new_state.watermark = wm.advanced(seen, check, signpost) if has_mt else wm
 
         written, removed = target.apply_changes(module, schema, delta_batches(), deleted, new_state)
         res.rows_read, res.rows_written, res.rows_deleted = counter.rows, written, removed
+        if (not written and not removed and new_state.watermark.settled() and not state.watermark.settled()
+                and hasattr(target, "save_state")):
+            # Nothing changed, so the target kept its old state; but the boundary second is now known
+            # complete for good, which spares every later quiet run a count: keep that (once).
+            # /deleted keeps being read from where the other modules read it (one call serves all).
+            new_state.rows, new_state.deleted_since = state.rows, state.deleted_since
+            target.save_state(new_state)
         cols = source.formula_columns(module) if hasattr(source, "formula_columns") else []
         if cols and hasattr(target, "update_columns") and _formulas_due(refresh_formulas, state, signpost):
             new_state.formulas_refreshed_at = signpost
@@ -196,6 +210,7 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
     stats = target.module_stats(module) if hasattr(target, "module_stats") else {}
     res.rows_failed = int(stats.get("failed", 0))
     res.notes = list(stats.get("notes", []))
+    res.would = dict(stats.get("would", {}))
     res.seconds = time.monotonic() - started
     return res
 
@@ -208,7 +223,7 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
         progress: ProgressFn | None = None, stop_on_error: bool = False,
         refresh_formulas: bool | timedelta = False) -> MigrationResult:
     """Sync ``modules`` (all the source has when None) from ``source`` to ``target``."""
-    result = MigrationResult()
+    result = MigrationResult(dry_run=bool(getattr(target, "dry_run", False)))
     credits_before = _credits(source, target)
     names = list(modules or source.modules())
     if hasattr(source, "session") and modules:
@@ -232,6 +247,8 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
             result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,
                                               signpost=cap, progress=progress, refresh_formulas=refresh_formulas,
                                               clear_refs=clear_refs))
+        except PermissionDenied:
+            raise  # the connection's settings, not this module: every later write would be refused too
         except ConnectorError as exc:
             log.error("module %s failed: %s", module, exc)
             result.modules.append(ModuleResult(module, "incremental" if incremental else "full", error=str(exc)))
@@ -241,7 +258,9 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
         result.notes += target.finish(progress)
         for m in result.modules:  # the second pass may have failed rows too
             if hasattr(target, "module_stats"):
-                m.rows_failed = int(target.module_stats(m.module).get("failed", m.rows_failed))
+                stats = target.module_stats(m.module)
+                m.rows_failed = int(stats.get("failed", m.rows_failed))
+                m.would = dict(stats.get("would", m.would))
     result.report_path = getattr(target, "report_path", None)
     result.credits = _credits(source, target) - credits_before
     return result

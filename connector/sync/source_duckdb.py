@@ -73,14 +73,19 @@ class DuckDBSource:
         return ModuleState.from_json(json.loads(raw)).deleted_since if raw else None
 
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
-             **_: Any) -> Iterator[pa.RecordBatch]:
+             exclude_ids: set[str] | None = None, **_: Any) -> Iterator[pa.RecordBatch]:
         schema = self.schema(module)
         have = set(self.con.sql(f"SELECT * FROM {q(module)} LIMIT 0").to_arrow_table().column_names)
         want = [c for c in (columns or schema.names) if c in have]
         target = pa.schema([schema.field(c) for c in (columns or schema.names) if c in schema.names])
-        where, params = "", []
+        where = ""
+        params: list[object] = []
         if modified_since is not None and "Modified_Time" in have:
             where, params = " WHERE Modified_Time >= ?", [modified_since]
+            if exclude_ids:
+                # The ids already taken at the watermark second: a run with nothing new reads nothing.
+                where += " AND NOT (Modified_Time = ? AND id IN (SELECT unnest(?)))"
+                params += [modified_since, sorted(exclude_ids)]
         sql = f"SELECT {', '.join(q(c) for c in want)} FROM {q(module)}{where} ORDER BY id"
         reader = self.con.cursor().sql(sql, params=params or None).to_arrow_reader(BATCH_ROWS)
         for batch in reader:

@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.api import metadata
 from connector.api import records as api
@@ -17,6 +18,9 @@ from connector.errors import ConnectorError
 from connector.model import Pushdown
 from connector.readers.base import Reader
 from connector.session import ZohoSession
+
+from .boundary import read_past_boundary
+from .state import BoundaryCheck
 
 log = logging.getLogger("connector.sync")
 
@@ -46,6 +50,12 @@ def boundary_clause(watermark: datetime, ids: list[str]) -> str:
     return f"(Modified_Time > {coql_datetime(watermark)}) or ({not_taken})"
 
 
+def _coql_time(dt: datetime) -> str:
+    from connector.readers.coql import coql_datetime
+
+    return coql_datetime(dt)
+
+
 class ZohoSource:
     scheme = "zoho"
 
@@ -55,6 +65,12 @@ class ZohoSource:
         self.api_type = api_type or session.config.api_type
         self.bulk_min_rows = bulk_min_rows
         self.progress: object | None = None
+        #: (module, since) -> (ids, complete): a parent's deletions serve its linking and subform
+        #: modules' cascade checks in the same run instead of being asked for again
+        self._deleted: dict[tuple[str, datetime | None], tuple[list[str], bool]] = {}
+        #: module -> (modified_since of its delta read this run, latest Modified_Time the read saw):
+        #: whether a subform's parent was edited since the last run, known without asking again
+        self._latest: dict[str, tuple[datetime, datetime | None]] = {}
 
     def __repr__(self) -> str:
         return f"ZohoSource({self.session.config.api_domain})"
@@ -136,19 +152,84 @@ class ZohoSource:
         return reader_for(choice, ctx)
 
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
-             exclude_ids: set[str] | None = None) -> Iterator[pa.RecordBatch]:
+             exclude_ids: set[str] | None = None, boundary: BoundaryCheck | None = None
+             ) -> Iterator[pa.RecordBatch]:
         """Rows of ``module``; with ``modified_since`` only those with Modified_Time >= it.
 
         ``exclude_ids`` (the ids already taken at the watermark second) are left out by the
-        query itself when COQL serves it, so a run with nothing new reads no rows at all.
+        query itself when COQL serves it and they fit in one query; otherwise, given
+        ``boundary``, only rows after that second are read and the second is checked by count
+        (see :mod:`.boundary`). Either way a run with nothing new reads no rows at all.
         """
+        if modified_since is None or columns is not None:
+            yield from self._read(module, columns, modified_since, exclude_ids, boundary)
+            return
+        latest: datetime | None = None
+        for b in self._read(module, columns, modified_since, exclude_ids, boundary):
+            top = pc.max(b.column("Modified_Time")).as_py() if "Modified_Time" in b.schema.names else None
+            latest = top if latest is None or (top is not None and top > latest) else latest
+            yield b
+        self._latest[module] = (modified_since, latest)  # the whole delta was read
+
+    def _read(self, module: str, columns: list[str] | None, modified_since: datetime | None,
+              exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
         reader = self._reader(module, modified_since is not None)
-        where = None
         ids = sorted(exclude_ids or (), key=int)
-        if (ids and modified_since is not None and getattr(reader, "name", "") == "COQL"
-                and len(ids) <= COQL_IN_MAX * COQL_IN_CLAUSES):
+        if modified_since is None or not ids:
+            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
+        elif getattr(reader, "name", "") == "COQL" and len(ids) <= COQL_IN_MAX * COQL_IN_CLAUSES:
             where = boundary_clause(modified_since, ids)
-        yield from reader.batches(module, columns, Pushdown(modified_since=modified_since, coql_where=where))
+            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since, coql_where=where))
+        elif boundary is None:
+            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
+        else:
+            yield from self._delta_past_boundary(reader, module, columns, modified_since, set(ids), boundary)
+
+    def _delta_past_boundary(self, reader: Reader, module: str, columns: list[str] | None, second: datetime,
+                             taken: set[str], boundary: BoundaryCheck) -> Iterator[pa.RecordBatch]:
+        def read_from(since: datetime) -> Iterator[pa.RecordBatch]:
+            # A Bulk Read job costs 50 credits and three calls even when it finds nothing: count first.
+            bulk = getattr(reader, "name", "") == "Bulk"
+            if bulk and self._count(module, f"Modified_Time >= {_coql_time(since)}") == 0:
+                return iter(())
+            return reader.batches(module, columns, Pushdown(modified_since=since))
+
+        def count_at(at: datetime) -> int | None:
+            return self._count(module, f"Modified_Time = {_coql_time(at)}")
+
+        def read_at(at: datetime, by_coql: bool) -> Iterator[pa.RecordBatch]:
+            log.info("%s: the watermark second %s gained or lost rows since it was read; reading it again",
+                     module, at.isoformat())
+            return self._read_second(reader, module, columns, at, by_coql=by_coql)
+
+        return read_past_boundary(second, taken, boundary, read_from=read_from, count_at=count_at, read_at=read_at)
+
+    def _read_second(self, reader: Reader, module: str, columns: list[str] | None, second: datetime, *,
+                     by_coql: bool) -> Iterator[pa.RecordBatch]:
+        """Every row whose Modified_Time is exactly ``second``: by COQL when it answers, else the
+        reader's rows from that second on, cut to the second here."""
+        pushdown = Pushdown(modified_since=second)
+        if by_coql:
+            from connector.readers import reader_for
+
+            reader = reader_for("COQL", self.session.reader_context(progress=self.progress))
+            pushdown = Pushdown(modified_since=second, coql_where=f"Modified_Time = {_coql_time(second)}")
+        stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
+        for b in reader.batches(module, columns, pushdown):
+            kept = b.filter(pc.fill_null(pc.equal(b.column("Modified_Time"), stamp), False))
+            if kept.num_rows:
+                yield kept
+
+    def _count(self, module: str, where: str) -> int | None:
+        """COQL ``COUNT(id)`` of the rows matching ``where`` (one call); None when COQL cannot say."""
+        from connector.api import coql
+
+        try:
+            rows, _ = coql.run(self.session.http, f"select COUNT(id) from {module} where {where}")
+        except ConnectorError as exc:
+            log.info("cannot count %s by COQL (%s)", module, exc)
+            return None
+        return int(rows[0].get("COUNT(id)", 0)) if rows else 0
 
     def ids(self, module: str) -> set[str]:
         """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
@@ -180,6 +261,12 @@ class ZohoSource:
             if info.generated_type == "subform":
                 from connector.api import coql
 
+                read = self._latest.get(parent)
+                if read is not None and read[0] <= since:
+                    # The parent's own delta this run read every row edited since then.
+                    if read[1] is not None and read[1] >= since:
+                        return True
+                    continue
                 rows, _ = coql.run(self.session.http, f"select id from {parent} where Modified_Time >= "
                                                       f"'{since.strftime('%Y-%m-%dT%H:%M:%S+00:00')}' limit 1")
                 if rows:
@@ -188,6 +275,9 @@ class ZohoSource:
 
     def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:
         """Ids deleted after ``since`` (all of the recycle bin list when None)."""
+        known = self._deleted.get((module, since))
+        if known is not None and (known[1] or first_page_only):
+            return list(known[0])
         header = (since - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00") if since else None
         ids: list[str] = []
         page = 1
@@ -195,6 +285,7 @@ class ZohoSource:
             p = api.deleted_page(self.session.http, module, page=page, if_modified_since=header)
             ids += [str(r["id"]) for r in p.records if r.get("id")]
             if not p.more or first_page_only:
+                self._deleted[(module, since)] = (list(ids), not p.more)
                 return ids
             page += 1
 

@@ -6,6 +6,15 @@ share the boundary second (Zoho timestamps have second precision and mass
 updates share seconds) are neither lost nor taken twice. singer's rule: the
 watermark never passes the moment the run started (the "signpost"), so a record
 changed while the run reads is picked up whole by the next run.
+
+A quiet run must read nothing, however many rows share the boundary second
+(a mass update stamps thousands). When the ids taken there do not fit in the
+source's query (COQL: 10 ``not in`` lists of 100), the source reads only what is
+*after* the boundary second, and the second itself is checked by count — one
+call — until it is *settled*: confirmed complete by a read or count made at least
+:data:`BOUNDARY_SETTLE` after it. A write can land in a second we already passed
+only while it is in flight (Zoho stamps Modified_Time as it processes the write),
+never minutes later, so a settled second needs no check at all.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -21,26 +30,48 @@ import pyarrow.compute as pc
 
 from connector.errors import StateError
 
+#: how long after a second a check must come for that second to count as complete for good
+BOUNDARY_SETTLE = timedelta(minutes=10)
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
 
 @dataclass
 class ModifiedTimeWatermark:
     modified_time: datetime | None = None  # UTC, second precision
     boundary_ids: set[str] = field(default_factory=set)
+    #: when (the source's clock: the signpost of the run) the boundary ids were last confirmed complete
+    checked_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"modified_time": self.modified_time.isoformat() if self.modified_time else None,
-                "boundary_ids": sorted(self.boundary_ids)}
+                "boundary_ids": sorted(self.boundary_ids),
+                "checked_at": self.checked_at.isoformat() if self.checked_at else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ModifiedTimeWatermark:
         if not data:
             return cls()
         try:
-            mt = data.get("modified_time")
-            return cls(datetime.fromisoformat(mt).astimezone(UTC) if mt else None, set(data.get("boundary_ids") or []))
+            return cls(_when(data.get("modified_time")), set(data.get("boundary_ids") or []),
+                       _when(data.get("checked_at")))
         except (TypeError, ValueError) as exc:
             raise StateError(f"sync state has a malformed watermark: {exc}",
                              hint="delete the module's state to force a full reload") from None
+
+    def settled(self) -> bool:
+        """Whether no row can still arrive in the boundary second (see the module docstring)."""
+        return (self.modified_time is not None and self.checked_at is not None
+                and self.checked_at - self.modified_time >= BOUNDARY_SETTLE)
+
+    def without(self, ids: Iterable[str]) -> ModifiedTimeWatermark:
+        """The same watermark with ``ids`` (deleted records) no longer counted at the boundary."""
+        gone = set(ids)
+        if not gone & self.boundary_ids:
+            return self
+        return ModifiedTimeWatermark(self.modified_time, self.boundary_ids - gone, self.checked_at)
 
     def window_filter(self, batch: pa.RecordBatch, signpost: datetime) -> pa.RecordBatch:
         """Rows inside [watermark, signpost) that were not already taken at the boundary second."""
@@ -56,10 +87,16 @@ class ModifiedTimeWatermark:
         keep = pc.fill_null(keep, False)
         return batch.filter(keep)
 
-    def advanced(self, batches: Iterable[pa.RecordBatch]) -> ModifiedTimeWatermark:
-        """The watermark after taking these (already window-filtered) rows."""
+    def advanced(self, batches: Iterable[pa.RecordBatch], check: BoundaryCheck | None = None,
+                 signpost: datetime | None = None) -> ModifiedTimeWatermark:
+        """The watermark after taking these (already window-filtered) rows.
+
+        ``check``: what the read did about the boundary second (None: it read it whole);
+        ``signpost``: when this run started, the time of any confirmation it made.
+        """
         top = self.modified_time
-        ids = set(self.boundary_ids)
+        ids = set(self.boundary_ids if check is None or check.ids_now is None else check.ids_now)
+        checked = signpost if check is None or check.confirmed else self.checked_at
         for b in batches:
             if b.num_rows == 0:
                 continue
@@ -68,11 +105,40 @@ class ModifiedTimeWatermark:
             if mx is None:
                 continue
             if top is None or mx > top:
-                top, ids = mx, set()
+                # A new boundary second, read whole by this run (after its signpost): checked now.
+                top, ids, checked = mx, set(), signpost
             if mx == top:
                 mask = pc.equal(mt, pa.scalar(top, pa.timestamp("s", tz="UTC")))
                 ids |= set(b.column("id").filter(mask).to_pylist())
-        return ModifiedTimeWatermark(top, ids)
+        return ModifiedTimeWatermark(top, ids, checked)
+
+
+def since_watermark(table: pa.Table, since: datetime, exclude_ids: Iterable[str] | None = None) -> pa.Table:
+    """Rows with Modified_Time >= ``since``, less ``exclude_ids`` at exactly that second (a local source's
+    delta: what it reads is what it counts, so a quiet run reads nothing)."""
+    mt = table.column("Modified_Time")
+    keep = pc.greater_equal(mt, pa.scalar(since, mt.type))
+    ids = sorted(exclude_ids or ())
+    if ids and "id" in table.column_names:
+        taken = pc.and_(pc.equal(mt, pa.scalar(since, mt.type)),
+                        pc.is_in(table.column("id"), value_set=pa.array(ids, pa.string())))
+        keep = pc.and_(keep, pc.invert(taken))
+    return table.filter(pc.fill_null(keep, False))
+
+
+@dataclass
+class BoundaryCheck:
+    """What a delta read did about the watermark's second; the source fills it in as it reads.
+
+    ``confirmed``: the read (or a count) covered the boundary second, so the ids taken there
+    are known complete as of this run; a source that skips a settled second says False.
+    ``ids_now``: every id at that second, when the source read the second again whole (ids
+    that moved on or were deleted drop out of the set).
+    """
+
+    watermark: ModifiedTimeWatermark
+    confirmed: bool = True
+    ids_now: set[str] | None = None
 
 
 @dataclass
@@ -92,11 +158,9 @@ class ModuleState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModuleState:
-        def dt(v: Any) -> datetime | None:
-            return datetime.fromisoformat(v).astimezone(UTC) if v else None
-
         return cls(data["module"], bool(data.get("loaded")), ModifiedTimeWatermark.from_json(data.get("watermark")),
-                   dt(data.get("deleted_since")), dt(data.get("formulas_refreshed_at")), int(data.get("rows") or 0))
+                   _when(data.get("deleted_since")), _when(data.get("formulas_refreshed_at")),
+                   int(data.get("rows") or 0))
 
 
 # -- a (module, state) table of JSON texts: a DuckDB target's and the Zoho target's sidecar ----------

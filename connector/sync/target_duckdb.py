@@ -130,6 +130,10 @@ class DuckDBTarget:
                                 "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()
         return {r[0]: r[1] for r in rows}
 
+    def save_state(self, state: ModuleState) -> None:
+        """The module's state alone (a run that changed no row but learned something about its watermark)."""
+        self._save_state(state)
+
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
         staging = f"_delta_{module}"

@@ -18,6 +18,12 @@ Nothing lost, nothing twice, after a kill at any point:
   written values among records created since the send) before sending again;
 * updates, upserts by key and deletes are safe to repeat.
 
+Before any of that, every write the run may make (:mod:`.zoho_needs`) is put to
+AllowedOperations/AllowedModules at once: a refused run has written nothing,
+saved no batch, and its one error gives the text that allows it all. With
+``DryRun=true`` on the target the writers validate and report what they would
+write; nothing is sent, and neither the id map nor the sync state moves.
+
 Limits, honestly: a row without any natural key, in a module with no
 ``source_id_field``, is recognised only by its values among records created
 since its batch was sent — two identical such rows are told apart by order, and
@@ -38,19 +44,22 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connector import writers
 from connector.api import metadata
-from connector.errors import ConfigError, ConnectorError, StateError
+from connector.errors import ConfigError, ConnectorError, PermissionDenied, StateError
+from connector.http.guard import require_writes
 from connector.session import ZohoSession
 from connector.writers.report import DONE, WriteReport
 
 from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
 from .state import ModuleState
+from .zoho_needs import store_facts, writes_needed
 from .zoho_report import FailureLog
-from .zoho_rows import RowPlanner, UserMap
+from .zoho_rows import RowPlanner, UserMap, fixed_chunks
 
 log = logging.getLogger("connector.sync")
 MODES = ("insert", "upsert")
@@ -81,6 +90,10 @@ class ZohoTarget:
         self.batch_rows = batch_rows or DEFAULT_BATCH[write_api]
         self.state_path = Path(state_path).expanduser() if state_path else None
         self.report_dir = Path(report_dir).expanduser() if report_dir else None
+        self.dry_run = bool(session.config.dry_run)  # validate and report; write nothing, keep no state
+        #: module -> source ids of resumed batches still unconfirmed: not written again in this run
+        self._unsettled: dict[str, set[str]] = {}
+        self._dry_deferred = 0  # lookups a dry run would have left to the second pass
         self.store: SyncStateStore | None = None
         self.failures: FailureLog | None = None
         self.users = UserMap({}, {}, None)
@@ -119,13 +132,26 @@ class ZohoTarget:
             log.info("lookup cycles; set in a second pass: %s", sorted(deferred))
         return ordered + [n for n in names if n not in known]
 
-    def begin(self, source: Any, names: list[str], progress: Any = None) -> None:
-        self.progress = progress
+    def state_file(self, source: Any) -> tuple[Path, str, str]:
+        """The sync state file of this source/target pair, and the two identities it is bound to."""
         src = source.identity() if hasattr(source, "identity") else repr(source)
         tgt = self.identity()
         key = hashlib.sha256(f"{src}|{tgt}".encode()).hexdigest()[:16]
-        path = self.state_path or default_state_path(self.session, key)
-        self.store = SyncStateStore(path)
+        return self.state_path or default_state_path(self.session, key), src, tgt
+
+    def begin(self, source: Any, names: list[str], progress: Any = None) -> None:
+        self.progress = progress
+        path, src, tgt = self.state_file(source)
+        # Opened only if it exists: a run refused below leaves no state file (nor any batch) behind.
+        store = SyncStateStore(path) if path.exists() else None
+        try:
+            self._check_allowed(names, store)
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+        # A dry run with no state yet keeps its (unchanged) state in memory only.
+        self.store = store or SyncStateStore(":memory:" if self.dry_run else path)
         self.store.bind(src, tgt)
         self.failures = FailureLog(self.report_dir or path.parent, path.stem)
         try:
@@ -136,6 +162,12 @@ class ZohoTarget:
             me, target_users = None, []
         self.users = UserMap.build(source.users() if hasattr(source, "users") else [], target_users,
                                    str(me) if me else None)
+
+    def _check_allowed(self, names: list[str], store: SyncStateStore | None) -> None:
+        """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
+        needs = writes_needed(self.mode, [n for n in names if n in self.session.catalog.modules()], self.lookups,
+                              *store_facts(store))
+        require_writes(self.session.config, needs, whose="the target connection")
 
     def _store(self) -> SyncStateStore:
         if self.store is None:
@@ -149,7 +181,14 @@ class ZohoTarget:
         return self._store().source_ids(module)
 
     def module_stats(self, module: str) -> dict[str, Any]:
-        return self._stats.get(module, {})
+        """``failed``: source rows whose last outcome this run is not a success (each row once)."""
+        out = dict(self._stats.get(module, {}))
+        if self.failures is not None:
+            out["failed"] = self.failures.failed(module)
+            if self.dry_run:
+                out["would"] = {k[len("would_"):]: v for k, v in self.failures.tally(module).items()
+                                if k.startswith("would_")}
+        return out
 
     def _stat(self, module: str) -> dict[str, Any]:
         return self._stats.setdefault(module, {"failed": 0, "notes": []})
@@ -169,7 +208,8 @@ class ZohoTarget:
         # A full load is the whole source: records we put there whose source row is gone go too.
         self._delete(module, sorted(store.source_ids(module) - seen))
         state.rows = len(store.source_ids(module))
-        store.save_state(state)
+        if not self.dry_run:
+            store.save_state(state)
         return written
 
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
@@ -180,7 +220,8 @@ class ZohoTarget:
         written = sum(self._write_chunk(module, planner, t) for t in self._chunks(batches))
         removed = self._delete(module, deleted_ids)
         state.rows = len(store.source_ids(module))
-        store.save_state(state)
+        if not self.dry_run:
+            store.save_state(state)
         return written, removed
 
     def _planner(self, module: str, schema: pa.Schema) -> RowPlanner:
@@ -202,20 +243,7 @@ class ZohoTarget:
         return self._layouts[module]
 
     def _chunks(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
-        """Write batches of exactly ``batch_rows`` (the last shorter), whatever the source's batches are."""
-        buf: list[pa.RecordBatch] = []
-        rows = 0
-        for b in batches:
-            while b.num_rows:
-                take = b.slice(0, self.batch_rows - rows)
-                buf.append(take)
-                rows += take.num_rows
-                b = b.slice(take.num_rows)
-                if rows >= self.batch_rows:
-                    yield pa.Table.from_batches(buf)
-                    buf, rows = [], 0
-        if buf:
-            yield pa.Table.from_batches(buf)
+        return fixed_chunks(batches, self.batch_rows)
 
     def _api(self, module: str) -> str:
         """Bulk Write takes subform and linking rows only inside their parent's file (bulk-write.md
@@ -237,12 +265,26 @@ class ZohoTarget:
 
     def _write_chunk(self, module: str, planner: RowPlanner, table: pa.Table) -> int:
         store = self._store()
+        unsettled = self._unsettled.get(module)
+        if unsettled:  # sent by a killed run, outcome still unknown: sending them again could double them
+            ids = pc.cast(table.column("id"), pa.string())
+            table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(unsettled), pa.string()))))
         sids = [str(s) for s in table.column("id").to_pylist()]
         prep = planner.prepare(table, store.lookup(module, sids), store.lookup)
-        # Deferred lookups are kept before the write: if we die after it, the second pass still knows.
-        store.defer(module, sids, prep.deferred)
         defaulted = self.users.fell_back
         written = 0
+        if self.dry_run:
+            if prep.inserts is not None:
+                report = writers.write(self.session, module, prep.inserts.drop_columns(["__source_id"]),
+                                       "upsert" if self.mode == "upsert" else "insert", self._key(),
+                                       api=self._api(module), progress=self._progress(module))
+                self._settle(module, report, [str(x) for x in prep.inserts.column("__source_id").to_pylist()],
+                             "upsert" if self.mode == "upsert" else "insert")
+            prep.inserts = None
+            self._dry_deferred += len(prep.deferred)
+        else:
+            # Deferred lookups are kept before the write: if we die after it, the second pass still knows.
+            store.defer(module, sids, prep.deferred)
         if prep.inserts is not None:
             written += self._send_pending(module, self._save_pending(module, prep.inserts))
         for t in prep.updates:
@@ -276,22 +318,44 @@ class ZohoTarget:
 
     def _recover(self, module: str) -> None:
         """Finish insert batches a killed run left behind, before anything new is written."""
+        if self.dry_run:
+            waiting = self.pending_batches(module)
+            if waiting:
+                self._stat(module)["notes"].append(f"{waiting} insert batches of an interrupted run wait to be "
+                                                   "resumed; a run that is not a dry run resumes them first")
+            return
         d = self._pending_dir()
         for tmp in d.glob(f".{module}.*.tmp"):
             tmp.unlink()
         for path in sorted(d.glob(f"{module}.*.parquet")):
             log.info("resuming an interrupted write batch %s", path.name)
             self._send_pending(module, path)
+            if path.exists():  # rows Zoho still has not told us about: left to the next run, not re-sent now
+                ids = pq.read_table(path, columns=["__source_id"]).column("__source_id").to_pylist()
+                self._unsettled.setdefault(module, set()).update(str(i) for i in ids)
+
+    def pending_batches(self, module: str | None = None) -> int:
+        """Insert batches saved before they were sent and not finished yet (a killed run's)."""
+        store = self._store()
+        d = store.path.with_name(store.path.stem + ".pending")
+        return len(list(d.glob(f"{module or '*'}.*.parquet"))) if d.is_dir() else 0
 
     def _send_pending(self, module: str, path: Path) -> int:
         table = pq.read_table(path)
         sids = [str(s) for s in table.column("__source_id").to_pylist()]
         meta = json.loads(path.with_suffix(".json").read_text())
         report_path = path.with_suffix(".report.csv")
-        report = writers.write(self.session, module, table.drop_columns(["__source_id"]), meta["operation"],
-                               meta.get("key"), api=self._api(module), report_path=report_path,
-                               resume_from=report_path if report_path.exists() else None,
-                               progress=self._progress(module))
+        try:
+            report = writers.write(self.session, module, table.drop_columns(["__source_id"]), meta["operation"],
+                                   meta.get("key"), api=self._api(module), report_path=report_path,
+                                   resume_from=report_path if report_path.exists() else None,
+                                   progress=self._progress(module))
+        except PermissionDenied:
+            if not report_path.exists() or not WriteReport.read(report_path).table.num_rows:
+                # Refused before anything was sent: no batch is left behind to resume.
+                for p in (path, path.with_suffix(".json"), report_path):
+                    p.unlink(missing_ok=True)
+            raise
         written = self._settle(module, report, sids, meta["operation"])
         if report.summary().get("unknown"):
             # Rows whose fate Zoho did not tell us stay pending: the next run looks them up first.
@@ -304,7 +368,7 @@ class ZohoTarget:
         return written
 
     def _settle(self, module: str, report: WriteReport, sids: list[str], operation: str) -> int:
-        """Commit the id map for what landed; keep what did not for the report."""
+        """Commit the id map for what landed; keep what did not for the report (one line per source row)."""
         pairs: dict[str, str] = {}
         failed: dict[str, tuple[str, str]] = {}
         bad = []
@@ -315,13 +379,18 @@ class ZohoTarget:
             else:
                 failed[sid] = (e.code or e.status, e.message or "Zoho answered without a record id")
                 bad.append((sid, e))
-        self._store().record(module, pairs, failed)
         st = self._stat(module)
         st["written_so_far"] = st.get("written_so_far", 0) + len(sids)
+        if self.dry_run:  # every row is reported (would_insert ..., or why it would fail); nothing is kept
+            if self.failures is not None:
+                self.failures.add(module, operation, bad)
+            return 0
+        self._store().record(module, pairs, failed)
+        if self.failures is not None:
+            self.failures.resolve(module, list(pairs))  # tried before in this run and landed now
         if bad and self.failures is not None:
+            # "unknown" rows count as failed: the target is not known to hold them yet.
             self.failures.add(module, operation, bad)
-            st = self._stat(module)
-            st["failed"] += len(bad)  # "unknown" too: the target is not known to hold those rows yet
             unknown = sum(1 for _, e in bad if e.status == "unknown")
             if unknown:
                 st["notes"].append(f"{unknown} rows were sent but Zoho's answer was lost; the next run looks "
@@ -334,19 +403,25 @@ class ZohoTarget:
         if not mapped:
             return 0
         sids = list(mapped)
+        if not self.session.config.is_write_allowed("delete", module):
+            # Deleting is the one write a sync may go without (a least-privilege target leaves it out on
+            # purpose): the records stay, the run says so and how to let deletions through.
+            self._stat(module)["notes"].append(
+                f"{len(sids)} records deleted at the source stay in Zoho: the target connection does not allow "
+                f"delete on {module} (add delete to AllowedOperations and {module} to AllowedModules to remove them)")
+            return 0
         report = writers.write(self.session, module, [{"id": mapped[s]} for s in sids], "delete", api="rest")
         gone = []
         bad = []
         for e in report.entries().values():
             # INVALID_DATA: the record is not in the target any more (someone deleted it): nothing to do.
-            if e.status == "deleted" or e.code == "INVALID_DATA":
+            if (e.status == "deleted" or e.code == "INVALID_DATA") and not self.dry_run:
                 gone.append(sids[e.row])
             else:
                 bad.append((sids[e.row], e))
         store.forget(module, gone)
         if bad and self.failures is not None:
             self.failures.add(module, "delete", bad)
-            self._stat(module)["failed"] += len(bad)
         return sum(1 for e in report.entries().values() if e.status == "deleted")
 
     # -- second pass ----------------------------------------------------------------------------------
@@ -355,6 +430,9 @@ class ZohoTarget:
         """Set the lookups that waited for their record; say how many still wait."""
         from .zoho_second_pass import resolve_deferred
 
+        if self.dry_run:
+            n = self._dry_deferred
+            return [f"dry run: {n} lookups would be set by the second pass, once their records exist"] if n else []
         notes = resolve_deferred(self)
         for module, st in self._stats.items():
             if st.get("owners_defaulted"):

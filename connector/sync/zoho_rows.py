@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,3 +202,20 @@ class RowPlanner:
 def _arrow(rows: list[dict[str, Any]], source_ids: list[str], schema: pa.Schema, names: list[str]) -> pa.Table:
     table = pa.table({n: pa.array([r.get(n) for r in rows], schema.field(n).type) for n in names})
     return table.append_column("__source_id", pa.array(source_ids, pa.string()))
+
+
+def fixed_chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly ``rows`` rows (the last shorter), whatever the sizes of the source's batches."""
+    buf: list[pa.RecordBatch] = []
+    have = 0
+    for b in batches:
+        while b.num_rows:
+            take = b.slice(0, rows - have)
+            buf.append(take)
+            have += take.num_rows
+            b = b.slice(take.num_rows)
+            if have >= rows:
+                yield pa.Table.from_batches(buf)
+                buf, have = [], 0
+    if buf:
+        yield pa.Table.from_batches(buf)

@@ -80,7 +80,6 @@ def resolve_deferred(target: ZohoTarget) -> list[str]:
                 store.undefer(module, ok)
                 if bad and target.failures is not None:
                     target.failures.add(module, "update (lookups)", bad)
-                    target._stat(module)["failed"] += len(bad)
         if waiting:
             notes.append(f"{module}: {waiting} lookups point at records not in the target yet; the run that "
                          "brings those records sets them")

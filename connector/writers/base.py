@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -22,9 +22,10 @@ import pyarrow as pa
 
 from connector.api import metadata
 from connector.errors import ConfigError, PlanningError, StateError
+from connector.http.guard import require_write
 from connector.schema.types import TableSchema
 
-from .reconcile import RecordFinder, ServerClock, has_key, upsert_keys
+from .reconcile import RecordFinder, ServerClock, has_key, server_clock, upsert_keys
 from .report import DONE, Entry, ReportJournal, WriteReport
 from .validate import OPERATIONS, Problem, RowItem, WritePlan
 
@@ -106,12 +107,28 @@ class WriteRun:
     credits_at_start: int = 0
     #: when an earlier run last tried rows it did not finish (a resumed delete looks in the recycle bin from then)
     tried_at: dict[int, datetime] = field(default_factory=dict)
+    #: rows an earlier run sent without learning the outcome, and when (Zoho's clock): they may exist
+    unsure: dict[int, datetime] = field(default_factory=dict)
 
     def since(self, rows: Iterable[int], sent: datetime) -> datetime:
         return min([sent, *(self.tried_at[r] for r in rows if r in self.tried_at)])
 
+    def stamped(self, entries: Iterable[Entry]) -> list[Entry]:
+        """Entries timed on Zoho's clock: a resume compares them with Zoho's own times.
+
+        A row still ``unknown`` keeps the time it was first sent (journaled before its call):
+        a resumed run looks for its record from then on, not from when we gave up waiting.
+        """
+        now = self.clock.now()
+        out = []
+        for e in entries:
+            before = self.journal.get(e.row) if e.status == "unknown" else None
+            out.append(replace(e, at=before.at if before is not None and before.status == "unknown" else now))
+        return out
+
     def record(self, entries: list[Entry], credits: int) -> None:
         """Keep a batch's outcome (on the caller's thread) and tell the progress callback."""
+        entries = self.stamped(entries)
         self.journal.record(entries)
         with self.lock:
             self.claimed.update(e.record_id for e in entries if e.record_id and e.status == "inserted")
@@ -147,7 +164,7 @@ class Writer:
         op = operation.strip().lower()
         if op not in OPERATIONS:
             raise PlanningError(f"unknown write operation {operation!r}; expected one of {', '.join(OPERATIONS)}")
-        self.config.require_allowed(op, module)  # before any call, even a metadata read
+        require_write(self.config, op, module)  # before any call, even a metadata read
         triggers = list(dict.fromkeys(trigger))
         unknown_triggers = [t for t in triggers if t not in TRIGGERS]
         if unknown_triggers:
@@ -155,7 +172,7 @@ class Writer:
                                 hint=f"triggers are {', '.join(TRIGGERS)}")
         dry = self.config.dry_run if dry_run is None else bool(dry_run)
         api_module = self.session.catalog.resolve(module)
-        self.config.require_allowed(op, api_module)
+        require_write(self.config, op, api_module)
         source = RowSource(rows)
         if source.num_rows == 0 and not source.column_names:
             return WriteReport.from_entries([], module=api_module, operation=op, dry_run=dry)
@@ -172,11 +189,14 @@ class Writer:
             raise ConfigError("a dry run does not overwrite the report it resumes from",
                               hint="give the dry run another report_path, or none")
         journal = ReportJournal(target, previous.values())
-        clock = ServerClock()
+        clock: ServerClock = server_clock(self.http)
         run = WriteRun(api_module, op, ts, plan, journal, triggers, dry, progress, clock,
                        RecordFinder(self.http, ts, plan, clock), credits_at_start=self.http.meter.total)
         run.claimed = {e.record_id for e in previous.values() if e.record_id and e.status == "inserted"}
         run.tried_at = {e.row: e.at for e in previous.values() if e.status in ("failed", "unknown")}
+        run.unsure = {e.row: e.at for e in previous.values() if e.status == "unknown"}
+        if not dry and op != "update" and source.num_rows:
+            clock.prime(self.http)  # send times are journaled on Zoho's clock from the first row
         todo = [i for i in range(source.num_rows) if i not in previous or previous[i].status not in DONE]
         run.total = len(todo)
         meta = {"module": api_module, "operation": op, "dry_run": dry, "warnings": plan.warnings}

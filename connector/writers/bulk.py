@@ -35,7 +35,7 @@ from connector.errors import ConnectorError, PlanningError, RetriableError
 from .base import Rows, RowSource, Writer, WriteRun
 from .bulk_csv import CsvColumn, CsvFile, ResultRow, field_mappings, parse_result, plan_columns, split_files
 from .reconcile import default_match_field, has_key, upsert_keys
-from .report import Entry, utc_now
+from .report import Entry
 from .rest import STOPPERS, RestWriter
 from .validate import RowItem
 
@@ -117,14 +117,14 @@ class BulkWriter(Writer):
     def _send_file(self, run: WriteRun, cols: list[CsvColumn], f: CsvFile, zgid: str, n: int,
                    find_by: str | None) -> list[Entry]:
         name = f"{run.module}-{n + 1:04d}.csv"
-        sent = utc_now()
+        sent = run.clock.now()  # Zoho's clock: a resumed run compares it with Created_Time
         keys = upsert_keys(run.plan)
         # Creating the job again after a lost answer is safe only if no row can be inserted twice.
         repeatable = run.operation == "update" or (run.operation == "insert" and find_by is not None) or (
             run.operation == "upsert" and all(has_key(keys, it) for it in f.items))
         if run.operation in ("insert", "upsert"):
             run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent in a bulk job; no result yet",
-                                     sent) for it in f.items)
+                                     run.unsure.get(it.row, sent)) for it in f.items)
         retried = False
         job_id: str | None = None
         try:

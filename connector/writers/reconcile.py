@@ -14,13 +14,22 @@ sent again:
 
 Either way only records created at or after the batch was sent count, so a
 record that already existed with the same key is never taken for ours. Times
-are Zoho's: :class:`ServerClock` learns the server's clock from ``Date`` headers.
-Deletes are checked the other way round, in the recycle bin (``/deleted``).
+are Zoho's: :class:`ServerClock` (one per connection) learns the server's clock
+from ``Date`` headers, and the send times a journal keeps are on that clock, so a
+resume compares Zoho's times with Zoho's times whatever either clock did since
+(a local clock stepped by an hour, a server clock corrected). Deletes are checked
+the other way round, in the recycle bin (``/deleted``).
+
+A row sent again after a lost answer may be refused as ``DUPLICATE_DATA`` of a
+record Zoho names (a unique field): :meth:`RecordFinder.adopt` takes that record
+as the row's own when it is ours — see :data:`ADOPT_WINDOW` for the rule.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -28,7 +37,7 @@ from typing import Any
 
 from connector.api import records
 from connector.api.coql import quote_literal
-from connector.errors import FatalApiError
+from connector.errors import ConnectorError, FatalApiError
 from connector.http.client import ZohoHttp
 from connector.schema.types import FieldInfo, TableSchema
 
@@ -44,7 +53,16 @@ DUPLICATE_CHECK = {"Leads": "Email", "Contacts": "Email", "Accounts": "Account_N
                    "Invoices": "Subject"}
 #: Date headers have whole seconds and Created_Time too; the cutoff errs this far on the early side
 MARGIN = timedelta(seconds=5)
+#: The rule for adopting the record a DUPLICATE_DATA answer names, for a row an earlier attempt
+#: sent without learning the outcome: (1) no other row of the write has it, (2) every value the
+#: row sets equals the record's, (3) the user this connection acts as created it (when Zoho says
+#: who did), and (4) it was created no earlier than this long before the row was first sent. The
+#: window is far wider than any clock error (send times are Zoho's own; this covers journals of
+#: a clock that was wrong when they were written) and still excludes a record someone made days
+#: before with the same values.
+ADOPT_WINDOW = timedelta(hours=24)
 COQL_IN_MAX = 100  # search-and-coql.md B.7
+IDS_PER_GET = 100  # GET /{module}?ids= takes at most 100 (records.md section 1)
 FINGERPRINT_MAX = 40  # fields compared when no key is available (list calls take 50)
 MATCHABLE = frozenset({"text", "email", "phone", "website", "picklist", "integer", "bigint", "double", "currency",
                        "percent", "lookup", "ownerlookup", "userlookup", "autonumber"})
@@ -53,11 +71,17 @@ FINGERPRINT = MATCHABLE | {"date", "datetime", "boolean", "multiselectpicklist"}
 
 
 class ServerClock:
-    """Zoho's clock relative to ours, from the ``Date`` header of the latest answer."""
+    """Zoho's clock relative to ours, from the ``Date`` header of the latest answer.
+
+    One per connection (:func:`server_clock`), so every write on it stamps times on Zoho's
+    clock from its first row on; :meth:`prime` asks once when no answer was seen yet.
+    """
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
         self.known = False
+        self.user_id: str | None = None  # the user this connection acts as, when Zoho said
+        self._lock = threading.Lock()
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         raw = (headers or {}).get("Date") or (headers or {}).get("date")
@@ -67,11 +91,43 @@ class ServerClock:
             server = parsedate_to_datetime(raw)
         except (TypeError, ValueError):
             return
-        self.offset = server.astimezone(UTC) - datetime.now(UTC)
-        self.known = True
+        with self._lock:
+            self.offset = server.astimezone(UTC) - datetime.now(UTC)
+            self.known = True
 
-    def server_time(self, local: datetime) -> datetime:
-        return local + self.offset
+    def now(self) -> datetime:
+        """Zoho's time now (ours until an answer told us theirs)."""
+        return datetime.now(UTC) + self.offset
+
+    def prime(self, http: ZohoHttp) -> None:
+        """Learn Zoho's clock (and who we are) before the first write stamps a time."""
+        if self.known:
+            return
+        try:
+            r = http.get("/users", params={"type": "CurrentUser"}, kind="metadata", what="server time")
+            users = r.body.get("users") if isinstance(r.body, dict) else None
+            if users and isinstance(users[0], dict) and users[0].get("id"):
+                self.user_id = str(users[0]["id"])
+        except ConnectorError:  # no users scope: the org answers with a Date header too
+            try:
+                r = http.get("/org", kind="metadata", what="server time")
+            except ConnectorError as exc:
+                log.warning("cannot learn Zoho's clock (%s); send times are kept on the local clock", exc)
+                return
+        self.observe(r.headers)
+
+
+_CLOCKS: weakref.WeakKeyDictionary[Any, ServerClock] = weakref.WeakKeyDictionary()
+_CLOCKS_LOCK = threading.Lock()
+
+
+def server_clock(http: Any) -> ServerClock:
+    """The clock of one connection, shared by every write on it."""
+    with _CLOCKS_LOCK:
+        clock = _CLOCKS.get(http)
+        if clock is None:
+            clock = _CLOCKS[http] = ServerClock()
+        return clock
 
 
 def default_match_field(plan: WritePlan) -> FieldInfo | None:
@@ -142,15 +198,18 @@ class RecordFinder:
         self.match = default_match_field(plan)
         self.coql_served = True
 
-    def find(self, items: list[RowItem], sent_local: datetime, claimed: set[str]) -> dict[int, str]:
-        """Input row -> id of the record it created, for the rows found; ``claimed`` ids are skipped."""
+    def find(self, items: list[RowItem], sent: datetime, claimed: set[str]) -> dict[int, str]:
+        """Input row -> id of the record it created, for the rows found; ``claimed`` ids are skipped.
+
+        ``sent``: when the rows were first sent, on Zoho's clock.
+        """
         m = self.match
         keyed = [it for it in items if m is not None and normalize(m, it.payload.get(m.api_name)) is not None]
         found: dict[int, str] = {}
         scan = items
         if keyed and self.coql_served:
             try:
-                found.update(self._by_coql(keyed, sent_local, claimed))
+                found.update(self._by_coql(keyed, sent, claimed))
                 keyed_rows = {it.row for it in keyed}
                 scan = [it for it in items if it.row not in keyed_rows]
             except FatalApiError as exc:
@@ -158,11 +217,12 @@ class RecordFinder:
                 log.info("COQL lookup unavailable (%s); scanning recent records instead", exc.code)
                 self.coql_served = False
         if scan:
-            found.update(self._by_scan(scan, sent_local, claimed | set(found.values())))
+            found.update(self._by_scan(scan, sent, claimed | set(found.values())))
         return found
 
-    def _cutoff(self, sent_local: datetime) -> datetime:
-        return self.clock.server_time(sent_local) - MARGIN
+    @staticmethod
+    def _cutoff(sent: datetime) -> datetime:
+        return sent - MARGIN
 
     # -- by key, with COQL ------------------------------------------------------------------
 
@@ -173,7 +233,7 @@ class RecordFinder:
             return str(value)
         return quote_literal(str(value))
 
-    def _by_coql(self, items: list[RowItem], sent_local: datetime, claimed: set[str]) -> dict[int, str]:
+    def _by_coql(self, items: list[RowItem], sent: datetime, claimed: set[str]) -> dict[int, str]:
         m = self.match
         assert m is not None
         found: dict[int, str] = {}
@@ -187,7 +247,7 @@ class RecordFinder:
                                what=f"COQL lookup in {self.ts.module}")
             self.clock.observe(r.headers)
             rows = [] if r.empty else list(r.body.get("data", []))
-            found.update(self._assign(chunk, rows, sent_local, taken, [m]))
+            found.update(self._assign(chunk, rows, sent, taken, [m]))
         return found
 
     # -- by scanning what was created since ------------------------------------------------
@@ -200,7 +260,7 @@ class RecordFinder:
             out.insert(0, self.match)
         return out[:FINGERPRINT_MAX]
 
-    def _by_scan(self, items: list[RowItem], sent_local: datetime, claimed: set[str]) -> dict[int, str]:
+    def _by_scan(self, items: list[RowItem], sent: datetime, claimed: set[str]) -> dict[int, str]:
         fields = self._fingerprint_fields(items)
         names = ["Created_Time"] + [f.api_name for f in fields if f.api_name != "Created_Time"]
         recent: list[dict[str, Any]] = []
@@ -220,7 +280,7 @@ class RecordFinder:
                 break
             data = list(r.body.get("data", []))
             recent += data
-            cutoff = self._cutoff(sent_local)
+            cutoff = self._cutoff(sent)
             oldest = _created(data[-1]) if data else None
             info = r.body.get("info", {})
             if not data or not info.get("more_records") or (oldest is not None and oldest < cutoff):
@@ -229,11 +289,11 @@ class RecordFinder:
             page += 1
             if not token and page * records.MAX_PER_PAGE > records.DISCRETE_PAGING_LIMIT:
                 break
-        return self._assign(items, recent, sent_local, set(claimed), fields)
+        return self._assign(items, recent, sent, set(claimed), fields)
 
-    def _assign(self, items: list[RowItem], candidates: list[dict[str, Any]], sent_local: datetime,
+    def _assign(self, items: list[RowItem], candidates: list[dict[str, Any]], sent: datetime,
                 taken: set[str], fields: list[FieldInfo]) -> dict[int, str]:
-        cutoff = self._cutoff(sent_local)
+        cutoff = self._cutoff(sent)
         fresh = [c for c in candidates if (t := _created(c)) is not None and t >= cutoff]
         fresh.sort(key=lambda c: (_created(c) or cutoff, str(c.get("id"))))  # oldest first: input order
         found: dict[int, str] = {}
@@ -246,17 +306,63 @@ class RecordFinder:
                 rid = str(rec.get("id"))
                 if rid in taken:
                     continue
-                if all(normalize(f, rec.get(f.api_name)) == v for f, v in wanted):
+                if _same_values(wanted, rec):
                     found[it.row] = rid
                     taken.add(rid)
                     break
         return found
 
+    # -- the record a DUPLICATE_DATA answer names ------------------------------------------
 
-def confirm_deleted(http: ZohoHttp, module: str, ids: set[str], sent_local: datetime,
-                    clock: ServerClock) -> set[str]:
-    """Which of ``ids`` are in the recycle bin since the batch was sent (a retried delete found them gone)."""
-    since = (clock.server_time(sent_local) - MARGIN).astimezone(UTC).replace(microsecond=0).isoformat()
+    def adopt(self, named: list[tuple[RowItem, str]], first_sent: Mapping[int, datetime],
+              claimed: set[str]) -> dict[int, str]:
+        """Input row -> the record Zoho named as its duplicate, for the rows where it is ours.
+
+        ``named``: (row sent again, id from its DUPLICATE_DATA answer), only for rows an earlier
+        attempt sent without learning the outcome; ``first_sent``: row -> that first send, on
+        Zoho's clock. The rule is :data:`ADOPT_WINDOW`'s.
+        """
+        fields = self._fingerprint_fields([it for it, _ in named])
+        names = list(dict.fromkeys(["Created_Time", "Created_By", *(f.api_name for f in fields)]))
+        wanted_ids = sorted({rid for _, rid in named})
+        records_by_id: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted_ids), IDS_PER_GET):
+            params: dict[str, Any] = {"ids": ",".join(wanted_ids[start:start + IDS_PER_GET]),
+                                      "fields": ",".join(names[:records.MAX_FIELDS_PER_CALL])}
+            if self.ts.module == "Leads":
+                params["converted"] = "both"
+            r = self.http.get(f"/{self.ts.module}", params=params, kind="get",
+                              what=f"check duplicates in {self.ts.module}")
+            self.clock.observe(r.headers)
+            if not r.empty:
+                records_by_id.update({str(d.get("id")): d for d in r.body.get("data", [])})
+        found: dict[int, str] = {}
+        taken = set(claimed)
+        for it, rid in named:
+            rec = records_by_id.get(rid)
+            if rec is None or rid in taken or it.row in found:
+                continue
+            created = _created(rec)
+            if created is None or created < first_sent[it.row] - ADOPT_WINDOW - MARGIN:
+                continue  # someone's record from long before: a real duplicate, not our lost insert
+            creator = rec.get("Created_By")
+            creator_id = str(creator.get("id")) if isinstance(creator, dict) and creator.get("id") else None
+            if self.clock.user_id and creator_id and creator_id != self.clock.user_id:
+                continue
+            wanted = [(f, v) for f in fields if (v := normalize(f, it.payload.get(f.api_name))) is not None]
+            if wanted and _same_values(wanted, rec):
+                found[it.row] = rid
+                taken.add(rid)
+        return found
+
+
+def _same_values(wanted: list[tuple[FieldInfo, Any]], rec: dict[str, Any]) -> bool:
+    return all(normalize(f, rec.get(f.api_name)) == v for f, v in wanted)
+
+
+def confirm_deleted(http: ZohoHttp, module: str, ids: set[str], sent: datetime) -> set[str]:
+    """Which of ``ids`` are in the recycle bin since the batch was sent (``sent`` on Zoho's clock)."""
+    since = (sent - MARGIN).astimezone(UTC).replace(microsecond=0).isoformat()
     seen: set[str] = set()
     page = 1
     while len(seen) < len(ids):

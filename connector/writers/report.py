@@ -2,7 +2,9 @@
 
 A report has one row per input row: ``row`` (0-based input row number),
 ``key`` (the key value when a key was given), ``record_id``, ``status``, ``code``
-(Zoho's code), ``message`` and ``at`` (when the row's fate was recorded, UTC).
+(Zoho's code), ``message`` and ``at`` (when the row's fate was recorded, UTC, on
+Zoho's clock as its ``Date`` headers tell it; an ``unknown`` row's ``at`` is when it
+was first sent, which a resumed write compares with Zoho's ``Created_Time``).
 
 While a write runs, entries are appended to a CSV journal as batches finish
 (the results file itself for ``.csv``, ``<file>.journal.csv`` next to a

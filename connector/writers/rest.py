@@ -8,7 +8,9 @@ approval or blueprint fires during a migration unless asked.
 
 Lost answers: update (PUT), upsert and delete are safe to repeat, so the HTTP
 layer retries them. An insert is not: when its answer is lost the rows are
-looked up (:mod:`.reconcile`) and only those not found are sent again.
+looked up (:mod:`.reconcile`) and only those not found are sent again. A row
+sent again that Zoho refuses as ``DUPLICATE_DATA`` of a record it names is given
+that record when the record is ours (:meth:`.reconcile.RecordFinder.adopt`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from connector.http.client import ZohoResponse
 
 from .base import Writer, WriteRun
 from .reconcile import confirm_deleted, has_key, upsert_keys
-from .report import Entry, utc_now
+from .report import Entry
 from .validate import RowItem
 
 BATCH = records.MAX_BATCH  # 100 records per call
@@ -48,6 +50,18 @@ def _duplicate_key(run: WriteRun, res: dict[str, Any]) -> bool:
     details: dict[str, Any] = raw if isinstance(raw, dict) else {}
     return (key is not None and res.get("code") == "DUPLICATE_DATA"
             and details.get("api_name") == key.api_name)
+
+
+def duplicate_of(res: Any) -> str | None:
+    """The id of the record a DUPLICATE_DATA answer names (``details.duplicate_record.id``, or ``details.id``)."""
+    if not isinstance(res, dict) or res.get("code") != "DUPLICATE_DATA":
+        return None
+    details = res.get("details")
+    if not isinstance(details, dict):
+        return None
+    dup = details.get("duplicate_record")
+    rid = dup.get("id") if isinstance(dup, dict) else details.get("id")
+    return str(rid) if rid else None
 
 
 def record_entries(run: WriteRun, items: list[RowItem], body: Any, operation: str | None = None) -> list[Entry]:
@@ -118,7 +132,7 @@ class RestWriter(Writer):
                 for f in pending:
                     if not f.cancelled():
                         try:
-                            run.journal.record(f.result())
+                            run.journal.record(run.stamped(f.result()))
                         except BaseException:  # noqa: BLE001 - the first error is the one to raise
                             pass
                 raise
@@ -144,7 +158,7 @@ class RestWriter(Writer):
                 rows = {it.row for it in keyless}
                 keyed = [it for it in items if it.row not in rows]
                 return self._insert(run, keyless) + (self._send(run, keyed) if keyed else [])
-        sent = utc_now()
+        sent = run.clock.now()
         try:
             r = self._call(run, items)
         except STOPPERS:
@@ -168,11 +182,13 @@ class RestWriter(Writer):
         pending = items
         last: RetriableError | None = None
         # The first send counts: a record from an earlier attempt may land late, so lookups reach back to it.
-        sent = utc_now()
+        # Zoho's clock: a resumed run compares this time with Created_Time, whatever our clock does.
+        # A row an earlier (killed) run sent keeps that first time: a later resume must reach back to it.
+        sent = min([run.clock.now(), *(run.unsure[it.row] for it in items if it.row in run.unsure)])
         for attempt in range(self.config.max_retries + 1):
             # Journaled before the call: if the process dies now, a resumed run looks these rows up.
-            run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent; no answer recorded", sent)
-                               for it in pending)
+            run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent; no answer recorded",
+                                     run.unsure.get(it.row, sent)) for it in pending)
             try:
                 r = records.write(self.http, "POST", run.module, [it.payload for it in pending],
                                   trigger=run.trigger)
@@ -202,10 +218,38 @@ class RestWriter(Writer):
             except ConnectorError as exc:  # Zoho refused the whole request: nothing was written
                 return done + _failed(pending, exc)
             run.clock.observe(r.headers)
-            return done + record_entries(run, pending, r.body, "insert")
+            entries = record_entries(run, pending, r.body, "insert")
+            # Rows sent before (this attempt after a lost answer, or a killed run's) may be refused as
+            # duplicates of the very records they created: those are adopted when they are ours.
+            first = {it.row: run.unsure.get(it.row, sent) for it in pending
+                     if attempt > 0 or it.row in run.unsure}  # rows that may have landed before this send
+            return done + self._adopt_duplicates(run, pending, entries, r.body, first)
         assert last is not None
         # Looked up after the last failure and not found; still, a lost answer leaves doubt.
         return done + _failed(pending, last, "unknown" if getattr(last, "ambiguous", False) else "failed")
+
+    def _adopt_duplicates(self, run: WriteRun, items: list[RowItem], entries: list[Entry], body: Any,
+                          first_sent: dict[int, Any]) -> list[Entry]:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not first_sent or not isinstance(data, list) or len(data) != len(items):
+            return entries
+        named = [(it, rid) for it, e, res in zip(items, entries, data, strict=True)
+                 if e.status == "failed" and it.row in first_sent and (rid := duplicate_of(res))]
+        if not named:
+            return entries
+        with run.lock:
+            claimed = set(run.claimed)
+        try:
+            found = run.finder.adopt(named, first_sent, claimed)
+        except STOPPERS:
+            raise
+        except ConnectorError:
+            return entries  # the rows stay failed with Zoho's own answer
+        with run.lock:
+            run.claimed.update(found.values())
+        return [Entry(e.row, "inserted", e.key, found[e.row], "SUCCESS",
+                      "record added by an earlier attempt whose answer was lost (Zoho named it as the duplicate)")
+                if e.row in found else e for e in entries]
 
     def _recheck_deletes(self, run: WriteRun, entries: list[Entry], sent: Any,
                          codes: tuple[str, ...] | None = ("INVALID_DATA",)) -> list[Entry]:
@@ -216,7 +260,7 @@ class RestWriter(Writer):
             return entries
         since = run.since([e.row for e in entries if e.record_id in doubtful], sent)
         try:
-            gone = confirm_deleted(self.http, run.module, doubtful, since, run.clock)
+            gone = confirm_deleted(self.http, run.module, doubtful, since)
         except STOPPERS:
             raise
         except ConnectorError:

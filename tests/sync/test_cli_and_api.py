@@ -85,3 +85,12 @@ def test_source_id_field_lets_a_target_recognise_rows_without_a_natural_key(tmp_
         again = connector.migrate(f"csv:{src}", b.connection_string + ALLOW, mode="upsert", **kw)
         assert again.ok, again.as_rows()
         assert len([r for r in export(b, "Leads") if r.get("Company") == "SidCo"]) == 2
+
+
+def test_a_malformed_csv_source_is_named_not_an_internal_error(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "Leads.csv").write_text("id,Last_Name,Company\n1,Fine,Co\n2,Short\n")
+    res = CliRunner().invoke(cli, ["migrate", "--source", f"csv:{src}", "--target", f"duckdb:{tmp_path / 'x.duckdb'}"])
+    assert res.exit_code == 1, res.output
+    assert "Leads.csv" in res.output.replace("\n", "") and "internal error" not in res.output

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.errors import StateError
-from connector.sync.lookups import load_order, raw_targets
+from connector.sync.boundary import read_past_boundary
+from connector.sync.lookups import RECORD, USER, LookupColumn, load_order, raw_targets
 from connector.sync.schema_io import (
     conform,
     merged,
@@ -19,7 +20,8 @@ from connector.sync.schema_io import (
     text_to_type,
     type_to_text,
 )
-from connector.sync.state import ModifiedTimeWatermark
+from connector.sync.state import BOUNDARY_SETTLE, BoundaryCheck, ModifiedTimeWatermark
+from connector.sync.zoho_needs import writes_needed
 from connector.sync.zoho_rows import UserMap
 
 # -- stored schema grammar ------------------------------------------------------------------------
@@ -176,3 +178,117 @@ def test_watermark_takes_every_change_once_across_runs(waves):
     kept = wm.window_filter(_batch(rows), clock)
     taken |= set(zip(kept.column("id").to_pylist(), kept.column("Modified_Time").to_pylist(), strict=True))
     assert {(i, t) for i, t in table.items()} <= taken
+
+
+class TableSource:
+    """An in-memory module for the boundary protocol: rows (id -> Modified_Time) and the calls it answered."""
+
+    def __init__(self, table: dict[str, datetime]) -> None:
+        self.table = table
+        self.calls: list[str] = []
+
+    def _rows(self, keep) -> pa.RecordBatch:
+        return _batch(sorted((i, t) for i, t in self.table.items() if keep(t)))
+
+    def read_from(self, since: datetime):
+        self.calls.append("read")
+        batch = self._rows(lambda t: t >= since)
+        return iter([batch] if batch.num_rows else [])
+
+    def count_at(self, second: datetime) -> int:
+        self.calls.append("count")
+        return sum(1 for t in self.table.values() if t == second)
+
+    def read_at(self, second: datetime, _by_count: bool):
+        self.calls.append("read second")
+        return iter([self._rows(lambda t: t == second)])
+
+    def delta(self, wm: ModifiedTimeWatermark, signpost: datetime) -> tuple[pa.RecordBatch, ModifiedTimeWatermark]:
+        """One incremental run the way the runner drives a source past a crowded boundary second."""
+        if wm.modified_time is None:
+            batches = [self._rows(lambda t: True)]
+            check = None
+        else:
+            check = BoundaryCheck(wm)
+            batches = list(read_past_boundary(wm.modified_time, set(wm.boundary_ids), check, read_from=self.read_from,
+                                              count_at=self.count_at, read_at=self.read_at))
+        kept = [wm.window_filter(b, signpost) for b in batches]
+        taken = pa.concat_tables([pa.Table.from_batches([k]) for k in kept]) if kept else None
+        return (taken.combine_chunks().to_batches()[0] if taken is not None and taken.num_rows
+                else _batch([])), wm.advanced(kept, check, signpost)
+
+
+@given(st.lists(st.tuples(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)), max_size=12),
+                          st.sampled_from([1, 3, 3, int(BOUNDARY_SETTLE.total_seconds()) + 1])),
+                min_size=1, max_size=6))
+def test_reading_past_a_crowded_boundary_takes_every_change_once(waves):
+    """The same waves as above, read the way a boundary too large for one query is: after the second,
+    plus a count there until it is settled. Writes become visible at most 6 s late (far less than the
+    settle time). Every version is taken exactly once; once settled, a quiet run is one read call."""
+    wm = ModifiedTimeWatermark()
+    table: dict[str, datetime] = {}
+    src = TableSource(table)
+    taken: set[tuple[str, datetime]] = set()
+    clock = T0
+    for wave, step in waves:
+        for rid, dt in wave:
+            stamp = max(T0, clock - timedelta(seconds=dt), wm.modified_time or T0)
+            if stamp == wm.modified_time and str(rid) in wm.boundary_ids:
+                stamp += timedelta(seconds=1)
+            table[str(rid)] = stamp
+        clock += timedelta(seconds=step)
+        kept, wm = src.delta(wm, clock)
+        got = set(zip(kept.column("id").to_pylist(), kept.column("Modified_Time").to_pylist(), strict=True))
+        assert not (got & taken), "a version was taken twice"
+        taken |= got
+    clock += timedelta(seconds=10)
+    kept, wm = src.delta(wm, clock)
+    taken |= set(zip(kept.column("id").to_pylist(), kept.column("Modified_Time").to_pylist(), strict=True))
+    assert set(table.items()) <= taken
+    if wm.modified_time is not None:
+        # Quiet from here on: confirmed once past the settle time, then a single read call per run.
+        clock += BOUNDARY_SETTLE
+        kept, wm = src.delta(wm, clock)
+        assert kept.num_rows == 0 and wm.settled()
+        src.calls.clear()
+        kept, wm = src.delta(wm, clock + timedelta(hours=1))
+        assert kept.num_rows == 0 and src.calls == ["read"]
+
+
+@pytest.mark.parametrize(("checked_after", "settled"), [
+    (None, False), (timedelta(0), False), (BOUNDARY_SETTLE - timedelta(seconds=1), False),
+    (BOUNDARY_SETTLE, True), (timedelta(days=400), True),
+])
+def test_a_boundary_second_is_settled_once_checked_long_enough_after_it(checked_after, settled):
+    checked = T0 + checked_after if checked_after is not None else None
+    wm = ModifiedTimeWatermark(T0, {"1", "2"}, checked)
+    assert wm.settled() is settled
+    assert ModifiedTimeWatermark.from_json(wm.to_json()) == wm
+    assert wm.without(["2", "9"]) == ModifiedTimeWatermark(T0, {"1"}, checked)
+
+
+# -- writes a migration into Zoho needs, asked before the first one ----------------------------------
+
+
+def _lookup(field: str, *targets: str, kind: str = RECORD) -> LookupColumn:
+    return LookupColumn(field, f"{field}_Id", kind, targets, f"{field}_Name", None, False)
+
+
+LOOKUPS = {"Contacts": [_lookup("Account_Name", "Accounts"), _lookup("Reporting_To", "Contacts")],
+           "Accounts": [_lookup("Parent_Account", "Accounts")],
+           "Deals": [_lookup("Contact_Name", "Contacts"), _lookup("Owner", "Users", kind=USER)],
+           "Leads": [_lookup("Owner", "Users", kind=USER)]}
+
+
+@pytest.mark.parametrize(("mode", "names", "mapped", "deferred", "needs"), [
+    ("insert", ["Leads"], set(), [], {"Leads": ["insert"]}),  # a first load: insert only
+    ("upsert", ["Leads"], set(), [], {"Leads": ["upsert"]}),
+    ("insert", ["Leads"], {"Leads"}, [], {"Leads": ["insert", "update"]}),  # rows of an earlier run
+    ("insert", ["Deals"], set(), [], {"Deals": ["insert"]}),  # its parents are not in this run: nothing deferred
+    ("insert", ["Contacts", "Deals"], set(), [], {"Contacts": ["insert", "update"], "Deals": ["insert"]}),
+    ("insert", ["Deals", "Contacts"], set(), [], {"Deals": ["insert", "update"], "Contacts": ["insert", "update"]}),
+    ("insert", ["Leads"], set(), ["Contacts"], {"Leads": ["insert"], "Contacts": ["update"]}),  # waiting lookups
+    ("upsert", ["Accounts"], {"Accounts"}, ["Accounts"], {"Accounts": ["upsert", "update"]}),
+])
+def test_writes_a_migration_needs(mode, names, mapped, deferred, needs):
+    assert writes_needed(mode, names, lambda m: LOOKUPS.get(m, []), lambda m: m in mapped, deferred) == needs

@@ -183,3 +183,58 @@ def test_upserted_rows_without_a_key_are_not_doubled_by_lost_answers(fresh):
     got = {r["id"]: r for r in exported(z, "Leads", tag)}
     assert len(got) == 200 and set(got) == set(report.record_ids())
     assert all(got[e["record_id"]]["Last_Name"] == f"{tag}-{e['row']}" for e in report.table.to_pylist())
+
+
+def _journal(path, rows_at):
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(COLUMNS)
+        out.writerows(Entry(i, "unknown", at=at).csv_row() for i, at in rows_at)
+
+
+def test_a_resent_row_refused_as_duplicate_is_given_the_named_record_only_when_it_is_ours(fresh, tmp_path):
+    """A journal kept by a clock an hour fast: the lookup window misses what landed, the re-send is refused
+    as DUPLICATE_DATA naming the records. Ours (same values, our user, just created) are adopted; a record
+    someone made long before with the same values, or one with the same Email but other values, is not."""
+    emu, session, z = fresh()
+    tag = marker()
+    rows = leads(tag, 50)
+    landed = z.post("/Leads", json={"data": rows[:30], "trigger": []}).json()["data"]
+    old = next(r for r in z.export("Leads") if r.get("Email") and r.get("Company"))
+    rows[30] = {"Last_Name": old["Last_Name"], "Email": old["Email"], "Company": old["Company"]}
+    other = {"Last_Name": "Someone else", "Email": rows[31]["Email"], "Company": tag}
+    assert z.post("/Leads", json={"data": [other], "trigger": []}).status_code == 201
+    path = tmp_path / "leads.csv"
+    _journal(path, [(i, datetime.now(UTC) + timedelta(hours=1)) for i in range(32)])
+    report = RestWriter(session).write("Leads", rows, resume_from=path)
+    assert report.summary() == {"inserted": 48, "failed": 2, "total": 50}
+    assert report.record_ids()[:30] == [d["details"]["id"] for d in landed]
+    assert "duplicate" in report.table.column("message").to_pylist()[0]
+    assert report.table.column("code").to_pylist()[30:32] == ["DUPLICATE_DATA", "DUPLICATE_DATA"]
+    assert report.record_ids()[30:32] == [None, None]
+    mine = [r for r in exported(z, "Leads", tag) if r["Last_Name"] != "Someone else"]
+    assert sorted(r["id"] for r in mine) == sorted(i for i in report.record_ids() if i)
+
+
+def test_rows_left_unknown_keep_their_send_time_so_a_resume_finds_them(fresh, tmp_path):
+    """Answers lost on every call (the rows land), slowly: the report says 'unknown' with the time the rows
+    were sent, not the time we gave up, so the resumed write looks far enough back and inserts nothing twice."""
+    emu, _, z = fresh(seed=9)
+    from .conftest import writable_session
+
+    session = writable_session(emu, ";MaxRetries=1")
+    tag = marker()
+    RestWriter(session).write("Leads", [{"Last_Name": "warm-up", "Company": "warm-up"}])  # metadata, clock
+    rows = [{"Last_Name": f"{tag}-{i}", "Company": tag, "City": f"c{i}"} for i in range(5)]  # no key at all
+    path = tmp_path / "leads.csv"
+    configure(emu, fault_rate=1.0, fault_kinds=["drop_after"], latency_ms=2500)
+    started = datetime.now(UTC)
+    report = RestWriter(session).write("Leads", rows, report_path=path)
+    configure(emu, fault_rate=0.0, latency_ms=0)
+    assert set(report.table.column("status").to_pylist()) == {"unknown"}
+    assert len(exported(z, "Leads", tag)) == 5  # they landed
+    assert datetime.now(UTC) - started > timedelta(seconds=6)  # gave up long after sending ...
+    assert all(at <= started + timedelta(seconds=4) for at in report.table.column("at").to_pylist())  # ... kept
+    resumed = RestWriter(session).write("Leads", rows, resume_from=path)
+    assert resumed.summary() == {"inserted": 5, "total": 5}
+    assert sorted(r["Last_Name"] for r in exported(z, "Leads", tag)) == sorted(r["Last_Name"] for r in rows)
