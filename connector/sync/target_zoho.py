@@ -34,6 +34,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,13 @@ import pyarrow.parquet as pq
 from connector import writers
 from connector.api import metadata
 from connector.errors import ConfigError, ConnectorError, StateError
+from connector.localfs import private_dir, private_umask, write_private
 from connector.session import ZohoSession
 from connector.writers.report import DONE, WriteReport
 
 from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
+from .paths import REPORT_DIR, STATE, usable_file, usable_folder
 from .state import ModuleState
 from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner, UserMap
@@ -66,6 +69,11 @@ def default_state_path(session: ZohoSession, key: str) -> Path:
     return folder / f"zohocrm-sync-{key}.duckdb"
 
 
+def reports_dir(state: Path) -> Path:
+    """Where per-row reports go by default: ``<state>.reports/`` beside the state (``s.duckdb`` -> ``s.reports``)."""
+    return state.with_name(state.stem + ".reports")
+
+
 class ZohoTarget:
     scheme = "zoho"
 
@@ -79,8 +87,15 @@ class ZohoTarget:
         self.session, self.mode, self.key, self.write_api = session, mode, key, write_api
         self.source_id_field = source_id_field
         self.batch_rows = batch_rows or DEFAULT_BATCH[write_api]
-        self.state_path = Path(state_path).expanduser() if state_path else None
-        self.report_dir = Path(report_dir).expanduser() if report_dir else None
+        # Checked now, before any Zoho call: a bad --state or --report-dir must not surface hours in.
+        self.state_path = usable_file(state_path, "sync state", STATE) if state_path else None
+        if self.state_path is None:
+            usable_folder(default_state_path(session, "probe").parent, "folder of the sync state", STATE)
+        self.report_dir = usable_folder(report_dir, "report folder", REPORT_DIR) if report_dir else None
+        # Pending batches (full record data), their reports and the failure report: private whatever
+        # the umask, for as long as the target is open (pyarrow writes the batches and takes no mode).
+        self._private = ExitStack()
+        self._private.enter_context(private_umask())
         self.store: SyncStateStore | None = None
         self.failures: FailureLog | None = None
         self.users = UserMap({}, {}, None)
@@ -127,7 +142,8 @@ class ZohoTarget:
         path = self.state_path or default_state_path(self.session, key)
         self.store = SyncStateStore(path)
         self.store.bind(src, tgt)
-        self.failures = FailureLog(self.report_dir or path.parent, path.stem)
+        self.failures = FailureLog(self.report_dir or reports_dir(self.store.path),
+                                   f"{path.stem}.report" if self.report_dir else "report")
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
@@ -259,9 +275,7 @@ class ZohoTarget:
 
     def _pending_dir(self) -> Path:
         store = self._store()
-        d = store.path.with_name(store.path.stem + ".pending")
-        d.mkdir(parents=True, exist_ok=True)
-        return d
+        return private_dir(store.path.with_name(store.path.stem + ".pending"), "pending write batches", setting=STATE)
 
     def _save_pending(self, module: str, table: pa.Table) -> Path:
         d = self._pending_dir()
@@ -269,8 +283,8 @@ class ZohoTarget:
         path = d / f"{module}.{n:06d}.parquet"
         meta = {"operation": "upsert" if self.mode == "upsert" else "insert", "key": self._key()}
         tmp = path.with_name(f".{path.name}.tmp")
-        pq.write_table(table, tmp)
-        path.with_suffix(".json").write_text(json.dumps(meta))
+        pq.write_table(table, tmp)  # 0600: under the target's private umask
+        write_private(path.with_suffix(".json"), json.dumps(meta), "pending write batch", setting=STATE)
         os.replace(tmp, path)  # the batch exists for a re-run only once it is whole
         return path
 
@@ -363,9 +377,12 @@ class ZohoTarget:
         return notes
 
     def close(self) -> None:
-        if self.failures is not None:
-            self.failures.close()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-        self.session.close()
+        try:
+            if self.failures is not None:
+                self.failures.close()
+            if self.store is not None:
+                self.store.close()
+                self.store = None
+            self.session.close()
+        finally:
+            self._private.close()
