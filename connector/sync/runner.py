@@ -32,7 +32,7 @@ from .state import ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
 
-ProgressFn = Callable[[str, str, int], None]  # (module, phase, rows)
+ProgressFn = Callable[[str, str, int], None]  # (module, phase, rows); phase "start" (0 rows) when a module begins
 #: ``MigrationResult.interrupted_in`` when the stop came after every module, in a Zoho target's second pass
 SECOND_PASS = "second pass"
 
@@ -64,6 +64,7 @@ class MigrationResult:
     #: set when Ctrl-C / SIGTERM stopped the run: the module it stopped in (its data was not committed
     #: for file and DuckDB targets; a Zoho target keeps the batches it wrote). ``modules`` has the others.
     interrupted_in: str | None = None
+    planned: list[str] = field(default_factory=list)  # every module the run was to sync, in its order
 
     @property
     def ok(self) -> bool:
@@ -261,6 +262,7 @@ def _run(result: MigrationResult, source: Any, target: Any, modules: list[str] |
         names = [source.session.catalog.resolve(m) for m in names]  # "leads" -> Leads, with did-you-mean
     if hasattr(target, "order_modules"):
         names = target.order_modules(names)
+    result.planned = list(names)
     if hasattr(target, "begin"):
         target.begin(source, names, progress=progress)
     elif hasattr(target, "save_users") and hasattr(source, "users"):
@@ -275,6 +277,8 @@ def _run(result: MigrationResult, source: Any, target: Any, modules: list[str] |
         spent = _credits(source, target)
         result.interrupted_in = module
         try:
+            if progress is not None:  # a scheduler's log shows the module is under way before its first rows
+                progress(module, "start", 0)
             # File and DuckDB sources are complete per module up to their own upstream signpost.
             cap = (source.signpost(module) if hasattr(source, "signpost") else None) or signpost
             result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,

@@ -1,0 +1,152 @@
+"""Ctrl-C and SIGTERM sent to a real ``zohocrm migrate`` process in the middle of a module.
+
+The process must say what it kept and how to resume (never a traceback, ``internal error``
+or DuckDB's ``Query interrupted``), exit 130 / 143, and leave the target resumable: the
+command it advises, run again, makes the target equal the source with nothing twice — for a
+DuckDB target, a Parquet target and a Zoho target (a second org, compared through the id
+map). The signal is sent when the process reports rows of its second module (plain progress
+lines, as off a terminal), so one module is committed and one is half done. How fast the
+process stops is measured by hand (README "Migrate and sync"), not asserted here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connector.emulator import Emulator
+from connector.sync import migrate
+
+from .helpers import ALLOW, MODULES, assert_same, source, truth
+from .roundtrip import clear_org
+from .test_crash_safety import read
+from .test_zoho_target import check_copy
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ";PageSize=25"
+
+
+def migrate_until(args: list[str], *, modules_seen: int, sig: int, at_start: bool = False
+                  ) -> subprocess.CompletedProcess[str]:
+    """Run ``zohocrm migrate ARGS``; send ``sig`` once rows of the ``modules_seen``-th module are reported
+    (``at_start``: as soon as that module starts)."""
+    proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "migrate", *args, "--progress-every", "0"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stderr is not None and proc.stdout is not None
+    lines: list[str] = []
+    started: list[str] = []
+    for line in proc.stderr:
+        lines.append(line)
+        module, _, rest = line.partition(": ")
+        if rest and rest[0].isdigit() and module not in started:
+            started.append(module)
+        if len(started) >= modules_seen and rest and (at_start or not rest.startswith("0 rows")):
+            proc.send_signal(sig)
+            break
+    else:
+        raise AssertionError("the run ended before the signal could be sent:\n" + "".join(lines))
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "".join(lines) + err)
+
+
+def assert_stopped_cleanly(proc: subprocess.CompletedProcess[str], sig: int) -> str:
+    word = "interrupted" if sig == signal.SIGINT else "terminated"
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143), proc.stderr
+    for bad in ("Traceback", "internal error", "Query interrupted", "KeyboardInterrupt", "RuntimeError"):
+        assert bad not in proc.stderr, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if line.startswith(f"{word}:")]
+    assert len(said) == 1, proc.stderr
+    assert "kept" in said[0] and "resume" in said[0] and "--incremental" in said[0], said[0]
+    return said[0]
+
+
+def committed(kind: str, where: Path, module: str) -> bool:
+    if kind == "parquet":
+        return (where / f"{module}.parquet").exists()
+    con = duckdb.connect(str(where), read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                [module]).fetchone()[0])
+    finally:
+        con.close()
+
+
+def zohocrm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "connector.cli", "migrate", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize(("kind", "sig"), [("duckdb", signal.SIGINT), ("duckdb", signal.SIGTERM),
+                                           ("parquet", signal.SIGTERM), ("parquet", signal.SIGINT)])
+def test_a_signal_mid_migration_keeps_what_committed_and_the_advised_rerun_completes(kind, sig, tmp_path):
+    where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
+    with Emulator(records=1_200, seed=91, latency_ms=15) as emu:
+        args = ["--source", emu.connection_string + PAGE, "--target", f"{kind}:{where}"]
+        said = assert_stopped_cleanly(migrate_until(args, modules_seen=2, sig=sig), sig)
+        first = said.split(": ", 1)[1].split(" ")[0]
+        assert "was loaded and kept" in said and "was not committed" in said, said
+        second = said.split("; ")[1].split(" was not committed")[0]
+        src = source(emu)
+        try:
+            # What the message says is true of the target: the first module is whole, the second untouched.
+            ts = src.session.catalog.table(first)
+            assert_same(first, read(kind, where, first, ts.arrow_schema), truth(emu, ts))
+            assert not committed(kind, where, second)
+            again = zohocrm(*args, "--incremental")
+            assert again.returncode == 0, again.stderr
+            for m in MODULES:
+                ts = src.session.catalog.table(m)
+                assert_same(m, read(kind, where, m, ts.arrow_schema), truth(emu, ts))
+        finally:
+            src.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_writing_into_zoho_then_the_rerun_writes_nothing_twice(sig, tmp_path):
+    with Emulator(records=400, seed=93) as a, Emulator(records=0, seed=94, latency_ms=25) as b:
+        clear_org(b)
+        pq_dir, state = tmp_path / "pq", tmp_path / "state.duckdb"
+        assert migrate(a.connection_string, f"parquet:{pq_dir}").ok
+        args = ["--source", f"parquet:{pq_dir}", "--target", b.connection_string + ALLOW, "--state", str(state),
+                "--write-api", "rest"]
+        said = assert_stopped_cleanly(migrate_until(args, modules_seen=2, sig=sig), sig)
+        assert "stopped part way" in said or "stopped before its first batch" in said, said
+        assert not list(tmp_path.glob("state.reports/*.csv"))  # nothing failed: an interrupt is not a failure
+        again = zohocrm(*args, "--incremental")
+        assert again.returncode == 0, again.stderr
+        check_copy(a, b, state, tmp_path, f"after-{sig}")
+
+
+def test_ctrl_c_inside_a_long_duckdb_statement_is_an_interrupt_not_an_internal_error(tmp_path):
+    """A DuckDB source big enough that the signal lands inside DuckDB's own work (it then raises
+    "Query interrupted" instead of KeyboardInterrupt): still a clean stop, and a clean re-run."""
+    src = tmp_path / "big.duckdb"
+    con = duckdb.connect(str(src))
+    con.execute("CREATE TABLE Small AS SELECT CAST(i AS VARCHAR) AS id, 'row ' || i AS Name FROM range(2000) t(i)")
+    con.execute("CREATE TABLE Wide AS SELECT CAST(i AS VARCHAR) AS id, md5(CAST(i AS VARCHAR)) AS Name, "
+                "i * 3 AS Amount FROM range(1000000) t(i)")
+    con.close()
+    target = tmp_path / "copy.duckdb"
+    args = ["--source", f"duckdb:{src}", "--target", f"duckdb:{target}", "--modules", "Small,Wide"]
+    said = assert_stopped_cleanly(migrate_until(args, modules_seen=2, sig=signal.SIGINT, at_start=True),
+                                  signal.SIGINT)
+    assert said.startswith("interrupted: Small was loaded and kept; Wide was not committed"), said
+    again = zohocrm(*args, "--incremental")
+    assert again.returncode == 0, again.stderr
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
+        for table in ("Small", "Wide"):
+            n, distinct, missing = con.execute(
+                f"SELECT count(*), count(DISTINCT id), (SELECT count(*) FROM (SELECT * FROM src.{table} "
+                f"EXCEPT SELECT id, Name{', Amount' if table == 'Wide' else ''} FROM {table})) FROM {table}").fetchone()
+            assert n == distinct == con.execute(f"SELECT count(*) FROM src.{table}").fetchone()[0] and missing == 0
+    finally:
+        con.close()
