@@ -40,7 +40,7 @@ SCHEMES = ("duckdb:", "parquet:", "csv:", "zoho:")
 #: off a terminal nobody reads a line wrapped at 80 columns: tables and notes keep their width
 WIDE = 100_000
 #: after an interrupt, how long worker threads may take to finish their call before the process leaves
-LEAVE_WAIT_S = 1.0
+LEAVE_WAIT_S = 0.5
 
 
 def endpoint(value: str) -> str:

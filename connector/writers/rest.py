@@ -33,7 +33,7 @@ BATCH = records.MAX_BATCH  # 100 records per call
 STOPPERS = (QuotaExhaustedError, AuthError, PermissionDenied)
 DONE_STATUS = {"insert": "inserted", "update": "updated", "delete": "deleted"}
 #: how long a stopping write waits for batches already on the wire before it leaves them to the journal
-STOP_WAIT_S = 0.5
+STOP_WAIT_S = 0.3
 
 
 def _detail_text(details: Any, columns: dict[str, str]) -> str:
