@@ -151,6 +151,10 @@ def friendly_errors() -> Iterator[None]:
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Exception as exc:  # a bug, not a user error: still no raw traceback that could quote a secret
+        if interrupts.is_interrupt(exc):  # DuckDB's "Query interrupted": the signal it caught
+            stop = interrupts.as_interrupt(exc)
+            err("terminated" if isinstance(stop, Terminated) else "interrupted")
+            sys.exit(exit_status(stop))
         err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in the connector; set ZOHOCRM_DEBUG=1 "
             "for the traceback and report it)")
         _debug_traceback(exc)

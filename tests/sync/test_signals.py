@@ -150,3 +150,46 @@ def test_ctrl_c_inside_a_long_duckdb_statement_is_an_interrupt_not_an_internal_e
             assert n == distinct == con.execute(f"SELECT count(*) FROM src.{table}").fetchone()[0] and missing == 0
     finally:
         con.close()
+
+
+def _duckdb_interrupted() -> BaseException:
+    """The error a real DuckDB statement ends with when it is interrupted mid-run."""
+    import threading
+
+    con = duckdb.connect()
+    timer = threading.Timer(0.2, con.interrupt)
+    timer.start()
+    try:
+        con.execute("SELECT count(*) FROM range(10000000000) t(x) WHERE x % 7 = 3").fetchall()
+    except BaseException as exc:  # noqa: BLE001 - the very object DuckDB raised is the point
+        return exc
+    finally:
+        timer.join()
+        con.close()
+    raise AssertionError("the statement was not interrupted")
+
+
+@pytest.mark.parametrize(("make", "interrupt", "noted", "status"), [
+    (lambda: RuntimeError("Query interrupted"), True, None, 130),  # what DuckDB raises on SIGINT
+    (lambda: RuntimeError("Query interrupted"), True, signal.SIGTERM, 143),  # ... and on SIGTERM
+    (_duckdb_interrupted, True, None, 130),
+    (KeyboardInterrupt, True, None, 130),
+    (lambda: RuntimeError("something else"), False, None, 70),
+    (lambda: ValueError("Query interrupted"), False, None, 70),
+])
+def test_every_shape_of_an_interrupt_ends_as_one(make, interrupt, noted, status, monkeypatch, capsys):
+    from connector import interrupts
+    from connector.cli.common import friendly_errors
+
+    monkeypatch.setattr(interrupts, "_received", noted)
+    exc = make()
+    assert interrupts.is_interrupt(exc) is interrupt
+    if interrupt:
+        stop = interrupts.as_interrupt(exc)
+        assert isinstance(stop, KeyboardInterrupt)
+        assert isinstance(stop, interrupts.Terminated) is (noted == signal.SIGTERM)
+    with pytest.raises(SystemExit) as ended, friendly_errors():
+        raise exc
+    assert ended.value.code == status
+    said = capsys.readouterr().err
+    assert ("internal error" in said) is (status == 70)
