@@ -96,7 +96,14 @@ class ZohoTarget:
         # the umask, for as long as the target is open (pyarrow writes the batches and takes no mode).
         self._private = ExitStack()
         self._private.enter_context(private_umask())
+        # A given --state is opened now too: not a DuckDB file, or held by a running migration, is
+        # said before any Zoho call (the default path needs the org's identity, so it waits for begin).
         self.store: SyncStateStore | None = None
+        try:
+            self.store = SyncStateStore(self.state_path) if self.state_path else None
+        except BaseException:
+            self._private.close()
+            raise
         self.failures: FailureLog | None = None
         self.users = UserMap({}, {}, None)
         self.progress: Any = None
@@ -140,7 +147,8 @@ class ZohoTarget:
         tgt = self.identity()
         key = hashlib.sha256(f"{src}|{tgt}".encode()).hexdigest()[:16]
         path = self.state_path or default_state_path(self.session, key)
-        self.store = SyncStateStore(path)
+        if self.store is None:
+            self.store = SyncStateStore(path)
         self.store.bind(src, tgt)
         self.failures = FailureLog(self.report_dir or reports_dir(self.store.path),
                                    f"{path.stem}.report" if self.report_dir else "report")

@@ -105,6 +105,7 @@ STATES = [
     ("--state", "{folder}", "is a folder, not a file"),
     ("--state", "/proc/state.duckdb", "does not accept new files"),
     ("--state", "{file}/state.duckdb", "is a file, not a folder"),
+    ("--state", "{file}", "not a DuckDB database"),
     ("--report-dir", "{ro}/reports", "cannot write"),
     ("--report-dir", "{file}", "is a file, not a folder"),
     ("--report-dir", "/sys/zohocrm-reports", "report folder"),
@@ -132,6 +133,7 @@ def test_a_state_file_held_by_another_process_says_so(orgs, tmp_path: Path) -> N
     src.mkdir()
     (src / "Leads.csv").write_text("id,Last_Name,Company\n1,Held,HeldCo\n")
     held = SyncStateStore(tmp_path / "state.duckdb")
+    before = b.stats()["calls_total"], b.stats()["tokens_minted"]
     try:
         proc = zohocrm("migrate", "--source", f"csv:{src}", "--target", b.connection_string + ALLOW, "--modules",
                        "Leads", "--state", str(tmp_path / "state.duckdb"))
@@ -140,6 +142,7 @@ def test_a_state_file_held_by_another_process_says_so(orgs, tmp_path: Path) -> N
     assert proc.returncode == 7, proc.stderr
     assert "in use by another process" in proc.stderr and "--state" in proc.stderr
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert (b.stats()["calls_total"], b.stats()["tokens_minted"]) == before
 
 
 @pytest.mark.parametrize("arg", ["target", "state_path", "report_dir"])
