@@ -11,7 +11,9 @@ process stops is measured by hand (README "Migrate and sync"), not asserted here
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,16 +91,23 @@ def test_a_signal_mid_migration_keeps_what_committed_and_the_advised_rerun_compl
     where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
     with Emulator(records=1_200, seed=91, latency_ms=15) as emu:
         args = ["--source", emu.connection_string + PAGE, "--target", f"{kind}:{where}"]
-        said = assert_stopped_cleanly(migrate_until(args, modules_seen=2, sig=sig), sig)
-        first = said.split(": ", 1)[1].split(" ")[0]
-        assert "was loaded and kept" in said and "was not committed" in said, said
-        second = said.split("; ")[1].split(" was not committed")[0]
+        stopped = migrate_until(args + (["--json"] if kind == "parquet" else []), modules_seen=2, sig=sig)
+        said = assert_stopped_cleanly(stopped, sig)
+        assert " loaded and kept; " in said and "was not committed" in said, said
+        kept_part, stopped_in = said.split(": ", 1)[1].split("; ")[:2]
+        kept = re.split(r", | and ", kept_part.rsplit(" w", 1)[0])  # "A, B and C were loaded and kept"
+        second = stopped_in.split(" was not committed")[0]
         src = source(emu)
         try:
-            # What the message says is true of the target: the first module is whole, the second untouched.
-            ts = src.session.catalog.table(first)
-            assert_same(first, read(kind, where, first, ts.arrow_schema), truth(emu, ts))
+            # What the message says is true of the target: kept modules are whole, the stopped one untouched.
+            for module in kept:
+                ts = src.session.catalog.table(module)
+                assert_same(module, read(kind, where, module, ts.arrow_schema), truth(emu, ts))
             assert not committed(kind, where, second)
+            if kind == "parquet":  # --json: the same story, for a scheduler
+                doc = json.loads(stopped.stdout)
+                assert doc["exit_status"] == stopped.returncode and doc["interrupted"]["in_module"] == second
+                assert [m["module"] for m in doc["modules"]] == kept and doc["interrupted"]["message"] == said
             again = zohocrm(*args, "--incremental")
             assert again.returncode == 0, again.stderr
             for m in MODULES:
