@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from connector import interrupts
 from connector.errors import ConnectorError
 from connector.redaction import redact
 
@@ -57,8 +58,9 @@ EXIT_SIGINT = 130     # interrupted (Ctrl-C); what was kept is said, a re-run re
 EXIT_SIGTERM = 143    # terminated (SIGTERM from a scheduler); same as Ctrl-C
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so it unwinds like Ctrl-C (cleanups run, state stays resumable)."""
+# SIGTERM's KeyboardInterrupt lives under every layer: DuckDB swallows the one a handler raises,
+# and the sync runner must raise it again (connector.interrupts.as_interrupt).
+Terminated = interrupts.Terminated
 
 
 def exit_status(exc: BaseException) -> int:
@@ -106,9 +108,16 @@ def install_signal_handlers() -> None:
         return
 
     def on_term(signum: int, frame: object) -> None:
+        interrupts.note_signal(signum)
         raise Terminated()
 
+    def on_int(signum: int, frame: object) -> None:
+        interrupts.note_signal(signum)  # noted: DuckDB turns the KeyboardInterrupt into its own error
+        raise KeyboardInterrupt()
+
     signal.signal(signal.SIGTERM, on_term)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_int)
 
 
 def quiet_broken_pipe() -> None:
@@ -142,6 +151,10 @@ def friendly_errors() -> Iterator[None]:
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Exception as exc:  # a bug, not a user error: still no raw traceback that could quote a secret
+        if interrupts.is_interrupt(exc):  # DuckDB's "Query interrupted": the signal it caught
+            stop = interrupts.as_interrupt(exc)
+            err("terminated" if isinstance(stop, Terminated) else "interrupted")
+            sys.exit(exit_status(stop))
         err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in the connector; set ZOHOCRM_DEBUG=1 "
             "for the traceback and report it)")
         _debug_traceback(exc)

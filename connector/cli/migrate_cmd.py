@@ -1,23 +1,46 @@
 """``zohocrm migrate``: copy modules between Zoho, DuckDB, Parquet and CSV, once or incrementally.
 
-Progress bars (rows, rows/s, credits) go to stderr, the summary table to
-stdout; the exit status is 0 only when every module ran and every row landed,
-and the message then says where the per-row report is.
+Progress goes to stderr (bars on a terminal; off one — cron, CI, a scheduler — a plain line per
+module every ``--progress-every`` seconds), the summary table to stdout at full width, or with
+``--json`` one JSON document instead. The exit status is 0 only when every module ran and every
+row landed, else by cause (README "Exit status"). Ctrl-C and SIGTERM stop within moments, say
+what was kept and how to resume, and leave the target resumable.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import sys
+import threading
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from .common import friendly_errors, resolve_connection
+from connector.errors import ConnectorError
+from connector.interrupts import Terminated
+from connector.redaction import redact
+
+from .common import EXIT_PARTIAL, err, exit_status, friendly_errors, resolve_connection
+from .migrate_output import (
+    PlainProgress,
+    ProgressBars,
+    deferred_notes,
+    interruption_text,
+    result_document,
+    summary_table,
+)
+
+__all__ = ["migrate", "endpoint", "ProgressBars", "summary_table"]  # the demo shows the same bars
 
 SCHEMES = ("duckdb:", "parquet:", "csv:", "zoho:")
+#: off a terminal nobody reads a line wrapped at 80 columns: tables and notes keep their width
+WIDE = 100_000
+#: after an interrupt, how long worker threads may take to finish their call before the process leaves
+LEAVE_WAIT_S = 0.5
 
 
 def endpoint(value: str) -> str:
@@ -28,58 +51,30 @@ def endpoint(value: str) -> str:
     return resolve_connection(text)
 
 
-class ProgressBars:
-    """One bar per module: rows so far, rows/s, and the credits spent while it ran."""
-
-    def __init__(self, console: Console, meter: Any) -> None:
-        self.meter = meter
-        self.bars = Progress(TextColumn("  {task.description:<22}"), BarColumn(bar_width=24),
-                             TextColumn("{task.fields[rows]:>10,} rows"), TextColumn("{task.fields[rate]:>8} rows/s"),
-                             TextColumn("{task.fields[credits]:>7,} credits"), TimeElapsedColumn(),
-                             console=console, transient=False)
-        self.tasks: dict[str, Any] = {}
-        self.t0: dict[str, float] = {}
-        self.c0: dict[str, int] = {}
-        self.last = meter()
-        self.last_t = time.monotonic()
-        self.rows: dict[str, dict[str, int]] = {}
-
-    def __enter__(self) -> ProgressBars:
-        self.bars.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for task in self.tasks.values():
-            self.bars.update(task, total=1, completed=1)
-        self.bars.__exit__(None, None, None)
-
-    def __call__(self, module: str, phase: str, rows: int) -> None:
-        now = self.meter()
-        if module not in self.tasks:
-            for task in self.tasks.values():  # modules run one after another: the last one is done
-                self.bars.update(task, total=1, completed=1)
-            self.tasks[module] = self.bars.add_task(module, total=None, rows=0, rate="", credits=0)
-            # The module's first calls (a Bulk job, a first page) came before its first report:
-            # time and credits count from the previous report.
-            self.t0[module], self.c0[module] = self.last_t, self.last
-        self.last, self.last_t = now, time.monotonic()
-        # A Zoho target reports rows written after rows read: once writing, the bar shows those.
-        seen = self.rows.setdefault(module, {})
-        seen[phase] = rows
-        shown = seen.get("write", rows)
-        dt = time.monotonic() - self.t0[module]
-        self.bars.update(self.tasks[module], rows=shown, rate=f"{shown / dt:,.0f}" if dt > 0.05 else "",
-                         credits=now - self.c0[module])
+def shown(value: str, opened: Any) -> str:
+    """How an endpoint is named in output: the opened backend, else never a connection string's text."""
+    if opened is not None:
+        return redact(repr(opened))
+    text = value.strip()
+    return redact(text) if text.lower().startswith(("duckdb:", "parquet:", "csv:")) else "Zoho connection"
 
 
-def summary_table(result: Any) -> Table:
-    t = Table(title="migration summary", title_justify="left")
-    for col in ("module", "mode", "read", "written", "deleted", "failed", "formulas", "seconds", "error"):
-        t.add_column(col, justify="right" if col not in ("module", "mode", "error") else "left")
-    for m in result.modules:
-        t.add_row(m.module, m.mode, f"{m.rows_read:,}", f"{m.rows_written:,}", f"{m.rows_deleted:,}",
-                  f"{m.rows_failed:,}", f"{m.formulas_refreshed:,}", f"{m.seconds:.1f}", m.error or "")
-    return t
+def leave(status: int) -> NoReturn:
+    """Exit with ``status`` now, even if a worker thread still waits for a slow answer.
+
+    Its rows are journaled before their call (a resumed run looks them up), so nothing is lost by
+    not waiting; waiting would keep a scheduler's SIGTERM from stopping the process.
+    """
+    deadline = time.monotonic() + LEAVE_WAIT_S
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    for t in others:
+        t.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in others):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(status)
+    raise SystemExit(status)
 
 
 @click.command()
@@ -100,67 +95,112 @@ def summary_table(result: Any) -> Table:
               help="Zoho targets: REST, Bulk Write, or the cheaper in credits per batch")
 @click.option("--source-id-field", default=None, metavar="FIELD",
               help="Zoho targets: a text field that receives the source id (lets a lost answer be matched)")
-@click.option("--report-dir", default=None, metavar="DIR", help="where the per-row report of failed rows goes")
+@click.option("--report-dir", default=None, metavar="DIR",
+              help="Zoho targets: where the per-row report of failed rows goes (default: <state>.reports/)")
+@click.option("--json", "as_json", is_flag=True,
+              help="print the result as one JSON document on stdout instead of the summary table")
+@click.option("--progress-every", default=10.0, show_default=True, metavar="SECONDS",
+              type=click.FloatRange(min=0), help="off a terminal: a progress line per module this often")
 def migrate(source: str, target: str, modules: str | None, incremental: bool, mode: str, key: str | None,
             refresh_formulas: bool, state_path: str | None, write_api: str, source_id_field: str | None,
-            report_dir: str | None) -> None:
+            report_dir: str | None, as_json: bool, progress_every: float) -> None:
     """Copy modules from --source to --target; with --incremental, only what changed since the last run."""
-    from connector.sync import open_source, open_target, run
+    from connector.sync import interrupted_result, open_source, open_target, run
 
-    err = Console(stderr=True)
-    out = Console()
+    on_tty = sys.stderr.isatty()
+    errc = Console(stderr=True) if on_tty else Console(stderr=True, width=WIDE, soft_wrap=True)
+    out = Console() if sys.stdout.isatty() else Console(width=WIDE, soft_wrap=True)
     started = time.monotonic()
+    src: Any = None
+    tgt: Any = None
+
+    def document(result: Any, status: int, error: BaseException | None = None,
+                 interrupted: str | None = None) -> None:
+        if as_json:
+            doc = result_document(result, source=shown(source, src), target=shown(target, tgt),
+                                  incremental=incremental, seconds=time.monotonic() - started, exit_status=status,
+                                  error=error, interrupted=interrupted)
+            click.echo(json.dumps(doc, indent=1))
+
     with friendly_errors():
-        src = open_source(endpoint(source))
         try:
+            src = open_source(endpoint(source))
             tgt = open_target(endpoint(target), mode=mode, key=key, state_path=state_path, write_api=write_api,
                               source_id_field=source_id_field, report_dir=report_dir)
-        except BaseException:
-            src.close()
-            raise
-        try:
+
             def meter() -> int:
                 return sum(int(p.credits()) for p in (src, tgt) if hasattr(p, "credits"))
 
-            err.print(f"[bold]migrate[/bold] {src!r} -> {tgt!r}" + (" (incremental)" if incremental else ""))
-            with ProgressBars(err, meter) as bars:
+            errc.print(f"migrate {src!r} -> {tgt!r}" + (" (incremental)" if incremental else ""),
+                       style="bold" if on_tty else None, markup=False, highlight=False)
+            bars = ProgressBars(errc, meter) if on_tty else PlainProgress(sys.stderr, meter, progress_every)
+            with bars:
                 result = run(src, tgt, modules=[m.strip() for m in modules.split(",") if m.strip()] if modules
                              else None, incremental=incremental, progress=bars, refresh_formulas=refresh_formulas)
-        finally:
-            tgt.close()
-            src.close()
-    out.print(summary_table(result))
-    for note in result.notes + [f"{m.module}: {n}" for m in result.modules for n in m.notes]:
-        err.print(f"note: {note}")
-    err.print(f"{result.rows_written:,} rows written, {result.credits:,} credits, "
-              f"{time.monotonic() - started:.1f} s")
+        except KeyboardInterrupt as exc:
+            status = exit_status(exc)
+            text = interruption_text("terminated" if isinstance(exc, Terminated) else "interrupted",
+                                     interrupted_result(exc), tgt, incremental)
+            _close(tgt, src)
+            err(text)
+            document(interrupted_result(exc), status, exc, text)
+            leave(status)
+        except ConnectorError as exc:
+            _close(tgt, src)
+            document(None, exit_status(exc), exc)
+            raise
+        except BaseException:
+            _close(tgt, src)
+            raise
+        _close(tgt, src)
+    status = 0 if result.ok else EXIT_PARTIAL
+    if as_json:
+        document(result, status)
+    else:
+        out.print(summary_table(result))
+    for note in result.notes + [f"{m.module}: {n}" for m in result.modules for n in m.notes] + deferred_notes(result):
+        errc.print(f"note: {note}", markup=False, highlight=False)
+    errc.print(f"{result.rows_written:,} rows written, {result.credits:,} credits, "
+               f"{time.monotonic() - started:.1f} s", highlight=False)
     if result.dry_run:
-        _dry_run_summary(err, result)
+        _dry_run_summary(errc, result, on_tty)
         return
     if not result.ok:
-        failed = [m for m in result.modules if m.error]
-        for m in failed:
-            err.print(f"[red]{m.module} failed: {m.error}[/red]")
+        for m in (m for m in result.modules if m.error):
+            errc.print(f"[red]{m.module} failed: {m.error}[/red]" if on_tty else f"{m.module} failed: {m.error}",
+                       markup=on_tty, highlight=False)
         if result.rows_failed:
-            err.print(f"[red]{result.rows_failed:,} rows were not written; per-row report: "
-                      f"{result.report_path}[/red] (fix them and run again: only what is missing is written)")
-        raise SystemExit(1)
+            errc.print(f"{result.rows_failed:,} rows were not written; per-row report: {result.report_path} (fix them "
+                       "and run again: only what is missing is written)", style="red" if on_tty else None,
+                       markup=False, highlight=False)
+        raise SystemExit(status)
 
 
-def _dry_run_summary(err: Console, result: Any) -> None:
+def _dry_run_summary(errc: Console, result: Any, on_tty: bool) -> None:
     """DryRun=true on the target: what would have been written; exit 0 when every row validated."""
     would: dict[str, int] = {}
     for m in result.modules:
         for op, n in m.would.items():
             would[op] = would.get(op, 0) + n
     told = ", ".join(f"{op} {n:,}" for op, n in would.items()) or "nothing to write"
-    err.print(f"dry run: nothing was written; would {told}" +
-              (f"; per-row report: {result.report_path}" if result.report_path else ""))
-    failed = [m for m in result.modules if m.error]
-    for m in failed:
-        err.print(f"[red]{m.module} failed: {m.error}[/red]")
+    errc.print(f"dry run: nothing was written; would {told}" +
+               (f"; per-row report: {result.report_path}" if result.report_path else ""), markup=False,
+               highlight=False)
+    style = "red" if on_tty else None
+    for m in (m for m in result.modules if m.error):
+        errc.print(f"{m.module} failed: {m.error}", style=style, markup=False, highlight=False)
     if result.rows_failed:
-        err.print(f"[red]{result.rows_failed:,} rows would not be written (see the report); fix them, then run "
-                  "without DryRun[/red]")
+        errc.print(f"{result.rows_failed:,} rows would not be written (see the report); fix them, then run "
+                   "without DryRun", style=style, markup=False, highlight=False)
     if not result.ok:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_PARTIAL)
+
+
+def _close(*parts: Any) -> None:
+    """Close the target, then the source; a second Ctrl-C while closing must not skip the other."""
+    for part in parts:
+        if part is not None and hasattr(part, "close"):
+            try:
+                part.close()
+            except Exception:  # noqa: BLE001 - closing after a failure: the first error is the one to show
+                logging.getLogger("connector.cli").debug("closing %r failed", part, exc_info=True)

@@ -18,8 +18,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -36,6 +39,39 @@ from .classify import classify, is_invalid_token, parse_body
 from .credits import CreditMeter, estimate_credits
 
 log = logging.getLogger("connector.http")
+T = TypeVar("T")
+
+# Worker threads (page prefetch, concurrent write batches) do not see Ctrl-C or SIGTERM: the
+# thread that owns them sets this event when it stops, and their retry backoffs end at once.
+_CANCEL: ContextVar[threading.Event | None] = ContextVar("zohocrm_cancel", default=None)
+
+
+class CallCancelled(RetriableError):
+    """The work this call belonged to was stopped (Ctrl-C, SIGTERM): the call was not sent."""
+
+
+def cancellable(cancel: threading.Event, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)`` (in a worker thread) so that its calls stop waiting once ``cancel`` is set."""
+    token = _CANCEL.set(cancel)
+    try:
+        return fn(*args)
+    finally:
+        _CANCEL.reset(token)
+
+
+def _check_cancelled() -> None:
+    cancel = _CANCEL.get()
+    if cancel is not None and cancel.is_set():
+        raise CallCancelled("not sent: the run is stopping", hint="run it again to go on")
+
+
+def pause(seconds: float) -> None:
+    """Sleep ``seconds``, or raise :class:`CallCancelled` as soon as the current work is cancelled."""
+    cancel = _CANCEL.get()
+    if cancel is None:
+        time.sleep(seconds)
+    elif cancel.wait(seconds):
+        _check_cancelled()
 
 
 class TokenProvider(Protocol):
@@ -80,7 +116,8 @@ class Backoff(wait_base):
 
 
 def _retriable(exc: BaseException) -> bool:
-    return isinstance(exc, RetriableError) and not getattr(exc, "ambiguous", False)
+    return (isinstance(exc, RetriableError) and not isinstance(exc, CallCancelled)
+            and not getattr(exc, "ambiguous", False))
 
 
 def charged_credits(estimate: int, error: BaseException | None) -> int:
@@ -177,7 +214,8 @@ class ZohoHttp:
         what = what or f"{method} {redact(url.split('?', 1)[0])}"
         credits = estimate_credits(method, url, params, json)
         retrying = Retrying(stop=stop_after_attempt(self.config.max_retries + 1), wait=self.backoff,
-                            retry=retry_if_exception(_retriable), reraise=True, before_sleep=self._count_retry)
+                            retry=retry_if_exception(_retriable), reraise=True, before_sleep=self._count_retry,
+                            sleep=pause)
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
                             idempotent, batch, kind or method.lower(), what, credits, stream)
@@ -199,6 +237,7 @@ class ZohoHttp:
     def _attempt(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any, files: Any,
                  headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
                  credits: int, stream: bool) -> ZohoResponse:
+        _check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
         token = self.tokens.access_token()
         h = {"Authorization": f"Zoho-oauthtoken {token}"}
         h.update(headers or {})

@@ -41,6 +41,8 @@ import pyarrow as pa
 
 from connector.api import bulk as api
 from connector.errors import FatalApiError, RetriableError
+from connector.http.client import cancellable
+from connector.interrupts import is_interrupt
 from connector.model import NO_PUSHDOWN, Pushdown
 
 from .base import ReaderContext, resolve_columns
@@ -131,16 +133,17 @@ class BulkReader:
         cancel = threading.Event()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bulk-read-{module}")
         fetched = 0
+        interrupted = False
         try:
-            pending: Future[PageFile] | None = pool.submit(self.fetch_page, module, plan.fields, criteria, 1,
-                                                           None, workdir, cancel)
+            pending: Future[PageFile] | None = pool.submit(cancellable, cancel, self.fetch_page, module,
+                                                           plan.fields, criteria, 1, None, workdir, cancel)
             while pending is not None:
                 page = pending.result()
                 pending = None
                 if page.more and (limit is None or fetched + page.count < limit):
                     # Pipelining: the next job runs on Zoho while this page decodes.
-                    pending = pool.submit(self.fetch_page, module, plan.fields, criteria, page.page + 1,
-                                          page.next_page_token, workdir, cancel)
+                    pending = pool.submit(cancellable, cancel, self.fetch_page, module, plan.fields, criteria,
+                                          page.page + 1, page.next_page_token, workdir, cancel)
                 rows = 0
                 for batch in decode_page(page.path, plan, names, block_size=self.block_size):
                     if limit is not None and fetched + batch.num_rows > limit:
@@ -155,9 +158,13 @@ class BulkReader:
                 if rows != page.count:
                     log.warning("bulk read job %s: the file held %d rows, the job said %d", page.job_id, rows,
                                 page.count)
+        except BaseException as exc:
+            interrupted = is_interrupt(exc)
+            raise
         finally:
             cancel.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Ctrl-C / SIGTERM: do not wait for the worker's call in flight; it sends nothing more.
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
             shutil.rmtree(workdir, ignore_errors=True)
 
     # -- one page: create, poll, download (runs on the worker thread) -------------------------

@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from .backends import open_source, open_target
-from .runner import MigrationResult, ModuleResult, ProgressFn, run
+from .runner import MigrationResult, ModuleResult, ProgressFn, interrupted_result, run
 
-__all__ = ["open_source", "open_target", "MigrationResult", "ModuleResult", "run", "migrate"]
+__all__ = ["open_source", "open_target", "MigrationResult", "ModuleResult", "run", "migrate", "interrupted_result"]
 
 
 def migrate(source: str, target: str, *, modules: list[str] | None = None, incremental: bool = False,

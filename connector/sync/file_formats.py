@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from connector.errors import ConversionError, StateError
+from connector.localfs import open_private
 
 from .schema_io import conform
 
@@ -188,7 +189,7 @@ class FileFormat:
 def write_json_atomic(path: Path, data: Any) -> None:
     """temp file + fsync + rename + fsync of the directory: readers see the old or the new file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with open_private(tmp, "w", f"{path.name} of the target") as fh:
         json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())

@@ -26,7 +26,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,10 @@ import pyarrow.compute as pc
 from filelock import FileLock, Timeout
 
 from connector.errors import ConfigError, StateError
+from connector.localfs import private_dir, private_umask
 
 from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
+from .paths import TARGET, usable_folder
 from .schema_io import conform, merged, schema_from_json, schema_to_json
 from .state import ModuleState, since_watermark
 
@@ -106,17 +108,26 @@ class FileDir:
 class FileTarget(FileDir):
     def __init__(self, path: str | Path, kind: str) -> None:
         super().__init__(path, kind)
-        self.root.mkdir(parents=True, exist_ok=True)
         self.scheme = kind
-        self._lock = FileLock(str(self.root / ".zohocrm.lock"))
+        # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
+        # area hold record data: private for as long as the target is open, whatever the umask.
+        self._private = ExitStack()
+        self._private.enter_context(private_umask())
         try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            raise StateError(f"another migration is writing {self.root}",
-                             hint="wait for it to finish; runs into one directory take turns") from None
-        # Whatever a killed run left half-written is not referenced by the manifest: sweep it.
-        shutil.rmtree(self.root / WORK_DIR, ignore_errors=True)
-        self.manifest()  # fail early on a foreign or corrupt manifest
+            self.root = usable_folder(self.root, f"{kind} target folder", TARGET)
+            self._lock = FileLock(str(self.root / ".zohocrm.lock"), mode=0o600)
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                raise StateError(f"another migration is writing {self.root}",
+                                 hint="wait for it to finish; runs into one directory take turns") from None
+            self._private.callback(self._lock.release)
+            # Whatever a killed run left half-written is not referenced by the manifest: sweep it.
+            shutil.rmtree(self.root / WORK_DIR, ignore_errors=True)
+            self.manifest()  # fail early on a foreign or corrupt manifest
+        except BaseException:
+            self._private.close()
+            raise
 
     def __repr__(self) -> str:
         return f"FileTarget({self.kind}:{self.root})"
@@ -174,8 +185,7 @@ class FileTarget(FileDir):
     @contextmanager
     def _work(self) -> Iterator[Path]:
         """A scratch directory of this run inside the target (same filesystem, so the commit is a rename)."""
-        d = self.root / WORK_DIR / uuid.uuid4().hex
-        d.mkdir(parents=True)
+        d = private_dir(self.root / WORK_DIR / uuid.uuid4().hex, "work folder of the target", setting=TARGET)
         try:
             yield d
         finally:
@@ -302,8 +312,7 @@ class FileTarget(FileDir):
         return 0
 
     def close(self) -> None:
-        if self._lock.is_locked:
-            self._lock.release()
+        self._private.close()  # the lock, then the umask
 
 
 class FileSource(FileDir):

@@ -24,15 +24,16 @@ Tables:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from connector.errors import StateError
+from connector.localfs import private_umask
 
+from .paths import STATE, connect_duckdb, rollback, usable_file
 from .state import ModuleState, load_state_table, save_state_row
 
 _DDL = (
@@ -49,15 +50,20 @@ _DDL = (
 
 class SyncStateStore:
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The id map sits beside secrets and names every record: private whatever the umask,
+        # for as long as it is open (DuckDB re-creates its WAL at every checkpoint).
+        self._private = ExitStack()
+        self._private.enter_context(private_umask())
         try:
-            self.con = duckdb.connect(str(self.path))
-        except duckdb.IOException as exc:
-            raise StateError(f"cannot open the sync state {self.path}: {exc}",
-                             hint="another migration into this target may be running") from None
-        for ddl in _DDL:
-            self.con.execute(ddl)
+            self.path = usable_file(path, "sync state", STATE)
+            self.con = connect_duckdb(self.path, "sync state", STATE)
+            for ddl in _DDL:
+                self.con.execute(ddl)
+        except BaseException:
+            if hasattr(self, "con"):
+                self.con.close()
+            self._private.close()
+            raise
 
     def __repr__(self) -> str:
         return f"SyncStateStore({str(self.path)!r})"
@@ -155,7 +161,10 @@ class SyncStateStore:
         return dict(self.con.execute(f"SELECT module, count(*) FROM {table} GROUP BY module").fetchall())
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            self._private.close()
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -167,7 +176,7 @@ class SyncStateStore:
             yield
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            rollback(self.con)
             raise
 
     def _through_arrow(self, module: str, name: str, columns: dict[str, list[Any]], *statements: str) -> None:

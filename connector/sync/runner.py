@@ -23,14 +23,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.errors import ConnectorError, PermissionDenied
+from connector.interrupts import as_interrupt, is_interrupt
 
 from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
 
-ProgressFn = Callable[[str, str, int], None]  # (module, phase, rows)
+ProgressFn = Callable[[str, str, int], None]  # (module, phase, rows); phase "start" (0 rows) when a module begins
+#: ``MigrationResult.interrupted_in`` when the stop came after every module, in a Zoho target's second pass
+SECOND_PASS = "second pass"
 
 
 @dataclass
@@ -41,9 +45,11 @@ class ModuleResult:
     rows_written: int = 0
     rows_deleted: int = 0
     rows_failed: int = 0
+    rows_deferred: int = 0  # read, but changed at or after the run's start: the next run takes them
     formulas_refreshed: int = 0
     lookups_cleared: int = 0  # rows whose lookup pointed at a record deleted in the source
     seconds: float = 0.0
+    credits: int = 0  # source + target, while this module ran
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     #: a dry run's rows per operation it would have made (``{"insert": 120, "update": 3}``)
@@ -58,6 +64,10 @@ class MigrationResult:
     report_path: str | None = None  # per-row outcomes of rows a Zoho target did not take
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False  # the target validated and reported; nothing was written, no state moved
+    #: set when Ctrl-C / SIGTERM stopped the run: the module it stopped in (its data was not committed
+    #: for file and DuckDB targets; a Zoho target keeps the batches it wrote). ``modules`` has the others.
+    interrupted_in: str | None = None
+    planned: list[str] = field(default_factory=list)  # every module the run was to sync, in its order
 
     @property
     def ok(self) -> bool:
@@ -91,11 +101,18 @@ class _Counter:
 
 
 def _filtered(it: Iterator[pa.RecordBatch], wm: ModifiedTimeWatermark, signpost: datetime,
-              seen: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+              seen: list[pa.RecordBatch], res: ModuleResult) -> Iterator[pa.RecordBatch]:
     for b in it:
         kept = wm.window_filter(b, signpost)
+        res.rows_deferred += _at_or_after(b, signpost)
         seen.append(kept.select(["id", "Modified_Time"]))
         yield kept
+
+
+def _at_or_after(batch: pa.RecordBatch, signpost: datetime) -> int:
+    """Rows changed at or after the signpost: left for the next run, which sees their whole story."""
+    mt = batch.column("Modified_Time")
+    return int(pc.sum(pc.greater_equal(mt, pa.scalar(signpost, pa.timestamp("s", tz="UTC")))).as_py() or 0)
 
 
 def _deleted_ids(source: Any, target: Any, module: str, state: ModuleState) -> list[str]:
@@ -177,7 +194,7 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
         if has_mt:
             delta = _filtered(counter.wrap(source.read(module, modified_since=wm.modified_time,
                                                        exclude_ids=wm.boundary_ids or None, boundary=check)),
-                              wm, signpost, seen)
+                              wm, signpost, seen, res)
         else:
             delta = counter.wrap(source.read(module))  # no watermark column: re-read the (small) module
         if clear_refs is not None and deleted:
@@ -222,14 +239,44 @@ def _credits(*parts: Any) -> int:
 def run(source: Any, target: Any, *, modules: list[str] | None = None, incremental: bool = False,
         progress: ProgressFn | None = None, stop_on_error: bool = False,
         refresh_formulas: bool | timedelta = False) -> MigrationResult:
-    """Sync ``modules`` (all the source has when None) from ``source`` to ``target``."""
+    """Sync ``modules`` (all the source has when None) from ``source`` to ``target``.
+
+    Ctrl-C / SIGTERM (or DuckDB's "Query interrupted", raised as the interrupt it stands for)
+    propagate as a :class:`KeyboardInterrupt` that carries what was done so far: see
+    :func:`interrupted_result`.
+    """
     result = MigrationResult(dry_run=bool(getattr(target, "dry_run", False)))
     credits_before = _credits(source, target)
+    try:
+        return _run(result, source, target, modules, incremental, progress, stop_on_error, refresh_formulas,
+                    credits_before)
+    except BaseException as exc:
+        if not is_interrupt(exc):
+            raise
+        result.credits = _credits(source, target) - credits_before
+        result.report_path = getattr(target, "report_path", None)
+        stop = as_interrupt(exc)
+        stop.migration_result = result  # type: ignore[attr-defined]
+        if stop is exc:
+            raise
+        raise stop from None
+
+
+def interrupted_result(exc: BaseException) -> MigrationResult | None:
+    """What an interrupted :func:`run` had done: modules finished, and ``interrupted_in``."""
+    found = getattr(exc, "migration_result", None)
+    return found if isinstance(found, MigrationResult) else None
+
+
+def _run(result: MigrationResult, source: Any, target: Any, modules: list[str] | None, incremental: bool,
+         progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
+         credits_before: int) -> MigrationResult:
     names = list(modules or source.modules())
     if hasattr(source, "session") and modules:
         names = [source.session.catalog.resolve(m) for m in names]  # "leads" -> Leads, with did-you-mean
     if hasattr(target, "order_modules"):
         names = target.order_modules(names)
+    result.planned = list(names)
     if hasattr(target, "begin"):
         target.begin(source, names, progress=progress)
     elif hasattr(target, "save_users") and hasattr(source, "users"):
@@ -241,7 +288,11 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
     result.started_at = signpost
     clear_refs = _reference_clearer(source, target, names)
     for module in names:
+        spent = _credits(source, target)
+        result.interrupted_in = module
         try:
+            if progress is not None:  # a scheduler's log shows the module is under way before its first rows
+                progress(module, "start", 0)
             # File and DuckDB sources are complete per module up to their own upstream signpost.
             cap = (source.signpost(module) if hasattr(source, "signpost") else None) or signpost
             result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,
@@ -254,6 +305,10 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
             result.modules.append(ModuleResult(module, "incremental" if incremental else "full", error=str(exc)))
             if stop_on_error:
                 break
+        finally:
+            if result.modules and result.modules[-1].module == module:
+                result.modules[-1].credits = _credits(source, target) - spent
+    result.interrupted_in = SECOND_PASS if hasattr(target, "finish") else None
     if hasattr(target, "finish"):
         result.notes += target.finish(progress)
         for m in result.modules:  # the second pass may have failed rows too
@@ -261,6 +316,7 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
                 stats = target.module_stats(m.module)
                 m.rows_failed = int(stats.get("failed", m.rows_failed))
                 m.would = dict(stats.get("would", m.would))
+    result.interrupted_in = None
     result.report_path = getattr(target, "report_path", None)
     result.credits = _credits(source, target) - credits_before
     return result

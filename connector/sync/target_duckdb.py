@@ -12,11 +12,15 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from connector.localfs import private_umask
+
+from .paths import TARGET, connect_duckdb, rollback, usable_file
 from .schema_io import schema_to_json
 from .state import ModuleState, load_state_table, save_state_row
 
@@ -35,12 +39,25 @@ class DuckDBTarget:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        if self.path not in (":memory:", "") and Path(self.path).parent:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(self.path)
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (module VARCHAR PRIMARY KEY, state VARCHAR)")
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (module VARCHAR PRIMARY KEY, schema VARCHAR)")
+        # The file and the WAL DuckDB re-creates at every checkpoint hold record data: private
+        # for as long as the connection is open, whatever the caller's umask.
+        self._private = ExitStack()
+        self._private.enter_context(private_umask())
+        try:
+            if self.path in (":memory:", ""):
+                self.con = duckdb.connect(":memory:")
+            else:
+                where = usable_file(self.path, "DuckDB target", TARGET)
+                self.path = str(where)
+                self.con = connect_duckdb(where, "DuckDB target", TARGET)
+            self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (module VARCHAR PRIMARY KEY, state VARCHAR)")
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (module VARCHAR PRIMARY KEY, schema VARCHAR)")
+        except BaseException:
+            if hasattr(self, "con"):
+                self.con.close()
+            self._private.close()
+            raise
 
     def __repr__(self) -> str:
         return f"DuckDBTarget({self.path!r})"
@@ -121,7 +138,7 @@ class DuckDBTarget:
             self._save_schema(module, schema)
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            rollback(self.con)
             raise
         return rows
 
@@ -171,7 +188,7 @@ class DuckDBTarget:
             self.con.execute(f"DROP TABLE IF EXISTS {q(staging)}")
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            rollback(self.con)
             raise
         finally:
             if deleted_ids:
@@ -214,9 +231,12 @@ class DuckDBTarget:
             self.con.execute(f"DROP TABLE {q(staging)}")
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            rollback(self.con)
             raise
         return rows
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            self._private.close()

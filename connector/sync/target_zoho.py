@@ -40,6 +40,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,13 @@ from connector import writers
 from connector.api import metadata
 from connector.errors import ConfigError, ConnectorError, PermissionDenied, StateError
 from connector.http.guard import require_writes
+from connector.localfs import private_dir, private_umask, write_private
 from connector.session import ZohoSession
 from connector.writers.report import DONE, WriteReport
 
 from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
+from .paths import REPORT_DIR, STATE, usable_file, usable_folder
 from .state import ModuleState
 from .zoho_needs import store_facts, writes_needed
 from .zoho_report import FailureLog
@@ -75,6 +78,11 @@ def default_state_path(session: ZohoSession, key: str) -> Path:
     return folder / f"zohocrm-sync-{key}.duckdb"
 
 
+def reports_dir(state: Path) -> Path:
+    """Where per-row reports go by default: ``<state>.reports/`` beside the state (``s.duckdb`` -> ``s.reports``)."""
+    return state.with_name(state.stem + ".reports")
+
+
 class ZohoTarget:
     scheme = "zoho"
 
@@ -88,13 +96,28 @@ class ZohoTarget:
         self.session, self.mode, self.key, self.write_api = session, mode, key, write_api
         self.source_id_field = source_id_field
         self.batch_rows = batch_rows or DEFAULT_BATCH[write_api]
-        self.state_path = Path(state_path).expanduser() if state_path else None
-        self.report_dir = Path(report_dir).expanduser() if report_dir else None
+        # Checked now, before any Zoho call: a bad --state or --report-dir must not surface hours in.
+        self.state_path = usable_file(state_path, "sync state", STATE) if state_path else None
+        if self.state_path is None:
+            usable_folder(default_state_path(session, "probe").parent, "folder of the sync state", STATE)
+        self.report_dir = usable_folder(report_dir, "report folder", REPORT_DIR) if report_dir else None
         self.dry_run = bool(session.config.dry_run)  # validate and report; write nothing, keep no state
         #: module -> source ids of resumed batches still unconfirmed: not written again in this run
         self._unsettled: dict[str, set[str]] = {}
         self._dry_deferred = 0  # lookups a dry run would have left to the second pass
+        # Pending batches (full record data), their reports and the failure report: private whatever
+        # the umask, for as long as the target is open (pyarrow writes the batches and takes no mode).
+        self._private = ExitStack()
+        self._private.enter_context(private_umask())
+        # A given --state that exists is opened now too: not a DuckDB file, or held by a running
+        # migration, is said before any Zoho call. One that does not exist yet is created only once
+        # the run is allowed to write (a refused run leaves no state file behind).
         self.store: SyncStateStore | None = None
+        try:
+            self.store = SyncStateStore(self.state_path) if self.state_path and self.state_path.exists() else None
+        except BaseException:
+            self._private.close()
+            raise
         self.failures: FailureLog | None = None
         self.users = UserMap({}, {}, None)
         self.progress: Any = None
@@ -143,17 +166,19 @@ class ZohoTarget:
         self.progress = progress
         path, src, tgt = self.state_file(source)
         # Opened only if it exists: a run refused below leaves no state file (nor any batch) behind.
-        store = SyncStateStore(path) if path.exists() else None
+        store = self.store or (SyncStateStore(path) if path.exists() else None)
         try:
             self._check_allowed(names, store)
         except BaseException:
             if store is not None:
                 store.close()
+                self.store = None
             raise
         # A dry run with no state yet keeps its (unchanged) state in memory only.
         self.store = store or SyncStateStore(":memory:" if self.dry_run else path)
         self.store.bind(src, tgt)
-        self.failures = FailureLog(self.report_dir or path.parent, path.stem)
+        self.failures = FailureLog(self.report_dir or reports_dir(path),
+                                   f"{path.stem}.report" if self.report_dir else "report")
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
@@ -301,9 +326,7 @@ class ZohoTarget:
 
     def _pending_dir(self) -> Path:
         store = self._store()
-        d = store.path.with_name(store.path.stem + ".pending")
-        d.mkdir(parents=True, exist_ok=True)
-        return d
+        return private_dir(store.path.with_name(store.path.stem + ".pending"), "pending write batches", setting=STATE)
 
     def _save_pending(self, module: str, table: pa.Table) -> Path:
         d = self._pending_dir()
@@ -311,8 +334,8 @@ class ZohoTarget:
         path = d / f"{module}.{n:06d}.parquet"
         meta = {"operation": "upsert" if self.mode == "upsert" else "insert", "key": self._key()}
         tmp = path.with_name(f".{path.name}.tmp")
-        pq.write_table(table, tmp)
-        path.with_suffix(".json").write_text(json.dumps(meta))
+        pq.write_table(table, tmp)  # 0600: under the target's private umask
+        write_private(path.with_suffix(".json"), json.dumps(meta), "pending write batch", setting=STATE)
         os.replace(tmp, path)  # the batch exists for a re-run only once it is whole
         return path
 
@@ -441,9 +464,12 @@ class ZohoTarget:
         return notes
 
     def close(self) -> None:
-        if self.failures is not None:
-            self.failures.close()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-        self.session.close()
+        try:
+            if self.failures is not None:
+                self.failures.close()
+            if self.store is not None:
+                self.store.close()
+                self.store = None
+            self.session.close()
+        finally:
+            self._private.close()

@@ -3,8 +3,9 @@
 The writers' own reports number rows within one write batch; a migration's
 user thinks in source records, so this file says ``module, source_id,
 target_id, operation, status, code, message``. It is created on the first
-failure only, next to the sync state unless ``report_dir`` says otherwise, and
-flushed after every batch so a killed run still leaves it readable.
+failure only, in ``<state>.reports/`` beside the sync state unless ``report_dir``
+says otherwise, private (``0600`` in a ``0700`` folder: it quotes record values),
+and flushed after every batch so a killed run still leaves it readable.
 
 One line per source row: a row may be tried more than once in a run (a resumed
 batch, then the same row read again from the source), and the last outcome wins
@@ -16,12 +17,14 @@ A dry run lists every row, with what would happen to it (``would_insert`` ...).
 from __future__ import annotations
 
 import csv
+import errno
 import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.localfs import write_private
+from connector.errors import FileAccessError
+from connector.localfs import open_private, write_private
 from connector.writers.report import RETRY, Entry
 
 COLUMNS = ("module", "source_id", "target_id", "operation", "status", "code", "message")
@@ -29,8 +32,9 @@ COLUMNS = ("module", "source_id", "target_id", "operation", "status", "code", "m
 
 class FailureLog:
     def __init__(self, folder: Path, stem: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        self.path = Path(folder) / f"{stem}.report-{stamp}.csv"
+        self.stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.folder, self.stem = Path(folder), stem
+        self.path = self.folder / f"{stem}-{self.stamp}.csv"
         self.count = 0  # source rows in the report (each once)
         self._fh: Any = None
         self._out: Any = None
@@ -41,8 +45,7 @@ class FailureLog:
         if not rows:
             return
         if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+            self._fh = self._create()
             self._out = csv.writer(self._fh)
             self._out.writerow(COLUMNS)
         for sid, e in rows:
@@ -70,6 +73,18 @@ class FailureLog:
             if m == module:
                 out[line[4]] = out.get(line[4], 0) + 1
         return out
+
+    def _create(self) -> Any:
+        """A new file: never the report of an earlier run that started in the same second."""
+        for n in range(1, 1000):
+            self.path = self.folder / f"{self.stem}-{self.stamp}{'' if n == 1 else f'-{n}'}.csv"
+            try:
+                return open_private(self.path, "x", "per-row report", setting="--report-dir", newline="")
+            except FileAccessError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise
+        raise FileAccessError(f"cannot create a report in {self.folder}: too many reports of this second",
+                              hint="give another folder with --report-dir")
 
     def close(self) -> None:
         if self._fh is not None:

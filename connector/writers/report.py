@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connector.errors import ConfigError, StateError
+from connector.localfs import open_private, private_dir, private_umask
 
 #: statuses of rows that need nothing more
 DONE = frozenset({"inserted", "updated", "deleted", "skipped"})
@@ -165,12 +166,14 @@ class WriteReport:
         """Write the report as Parquet or CSV (by extension), atomically."""
         path = Path(path)
         _check_suffix(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent, "folder of the write report")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        # Reports quote record values: 0600 whatever the umask (pyarrow takes no mode, hence the umask).
         if path.suffix.lower() == ".parquet":
-            pq.write_table(self.table, tmp)
+            with private_umask():
+                pq.write_table(self.table, tmp)
         else:
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            with open_private(tmp, "w", "write report", newline="") as fh:
                 out = csv.writer(fh)
                 out.writerow(COLUMNS)
                 out.writerows(e.csv_row() for e in self.entries().values())
@@ -203,19 +206,19 @@ class ReportJournal:
         self._fh: Any = None
         if self.path is not None:
             _check_suffix(self.path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent, "folder of the write report")
             journal = _journal_path(self.path)
             # Start the journal over with what is carried (the earlier report, collapsed), atomically,
             # so a crash before the first new entry still leaves the earlier report readable.
             tmp = journal.with_name(f".{journal.name}.{os.getpid()}.tmp")
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            with open_private(tmp, "w", "write report", newline="") as fh:
                 out = csv.writer(fh)
                 out.writerow(COLUMNS)
                 out.writerows(e.csv_row() for e in sorted(carried, key=lambda e: e.row))
             os.replace(tmp, journal)
             if journal != self.path and self.path.exists():
                 self.path.unlink()  # an earlier final file: its entries are carried in the journal now
-            self._fh = open(journal, "a", encoding="utf-8", newline="")  # noqa: SIM115 - closed in finish()
+            self._fh = open_private(journal, "a", "write report", newline="")
         for e in carried:
             self.entries[e.row] = e
 

@@ -15,14 +15,15 @@ that record when the record is ours (:meth:`.reconcile.RecordFinder.adopt`).
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from connector.api import records
 from connector.errors import AuthError, ConnectorError, PermissionDenied, QuotaExhaustedError, RetriableError
-from connector.http.client import ZohoResponse
+from connector.http.client import ZohoResponse, cancellable, pause
+from connector.interrupts import is_interrupt
 
 from .base import Writer, WriteRun
 from .reconcile import confirm_deleted, has_key, upsert_keys
@@ -33,6 +34,8 @@ BATCH = records.MAX_BATCH  # 100 records per call
 #: failures that end the whole write: every later call would fail the same way
 STOPPERS = (QuotaExhaustedError, AuthError, PermissionDenied)
 DONE_STATUS = {"insert": "inserted", "update": "updated", "delete": "deleted"}
+#: how long a stopping write waits for batches already on the wire before it leaves them to the journal
+STOP_WAIT_S = 0.3
 
 
 def _detail_text(details: Any, columns: dict[str, str]) -> str:
@@ -109,33 +112,43 @@ class RestWriter(Writer):
         self.concurrency = max(1, concurrency or self.config.max_concurrency)
 
     def _execute(self, run: WriteRun, items: Iterator[RowItem]) -> None:
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="zoho-write") as pool:
-            pending: set[Future[list[Entry]]] = set()
-            try:
-                batch: list[RowItem] = []
-                for item in items:
-                    batch.append(item)
-                    if len(batch) == self.batch_size:
-                        pending.add(pool.submit(self._send, run, batch))
-                        batch = []
-                        # A bounded window keeps memory flat and lets progress report as batches land.
-                        while len(pending) >= self.concurrency * 2:
-                            pending = self._collect(run, pending, FIRST_COMPLETED)
-                if batch:
-                    pending.add(pool.submit(self._send, run, batch))
-                while pending:
-                    pending = self._collect(run, pending, FIRST_COMPLETED)
-            except BaseException:
-                # Stop sending; batches already on the wire finish and are recorded, the rest never start.
-                for f in pending:
-                    f.cancel()
-                for f in pending:
-                    if not f.cancelled():
-                        try:
-                            run.journal.record(run.stamped(f.result()))
-                        except BaseException:  # noqa: BLE001 - the first error is the one to raise
-                            pass
-                raise
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="zoho-write")
+        cancel = threading.Event()
+        pending: set[Future[list[Entry]]] = set()
+        interrupted = False
+        try:
+            batch: list[RowItem] = []
+            for item in items:
+                batch.append(item)
+                if len(batch) == self.batch_size:
+                    pending.add(pool.submit(cancellable, cancel, self._send, run, batch))
+                    batch = []
+                    # A bounded window keeps memory flat and lets progress report as batches land.
+                    while len(pending) >= self.concurrency * 2:
+                        pending = self._collect(run, pending, FIRST_COMPLETED)
+            if batch:
+                pending.add(pool.submit(cancellable, cancel, self._send, run, batch))
+            while pending:
+                pending = self._collect(run, pending, FIRST_COMPLETED)
+        except BaseException as exc:
+            # Stop sending; batches already on the wire finish and are recorded, the rest never start.
+            # On Ctrl-C / SIGTERM nobody waits for a slow answer: an insert's rows are journaled
+            # "unknown" before its call, so the resumed run looks them up instead of sending twice.
+            interrupted = is_interrupt(exc)
+            if interrupted:
+                cancel.set()
+            for f in pending:
+                f.cancel()
+            finished = wait(pending, timeout=STOP_WAIT_S if interrupted else None).done
+            for f in finished:
+                if not f.cancelled():
+                    try:
+                        run.journal.record(run.stamped(f.result()))
+                    except BaseException:  # noqa: BLE001 - the first error is the one to raise
+                        pass
+            raise
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
 
     def _collect(self, run: WriteRun, pending: set[Future[list[Entry]]], how: str) -> set[Future[list[Entry]]]:
         done, rest = wait(pending, return_when=how)
@@ -197,7 +210,7 @@ class RestWriter(Writer):
             except RetriableError as exc:
                 last = exc
                 # A dropped connection may still be committing on Zoho's side: give it a moment.
-                time.sleep(min(self.http.backoff.cap, self.http.backoff.base * 2 ** attempt))
+                pause(min(self.http.backoff.cap, self.http.backoff.base * 2 ** attempt))
                 with run.lock:
                     claimed = set(run.claimed)
                 try:

@@ -1,0 +1,204 @@
+"""Ctrl-C and SIGTERM sent to a real ``zohocrm migrate`` process in the middle of a module.
+
+The process must say what it kept and how to resume (never a traceback, ``internal error``
+or DuckDB's ``Query interrupted``), exit 130 / 143, and leave the target resumable: the
+command it advises, run again, makes the target equal the source with nothing twice — for a
+DuckDB target, a Parquet target and a Zoho target (a second org, compared through the id
+map). The signal is sent when the process reports rows of its second module (plain progress
+lines, as off a terminal), so one module is committed and one is half done. How fast the
+process stops is measured by hand (README "Migrate and sync"), not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connector.emulator import Emulator
+from connector.sync import migrate
+
+from .helpers import ALLOW, MODULES, assert_same, source, truth
+from .roundtrip import clear_org
+from .test_crash_safety import read
+from .test_zoho_target import check_copy
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ";PageSize=25"
+
+
+def migrate_until(args: list[str], *, modules_seen: int, sig: int, at_start: bool = False
+                  ) -> subprocess.CompletedProcess[str]:
+    """Run ``zohocrm migrate ARGS``; send ``sig`` once rows of the ``modules_seen``-th module are reported
+    (``at_start``: as soon as that module starts)."""
+    proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "migrate", *args, "--progress-every", "0"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stderr is not None and proc.stdout is not None
+    lines: list[str] = []
+    started: list[str] = []
+    for line in proc.stderr:
+        lines.append(line)
+        module, _, rest = line.partition(": ")
+        if rest and rest[0].isdigit() and module not in started:
+            started.append(module)
+        if len(started) >= modules_seen and rest and (at_start or not rest.startswith("0 rows")):
+            proc.send_signal(sig)
+            break
+    else:
+        raise AssertionError("the run ended before the signal could be sent:\n" + "".join(lines))
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "".join(lines) + err)
+
+
+def assert_stopped_cleanly(proc: subprocess.CompletedProcess[str], sig: int) -> str:
+    word = "interrupted" if sig == signal.SIGINT else "terminated"
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143), proc.stderr
+    for bad in ("Traceback", "internal error", "Query interrupted", "KeyboardInterrupt", "RuntimeError"):
+        assert bad not in proc.stderr, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if line.startswith(f"{word}:")]
+    assert len(said) == 1, proc.stderr
+    assert "kept" in said[0] and "resume" in said[0] and "--incremental" in said[0], said[0]
+    return said[0]
+
+
+def committed(kind: str, where: Path, module: str) -> bool:
+    if kind == "parquet":
+        return (where / f"{module}.parquet").exists()
+    con = duckdb.connect(str(where), read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                [module]).fetchone()[0])
+    finally:
+        con.close()
+
+
+def zohocrm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "connector.cli", "migrate", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize(("kind", "sig"), [("duckdb", signal.SIGINT), ("duckdb", signal.SIGTERM),
+                                           ("parquet", signal.SIGTERM), ("parquet", signal.SIGINT)])
+def test_a_signal_mid_migration_keeps_what_committed_and_the_advised_rerun_completes(kind, sig, tmp_path):
+    where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
+    with Emulator(records=1_200, seed=91, latency_ms=15) as emu:
+        args = ["--source", emu.connection_string + PAGE, "--target", f"{kind}:{where}"]
+        stopped = migrate_until(args + (["--json"] if kind == "parquet" else []), modules_seen=2, sig=sig)
+        said = assert_stopped_cleanly(stopped, sig)
+        assert " loaded and kept; " in said and "was not committed" in said, said
+        kept_part, stopped_in = said.split(": ", 1)[1].split("; ")[:2]
+        kept = re.split(r", | and ", kept_part.rsplit(" w", 1)[0])  # "A, B and C were loaded and kept"
+        second = stopped_in.split(" was not committed")[0]
+        src = source(emu)
+        try:
+            # What the message says is true of the target: kept modules are whole, the stopped one untouched.
+            for module in kept:
+                ts = src.session.catalog.table(module)
+                assert_same(module, read(kind, where, module, ts.arrow_schema), truth(emu, ts))
+            assert not committed(kind, where, second)
+            if kind == "parquet":  # --json: the same story, for a scheduler
+                doc = json.loads(stopped.stdout)
+                assert doc["exit_status"] == stopped.returncode and doc["interrupted"]["in_module"] == second
+                assert [m["module"] for m in doc["modules"]] == kept and doc["interrupted"]["message"] == said
+            again = zohocrm(*args, "--incremental")
+            assert again.returncode == 0, again.stderr
+            for m in MODULES:
+                ts = src.session.catalog.table(m)
+                assert_same(m, read(kind, where, m, ts.arrow_schema), truth(emu, ts))
+        finally:
+            src.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_writing_into_zoho_then_the_rerun_writes_nothing_twice(sig, tmp_path):
+    with Emulator(records=400, seed=93) as a, Emulator(records=0, seed=94, latency_ms=25) as b:
+        clear_org(b)
+        pq_dir, state = tmp_path / "pq", tmp_path / "state.duckdb"
+        assert migrate(a.connection_string, f"parquet:{pq_dir}").ok
+        args = ["--source", f"parquet:{pq_dir}", "--target", b.connection_string + ALLOW, "--state", str(state),
+                "--write-api", "rest"]
+        said = assert_stopped_cleanly(migrate_until(args, modules_seen=2, sig=sig), sig)
+        assert "stopped part way" in said or "stopped before its first batch" in said, said
+        assert not list(tmp_path.glob("state.reports/*.csv"))  # nothing failed: an interrupt is not a failure
+        again = zohocrm(*args, "--incremental")
+        assert again.returncode == 0, again.stderr
+        check_copy(a, b, state, tmp_path, f"after-{sig}")
+
+
+def test_ctrl_c_inside_a_long_duckdb_statement_is_an_interrupt_not_an_internal_error(tmp_path):
+    """A DuckDB source big enough that the signal lands inside DuckDB's own work (it then raises
+    "Query interrupted" instead of KeyboardInterrupt): still a clean stop, and a clean re-run."""
+    src = tmp_path / "big.duckdb"
+    con = duckdb.connect(str(src))
+    con.execute("CREATE TABLE Small AS SELECT CAST(i AS VARCHAR) AS id, 'row ' || i AS Name FROM range(2000) t(i)")
+    con.execute("CREATE TABLE Wide AS SELECT CAST(i AS VARCHAR) AS id, md5(CAST(i AS VARCHAR)) AS Name, "
+                "i * 3 AS Amount FROM range(1000000) t(i)")
+    con.close()
+    target = tmp_path / "copy.duckdb"
+    args = ["--source", f"duckdb:{src}", "--target", f"duckdb:{target}", "--modules", "Small,Wide"]
+    said = assert_stopped_cleanly(migrate_until(args, modules_seen=2, sig=signal.SIGINT, at_start=True),
+                                  signal.SIGINT)
+    assert said.startswith("interrupted: Small was loaded and kept; Wide was not committed"), said
+    again = zohocrm(*args, "--incremental")
+    assert again.returncode == 0, again.stderr
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
+        for table in ("Small", "Wide"):
+            n, distinct, missing = con.execute(
+                f"SELECT count(*), count(DISTINCT id), (SELECT count(*) FROM (SELECT * FROM src.{table} "
+                f"EXCEPT SELECT id, Name{', Amount' if table == 'Wide' else ''} FROM {table})) FROM {table}").fetchone()
+            assert n == distinct == con.execute(f"SELECT count(*) FROM src.{table}").fetchone()[0] and missing == 0
+    finally:
+        con.close()
+
+
+def _duckdb_interrupted() -> BaseException:
+    """The error a real DuckDB statement ends with when it is interrupted mid-run."""
+    import threading
+
+    con = duckdb.connect()
+    timer = threading.Timer(0.2, con.interrupt)
+    timer.start()
+    try:
+        con.execute("SELECT count(*) FROM range(10000000000) t(x) WHERE x % 7 = 3").fetchall()
+    except BaseException as exc:  # noqa: BLE001 - the very object DuckDB raised is the point
+        return exc
+    finally:
+        timer.join()
+        con.close()
+    raise AssertionError("the statement was not interrupted")
+
+
+@pytest.mark.parametrize(("make", "interrupt", "noted", "status"), [
+    (lambda: RuntimeError("Query interrupted"), True, None, 130),  # what DuckDB raises on SIGINT
+    (lambda: RuntimeError("Query interrupted"), True, signal.SIGTERM, 143),  # ... and on SIGTERM
+    (_duckdb_interrupted, True, None, 130),
+    (KeyboardInterrupt, True, None, 130),
+    (lambda: RuntimeError("something else"), False, None, 70),
+    (lambda: ValueError("Query interrupted"), False, None, 70),
+])
+def test_every_shape_of_an_interrupt_ends_as_one(make, interrupt, noted, status, monkeypatch, capsys):
+    from connector import interrupts
+    from connector.cli.common import friendly_errors
+
+    monkeypatch.setattr(interrupts, "_received", noted)
+    exc = make()
+    assert interrupts.is_interrupt(exc) is interrupt
+    if interrupt:
+        stop = interrupts.as_interrupt(exc)
+        assert isinstance(stop, KeyboardInterrupt)
+        assert isinstance(stop, interrupts.Terminated) is (noted == signal.SIGTERM)
+    with pytest.raises(SystemExit) as ended, friendly_errors():
+        raise exc
+    assert ended.value.code == status
+    said = capsys.readouterr().err
+    assert ("internal error" in said) is (status == 70)
