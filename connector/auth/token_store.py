@@ -29,6 +29,13 @@ File format, version 1 (big-endian)::
     ...     3309   ML-DSA-65 signature over bytes [0, 1168+n+16), context MLDSA_CONTEXT
     ...     64     HMAC-SHA-512 over the same bytes
 
+The sealed JSON also binds the file to its store (reserved key ``_zohocrm_store``): the store's
+absolute path, the OAuth client id, and a generation number that grows with every write and is
+recorded beside the key as well (:mod:`connector.auth.generation`). A file copied over another
+store that uses the same key ("moved"), a file of another client ("foreign_client"), and an
+older copy put back after a later write ("rollback") are refused like damage. A file written
+before bindings existed opens once and is sealed again with its binding on the next update.
+
 Every damaged, truncated, foreign, wrong-version or unrelated file raises
 :class:`SealedFileError` (an ``AuthError``) naming the problem and the fix; a store never
 answers "no tokens" for a file it could not open, so nothing silently re-logs in. Writes go
@@ -50,6 +57,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -59,7 +67,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from connector.auth.keys import StoreKeys, make_private_dirs, resolve_key_storage
+from connector.auth.generation import GenerationRecord
+from connector.auth.keys import StoreKeys, make_private_dirs, resolve_key_storage, token_path_digest
 from connector.auth.pqc import MLDSA65_SIGNATURE_LEN, MLKEM768_CIPHERTEXT_LEN, PQCBackend, select_backend
 from connector.errors import AuthError
 
@@ -74,7 +83,8 @@ _LOGIN_HINT = "delete the file and run `zohocrm auth login`"
 _VISIBLE_FIELDS = frozenset({"api_domain", "accounts_server", "region", "expires_at", "expires_in",
                              "expiry", "token_type", "scope", "scopes", "data_center", "created_at"})
 
-Reason = Literal["truncated", "not_a_token_store", "wrong_version", "foreign_key", "tampered"]
+Reason = Literal["truncated", "not_a_token_store", "wrong_version", "foreign_key", "tampered", "moved",
+                 "foreign_client", "rollback"]
 
 
 class SealedFileError(AuthError):
@@ -219,23 +229,40 @@ def open_sealed(blob: bytes, keys: StoreKeys, *, backend: PQCBackend | None = No
                               "verify but it does not decrypt with this key.") from None
 
 
-def _encode_tokens(tokens: Mapping[str, Any]) -> bytes:
+class _Plaintext(bytes):
+    """Decrypted or about-to-be-sealed token JSON: bytes whose repr never shows them (frame locals)."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} bytes of sealed token JSON>"
+
+    __str__ = __repr__
+
+
+# The sealed JSON's reserved key: where the store lives, whose client it serves and its
+# generation. Sealed (encrypted and signed) with the tokens, so none of it can be edited.
+_BINDING = "_zohocrm_store"
+
+
+def _encode_tokens(tokens: Mapping[str, Any], binding: Mapping[str, Any] | None = None) -> _Plaintext:
     if not isinstance(tokens, Mapping):
         raise AuthError(f"tokens must be a mapping, not {type(tokens).__name__}")
     try:
-        return json.dumps(dict(tokens), sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+        return _Plaintext(json.dumps({**tokens, **({_BINDING: dict(binding)} if binding else {})},
+                                     sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
     except (TypeError, ValueError) as exc:
         raise AuthError(f"tokens must be JSON-serializable: {type(exc).__name__}") from None
 
 
-def _decode_tokens(plaintext: bytes, source: str) -> TokenSet:
+def _decode_tokens(plaintext: bytes, source: str) -> tuple[TokenSet, dict[str, Any] | None]:
+    """The tokens and the store binding (None for a file written before bindings existed)."""
     try:
-        value = json.loads(plaintext)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise SealedFileError("tampered", f"{source} decrypts, but not to a JSON object of tokens.")
-    return TokenSet(value)
+        tokens = TokenSet(json.loads(plaintext))  # never a plain dict in a local: its repr would show tokens
+    except (ValueError, TypeError):
+        raise SealedFileError("tampered", f"{source} decrypts, but not to a JSON object of tokens.") from None
+    binding = tokens.pop(_BINDING, None)
+    if binding is not None and not (isinstance(binding, dict) and isinstance(binding.get("generation"), int)):
+        raise SealedFileError("tampered", f"{source} decrypts, but its store binding is malformed.")
+    return tokens, binding
 
 
 UpdateFn = Callable[[TokenSet | None], Mapping[str, Any] | None]
@@ -250,13 +277,32 @@ class TokenStore(Protocol):
     def delete(self, *, keys: bool = False) -> None: ...
 
 
+@dataclass
+class _Opened:
+    """One read of the store: its tokens, and what its binding and the key side say."""
+
+    tokens: TokenSet
+    generation: int  # sealed in the file; 0 for a file from before generations
+    recorded: int    # recorded beside the key; 0 when nothing was recorded yet
+
+    @property
+    def needs_rewrite(self) -> bool:
+        return self.generation == 0  # an older file: seal it again with its binding
+
+
 class SealedTokenStore:
-    """Tokens sealed in one file; see the module docstring for the format and guarantees."""
+    """Tokens sealed in one file; see the module docstring for the format and guarantees.
+
+    ``client_id``: the OAuth client this store serves; a file that holds another client's tokens
+    is refused (and the client id is sealed into every write).
+    """
 
     def __init__(self, path: str | os.PathLike[str], key_location: str | os.PathLike[str] | None = None,
-                 *, lock_timeout: float = 30.0) -> None:
+                 *, lock_timeout: float = 30.0, client_id: str | None = None) -> None:
         self._path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
         self._keys = resolve_key_storage(key_location, self._path)
+        self._generations = GenerationRecord(self._keys, token_path_digest(self._path))
+        self._client_id = client_id or None
         self._lock_timeout = lock_timeout
         self._lock = filelock.FileLock(f"{self._path}.lock", timeout=lock_timeout, mode=0o600)
         self._source = f"The token store {self._path}"
@@ -286,7 +332,7 @@ class SealedTokenStore:
         except OSError as exc:
             raise AuthError(f"Cannot use the token store {self._path}: {exc.strerror or exc}.") from None
 
-    def _read_locked(self) -> TokenSet | None:
+    def _open_locked(self) -> _Opened | None:
         try:
             blob = self._path.read_bytes()
         except FileNotFoundError:
@@ -300,12 +346,51 @@ class SealedTokenStore:
                 f"{self._source} exists but its key ({self.key_location}) is missing, so it cannot be opened.",
                 hint="restore the key, or delete the token file and run `zohocrm auth login`",
             )
-        return _decode_tokens(open_sealed(blob, keys, source=self._source), self._source)
+        tokens, binding = _decode_tokens(_Plaintext(open_sealed(blob, keys, source=self._source)), self._source)
+        recorded = self._generations.load(keys)
+        generation = int(binding["generation"]) if binding else 0
+        if binding is not None:
+            self._check_binding(binding, tokens)
+        if generation < recorded:
+            raise self._rollback(generation, recorded)
+        if generation > recorded:  # a crash between the file and its record: catch the record up
+            self._generations.store(keys, generation)
+        return _Opened(tokens, generation, recorded)
 
-    def _write_locked(self, tokens: Mapping[str, Any]) -> None:
-        plaintext = _encode_tokens(tokens)
+    def _check_binding(self, binding: Mapping[str, Any], tokens: TokenSet) -> None:
+        sealed_for = binding.get("path")
+        if sealed_for != str(self._path):
+            raise SealedFileError(
+                "moved",
+                f"{self._source} was sealed for the token store at {sealed_for}: it was copied or moved "
+                "here from another store, and a store never stands in for another.",
+                hint=f"move it back, or delete {self._path} and run `zohocrm auth login`")
+        owner = binding.get("client_id") or tokens.get("client_id")
+        if self._client_id and owner and owner != self._client_id:
+            raise SealedFileError(
+                "foreign_client",
+                f"{self._source} holds the tokens of OAuth client {owner}, but this connection uses "
+                f"OAuthClientId {self._client_id}: the file was copied from another client's store, or two "
+                "clients share one OAuthSettingsLocation.",
+                hint="give each client its own OAuthSettingsLocation, or delete the file and run "
+                     "`zohocrm auth login`")
+
+    def _rollback(self, generation: int, recorded: int) -> SealedFileError:
+        found = f"generation {generation}" if generation else "no generation number (an older format)"
+        return SealedFileError(
+            "rollback",
+            f"{self._source} is an older copy of the store: it holds {found}, but generation {recorded} was "
+            f"written since (recorded at {self._generations.describe()}). An old copy was put back "
+            "(a restore or a replay), so its tokens may be stale or revoked; they are not used.",
+            hint=f"restore the latest copy, or delete {self._path} and run `zohocrm auth login`")
+
+    def _write_locked(self, tokens: Mapping[str, Any], opened: _Opened | None) -> None:
         keys = self._keys.load() or self._keys.create()
-        blob = seal(plaintext, keys)
+        recorded = self._generations.load(keys)
+        generation = max(recorded, opened.generation if opened else 0) + 1
+        binding = {"path": str(self._path), "generation": generation,
+                   "client_id": self._client_id or tokens.get("client_id")}
+        blob = seal(_encode_tokens(tokens, binding), keys)
         fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:  # mkstemp: mode 0600, never world-readable
@@ -318,40 +403,58 @@ class SealedTokenStore:
                 os.unlink(tmp)
             raise
         _fsync_directory(self._path.parent)
+        # After the file, never before: a crash in between must not look like a rollback.
+        self._generations.store(keys, generation)
+
+    def _open_for_overwrite(self) -> _Opened | None:
+        """The current file's generation when it opens; a damaged file is simply replaced."""
+        try:
+            return self._open_locked()
+        except AuthError:  # a login replaces what it cannot open; the recorded generation still counts
+            return None
 
     def load(self) -> TokenSet | None:
         """The stored tokens; ``None`` only when no token file exists."""
         if not self._path.parent.exists():
             return None  # don't create directories just to look
         with self._locked():
-            return self._read_locked()
+            opened = self._open_locked()
+            return None if opened is None else opened.tokens
 
     def save(self, tokens: Mapping[str, Any]) -> None:
         with self._locked():
-            self._write_locked(tokens)
+            self._write_locked(tokens, self._open_for_overwrite())
 
     def update(self, fn: UpdateFn) -> TokenSet | None:
         """Read, call ``fn``, write, under one lock hold.
 
         ``fn`` gets a copy of the current tokens (``None`` if there are none) and returns the
-        new tokens, the same tokens (nothing is written), or ``None`` (the file is removed).
+        new tokens, the same tokens (nothing is written, unless the file predates store bindings:
+        then it is sealed again with one), or ``None`` (the file is removed).
         """
         with self._locked():
-            current = self._read_locked()
+            opened = self._open_locked()
+            current = opened.tokens if opened else None
             result = fn(copy.deepcopy(current))
             if result is None:
                 self._path.unlink(missing_ok=True)
                 return None
-            if current is not None and dict(result) == dict(current):
+            if opened is not None and current is not None and dict(result) == dict(current) \
+                    and not opened.needs_rewrite:
                 return current
-            self._write_locked(result)
+            self._write_locked(result, opened)
             return TokenSet(result)
 
     def delete(self, *, keys: bool = False) -> None:
-        """Remove the tokens; with ``keys=True`` also the key (file or keyring entry)."""
+        """Remove the tokens; with ``keys=True`` also the key (file or keyring entry).
+
+        The generation record stays unless the key goes too: an old copy put back after a
+        logout is still recognised as one.
+        """
         with self._locked():
             self._path.unlink(missing_ok=True)
             if keys:
+                self._generations.delete()
                 self._keys.delete()
 
 
