@@ -11,17 +11,29 @@ scheduler can parse it. A path that cannot be written is a :class:`FileAccessErr
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from connector.http.calllog import VERBOSITY_LEVELS
 from connector.localfs import check_path_text, open_private, reporting_os_errors
 from connector.redaction import RedactingFilter, redact
+
+# Log levels of the Verbosity steps that have no standard level (see connector.http.calllog).
+SUMMARY = 25   # Verbosity 1: a session's closing totals
+REQUEST = 15   # Verbosity 3: request lines
+TRACE = 5      # Verbosity 5: bodies
+logging.addLevelName(SUMMARY, "SUMMARY")
+logging.addLevelName(REQUEST, "REQUEST")
+logging.addLevelName(TRACE, "TRACE")
+
+#: Verbosity property value -> the lowest log level a Logfile at that verbosity writes.
+VERBOSITY_LEVELS: dict[int, int] = {0: logging.ERROR, 1: SUMMARY, 2: logging.INFO, 3: REQUEST,
+                                    4: logging.DEBUG, 5: TRACE}
 
 log = logging.getLogger("connector")
 STDERR = "-"
@@ -57,8 +69,10 @@ class PrivateFileHandler(logging.FileHandler):
         super().__init__(path, mode="a", encoding="utf-8", delay=True)
         self.stream = self._open()  # open now: an unwritable path fails when the session opens
 
-    def _open(self) -> IO[Any]:
-        return open_private(self._target, "a", "log file", setting="Logfile", encoding="utf-8")
+    def _open(self) -> io.TextIOWrapper:
+        stream = open_private(self._target, "a", "log file", setting="Logfile", encoding="utf-8")
+        assert isinstance(stream, io.TextIOWrapper)  # os.fdopen in text mode
+        return stream
 
 
 class _Entry:

@@ -21,10 +21,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from pathlib import Path
 
-from connector.auth.keys import KEYRING_SERVICE, KeyFile, KeyringKeys, KeyStorage, StoreKeys, make_private_dirs
+from connector.auth.keys import (
+    KEYRING_SERVICE,
+    KeyFile,
+    KeyringKeys,
+    KeyStorage,
+    StoreKeys,
+    make_private_dirs,
+)
 from connector.errors import AuthError, FileAccessError
 from connector.localfs import write_private
 

@@ -135,6 +135,11 @@ class TokenManager:
         return self._tokens.scopes if self._tokens else ()
 
     @property
+    def accounts_server(self) -> str | None:
+        """The accounts server that issued the current token (None for a given OAuthAccessToken)."""
+        return self._tokens.accounts_server if self._tokens else None
+
+    @property
     def location(self) -> str | None:
         """The data-center location Zoho named at login (``us``, ``eu``...), when known."""
         return self._tokens.location if self._tokens else None

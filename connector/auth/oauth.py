@@ -40,6 +40,7 @@ from connector.config.regions import REGIONS, is_loopback, region_for_host, regi
 from connector.config.transport import configure_session, describe_unreachable, timeouts
 from connector.config.values import Secret
 from connector.errors import AuthError, ConfigError, ConnectorError
+from connector.logfile import REQUEST
 from connector.redaction import redact, register_secret
 
 from .token_store import TokenSet
@@ -233,9 +234,15 @@ class ZohoOAuth:
         while True:
             failure: ConnectorError | None = None
             transient = ""
+            log.log(REQUEST, "-> POST %s (%s)", self.token_url(server), step)
+            started = time.monotonic()
             try:
                 with _loopback_http_allowed(server):
-                    return call()
+                    answer = call()
+                log.info("%s: the accounts server answered in %.3f s", step, time.monotonic() - started,
+                         extra={"zohocrm": {"event": "token", "step": step, "seconds":
+                                            round(time.monotonic() - started, 4)}})
+                return answer
             except (OAuth2Error, ValueError, Warning) as exc:
                 failure = self._map_error(exc, step, server)
             except _AccountsUnavailable as exc:

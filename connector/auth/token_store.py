@@ -71,6 +71,7 @@ from connector.auth.generation import GenerationRecord
 from connector.auth.keys import StoreKeys, make_private_dirs, resolve_key_storage, token_path_digest
 from connector.auth.pqc import MLDSA65_SIGNATURE_LEN, MLKEM768_CIPHERTEXT_LEN, PQCBackend, select_backend
 from connector.errors import AuthError
+from connector.localfs import file_error
 
 MAGIC = b"ZCRMSEAL"
 FORMAT_VERSION = 1
@@ -322,6 +323,12 @@ class SealedTokenStore:
     def _locked(self) -> Iterator[None]:
         try:
             make_private_dirs(self._path.parent)
+            # filelock retries some failures (a lock file under /proc) until its timeout, then
+            # blames "another process": make the lock file ourselves first, so they show as they are.
+            os.close(os.open(f"{self._path}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
+        except OSError as exc:
+            raise file_error(exc, self._path, "token store", setting="OAuthSettingsLocation") from None
+        try:
             with self._lock:
                 yield
         except filelock.Timeout:

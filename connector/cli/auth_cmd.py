@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import connection_option, err, friendly_errors, resolve_connection
+from connector.errors import ConnectorError
+
+from .common import (
+    EXIT_OK,
+    EXIT_ZOHO,
+    connection_option,
+    err,
+    exit_status,
+    friendly_errors,
+    resolve_connection,
+)
 
 if TYPE_CHECKING:
     from connector.session import ZohoSession
@@ -75,20 +85,34 @@ def logout(connection: str | None, keep_remote: bool) -> None:
 
 @click.command()
 @connection_option
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def check(connection: str | None, as_json: bool) -> None:
-    """Prove a connection the safe way (read-only): org, modules, one record."""
-    from connector.check import run_check
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (same as --format json)")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for schedulers and scripts")
+def check(connection: str | None, as_json: bool, output_format: str) -> None:
+    """Prove a connection the safe way (read-only): token, org, data center, modules, one record.
 
+    Exits 0 when proven; otherwise with the status of the cause (2 settings, 3 OAuth, 5 Zoho's
+    answer, 75 try again later) and the reason said once: on its FAIL line, or in the JSON.
+    """
+    from connector.check import CheckReport, run_check
+
+    if as_json:
+        output_format = "json"
+    if output_format == "json":
+        # Even a connection that cannot be opened is answered in JSON on stdout, and only there.
+        try:
+            with _session(connection) as s:
+                report = run_check(s)
+        except ConnectorError as exc:
+            report = CheckReport(reason=str(exc), error=exc)
+        status = EXIT_OK if report.ok else exit_status(report.error) if report.error else EXIT_ZOHO
+        click.echo(json.dumps({**report.as_dict(), "exit_status": status}, indent=2))
+        sys.exit(status)
     with friendly_errors(), _session(connection) as s:
         report = run_check(s)
-        if as_json:
-            click.echo(json.dumps(report.as_dict(), indent=2))
-        else:
-            click.echo(report.render())
-        if not report.ok:
-            err(f"check failed: {report.reason}")
-            sys.exit(1)
+    click.echo(report.render())
+    if not report.ok:
+        sys.exit(exit_status(report.error) if report.error else EXIT_ZOHO)
 
 
 @click.group()

@@ -121,7 +121,7 @@ def configure_session(session: requests.Session, config: ConnectionConfig) -> re
     if prox:
         session.proxies.update(prox)
     session.verify = verify_setting(config)
-    session.headers.setdefault("User-Agent", "zohocrm-connector/0.1 (+python-requests)")
+    session.headers["User-Agent"] = "zohocrm-connector/0.1 (+python-requests)"  # replaces requests' own
     return session
 
 

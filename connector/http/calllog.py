@@ -26,18 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.logfile import REQUEST, SUMMARY, TRACE, VERBOSITY_LEVELS
 from connector.redaction import redact, redact_mapping
 
-SUMMARY = 25
-REQUEST = 15
-TRACE = 5
-logging.addLevelName(SUMMARY, "SUMMARY")
-logging.addLevelName(REQUEST, "REQUEST")
-logging.addLevelName(TRACE, "TRACE")
+__all__ = ["REQUEST", "SUMMARY", "TRACE", "VERBOSITY_LEVELS", "CallStats", "body_text", "headers_text",
+           "log_summary", "shape"]
 
-#: Verbosity property value -> the lowest log level a Logfile at that verbosity writes.
-VERBOSITY_LEVELS: dict[int, int] = {0: logging.ERROR, 1: SUMMARY, 2: logging.INFO, 3: REQUEST,
-                                    4: logging.DEBUG, 5: TRACE}
 BODY_LIMIT = 64 * 1024
 _SHAPE_KEYS = 25
 
