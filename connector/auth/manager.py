@@ -29,7 +29,7 @@ from connector.config.values import Secret
 from connector.errors import AuthError
 
 from .oauth import Tokens, TokenThrottled, ZohoOAuth, refuse_placeholders
-from .token_store import MemoryTokenStore, SealedTokenStore, TokenSet, TokenStore
+from .token_store import MemoryTokenStore, SealedFileError, SealedTokenStore, TokenSet, TokenStore
 
 log = logging.getLogger("connector.auth")
 
@@ -264,7 +264,13 @@ class TokenManager:
         revoked) is not an error: the local copy is deleted all the same. A network failure
         is raised and the local tokens are kept, so the logout can be repeated.
         """
-        stored = self.store.load()
+        try:
+            stored = self.store.load()
+        except SealedFileError as exc:
+            # A store that cannot be opened (damaged, moved, rolled back) holds nothing to revoke that
+            # can be trusted; logging out still removes it, which is what its error message asks for.
+            log.warning("the token store cannot be opened (%s); deleting it without revoking", exc.reason)
+            stored = None
         revoked = False
         if stored and revoke and stored.get("refresh_token"):
             try:

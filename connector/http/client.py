@@ -218,7 +218,11 @@ class ZohoHttp:
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
                             idempotent, batch, kind or method.lower(), what, credits, stream)
-        except ConnectorError:
+        except ConnectorError as exc:
+            # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
+            log.error("%s failed: %s", what, exc, extra={"zohocrm": {
+                "event": "call_failed", "method": method, "path": _path(url), "error": type(exc).__name__,
+                "code": getattr(exc, "code", None) or getattr(exc, "zoho_error", None)}})
             raise
         except Exception as exc:  # never let a raw library error (which may quote a URL) escape
             raise ConnectorError(f"{what}: {redact(exc)}") from None

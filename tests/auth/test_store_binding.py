@@ -166,3 +166,18 @@ def test_a_replayed_store_is_refused_and_its_stale_token_never_sent(make_emulato
     assert "rollback" in str(info.value) or "replay" in str(info.value)
     after = stats(emu)
     assert after["calls_total"] == before["calls_total"] and after["tokens_minted"] == before["tokens_minted"]
+
+
+def test_logout_removes_a_rolled_back_store_as_its_error_suggests(make_emulator: Callable[..., Emulator],
+                                                                  tmp_path: Path):
+    emu = make_emulator(records=10)
+    config = parse_connection_string(conn(emu, OAuthSettingsLocation=str(tmp_path / "tokens" / "t.zseal"),
+                                          OAuthKeyLocation=str(tmp_path / "keys" / "t.key")))
+    m = TokenManager(config)
+    m.access_token()
+    store_file = tmp_path / "tokens" / "t.zseal"
+    old = store_file.read_bytes()
+    m.store.update(lambda current: {**(current or {}), "note": "newer"})
+    store_file.write_bytes(old)
+    assert TokenManager(config).logout() is False  # nothing trustworthy to revoke; the file goes
+    assert not store_file.exists()

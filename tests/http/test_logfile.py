@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from connector.cli.main import cli
 from connector.emulator import Emulator
-from connector.errors import ConfigError, FileAccessError
+from connector.errors import ConfigError, ConnectorError, FileAccessError
 from connector.session import ZohoSession
 from tests.http.support import conn, grant
 
@@ -170,7 +170,19 @@ def test_an_unwritable_logfile_from_a_real_process_is_one_line_and_exit_7(emu, t
     assert "Logfile" in result.stderr
 
 
-def test_audit_verify_of_a_folder_is_a_clear_error(tmp_path):
-    result = CliRunner().invoke(cli, ["audit", "verify", str(tmp_path)])
-    assert result.exit_code != 70 and "internal error" not in result.output, result.output
+def test_audit_verify_of_a_binary_file_is_a_verdict_not_a_crash(tmp_path):
+    garbage = tmp_path / "calls.jsonl"
+    garbage.write_bytes(b"\xff\xfe\x00binary\n")
+    result = CliRunner().invoke(cli, ["audit", "verify", str(garbage)])
+    assert result.exit_code == 1 and "TAMPERED: line 1 is not a valid audit entry" in result.output
 
+
+def test_verbosity_0_logs_a_failed_call_and_nothing_else(emu, tmp_path):
+    log = tmp_path / "errors.log"
+    with ZohoSession(conn(emu, Logfile=str(log), Verbosity=0)) as s:
+        s.http.get("/org")
+        with pytest.raises(ConnectorError):
+            s.http.get("/NoSuchModule")
+    (line,) = log.read_text().splitlines()
+    assert " ERROR connector.http: GET http://" in line and "/crm/v8/NoSuchModule failed: " in line
+    assert emu.client_secret not in line and emu.refresh_token not in line
