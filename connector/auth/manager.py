@@ -29,7 +29,8 @@ from connector.config.values import Secret
 from connector.errors import AuthError
 
 from .oauth import Tokens, TokenThrottled, ZohoOAuth, refuse_placeholders
-from .token_store import MemoryTokenStore, SealedFileError, SealedTokenStore, TokenSet, TokenStore
+from .sealed_store import SealedTokenStore
+from .token_store import MemoryTokenStore, SealedFileError, TokenSet, TokenStore
 
 log = logging.getLogger("connector.auth")
 
