@@ -25,10 +25,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from connector.config.values import Secret
 from connector.errors import AuthError, ConfigError
 from connector.localfs import write_private
 
-from .oauth import Tokens, ZohoOAuth, parse_redirect
+from .oauth import Tokens, ZohoOAuth, as_secret, parse_redirect
+from .token_store import TokenSet
 
 PAGE = (b"<html><body style='font-family:sans-serif'><h2>zohocrm-connector</h2>"
         b"<p>%s</p><p>You can close this window.</p></body></html>")
@@ -49,7 +51,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         parsed = urlparse(self.path)
-        params = {k: v[0] for k, v in parse_qs(parsed.query).items() if v}
+        params = TokenSet({k: v[0] for k, v in parse_qs(parsed.query).items() if v})  # repr masks the code
         if parsed.path.rstrip("/") != self.server.path_expected.rstrip("/") or not (
                 "code" in params or "error" in params):
             self.send_response(404)
@@ -127,16 +129,16 @@ def login_headless(oauth: ZohoOAuth, *, input_fn: Callable[[str], str] = input,
     output("Open this URL in a browser, sign in and accept; then paste the URL you were redirected to "
            "(or just the code):")
     output(url)
-    pasted = input_fn("Redirected URL or code: ")
-    params = parse_redirect(pasted)
+    pasted = Secret(input_fn("Redirected URL or code: "))  # it holds the grant code: a masked local
+    params = parse_redirect(pasted.reveal())
     # A bare code cannot carry the state; a pasted redirect URL must.
-    bare_code = set(params) == {"code"} and "=" not in pasted
+    bare_code = set(params) == {"code"} and "=" not in pasted.reveal()
     return _finish(oauth, params, state, oauth.config.callback_url, require_state=not bare_code)
 
 
-def exchange_self_client_code(oauth: ZohoOAuth, code: str) -> Tokens:
+def exchange_self_client_code(oauth: ZohoOAuth, code: str | Secret) -> Tokens:
     """A grant code generated in the API console's Self Client tab (no redirect URI)."""
-    return oauth.exchange_code(code.strip())
+    return oauth.exchange_code(as_secret(code).reveal().strip())
 
 
 PENDING_TTL_S = 15 * 60
@@ -179,7 +181,7 @@ def _pending(oauth: ZohoOAuth, pending_path: str) -> dict[str, object]:
     return data
 
 
-def finish_web_login(oauth: ZohoOAuth, pending_path: str, pasted: str, *, state: str | None = None,
+def finish_web_login(oauth: ZohoOAuth, pending_path: str, pasted: str | Secret, *, state: str | None = None,
                      accounts_server: str | None = None, location: str | None = None) -> Tokens:
     """Exchange the code of a web login started by :func:`start_web_login`.
 
@@ -189,7 +191,8 @@ def finish_web_login(oauth: ZohoOAuth, pending_path: str, pasted: str, *, state:
     was tried: a code works once, so a second try could only fail.
     """
     pending = _pending(oauth, pending_path)
-    params = parse_redirect(pasted)
+    pasted = as_secret(pasted)
+    params = parse_redirect(pasted.reveal())
     if state is not None:
         if "state" in params and params["state"] != state:
             raise AuthError("--state differs from the state in the pasted redirect; login refused",
@@ -199,7 +202,7 @@ def finish_web_login(oauth: ZohoOAuth, pending_path: str, pasted: str, *, state:
         params.setdefault("accounts-server", accounts_server)
     if location:
         params.setdefault("location", location)
-    bare_code = "state" not in params and "=" not in pasted
+    bare_code = "state" not in params and "=" not in pasted.reveal()
     redirect_uri = str(pending.get("redirect_uri") or oauth.config.callback_url)
     try:
         return _finish(oauth, params, str(pending["state"]), redirect_uri, require_state=not bare_code)

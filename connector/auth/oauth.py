@@ -369,9 +369,9 @@ class ZohoOAuth:
 
 
 def parse_redirect(url_or_code: str) -> dict[str, str]:
-    """Parameters of a pasted redirect URL (or a bare code)."""
+    """Parameters of a pasted redirect URL (or a bare code), in a dict whose repr masks the code."""
     text = url_or_code.strip()
     if "?" not in text and "=" not in text:
-        return {"code": text}
+        return TokenSet(code=text)
     query = urlparse(text).query if "://" in text else text.lstrip("?")
-    return {k: v[0] for k, v in parse_qs(query).items() if v}
+    return TokenSet({k: v[0] for k, v in parse_qs(query).items() if v})

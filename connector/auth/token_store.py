@@ -72,7 +72,8 @@ _HKDF_SALT = b"zohocrm-connector/token-store/v1/hkdf"
 _LOGIN_HINT = "delete the file and run `zohocrm auth login`"
 # Fields that say where and until when, never what: safe to show in a repr.
 _VISIBLE_FIELDS = frozenset({"api_domain", "accounts_server", "region", "expires_at", "expires_in",
-                             "expiry", "token_type", "scope", "scopes", "data_center", "created_at"})
+                             "expiry", "token_type", "scope", "scopes", "data_center", "created_at",
+                             "location", "accounts-server", "error"})
 
 Reason = Literal["truncated", "not_a_token_store", "wrong_version", "foreign_key", "tampered", "moved",
                  "foreign_client", "rollback"]

@@ -151,3 +151,28 @@ def test_no_connector_frame_holds_a_token_in_plain_text_on_the_normal_path(emu, 
     seen = "\n".join(recorder.seen)
     assert "ZohoTokenAuth" in seen and "refresh_token=" in seen  # the places that hold them were seen
     assert_no_secret({"profile": seen}, tokens | {emu.refresh_token, emu.client_secret})
+
+
+def test_a_failed_code_exchange_shows_no_grant_code(emu):
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+
+    from connector.auth.login import login_headless
+
+    oauth = ZohoOAuth(parse_connection_string(conn(emu)), retry_waits=(0.01,))
+    shown: list[str] = []
+    codes: list[str] = []
+
+    def paste(prompt: str) -> str:
+        location = requests.get(next(u for u in shown if u.startswith("http")), allow_redirects=False,
+                                timeout=10).headers["Location"]
+        codes.append(parse_qs(urlsplit(location).query)["code"][0])
+        oauth.exchange_code(codes[0], redirect_uri=oauth.config.callback_url)  # used first: ours fails
+        return str(location)
+
+    exc = failure_of(lambda: login_headless(oauth, input_fn=paste, output=shown.append))
+    assert isinstance(exc, AuthError) and exc.zoho_error == "invalid_code"
+    texts = shown_locals(exc)
+    assert "params=" in texts["f_locals"] and "pasted=" in texts["f_locals"]
+    assert_no_secret(texts, {codes[0], emu.client_secret})
