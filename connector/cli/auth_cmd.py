@@ -123,13 +123,14 @@ def check(connection: str | None, as_json: bool, output_format: str) -> None:
         output_format = "json"
     if output_format == "json":
         # Even a connection that cannot be opened is answered in JSON on stdout, and only there.
-        try:
-            with _session(connection) as s:
-                report = run_check(s)
-        except ConnectorError as exc:
-            report = CheckReport(reason=str(exc), error=exc)
-        status = EXIT_OK if report.ok else exit_status(report.error) if report.error else EXIT_ZOHO
-        click.echo(json.dumps({**report.as_dict(), "exit_status": status}, indent=2))
+        with friendly_errors():  # a bug still ends in one line and status 70, never a traceback
+            try:
+                with _session(connection) as s:
+                    report = run_check(s)
+            except ConnectorError as exc:
+                report = CheckReport(reason=str(exc), error=exc)
+            status = EXIT_OK if report.ok else exit_status(report.error) if report.error else EXIT_ZOHO
+            click.echo(json.dumps({**report.as_dict(), "exit_status": status}, indent=2))
         sys.exit(status)
     with friendly_errors(), _session(connection) as s:
         report = run_check(s)
