@@ -20,11 +20,14 @@ import re
 import threading
 from typing import Any
 
+from connector.config.values import Secret
+
 MASK = "***"
 _MIN_SECRET_LEN = 6  # shorter values would mask ordinary words
 
 _lock = threading.Lock()
-_secrets: set[str] = set()
+# Kept as Secret objects, so this module's own frames (``known`` in redact) never show them.
+_secrets: set[Secret] = set()
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Zoho access/refresh tokens and grant codes: 1000.<hex>.<hex>
@@ -41,26 +44,39 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-def register_secret(value: str | None) -> None:
+def _wrapped(value: str | Secret) -> Secret:
+    return value if isinstance(value, Secret) else Secret(value)
+
+
+def register_secret(value: str | Secret | None) -> None:
     """Remember a secret so every later :func:`redact` masks it."""
-    if value and len(value) >= _MIN_SECRET_LEN:
+    if value is None:
+        return
+    secret = _wrapped(value)
+    if len(secret.reveal()) >= _MIN_SECRET_LEN:
         with _lock:
-            _secrets.add(value)
+            _secrets.add(secret)
 
 
-def forget_secret(value: str | None) -> None:
+def forget_secret(value: str | Secret | None) -> None:
+    if value is None:
+        return
     with _lock:
-        _secrets.discard(value or "")
+        _secrets.discard(_wrapped(value))
+
+
+def _secret_length(secret: Secret) -> int:
+    return len(secret.reveal())
 
 
 def redact(text: Any) -> str:
     """``text`` with every known secret and secret-looking value masked."""
     s = text if isinstance(text, str) else str(text)
     with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
+        known = sorted(_secrets, key=_secret_length, reverse=True)
     for secret in known:
-        if secret in s:
-            s = s.replace(secret, MASK)
+        if secret.reveal() in s:
+            s = s.replace(secret.reveal(), MASK)
     for pattern, repl in _PATTERNS:
         s = pattern.sub(repl, s)
     return s

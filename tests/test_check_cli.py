@@ -62,8 +62,10 @@ def test_check_json(emu):
     result = check(conn(emu), "--json")
     assert result.exit_code == 0
     report = json.loads(result.output)
-    assert report["ok"] and [s["step"] for s in report["steps"]] == ["org", "modules", "one Leads record"]
+    steps = [s["step"] for s in report["steps"]]
+    assert report["ok"] and steps == ["token", "org", "data center", "modules", "one Leads record"]
     assert report["facts"]["data center"] == "US" and report["facts"]["credits used by this check"] == 4
+    assert report["exit_status"] == 0
 
 
 def test_check_reports_credits_left_once_zoho_sends_them(emu):
@@ -74,12 +76,14 @@ def test_check_reports_credits_left_once_zoho_sends_them(emu):
     assert result.exit_code == 0 and json.loads(result.output)["facts"]["credits left"] == 2
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("bad secret", "invalid_client_secret"),
-    ("revoked token", "invalid_code"),
-    ("no org scope", "OAUTH_SCOPE_MISMATCH"),
+@pytest.mark.parametrize("case, step, reason", [
+    ("bad secret", "token", "invalid_client_secret"),
+    ("revoked token", "token", "invalid_code"),
+    ("no org scope", "org", "OAUTH_SCOPE_MISMATCH"),
 ])
-def test_check_fails_with_the_reason(emu, case, reason):
+def test_check_fails_with_the_reason_said_once_and_the_status_of_its_cause(emu, case, step, reason):
+    # Was: exit status 1 and the reason three times (the FAIL line, "connection FAILED: ...", and
+    # "check failed: ..." on stderr). Now: the OAuth status (3), the reason once (issue 11, item 17).
     if case == "bad secret":
         text = conn(emu, client_secret="0" * 42)
     elif case == "revoked token":
@@ -90,8 +94,13 @@ def test_check_fails_with_the_reason(emu, case, reason):
         text = conn(emu, refresh_token=grant(emu, scopes="ZohoCRM.modules.READ,ZohoCRM.settings.READ")[
             "refresh_token"])
     result = check(text)
-    assert result.exit_code == 1
-    assert "FAIL org:" in result.output and "connection FAILED" in result.output and reason in result.output
+    assert result.exit_code == 3
+    assert f"FAIL {step}:" in result.output and f"connection FAILED at step '{step}'" in result.output
+    assert result.output.count(reason) == 1, result.output
+    as_json = check(text, "--format", "json")
+    report = json.loads(as_json.stdout)
+    assert as_json.exit_code == 3 and report["exit_status"] == 3 and not report["ok"]
+    assert reason in report["reason"] and as_json.stderr == ""
 
 
 def test_check_with_a_bad_connection_string_exits_2_with_the_property_named():

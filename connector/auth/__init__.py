@@ -4,10 +4,10 @@ from __future__ import annotations
 
 # Sealed token store (connector/auth/token_store.py, keys.py, pqc.py).
 from connector.auth.keys import StoreKeys
+from connector.auth.sealed_store import SealedTokenStore
 from connector.auth.token_store import (
     MemoryTokenStore,
     SealedFileError,
-    SealedTokenStore,
     TokenSet,
     TokenStore,
     open_sealed,

@@ -20,6 +20,8 @@ from connector.config.regions import region_for_host
 from connector.config.transport import configure_session
 
 if TYPE_CHECKING:
+    from connector.config.config import ConnectionConfig
+
     from .oauth import ZohoOAuth
 
 log = logging.getLogger("connector.auth")
@@ -79,4 +81,27 @@ def diagnose_invalid_client(oauth: ZohoOAuth, accounts_server: str | None = None
         if client_known_at(session, url, oauth.client_id):
             log.info("client %s is known to the %s data center", oauth.client_id, code)
             return code
+    return None
+
+
+def location_of_accounts_server(config: ConnectionConfig, accounts_server: str) -> str | None:
+    """The location code an accounts server gives itself in its own ``/oauth/serverinfo``, if any.
+
+    Zoho's serverinfo maps every data center to its accounts server; the one whose URL is the server
+    we asked names that server's data center. The emulator answers the same way for its --location.
+    Best effort: None when the answer does not say.
+    """
+    here = accounts_server.rstrip("/")
+    try:
+        session = configure_session(requests.Session(), config)
+        r = session.get(f"{here}/oauth/serverinfo", timeout=PROBE_TIMEOUT)
+        data = r.json()
+    except Exception:  # a network failure or an odd answer only means "not proven this way"
+        return None
+    locations = data.get("locations") if isinstance(data, dict) else None
+    if not isinstance(locations, dict):
+        return None
+    for code, url in locations.items():
+        if isinstance(url, str) and url.rstrip("/") == here:
+            return str(code).lower()
     return None

@@ -248,10 +248,10 @@ class KeyringKeys:
                 hint=_KEYRING_HINT,
             ) from None
 
-    def _call(self, action: str, *args: str) -> str | None:
+    def _call(self, action: str, *args: str, entry: str | None = None) -> str | None:
         keyring = self._keyring()
         try:
-            result: str | None = getattr(keyring, action)(KEYRING_SERVICE, self.username, *args)
+            result: str | None = getattr(keyring, action)(KEYRING_SERVICE, entry or self.username, *args)
         except Exception as exc:  # keyring.errors.* and backend-specific failures
             raise AuthError(
                 f"The OS keyring refused to {action.replace('_', ' ')} for {self.describe()}: "
@@ -278,6 +278,17 @@ class KeyringKeys:
     def delete(self) -> None:
         if self._call("get_password") is not None:
             self._call("delete_password")
+
+    # Other entries beside the keys (the store's generation record), same service.
+    def get_entry(self, entry: str) -> str | None:
+        return self._call("get_password", entry=entry)
+
+    def set_entry(self, entry: str, value: str) -> None:
+        self._call("set_password", value, entry=entry)
+
+    def delete_entry(self, entry: str) -> None:
+        if self._call("get_password", entry=entry) is not None:
+            self._call("delete_password", entry=entry)
 
 
 KeyStorage = KeyFile | KeyringKeys

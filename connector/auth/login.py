@@ -1,23 +1,36 @@
-"""Interactive logins: desktop (local callback server + browser) and headless (paste the redirect).
+"""Interactive logins: desktop (local callback server + browser), headless (paste the redirect)
+and the web-server flow in two steps (``zohocrm auth login --web``).
 
-Both check ``state`` (CSRF) and exchange the code at the accounts server the
+All check ``state`` (CSRF) and exchange the code at the accounts server the
 redirect names (Zoho sends ``accounts-server`` and ``location`` so the code
 reaches the user's data center).
+
+The web flow spans two commands: the first prints the consent URL for the web app's registered
+CallbackURL and remembers its state in a pending-login file beside the token store (0600, no
+secret in it: a state, the redirect URI, the accounts server, a time); the second takes the
+redirect the browser landed on (or just the code), checks the state, exchanges the code and
+removes the pending file. A pending login expires after 15 minutes (Zoho's codes live minutes).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import threading
+import time
 import webbrowser
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from connector.config.values import Secret
 from connector.errors import AuthError, ConfigError
+from connector.localfs import write_private
 
-from .oauth import Tokens, ZohoOAuth, parse_redirect
+from .oauth import Tokens, ZohoOAuth, as_secret, parse_redirect
+from .token_store import TokenSet
 
 PAGE = (b"<html><body style='font-family:sans-serif'><h2>zohocrm-connector</h2>"
         b"<p>%s</p><p>You can close this window.</p></body></html>")
@@ -38,7 +51,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         parsed = urlparse(self.path)
-        params = {k: v[0] for k, v in parse_qs(parsed.query).items() if v}
+        params = TokenSet({k: v[0] for k, v in parse_qs(parsed.query).items() if v})  # repr masks the code
         if parsed.path.rstrip("/") != self.server.path_expected.rstrip("/") or not (
                 "code" in params or "error" in params):
             self.send_response(404)
@@ -116,13 +129,86 @@ def login_headless(oauth: ZohoOAuth, *, input_fn: Callable[[str], str] = input,
     output("Open this URL in a browser, sign in and accept; then paste the URL you were redirected to "
            "(or just the code):")
     output(url)
-    pasted = input_fn("Redirected URL or code: ")
-    params = parse_redirect(pasted)
+    pasted = Secret(input_fn("Redirected URL or code: "))  # it holds the grant code: a masked local
+    params = parse_redirect(pasted.reveal())
     # A bare code cannot carry the state; a pasted redirect URL must.
-    bare_code = set(params) == {"code"} and "=" not in pasted
+    bare_code = set(params) == {"code"} and "=" not in pasted.reveal()
     return _finish(oauth, params, state, oauth.config.callback_url, require_state=not bare_code)
 
 
-def exchange_self_client_code(oauth: ZohoOAuth, code: str) -> Tokens:
+def exchange_self_client_code(oauth: ZohoOAuth, code: str | Secret) -> Tokens:
     """A grant code generated in the API console's Self Client tab (no redirect URI)."""
-    return oauth.exchange_code(code.strip())
+    return oauth.exchange_code(as_secret(code).reveal().strip())
+
+
+PENDING_TTL_S = 15 * 60
+
+
+def pending_login_path(settings_location: str | os.PathLike[str]) -> str:
+    return f"{os.path.abspath(os.path.expanduser(os.fspath(settings_location)))}.login"
+
+
+def start_web_login(oauth: ZohoOAuth, pending_path: str) -> str:
+    """The consent URL for CallbackURL; its state is remembered in ``pending_path`` for the second step."""
+    callback = oauth.config.callback_url
+    url, state = oauth.authorization_url(redirect_uri=callback)
+    write_private(pending_path, json.dumps({"state": state, "redirect_uri": callback, "client_id": oauth.client_id,
+                                            "accounts_server": oauth.config.accounts_server,
+                                            "started_at": time.time()}),
+                  "pending web login", setting="OAuthSettingsLocation")
+    return url
+
+
+def _pending(oauth: ZohoOAuth, pending_path: str) -> dict[str, object]:
+    try:
+        with open(pending_path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise AuthError("no web login was started for this token store",
+                        hint="run `zohocrm auth login --web` first; it prints the consent URL") from None
+    except (OSError, ValueError):
+        raise AuthError(f"the pending web login {pending_path} cannot be read",
+                        hint="run `zohocrm auth login --web` again") from None
+    if not isinstance(data, dict) or not isinstance(data.get("state"), str):
+        raise AuthError(f"the pending web login {pending_path} is damaged", hint="run `zohocrm auth login --web` again")
+    if data.get("client_id") != oauth.client_id:
+        raise AuthError("the pending web login was started for another OAuthClientId",
+                        hint="run `zohocrm auth login --web` again with this connection")
+    started = data.get("started_at")
+    if not isinstance(started, int | float) or time.time() - started > PENDING_TTL_S:
+        raise AuthError(f"the web login was started more than {PENDING_TTL_S // 60} minutes ago; its code has "
+                        "expired", hint="run `zohocrm auth login --web` again and finish it within a few minutes")
+    return data
+
+
+def finish_web_login(oauth: ZohoOAuth, pending_path: str, pasted: str | Secret, *, state: str | None = None,
+                     accounts_server: str | None = None, location: str | None = None) -> Tokens:
+    """Exchange the code of a web login started by :func:`start_web_login`.
+
+    ``pasted`` is the URL the browser was redirected to (its state must be ours) or just the code;
+    ``state``, ``accounts_server`` and ``location`` stand in for the redirect's parameters when only
+    the code is given (a redirect's own parameters win). The pending file is removed once the code
+    was tried: a code works once, so a second try could only fail.
+    """
+    pending = _pending(oauth, pending_path)
+    pasted = as_secret(pasted)
+    params = parse_redirect(pasted.reveal())
+    if state is not None:
+        if "state" in params and params["state"] != state:
+            raise AuthError("--state differs from the state in the pasted redirect; login refused",
+                            hint="paste the redirect URL alone")
+        params.setdefault("state", state)
+    if accounts_server:
+        params.setdefault("accounts-server", accounts_server)
+    if location:
+        params.setdefault("location", location)
+    bare_code = "state" not in params and "=" not in pasted.reveal()
+    redirect_uri = str(pending.get("redirect_uri") or oauth.config.callback_url)
+    try:
+        return _finish(oauth, params, str(pending["state"]), redirect_uri, require_state=not bare_code)
+    finally:
+        if "code" in params and params.get("state", pending["state"]) == pending["state"]:
+            try:
+                os.unlink(pending_path)
+            except OSError:
+                pass

@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from connector.config.config import ConnectionConfig
+from connector.config.values import Secret
 from connector.errors import AuthError
 
-from .oauth import Tokens, TokenThrottled, ZohoOAuth
-from .token_store import MemoryTokenStore, SealedTokenStore, TokenStore
+from .oauth import Tokens, TokenThrottled, ZohoOAuth, refuse_placeholders
+from .sealed_store import SealedTokenStore
+from .token_store import MemoryTokenStore, SealedFileError, TokenSet, TokenStore
 
 log = logging.getLogger("connector.auth")
 
@@ -42,10 +44,14 @@ _PROCESS_STORES: dict[str, MemoryTokenStore] = {}
 _PROCESS_STORES_LOCK = threading.Lock()
 
 
+def _digest(*parts: str | Secret | None) -> str:
+    """SHA-256 over the parts; secrets are revealed inline, never into a named local (frame locals)."""
+    return hashlib.sha256("\x00".join(p.reveal() if isinstance(p, Secret) else (p or "")
+                                       for p in parts).encode()).hexdigest()
+
+
 def _process_store(config: ConnectionConfig) -> MemoryTokenStore:
-    refresh = config.oauth_refresh_token.reveal() if config.oauth_refresh_token else ""
-    key = hashlib.sha256("\x00".join([config.accounts_server, config.oauth_client_id or "", refresh,
-                                       config.initiate_oauth]).encode()).hexdigest()
+    key = _digest(config.accounts_server, config.oauth_client_id, config.oauth_refresh_token, config.initiate_oauth)
     with _PROCESS_STORES_LOCK:
         store = _PROCESS_STORES.get(key)
         if store is None:
@@ -63,12 +69,9 @@ def default_settings_location(config: ConnectionConfig) -> Path:
     directory, so separate runs of the CLI reuse a live access token instead of minting
     a new one each time (Zoho allows 10 per refresh token per 10 minutes).
     """
-    import hashlib
     import os
 
-    refresh = config.oauth_refresh_token.reveal() if config.oauth_refresh_token else ""
-    digest = hashlib.sha256("\x00".join([config.accounts_server, config.oauth_client_id or "",
-                                          refresh]).encode()).hexdigest()[:20]
+    digest = _digest(config.accounts_server, config.oauth_client_id, config.oauth_refresh_token)[:20]
     home = os.environ.get("XDG_CONFIG_HOME", "")
     if not os.path.isabs(home):
         home = os.path.join(os.path.expanduser("~"), ".config")
@@ -83,7 +86,7 @@ def store_for(config: ConnectionConfig) -> TokenStore:
         if config.initiate_oauth == "OFF" or not config.oauth_client_id:
             return _process_store(config)  # nothing worth keeping: a given token, no client
         location = default_settings_location(config)
-    return SealedTokenStore(location, config.oauth_key_location)
+    return SealedTokenStore(location, config.oauth_key_location, client_id=config.oauth_client_id)
 
 
 def refresh_margin(t: Tokens) -> float:
@@ -107,14 +110,15 @@ class TokenManager:
         self.throttle_waits = tuple(throttle_waits)
         self._lock = threading.Lock()
         self._tokens: Tokens | None = None
-        self._bad: set[str] = set()
+        self._bad: set[Secret] = set()
         #: token-endpoint calls this manager made (refreshes, throttled ones included)
         self.refreshes = 0
-        if config.oauth_access_token and config.oauth_access_token.reveal():
+        #: seconds spent obtaining tokens (waiting for the store's lock, the accounts server, throttle)
+        self.seconds_obtaining = 0.0
+        if config.oauth_access_token:
             # A given access token is used first (expiry unknown) so a start costs no mint;
             # INVALID_TOKEN from the API then triggers a refresh.
-            self._given: Tokens | None = Tokens(access_token=config.oauth_access_token.reveal(),
-                                                expires_at=math.inf)
+            self._given: Tokens | None = Tokens(access_token=config.oauth_access_token, expires_at=math.inf)
         else:
             self._given = None
 
@@ -132,6 +136,11 @@ class TokenManager:
         return self._tokens.scopes if self._tokens else ()
 
     @property
+    def accounts_server(self) -> str | None:
+        """The accounts server that issued the current token (None for a given OAuthAccessToken)."""
+        return self._tokens.accounts_server if self._tokens else None
+
+    @property
     def location(self) -> str | None:
         """The data-center location Zoho named at login (``us``, ``eu``...), when known."""
         return self._tokens.location if self._tokens else None
@@ -140,17 +149,22 @@ class TokenManager:
         return bool(t and t.access_token and t.access_token not in self._bad
                     and t.expires_at - refresh_margin(t) > time.time())
 
-    def access_token(self) -> str:
+    def access_token(self) -> Secret:
+        """The access token to send, as a :class:`Secret` (``.reveal()`` only where the header is built)."""
         t = self._tokens
         if t is not None and self._usable(t):
             return t.access_token
         with self._lock:
             if self._tokens is not None and self._usable(self._tokens):
                 return self._tokens.access_token
-            self._tokens = self._obtain()
+            started = time.monotonic()
+            try:
+                self._tokens = self._obtain()
+            finally:
+                self.seconds_obtaining += time.monotonic() - started
             return self._tokens.access_token
 
-    def invalidate(self, token: str) -> None:
+    def invalidate(self, token: Secret) -> None:
         """The API said INVALID_TOKEN for this token: never use it again."""
         self._bad.add(token)
         if self.config.initiate_oauth == "OFF":
@@ -162,28 +176,37 @@ class TokenManager:
     # -- obtaining ----------------------------------------------------------------------
 
     def _belongs_here(self, cur: Tokens) -> bool:
-        """Stored tokens are used only for this client and, when one is given, this refresh token."""
+        """Stored tokens are used only for this client and, when one is given, this refresh token.
+
+        Another client's tokens are an error (the store was copied, or is shared by two clients);
+        another refresh token of this client is replaced: the connection string was given a new one.
+        """
         if cur.client_id and self.config.oauth_client_id and cur.client_id != self.config.oauth_client_id:
-            return False
-        given = self.config.oauth_refresh_token.reveal() if self.config.oauth_refresh_token else None
+            raise AuthError(
+                f"the token store {self.store!r} holds the tokens of OAuth client {cur.client_id}, but this "
+                f"connection uses OAuthClientId {self.config.oauth_client_id}",
+                hint="give each client its own OAuthSettingsLocation, or delete the stored tokens "
+                     "(`zohocrm auth logout`) and log in again")
+        given = self.config.oauth_refresh_token
         return not (given and cur.refresh_token and cur.refresh_token != given)
 
     def _obtain(self) -> Tokens:
         mode = self.config.initiate_oauth
+        refuse_placeholders(self.config)
         if self._given is not None and self._given.access_token not in self._bad:
             return self._given
         if mode == "OFF":
             raise AuthError("InitiateOAuth=OFF but no usable OAuthAccessToken was given",
                             hint="set OAuthAccessToken, or InitiateOAuth=REFRESH / GETANDREFRESH")
 
-        def step(current: dict[str, Any] | None) -> dict[str, Any] | None:
-            cur = Tokens.from_store(dict(current)) if current else None
+        def step(current: TokenSet | None) -> TokenSet | None:
+            cur = Tokens.from_store(current) if current else None
             if cur is not None and not self._belongs_here(cur):
                 log.info("the token store holds tokens of another client or refresh token; replacing them")
                 cur = None
             if cur is not None and self._usable(cur):
                 return current  # another process refreshed while we waited for the lock: adopt
-            given = self.config.oauth_refresh_token.reveal() if self.config.oauth_refresh_token else None
+            given = self.config.oauth_refresh_token
             refresh_token = (cur.refresh_token if cur else None) or given
             if refresh_token:
                 self.refreshes += 1
@@ -217,7 +240,7 @@ class TokenManager:
                 time.sleep(wait)
         if stored is None:
             raise AuthError("the token store is empty after a refresh")
-        return Tokens.from_store(dict(stored))
+        return Tokens.from_store(stored)
 
     # -- management ---------------------------------------------------------------------
 
@@ -227,7 +250,7 @@ class TokenManager:
 
     def status(self) -> dict[str, Any]:
         stored = self.store.load()
-        t = Tokens.from_store(dict(stored)) if stored else self._tokens
+        t = Tokens.from_store(stored) if stored else self._tokens
         if t is None:
             return {"stored": False}
         return {"stored": stored is not None, "api_domain": t.api_domain, "accounts_server": t.accounts_server,
@@ -242,11 +265,17 @@ class TokenManager:
         revoked) is not an error: the local copy is deleted all the same. A network failure
         is raised and the local tokens are kept, so the logout can be repeated.
         """
-        stored = self.store.load()
+        try:
+            stored = self.store.load()
+        except SealedFileError as exc:
+            # A store that cannot be opened (damaged, moved, rolled back) holds nothing to revoke that
+            # can be trusted; logging out still removes it, which is what its error message asks for.
+            log.warning("the token store cannot be opened (%s); deleting it without revoking", exc.reason)
+            stored = None
         revoked = False
         if stored and revoke and stored.get("refresh_token"):
             try:
-                self.oauth.revoke(stored["refresh_token"], stored.get("accounts_server"))
+                self.oauth.revoke(Secret(stored["refresh_token"]), stored.get("accounts_server"))
                 revoked = True
             except AuthError as exc:
                 if exc.zoho_error != "revoke_failed":

@@ -22,11 +22,11 @@ import contextlib
 import logging
 import os
 import random
+import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
@@ -35,10 +35,18 @@ from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from connector.config.config import ConnectionConfig
-from connector.config.regions import REGIONS, region_for_host, region_for_location
-from connector.config.transport import configure_session, timeouts
-from connector.errors import AuthError, ConfigError
+from connector.config.regions import REGIONS, is_loopback, region_for_host, region_for_location
+from connector.config.transport import configure_session, describe_unreachable, timeouts
+from connector.config.values import Secret
+from connector.errors import AuthError, ConfigError, ConnectorError
+from connector.logfile import REQUEST
 from connector.redaction import redact, register_secret
+
+from .token_store import TokenSet
+from .tokens import Tokens, as_secret
+
+__all__ = ["AccountsServerUnavailable", "TokenThrottled", "Tokens", "ZohoOAuth", "as_secret", "parse_redirect",
+           "refuse_placeholders"]
 
 # Zoho answers with the scope space-separated while we ask comma-separated.
 os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
@@ -52,55 +60,34 @@ class TokenThrottled(AuthError):
     """The accounts server refused to mint: 10 access tokens per refresh token per 10 minutes."""
 
 
+class AccountsServerUnavailable(AuthError):
+    """No usable answer from the accounts server (down, unreachable, nothing listening): try again later."""
+
+
+_PLACEHOLDER = re.compile(r"(?:^|[.\-_])EXAMPLE")
+
+
+def refuse_placeholders(config: ConnectionConfig) -> None:
+    """Credentials still holding an example file's ``EXAMPLE`` placeholders fail here, before any call.
+
+    Sent to Zoho they would come back as ``invalid_client``, which reads like a data-center problem.
+    """
+    named = [name for name, value in (
+        ("OAuthClientId", config.oauth_client_id), ("OAuthClientSecret", config.oauth_client_secret),
+        ("OAuthRefreshToken", config.oauth_refresh_token), ("OAuthAccessToken", config.oauth_access_token))
+        if value and _PLACEHOLDER.search(value.reveal() if isinstance(value, Secret) else value)]
+    if named:
+        listed = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
+        raise ConfigError(
+            f"{listed} still {'hold' if len(named) > 1 else 'holds'} the EXAMPLE placeholder of an example "
+            "connection file",
+            hint="replace them with your client's values; for the local emulator, use the client_id, "
+                 "client_secret and refresh_token that `zohocrm emulator` printed (its JSON line also has a "
+                 "ready connection_string)")
+
+
 class _AccountsUnavailable(Exception):
     """A transient accounts-server failure (5xx, non-JSON page): retried, never shown as is."""
-
-
-@dataclass
-class Tokens:
-    """What the token endpoint gave us, plus where it came from."""
-
-    access_token: str
-    expires_at: float
-    api_domain: str | None = None
-    refresh_token: str | None = None
-    scopes: tuple[str, ...] = ()
-    accounts_server: str | None = None
-    location: str | None = None
-    #: when the token was minted (client clock); with expires_at it gives the token's lifetime
-    obtained_at: float | None = None
-    #: the OAuth client the tokens belong to, so a store is never reused for another client
-    client_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return (f"Tokens(access_token='***', refresh_token={'***' if self.refresh_token else None}, "
-                f"expires_at={self.expires_at:.0f}, api_domain={self.api_domain!r}, scopes={self.scopes!r})")
-
-    @property
-    def lifetime(self) -> float:
-        """Seconds the token was minted to live (an hour at Zoho)."""
-        if self.obtained_at is None:
-            return 3600.0
-        return max(0.0, self.expires_at - self.obtained_at)
-
-    def to_store(self) -> dict[str, Any]:
-        return {"access_token": self.access_token, "expires_at": self.expires_at, "api_domain": self.api_domain,
-                "refresh_token": self.refresh_token, "scopes": list(self.scopes),
-                "accounts_server": self.accounts_server, "location": self.location,
-                "obtained_at": self.obtained_at, "client_id": self.client_id}
-
-    @classmethod
-    def from_store(cls, data: dict[str, Any]) -> Tokens:
-        obtained = data.get("obtained_at")
-        t = cls(access_token=data.get("access_token") or "", expires_at=float(data.get("expires_at") or 0),
-                api_domain=data.get("api_domain"), refresh_token=data.get("refresh_token"),
-                scopes=tuple(data.get("scopes") or ()), accounts_server=data.get("accounts_server"),
-                location=data.get("location"), obtained_at=float(obtained) if obtained is not None else None,
-                client_id=data.get("client_id"))
-        register_secret(t.access_token)
-        register_secret(t.refresh_token)
-        return t
 
 
 _insecure_lock = threading.Lock()
@@ -117,8 +104,7 @@ def _loopback_http_allowed(url: str) -> Iterator[None]:
     otherwise: plain HTTP to any other host keeps failing with ``insecure_transport``.
     """
     global _insecure_users
-    host = urlparse(url).hostname or ""
-    if not (url.startswith("http://") and host in ("127.0.0.1", "localhost", "::1")) or os.environ.get(
+    if not (url.startswith("http://") and is_loopback(url)) or os.environ.get(
             _INSECURE_ENV) and _insecure_users == 0:
         yield
         return
@@ -149,7 +135,7 @@ class ZohoOAuth:
     def __init__(self, config: ConnectionConfig, *, retry_waits: Sequence[float] | None = None) -> None:
         self.config = config
         self.client_id = config.oauth_client_id or ""
-        self._secret = config.oauth_client_secret.reveal() if config.oauth_client_secret else ""
+        self._secret = config.oauth_client_secret or Secret("")
         register_secret(self._secret)
         # Outages of the accounts server are retried (exponential, jittered); token errors are not.
         self.retry_waits = tuple(retry_waits) if retry_waits is not None else tuple(
@@ -164,6 +150,7 @@ class ZohoOAuth:
         if not self.client_id or not self._secret:
             raise ConfigError("OAuthClientId and OAuthClientSecret are required to talk to Zoho's accounts server",
                               hint="create a client at https://api-console.zoho.com (Server-based or Self Client)")
+        refuse_placeholders(self.config)
 
     def token_url(self, accounts_server: str | None = None) -> str:
         return f"{(accounts_server or self.config.accounts_server).rstrip('/')}/oauth/v2/token"
@@ -176,28 +163,48 @@ class ZohoOAuth:
         return s
 
     def _with_retries(self, call: Callable[[], T], step: str, server: str) -> T:
-        """Run one token-endpoint call, retrying outages; map every failure to AuthError."""
+        """Run one token-endpoint call, retrying outages; map every failure to a ConnectorError.
+
+        The mapped error is raised after the ``except`` block, not inside it: the library's own
+        exception (whose frames hold the request body, refresh token and client secret) is then not
+        even chained as ``__context__`` for a traceback renderer or an error tracker to walk.
+        """
         waits = list(self.retry_waits)
         while True:
+            failure: ConnectorError | None = None
+            transient = ""
+            log.log(REQUEST, "-> POST %s (%s)", self.token_url(server), step)
+            started = time.monotonic()
             try:
                 with _loopback_http_allowed(server):
-                    return call()
+                    answer = call()
+                log.info("%s: the accounts server answered in %.3f s", step, time.monotonic() - started,
+                         extra={"zohocrm": {"event": "token", "step": step, "seconds":
+                                            round(time.monotonic() - started, 4)}})
+                return answer
             except (OAuth2Error, ValueError, Warning) as exc:
-                raise self._map_error(exc, step, server) from None
-            except (_AccountsUnavailable, requests.ConnectionError, requests.Timeout) as exc:
-                what = str(exc) if isinstance(exc, _AccountsUnavailable) else type(exc).__name__
-                if not waits:
-                    raise AuthError(f"{step}: the accounts server {server} is unavailable ({what})",
-                                    hint="Zoho Accounts had an outage or the network dropped; try again later",
-                                    zoho_error="unavailable") from None
-                wait = waits.pop(0)
-                log.warning("%s: accounts server unavailable (%s); retrying in %.2f s", step, what, wait)
-                time.sleep(random.uniform(wait / 2, wait))
+                failure = self._map_error(exc, step, server)
+            except _AccountsUnavailable as exc:
+                transient = str(exc)
             except requests.RequestException as exc:
-                raise AuthError(f"{step}: could not reach the accounts server {server}: "
-                                f"{type(exc).__name__}") from None
+                message, hint = describe_unreachable(exc, self.token_url(server), self.config)
+                refused_here = message.startswith("nothing is listening")
+                if refused_here or not isinstance(exc, requests.ConnectionError | requests.Timeout) or not waits:
+                    # Nothing listening on this machine will not start listening during a backoff.
+                    failure = AccountsServerUnavailable(f"{step}: {message}", hint=hint, zoho_error="unavailable")
+                else:
+                    transient = message
+            if failure is not None:
+                raise failure
+            if not waits:
+                raise AccountsServerUnavailable(
+                    f"{step}: the accounts server {server} is unavailable ({transient})",
+                    hint="Zoho Accounts is having an outage; try again in a few minutes", zoho_error="unavailable")
+            wait = waits.pop(0)
+            log.warning("%s: accounts server unavailable (%s); retrying in %.2f s", step, transient, wait)
+            time.sleep(random.uniform(wait / 2, wait))
 
-    def _tokens(self, raw: dict[str, Any], accounts_server: str | None, location: str | None = None) -> Tokens:
+    def _tokens(self, raw: Mapping[str, Any], accounts_server: str | None, location: str | None = None) -> Tokens:
         if "access_token" not in raw:
             raise AuthError("the token endpoint answered without an access_token", zoho_error=raw.get("error"))
         expires_in = float(raw.get("expires_in") or 3600)
@@ -206,8 +213,10 @@ class ZohoOAuth:
         scope = raw.get("scope") or ""
         scopes = tuple(scope if isinstance(scope, list) else str(scope).replace(",", " ").split())
         now = time.time()
-        t = Tokens(access_token=raw["access_token"], expires_at=now + expires_in, obtained_at=now,
-                   api_domain=raw.get("api_domain"), refresh_token=raw.get("refresh_token"), scopes=scopes,
+        t = Tokens(access_token=Secret(str(raw["access_token"])), expires_at=now + expires_in, obtained_at=now,
+                   api_domain=raw.get("api_domain"),
+                   refresh_token=Secret(str(raw["refresh_token"])) if raw.get("refresh_token") else None,
+                   scopes=scopes,
                    accounts_server=accounts_server or self.config.accounts_server, location=location,
                    client_id=self.client_id)
         register_secret(t.access_token)
@@ -216,10 +225,14 @@ class ZohoOAuth:
                   expires_in, t.api_domain, " ".join(scopes))
         return t
 
-    def _map_error(self, exc: Exception, step: str, accounts_server: str | None = None) -> AuthError:
+    def _map_error(self, exc: Exception, step: str, accounts_server: str | None = None) -> ConnectorError:
         error = getattr(exc, "error", None) or type(exc).__name__
         desc = str(getattr(exc, "description", "") or "")
         where = (accounts_server or self.config.accounts_server).rstrip("/")
+        if error == "insecure_transport":  # oauthlib's refusal of plain http (the config check comes first)
+            return ConfigError(f"{step}: {where} is plain http:// on a host that is not this machine; https:// "
+                               "is required except on loopback (127.0.0.1, ::1, localhost)",
+                               hint="use the https:// address of the accounts server")
         if THROTTLE_TEXT in desc.lower() or error == "Access Denied":
             return TokenThrottled(
                 f"{step}: Zoho's accounts server is throttling token requests ({redact(desc) or error})",
@@ -278,32 +291,35 @@ class ZohoOAuth:
             raise self._map_error(exc, "building the consent URL") from None
         return url, st
 
-    def exchange_code(self, code: str, *, redirect_uri: str | None = None,
+    def exchange_code(self, code: str | Secret, *, redirect_uri: str | None = None,
                       accounts_server: str | None = None, location: str | None = None) -> Tokens:
         """authorization_code grant (desktop, headless and self-client codes)."""
         self._require_client()
+        code = as_secret(code)
         register_secret(code)
         server = self._trusted_accounts_server(accounts_server)
 
-        def call() -> dict[str, Any]:
+        def call() -> TokenSet:
             sess = self._session(client_id=self.client_id, redirect_uri=redirect_uri)
-            return dict(sess.fetch_token(self.token_url(server), code=code, client_secret=self._secret,
-                                         include_client_id=True, timeout=timeouts(self.config)))
+            return TokenSet(sess.fetch_token(self.token_url(server), code=code.reveal(),
+                                             client_secret=self._secret.reveal(), include_client_id=True,
+                                             timeout=timeouts(self.config)))
 
         # A code is single-use: a retry after a lost answer gets invalid_code, which says so.
         return self._tokens(self._with_retries(call, "exchanging the grant code", server), server, location)
 
-    def refresh(self, refresh_token: str, accounts_server: str | None = None) -> Tokens:
+    def refresh(self, refresh_token: str | Secret, accounts_server: str | None = None) -> Tokens:
         """refresh_token grant; the refresh token itself is not rotated by Zoho."""
         self._require_client()
+        refresh_token = as_secret(refresh_token)
         register_secret(refresh_token)
         server = (accounts_server or self.config.accounts_server).rstrip("/")
 
-        def call() -> dict[str, Any]:
+        def call() -> TokenSet:
             sess = self._session(client_id=self.client_id)
-            return dict(sess.refresh_token(self.token_url(server), refresh_token=refresh_token,
-                                           client_id=self.client_id, client_secret=self._secret,
-                                           timeout=timeouts(self.config)))
+            return TokenSet(sess.refresh_token(self.token_url(server), refresh_token=refresh_token.reveal(),
+                                               client_id=self.client_id, client_secret=self._secret.reveal(),
+                                               timeout=timeouts(self.config)))
 
         t = self._tokens(self._with_retries(call, "refreshing the access token", server), server)
         t.refresh_token = refresh_token
@@ -316,20 +332,21 @@ class ZohoOAuth:
             raise ConfigError("OAuthGrantType=client_credentials needs OrgId (the CRM org id, for soid)")
         server = self.config.accounts_server.rstrip("/")
 
-        def call() -> dict[str, Any]:
+        def call() -> TokenSet:
             sess = self._session(client=BackendApplicationClient(client_id=self.client_id))
-            return dict(sess.fetch_token(self.token_url(server), client_secret=self._secret,
-                                         include_client_id=True, scope=",".join(self.config.scope),
-                                         soid=f"ZohoCRM.{self.config.org_id}", timeout=timeouts(self.config)))
+            return TokenSet(sess.fetch_token(self.token_url(server), client_secret=self._secret.reveal(),
+                                             include_client_id=True, scope=",".join(self.config.scope),
+                                             soid=f"ZohoCRM.{self.config.org_id}", timeout=timeouts(self.config)))
 
         return self._tokens(self._with_retries(call, "client_credentials grant", server), server)
 
-    def revoke(self, token: str, accounts_server: str | None = None) -> None:
+    def revoke(self, token: str | Secret, accounts_server: str | None = None) -> None:
+        token = as_secret(token)
         register_secret(token)
         url = self.token_url(accounts_server) + "/revoke"
         s = configure_session(requests.Session(), self.config)
         try:
-            r = s.post(url, data={"token": token}, timeout=timeouts(self.config))
+            r = s.post(url, data={"token": token.reveal()}, timeout=timeouts(self.config))
         except requests.RequestException as exc:
             raise AuthError(f"could not reach the accounts server to revoke: {type(exc).__name__}") from None
         try:
@@ -352,9 +369,9 @@ class ZohoOAuth:
 
 
 def parse_redirect(url_or_code: str) -> dict[str, str]:
-    """Parameters of a pasted redirect URL (or a bare code)."""
+    """Parameters of a pasted redirect URL (or a bare code), in a dict whose repr masks the code."""
     text = url_or_code.strip()
     if "?" not in text and "=" not in text:
-        return {"code": text}
+        return TokenSet(code=text)
     query = urlparse(text).query if "://" in text else text.lstrip("?")
-    return {k: v[0] for k, v in parse_qs(query).items() if v}
+    return TokenSet({k: v[0] for k, v in parse_qs(query).items() if v})

@@ -1,6 +1,6 @@
 """Where OAuth tokens persist between runs: sealed on disk, or in memory.
 
-:class:`SealedTokenStore` keeps tokens at ``OAuthSettingsLocation`` sealed for the store's
+:class:`~connector.auth.sealed_store.SealedTokenStore` keeps tokens at ``OAuthSettingsLocation`` sealed for the store's
 own keys (see :mod:`connector.auth.keys` for where those live and
 :mod:`connector.auth.pqc` for the post-quantum backends):
 
@@ -29,37 +29,37 @@ File format, version 1 (big-endian)::
     ...     3309   ML-DSA-65 signature over bytes [0, 1168+n+16), context MLDSA_CONTEXT
     ...     64     HMAC-SHA-512 over the same bytes
 
+The sealed JSON also binds the file to its store (reserved key ``_zohocrm_store``): the store's
+absolute path, the OAuth client id, and a generation number that grows with every write and is
+recorded beside the key as well (:mod:`connector.auth.generation`). A file copied over another
+store that uses the same key ("moved"), a file of another client ("foreign_client"), and an
+older copy put back after a later write ("rollback") are refused like damage. A file written
+before bindings existed opens once and is sealed again with its binding on the next update.
+
 Every damaged, truncated, foreign, wrong-version or unrelated file raises
 :class:`SealedFileError` (an ``AuthError``) naming the problem and the fix; a store never
-answers "no tokens" for a file it could not open, so nothing silently re-logs in. Writes go
-to a temp file in the same directory (0600), are fsynced, and ``os.replace`` the old file,
-all under ``filelock.FileLock(path + ".lock")``; reads take the same lock and
-:meth:`SealedTokenStore.update` does read-modify-write under one hold, so one process
-refreshes a token while the others wait. No secret ever goes into an environment file (.env).
+answers "no tokens" for a file it could not open, so nothing silently re-logs in. How files are
+written and locked is in :mod:`connector.auth.sealed_store`. No secret ever goes into an
+environment file (.env).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import hashlib
 import hmac
 import json
 import os
 import struct
-import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol
 
-import filelock
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from connector.auth.keys import StoreKeys, make_private_dirs, resolve_key_storage
+from connector.auth.keys import StoreKeys
 from connector.auth.pqc import MLDSA65_SIGNATURE_LEN, MLKEM768_CIPHERTEXT_LEN, PQCBackend, select_backend
 from connector.errors import AuthError
 
@@ -72,9 +72,11 @@ _HKDF_SALT = b"zohocrm-connector/token-store/v1/hkdf"
 _LOGIN_HINT = "delete the file and run `zohocrm auth login`"
 # Fields that say where and until when, never what: safe to show in a repr.
 _VISIBLE_FIELDS = frozenset({"api_domain", "accounts_server", "region", "expires_at", "expires_in",
-                             "expiry", "token_type", "scope", "scopes", "data_center", "created_at"})
+                             "expiry", "token_type", "scope", "scopes", "data_center", "created_at",
+                             "location", "accounts-server", "error"})
 
-Reason = Literal["truncated", "not_a_token_store", "wrong_version", "foreign_key", "tampered"]
+Reason = Literal["truncated", "not_a_token_store", "wrong_version", "foreign_key", "tampered", "moved",
+                 "foreign_client", "rollback"]
 
 
 class SealedFileError(AuthError):
@@ -219,23 +221,40 @@ def open_sealed(blob: bytes, keys: StoreKeys, *, backend: PQCBackend | None = No
                               "verify but it does not decrypt with this key.") from None
 
 
-def _encode_tokens(tokens: Mapping[str, Any]) -> bytes:
+class _Plaintext(bytes):
+    """Decrypted or about-to-be-sealed token JSON: bytes whose repr never shows them (frame locals)."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} bytes of sealed token JSON>"
+
+    __str__ = __repr__
+
+
+# The sealed JSON's reserved key: where the store lives, whose client it serves and its
+# generation. Sealed (encrypted and signed) with the tokens, so none of it can be edited.
+_BINDING = "_zohocrm_store"
+
+
+def _encode_tokens(tokens: Mapping[str, Any], binding: Mapping[str, Any] | None = None) -> _Plaintext:
     if not isinstance(tokens, Mapping):
         raise AuthError(f"tokens must be a mapping, not {type(tokens).__name__}")
     try:
-        return json.dumps(dict(tokens), sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+        return _Plaintext(json.dumps({**tokens, **({_BINDING: dict(binding)} if binding else {})},
+                                     sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
     except (TypeError, ValueError) as exc:
         raise AuthError(f"tokens must be JSON-serializable: {type(exc).__name__}") from None
 
 
-def _decode_tokens(plaintext: bytes, source: str) -> TokenSet:
+def _decode_tokens(plaintext: bytes, source: str) -> tuple[TokenSet, dict[str, Any] | None]:
+    """The tokens and the store binding (None for a file written before bindings existed)."""
     try:
-        value = json.loads(plaintext)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise SealedFileError("tampered", f"{source} decrypts, but not to a JSON object of tokens.")
-    return TokenSet(value)
+        tokens = TokenSet(json.loads(plaintext))  # never a plain dict in a local: its repr would show tokens
+    except (ValueError, TypeError):
+        raise SealedFileError("tampered", f"{source} decrypts, but not to a JSON object of tokens.") from None
+    binding = tokens.pop(_BINDING, None)
+    if binding is not None and not (isinstance(binding, dict) and isinstance(binding.get("generation"), int)):
+        raise SealedFileError("tampered", f"{source} decrypts, but its store binding is malformed.")
+    return tokens, binding
 
 
 UpdateFn = Callable[[TokenSet | None], Mapping[str, Any] | None]
@@ -248,122 +267,6 @@ class TokenStore(Protocol):
     def save(self, tokens: Mapping[str, Any]) -> None: ...
     def update(self, fn: UpdateFn) -> TokenSet | None: ...
     def delete(self, *, keys: bool = False) -> None: ...
-
-
-class SealedTokenStore:
-    """Tokens sealed in one file; see the module docstring for the format and guarantees."""
-
-    def __init__(self, path: str | os.PathLike[str], key_location: str | os.PathLike[str] | None = None,
-                 *, lock_timeout: float = 30.0) -> None:
-        self._path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
-        self._keys = resolve_key_storage(key_location, self._path)
-        self._lock_timeout = lock_timeout
-        self._lock = filelock.FileLock(f"{self._path}.lock", timeout=lock_timeout, mode=0o600)
-        self._source = f"The token store {self._path}"
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    @property
-    def key_location(self) -> str:
-        return self._keys.describe()
-
-    def __repr__(self) -> str:
-        return f"SealedTokenStore(path={str(self._path)!r}, key_location={self.key_location!r})"
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            make_private_dirs(self._path.parent)
-            with self._lock:
-                yield
-        except filelock.Timeout:
-            raise AuthError(
-                f"Another process has held the lock on {self._path} for over {self._lock_timeout:g}s.",
-                hint=f"if no zohocrm process is running, delete {self._path}.lock",
-            ) from None
-        except OSError as exc:
-            raise AuthError(f"Cannot use the token store {self._path}: {exc.strerror or exc}.") from None
-
-    def _read_locked(self) -> TokenSet | None:
-        try:
-            blob = self._path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise AuthError(f"Cannot read the token store {self._path}: {exc.strerror}.") from None
-        keys = self._keys.load()
-        if keys is None:
-            _check_structure(blob, self._source)  # garbage is reported as garbage, not as "no key"
-            raise AuthError(
-                f"{self._source} exists but its key ({self.key_location}) is missing, so it cannot be opened.",
-                hint="restore the key, or delete the token file and run `zohocrm auth login`",
-            )
-        return _decode_tokens(open_sealed(blob, keys, source=self._source), self._source)
-
-    def _write_locked(self, tokens: Mapping[str, Any]) -> None:
-        plaintext = _encode_tokens(tokens)
-        keys = self._keys.load() or self._keys.create()
-        blob = seal(plaintext, keys)
-        fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:  # mkstemp: mode 0600, never world-readable
-                handle.write(blob)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self._path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _fsync_directory(self._path.parent)
-
-    def load(self) -> TokenSet | None:
-        """The stored tokens; ``None`` only when no token file exists."""
-        if not self._path.parent.exists():
-            return None  # don't create directories just to look
-        with self._locked():
-            return self._read_locked()
-
-    def save(self, tokens: Mapping[str, Any]) -> None:
-        with self._locked():
-            self._write_locked(tokens)
-
-    def update(self, fn: UpdateFn) -> TokenSet | None:
-        """Read, call ``fn``, write, under one lock hold.
-
-        ``fn`` gets a copy of the current tokens (``None`` if there are none) and returns the
-        new tokens, the same tokens (nothing is written), or ``None`` (the file is removed).
-        """
-        with self._locked():
-            current = self._read_locked()
-            result = fn(copy.deepcopy(current))
-            if result is None:
-                self._path.unlink(missing_ok=True)
-                return None
-            if current is not None and dict(result) == dict(current):
-                return current
-            self._write_locked(result)
-            return TokenSet(result)
-
-    def delete(self, *, keys: bool = False) -> None:
-        """Remove the tokens; with ``keys=True`` also the key (file or keyring entry)."""
-        with self._locked():
-            self._path.unlink(missing_ok=True)
-            if keys:
-                self._keys.delete()
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; best effort (not every platform can open a directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    with contextlib.suppress(OSError):
-        os.fsync(fd)
-    os.close(fd)
 
 
 class MemoryTokenStore:
@@ -396,5 +299,14 @@ class MemoryTokenStore:
             self._encoded = None
 
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "MemoryTokenStore", "SealedFileError", "SealedTokenStore", "TokenSet",
-           "TokenStore", "open_sealed", "seal"]
+def __getattr__(name: str) -> Any:
+    """``SealedTokenStore`` moved to :mod:`connector.auth.sealed_store`; still importable from here."""
+    if name == "SealedTokenStore":
+        from connector.auth.sealed_store import SealedTokenStore
+
+        return SealedTokenStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["FORMAT_VERSION", "MAGIC", "MemoryTokenStore", "SealedFileError", "TokenSet", "TokenStore",
+           "open_sealed", "seal"]

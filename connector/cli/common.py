@@ -65,7 +65,7 @@ Terminated = interrupts.Terminated
 
 def exit_status(exc: BaseException) -> int:
     """The exit status for an error that ended a command (see the table above)."""
-    from connector.auth.oauth import TokenThrottled
+    from connector.auth.oauth import AccountsServerUnavailable, TokenThrottled
     from connector.errors import (
         AuthError,
         ConfigError,
@@ -82,7 +82,7 @@ def exit_status(exc: BaseException) -> int:
         return EXIT_SIGTERM
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_SIGINT
-    if isinstance(exc, TokenThrottled | RetriableError | QuotaExhaustedError):
+    if isinstance(exc, TokenThrottled | AccountsServerUnavailable | RetriableError | QuotaExhaustedError):
         return EXIT_TEMPORARY
     if isinstance(exc, ConfigError):
         return EXIT_USAGE

@@ -22,7 +22,7 @@ from connector.config.properties import (
     READ_ONLY_SCOPES,
     lookup_property,
 )
-from connector.config.regions import REGIONS, InstanceTypeName, Region, region_for_host
+from connector.config.regions import REGIONS, InstanceTypeName, Region, is_loopback, region_for_host
 from connector.config.values import Secret
 from connector.errors import ConfigError, PermissionDenied
 
@@ -65,6 +65,7 @@ class ConnectionConfig:
     audit_log: Path | None = None
     logfile: Path | None = None
     verbosity: int = 1
+    log_format: Literal["text", "json"] = "text"
     timeout: int = 60
     max_retries: int = 5
     max_concurrency: int = 4
@@ -203,6 +204,14 @@ def _check_consistency(config: ConnectionConfig) -> None:
         ("APIServer", config.api_server_override),
         ("ContentServer", config.content_server_override),
     ):
+        if url and url.lower().startswith("http://") and not is_loopback(url):
+            # Tokens and the client secret would cross the network in clear text; oauthlib
+            # would refuse too, but only later and with a bare "insecure_transport".
+            raise ConfigError(
+                f"{name} uses plain http:// on a host that is not this machine; https:// is required "
+                "except on loopback (127.0.0.1, ::1, localhost)",
+                hint=f"write {name}=https://..., or run the local emulator on 127.0.0.1",
+            )
         owner = region_for_host(url) if url else None
         if owner is not None and owner.code != config.region:
             raise ConfigError(
@@ -244,6 +253,9 @@ def _build(pairs: Mapping[str, object]) -> ConnectionConfig:
     for key, raw in pairs.items():
         if not isinstance(key, str):
             raise ConfigError(f"connection property names must be text, got {type(key).__name__}")
+        if any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in key.strip()):
+            raise ConfigError("a connection property name contains a control character (NUL, CR, LF or "
+                              "another); it is not shown", hint="property names are plain words such as Region")
         prop = lookup_property(key)
         if prop.name in written:
             raise ConfigError(f"{prop.name} is given twice (as {written[prop.name]!r} and {key!r}); give it once")

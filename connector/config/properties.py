@@ -134,8 +134,13 @@ PROPERTIES: tuple[Property, ...] = (
     _bool("DryRun", False, "Validate and report writes without sending them."),
     _path("AuditLog", "Append one hash-chained JSON line per API call to this file."),
     # ---- diagnostics and limits -------------------------------------------------------
-    _path("Logfile", "Write the connector's log to this file."),
-    _int("Verbosity", 1, "Log detail: 0 errors only ... 4 HTTP traffic (redacted), 5 everything.", 0, 5),
+    _path("Logfile", "Append the connector's log to this file (created 0600); - writes it to stderr."),
+    _int("Verbosity", 1, "What the Logfile gets: 0 errors; 1 + warnings and a summary per session (calls, "
+         "credits, records, seconds); 2 + each call's timing and where the time went; 3 + request lines; "
+         "4 + headers (masked) and body shapes; 5 + bodies (secrets masked).", 0, 5),
+    _enum("LogFormat", "text", ("text", "json"),
+          "Logfile format: text lines, or json (one object per line: time, level, logger, message, "
+          "and fields such as call, credits, seconds) for schedulers and log collectors."),
     _int("Timeout", 60, "Seconds to wait for a response; 0 waits forever."),
     _int("MaxRetries", 5, "Retries on 429, 5xx, throttling and dropped connections."),
     _int("MaxConcurrency", 4, "Parallel requests per connection (Zoho limits concurrency per org).", 1, 25),
@@ -149,7 +154,7 @@ PROPERTIES: tuple[Property, ...] = (
           "How to authenticate to the HTTP proxy."),
     _bool("ProxyAutoDetect", False, "Use the system proxy settings (HTTP_PROXY/HTTPS_PROXY) instead of ProxyServer."),
     _str("SSLServerCert", "Trust this server certificate: a PEM file path or PEM text; * accepts ANY "
-         "certificate (no protection against interception; for local testing only)."),
+         "certificate (no protection against interception; for local testing only).", multiline=True),
     # ---- other firewalls ------------------------------------------------------------------------------
     _enum("FirewallType", "NONE", ("NONE", "TUNNEL", "SOCKS4", "SOCKS5"),
           "Proxy-based firewall; SOCKS needs the optional 'socks' extra (pip install zohocrm-connector[socks])."),

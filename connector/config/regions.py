@@ -14,6 +14,7 @@ their CRM hosts are unconfirmed (``Region.confirmed`` is False).
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -208,3 +209,14 @@ def region_for_location(location: str) -> Region | None:
         if region.location == folded:
             return region
     return None
+
+
+def is_loopback(url_or_host: str) -> bool:
+    """Whether a URL or host name stays on this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = _host(url_or_host).strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

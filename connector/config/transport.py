@@ -12,7 +12,7 @@ import os
 import tempfile
 import warnings
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from connector.errors import ConfigError
 
@@ -121,5 +121,60 @@ def configure_session(session: requests.Session, config: ConnectionConfig) -> re
     if prox:
         session.proxies.update(prox)
     session.verify = verify_setting(config)
-    session.headers.setdefault("User-Agent", "zohocrm-connector/0.1 (+python-requests)")
+    session.headers["User-Agent"] = "zohocrm-connector/0.1 (+python-requests)"  # replaces requests' own
     return session
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
+
+
+def _reason(exc: BaseException) -> BaseException | None:
+    """urllib3's own reason inside a requests error (MaxRetryError.reason), when there is one."""
+    inner = exc.args[0] if exc.args else None
+    return getattr(inner, "reason", None) if inner is not None else None
+
+
+def describe_unreachable(exc: BaseException, url: str, config: ConnectionConfig | None = None) -> tuple[str, str]:
+    """What went wrong when ``url`` gave no HTTP answer at all, and what to do: ``(message, hint)``.
+
+    Each cause gets its own words: nothing listening on this machine is not an outage at Zoho,
+    a name that does not resolve is not a refused connection.
+    """
+    import requests
+    import urllib3
+
+    origin = _origin(url)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    reason = _reason(exc)
+    uses_proxy = bool(config and (config.proxy_server or config.firewall_type != "NONE" or config.proxy_auto_detect))
+    seconds = f" within {config.timeout} s" if config and config.timeout else ""
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return (f"the proxy did not pass the request on to {origin}",
+                "check ProxyServer, ProxyPort, ProxyUser and ProxyPassword (or the Firewall* settings)")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return (f"the TLS certificate of {origin} could not be verified",
+                "if a proxy or gateway re-signs traffic, give its CA with SSLServerCert")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return (f"{origin} did not accept a connection{seconds}",
+                "check the network, the firewall and the proxy settings, or raise Timeout")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return (f"{origin} accepted the connection but sent no answer{seconds}",
+                "Zoho may be slow or overloaded: try again later, or raise Timeout")
+    if isinstance(reason, urllib3.exceptions.NameResolutionError) and not uses_proxy:
+        return (f"the host name {parts.hostname} could not be resolved",
+                "check the network and DNS, and the spelling of the server (Region, AccountsServer, APIServer)")
+    refused = "refused" in str(reason or exc).lower() or "errno 111" in str(reason or exc).lower()
+    if refused and not uses_proxy:
+        from connector.config.regions import is_loopback
+
+        if is_loopback(url):
+            return (f"nothing is listening at {origin}",
+                    f"is `zohocrm emulator --port {port}` (or the local server you meant) running? "
+                    "Start it, or correct AccountsServer/APIServer")
+        return (f"{origin} refused the connection (nothing listens on port {port} there)",
+                "check AccountsServer/APIServer and the port, and that a firewall does not block it")
+    return (f"the connection to {origin} failed before an answer came ({type(exc).__name__})",
+            "check the network and the proxy settings; if it persists, Zoho may be unreachable: try again later")

@@ -59,8 +59,11 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
-        # Constant-time, so comparing configs cannot be used as a timing oracle.
-        return hmac.compare_digest(_utf8(self._value), _utf8(other._value))
+        # Constant-time, so comparing configs cannot be used as a timing oracle. surrogatepass:
+        # pasted text may hold lone surrogates; never crash on them. (Encoded inline: no plain
+        # copy of the secret in a helper's frame locals.)
+        return hmac.compare_digest(self._value.encode("utf-8", "surrogatepass"),
+                                   other._value.encode("utf-8", "surrogatepass"))
 
     def __hash__(self) -> int:
         return hash((Secret, self._value))
@@ -70,11 +73,6 @@ class Secret:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Secret, (self._value,))
-
-
-def _utf8(text: str) -> bytes:
-    # surrogatepass: arbitrary pasted text may hold lone surrogates; never crash on them.
-    return text.encode("utf-8", "surrogatepass")
 
 
 class PropType(StrEnum):
@@ -123,6 +121,8 @@ class Property:
     """Lists are comma-separated; Scope also accepts spaces, as Zoho prints it."""
     values_doc: str = ""
     """What the README shows as the allowed values when they are not a fixed list."""
+    multiline: bool = False
+    """Line breaks allowed inside the value (SSLServerCert may hold PEM text); other controls never."""
 
     def __post_init__(self) -> None:
         if not self.attr:
@@ -141,6 +141,8 @@ class Property:
         """
         if value is None or (isinstance(value, str) and value.strip() == ""):
             return self.default
+        if self.type is not PropType.LIST:  # list items are checked one by one, after splitting
+            _refuse_control_characters(self, value)
         converter = _CONVERTERS[self.type]
         return converter(self, value)
 
@@ -184,6 +186,40 @@ class Property:
             if synonym.casefold() == folded:
                 return choice
         return self.resolve(text) if self.resolve is not None else None
+
+
+# C0 controls but TAB, DEL, C1 controls and the Unicode line/paragraph separators. A CR or LF
+# in a value could split an HTTP header or a log line; a NUL truncates paths and C strings.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_NAMES = {"\x00": "NUL", "\r": "CR", "\n": "LF"}
+
+
+def _refuse_control_characters(prop: Property, value: object) -> None:
+    """A value with a control character is refused; the message never quotes the value."""
+    if isinstance(value, Secret):
+        text = value.reveal()
+    elif isinstance(value, os.PathLike):
+        text = os.fspath(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        return
+    if not isinstance(text, str):
+        return
+    stripped = text.strip()
+    if prop.multiline:
+        stripped = stripped.replace("\r", "").replace("\n", "")
+    found = _CONTROL.search(stripped)
+    if found is None:
+        return
+    char = found.group()
+    name = _CONTROL_NAMES.get(char, f"U+{ord(char):04X}")
+    # A secret's error says nothing that depends on the secret, not even where the character is.
+    where = "" if prop.is_secret else f" at position {found.start() + 1} of its value"
+    raise ConfigError(
+        f"{prop.name} contains a control character ({name}){where}; the value is not shown, as it may be "
+        "a secret",
+        hint="connection-string values are one line of plain text: remove the character")
 
 
 def _convert_str(prop: Property, value: object) -> str:
@@ -317,6 +353,7 @@ def _convert_list(prop: Property, value: object) -> tuple[str, ...]:
     for item in items:
         if not item:
             continue
+        _refuse_control_characters(prop, item)
         if prop.allowed:
             canonical = prop.lookup_enum(item)
             if canonical is None:

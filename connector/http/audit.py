@@ -13,17 +13,28 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
-from connector.errors import StateError
+from connector.errors import FileAccessError, StateError
+from connector.localfs import (
+    check_path_text,
+    make_private,
+    open_private,
+    private_dir,
+    reporting_os_errors,
+    write_private,
+)
 from connector.redaction import redact
 
 GENESIS = "0" * 64
+LOCK_TIMEOUT_S = 60.0
 
 
 def _digest(prev: str, entry: dict[str, Any]) -> str:
@@ -31,19 +42,58 @@ def _digest(prev: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256((prev + canonical).encode("utf-8")).hexdigest()
 
 
+_WHAT, _SETTING = "audit log", "AuditLog"
+
+
 class AuditLog:
+    """Appends chained lines to ``path``; the log, ``.head`` and ``.lock`` are 0600, new folders 0700.
+
+    The path is proven writable when the log is opened, before any call is made: a write sent to
+    Zoho must never succeed while its audit line cannot be written. Any OS error is a
+    :class:`~connector.errors.FileAccessError` that names the file and the ``AuditLog`` setting.
+    """
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = check_path_text(path, _WHAT, _SETTING)
         self.head_path = self.path.with_name(self.path.name + ".head")
         self._lock = threading.Lock()
-        self._file_lock = FileLock(str(self.path) + ".lock")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A timeout, because filelock retries some errors (a lock file in /proc) for ever.
+        self._file_lock = FileLock(str(self.path) + ".lock", mode=0o600, timeout=LOCK_TIMEOUT_S)
+        with reporting_os_errors(self.path, _WHAT, setting=_SETTING):
+            if not self.path.parent.exists():
+                private_dir(self.path.parent, "folder of the audit log", setting=_SETTING)
+            with open_private(self.path, "a", _WHAT, setting=_SETTING):  # before the lock: see above
+                pass
+            with self._locked():
+                make_private(self.head_path)
+                self._read_head()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            with self._file_lock:
+                yield
+        except Timeout:
+            raise FileAccessError(
+                f"cannot lock the audit log at {self.path}: {self.path.name}.lock has been held for over "
+                f"{LOCK_TIMEOUT_S:g} s", hint="if no other zohocrm process is writing this log, delete the .lock "
+                                               "file; or use another AuditLog") from None
+
+    def __repr__(self) -> str:
+        return f"AuditLog({str(self.path)!r})"
 
     def _read_head(self) -> tuple[int, str]:
-        if self.head_path.exists():
-            data = json.loads(self.head_path.read_text())
+        try:
+            text = self.head_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return 0, GENESIS
+        try:
+            data = json.loads(text)
             return int(data["seq"]), str(data["hash"])
-        return 0, GENESIS
+        except (ValueError, KeyError, TypeError):
+            raise StateError(f"the audit log's head file {self.head_path} is damaged, so the chain cannot be "
+                             "continued", hint=f"run `zohocrm audit verify {self.path}`, then keep the log aside "
+                                               "and start a new one with another AuditLog") from None
 
     def record(self, *, method: str, path: str, status: int | str, code: str | None = None,
                records: int = 0, credits: int = 0, operation: str = "", module: str = "") -> None:
@@ -60,19 +110,18 @@ class AuditLog:
             entry["operation"] = operation
         if module:
             entry["module"] = module
-        with self._lock, self._file_lock:
+        with self._lock, reporting_os_errors(self.path, _WHAT, setting=_SETTING), self._locked():
             seq, prev = self._read_head()
             entry["seq"] = seq + 1
             entry["prev"] = prev
             digest = _digest(prev, entry)
             line = json.dumps({**entry, "hash": digest}, ensure_ascii=False, separators=(",", ":"))
-            with open(self.path, "a", encoding="utf-8") as fh:
+            with open_private(self.path, "a", _WHAT, setting=_SETTING) as fh:
                 fh.write(line + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-            tmp = self.head_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"seq": seq + 1, "hash": digest}))
-            os.replace(tmp, self.head_path)
+            write_private(self.head_path, json.dumps({"seq": seq + 1, "hash": digest}), "audit log head",
+                          setting=_SETTING)
 
 
 @dataclass
@@ -90,9 +139,14 @@ def verify_audit_log(path: str | os.PathLike[str]) -> AuditVerdict:
     p = Path(path)
     if not p.exists():
         raise StateError(f"audit log not found: {p}")
+    with reporting_os_errors(p, _WHAT, writing=False):
+        return _verify(p)
+
+
+def _verify(p: Path) -> AuditVerdict:
     prev = GENESIS
     n = 0
-    with open(p, encoding="utf-8") as fh:
+    with open(p, encoding="utf-8", errors="replace") as fh:
         for n, raw in enumerate(fh, start=1):
             try:
                 obj = json.loads(raw)

@@ -26,14 +26,18 @@ from typing import Any, Protocol, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from requests.models import PreparedRequest
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base
 
 from connector.config.config import ConnectionConfig
-from connector.config.transport import configure_session, timeouts
+from connector.config.transport import configure_session, describe_unreachable, timeouts
+from connector.config.values import Secret
 from connector.errors import AuthError, ConnectorError, FatalApiError, RetriableError
 from connector.redaction import redact
 
+from . import calllog
 from .audit import AuditLog
 from .classify import classify, is_invalid_token, parse_body
 from .credits import CreditMeter, estimate_credits
@@ -77,9 +81,9 @@ def pause(seconds: float) -> None:
 class TokenProvider(Protocol):
     """What the HTTP layer needs from the auth layer."""
 
-    def access_token(self) -> str: ...
+    def access_token(self) -> Secret: ...
 
-    def invalidate(self, token: str) -> None: ...
+    def invalidate(self, token: Secret) -> None: ...
 
     @property
     def api_domain(self) -> str | None: ...
@@ -133,6 +137,32 @@ def charged_credits(estimate: int, error: BaseException | None) -> int:
 _DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
+class _MaskedHeader(str):
+    """The Authorization header value: sent as is, but its repr (a frame local, a dict of headers
+    printed by a library) never shows the token."""
+
+    def __repr__(self) -> str:
+        return repr(self.split(" ", 1)[0] + " ***")
+
+
+class ZohoTokenAuth(AuthBase):
+    """Sets ``Authorization: Zoho-oauthtoken ...`` on the prepared request, at the last moment.
+
+    The token stays a :class:`Secret` until requests calls this hook, so no dict of headers in
+    the connector's frames ever holds it (rich ``show_locals``, Sentry, ``pytest --showlocals``).
+    """
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "ZohoTokenAuth(token='***')"
+
+    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        r.headers["Authorization"] = _MaskedHeader("Zoho-oauthtoken " + self._token.reveal())
+        return r
+
+
 class ZohoHttp:
     def __init__(self, config: ConnectionConfig, tokens: TokenProvider, *, audit: AuditLog | None = None,
                  meter: CreditMeter | None = None, backoff_base: float = 0.5, backoff_cap: float = 30.0) -> None:
@@ -152,15 +182,21 @@ class ZohoHttp:
         #: HTTP attempts made, and how many of them were retries of a failed attempt
         self.attempts = 0
         self.retries = 0
+        #: timings and records per call kind, for the session's summary lines in the Logfile
+        self.stats = calllog.CallStats()
 
     def __repr__(self) -> str:
         return f"ZohoHttp(api_domain={self.api_domain!r}, max_concurrency={self.config.max_concurrency})"
 
     def _count_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
         with self._stats_lock:
             self.retries += 1
-        log.info("retrying after %s (attempt %d)", type(exc).__name__ if exc else "?", state.attempt_number + 1)
+        self.stats.add_backoff(wait)
+        log.info("retrying after %s in %.2f s (attempt %d)", type(exc).__name__ if exc else "?", wait,
+                 state.attempt_number + 1, extra={"zohocrm": {"event": "retry", "seconds": round(wait, 3),
+                                                              "attempt": state.attempt_number + 1}})
 
     # -- URLs -------------------------------------------------------------------------
 
@@ -219,7 +255,11 @@ class ZohoHttp:
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
                             idempotent, batch, kind or method.lower(), what, credits, stream)
-        except ConnectorError:
+        except ConnectorError as exc:
+            # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
+            log.error("%s failed: %s", what, exc, extra={"zohocrm": {
+                "event": "call_failed", "method": method, "path": _path(url), "error": type(exc).__name__,
+                "code": getattr(exc, "code", None) or getattr(exc, "zoho_error", None)}})
             raise
         except Exception as exc:  # never let a raw library error (which may quote a URL) escape
             raise ConnectorError(f"{what}: {redact(exc)}") from None
@@ -238,43 +278,48 @@ class ZohoHttp:
                  headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
                  credits: int, stream: bool) -> ZohoResponse:
         _check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
-        token = self.tokens.access_token()
-        h = {"Authorization": f"Zoho-oauthtoken {token}"}
-        h.update(headers or {})
+        token = self.tokens.access_token()  # a Secret: revealed only inside ZohoTokenAuth
         if hasattr(files, "seek"):
             files.seek(0)
         with self._stats_lock:
             self.attempts += 1
-        # The raw headers go to the log on purpose: the redaction point masks the token, and
-        # the Logfile test proves it does (Verbosity=4: HTTP traffic, redacted).
-        log.debug("%s %s params=%s headers=%s", method, url, params, h)
+        self._log_request(method, url, params, json, data, files)
+        queued_from = time.monotonic()
         try:
             with self._slots:
+                started = time.monotonic()
                 resp = self.session.request(method, url, params=params, json=json, data=data, files=files,
-                                            headers=h, timeout=self.timeout, stream=stream)
+                                            headers=headers, auth=ZohoTokenAuth(token), timeout=self.timeout,
+                                            stream=stream)
                 if not stream:
                     _ = resp.content  # read inside the slot so the semaphore bounds open transfers
         except _DROPPED as exc:
+            elapsed = time.monotonic() - queued_from
+            self.stats.add_call(kind, elapsed, 0.0, 0)
             self._audit(method, url, "dropped", None, 0, kind)
             # Refused or unreachable before anything was sent: safe to retry even a write.
             sent = not isinstance(exc, requests.ConnectTimeout) and "NewConnectionError" not in repr(exc)
-            log.debug("%s %s -> connection failed (%s)", method, url, type(exc).__name__)
-            err = RetriableError(f"{what}: connection failed ({type(exc).__name__})",
-                                 hint="check the network, proxy and Timeout settings")
+            message, hint = describe_unreachable(exc, url, self.config)
+            log.info("%s failed after %.3f s: %s", what, elapsed, message,
+                     extra={"zohocrm": {"event": "call", "method": method, "path": _path(url), "status": "dropped",
+                                        "seconds": round(elapsed, 3), "credits": 0}})
+            err = RetriableError(f"{what}: {message}", hint=hint)
             err.ambiguous = sent and not idempotent  # type: ignore[attr-defined]
             raise err from None
+        finished = time.monotonic()
         remaining = resp.headers.get("X-API-CREDITS-REMAINING")
-        log.debug("%s %s -> %s (%d bytes)", method, url, resp.status_code,
-                  len(resp.content) if not stream else -1)
+        self._log_response(resp, stream)
         if stream and resp.status_code == 200 and "json" not in resp.headers.get("Content-Type", ""):
             self.meter.add(kind, credits, remaining)
             self._audit(method, url, resp.status_code, None, credits, kind)
+            self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, credits, 0)
             return _StreamingResponse(resp, credits)
         try:
             body = classify(resp, what=what) if not (batch and self._is_batch_answer(resp)) else parse_body(resp)
         except AuthError as exc:
             self.meter.add(kind, 0, remaining)
             self._audit(method, url, resp.status_code, exc.zoho_error, 0, kind)
+            self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, 0, 0)
             if is_invalid_token(exc):
                 try:
                     self.tokens.invalidate(token)  # raises when the token cannot be renewed (OFF)
@@ -286,11 +331,65 @@ class ZohoHttp:
             cost = charged_credits(credits, exc)
             self.meter.add(kind, cost, remaining)
             self._audit(method, url, resp.status_code, getattr(exc, "code", None), cost, kind)
+            self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, cost, 0)
             raise
         self.meter.add(kind, credits, remaining)
         records = len(body["data"]) if isinstance(body, dict) and isinstance(body.get("data"), list) else 0
         self._audit(method, url, resp.status_code, None, credits, kind, records)
+        self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, credits, records)
         return ZohoResponse(resp.status_code, body, dict(resp.headers), resp.content, credits)
+
+    # -- the Logfile, by Verbosity (see calllog) ---------------------------------------------
+
+    def _log_request(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any,
+                     files: Any) -> None:
+        if not log.isEnabledFor(calllog.REQUEST):
+            return
+        prepared = PreparedRequest()
+        prepared.prepare_url(url, params)
+        log.log(calllog.REQUEST, "-> %s %s", method, redact(prepared.url or url),
+                extra={"zohocrm": {"event": "request", "method": method, "path": _path(url)}})
+        if json is not None and log.isEnabledFor(logging.DEBUG):
+            log.debug("   request body shape: %s", calllog.shape(json))
+        elif files is not None:
+            log.debug("   request body: a multipart file upload")
+        elif data is not None:
+            log.debug("   request body: %s", calllog.shape(data))
+        if json is not None and log.isEnabledFor(calllog.TRACE):
+            log.log(calllog.TRACE, "   request body: %s", calllog.body_text(json))
+
+    def _log_response(self, resp: requests.Response, stream: bool) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        log.debug("   request headers: %s", calllog.headers_text(resp.request.headers))
+        log.debug("   response headers: %s", calllog.headers_text(resp.headers))
+        if stream:
+            log.debug("   response body: streamed (%s)", resp.headers.get("Content-Type", "unknown type"))
+            return
+        try:
+            parsed: Any = resp.json() if resp.content else None
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            log.debug("   response body shape: %s", calllog.shape(parsed))
+        else:
+            log.debug("   response body: %d bytes of %s", len(resp.content),
+                      resp.headers.get("Content-Type", "unknown type"))
+        if log.isEnabledFor(calllog.TRACE) and resp.content:
+            log.log(calllog.TRACE, "   response body: %s", calllog.body_text(resp.content))
+
+    def _log_call(self, kind: str, what: str, url: str, method: str, status: int, started: float,
+                  queued_from: float, finished: float, credits: int, records: int) -> None:
+        queued, seconds = started - queued_from, finished - started
+        number = self.stats.add_call(kind, seconds, queued, records)
+        if not log.isEnabledFor(logging.INFO):
+            return
+        log.info("%s -> %d in %.3f s%s (%d credit%s, %d record%s)", what, status, seconds,
+                 f", queued {queued:.3f} s for a free slot" if queued >= 0.001 else "", credits,
+                 "" if credits == 1 else "s", records, "" if records == 1 else "s",
+                 extra={"zohocrm": {"event": "call", "call": number, "kind": kind, "method": method,
+                                    "path": _path(url), "status": status, "seconds": round(seconds, 4),
+                                    "seconds_queued": round(queued, 4), "credits": credits, "records": records}})
 
     @staticmethod
     def _is_batch_answer(resp: requests.Response) -> bool:
@@ -308,6 +407,11 @@ class ZohoHttp:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _path(url: str) -> str:
+    """A URL without its query string (which may quote criteria or values), masked."""
+    return redact(url.split("?", 1)[0])
 
 
 class _StreamingResponse(ZohoResponse):

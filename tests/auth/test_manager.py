@@ -192,7 +192,7 @@ def test_logout_deletes_local_tokens_even_when_zoho_already_forgot_them(emu, tmp
 def test_status_shows_where_and_until_when_never_the_tokens(emu, tmp_path):
     store = store_at(tmp_path)
     m = manager(conn(emu), store)
-    token = m.access_token()
+    token = m.access_token().reveal()
     st = m.status()
     assert st["stored"] and st["api_domain"] == emu.api_domain and st["has_refresh_token"]
     assert 3000 < st["access_token_expires_in_s"] <= 3600
@@ -237,12 +237,18 @@ def test_a_tampered_store_is_an_auth_error_not_a_crash_or_a_relogin(emu, tmp_pat
     assert spy.calls == 0 and minted(emu) == before and path.read_bytes() == bytes(blob)
 
 
-def test_stored_tokens_of_another_client_are_not_adopted(emu, tmp_path):
+def test_stored_tokens_of_another_client_are_refused_not_silently_replaced(emu, tmp_path):
+    # Was: replaced with an INFO line. A store holding another client's tokens was copied, or is
+    # shared by two clients: the user must see that (issue 11, item 3), and nothing is minted.
     store = store_at(tmp_path)
-    store.save({"access_token": "1000." + "a" * 32 + "." + "b" * 32, "expires_at": time.time() + 3000,
-                "refresh_token": "1000." + "c" * 32 + "." + "d" * 32, "client_id": "1000.SOMEONEELSE"})
-    token = manager(conn(emu), store).access_token()
-    assert store.load()["access_token"] == token and store.load()["client_id"] == emu.client_id
+    theirs = {"access_token": "1000." + "a" * 32 + "." + "b" * 32, "expires_at": time.time() + 3000,
+              "refresh_token": "1000." + "c" * 32 + "." + "d" * 32, "client_id": "1000.SOMEONEELSE"}
+    store.save(theirs)
+    before = minted(emu)
+    with pytest.raises(AuthError, match="1000.SOMEONEELSE") as info:
+        manager(conn(emu), store).access_token()
+    assert emu.client_id in str(info.value) and "OAuthSettingsLocation" in (info.value.hint or "")
+    assert store.load() == theirs and minted(emu) == before
 
 
 # -- one refresh in flight -----------------------------------------------------------------------------

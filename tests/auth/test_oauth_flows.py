@@ -17,6 +17,7 @@ from connector.auth.datacenter import known_locations
 from connector.auth.login import exchange_self_client_code, login_desktop, login_headless
 from connector.auth.oauth import TokenThrottled, ZohoOAuth, parse_redirect
 from connector.config import parse_connection_string
+from connector.config.values import Secret
 from connector.emulator import Emulator
 from connector.errors import AuthError, ConfigError
 from tests.http.support import configure, conn, free_port, grant, raw_refresh, stats
@@ -35,8 +36,9 @@ def callback_url() -> str:
     return f"http://127.0.0.1:{free_port()}/callback"
 
 
-def org_status(emu: Emulator, access_token: str) -> int:
-    r = requests.get(f"{emu.api_domain}/crm/v8/org", headers={"Authorization": f"Zoho-oauthtoken {access_token}"},
+def org_status(emu: Emulator, access_token: Secret) -> int:
+    r = requests.get(f"{emu.api_domain}/crm/v8/org",
+                     headers={"Authorization": f"Zoho-oauthtoken {access_token.reveal()}"},
                      timeout=30)
     return r.status_code
 

@@ -393,8 +393,11 @@ def test_keyring_holds_the_keys_when_installed(tmp_path: Path, monkeypatch: pyte
     store = SealedTokenStore(tmp_path / "tokens.bin", key_location="keyring:")
     store.save(TOKENS)
     assert store.load() == TOKENS
-    [(service, _user)] = vault
-    assert service == KEYRING_SERVICE
-    StoreKeys.from_bytes(base64.b64decode(vault[service, _user]))  # the entry is a whole key file
+    # Two entries: the keys (a whole key file, base64) and the store's generation record.
+    (key_entry,) = [user for service, user in vault if ":generation:" not in user]
+    (generation_entry,) = [user for service, user in vault if ":generation:" in user]
+    assert {service for service, _ in vault} == {KEYRING_SERVICE}
+    StoreKeys.from_bytes(base64.b64decode(vault[KEYRING_SERVICE, key_entry]))
+    assert '"generation": 1' in vault[KEYRING_SERVICE, generation_entry]
     store.delete(keys=True)
     assert vault == {}

@@ -98,7 +98,7 @@ def test_secret_object() -> None:
     assert Secret("\ud800") == Secret("\ud800")  # lone surrogates compare without crashing
 
 
-@given(st.text().filter(lambda s: s.strip() != ""))
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Zl", "Zp"))).filter(lambda s: s.strip() != ""))
 @settings(max_examples=200)
 def test_output_does_not_depend_on_the_secret(secret: str) -> None:
     # Stronger than "not a substring": what is shown is identical whatever the secret is.

@@ -56,6 +56,11 @@ FILES: dict[str, tuple[Substitute, str]] = {
     "zoho.txt": (lambda org: org.source, "the org migrations read from"),
     "other-org.txt": (lambda org: org.target + WRITES,
                       "a second org that takes writes (the README says it names AllowedOperations/AllowedModules)"),
+    "web-app-login.txt": (lambda org: ";".join(p for p in org.source.split(";")
+                                               if not p.startswith(("OAuthRefreshToken=", "InitiateOAuth=")))
+                          + ";InitiateOAuth=GETANDREFRESH;CallbackURL=https://app.example.com/cb"
+                            ";OAuthSettingsLocation=web.tokens",
+                          "a web app's client without a refresh token yet: `--web` prints its consent URL"),
     "desktop-login.txt": (lambda org: org.source + ";AuditLog=audit.jsonl",
                           "stands in for the browser-login file once logged in; its AuditLog feeds `audit verify`"),
 }
@@ -72,6 +77,10 @@ NOT_RUN: dict[str, str] = {
         "is this test suite (what .ci/run runs)",
     "zohocrm auth login  -c @desktop-login.txt          # browser consent on CallbackURL (or --headless, --code)":
         "a browser login: needs a person at a browser (the flow is tested in tests/auth)",
+    "zohocrm auth login  -c @web-app-login.txt --web --code 'https://app.example.com/cb?state=...&code=...'  "
+    "# ... then exchanges it":
+        "the code comes from a person's consent in a browser (the exchange is tested in "
+        "tests/auth/test_web_login_cli.py)",
 }
 
 

@@ -129,7 +129,7 @@ def test_running_out_of_credits_is_quota_exhausted_not_retried(emu):
         assert info.value.status == 429 and s.http.retries == 0
     # What makes the classification reliable: Zoho's 429 body is the same for concurrency and
     # credits; only the credits one says X-API-CREDITS-REMAINING: 0.
-    raw = requests.get(f"{emu.api_domain}/crm/v8/org", headers={"Authorization": f"Zoho-oauthtoken {token}"},
+    raw = requests.get(f"{emu.api_domain}/crm/v8/org", headers={"Authorization": f"Zoho-oauthtoken {token.reveal()}"},
                        timeout=30)
     assert raw.status_code == 429 and raw.headers["X-API-CREDITS-REMAINING"] == "0"
 

@@ -125,7 +125,7 @@ def test_no_secret_reaches_logs_audit_errors_reprs_or_tracebacks(make_emulator: 
                           login=lambda oauth: exchange_self_client_code(oauth, login_grant["code"]))
     report = run_check(session)
     assert report.ok, report.reason
-    secrets.add(session.tokens.access_token())
+    secrets.add(session.tokens.access_token().reveal())
     session.http.get("/Leads", params={"fields": "Last_Name,Email", "per_page": 10})
     try:
         session.http.get("/Nope")
@@ -133,7 +133,7 @@ def test_no_secret_reaches_logs_audit_errors_reprs_or_tracebacks(make_emulator: 
         errors.append(exc)
     emu.advance_clock(3700)  # the token expires at Zoho mid-run: refreshed, a second access token
     session.http.get("/org")
-    secrets.add(session.tokens.access_token())
+    secrets.add(session.tokens.access_token().reveal())
     texts += [repr(session), str(session.config), repr(session.config), repr(session.tokens),
               repr(session.tokens._tokens), repr(session.tokens.store.load()), repr(session.http),
               repr(session.tokens.oauth), json.dumps(session.tokens.status()), report.render(),
