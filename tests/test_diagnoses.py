@@ -5,7 +5,6 @@ a clear configuration error."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable
