@@ -123,7 +123,7 @@ def test_parameters_are_bound_not_formatted(conn: dbapi.Connection) -> None:
     ("SELECT * FROM Leadz", None, dbapi.ProgrammingError, "did you mean Leads"),
     ("SELECT * FROM Lead", None, dbapi.ProgrammingError, "did you mean Leads"),  # a label, not a table
     ("SELECT Emial FROM Leads", None, dbapi.ProgrammingError, "Emial"),
-    ("SELECT FROM WHERE", None, dbapi.ProgrammingError, "parse"),
+    ("SELECT FROM WHERE", None, dbapi.ProgrammingError, "syntax error at line 1, column 17 near 'WHERE'"),
     ("CREATE TABLE t (x INT)", None, dbapi.NotSupportedError, "CREATE"),
     ("SELECT id FROM Leads WHERE Email = ?", None, dbapi.ProgrammingError, "parameter"),
     ("SELECT id FROM Leads WHERE Email = ?", "abc", dbapi.ProgrammingError, "sequence"),
