@@ -338,6 +338,14 @@ class Connection:
         raise NotSupportedError("Zoho has no transactions: writes are made when the statement runs",
                                 hint="undo with the record ids in cursor.write_report")
 
+    def interrupt(self) -> None:
+        """Stop the statements running on this connection, from any thread (like sqlite3's and DuckDB's).
+
+        Their reads stop within a fraction of a second and the thread consuming the rows gets
+        KeyboardInterrupt; the connection stays usable for the next statement.
+        """
+        self.engine.interrupt()
+
     def close(self) -> None:
         if self.closed:
             return
