@@ -101,7 +101,7 @@ def duckdb_error(exc: BaseException, columns: Iterable[str] = (), tables: Iterab
     refused = refusal(exc)
     if refused is not None:
         return refused
-    text = str(exc).strip().replace("EXPLAIN ", "", 1)
+    text = one_line(str(exc).strip().replace("EXPLAIN ", "", 1))
     unknown = _UNKNOWN_COLUMN.search(text)
     if unknown is not None:
         close = difflib.get_close_matches(unknown.group(1), list(columns), n=1)
@@ -118,6 +118,19 @@ def duckdb_error(exc: BaseException, columns: Iterable[str] = (), tables: Iterab
                         duckdb.InvalidInputException, duckdb.NotImplementedException)):
         return ProgrammingError(f"DuckDB: {text}")
     return ConnectorError(f"DuckDB: {text}")
+
+
+_CONTEXT = re.compile(r"\n\s*LINE (\d+): ?(.*)\n( *)\^+")
+
+
+def one_line(text: str) -> str:
+    """DuckDB's message on one line: its ``LINE n: <statement>`` + caret block becomes ``(at line n, column c)``."""
+    m = _CONTEXT.search(text)
+    if m is not None:
+        column = len(m.group(3)) - len(f"LINE {m.group(1)}: ") + 1
+        where = f" (at line {m.group(1)}, column {column})" if column > 0 else f" (at line {m.group(1)})"
+        text = text[:m.start()].rstrip() + where + text[m.end():]
+    return " ".join(text.split())
 
 
 def table_reader(table: pa.Table) -> pa.RecordBatchReader:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector.errors import NotSupportedError, ProgrammingError
+from connector.errors import NotSupportedError, PlanningError, ProgrammingError
 from connector.planning.params import number_placeholders, splice, tokens_with
 from connector.planning.syntax import empty_statement
 from connector.schema.catalog import Catalog
@@ -27,7 +27,7 @@ from connector.schema.types import TableSchema
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_FIRST_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SHOW_TABLES = re.compile(r"^\s*SHOW\s+(?:ALL\s+)?TABLES\s*;?\s*$", re.IGNORECASE)
 _DESCRIBE = re.compile(r"^\s*(?:DESCRIBE|DESC)\s+(?:(?:\"?zoho\"?)\.)?(\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$",
                        re.IGNORECASE)
@@ -37,6 +37,10 @@ _KINDS = {"select": "query", "with": "query", "from": "query", "values": "query"
 # Statements that reach files, the network, extensions or the engine's settings: refused by name.
 _OUTSIDE = {"install", "load", "attach", "detach", "copy", "export", "import", "set", "reset", "pragma", "call",
             "use", "checkpoint", "vacuum", "force"}
+# Other statements of DuckDB's SQL: "not supported here" (the rest is not a statement at all).
+_OTHER_STATEMENTS = {"create", "drop", "alter", "truncate", "merge", "summarize", "begin", "commit", "rollback",
+                     "abort", "start", "end", "transaction", "grant", "revoke", "prepare", "execute", "deallocate",
+                     "comment", "analyze", "update_extensions", "unpivot", "pivot", "upsert", "replace"}
 _WITH_BODY = {"SELECT": "query", "VALUES": "query", "FROM": "query", "TABLE": "query", "INSERT": "insert",
               "UPDATE": "update", "DELETE": "delete"}
 # Tokens after which ``:name`` is a value (an operand), not a parameter: ``list[a:b]`` slices.
@@ -65,12 +69,17 @@ def statement_kind(sql: str) -> str:
         raise NotSupportedError(f"{word.upper()} statements are refused: SQL over Zoho does not reach files, the "
                                 "network, DuckDB extensions or the engine's settings",
                                 hint="for anything else attach Zoho to your own DuckDB (connector.duckdb.attach)")
-    if kind is None:
-        shown = word.upper() or body.strip()[:20]
-        raise NotSupportedError(f"{shown!r} statements are not supported here",
+    if kind is None and word in _OTHER_STATEMENTS:
+        raise NotSupportedError(f"{word.upper()} statements are not supported here",
                                 hint="use SELECT/WITH, EXPLAIN, SHOW TABLES, DESCRIBE <module>, INSERT, UPDATE "
-                                     "or DELETE; for anything else attach Zoho to your own DuckDB "
-                                     "(connector.duckdb.attach)")
+                                     "or DELETE; for anything else attach Zoho to your own DuckDB with "
+                                     "connector.duckdb.attach")
+    if kind is None:
+        start = len(sql) - len(body)
+        line, col = sql.count("\n", 0, start) + 1, start - (sql.rfind("\n", 0, start) + 1) + 1
+        near = " ".join(body.split())[:30]
+        raise PlanningError(f"syntax error at line {line}, column {col} near {near!r}: a statement starts with "
+                            "SELECT, WITH, FROM, VALUES, EXPLAIN, SHOW, DESCRIBE, INSERT, UPDATE or DELETE")
     return kind
 
 

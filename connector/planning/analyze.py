@@ -95,6 +95,8 @@ def analyze(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve:
     if explain:
         sql = _EXPLAIN.sub("", sql, count=1)
     tree = parse(number_placeholders(sql))
+    if explain and not isinstance(tree, exp.Query):
+        raise PlanningError("EXPLAIN takes a query", hint="EXPLAIN SELECT ... shows how each Zoho table is read")
     refuse_external_access(tree)  # before any Zoho call, even the catalog's
     tables = list(tree.find_all(exp.Table, bfs=False))
     bind_params(tree, params)

@@ -15,7 +15,7 @@ import pytest
 
 import connector
 from connector.emulator import Emulator
-from connector.errors import PermissionDenied, PlanningError
+from connector.errors import ConversionError, PermissionDenied, PlanningError
 
 from .conftest import Sessions, Truth, assert_same_result
 
@@ -29,6 +29,11 @@ REFUSED: list[tuple[str, type[Exception], str, int]] = [
     ("  -- nothing here\n", PlanningError, "the SQL statement is empty", 6),
     ("SELECT * FROM Leads WHERE", PlanningError, "line 1, column 25 near 'WHERE': something is missing", 6),
     ("SELECT Email FROM Leads WHERE City = 'Zürich", PlanningError, "this string is never closed", 6),
+    ("SELECT id, Email FROM $1 Leads", PlanningError, 'syntax error at or near "$" (at line 1, column 23)', 6),
+    ("SELECT 1\nFROM Leads WHERE Email = 'x'::INTEGER", ConversionError, "(at line 2, column 18)", 5),
+    ("Lead_Score > 1", PlanningError, "syntax error at line 1, column 1 near 'Lead_Score > 1': a statement starts "
+                                      "with SELECT", 6),
+    ("EXPLAIN EXPLAIN", PlanningError, "EXPLAIN takes a query", 6),
     ("WITH x AS (SELECT 'cte' AS n) INSERT INTO Leads (Last_Name) SELECT n FROM x", PermissionDenied,
      "insert on Leads is not allowed", 4),
     ("WITH x AS (SELECT id FROM Leads LIMIT 1) DELETE FROM Leads WHERE id IN (SELECT id FROM x)", PermissionDenied,
