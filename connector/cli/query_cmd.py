@@ -25,10 +25,10 @@ from typing import IO, Any, NoReturn
 import click
 
 from connector.errors import FileAccessError
-from connector.localfs import check_path_text, open_private, private_dir
+from connector.localfs import check_path_text, private_dir
 
 from .common import Terminated, connection_option, err, exit_status, friendly_errors, resolve_connection
-from .query_output import OutputFile, emit, write_all
+from .query_output import OutputFile, emit, open_beside, write_all
 from .query_stop import stop_on_signals
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -106,7 +106,7 @@ def check_report(report: str) -> Path:
         raise click.UsageError(f"--report {report}: the report is written as CSV or Parquet, so the name must end "
                                "in .csv or .parquet")
     probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
-    open_private(probe, "wb", "per-row write report", setting="--report").close()  # folder made 0700 if missing
+    open_beside(probe, path, "per-row write report", "--report").close()  # folder made 0700 if missing
     probe.unlink(missing_ok=True)
     return path
 

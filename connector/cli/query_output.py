@@ -12,6 +12,7 @@ interrupted run never leaves a half-written file that looks complete, nor an ear
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -154,6 +155,19 @@ def emit(reader: Any, fmt: str, out: IO[bytes], terminal: bool) -> int:
     return write_table(reader, out, terminal)
 
 
+def open_beside(tmp: Path, path: Path, what: str, setting: str) -> IO[bytes]:
+    """A private file ``tmp`` next to ``path``; errors name ``path``, the file the user gave."""
+    try:
+        return open_private(tmp, "wb", what, setting=setting)
+    except FileAccessError as exc:
+        message = str(exc.message).replace(os.fspath(tmp), os.fspath(path))
+        if exc.errno == errno.ENOENT and path.parent.is_dir():  # /proc and the like: a folder that takes no files
+            message = f"cannot write the {what} at {path}: the folder {path.parent} does not take new files"
+        error = FileAccessError(message, hint=exc.hint)
+        error.errno = exc.errno
+        raise error from None
+
+
 class OutputFile:
     """``-o PATH``: checked and opened now (before any Zoho call), put in place by :meth:`commit`."""
 
@@ -166,7 +180,7 @@ class OutputFile:
             raise FileAccessError(f"cannot write the {self.what} at {self.path}: it is a folder, not a file",
                                   hint=f"give a file name inside that folder with {self.setting}")
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        self.fh: IO[bytes] = open_private(self.tmp, "wb", self.what, setting=self.setting)
+        self.fh: IO[bytes] = open_beside(self.tmp, self.path, self.what, self.setting)
 
     def commit(self) -> None:
         """The rows are all written: the file takes its name (replacing an earlier one)."""

@@ -57,8 +57,8 @@ def bad_paths(tmp_path: Path) -> list[tuple[str, str]]:
     return [
         (str(tmp_path), "it is a folder"),
         (str(a_file / "out.csv"), "a part of the path is a file"),
-        ("/proc/zohocrm-out.csv", "cannot write"),
-        ("/sys/zohocrm-out.csv", "cannot write"),
+        ("/proc/zohocrm-out.csv", "the folder /proc does not take new files"),
+        ("/sys/zohocrm-out.csv", "cannot write the"),
         (str(tmp_path / "line\nbreak.csv"), "control character"),
     ]
 
@@ -67,7 +67,7 @@ def bad_paths(tmp_path: Path) -> list[tuple[str, str]]:
 def test_unusable_paths_are_refused_before_any_zoho_call(org: Emulator, org_conn: str, tmp_path: Path,
                                                          option: str) -> None:
     prefix, readonly = read_only_folder(tmp_path)
-    cases = [*bad_paths(tmp_path), (str(readonly / "out.csv"), "cannot write")]
+    cases = [*bad_paths(tmp_path), (str(readonly / "out.csv"), "file system is read-only" if prefix else "denied")]
     sql = SQL if option == "--output" else "DELETE FROM Leads WHERE Email = 'nobody@example.com'"
     for i, (path, words) in enumerate(cases):
         before = all_calls(org)
@@ -76,7 +76,8 @@ def test_unusable_paths_are_refused_before_any_zoho_call(org: Emulator, org_conn
         lines = p.stderr.decode().strip().splitlines()
         assert p.returncode == 7, (path, p.stderr.decode())
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], (path, lines)
-        assert option in lines[0] and "internal error" not in lines[0]
+        assert option in lines[0] and "internal error" not in lines[0] and ".tmp" not in lines[0]
+        assert "\n" in path or f" at {path}" in lines[0], lines  # the path given, not a temporary one
         assert all_calls(org) == before, path  # not even a token was asked for
         assert p.stdout == b""
 
