@@ -4,6 +4,11 @@
 (PEP 562 module ``__getattr__``), so nothing imports pyarrow or duckdb until a
 caller asks for something that needs them. Add a public name by adding one line
 to ``_LAZY_EXPORTS``: name -> module that defines it.
+
+The package is a PEP 249 (DB-API 2.0) module: ``connector.connect(...)``, the
+module globals ``apilevel``, ``threadsafety`` and ``paramstyle``, the exception
+classes (``connector.Error``, ``connector.DatabaseError``...), the type objects
+(``STRING``, ``NUMBER``...) and constructors (``Date``, ``TimestampFromTicks``...).
 """
 
 from __future__ import annotations
@@ -14,18 +19,46 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from connector.config import parse_connection_string as parse_connection_string
 
+# PEP 249 module globals: plain values, so reading them imports nothing (the same as connector.engine.dbapi's).
+apilevel = "2.0"
+threadsafety = 1  # threads may share the module, not connections
+paramstyle = "qmark"
+
+_ERRORS = ("Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError", "IntegrityError",
+           "InternalError", "ProgrammingError", "NotSupportedError")
+_DBAPI = ("Warning", "STRING", "NUMBER", "DATETIME", "BINARY", "ROWID", "Date", "Time", "Timestamp", "Binary",
+          "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Connection", "Cursor")
+
 _LAZY_EXPORTS: dict[str, str] = {
     "parse_connection_string": "connector.config",
     "migrate": "connector.sync",
     "connect": "connector.engine.dbapi",
     "read_sql": "connector.engine.dbapi",
     "duckdb": "connector.duckdb",  # the submodule itself: connector.duckdb.attach(...)
+    "ConnectorError": "connector.errors",
+    **dict.fromkeys(_ERRORS, "connector.errors"),  # no pyarrow needed to catch an error
+    **dict.fromkeys(_DBAPI, "connector.engine.dbapi"),
 }
 
-__all__ = sorted(_LAZY_EXPORTS)
+__all__ = sorted([*_LAZY_EXPORTS, "__version__", "apilevel", "threadsafety", "paramstyle"])
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover - always there on the Pythons we support
+        return "0+unknown"
+    try:
+        return version("zohocrm-connector")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+        globals()[name] = value
+        return value
     module_name = _LAZY_EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'connector' has no attribute {name!r}")
@@ -36,4 +69,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_EXPORTS))
+    return sorted(set(globals()) | set(_LAZY_EXPORTS) | {"__version__"})

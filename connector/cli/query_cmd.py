@@ -1,30 +1,35 @@
 """``zohocrm query "SQL"``: one statement over Zoho, results on stdout (or --output), progress on stderr.
 
-Formats: ``table`` (for people), ``csv``, ``json`` (one object per line) and
-``parquet``; csv, json and parquet stream batch by batch, so a large read never
-sits in memory whole. ``EXPLAIN <query>`` prints the plan as text in table
-format. INSERT / UPDATE / DELETE print the per-row write report; it is also
-kept in a file (``--report``, else a temporary file) and the command exits 1
-when any row failed, saying where that file is.
+Formats (:mod:`.query_output`): ``table`` (for people), ``csv``, ``json`` (one
+object per line) and ``parquet``. ``EXPLAIN <query>`` prints the plan as text in
+table format. INSERT / UPDATE / DELETE print the per-row write report; it is also
+kept in a file (``--report``, else a new file under the user's state folder,
+``$XDG_STATE_HOME/zohocrm/reports``) and the command exits 1 when any row failed,
+saying where that file is.
+
+Local paths (``-o``, ``--report``) are checked before any Zoho call. Ctrl-C and
+SIGTERM stop the statement within a fraction of a second (:mod:`.query_stop`),
+say in one line what was kept, and exit 130 / 143.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import shutil
+import os
 import sys
-import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import click
 
-from .common import connection_option, err, friendly_errors, resolve_connection
+from connector.errors import FileAccessError
+from connector.localfs import check_path_text, private_dir
+
+from .common import Terminated, connection_option, err, exit_status, friendly_errors, resolve_connection
+from .query_output import OutputFile, emit, open_beside, write_all
+from .query_stop import stop_on_signals
 
 FORMATS = ("table", "csv", "json", "parquet")
 APIS = ("Auto", "REST", "COQL", "Bulk", "Search")
@@ -74,115 +79,36 @@ class ReadProgress:
                 self.progress = None
 
 
-# ---- output formats -----------------------------------------------------------------------------
+# ---- the per-row report of a write -------------------------------------------------------------
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        f = float(v)
-        return f if Decimal(repr(f)) == v else str(v)  # a number when exact, else the exact text
-    if isinstance(v, datetime):
-        return (v if v.tzinfo else v.replace(tzinfo=UTC)).isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, bytes):
-        return v.hex()
-    if isinstance(v, dict):
-        return {k: _json_value(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
-    return v
+def state_home() -> Path:
+    """``$XDG_STATE_HOME/zohocrm`` (default ``~/.local/state/zohocrm``): files kept between runs."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"  # relative: ignored
+    return root / "zohocrm"
 
 
-def _csv_ready(batch: Any) -> Any:
-    """Nested values (multi-select lists) as JSON text: CSV has no lists."""
-    import pyarrow as pa
-
-    cols, changed = [], False
-    for col in batch.columns:
-        if pa.types.is_nested(col.type):
-            changed = True
-            col = pa.array([None if v is None else json.dumps(_json_value(v), ensure_ascii=False)
-                            for v in col.to_pylist()], pa.string())
-        cols.append(col)
-    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names) if changed else batch
-
-
-def write_csv(reader: Any, out: IO[bytes]) -> int:
-    import pyarrow.csv as pcsv
-
-    writer = None
-    rows = 0
-    for batch in reader:
-        batch = _csv_ready(batch)
-        if writer is None:
-            writer = pcsv.CSVWriter(out, batch.schema)
-        writer.write_batch(batch)
-        rows += batch.num_rows
-    if writer is None:  # no rows: still the header
-        import pyarrow as pa
-
-        empty = _csv_ready(pa.RecordBatch.from_pylist([], schema=reader.schema))
-        writer = pcsv.CSVWriter(out, empty.schema)
-    writer.close()
-    return rows
-
-
-def write_json(reader: Any, out: IO[bytes]) -> int:
-    rows = 0
-    for batch in reader:
-        for row in batch.to_pylist():
-            out.write(json.dumps(_json_value(row), ensure_ascii=False).encode() + b"\n")
-            rows += 1
-    return rows
-
-
-def write_parquet(reader: Any, out: IO[bytes]) -> int:
-    import pyarrow.parquet as pq
-
-    rows = 0
-    with pq.ParquetWriter(out, reader.schema) as writer:
-        for batch in reader:
-            writer.write_batch(batch)
-            rows += batch.num_rows
-    return rows
-
-
-def write_table(reader: Any, out: IO[bytes], terminal: bool) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(show_lines=False)
-    for name in reader.schema.names:
-        table.add_column(name)
-    rows = 0
-    for batch in reader:
-        for row in zip(*[c.to_pylist() for c in batch.columns], strict=True):
-            table.add_row(*["" if v is None else str(_json_value(v)) for v in row])
-            rows += 1
-    buf = io.StringIO()
-    # Off a terminal, never wrap or cut a column: the text may be read by a program.
-    width = shutil.get_terminal_size().columns if terminal else 100_000
-    console = Console(file=buf, width=width, force_terminal=terminal, color_system="auto" if terminal else None)
-    console.print(table)
-    console.print(f"({rows:,} row{'' if rows == 1 else 's'})", style="dim")
-    out.write(buf.getvalue().encode())
-    return rows
-
-
-def _emit(reader: Any, fmt: str, out: IO[bytes], terminal: bool) -> int:
-    if fmt == "csv":
-        return write_csv(reader, out)
-    if fmt == "json":
-        return write_json(reader, out)
-    if fmt == "parquet":
-        return write_parquet(reader, out)
-    return write_table(reader, out, terminal)
-
-
-def _default_report() -> Path:
+def default_report() -> Path:
+    """A new report file in the user's state folder (made 0700); the path is said when the write ends."""
+    folder = private_dir(state_home() / "reports", "folder for write reports", setting="--report")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(tempfile.gettempdir()) / "zohocrm-reports" / f"write-{stamp}-{time.monotonic_ns() % 10**6}.csv"
+    return folder / f"write-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6}.csv"
+
+
+def check_report(report: str) -> Path:
+    """``--report PATH``, checked before any Zoho call: a .csv or .parquet file whose folder takes files."""
+    path = check_path_text(report, "per-row write report", "--report")
+    if path.is_dir():
+        raise FileAccessError(f"cannot write the per-row write report at {path}: it is a folder, not a file",
+                              hint="give a file name inside that folder with --report")
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise click.UsageError(f"--report {report}: the report is written as CSV or Parquet, so the name must end "
+                               "in .csv or .parquet")
+    probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
+    open_beside(probe, path, "per-row write report", "--report").close()  # folder made 0700 if missing
+    probe.unlink(missing_ok=True)
+    return path
 
 
 def _sql_text(sql: str) -> str:
@@ -194,12 +120,14 @@ def _sql_text(sql: str) -> str:
 @click.command()
 @connection_option
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table for people; csv, json (one object per line) and parquet stream")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="write results here, not stdout")
+              help="table for people (the first 1,000 rows); csv, json (one object per line) and parquet "
+                   "stream every row")
+@click.option("--output", "-o", metavar="FILE", help="write results here (0600), not stdout")
 @click.option("--api", type=click.Choice(APIS, case_sensitive=False), default=None,
               help="force one read API for every table (default: the connection's APIType, Auto)")
-@click.option("--report", type=click.Path(dir_okay=False, writable=True),
-              help="INSERT/UPDATE/DELETE: keep the per-row report here (.csv or .parquet)")
+@click.option("--report", metavar="FILE",
+              help="INSERT/UPDATE/DELETE: keep the per-row report here (.csv or .parquet; default: a new file "
+                   "under $XDG_STATE_HOME/zohocrm/reports)")
 @click.argument("sql")
 def query(connection: str | None, fmt: str, output: str | None, api: str | None, report: str | None,
           sql: str) -> None:
@@ -208,51 +136,83 @@ def query(connection: str | None, fmt: str, output: str | None, api: str | None,
     SQL is DuckDB's dialect; tables are module api names (Leads, Deals...). Use - to read it from stdin.
     """
     from connector.config import parse_connection_string
-    from connector.engine.executor import Engine
-    from connector.session import ZohoSession
+    from connector.engine.statements import statement_kind
 
     text = _sql_text(sql)
     with friendly_errors():
         config = parse_connection_string(resolve_connection(connection))
         if api:
             config = config.replace(api_type=next(a for a in APIS if a.lower() == api.lower()))
-        with ZohoSession(config) as session:
-            progress = ReadProgress(session.http.meter)
-            engine = Engine(session, progress=progress)
-            report_path = Path(report) if report else _default_report()
-            try:
+        kind = statement_kind(text)
+        terminal = output is None and sys.stdout.isatty()
+        if fmt == "parquet" and terminal:
+            raise click.UsageError("parquet is binary: pass --output FILE or redirect stdout")
+        # Everything local is checked before the first Zoho call: a bad path costs no credits.
+        writing = kind in ("insert", "update", "delete")
+        report_path = check_report(report) if report else default_report() if writing else None
+        target = OutputFile(output) if output else None
+        try:
+            _run(config, text, kind, fmt, target, terminal, report_path)
+        finally:
+            if target is not None:
+                target.discard()  # after commit() there is nothing left to discard
+
+
+def _run(config: Any, text: str, kind: str, fmt: str, target: OutputFile | None, terminal: bool,
+         report_path: Path | None) -> None:
+    from connector.engine.executor import Engine
+    from connector.session import ZohoSession
+
+    with ZohoSession(config) as session:
+        progress = ReadProgress(session.http.meter)
+        engine = Engine(session, progress=progress)
+        try:
+            with stop_on_signals(engine):
                 result = engine.run(text, report_path=report_path)
-                terminal = output is None and sys.stdout.isatty()
-                if fmt == "parquet" and terminal:
-                    raise click.UsageError("parquet is binary: pass --output FILE or redirect stdout")
-                with _open_output(output) as out:
-                    if result.kind == "explain" and fmt == "table":
-                        out.write((result.explain_text or "").encode() + b"\n")
-                        rows = len(result.plan.scans) if result.plan else 0
-                    else:
-                        rows = _emit(result.reader, fmt, out, terminal)
-            finally:
-                progress.stop()
-            _finish(result, rows, session.http.meter.total)
+                out = target.fh if target is not None else _stdout()
+                if result.kind == "explain" and fmt == "table":
+                    write_all(out, (result.explain_text or "").encode() + b"\n")
+                    rows = len(result.plan.scans) if result.plan else 0
+                else:
+                    rows = emit(result.reader, fmt, out, terminal)
+                out.flush()
+                if target is not None:
+                    target.commit()
+        except KeyboardInterrupt as exc:
+            progress.stop()
+            _stopped(exc, kind, report_path, target)
+        finally:
+            progress.stop()
+            engine.close()  # anything still reading stops now (a closed pipe, an error)
+        _finish(result, rows, session.http.meter.total)
 
 
-class _open_output:  # noqa: N801 - used as a context manager
-    def __init__(self, output: str | None) -> None:
-        self.output = output
-        self.fh: IO[bytes] | None = None
+def _stdout() -> IO[bytes]:
+    sys.stdout.flush()
+    return sys.stdout.buffer
 
-    def __enter__(self) -> IO[bytes]:
-        if self.output is None:
-            sys.stdout.flush()
-            return sys.stdout.buffer
-        self.fh = open(self.output, "wb")  # noqa: SIM115 - closed in __exit__
-        return self.fh
 
-    def __exit__(self, *exc: object) -> None:
-        if self.fh is not None:
-            self.fh.close()
-        else:
-            sys.stdout.buffer.flush()
+def _stopped(exc: KeyboardInterrupt, kind: str, report_path: Path | None, target: OutputFile | None) -> NoReturn:
+    """One line saying what stopped and what was kept, then the exit status of the signal (130/143)."""
+    how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
+    if kind not in ("insert", "update", "delete"):
+        kept = " and no output file was written" if target is not None else ""
+        err(f"{how}: the query stopped; nothing was changed in Zoho{kept}")
+        sys.exit(exit_status(exc))
+    from connector.errors import ConnectorError
+    from connector.writers import WriteReport
+
+    try:
+        rep = WriteReport.read(report_path) if report_path is not None else None
+    except ConnectorError:  # stopped before the write began: no report was started
+        rep = None
+    if rep is None or not len(rep):
+        err(f"{how}: the {kind} stopped before writing anything; nothing was changed in Zoho")
+    else:
+        counts = ", ".join(f"{k}={v}" for k, v in rep.summary().items() if k != "total")
+        err(f"{how}: the {kind} stopped with {rep.rowcount:,} of {len(rep):,} rows written ({counts}); "
+            f"per-row report: {report_path}")
+    sys.exit(exit_status(exc))
 
 
 def _finish(result: Any, rows: int, credits: int) -> None:

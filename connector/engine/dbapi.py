@@ -30,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
+import connector
 from connector.errors import (
     ConfigError,
     ConnectorError,
@@ -45,11 +46,12 @@ from connector.errors import (
 )
 
 from .executor import Engine, Result, engine_for
+from .frames import DEFAULT_DTYPE_BACKEND, check_dtype_backend, to_pandas
 from .statements import Params
 
-apilevel = "2.0"
-threadsafety = 1  # threads may share the module, not connections
-paramstyle = "qmark"
+apilevel = connector.apilevel  # "2.0": kept on the package so reading them imports nothing
+threadsafety = connector.threadsafety  # 1: threads may share the module, not connections
+paramstyle = connector.paramstyle  # "qmark"
 
 
 class Warning(Exception):  # noqa: A001 - the name PEP 249 gives it
@@ -256,9 +258,15 @@ class Cursor:
         schema = self._need_result().schema
         return pa.Table.from_batches(list(self._rest()), schema=schema)
 
-    def fetch_df(self) -> Any:
-        """The rows not fetched yet as a pandas DataFrame."""
-        return self.fetch_arrow_table().to_pandas()
+    def fetch_df(self, dtype_backend: str = DEFAULT_DTYPE_BACKEND) -> Any:
+        """The rows not fetched yet as a pandas DataFrame.
+
+        ``dtype_backend``: ``"pyarrow"`` (default: ``pd.ArrowDtype`` columns, decimals and dates exact),
+        ``"numpy_nullable"`` (Int64, Float64, boolean, string, datetime64), ``"numpy"`` (int64/float64,
+        datetime64[us, UTC]; Int64 for integers with NULLs) or ``"object"`` (Decimal and date objects).
+        """
+        check_dtype_backend(dtype_backend)  # before the rows are consumed
+        return to_pandas(self.fetch_arrow_table(), dtype_backend)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         while (row := self.fetchone()) is not None:
@@ -330,6 +338,14 @@ class Connection:
         raise NotSupportedError("Zoho has no transactions: writes are made when the statement runs",
                                 hint="undo with the record ids in cursor.write_report")
 
+    def interrupt(self) -> None:
+        """Stop the statements running on this connection, from any thread (like sqlite3's and DuckDB's).
+
+        Their reads stop within a fraction of a second and the thread consuming the rows gets
+        KeyboardInterrupt; the connection stays usable for the next statement.
+        """
+        self.engine.interrupt()
+
     def close(self) -> None:
         if self.closed:
             return
@@ -358,12 +374,17 @@ def connect(connection: Any, **engine_options: Any) -> Connection:
     return Connection(connection, **engine_options)
 
 
-def read_sql(sql: str, connection: Any, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-    """Run one query and return a pandas DataFrame (``connection``: a string, config, session or Connection)."""
+def read_sql(sql: str, connection: Any, params: Sequence[Any] | dict[str, Any] | None = None, *,
+             dtype_backend: str = DEFAULT_DTYPE_BACKEND) -> Any:
+    """Run one query and return a pandas DataFrame (``connection``: a string, config, session or Connection).
+
+    ``dtype_backend`` as in :meth:`Cursor.fetch_df` (default ``"pyarrow"``: exact decimals and dates).
+    """
+    check_dtype_backend(dtype_backend)  # before any Zoho call
     if isinstance(connection, Connection):
-        return connection.cursor().execute(sql, params).fetch_df()
+        return connection.cursor().execute(sql, params).fetch_df(dtype_backend)
     with connect(connection) as conn:
-        return conn.cursor().execute(sql, params).fetch_df()
+        return conn.cursor().execute(sql, params).fetch_df(dtype_backend)
 
 
 __all__ = ["BINARY", "Binary", "Connection", "ConnectorError", "Cursor", "DATETIME", "DataError", "DatabaseError",

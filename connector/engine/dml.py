@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from connector.errors import NotSupportedError, ProgrammingError
+from connector.planning.external import refuse_external_access
+from connector.planning.syntax import parse_statement
 from connector.schema.types import TableSchema
 
 from .statements import Params, prepare_params
@@ -57,13 +57,28 @@ class DmlPlan:
 
 
 def _parse(sql: str) -> exp.Expr:
-    try:
-        trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
-    except SqlglotError as exc:
-        raise ProgrammingError(f"cannot parse the statement: {exc}") from None
-    if len(trees) != 1:
-        raise ProgrammingError(f"expected one statement, got {len(trees)}", hint="run statements one at a time")
-    return trees[0]
+    tree = parse_statement(sql)
+    refuse_external_access(tree)  # before the permission check and any read
+    return tree
+
+
+def _with(tree: exp.Expr) -> exp.With | None:
+    """The statement's own ``WITH`` (``WITH x AS (...) INSERT ...``), which its source query needs."""
+    found = tree.args.get("with_") or tree.args.get("with")
+    return found if isinstance(found, exp.With) else None
+
+
+def _with_ctes(query: exp.Query, outer: exp.With | None) -> exp.Query:
+    """``query`` with the statement's CTEs in front of its own (so its FROM can name them)."""
+    if outer is None:
+        return query
+    query = query.copy()
+    inner = query.args.get("with_") or query.args.get("with")
+    ctes = [c.copy() for c in outer.expressions] + (list(inner.expressions) if isinstance(inner, exp.With) else [])
+    merged = exp.With(expressions=ctes, recursive=bool(outer.args.get("recursive"))
+                      or bool(isinstance(inner, exp.With) and inner.args.get("recursive")))
+    query.set("with_" if "with_" in query.arg_types else "with", merged)
+    return query
 
 
 def _target(engine: Engine, table: exp.Expr, verb: str) -> TableSchema:
@@ -123,7 +138,7 @@ def _insert(engine: Engine, tree: exp.Insert) -> DmlPlan:
         cols = ", ".join(exp.to_identifier(n, quoted=True).sql(dialect="duckdb") for n in names)
         source_sql = f"SELECT * FROM ({source.sql(dialect='duckdb')}) AS __zoho_values({cols})"
     elif isinstance(source, exp.Query):
-        source_sql = source.sql(dialect="duckdb")
+        source_sql = _with_ctes(source, _with(tree)).sql(dialect="duckdb")
     else:
         raise NotSupportedError("INSERT takes VALUES or a query", hint="INSERT INTO Leads (...) SELECT ...")
     conflict = tree.args.get("conflict")
@@ -177,7 +192,7 @@ def _source_select(target: exp.Table, ts: TableSchema, projections: list[exp.Exp
         select = select.join(e.copy())
     for j in tree.args.get("joins") or []:
         select = select.join(j.copy())
-    return select.where(where.this.copy()).sql(dialect="duckdb")
+    return _with_ctes(select.where(where.this.copy()), _with(tree)).sql(dialect="duckdb")
 
 
 def _update(engine: Engine, tree: exp.Update) -> DmlPlan:

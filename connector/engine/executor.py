@@ -48,18 +48,22 @@ from connector.errors import (
     ProgrammingError,
 )
 from connector.planning import Plan, TableScan, explain, explain_table, plan_query
+from connector.planning.syntax import too_deep
 from connector.readers import reader_for
 from connector.readers.base import Reader, ReaderContext
 from connector.schema.types import TableSchema
 
 from . import statements
+from .cancel import Cancel, StopReason
 from .feeds import ScanFeed, register_feed, register_placeholder, source_protocol
+from .sandbox import refusal, sandboxed_connection
 from .statements import Params
 
 log = logging.getLogger("connector.engine")
 
 ESTIMATE_TTL_S = 300.0  # module sizes move slowly; one count call per module per five minutes
 BATCH_ROWS = 65_536
+CLOSE_WAIT_S = 1.0  # how long close() lets stopped reader threads finish the step they are in
 ReaderFactory = Callable[[str, ReaderContext], Reader]
 ProgressCallback = Callable[[str, int], None]
 
@@ -94,7 +98,10 @@ def duckdb_error(exc: BaseException, columns: Iterable[str] = (), tables: Iterab
     DuckDB only sees the columns the statement uses and none of the modules it does not, so its
     own suggestions for a misspelt name are useless; ours replace them.
     """
-    text = str(exc).strip().replace("EXPLAIN ", "", 1)
+    refused = refusal(exc)
+    if refused is not None:
+        return refused
+    text = one_line(str(exc).strip().replace("EXPLAIN ", "", 1))
     unknown = _UNKNOWN_COLUMN.search(text)
     if unknown is not None:
         close = difflib.get_close_matches(unknown.group(1), list(columns), n=1)
@@ -111,6 +118,19 @@ def duckdb_error(exc: BaseException, columns: Iterable[str] = (), tables: Iterab
                         duckdb.InvalidInputException, duckdb.NotImplementedException)):
         return ProgrammingError(f"DuckDB: {text}")
     return ConnectorError(f"DuckDB: {text}")
+
+
+_CONTEXT = re.compile(r"\n\s*LINE (\d+): ?(.*)\n( *)\^+")
+
+
+def one_line(text: str) -> str:
+    """DuckDB's message on one line: its ``LINE n: <statement>`` + caret block becomes ``(at line n, column c)``."""
+    m = _CONTEXT.search(text)
+    if m is not None:
+        column = len(m.group(3)) - len(f"LINE {m.group(1)}: ") + 1
+        where = f" (at line {m.group(1)}, column {column})" if column > 0 else f" (at line {m.group(1)})"
+        text = text[:m.start()].rstrip() + where + text[m.end():]
+    return " ".join(text.split())
 
 
 def table_reader(table: pa.Table) -> pa.RecordBatchReader:
@@ -130,6 +150,7 @@ class Engine:
         self.batch_rows = batch_rows
         self._estimates: dict[str, tuple[float, int | None]] = {}
         self._lock = threading.Lock()
+        self._running: dict[int, tuple[Any, Cancel]] = {}  # id(con) -> (DuckDB connection, its stop flag)
         self.closed = False
 
     # -- catalog -------------------------------------------------------------------------------
@@ -165,7 +186,10 @@ class Engine:
         return self._plan(sql, params)
 
     def _plan(self, sql: str, params: Params) -> Plan:
-        return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
+        try:
+            return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
+        except RecursionError:  # a tree the parser took but a later pass cannot walk (deep operator chains)
+            raise too_deep() from None
 
     def explain(self, sql: str, params: Params = None) -> str:
         return explain(self.plan(sql, params))
@@ -239,10 +263,12 @@ class Engine:
         if plan.count_via_coql:
             return table_reader(self._count_via_coql(plan))
         ctx = self.reader_context()
-        feeds = [ScanFeed(s.relation, self.scan_schema(s), partial(self.scan_batches, s, ctx)) for s in plan.scans]
-        con = duckdb.connect()
+        cancel = Cancel()
+        ctx.cancel = cancel.event  # readers that wait on Zoho by themselves (Bulk jobs) stop too
+        feeds = [ScanFeed(s.relation, self.scan_schema(s), partial(self.scan_batches, s, ctx), cancel=cancel)
+                 for s in plan.scans]
+        con = self._open(cancel)
         try:
-            con.execute("SET TimeZone='UTC'")
             for feed in feeds:
                 if self.use_sources:
                     register_feed(con, feed)
@@ -256,21 +282,53 @@ class Engine:
                     con.unregister(feed.name)
                     register_feed(con, feed, use_sources=False)
             reader = con.sql(plan.sql, params=plan.params).to_arrow_reader(self.batch_rows)
-        except duckdb.Error as exc:
-            con.close()
-            raise self._original(feeds) or duckdb_error(exc, self._all_columns(plan),
-                                                         self.session.catalog.modules()) from None
-        except BaseException:
-            con.close()
-            raise
-        return pa.RecordBatchReader.from_batches(reader.schema, self._stream(reader, con, feeds))
+        except BaseException as exc:
+            failure = self._failure(exc, cancel, feeds, plan)
+            self._close(con, cancel)
+            raise failure from None
+        return pa.RecordBatchReader.from_batches(reader.schema, self._stream(reader, con, cancel, feeds))
 
-    def _stream(self, reader: pa.RecordBatchReader, con: Any, feeds: list[ScanFeed]) -> Iterator[pa.RecordBatch]:
+    def _stream(self, reader: pa.RecordBatchReader, con: Any, cancel: Cancel,
+                feeds: list[ScanFeed]) -> Iterator[pa.RecordBatch]:
         try:
             yield from reader  # a RecordBatchReader iterates by read_next_batch until StopIteration
-        except (duckdb.Error, pa.ArrowException) as exc:
-            raise self._original(feeds) or duckdb_error(exc) from None
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            raise self._failure(exc, cancel, feeds) from None
         finally:
+            self._close(con, cancel)
+
+    def _failure(self, exc: BaseException, cancel: Cancel, feeds: list[ScanFeed],
+                 plan: Plan | None = None) -> BaseException:
+        """What to raise when a statement fails: the stop it was asked for, the read's own error, or DuckDB's."""
+        if isinstance(exc, KeyboardInterrupt):
+            cancel.set(type(exc))  # the other readers of the statement stop too
+        if cancel.is_set:
+            return cancel.error()
+        original = self._original(feeds)
+        if original is not None:
+            return original
+        if isinstance(exc, RecursionError):
+            return too_deep()
+        if isinstance(exc, (duckdb.Error, pa.ArrowException, OSError)):
+            if plan is None:
+                return duckdb_error(exc)
+            return duckdb_error(exc, self._all_columns(plan), self.session.catalog.modules())
+        return exc
+
+    def _open(self, cancel: Cancel) -> Any:
+        """A sandboxed DuckDB connection that :meth:`interrupt` can stop."""
+        con = sandboxed_connection()
+        with self._lock:
+            self._running[id(con)] = (con, cancel)
+        return con
+
+    def _close(self, con: Any, cancel: Cancel) -> None:
+        if not cancel.is_set:
+            cancel.set(lambda: InterfaceError("the statement's result was closed"))  # stop its readers
+        with self._lock:  # never at the same time as interrupt() on the same connection
+            self._running.pop(id(con), None)
             con.close()
 
     def _all_columns(self, plan: Plan) -> list[str]:
@@ -302,9 +360,8 @@ class Engine:
             row = rows[0]
             value = row.get("COUNT(id)", next((v for k, v in row.items() if k != "id"), 0))
             n = int(value or 0)
-        con = duckdb.connect()
+        con = sandboxed_connection()
         try:
-            con.execute("SET TimeZone='UTC'")
             # every column: the WHERE may name columns the scan itself does not need
             register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
             shape = con.sql(plan.sql, params=plan.params).to_arrow_table()
@@ -322,8 +379,36 @@ class Engine:
         if self.closed:
             raise InterfaceError("this connection is closed", hint="open a new one with connector.connect()")
 
+    def interrupt(self, reason: StopReason = KeyboardInterrupt) -> None:
+        """Stop every statement running on this engine, from any thread (a signal watcher, a UI).
+
+        Their readers stop within a fraction of a second, DuckDB is interrupted, and whoever
+        consumes their rows gets ``reason()`` (KeyboardInterrupt unless told).
+        """
+        with self._lock:
+            for con, cancel in self._running.values():
+                cancel.set(reason)
+                try:
+                    con.interrupt()
+                except duckdb.Error:  # closed meanwhile: nothing left to stop
+                    pass
+
     def close(self) -> None:
+        """Close the engine: statements still streaming stop now (their consumer gets an InterfaceError).
+
+        Their DuckDB connections are closed here (DuckDB's worker threads end) and their reader
+        threads get a moment to leave any library call, so the process can exit cleanly right after.
+        """
         self.closed = True
+        self.interrupt(lambda: InterfaceError("the connection was closed while the statement ran",
+                                              hint="fetch the rows before closing the connection"))
+        with self._lock:
+            running = list(self._running.values())
+            self._running.clear()
+            for con, _ in running:
+                con.close()
+        for _, cancel in running:
+            cancel.join(CLOSE_WAIT_S)
 
 
 def engine_for(connection: Any, **kw: Any) -> tuple[Engine, Any]:

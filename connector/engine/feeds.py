@@ -16,6 +16,10 @@ The first exception a read raises is kept in ``feed.error``: DuckDB wraps it in
 its own error text, and the engine re-raises the original (an ``ApiError``
 with Zoho's code, a ``PermissionDenied``...).
 
+Given the statement's :class:`~.cancel.Cancel`, a feed runs its reader in a
+thread of its own (:func:`~.cancel.pull_in_thread`), so a stop is seen within
+a fraction of a second even while a Zoho call is out.
+
 Registration uses DuckDB's Arrow scan source protocol when this DuckDB has it
 (``duckdb._sources``, DuckDB 2.0), which also hands the source the projected
 columns; otherwise the feed is registered as a one-shot ``RecordBatchReader``
@@ -31,6 +35,8 @@ from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
+
+from .cancel import Cancel, pull_in_thread
 
 log = logging.getLogger("connector.engine")
 
@@ -67,11 +73,13 @@ class _SharedBatches:
 class ScanFeed:
     """The rows of one relation: ``open()`` gives a RecordBatchReader each time DuckDB scans it."""
 
-    def __init__(self, name: str, schema: pa.Schema, source: BatchSource, *, shared: bool = False) -> None:
+    def __init__(self, name: str, schema: pa.Schema, source: BatchSource, *, shared: bool = False,
+                 cancel: Cancel | None = None) -> None:
         self.name = name
         self.schema = schema
         self.source = source
         self.shared = shared
+        self.cancel = cancel
         self.opened = 0
         self.rows = 0
         self.error: BaseException | None = None
@@ -80,8 +88,10 @@ class ScanFeed:
 
     def _conformed(self) -> Iterator[pa.RecordBatch]:
         """The source's batches in exactly the declared schema; the first error is kept for the engine."""
+        batches: Iterator[pa.RecordBatch] | None = None
         try:
-            for batch in self.source():
+            batches = self.source() if self.cancel is None else pull_in_thread(self.source, self.cancel, self.name)
+            for batch in batches:
                 if batch.schema != self.schema:
                     batch = pa.Table.from_batches([batch]).cast(self.schema).combine_chunks().to_batches()[0] \
                         if batch.num_rows else pa.RecordBatch.from_pylist([], schema=self.schema)
@@ -91,6 +101,10 @@ class ScanFeed:
             if self.error is None and not isinstance(exc, GeneratorExit):
                 self.error = exc
             raise
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()  # stops the reader now (DuckDB may stop pulling early: LIMIT, an error elsewhere)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         with self._lock:

@@ -18,21 +18,31 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector.errors import NotSupportedError, ProgrammingError
+from connector.errors import NotSupportedError, PlanningError, ProgrammingError
 from connector.planning.params import number_placeholders, splice, tokens_with
+from connector.planning.syntax import empty_statement
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_FIRST_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SHOW_TABLES = re.compile(r"^\s*SHOW\s+(?:ALL\s+)?TABLES\s*;?\s*$", re.IGNORECASE)
 _DESCRIBE = re.compile(r"^\s*(?:DESCRIBE|DESC)\s+(?:(?:\"?zoho\"?)\.)?(\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$",
                        re.IGNORECASE)
 _KINDS = {"select": "query", "with": "query", "from": "query", "values": "query", "table": "query",
           "explain": "explain", "show": "show", "describe": "describe", "desc": "describe", "insert": "insert",
           "update": "update", "delete": "delete"}
+# Statements that reach files, the network, extensions or the engine's settings: refused by name.
+_OUTSIDE = {"install", "load", "attach", "detach", "copy", "export", "import", "set", "reset", "pragma", "call",
+            "use", "checkpoint", "vacuum", "force"}
+# Other statements of DuckDB's SQL: "not supported here" (the rest is not a statement at all).
+_OTHER_STATEMENTS = {"create", "drop", "alter", "truncate", "merge", "summarize", "begin", "commit", "rollback",
+                     "abort", "start", "end", "transaction", "grant", "revoke", "prepare", "execute", "deallocate",
+                     "comment", "analyze", "update_extensions", "unpivot", "pivot", "upsert", "replace"}
+_WITH_BODY = {"SELECT": "query", "VALUES": "query", "FROM": "query", "TABLE": "query", "INSERT": "insert",
+              "UPDATE": "update", "DELETE": "delete"}
 # Tokens after which ``:name`` is a value (an operand), not a parameter: ``list[a:b]`` slices.
 _OPERAND_TOKENS = {"VAR", "IDENTIFIER", "NUMBER", "R_BRACKET", "R_PAREN", "STRING"}
 
@@ -44,19 +54,47 @@ def strip_leading(sql: str) -> str:
 
 def statement_kind(sql: str) -> str:
     """``query``, ``explain``, ``show``, ``describe``, ``insert``, ``update`` or ``delete``."""
-    m = _FIRST_WORD.match(strip_leading(sql))
+    body = strip_leading(sql)
+    m = _FIRST_WORD.match(body)
     word = m.group(0).lower() if m else ""
+    if not word and not body.strip(" \t\r\n;"):
+        raise empty_statement()
     kind = _KINDS.get(word)
-    if kind == "explain" and re.match(r"(?i)\s*EXPLAIN\s+ANALY[SZ]E\b", strip_leading(sql)):
+    if kind == "query" and word == "with":
+        kind = _with_body_kind(body)
+    if kind == "explain" and re.match(r"(?i)\s*EXPLAIN\s+ANALY[SZ]E\b", body):
         raise NotSupportedError("EXPLAIN ANALYZE is not supported", hint="EXPLAIN <query> shows the plan and "
                                                                        "the estimated calls and credits")
-    if kind is None:
-        shown = word.upper() or sql.strip()[:20]
-        raise NotSupportedError(f"{shown!r} statements are not supported here",
+    if kind is None and word in _OUTSIDE:
+        raise NotSupportedError(f"{word.upper()} statements are refused: SQL over Zoho does not reach files, the "
+                                "network, DuckDB extensions or the engine's settings",
+                                hint="for anything else attach Zoho to your own DuckDB (connector.duckdb.attach)")
+    if kind is None and word in _OTHER_STATEMENTS:
+        raise NotSupportedError(f"{word.upper()} statements are not supported here",
                                 hint="use SELECT/WITH, EXPLAIN, SHOW TABLES, DESCRIBE <module>, INSERT, UPDATE "
-                                     "or DELETE; for anything else attach Zoho to your own DuckDB "
-                                     "(connector.duckdb.attach)")
+                                     "or DELETE; for anything else attach Zoho to your own DuckDB with "
+                                     "connector.duckdb.attach")
+    if kind is None:
+        start = len(sql) - len(body)
+        line, col = sql.count("\n", 0, start) + 1, start - (sql.rfind("\n", 0, start) + 1) + 1
+        near = " ".join(body.split())[:30]
+        raise PlanningError(f"syntax error at line {line}, column {col} near {near!r}: a statement starts with "
+                            "SELECT, WITH, FROM, VALUES, EXPLAIN, SHOW, DESCRIBE, INSERT, UPDATE or DELETE")
     return kind
+
+
+def _with_body_kind(sql: str) -> str:
+    """What ``WITH ... AS (...) <statement>`` runs: the first statement keyword outside the CTEs."""
+    depth = 0
+    for tok in tokens_with(sql, "("):
+        name = tok.token_type.name
+        if name == "L_PAREN":
+            depth += 1
+        elif name == "R_PAREN":
+            depth -= 1
+        elif depth == 0 and name in _WITH_BODY:
+            return _WITH_BODY[name]
+    return "query"  # no parentheses or no tokens: the planner reports what is wrong
 
 
 def named_to_dollar(sql: str) -> str:

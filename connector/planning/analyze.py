@@ -24,16 +24,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from connector.errors import PlanningError
 from connector.schema.types import Column, TableSchema
 
+from .external import refuse_external_access
 from .params import bind_params, number_placeholders
 from .predicates import Node, Opaque, build, conjuncts
+from .syntax import parse_statement
 
 Resolver = Callable[[str], TableSchema | None]
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?!ANALY[SZ]E\b)", re.IGNORECASE)
@@ -94,6 +95,9 @@ def analyze(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve:
     if explain:
         sql = _EXPLAIN.sub("", sql, count=1)
     tree = parse(number_placeholders(sql))
+    if explain and not isinstance(tree, exp.Query):
+        raise PlanningError("EXPLAIN takes a query", hint="EXPLAIN SELECT ... shows how each Zoho table is read")
+    refuse_external_access(tree)  # before any Zoho call, even the catalog's
     tables = list(tree.find_all(exp.Table, bfs=False))
     bind_params(tree, params)
     refs: dict[int, TableRef] = {}
@@ -101,15 +105,18 @@ def analyze(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve:
         scopes = traverse_scope(tree)
     except SqlglotError:
         scopes = []
-    for scope in scopes:
-        _collect_sources(scope, tables, resolve, schemas, refs)
-    by_node = {id(r.node): r for r in refs.values()}
-    for scope in scopes:
-        _scope_columns(scope, by_node)
-        _scope_filters(scope, by_node)
-    if scopes:
-        _lone_table(scopes[-1], by_node)
-    else:  # sqlglot could not scope it: still find the tables, with no pushdown
+    try:
+        for scope in scopes:
+            _collect_sources(scope, tables, resolve, schemas, refs)
+        by_node = {id(r.node): r for r in refs.values()}
+        for scope in scopes:
+            _scope_columns(scope, by_node)
+            _scope_filters(scope, by_node)
+        if scopes:
+            _lone_table(scopes[-1], by_node)
+    except OptimizeError as exc:
+        raise _scope_error(exc) from None
+    if not scopes:  # sqlglot could not scope it: still find the tables, with no pushdown
         for i, t in enumerate(tables):
             ts = _resolve(t, resolve, schemas)
             if ts is not None:
@@ -118,15 +125,21 @@ def analyze(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve:
 
 
 def parse(sql: str) -> exp.Expr:
-    try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except SqlglotError as exc:
-        raise PlanningError(f"cannot parse the SQL statement: {exc}",
-                            hint="the planner reads DuckDB's SQL dialect") from None
-    if len(statements) != 1:
-        raise PlanningError(f"expected one SQL statement, got {len(statements)}",
-                            hint="run statements one at a time")
-    return statements[0]
+    """The statement's tree (see :func:`.syntax.parse_statement` for the errors)."""
+    return parse_statement(sql)
+
+
+_DUPLICATE_ALIAS = re.compile(r"Alias already used: (.+)")
+
+
+def _scope_error(exc: OptimizeError) -> PlanningError:
+    """What sqlglot's scope analysis refused, in words (DuckDB refuses the same statements)."""
+    dup = _DUPLICATE_ALIAS.search(str(exc))
+    if dup is not None:
+        name = dup.group(1).strip()
+        return PlanningError(f"the name {name!r} is given to two tables in the same FROM clause",
+                             hint=f"give each its own alias: FROM {name} a JOIN {name} b ON ...")
+    return PlanningError(f"cannot read the statement's tables and columns: {exc}")
 
 
 def _resolve(t: exp.Table, resolve: Resolver, schemas: Sequence[str]) -> TableSchema | None:

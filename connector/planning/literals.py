@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import pyarrow as pa
@@ -24,6 +24,10 @@ from sqlglot import exp
 from connector.schema.types import Column
 
 _INT64 = (-(2**63), 2**63 - 1)
+# Beyond this many digits a literal is nothing a Zoho number holds (int64: 19 digits, decimals and
+# doubles far less exactly); such literals stay in DuckDB. It also keeps Decimal arithmetic
+# (quantize, int()) away from exponents like 1e400 or 1e999999999 that it cannot or should not do.
+MAX_DIGITS = 40
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
 _NUM_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
@@ -68,7 +72,7 @@ def _literal(e: exp.Expr) -> tuple[str, Any]:
         if e.is_string:
             return "str", e.this
         try:
-            return "num", Decimal(str(e.this))
+            return "num", _bounded(Decimal(str(e.this)))
         except InvalidOperation:
             raise Unusable("not a number") from None
     if isinstance(e, (exp.Cast, exp.TryCast)) and isinstance(e.this, (exp.Literal, exp.Null)):
@@ -87,8 +91,23 @@ def _literal(e: exp.Expr) -> tuple[str, Any]:
     raise Unusable("not a constant")
 
 
+def _bounded(value: Decimal) -> Decimal:
+    """``value`` when it is a finite number of ordinary size; Unusable otherwise (DuckDB compares it)."""
+    if not value.is_finite():
+        raise Unusable("not a finite number")
+    if value and not -MAX_DIGITS <= value.adjusted() <= MAX_DIGITS:
+        raise Unusable("too large or too small to push")
+    return value
+
+
 def typed_value(col: Column, e: exp.Expr) -> Any:
     """The literal typed for ``col``: None for NULL, NEVER, a Fraction, or the value."""
+    # Enough digits that quantizing a bounded literal to any column scale is exact (the default 28 is not).
+    with localcontext(prec=3 * MAX_DIGITS):
+        return _typed_value(col, e)
+
+
+def _typed_value(col: Column, e: exp.Expr) -> Any:
     kind, raw = _literal(e)
     if kind == "null":
         return None
@@ -134,7 +153,7 @@ def _int_value(kind: str, raw: Any) -> Any:
     if kind == "str":
         if not _INT_TEXT.fullmatch(raw):
             raise Unusable("not an integer")
-        raw = Decimal(raw.strip())
+        raw = _bounded(Decimal(raw.strip()))
     elif kind == "bool":
         raise Unusable("not an integer")
     elif kind != "num":
@@ -153,7 +172,7 @@ def _decimal_value(t: pa.DataType, kind: str, raw: Any) -> Any:
     if kind == "str":
         if not _NUM_TEXT.fullmatch(raw):
             raise Unusable("not a number")
-        raw = Decimal(raw.strip())
+        raw = _bounded(Decimal(raw.strip()))
         # DuckDB casts a string to the column's decimal scale (rounding); keep only exact cases.
         if pa.types.is_decimal(t) and raw != raw.quantize(Decimal(1).scaleb(-t.scale), rounding="ROUND_DOWN"):
             raise Unusable("more decimals than the column")
@@ -161,6 +180,8 @@ def _decimal_value(t: pa.DataType, kind: str, raw: Any) -> Any:
         raise Unusable("not a number")
     if not raw.is_finite():
         raise Unusable("not a finite number")
+    if pa.types.is_decimal(t) and raw and raw.adjusted() >= t.precision - t.scale:
+        raise Unusable("beyond what the column holds")  # DuckDB compares it; no criteria with 1E+30
     if pa.types.is_decimal(t):
         # decimal(18, s) holds steps of 10^-s: a literal between two steps is a _Fraction like 5.5 for ints.
         step = Decimal(1).scaleb(-t.scale)

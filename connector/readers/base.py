@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,6 +24,8 @@ class ReaderContext:
     #: progress callback: (module, rows so far) — the CLI draws bars with it
     progress: object | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    #: set when whoever consumes the batches stops (Ctrl-C, SIGTERM, close): a reader waiting on Zoho stops too
+    cancel: threading.Event = field(default_factory=threading.Event)
 
     def report(self, module: str, rows: int) -> None:
         cb = self.progress

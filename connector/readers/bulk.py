@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -55,6 +56,7 @@ DONE_STATES = ("COMPLETED",)
 FAILED_STATES = ("FAILURE", "FAILED")
 #: Zoho allows 10 downloads a minute (bulk-read.md section 3); a throttled download waits this long at most
 DOWNLOAD_WAIT_S = 130.0
+CANCEL_POLL_S = 0.1  # how soon a stopped statement (ctx.cancel) stops waiting for a page
 
 
 class Cancelled(Exception):
@@ -138,7 +140,7 @@ class BulkReader:
             pending: Future[PageFile] | None = pool.submit(cancellable, cancel, self.fetch_page, module,
                                                            plan.fields, criteria, 1, None, workdir, cancel)
             while pending is not None:
-                page = pending.result()
+                page = self._result(pending)
                 pending = None
                 if page.more and (limit is None or fetched + page.count < limit):
                     # Pipelining: the next job runs on Zoho while this page decodes.
@@ -166,6 +168,15 @@ class BulkReader:
             # Ctrl-C / SIGTERM: do not wait for the worker's call in flight; it sends nothing more.
             pool.shutdown(wait=not interrupted, cancel_futures=True)
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def _result(self, pending: Future[PageFile]) -> PageFile:
+        """The page, or Cancelled as soon as the caller stops (the worker then stops at its next step)."""
+        while True:
+            try:
+                return pending.result(timeout=CANCEL_POLL_S)
+            except FuturesTimeout:
+                if self.ctx.cancel.is_set():
+                    raise Cancelled() from None
 
     # -- one page: create, poll, download (runs on the worker thread) -------------------------
 

@@ -16,6 +16,8 @@ run is a new process): they share one sealed token store
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,10 @@ from connector.schema.convert import records_to_batch
 from connector.session import ZohoSession
 
 from ..conftest import ZohoClient
+
+# Write reports of `zohocrm query` DML go to $XDG_STATE_HOME/zohocrm/reports by default: a throwaway
+# folder for the test run (inherited by every CLI process), never the developer's own ~/.local/state.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="zohocrm-test-state-")
 
 ORG = {"records": 1_500, "seed": 31, "downloads_per_minute": 100_000}
 #: Leads whose values test escaping in every filter language (Company is what the queries look at)

@@ -1,0 +1,73 @@
+"""The engine's own DuckDB: a statement reaches Zoho tables and nothing else on the machine or network.
+
+SQL over Zoho runs statements a user (or whoever writes the user's SQL) typed, in a process that
+holds OAuth tokens. DuckDB can read any file (``read_csv('/etc/passwd')``, ``FROM 'x.csv'``), write
+them (``COPY ... TO``), open URLs and download extensions, so the engine's connections are opened
+with external access, extension auto-install and auto-load off, and the configuration locked so a
+statement cannot turn them back on (``SET``, ``RESET``, ``PRAGMA`` are refused by DuckDB too).
+
+The relations the engine registers from Python (Arrow streams and sources) still work: they are
+not "external" to DuckDB. Python replacement scans are off too, so a statement cannot read a
+Python variable of the engine by naming it.
+
+A user's own DuckDB given to :func:`connector.duckdb.attach` is theirs: nothing here touches it.
+
+DuckDB is the guarantee; the planner also refuses the file and network table functions by name
+before any Zoho call (:mod:`connector.planning.external`), so the common cases get an error that
+names the function, and :func:`refusal` words what DuckDB refused in every other case.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+from connector.errors import NotSupportedError
+
+#: Settings given when the connection opens (DuckDB rejects changing some of them later).
+OPEN_SETTINGS: dict[str, Any] = {
+    "enable_external_access": False,  # files, URLs, ATTACH, COPY, INSTALL: all refused
+    "autoinstall_known_extensions": False,  # `FROM 'https://...'` would download httpfs otherwise
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "python_enable_replacements": False,  # `FROM some_variable` must not read the engine's frames
+}
+
+_NO_ACCESS = re.compile(r'Cannot access (?:file|directory) "([^"]*)"')
+_LOCKED = re.compile(r'Cannot change configuration option "([^"]*)"')
+_HINT = "to combine Zoho modules with files, attach Zoho to your own DuckDB with connector.duckdb.attach"
+
+
+def sandboxed_connection() -> Any:
+    """A new in-memory DuckDB connection with no access outside itself, in UTC, settings locked."""
+    con = duckdb.connect(config=dict(OPEN_SETTINGS))
+    try:
+        # TimeZone is ICU's setting: not accepted in connect()'s config, so set before the lock.
+        con.execute("SET TimeZone='UTC'")
+        con.execute("SET lock_configuration=true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def refusal(exc: BaseException) -> NotSupportedError | None:
+    """What the sandbox refused, in words, when ``exc`` is DuckDB refusing it; else None."""
+    text = str(exc)
+    if isinstance(exc, duckdb.PermissionException):
+        path = _NO_ACCESS.search(text)
+        if path is not None:
+            return NotSupportedError(f"the statement tries to open {path.group(1)!r}, and SQL over Zoho "
+                                     "has no access to files or the network", hint=_HINT)
+        if "extension" in text.lower():
+            return NotSupportedError("DuckDB extensions cannot be installed or loaded by SQL over Zoho",
+                                     hint=_HINT)
+        return NotSupportedError("the statement needs access outside DuckDB, which SQL over Zoho does not "
+                                 "allow", hint=_HINT)
+    locked = _LOCKED.search(text)
+    if locked is not None:
+        return NotSupportedError(f"the engine's DuckDB setting {locked.group(1)!r} cannot be changed by a "
+                                 "statement", hint=_HINT)
+    return None

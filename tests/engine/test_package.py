@@ -1,0 +1,42 @@
+"""The package as a PEP 249 module: version, globals, exceptions, type objects (issue 11, item 21)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.metadata import version
+
+import connector
+from connector.engine import dbapi
+
+EXCEPTIONS = ("Error", "Warning", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
+              "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError")
+TYPES = ("STRING", "NUMBER", "DATETIME", "BINARY", "ROWID", "Date", "Time", "Timestamp", "Binary",
+         "DateFromTicks", "TimeFromTicks", "TimestampFromTicks")
+
+
+def test_pep249_globals_exceptions_and_types_on_the_package() -> None:
+    assert connector.__version__ == version("zohocrm-connector")
+    assert (connector.apilevel, connector.threadsafety, connector.paramstyle) == ("2.0", 1, "qmark")
+    assert (dbapi.apilevel, dbapi.threadsafety, dbapi.paramstyle) == ("2.0", 1, "qmark")
+    for name in EXCEPTIONS + TYPES:
+        assert getattr(connector, name) is getattr(dbapi, name), name
+        assert name in dir(connector) and name in connector.__all__
+    assert issubclass(connector.Warning, Exception) and not issubclass(connector.Warning, connector.Error)
+    for name in EXCEPTIONS[2:]:
+        assert issubclass(getattr(connector, name), connector.Error), name
+    for name in ("DataError", "OperationalError", "IntegrityError", "InternalError", "ProgrammingError",
+                 "NotSupportedError"):
+        assert issubclass(getattr(connector, name), connector.DatabaseError), name
+    assert connector.NUMBER == dbapi.type_code(dbapi.pa.decimal128(18, 2))
+    assert connector.TimestampFromTicks(0).year == 1970 and connector.Binary(b"x") == b"x"
+
+
+def test_importing_the_package_and_catching_its_errors_stays_cheap() -> None:
+    code = ("import sys, json, connector\n"
+            "v, e, lvl = connector.__version__, connector.DatabaseError, connector.apilevel\n"
+            "print(json.dumps([m for m in ('pyarrow', 'duckdb', 'sqlglot', 'pandas', 'requests') "
+            "if m in sys.modules]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == []
