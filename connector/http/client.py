@@ -255,6 +255,8 @@ class ZohoHttp:
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
                             idempotent, batch, kind or method.lower(), what, credits, stream)
+        except CallCancelled:
+            raise  # not a failure: the run is stopping, and says so itself
         except ConnectorError as exc:
             # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
             log.error("%s failed: %s", what, exc, extra={"zohocrm": {

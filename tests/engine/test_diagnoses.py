@@ -35,9 +35,9 @@ REFUSED: list[tuple[str, type[Exception], str, int]] = [
                                       "with SELECT", 6),
     ("EXPLAIN EXPLAIN", PlanningError, "EXPLAIN takes a query", 6),
     ("WITH x AS (SELECT 'cte' AS n) INSERT INTO Leads (Last_Name) SELECT n FROM x", PermissionDenied,
-     "insert on Leads is not allowed", 4),
+     "insert on Leads: not allowed", 4),
     ("WITH x AS (SELECT id FROM Leads LIMIT 1) DELETE FROM Leads WHERE id IN (SELECT id FROM x)", PermissionDenied,
-     "delete on Leads is not allowed", 4),
+     "delete on Leads: not allowed", 4),
 ]
 HUGE = [
     "SELECT id FROM Leads WHERE Annual_Revenue = 1e400",
