@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.auth.oauth import ZohoOAuth
-from connector.auth.token_store import SealedTokenStore
+from connector.auth.sealed_store import SealedTokenStore
 from connector.cli.main import cli
 from connector.config import parse_connection_string
 from connector.emulator import Emulator

@@ -299,14 +299,5 @@ class MemoryTokenStore:
             self._encoded = None
 
 
-def __getattr__(name: str) -> Any:
-    """``SealedTokenStore`` moved to :mod:`connector.auth.sealed_store`; still importable from here."""
-    if name == "SealedTokenStore":
-        from connector.auth.sealed_store import SealedTokenStore
-
-        return SealedTokenStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = ["FORMAT_VERSION", "MAGIC", "MemoryTokenStore", "SealedFileError", "TokenSet", "TokenStore",
            "open_sealed", "seal"]

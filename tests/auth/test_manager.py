@@ -18,7 +18,8 @@ import pytest
 from connector.auth.login import exchange_self_client_code
 from connector.auth.manager import REFRESH_MARGIN_S, TokenManager, refresh_margin
 from connector.auth.oauth import Tokens, TokenThrottled, ZohoOAuth
-from connector.auth.token_store import MemoryTokenStore, SealedFileError, SealedTokenStore
+from connector.auth.sealed_store import SealedTokenStore
+from connector.auth.token_store import MemoryTokenStore, SealedFileError
 from connector.config import parse_connection_string
 from connector.emulator import Emulator
 from connector.errors import AuthError

@@ -18,7 +18,8 @@ import connector.auth.token_store as ts
 from connector.auth.keys import token_path_digest
 from connector.auth.manager import TokenManager
 from connector.auth.oauth import ZohoOAuth
-from connector.auth.token_store import SealedFileError, SealedTokenStore
+from connector.auth.sealed_store import SealedTokenStore
+from connector.auth.token_store import SealedFileError
 from connector.config import parse_connection_string
 from connector.emulator import Emulator
 from connector.errors import AuthError

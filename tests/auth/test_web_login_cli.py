@@ -16,7 +16,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from connector.auth.token_store import SealedTokenStore
+from connector.auth.sealed_store import SealedTokenStore
 from connector.cli.main import cli
 from connector.emulator import Emulator
 from tests.http.support import conn, free_port, raw_refresh, stats
