@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,6 +17,7 @@ from .http import Headers, Request, Response
 MAX_BODY = 64 * 1024 * 1024
 #: a client that goes away mid-request (closed socket, reset, timeout): its business, not a server error
 CLIENT_GONE = (ConnectionError, TimeoutError)
+STOP_WAIT_S = 10.0  # how long a stop lets requests in flight finish before the store closes
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -35,8 +38,11 @@ class _Handler(BaseHTTPRequestHandler):
         return formatdate(self.app.clock.time() if timestamp is None else timestamp, usegmt=True)
 
     def _serve(self) -> None:
+        server = self.server
+        assert isinstance(server, _Server)
         try:
-            self._answer()
+            with server.in_flight():
+                self._answer()
         except CLIENT_GONE:
             # The client closed the socket (a reader stopped early, a timeout, Ctrl-C): there is
             # nobody left to answer, and it is not the emulator's fault, so no traceback.
@@ -53,8 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             resp = self.app.dispatch(req)
         except Exception as exc:  # a bug in a handler must still answer like Zoho's 500
-            import traceback
-            traceback.print_exc()
+            if not getattr(self.server, "stopping", False):  # the store closing under a late request is no bug
+                import traceback
+                traceback.print_exc()
             resp = Response.json({"code": "INTERNAL_ERROR", "details": {"emulator_bug": repr(exc)[:300]},
                                   "message": "Internal server error occurred.", "status": "error"}, 500)
         if resp is DROP:
@@ -81,11 +88,34 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    stopping = False
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._active = 0
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a request while it is answered, so a stop can let it finish before the store closes."""
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        """Until no request is being answered (a big export a client walked away from, say), or ``timeout``."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Disconnects outside _serve (reading the request line, flushing at the end) land here;
         # socketserver would print a traceback for each. Anything else is a real bug: keep it.
-        if isinstance(sys.exc_info()[1], CLIENT_GONE):
+        if isinstance(sys.exc_info()[1], CLIENT_GONE) or self.stopping:
             return
         super().handle_error(request, client_address)
 
@@ -116,10 +146,13 @@ class EmulatorServer:
         self.httpd.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
+        self.httpd.stopping = True
         self.httpd.shutdown()
         self.httpd.server_close()
         if self.thread:
             self.thread.join(timeout=5)
+        # Requests still being answered use the store: let them finish before it closes.
+        self.httpd.wait_idle(STOP_WAIT_S)
         self.app.save_state()
         self.app.store.close()
 

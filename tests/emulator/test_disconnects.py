@@ -89,3 +89,17 @@ def test_clients_that_leave_mid_answer_leave_no_traceback(running):
     assert out == ""
     assert "Traceback" not in err and "Exception" not in err and "Error" not in err, err
     assert json.dumps(info)  # the announced line was all stdout held
+
+
+def test_a_stop_while_a_left_request_is_still_being_answered_prints_nothing(running):
+    # The export a client walked away from is still being built when the emulator is told to stop:
+    # the stop lets it finish before the store closes, instead of pulling the store from under it
+    # (which printed DuckDB's "Connection already closed" with a traceback).
+    proc = start("--records", "100", "--size", f"Leads={LEADS}")
+    running.append(proc)
+    origin = ready_line(proc)["api_domain"]
+    for _ in range(3):
+        raw_request(origin, get("/__emulator/export/Leads"), read=0, reset=True)
+    code, out, err = stop(proc, signal.SIGINT)
+    assert code == 0, err
+    assert "Traceback" not in err and "Error" not in err, err
