@@ -70,6 +70,9 @@ def file_error(exc: OSError, path: str | os.PathLike[str], what: str, *, setting
                writing: bool = True) -> FileAccessError:
     """An ``OSError`` met on ``path`` as a :class:`FileAccessError` saying what, why and what to do."""
     cause = _CAUSES.get(exc.errno or 0) or (exc.strerror or type(exc).__name__).lower()
+    parent = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if writing and exc.errno == errno.ENOENT and os.path.isdir(parent):
+        cause = f"the folder {parent} does not take new files"  # /proc and the like
     verb = "write" if writing else "read"
     fix = f"choose a {'writable' if writing else 'readable'} location{_where(setting)}"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -99,3 +99,10 @@ def test_path_text_with_a_control_character_is_refused_without_echo(text: str) -
         assert text not in str(info.value) or not text.strip()
     else:
         assert check_path_text(text, "log file") == Path(text)
+
+
+def test_a_folder_that_takes_no_files_is_said_as_such() -> None:
+    with pytest.raises(FileAccessError) as info:
+        write_private("/proc/zohocrm-state.json", "{}", "state file", setting="--state")
+    assert str(info.value) == ("cannot write the state file at /proc/zohocrm-state.json: the folder /proc does not "
+                               "take new files (choose a writable location with --state)")

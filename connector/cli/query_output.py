@@ -12,7 +12,6 @@ interrupted run never leaves a half-written file that looks complete, nor an ear
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import os
@@ -161,8 +160,6 @@ def open_beside(tmp: Path, path: Path, what: str, setting: str) -> IO[bytes]:
         return open_private(tmp, "wb", what, setting=setting)
     except FileAccessError as exc:
         message = str(exc.message).replace(os.fspath(tmp), os.fspath(path))
-        if exc.errno == errno.ENOENT and path.parent.is_dir():  # /proc and the like: a folder that takes no files
-            message = f"cannot write the {what} at {path}: the folder {path.parent} does not take new files"
         error = FileAccessError(message, hint=exc.hint)
         error.errno = exc.errno
         raise error from None
