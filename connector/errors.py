@@ -42,10 +42,17 @@ class DatabaseError(ConnectorError):
 
 
 class AuthError(DatabaseError):
-    """OAuth failed: bad client, expired or revoked token, wrong data center, tampered store."""
+    """OAuth failed: bad client, expired or revoked token, wrong data center, tampered store.
 
-    def __init__(self, message: str, *, hint: str | None = None, zoho_error: str | None = None) -> None:
+    ``zoho_error`` is the code Zoho gave (``invalid_client``, ``INVALID_TOKEN``...). ``renewable``:
+    the access token was refused (INVALID_TOKEN) and the token provider has just renewed it, so
+    the call may be sent once more with the new token; any other AuthError is final.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, zoho_error: str | None = None,
+                 renewable: bool = False) -> None:
         self.zoho_error = zoho_error
+        self.renewable = renewable
         super().__init__(message, hint=hint)
 
 
@@ -76,7 +83,29 @@ class ApiError(DatabaseError):
 
 
 class RetriableError(ApiError):
-    """A transient failure (429, 5xx, dropped connection); retrying later may succeed."""
+    """A transient failure (429, 5xx, dropped connection); retrying later may succeed.
+
+    ``retry_after``: the seconds Zoho asked us to wait (its ``Retry-After``), when it said.
+    ``ambiguous``: a write that is not idempotent was sent and its answer was lost (the
+    connection dropped after the request left), so it may have been applied: the caller must
+    reconcile (look the rows up) and never simply send it again. The HTTP client does not
+    retry an ambiguous error; every other RetriableError it retries with backoff.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        hint: str | None = None,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+        super().__init__(message, code=code, status=status, details=details, hint=hint)
 
 
 class QuotaExhaustedError(ApiError):

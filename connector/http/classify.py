@@ -85,20 +85,50 @@ def classify(resp: requests.Response, *, what: str) -> Any:
             raise QuotaExhaustedError(
                 f"{what}: the org's API credits for the rolling 24 hours are used up", code=code, status=status,
                 details=details, hint="wait for credits to return, or raise the edition's limit")
-        e = RetriableError(f"{what}: throttled by Zoho ({code or status})", code=code or "TOO_MANY_REQUESTS",
-                           status=status, details=details)
-        e.retry_after = _retry_after(resp) or 2.0  # type: ignore[attr-defined]
-        raise e
+        raise RetriableError(f"{what}: throttled by Zoho ({code or status})", code=code or "TOO_MANY_REQUESTS",
+                             status=status, details=details, retry_after=_retry_after(resp) or 2.0)
     if status >= 500 or (code in RETRIABLE_CODES):
-        e = RetriableError(f"{what}: Zoho answered {status}{' ' + code if code else ''} (transient)",
-                           code=code, status=status, details=details)
-        e.retry_after = _retry_after(resp)  # type: ignore[attr-defined]
-        raise e
+        raise RetriableError(f"{what}: Zoho answered {status}{' ' + code if code else ''} (transient)",
+                             code=code, status=status, details=details, retry_after=_retry_after(resp))
     if err is None:
         snippet = redact(resp.text[:200]) if resp.text else ""
         raise FatalApiError(f"{what}: unexpected HTTP {status} {snippet}".strip(), status=status)
     raise FatalApiError(f"{what}: {code}: {message}", code=code, status=status, details=details,
                         hint=HINTS.get(code or ""))
+
+
+def _never_connected(reason: BaseException | None) -> bool:
+    """A urllib3 reason that says no connection to the server was ever made (refused, unresolvable
+    name, connect timeout), looking through a proxy's own failure to the error under it."""
+    import urllib3
+
+    while reason is not None:
+        # NameResolutionError is a NewConnectionError, which is a ConnectTimeoutError (urllib3 2).
+        if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+            return True
+        reason = getattr(reason, "original_error", None)  # urllib3's ProxyError wraps what the proxy met
+    return False
+
+
+def request_may_have_arrived(exc: BaseException) -> bool:
+    """Whether a call that got no answer may still have reached Zoho and been applied.
+
+    No when the connection was never opened (refused, a name that does not resolve, a connect
+    timeout, a proxy that could not be reached): nothing left this machine. Yes otherwise (a read
+    timeout, a connection reset or closed mid-answer): the request may be on Zoho's side.
+    Decided by the exception types requests and urllib3 raise, never by their text.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    inner = exc.args[0] if exc.args else None
+    return not _never_connected(getattr(inner, "reason", None) if isinstance(inner, BaseException) else None)
+
+
+def lost_answer(exc: BaseException, *, what: str, message: str, hint: str, idempotent: bool) -> RetriableError:
+    """The error for a call that got no HTTP answer: ``ambiguous`` when it was a write that is not
+    idempotent and may have arrived (the caller reconciles; it is never replayed blindly)."""
+    return RetriableError(f"{what}: {message}", hint=hint,
+                          ambiguous=not idempotent and request_may_have_arrived(exc))
 
 
 def is_invalid_token(exc: BaseException) -> bool:

@@ -34,12 +34,12 @@ from tenacity.wait import wait_base
 from connector.config.config import ConnectionConfig
 from connector.config.transport import configure_session, describe_unreachable, timeouts
 from connector.config.values import Secret
-from connector.errors import AuthError, ConnectorError, FatalApiError, RetriableError
+from connector.errors import ApiError, AuthError, ConnectorError, FatalApiError, RetriableError
 from connector.redaction import redact
 
 from . import calllog
 from .audit import AuditLog
-from .classify import classify, is_invalid_token, parse_body
+from .classify import classify, is_invalid_token, lost_answer, parse_body
 from .credits import CreditMeter, estimate_credits
 
 log = logging.getLogger("connector.http")
@@ -113,15 +113,14 @@ class Backoff(wait_base):
         exc = state.outcome.exception() if state.outcome else None
         ceiling = min(self.cap, self.base * (2 ** (state.attempt_number - 1)))
         wait = random.uniform(ceiling / 2, ceiling)
-        hinted = getattr(exc, "retry_after", None)
+        hinted = exc.retry_after if isinstance(exc, RetriableError) else None
         if hinted:
             wait = max(wait, min(float(hinted), self.cap))
         return wait
 
 
 def _retriable(exc: BaseException) -> bool:
-    return (isinstance(exc, RetriableError) and not isinstance(exc, CallCancelled)
-            and not getattr(exc, "ambiguous", False))
+    return isinstance(exc, RetriableError) and not isinstance(exc, CallCancelled) and not exc.ambiguous
 
 
 def charged_credits(estimate: int, error: BaseException | None) -> int:
@@ -261,7 +260,7 @@ class ZohoHttp:
             # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
             log.error("%s failed: %s", what, exc, extra={"zohocrm": {
                 "event": "call_failed", "method": method, "path": _path(url), "error": type(exc).__name__,
-                "code": getattr(exc, "code", None) or getattr(exc, "zoho_error", None)}})
+                "code": _code(exc)}})
             raise
         except Exception as exc:  # never let a raw library error (which may quote a URL) escape
             raise ConnectorError(f"{what}: {redact(exc)}") from None
@@ -270,7 +269,7 @@ class ZohoHttp:
         try:
             return self._attempt(*args)
         except AuthError as exc:
-            if not getattr(exc, "renewable", False):
+            if not exc.renewable:
                 raise
             # INVALID_TOKEN: the token expired or was revoked under us (our clock and Zoho's
             # disagree, or another client revoked it); the provider renews it: replay once.
@@ -299,15 +298,12 @@ class ZohoHttp:
             elapsed = time.monotonic() - queued_from
             self.stats.add_call(kind, elapsed, 0.0, 0)
             self._audit(method, url, "dropped", None, 0, kind)
-            # Refused or unreachable before anything was sent: safe to retry even a write.
-            sent = not isinstance(exc, requests.ConnectTimeout) and "NewConnectionError" not in repr(exc)
             message, hint = describe_unreachable(exc, url, self.config)
             log.info("%s failed after %.3f s: %s", what, elapsed, message,
                      extra={"zohocrm": {"event": "call", "method": method, "path": _path(url), "status": "dropped",
                                         "seconds": round(elapsed, 3), "credits": 0}})
-            err = RetriableError(f"{what}: {message}", hint=hint)
-            err.ambiguous = sent and not idempotent  # type: ignore[attr-defined]
-            raise err from None
+            # Refused or unreachable before anything was sent: safe to retry even a write.
+            raise lost_answer(exc, what=what, message=message, hint=hint, idempotent=idempotent) from None
         finished = time.monotonic()
         remaining = resp.headers.get("X-API-CREDITS-REMAINING")
         self._log_response(resp, stream)
@@ -327,12 +323,12 @@ class ZohoHttp:
                     self.tokens.invalidate(token)  # raises when the token cannot be renewed (OFF)
                 except AuthError as final:
                     raise final from None
-                exc.renewable = True  # type: ignore[attr-defined]
+                exc.renewable = True  # renewed: the caller replays once with the new token
             raise
         except ConnectorError as exc:
             cost = charged_credits(credits, exc)
             self.meter.add(kind, cost, remaining)
-            self._audit(method, url, resp.status_code, getattr(exc, "code", None), cost, kind)
+            self._audit(method, url, resp.status_code, _code(exc), cost, kind)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, cost, 0)
             raise
         self.meter.add(kind, credits, remaining)
@@ -409,6 +405,13 @@ class ZohoHttp:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _code(exc: ConnectorError) -> str | None:
+    """Zoho's code for a failed call, whichever branch of the tree carries it."""
+    if isinstance(exc, ApiError):
+        return exc.code
+    return exc.zoho_error if isinstance(exc, AuthError) else None
 
 
 def _path(url: str) -> str:

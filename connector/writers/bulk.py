@@ -135,7 +135,7 @@ class BulkWriter(Writer):
                                                    field_mappings(cols), find_by=find_by)
                     break
                 except RetriableError as exc:
-                    if not getattr(exc, "ambiguous", False) or attempt == self.config.max_retries:
+                    if not exc.ambiguous or attempt == self.config.max_retries:
                         raise
                     if not repeatable:
                         return self._entries(f.items, "unknown", "JOB_UNCONFIRMED",
@@ -149,7 +149,7 @@ class BulkWriter(Writer):
             raise
         except ConnectorError as exc:
             # Once a job may exist, its rows may be written whatever happens to us: look before repeating.
-            doubt = getattr(exc, "ambiguous", False) or job_id is not None
+            doubt = (isinstance(exc, RetriableError) and exc.ambiguous) or job_id is not None
             state = "unknown" if run.operation != "update" and doubt else "failed"
             return self._entries(f.items, state, getattr(exc, "code", None) or type(exc).__name__, str(exc))
         url = (status.get("result") or {}).get("download_url")
@@ -177,7 +177,7 @@ class BulkWriter(Writer):
                 return bulk.upload(self.http, data, name, zgid)
             except RetriableError as exc:
                 # Uploading the file again is harmless: an unused upload simply expires.
-                if not getattr(exc, "ambiguous", False) or attempt == self.config.max_retries:
+                if not exc.ambiguous or attempt == self.config.max_retries:
                     raise
         raise AssertionError("unreachable")
 

@@ -239,7 +239,7 @@ class RestWriter(Writer):
             return done + self._adopt_duplicates(run, pending, entries, r.body, first)
         assert last is not None
         # Looked up after the last failure and not found; still, a lost answer leaves doubt.
-        return done + _failed(pending, last, "unknown" if getattr(last, "ambiguous", False) else "failed")
+        return done + _failed(pending, last, "unknown" if last.ambiguous else "failed")
 
     def _adopt_duplicates(self, run: WriteRun, items: list[RowItem], entries: list[Entry], body: Any,
                           first_sent: dict[int, Any]) -> list[Entry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http.client import RemoteDisconnected
 from typing import Any
 
 import pytest
@@ -10,10 +11,19 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+)
 
 from connector.emulator.handlers.coql import credits_for
 from connector.errors import AuthError, ConnectorError, FatalApiError, QuotaExhaustedError, RetriableError
-from connector.http.classify import classify
+from connector.http.classify import classify, lost_answer, request_may_have_arrived
 from connector.http.client import charged_credits
 from connector.http.credits import CreditMeter, coql_credits, estimate_credits
 
@@ -70,10 +80,59 @@ def test_classify(resp, error, code):
 def test_retry_after_is_read_and_defaults_for_throttles():
     with pytest.raises(RetriableError) as info:
         classify(response(429, TOO_MANY, {"Retry-After": "7"}), what="x")
-    assert info.value.retry_after == 7.0  # type: ignore[attr-defined]
+    assert info.value.retry_after == 7.0
     with pytest.raises(RetriableError) as info:
         classify(response(429, TOO_MANY), what="x")
-    assert info.value.retry_after == 2.0  # type: ignore[attr-defined]
+    assert info.value.retry_after == 2.0
+    with pytest.raises(RetriableError) as info:
+        classify(response(503, "Service Unavailable"), what="x")
+    assert info.value.retry_after is None and info.value.ambiguous is False  # an answer came: nothing is in doubt
+
+
+def test_retry_facts_are_declared_fields_of_the_error_tree():
+    """Declared with defaults on the classes that carry them, so no caller probes with getattr."""
+    plain = RetriableError("x")
+    assert plain.retry_after is None and plain.ambiguous is False
+    lost = RetriableError("x", code="C", status=503, retry_after=3.0, ambiguous=True)
+    assert (lost.retry_after, lost.ambiguous, lost.code, lost.status) == (3.0, True, "C", 503)
+    assert AuthError("x").renewable is False and AuthError("x", renewable=True).renewable is True
+    assert str(RetriableError("lost", hint="look the rows up", ambiguous=True)) == "lost (look the rows up)"
+
+
+def _refused() -> NewConnectionError:
+    return NewConnectionError(None, "[Errno 111] Connection refused")  # type: ignore[arg-type]
+
+
+def _pool_error(reason: Exception) -> MaxRetryError:
+    return MaxRetryError(None, "/crm/v8/Leads", reason)  # type: ignore[arg-type]
+
+
+# What requests raises when no answer came, and whether the request may have reached Zoho.
+NO_ANSWER = [
+    ("refused", requests.ConnectionError(_pool_error(_refused())), False),
+    ("name not resolved", requests.ConnectionError(_pool_error(
+        NameResolutionError("zoho.invalid", None, OSError("Name or service not known")))), False),  # type: ignore[arg-type]
+    ("connect timeout", requests.ConnectTimeout(_pool_error(ConnectTimeoutError("timed out"))), False),
+    ("proxy refused", requests.exceptions.ProxyError(_pool_error(
+        ProxyError("Unable to connect to proxy", _refused()))), False),
+    ("proxy closed mid-answer", requests.exceptions.ProxyError(_pool_error(
+        ProxyError("Unable to connect to proxy", ProtocolError("Connection aborted.")))), True),
+    ("read timeout", requests.ReadTimeout(ReadTimeoutError(None, "/crm/v8/Leads", "read timed out")), True),  # type: ignore[arg-type]
+    ("reset mid-answer", requests.ConnectionError(ProtocolError("Connection aborted.",
+                                                                ConnectionResetError(104, "reset"))), True),
+    ("body cut short", requests.exceptions.ChunkedEncodingError(ProtocolError("Response ended prematurely")), True),
+    ("pool exhausted by retries on a dropped answer", requests.ConnectionError(_pool_error(
+        ProtocolError("Connection aborted.", RemoteDisconnected("closed")))), True),
+]
+
+
+@pytest.mark.parametrize("exc, arrived", [(e, a) for _, e, a in NO_ANSWER], ids=[n for n, _, _ in NO_ANSWER])
+def test_a_call_without_an_answer_is_ambiguous_only_if_it_may_have_arrived(exc, arrived):
+    assert request_may_have_arrived(exc) is arrived
+    write = lost_answer(exc, what="POST /Leads", message="m", hint="h", idempotent=False)
+    assert write.ambiguous is arrived and isinstance(write, RetriableError)
+    # An idempotent call (GET, PUT, DELETE) may always be sent again.
+    assert lost_answer(exc, what="GET /Leads", message="m", hint="h", idempotent=True).ambiguous is False
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),

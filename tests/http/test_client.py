@@ -78,7 +78,7 @@ def test_a_write_whose_answer_was_lost_is_ambiguous_and_not_replayed(emu):
         configure(emu, fault_rate=1.0, fault_kinds=["drop_after"])
         with pytest.raises(RetriableError) as info:
             s.http.post("/Leads", json={"data": [lead(1)], "trigger": []})
-        assert getattr(info.value, "ambiguous", False) is True and s.http.retries == 0
+        assert info.value.ambiguous is True and s.http.retries == 0
     configure(emu, fault_rate=0.0)
     st = stats(emu)
     assert st["calls"]["insert"] == 1 and st["faults_injected"]["drop_after"] == 1
@@ -91,7 +91,7 @@ def test_a_refused_connection_is_not_ambiguous_and_is_retried_even_for_a_write(e
     with fast_session(conn(emu, APIServer=dead, MaxRetries=2)) as s:
         with pytest.raises(RetriableError) as info:
             s.http.post("/Leads", json={"data": [lead(2)]})
-        assert getattr(info.value, "ambiguous", True) is False and s.http.attempts == 3
+        assert info.value.ambiguous is False and s.http.attempts == 3
 
 
 # -- credits and quota ------------------------------------------------------------------------
@@ -301,8 +301,7 @@ def test_timeouts(value, expected):
 # -- backoff --------------------------------------------------------------------------------------
 
 def _state(attempt: int, retry_after: float | None = None) -> Any:
-    exc = RetriableError("x")
-    exc.retry_after = retry_after  # type: ignore[attr-defined]
+    exc = RetriableError("x", retry_after=retry_after)
     return SimpleNamespace(attempt_number=attempt, outcome=SimpleNamespace(exception=lambda: exc))
 
 
