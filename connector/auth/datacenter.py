@@ -22,8 +22,6 @@ from connector.config.transport import configure_session
 if TYPE_CHECKING:
     from connector.config.config import ConnectionConfig
 
-    from .oauth import ZohoOAuth
-
 log = logging.getLogger("connector.auth")
 PROBE_TIMEOUT = (5.0, 10.0)
 
@@ -62,24 +60,25 @@ def client_known_at(session: requests.Session, accounts_server: str, client_id: 
     return bool(err != "invalid_client")
 
 
-def diagnose_invalid_client(oauth: ZohoOAuth, accounts_server: str | None = None) -> str | None:
-    """The location code (``eu``, ``in``...) of the data center that knows the client, if any.
+def diagnose_invalid_client(config: ConnectionConfig, client_id: str | None,
+                            accounts_server: str | None = None) -> str | None:
+    """The location code (``eu``, ``in``...) of the data center that knows ``client_id``, if any.
 
     Best effort: a network failure or an odd answer means "don't know" (None), never an
     exception, because this only improves an error message that is raised anyway.
     """
-    if not oauth.client_id:
+    if not client_id:
         return None
-    here = (accounts_server or oauth.config.accounts_server).rstrip("/")
+    here = (accounts_server or config.accounts_server).rstrip("/")
     try:
-        session = configure_session(requests.Session(), oauth.config)
+        session = configure_session(requests.Session(), config)
     except Exception:  # a proxy/TLS misconfiguration is reported by the real call, not here
         return None
     for code, url in known_locations(session, here).items():
         if url.rstrip("/") == here:
             continue
-        if client_known_at(session, url, oauth.client_id):
-            log.info("client %s is known to the %s data center", oauth.client_id, code)
+        if client_known_at(session, url, client_id):
+            log.info("client %s is known to the %s data center", client_id, code)
             return code
     return None
 

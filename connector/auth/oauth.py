@@ -42,6 +42,7 @@ from connector.errors import AuthError, ConfigError, ConnectorError
 from connector.logfile import REQUEST
 from connector.redaction import redact, register_secret
 
+from .datacenter import diagnose_invalid_client
 from .token_store import TokenSet
 from .tokens import Tokens, as_secret
 
@@ -260,10 +261,8 @@ class ZohoOAuth:
         return AuthError(f"{step}: {redact(error)} {redact(desc)}".strip(), zoho_error=str(error))
 
     def _invalid_client(self, step: str, where: str) -> AuthError:
-        from .datacenter import diagnose_invalid_client  # datacenter needs this module's types
-
         message = f"{step}: invalid_client — the accounts server {where} does not know OAuthClientId {self.client_id}"
-        location = diagnose_invalid_client(self, where)
+        location = diagnose_invalid_client(self.config, self.client_id, where)
         region = region_for_location(location) if location else None
         if location:
             code = region.code if region else location.upper()
