@@ -18,6 +18,7 @@ from connector.config.config import ConnectionConfig
 from connector.http import calllog
 from connector.http.client import ZohoHttp
 from connector.logfile import close_logfile, open_logfile
+from connector.readers.base import ReaderContext
 from connector.redaction import register_secret
 from connector.schema.catalog import Catalog
 
@@ -57,9 +58,8 @@ class ZohoSession:
             self._org = get_org(self.http)
         return self._org
 
-    def reader_context(self, progress: object | None = None) -> Any:
-        from connector.readers.base import ReaderContext
-
+    def reader_context(self, progress: object | None = None) -> ReaderContext:
+        """What a reader needs of this connection; ``progress`` gets (module, rows so far)."""
         return ReaderContext(self.config, self.http, self.catalog, progress=progress)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ statement; :mod:`.dbapi` wraps it as ``connector.connect(...)``;
 from __future__ import annotations
 
 from .dbapi import Connection, Cursor, connect, read_sql
-from .executor import Engine, Result
+from .executor import Engine
+from .result import Result
 
 __all__ = ["Connection", "Cursor", "Engine", "Result", "connect", "read_sql"]

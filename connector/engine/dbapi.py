@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 import connector
+from connector.config.config import ConnectionConfig
 from connector.errors import (
     ConfigError,
     ConnectorError,
@@ -44,9 +45,12 @@ from connector.errors import (
     OperationalError,
     ProgrammingError,
 )
+from connector.session import ZohoSession
+from connector.writers.report import WriteReport
 
-from .executor import Engine, Result, engine_for
+from .executor import Engine, engine_for
 from .frames import DEFAULT_DTYPE_BACKEND, check_dtype_backend, to_pandas
+from .result import Result
 from .statements import Params
 
 apilevel = connector.apilevel  # "2.0": kept on the package so reading them imports nothing
@@ -154,7 +158,7 @@ class Cursor:
         self.connection = connection
         self.arraysize = 1
         self.report_path: str | Path | None = None
-        self.write_report: Any = None
+        self.write_report: WriteReport | None = None
         self.rowcount = -1
         self.description: list[tuple[Any, ...]] | None = None
         self.result: Result | None = None
@@ -311,9 +315,9 @@ def _rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Record
 class Connection:
     """A Zoho connection: one session (tokens, HTTP pool, catalog) shared by its cursors."""
 
-    def __init__(self, connection: Any, **engine_options: Any) -> None:
+    def __init__(self, connection: ZohoSession | ConnectionConfig | str, **engine_options: Any) -> None:
         self.engine, self.session = engine_for(connection, **engine_options)
-        self._owns_session = not hasattr(connection, "catalog")
+        self._owns_session = not isinstance(connection, ZohoSession)
         self.closed = False
 
     def _engine(self) -> Engine:
@@ -368,8 +372,7 @@ class Connection:
 
 def connect(connection: Any, **engine_options: Any) -> Connection:
     """Open a DB-API connection from a connection string (or a ConnectionConfig, or a ZohoSession)."""
-    if not isinstance(connection, str) and not hasattr(connection, "api_type") and \
-            not hasattr(connection, "catalog"):
+    if not isinstance(connection, (str, ConnectionConfig, ZohoSession)):
         raise ConfigError("connect() takes a connection string", hint="connector.connect('Region=US;...')")
     return Connection(connection, **engine_options)
 

@@ -29,21 +29,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
 from connector.errors import NotSupportedError, ProgrammingError
+from connector.http.guard import require_write
 from connector.planning.external import refuse_external_access
 from connector.planning.syntax import parse_statement
 from connector.schema.types import TableSchema
+from connector.session import ZohoSession
+from connector.writers import WriteReport, write
 
+from .result import Result, table_reader
 from .statements import Params, prepare_params
 
-if TYPE_CHECKING:
-    from .executor import Engine, Result
+
+class Engine(Protocol):
+    """What DML needs of the engine that runs it: its session, module names, and a query's rows.
+
+    A protocol, not the engine's class: the engine hands DML statements here, so this module
+    must not import it back.
+    """
+
+    @property
+    def session(self) -> ZohoSession: ...
+
+    def resolve(self, name: str) -> TableSchema | None: ...
+
+    def query_table(self, sql: str, params: Params = None) -> pa.Table: ...
 
 
 @dataclass(frozen=True)
@@ -252,15 +268,10 @@ def _rows(plan: DmlPlan, tables: list[pa.Table]) -> pa.Table:
 def run_dml(engine: Engine, sql: str, param_sets: Sequence[Params], *,
             report_path: str | Path | None = None) -> Result:
     """Plan, check permission (before any read), compute the rows, write them; one report for all sets."""
-    from connector.http.guard import require_write
-    from connector.writers import WriteReport, write
-
-    from .executor import Result, table_reader
-
     first = param_sets[0] if param_sets else None
     text, _ = prepare_params(sql, first)
     plan = plan_dml(engine, text)
-    session: Any = engine.session
+    session = engine.session
     require_write(session.config, plan.operation, plan.module)  # one message naming what to add
     tables = []
     for params in param_sets:

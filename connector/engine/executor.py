@@ -29,16 +29,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from connector.api import coql as coql_api
 from connector.api import records as records_api
+from connector.config.config import ConnectionConfig
 from connector.errors import (
     ConnectorError,
     ConversionError,
@@ -52,10 +51,13 @@ from connector.planning.syntax import too_deep
 from connector.readers import reader_for
 from connector.readers.base import Reader, ReaderContext
 from connector.schema.types import TableSchema
+from connector.session import ZohoSession
 
 from . import statements
 from .cancel import Cancel, StopReason
+from .dml import run_dml
 from .feeds import ScanFeed, register_feed, register_placeholder, source_protocol
+from .result import Result, table_reader
 from .sandbox import refusal, sandboxed_connection
 from .statements import Params
 
@@ -66,25 +68,6 @@ BATCH_ROWS = 65_536
 CLOSE_WAIT_S = 1.0  # how long close() lets stopped reader threads finish the step they are in
 ReaderFactory = Callable[[str, ReaderContext], Reader]
 ProgressCallback = Callable[[str, int], None]
-
-
-@dataclass
-class Result:
-    """What one statement produced: rows (always a reader), and for DML the per-row write report."""
-
-    kind: str  # query | explain | show | describe | insert | upsert | update | delete
-    reader: pa.RecordBatchReader
-    plan: Plan | None = None
-    report: Any = None  # connector.writers.WriteReport for DML
-
-    @property
-    def rowcount(self) -> int:
-        """Records written for DML (the report's inserted + updated + deleted); -1 for queries."""
-        return int(self.report.rowcount) if self.report is not None else -1
-
-    @property
-    def explain_text(self) -> str | None:
-        return explain(self.plan) if self.kind == "explain" and self.plan is not None else None
 
 
 _UNKNOWN_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
@@ -133,14 +116,10 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def table_reader(table: pa.Table) -> pa.RecordBatchReader:
-    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
-
-
 class Engine:
     """SQL over one Zoho connection. ``Engine(session).execute(sql, params) -> RecordBatchReader``."""
 
-    def __init__(self, session: Any, *, progress: ProgressCallback | None = None,
+    def __init__(self, session: ZohoSession, *, progress: ProgressCallback | None = None,
                  reader_factory: ReaderFactory | None = None, use_sources: bool = True,
                  batch_rows: int = BATCH_ROWS) -> None:
         self.session = session
@@ -150,7 +129,7 @@ class Engine:
         self.batch_rows = batch_rows
         self._estimates: dict[str, tuple[float, int | None]] = {}
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[Any, Cancel]] = {}  # id(con) -> (DuckDB connection, its stop flag)
+        self._running: dict[int, tuple[duckdb.DuckDBPyConnection, Cancel]] = {}  # id(con) -> (DuckDB connection, its stop flag)
         self.closed = False
 
     # -- catalog -------------------------------------------------------------------------------
@@ -161,8 +140,7 @@ class Engine:
             api = self.session.catalog.resolve(name)
         except FatalApiError:
             return None
-        ts: TableSchema = self.session.catalog.table(api)
-        return ts
+        return self.session.catalog.table(api)
 
     def estimate_rows(self, module: str) -> int | None:
         now = time.monotonic()
@@ -203,8 +181,6 @@ class Engine:
         self._check_open()
         kind = statements.statement_kind(sql)
         if kind in ("insert", "update", "delete"):
-            from .dml import run_dml
-
             return run_dml(self, sql, [params], report_path=report_path)
         sql, params = statements.prepare_params(sql, params)
         if kind == "show":
@@ -231,8 +207,6 @@ class Engine:
         if kind not in ("insert", "update", "delete"):
             raise ProgrammingError("executemany runs INSERT, UPDATE or DELETE statements",
                                    hint="run queries one at a time with execute()")
-        from .dml import run_dml
-
         return run_dml(self, sql, list(seq_of_params), report_path=report_path)
 
     def query_table(self, sql: str, params: Params = None) -> pa.Table:
@@ -246,8 +220,7 @@ class Engine:
     # -- reads -----------------------------------------------------------------------------------
 
     def reader_context(self) -> ReaderContext:
-        ctx: ReaderContext = self.session.reader_context(progress=self.progress)
-        return ctx
+        return self.session.reader_context(progress=self.progress)
 
     def scan_batches(self, scan: TableScan, ctx: ReaderContext | None = None) -> Iterator[pa.RecordBatch]:
         """The batches of one table scan, through the API the planner chose for it."""
@@ -255,8 +228,7 @@ class Engine:
         yield from reader.batches(scan.module, list(scan.columns), scan.pushdown)
 
     def scan_schema(self, scan: TableScan) -> pa.Schema:
-        ts: TableSchema = self.session.catalog.table(scan.module)
-        return ts.select(list(scan.columns))
+        return self.session.catalog.table(scan.module).select(list(scan.columns))
 
     def run_plan(self, plan: Plan) -> pa.RecordBatchReader:
         """Run a planned SELECT in DuckDB over the scans' batches; the rows stream as they are read."""
@@ -288,7 +260,7 @@ class Engine:
             raise failure from None
         return pa.RecordBatchReader.from_batches(reader.schema, self._stream(reader, con, cancel, feeds))
 
-    def _stream(self, reader: pa.RecordBatchReader, con: Any, cancel: Cancel,
+    def _stream(self, reader: pa.RecordBatchReader, con: duckdb.DuckDBPyConnection, cancel: Cancel,
                 feeds: list[ScanFeed]) -> Iterator[pa.RecordBatch]:
         try:
             yield from reader  # a RecordBatchReader iterates by read_next_batch until StopIteration
@@ -317,14 +289,14 @@ class Engine:
             return duckdb_error(exc, self._all_columns(plan), self.session.catalog.modules())
         return exc
 
-    def _open(self, cancel: Cancel) -> Any:
+    def _open(self, cancel: Cancel) -> duckdb.DuckDBPyConnection:
         """A sandboxed DuckDB connection that :meth:`interrupt` can stop."""
         con = sandboxed_connection()
         with self._lock:
             self._running[id(con)] = (con, cancel)
         return con
 
-    def _close(self, con: Any, cancel: Cancel) -> None:
+    def _close(self, con: duckdb.DuckDBPyConnection, cancel: Cancel) -> None:
         if not cancel.is_set:
             cancel.set(lambda: InterfaceError("the statement's result was closed"))  # stop its readers
         with self._lock:  # never at the same time as interrupt() on the same connection
@@ -340,7 +312,7 @@ class Engine:
         return next((f.error for f in feeds if f.error is not None), None)
 
     @staticmethod
-    def _scans_twice(con: Any, plan: Plan, relations: int) -> bool:
+    def _scans_twice(con: duckdb.DuckDBPyConnection, plan: Plan, relations: int) -> bool:
         """Whether DuckDB's physical plan reads some relation more than once (checked before any read).
 
         Fails early (a binder error, an unknown column) before Zoho is asked for anything.
@@ -411,9 +383,10 @@ class Engine:
             cancel.join(CLOSE_WAIT_S)
 
 
-def engine_for(connection: Any, **kw: Any) -> tuple[Engine, Any]:
-    """An engine and the session it owns, from a connection string, a ConnectionConfig or a session."""
-    from connector.session import ZohoSession
-
+def engine_for(connection: ZohoSession | ConnectionConfig | str, *, progress: ProgressCallback | None = None,
+               reader_factory: ReaderFactory | None = None, use_sources: bool = True,
+               batch_rows: int = BATCH_ROWS) -> tuple[Engine, ZohoSession]:
+    """An engine and the session it works through, from a connection string, a ConnectionConfig or a session."""
     session = connection if isinstance(connection, ZohoSession) else ZohoSession(connection)
-    return Engine(session, **kw), session
+    return Engine(session, progress=progress, reader_factory=reader_factory, use_sources=use_sources,
+                  batch_rows=batch_rows), session

@@ -40,7 +40,7 @@ _LOCKED = re.compile(r'Cannot change configuration option "([^"]*)"')
 _HINT = "to combine Zoho modules with files, attach Zoho to your own DuckDB with connector.duckdb.attach"
 
 
-def sandboxed_connection() -> Any:
+def sandboxed_connection() -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection with no access outside itself, in UTC, settings locked."""
     con = duckdb.connect(config=dict(OPEN_SETTINGS))
     try:
