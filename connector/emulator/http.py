@@ -17,7 +17,6 @@ from urllib.parse import parse_qs
 from .zoho_errors import ZohoError
 
 if TYPE_CHECKING:
-    from .app import App
     from .tokens import AccessToken
 
 
@@ -107,7 +106,10 @@ class Response:
                                "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-Handler = Callable[["App", Request], Response]
+#: ``handler(app, request)``. The app is typed loosely on purpose: this table sits below the
+#: ``App`` that dispatches through it (app.py imports it), so naming ``App`` here would tie the
+#: two into a circle; each handler still declares ``app: App`` and is checked against it.
+Handler = Callable[[Any, Request], Response]
 
 
 @dataclass(frozen=True)
