@@ -24,7 +24,7 @@ from connector.config.properties import (
 )
 from connector.config.regions import REGIONS, InstanceTypeName, Region, is_loopback, region_for_host
 from connector.config.values import Secret
-from connector.errors import ConfigError, PermissionDenied
+from connector.errors import ConfigError
 
 
 @dataclass(frozen=True, repr=False)
@@ -136,7 +136,8 @@ class ConnectionConfig:
         Writes are default-deny: the operation must be in AllowedOperations *and*
         the module in AllowedModules. Reads need ``read`` in AllowedOperations and,
         when AllowedModules is not empty, the module listed. Module names compare
-        case-insensitively, like Zoho's api_names in URLs.
+        case-insensitively, like Zoho's api_names in URLs. This is the rule only: writes are
+        refused through :mod:`connector.http.guard`, the one place that raises for them.
         """
         op = operation.strip().lower()
         if op not in OPERATIONS:
@@ -145,17 +146,6 @@ class ConnectionConfig:
             return False
         listed = module.casefold() in {m.casefold() for m in self.allowed_modules}
         return listed or (op == "read" and not self.allowed_modules)
-
-    def require_allowed(self, operation: str, module: str) -> None:
-        """Raise PermissionDenied, saying which property to change, unless allowed."""
-        if self.is_write_allowed(operation, module):
-            return
-        op = operation.strip().lower()
-        if op not in self.allowed_operations:
-            needed = f"add {op} to AllowedOperations (now {','.join(self.allowed_operations)})"
-        else:
-            needed = f"add {module} to AllowedModules (now {','.join(self.allowed_modules) or 'empty'})"
-        raise PermissionDenied(f"{op} on {module} is not allowed by this connection; {needed}")
 
     # ---- output ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import connector
 from connector.config import PROPERTIES, ConnectionConfig, Secret, parse_connection_string
 from connector.errors import ConfigError, PermissionDenied
+from connector.http.guard import require_write
 
 
 def test_lazy_package_export() -> None:
@@ -82,8 +83,9 @@ def test_write_permissions_are_default_deny() -> None:
     assert config.is_write_allowed("read", "Leads")
     for op in ("insert", "update", "upsert", "delete"):
         assert not config.is_write_allowed(op, "Leads")
-    with pytest.raises(PermissionDenied, match="add insert to AllowedOperations"):
-        config.require_allowed("insert", "Leads")
+    with pytest.raises(PermissionDenied, match=r"insert on Leads: not allowed .*`;AllowedOperations=read,insert;"
+                                               r"AllowedModules=Leads`"):
+        require_write(config, "insert", "Leads")
 
 
 def test_write_permissions_need_operation_and_module() -> None:
@@ -93,9 +95,9 @@ def test_write_permissions_need_operation_and_module() -> None:
     assert not config.is_write_allowed("insert", "Deals")
     assert not config.is_write_allowed("delete", "Leads")
     assert not config.is_write_allowed("read", "Deals")  # AllowedModules limits reads too
-    with pytest.raises(PermissionDenied, match="add Deals to AllowedModules"):
-        config.require_allowed("insert", "Deals")
-    config.require_allowed("insert", "Leads")
+    with pytest.raises(PermissionDenied, match=r"insert on Deals: not allowed .*`;AllowedModules=Leads,Contacts,Deals`"):
+        require_write(config, "insert", "Deals")
+    require_write(config, "insert", "Leads")
     with pytest.raises(ConfigError, match="unknown operation"):
         config.is_write_allowed("drop", "Leads")
 
