@@ -19,19 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from .base import ProgressCallback, Rows, WriteProgress, Writer
+from .base import ProgressCallback, Rows, WriteProgress, Writer, WriteSession
 from .bulk import BulkWriter, choose_writer
 from .report import DONE, RETRY, WriteReport
 from .rest import RestWriter
 from .validate import OPERATIONS, WritePlan
 
 __all__ = ["BulkWriter", "DONE", "OPERATIONS", "RETRY", "RestWriter", "WritePlan", "WriteProgress", "WriteReport",
-           "Writer", "choose_writer", "write"]
+           "WriteSession", "Writer", "choose_writer", "write"]
 
 
-def write(session: Any, module: str, rows: Rows, operation: str = "insert", key: str | None = None,
+def write(session: WriteSession, module: str, rows: Rows, operation: str = "insert", key: str | None = None,
           trigger: Iterable[str] = (), dry_run: bool | None = None, *, api: str = "auto",
           report_path: str | Path | None = None, resume_from: str | Path | None = None,
           progress: ProgressCallback | None = None) -> WriteReport:

@@ -16,13 +16,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import pyarrow as pa
 
 from connector.api import metadata
+from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError, PlanningError, StateError
+from connector.http.client import ZohoHttp
 from connector.http.guard import require_write
+from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
 from .reconcile import RecordFinder, ServerClock, has_key, server_clock, upsert_keys
@@ -35,6 +38,22 @@ IDS_PER_CALL = 100  # GET /{module}?ids= takes at most 100 (records.md section 1
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")  # records.md section 3
 
 Rows: TypeAlias = "pa.Table | pa.RecordBatch | Sequence[dict[str, Any]]"
+
+
+class WriteSession(Protocol):
+    """What a writer needs of a connection (a :class:`~connector.session.ZohoSession` has it all):
+    its settings, its HTTP client, its catalog and the org (Bulk Write uploads name the org's zgid)."""
+
+    @property
+    def config(self) -> ConnectionConfig: ...
+
+    @property
+    def http(self) -> ZohoHttp: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def org(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -145,7 +164,7 @@ class Writer:
 
     name = "writer"
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: WriteSession) -> None:
         self.session = session
         self.http = session.http
         self.config = session.config

@@ -32,7 +32,7 @@ import pyarrow as pa
 from connector.api import bulk
 from connector.errors import ConnectorError, PlanningError, RetriableError
 
-from .base import Rows, RowSource, Writer, WriteRun
+from .base import Rows, RowSource, Writer, WriteRun, WriteSession
 from .bulk_csv import CsvColumn, CsvFile, ResultRow, field_mappings, parse_result, plan_columns, split_files
 from .reconcile import default_match_field, has_key, upsert_keys
 from .report import Entry
@@ -54,7 +54,7 @@ def bulk_credits(rows: int, max_rows: int = bulk.WRITE_MAX_ROWS) -> int:
     return math.ceil(rows / max_rows) * (JOB_CREDITS + JOB_OVERHEAD_CREDITS) if rows else 0
 
 
-def choose_writer(session: Any, rows: Rows | int, operation: str = "insert") -> Writer:
+def choose_writer(session: WriteSession, rows: Rows | int, operation: str = "insert") -> Writer:
     """The writer that costs fewer credits for this many rows (REST below ~5,000; delete is REST only)."""
     n = rows if isinstance(rows, int) else rows.num_rows if isinstance(rows, (pa.Table, pa.RecordBatch)) \
         else RowSource(rows).num_rows
@@ -77,7 +77,7 @@ class BulkWriter(Writer):
 
     name = "bulk"
 
-    def __init__(self, session: Any, *, max_rows: int = bulk.WRITE_MAX_ROWS, max_bytes: int = bulk.WRITE_MAX_BYTES,
+    def __init__(self, session: WriteSession, *, max_rows: int = bulk.WRITE_MAX_ROWS, max_bytes: int = bulk.WRITE_MAX_BYTES,
                  poll_initial: float = 0.25, poll_max: float = 10.0, poll_timeout: float = 6 * 3600.0) -> None:
         super().__init__(session)
         self.max_rows = min(max_rows, bulk.WRITE_MAX_ROWS)

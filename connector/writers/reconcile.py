@@ -117,11 +117,11 @@ class ServerClock:
         self.observe(r.headers)
 
 
-_CLOCKS: weakref.WeakKeyDictionary[Any, ServerClock] = weakref.WeakKeyDictionary()
+_CLOCKS: weakref.WeakKeyDictionary[ZohoHttp, ServerClock] = weakref.WeakKeyDictionary()
 _CLOCKS_LOCK = threading.Lock()
 
 
-def server_clock(http: Any) -> ServerClock:
+def server_clock(http: ZohoHttp) -> ServerClock:
     """The clock of one connection, shared by every write on it."""
     with _CLOCKS_LOCK:
         clock = _CLOCKS.get(http)

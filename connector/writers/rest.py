@@ -25,7 +25,7 @@ from connector.errors import AuthError, ConnectorError, PermissionDenied, QuotaE
 from connector.http.client import ZohoResponse, cancellable, pause
 from connector.interrupts import is_interrupt
 
-from .base import Writer, WriteRun
+from .base import Writer, WriteRun, WriteSession
 from .reconcile import confirm_deleted, has_key, upsert_keys
 from .report import Entry
 from .validate import RowItem
@@ -106,7 +106,7 @@ class RestWriter(Writer):
 
     name = "rest"
 
-    def __init__(self, session: Any, *, batch_size: int = BATCH, concurrency: int | None = None) -> None:
+    def __init__(self, session: WriteSession, *, batch_size: int = BATCH, concurrency: int | None = None) -> None:
         super().__init__(session)
         self.batch_size = min(batch_size, BATCH)
         self.concurrency = max(1, concurrency or self.config.max_concurrency)
