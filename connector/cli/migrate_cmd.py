@@ -23,6 +23,7 @@ from rich.console import Console
 from connector.errors import ConnectorError
 from connector.interrupts import Terminated
 from connector.redaction import redact
+from connector.sync.contract import Source, Target
 
 from .common import EXIT_PARTIAL, err, exit_status, friendly_errors, resolve_connection
 from .migrate_output import (
@@ -51,7 +52,7 @@ def endpoint(value: str) -> str:
     return resolve_connection(text)
 
 
-def shown(value: str, opened: Any) -> str:
+def shown(value: str, opened: Source | Target | None) -> str:
     """How an endpoint is named in output: the opened backend, else never a connection string's text."""
     if opened is not None:
         return redact(repr(opened))
@@ -111,8 +112,8 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
     errc = Console(stderr=True) if on_tty else Console(stderr=True, width=WIDE, soft_wrap=True)
     out = Console() if sys.stdout.isatty() else Console(width=WIDE, soft_wrap=True)
     started = time.monotonic()
-    src: Any = None
-    tgt: Any = None
+    src: Source | None = None
+    tgt: Target | None = None
 
     def document(result: Any, status: int, error: BaseException | None = None,
                  interrupted: str | None = None) -> None:
@@ -129,7 +130,7 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
                               source_id_field=source_id_field, report_dir=report_dir)
 
             def meter() -> int:
-                return sum(int(p.credits()) for p in (src, tgt) if hasattr(p, "credits"))
+                return src.credits() + tgt.credits()
 
             errc.print(f"migrate {src!r} -> {tgt!r}" + (" (incremental)" if incremental else ""),
                        style="bold" if on_tty else None, markup=False, highlight=False)
@@ -196,10 +197,10 @@ def _dry_run_summary(errc: Console, result: Any, on_tty: bool) -> None:
         raise SystemExit(EXIT_PARTIAL)
 
 
-def _close(*parts: Any) -> None:
+def _close(*parts: Source | Target | None) -> None:
     """Close the target, then the source; a second Ctrl-C while closing must not skip the other."""
     for part in parts:
-        if part is not None and hasattr(part, "close"):
+        if part is not None:
             try:
                 part.close()
             except Exception:  # noqa: BLE001 - closing after a failure: the first error is the one to show

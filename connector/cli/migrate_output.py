@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from connector.sync.contract import Target
 from connector.sync.runner import SECOND_PASS, MigrationResult
 
 
@@ -139,7 +140,7 @@ def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def interruption_text(word: str, partial: MigrationResult | None, target: Any, incremental: bool) -> str:
+def interruption_text(word: str, partial: MigrationResult | None, target: Target | None, incremental: bool) -> str:
     """``interrupted: Leads and Accounts were loaded and kept; Deals was not committed — run ... to resume``."""
     again = ("run the same command again to resume" if incremental else
              "run the same command with --incremental to resume from there (without it, everything loads again)")
@@ -155,8 +156,8 @@ def interruption_text(word: str, partial: MigrationResult | None, target: Any, i
     current = partial.interrupted_in
     if current == SECOND_PASS:
         parts.append("some lookups that wait for their record were not set yet")
-    elif current is not None and getattr(target, "scheme", "") == "zoho":
-        sent = int(target.module_stats(current).get("written_so_far", 0)) if hasattr(target, "module_stats") else 0
+    elif current is not None and target is not None and target.scheme == "zoho":
+        sent = target.module_stats(current).sent
         parts.append(f"{current} stopped part way: the {sent:,} rows it had sent are recorded and will not be sent "
                      "twice" if sent else f"{current} stopped before its first batch was recorded")
     elif current is not None:

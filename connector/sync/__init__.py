@@ -6,9 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from .backends import open_source, open_target
+from .contract import Source, Target
 from .runner import MigrationResult, ModuleResult, ProgressFn, interrupted_result, run
 
-__all__ = ["open_source", "open_target", "MigrationResult", "ModuleResult", "run", "migrate", "interrupted_result"]
+__all__ = ["open_source", "open_target", "MigrationResult", "ModuleResult", "Source", "Target", "run", "migrate",
+           "interrupted_result"]
 
 
 def migrate(source: str, target: str, *, modules: list[str] | None = None, incremental: bool = False,
@@ -28,12 +30,13 @@ def migrate(source: str, target: str, *, modules: list[str] | None = None, incre
     try:
         tgt = open_target(target, mode=mode, key=key, state_path=state_path, **kw)
     except BaseException:
-        src.close() if hasattr(src, "close") else None
+        src.close()
         raise
     try:
         return run(src, tgt, modules=modules, incremental=incremental, progress=progress,
                    refresh_formulas=refresh_formulas)
     finally:
-        tgt.close()
-        if hasattr(src, "close"):
+        try:
+            tgt.close()
+        finally:
             src.close()

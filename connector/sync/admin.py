@@ -27,8 +27,9 @@ import duckdb
 from connector.errors import ConfigError, StateError
 from connector.localfs import private_umask
 
-from .backends import open_source, open_target, split_url
+from .backends import open_source, split_url
 from .files import MANIFEST
+from .idmap import pending_dir
 from .state import ModuleState, load_state_table
 from .target_duckdb import STATE_TABLE as DUCKDB_STATE
 
@@ -84,16 +85,10 @@ def locate(target: str, *, source: str | None = None, state_path: str | None = N
     if not source:
         raise ConfigError("the sync state of a Zoho target is named after both ends of the sync",
                           hint="give --source as well (the one the migration used), or --state PATH")
-    src = open_source(source)
-    try:
-        tgt = open_target(target)
-        try:
-            path, _, _ = tgt.state_file(src)
-        finally:
-            tgt.close()
-    finally:
-        if hasattr(src, "close"):
-            src.close()
+    from .target_zoho import ZohoTarget
+
+    with open_source(source) as src, ZohoTarget.from_url(split_url(target)[1]) as tgt:
+        path, _, _ = tgt.state_file(src)
     return StateLocation("zoho", Path(path))
 
 
@@ -119,10 +114,6 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def _counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
     return dict(con.execute(f"SELECT module, count(*) FROM {table} GROUP BY module").fetchall())
-
-
-def pending_dir(state_file: Path) -> Path:
-    return state_file.with_name(state_file.stem + ".pending")
 
 
 def show(loc: StateLocation) -> SyncStateView:

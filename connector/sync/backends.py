@@ -1,23 +1,67 @@
-"""Source/target registry by URL scheme (fsspec-style), with install hints for optional backends.
+"""Sources and targets by URL scheme (fsspec style): a registry of backend classes, with an install
+hint for each one whose optional dependency is missing.
 
 ``duckdb:PATH``, ``parquet:DIR``, ``csv:DIR``, ``zoho:<connection string>`` or a
 bare connection string (anything with ``Key=Value`` pairs). Every scheme is both
-a source and a target. A backend that needs an optional package imports it in
-its factory and calls :func:`require`, which turns the ImportError into a
-ConfigError naming the ``pip install`` that fixes it.
+a source and a target. A backend's module is imported only when its scheme is
+used; when that import fails for want of a package, the user is told which
+package and how to install it, not shown an ImportError.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from connector.errors import ConfigError
 
-_TARGETS: dict[str, Callable[..., Any]] = {}
-_SOURCES: dict[str, Callable[..., Any]] = {}
+from .contract import Source, Target
+
 SCHEMES = ("duckdb", "parquet", "csv", "zoho")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One scheme: how to load its classes, and what to install when they cannot be loaded."""
+
+    load: Callable[[], tuple[type[Source], type[Target]]]
+    #: top-level packages the backend imports that a minimal install may lack
+    packages: tuple[str, ...]
+    hint: str
+
+
+def _duckdb() -> tuple[type[Source], type[Target]]:
+    from .source_duckdb import DuckDBSource
+    from .target_duckdb import DuckDBTarget
+
+    return DuckDBSource, DuckDBTarget
+
+
+def _files() -> tuple[type[Source], type[Target]]:
+    from .files import FileSource, FileTarget
+
+    return FileSource, FileTarget
+
+
+def _zoho() -> tuple[type[Source], type[Target]]:
+    from .source_zoho import ZohoSource
+    from .target_zoho import ZohoTarget
+
+    return ZohoSource, ZohoTarget
+
+
+#: conda's pyarrow-core has neither pyarrow.parquet nor pyarrow.csv; files also need DuckDB (path checks)
+_FILES = "pip install 'pyarrow>=15' 'filelock>=3.12' 'duckdb>=1.1' (with conda: pyarrow, not pyarrow-core)"
+REGISTRY: dict[str, Backend] = {
+    "duckdb": Backend(_duckdb, ("duckdb", "pyarrow"), "pip install 'duckdb>=1.1' 'pyarrow>=15'"),
+    "parquet": Backend(_files, ("pyarrow", "filelock", "duckdb"), _FILES),
+    "csv": Backend(_files, ("pyarrow", "filelock", "duckdb"), _FILES),
+    "zoho": Backend(_zoho, ("requests", "requests_oauthlib", "oauthlib", "cryptography", "tenacity", "pyarrow",
+                            "duckdb", "filelock"),
+                    "pip install zohocrm-connector again: requests, requests-oauthlib, cryptography, tenacity, "
+                    "pyarrow and duckdb come with it"),
+}
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -31,30 +75,19 @@ def split_url(url: str) -> tuple[str, str]:
                       hint="use duckdb:PATH, parquet:DIR, csv:DIR, or a Zoho connection string")
 
 
-def require(module: str, extra: str) -> Any:
-    """Import an optional dependency, or say which extra installs it."""
+def backend_classes(scheme: str) -> tuple[type[Source], type[Target]]:
+    """The (source, target) classes of ``scheme``; a ConfigError with the fix when a package is missing."""
+    entry = REGISTRY.get(scheme)
+    if entry is None:
+        raise ConfigError(f"{scheme}: is not a source or target scheme", hint=f"schemes: {', '.join(SCHEMES)}")
     try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ConfigError(f"this backend needs the optional package {module!r}",
-                          hint=f"pip install 'zohocrm-connector[{extra}]'") from None
-
-
-def _register(registry: dict[str, Callable[..., Any]], scheme: str
-              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        registry[scheme] = fn
-        return fn
-
-    return deco
-
-
-def register_target(scheme: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return _register(_TARGETS, scheme)
-
-
-def register_source(scheme: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return _register(_SOURCES, scheme)
+        return entry.load()
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in entry.packages:
+            raise  # our own module failed to import: a bug, not an installation to fix
+        raise ConfigError(f"{scheme}: needs the package {exc.name!r}, which is not installed or incomplete",
+                          hint=entry.hint) from None
 
 
 def _local_path(rest: str, scheme: str) -> str:
@@ -67,67 +100,26 @@ def _local_path(rest: str, scheme: str) -> str:
     return path
 
 
-@register_target("duckdb")
-def _duckdb_target(rest: str, **kw: Any) -> Any:
-    from .target_duckdb import DuckDBTarget
-
-    return DuckDBTarget(rest or ":memory:")
-
-
-@register_source("duckdb")
-def _duckdb_source(rest: str, **kw: Any) -> Any:
-    from .source_duckdb import DuckDBSource
-
-    return DuckDBSource(_local_path(rest, "duckdb"))
-
-
-@register_target("parquet")
-@register_target("csv")
-def _file_target(rest: str, *, scheme: str = "parquet", **kw: Any) -> Any:
-    from .files import FileTarget
-
-    return FileTarget(_local_path(rest, scheme), scheme)
-
-
-@register_source("parquet")
-@register_source("csv")
-def _file_source(rest: str, *, scheme: str = "parquet", **kw: Any) -> Any:
-    from .files import FileSource
-
-    return FileSource(_local_path(rest, scheme), scheme)
-
-
-@register_source("zoho")
-def _zoho_source(rest: str, **kw: Any) -> Any:
-    from connector.session import ZohoSession
-
-    from .source_zoho import ZohoSource
-
-    return ZohoSource(ZohoSession(rest), api_type=kw.get("api_type"))
-
-
-@register_target("zoho")
-def _zoho_target(rest: str, **kw: Any) -> Any:
-    from connector.session import ZohoSession
-
-    from .target_zoho import ZohoTarget
-
-    opts = {k: kw[k] for k in ("mode", "key", "state_path", "write_api", "source_id_field", "batch_rows",
-                               "report_dir") if kw.get(k) is not None}
-    return ZohoTarget(ZohoSession(rest), **opts)
-
-
-def _open(registry: dict[str, Callable[..., Any]], role: str, url: str, kw: dict[str, Any]) -> Any:
+def open_source(url: str, **options: Any) -> Source:
+    """A source for ``url``. Options reach the backend that takes them (``api_type`` for Zoho)."""
     scheme, rest = split_url(url)
-    factory = registry.get(scheme)
-    if factory is None:
-        raise ConfigError(f"{scheme}: is not supported as a {role}", hint=f"{role}s: {', '.join(sorted(registry))}")
-    return factory(rest, scheme=scheme, **kw)
+    source_cls, _ = backend_classes(scheme)
+    if scheme == "zoho":
+        return source_cls.from_url(rest, api_type=options.get("api_type"))
+    return source_cls.from_url(_local_path(rest, scheme), kind=scheme)
 
 
-def open_target(url: str, **kw: Any) -> Any:
-    return _open(_TARGETS, "target", url, kw)
+def open_target(url: str, **options: Any) -> Target:
+    """A target for ``url``. Zoho targets take ``mode``, ``key``, ``state_path``, ``write_api``,
+    ``source_id_field``, ``batch_rows`` and ``report_dir``; the others take none."""
+    scheme, rest = split_url(url)
+    _, target_cls = backend_classes(scheme)
+    if scheme == "zoho":
+        return target_cls.from_url(rest, **{k: v for k, v in options.items() if v is not None and k in ZOHO_TARGET})
+    if scheme == "duckdb":
+        return target_cls.from_url(rest.strip() or ":memory:", kind=scheme)
+    return target_cls.from_url(_local_path(rest, scheme), kind=scheme)
 
 
-def open_source(url: str, **kw: Any) -> Any:
-    return _open(_SOURCES, "source", url, kw)
+#: the options a Zoho target takes (``connector.sync.migrate`` passes every keyword it was given)
+ZOHO_TARGET = ("mode", "key", "state_path", "write_api", "source_id_field", "batch_rows", "report_dir")

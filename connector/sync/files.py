@@ -38,10 +38,11 @@ from filelock import FileLock, Timeout
 from connector.errors import ConfigError, StateError
 from connector.localfs import private_dir, private_umask
 
+from .contract import Source, Target
 from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
 from .paths import TARGET, usable_folder
 from .schema_io import conform, merged, schema_from_json, schema_to_json
-from .state import ModuleState, since_watermark
+from .state import BoundaryCheck, ModuleState, since_watermark
 
 log = logging.getLogger("connector.sync")
 MANIFEST = "_zohocrm_state.json"
@@ -105,7 +106,7 @@ class FileDir:
         return self.fmt.read(path, self.stored_schema(module), columns)
 
 
-class FileTarget(FileDir):
+class FileTarget(FileDir, Target):
     def __init__(self, path: str | Path, kind: str) -> None:
         super().__init__(path, kind)
         self.scheme = kind
@@ -128,6 +129,10 @@ class FileTarget(FileDir):
         except BaseException:
             self._private.close()
             raise
+
+    @classmethod
+    def from_url(cls, location: str, **options: Any) -> FileTarget:
+        return cls(location, str(options.get("kind", "parquet")))
 
     def __repr__(self) -> str:
         return f"FileTarget({self.kind}:{self.root})"
@@ -308,14 +313,11 @@ class FileTarget(FileDir):
             self._commit(module, out, full, state)
             return int(changed)
 
-    def credits(self) -> int:
-        return 0
-
     def close(self) -> None:
         self._private.close()  # the lock, then the umask
 
 
-class FileSource(FileDir):
+class FileSource(FileDir, Source):
     """Read a directory written by :class:`FileTarget` (or plain Parquet/CSV files named after modules)."""
 
     def __init__(self, path: str | Path, kind: str) -> None:
@@ -323,6 +325,10 @@ class FileSource(FileDir):
         if not self.root.is_dir():
             raise ConfigError(f"{self.root} is not a directory", hint=f"give {kind}:DIR of a migration target")
         self.scheme = kind
+
+    @classmethod
+    def from_url(cls, location: str, **options: Any) -> FileSource:
+        return cls(location, str(options.get("kind", "parquet")))
 
     def __repr__(self) -> str:
         return f"FileSource({self.kind}:{self.root})"
@@ -360,7 +366,8 @@ class FileSource(FileDir):
         return state.deleted_since if state else None
 
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
-             exclude_ids: set[str] | None = None, **_: Any) -> Iterator[pa.RecordBatch]:
+             exclude_ids: set[str] | None = None, boundary: BoundaryCheck | None = None
+             ) -> Iterator[pa.RecordBatch]:
         for t in self.tables(module, columns):
             if modified_since is not None and "Modified_Time" in t.column_names:
                 t = since_watermark(t, modified_since, exclude_ids)
@@ -372,11 +379,8 @@ class FileSource(FileDir):
     def users(self) -> list[dict[str, Any]]:
         return list(self.manifest().get("users") or [])
 
-    def credits(self) -> int:
-        return 0
-
     def close(self) -> None:
-        pass
+        pass  # nothing held open: every read opens and closes its file
 
 
 def _states(manifest: dict[str, Any]) -> dict[str, ModuleState]:

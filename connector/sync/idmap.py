@@ -36,6 +36,12 @@ from connector.localfs import private_umask
 from .paths import STATE, connect_duckdb, rollback, usable_file
 from .state import ModuleState, load_state_table, save_state_row
 
+
+def pending_dir(state_file: Path) -> Path:
+    """Where a Zoho target keeps insert batches saved before they are sent: ``<state>.pending/`` beside it."""
+    return state_file.with_name(state_file.stem + ".pending")
+
+
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS idmap (module VARCHAR, source_id VARCHAR, target_id VARCHAR, "

@@ -6,11 +6,9 @@ Per module, in dependency order: a full load the first time (or without
 no deletion log). Each module's data and state commit together (see the
 targets), so a failed or killed run is resumed by running it again.
 
-A target may implement optional hooks the runner calls when present:
-``order_modules(names)`` (parents before children), ``begin(source, names)``,
-``module_stats(module)`` (rows failed, notes), ``finish()`` (a second pass for
-lookups that could only be set once both ends exist), ``update_columns`` (formula
-refresh) and ``save_users`` (keep the source's users for a later migration).
+The runner speaks to both ends through the contracts of :mod:`.contract` only:
+every hook exists on every backend (a no-op where it means nothing), so what a
+backend can do is said by the backend, not guessed here.
 """
 
 from __future__ import annotations
@@ -28,11 +26,13 @@ import pyarrow.compute as pc
 from connector.errors import ConnectorError, PermissionDenied
 from connector.interrupts import as_interrupt, is_interrupt
 
+from .contract import LookupRef, ProgressFn, Source, Target
 from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
 
-ProgressFn = Callable[[str, str, int], None]  # (module, phase, rows); phase "start" (0 rows) when a module begins
+__all__ = ["MigrationResult", "ModuleResult", "ProgressFn", "SECOND_PASS", "interrupted_result", "run",
+           "sync_module"]
 #: ``MigrationResult.interrupted_in`` when the stop came after every module, in a Zoho target's second pass
 SECOND_PASS = "second pass"
 
@@ -115,26 +115,27 @@ def _at_or_after(batch: pa.RecordBatch, signpost: datetime) -> int:
     return int(pc.sum(pc.greater_equal(mt, pa.scalar(signpost, pa.timestamp("s", tz="UTC")))).as_py() or 0)
 
 
-def _deleted_ids(source: Any, target: Any, module: str, state: ModuleState) -> list[str]:
-    if not hasattr(source, "deleted"):
+def _deleted_ids(source: Source, target: Target, module: str, state: ModuleState) -> list[str]:
+    listed = source.deleted_ids(module, state.deleted_since)
+    if listed is None:
         # Files and DuckDB keep no deletion log: whatever the target has and the source lacks is gone.
         return sorted(target.ids(module) - source.ids(module))
-    gone = set(source.deleted(module, state.deleted_since))
-    if hasattr(source, "cascade_suspected") and source.cascade_suspected(module, state.deleted_since):
+    gone = set(listed)
+    if source.cascade_suspected(module, state.deleted_since):
         gone |= target.ids(module) - source.ids(module)  # rows that went with a parent, unlisted
     return sorted(gone)
 
 
-def _reference_clearer(source: Any, target: Any, names: list[str]) -> Callable[[str, list[str]], int] | None:
+def _reference_clearer(source: Source, target: Target, names: list[str]) -> Callable[[str, list[str]], int] | None:
     """Do what Zoho does when records are deleted: lookups pointing at them read empty.
 
     Zoho clears those lookups without moving the referring records' Modified_Time, so no delta
     would ever bring the change; the deletions themselves say exactly which values to clear.
     (A Zoho target clears them itself; file and DuckDB sources know no lookup targets.)
     """
-    if not hasattr(target, "clear_references") or not hasattr(source, "lookup_targets"):
+    if target.derives_values:
         return None
-    graph: dict[str, list[tuple[str, str, str | None, tuple[str, ...]]]] = {}
+    graph: dict[str, list[LookupRef]] = {}
 
     def clear(parent: str, ids: list[str]) -> int:
         n = 0
@@ -156,7 +157,7 @@ def _formulas_due(refresh: bool | timedelta, state: ModuleState | None, signpost
     return bool(refresh)
 
 
-def sync_module(source: Any, target: Any, module: str, state: ModuleState | None, *, incremental: bool,
+def sync_module(source: Source, target: Target, module: str, state: ModuleState | None, *, incremental: bool,
                 signpost: datetime, progress: ProgressFn | None = None,
                 refresh_formulas: bool | timedelta = False,
                 clear_refs: Callable[[str, list[str]], int] | None = None) -> ModuleResult:
@@ -211,32 +212,31 @@ def sync_module(source: Any, target: Any, module: str, state: ModuleState | None
 
         written, removed = target.apply_changes(module, schema, delta_batches(), deleted, new_state)
         res.rows_read, res.rows_written, res.rows_deleted = counter.rows, written, removed
-        if (not written and not removed and new_state.watermark.settled() and not state.watermark.settled()
-                and hasattr(target, "save_state")):
+        if not written and not removed and new_state.watermark.settled() and not state.watermark.settled():
             # Nothing changed, so the target kept its old state; but the boundary second is now known
             # complete for good, which spares every later quiet run a count: keep that (once).
             # /deleted keeps being read from where the other modules read it (one call serves all).
             new_state.rows, new_state.deleted_since = state.rows, state.deleted_since
             target.save_state(new_state)
-        cols = source.formula_columns(module) if hasattr(source, "formula_columns") else []
-        if cols and hasattr(target, "update_columns") and _formulas_due(refresh_formulas, state, signpost):
+        cols = [] if target.derives_values else source.formula_columns(module)
+        if cols and _formulas_due(refresh_formulas, state, signpost):
             new_state.formulas_refreshed_at = signpost
             fresh = _Counter(module, "formulas", progress)
             res.formulas_refreshed = target.update_columns(module, fresh.wrap(source.read(module, ["id", *cols])),
                                                            new_state)
-    stats = target.module_stats(module) if hasattr(target, "module_stats") else {}
-    res.rows_failed = int(stats.get("failed", 0))
-    res.notes = list(stats.get("notes", []))
-    res.would = dict(stats.get("would", {}))
+    stats = target.module_stats(module)
+    res.rows_failed = stats.failed
+    res.notes = list(stats.notes)
+    res.would = dict(stats.would)
     res.seconds = time.monotonic() - started
     return res
 
 
-def _credits(*parts: Any) -> int:
-    return sum(int(p.credits()) for p in parts if hasattr(p, "credits"))
+def _credits(source: Source, target: Target) -> int:
+    return source.credits() + target.credits()
 
 
-def run(source: Any, target: Any, *, modules: list[str] | None = None, incremental: bool = False,
+def run(source: Source, target: Target, *, modules: list[str] | None = None, incremental: bool = False,
         progress: ProgressFn | None = None, stop_on_error: bool = False,
         refresh_formulas: bool | timedelta = False) -> MigrationResult:
     """Sync ``modules`` (all the source has when None) from ``source`` to ``target``.
@@ -245,7 +245,7 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
     propagate as a :class:`KeyboardInterrupt` that carries what was done so far: see
     :func:`interrupted_result`.
     """
-    result = MigrationResult(dry_run=bool(getattr(target, "dry_run", False)))
+    result = MigrationResult(dry_run=target.dry_run)
     credits_before = _credits(source, target)
     try:
         return _run(result, source, target, modules, incremental, progress, stop_on_error, refresh_formulas,
@@ -254,7 +254,7 @@ def run(source: Any, target: Any, *, modules: list[str] | None = None, increment
         if not is_interrupt(exc):
             raise
         result.credits = _credits(source, target) - credits_before
-        result.report_path = getattr(target, "report_path", None)
+        result.report_path = target.report_path
         stop = as_interrupt(exc)
         stop.migration_result = result  # type: ignore[attr-defined]
         if stop is exc:
@@ -268,21 +268,13 @@ def interrupted_result(exc: BaseException) -> MigrationResult | None:
     return found if isinstance(found, MigrationResult) else None
 
 
-def _run(result: MigrationResult, source: Any, target: Any, modules: list[str] | None, incremental: bool,
+def _run(result: MigrationResult, source: Source, target: Target, modules: list[str] | None, incremental: bool,
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
          credits_before: int) -> MigrationResult:
-    names = list(modules or source.modules())
-    if hasattr(source, "session") and modules:
-        names = [source.session.catalog.resolve(m) for m in names]  # "leads" -> Leads, with did-you-mean
-    if hasattr(target, "order_modules"):
-        names = target.order_modules(names)
+    names = [source.resolve_module(m) for m in modules] if modules else source.modules()
+    names = target.order_modules(names)
     result.planned = list(names)
-    if hasattr(target, "begin"):
-        target.begin(source, names, progress=progress)
-    elif hasattr(target, "save_users") and hasattr(source, "users"):
-        users = source.users()
-        if users:
-            target.save_users(users)
+    target.begin(source, names, progress=progress)
     states = target.load_state()
     signpost = source.now()
     result.started_at = signpost
@@ -294,7 +286,7 @@ def _run(result: MigrationResult, source: Any, target: Any, modules: list[str] |
             if progress is not None:  # a scheduler's log shows the module is under way before its first rows
                 progress(module, "start", 0)
             # File and DuckDB sources are complete per module up to their own upstream signpost.
-            cap = (source.signpost(module) if hasattr(source, "signpost") else None) or signpost
+            cap = source.signpost(module) or signpost
             result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,
                                               signpost=cap, progress=progress, refresh_formulas=refresh_formulas,
                                               clear_refs=clear_refs))
@@ -308,15 +300,13 @@ def _run(result: MigrationResult, source: Any, target: Any, modules: list[str] |
         finally:
             if result.modules and result.modules[-1].module == module:
                 result.modules[-1].credits = _credits(source, target) - spent
-    result.interrupted_in = SECOND_PASS if hasattr(target, "finish") else None
-    if hasattr(target, "finish"):
-        result.notes += target.finish(progress)
-        for m in result.modules:  # the second pass may have failed rows too
-            if hasattr(target, "module_stats"):
-                stats = target.module_stats(m.module)
-                m.rows_failed = int(stats.get("failed", m.rows_failed))
-                m.would = dict(stats.get("would", m.would))
+    result.interrupted_in = SECOND_PASS
+    result.notes += target.finish(progress)
+    for m in result.modules:  # the second pass may have failed rows too
+        stats = target.module_stats(m.module)
+        m.rows_failed = stats.failed
+        m.would = dict(stats.would)
     result.interrupted_in = None
-    result.report_path = getattr(target, "report_path", None)
+    result.report_path = target.report_path
     result.credits = _credits(source, target) - credits_before
     return result

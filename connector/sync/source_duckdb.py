@@ -19,14 +19,15 @@ import pyarrow as pa
 
 from connector.errors import ConfigError, StateError
 
+from .contract import Source
 from .schema_io import conform, schema_from_json
-from .state import ModuleState
+from .state import BoundaryCheck, ModuleState
 from .target_duckdb import SCHEMA_TABLE, STATE_TABLE, USERS_TABLE, q
 
 BATCH_ROWS = 50_000
 
 
-class DuckDBSource:
+class DuckDBSource(Source):
     scheme = "duckdb"
 
     def __init__(self, path: str | Path) -> None:
@@ -35,6 +36,10 @@ class DuckDBSource:
             raise ConfigError(f"no DuckDB file at {self.path}", hint="give duckdb:PATH of an existing database")
         self.con = duckdb.connect(str(self.path), read_only=True)
         self.con.execute("SET TimeZone = 'UTC'")
+
+    @classmethod
+    def from_url(cls, location: str, **options: Any) -> DuckDBSource:
+        return cls(location)
 
     def __repr__(self) -> str:
         return f"DuckDBSource({str(self.path)!r})"
@@ -73,7 +78,8 @@ class DuckDBSource:
         return ModuleState.from_json(json.loads(raw)).deleted_since if raw else None
 
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
-             exclude_ids: set[str] | None = None, **_: Any) -> Iterator[pa.RecordBatch]:
+             exclude_ids: set[str] | None = None, boundary: BoundaryCheck | None = None
+             ) -> Iterator[pa.RecordBatch]:
         schema = self.schema(module)
         have = set(self.con.sql(f"SELECT * FROM {q(module)} LIMIT 0").to_arrow_table().column_names)
         want = [c for c in (columns or schema.names) if c in have]
@@ -98,9 +104,6 @@ class DuckDBSource:
     def users(self) -> list[dict[str, Any]]:
         raw = self._meta(USERS_TABLE).get("users")
         return list(json.loads(raw)) if raw else []
-
-    def credits(self) -> int:
-        return 0
 
     def close(self) -> None:
         self.con.close()

@@ -20,6 +20,7 @@ from connector.readers.base import Reader
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
+from .contract import LookupRef, Source
 from .state import BoundaryCheck
 
 log = logging.getLogger("connector.sync")
@@ -56,7 +57,7 @@ def _coql_time(dt: datetime) -> str:
     return coql_datetime(dt)
 
 
-class ZohoSource:
+class ZohoSource(Source):
     scheme = "zoho"
 
     def __init__(self, session: ZohoSession, *, api_type: str | None = None,
@@ -71,6 +72,11 @@ class ZohoSource:
         #: module -> (modified_since of its delta read this run, latest Modified_Time the read saw):
         #: whether a subform's parent was edited since the last run, known without asking again
         self._latest: dict[str, tuple[datetime, datetime | None]] = {}
+
+    @classmethod
+    def from_url(cls, location: str, **options: Any) -> ZohoSource:
+        """``location``: a connection string; ``api_type`` overrides its APIType for this source."""
+        return cls(ZohoSession(location), api_type=options.get("api_type"))
 
     def __repr__(self) -> str:
         return f"ZohoSource({self.session.config.api_domain})"
@@ -89,7 +95,10 @@ class ZohoSource:
     def schema(self, module: str) -> pa.Schema:
         return self.session.catalog.table(module).arrow_schema
 
-    def lookup_targets(self, module: str) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+    def resolve_module(self, name: str) -> str:
+        return self.session.catalog.resolve(name)  # "leads" -> Leads, with did-you-mean
+
+    def lookup_targets(self, module: str) -> list[LookupRef]:
         """(``<F>_Id``, ``<F>_Name``, ``<F>_Module`` or None, modules it may point at) per record lookup."""
         from .lookups import RECORD, lookup_columns, raw_targets
 
@@ -99,7 +108,7 @@ class ZohoSource:
         else:  # the catalog keeps one target per lookup; polymorphic ones need the raw metadata
             targets = raw_targets(metadata.list_fields(self.session.http, ts.module))
         cols = lookup_columns(ts, targets, writable_only=False)
-        return [(lc.column, lc.name_column, lc.module_column, lc.targets) for lc in cols if lc.kind == RECORD]
+        return [LookupRef(lc.column, lc.name_column, lc.module_column, lc.targets) for lc in cols if lc.kind == RECORD]
 
     def formula_columns(self, module: str) -> list[str]:
         """Columns whose value changes without the record's Modified_Time moving.
@@ -272,6 +281,10 @@ class ZohoSource:
                 if rows:
                     return True
         return False
+
+    def deleted_ids(self, module: str, since: datetime | None) -> list[str]:
+        """Zoho keeps a deletion log (the recycle bin's ``/deleted``): every id deleted after ``since``."""
+        return self.deleted(module, since)
 
     def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:
         """Ids deleted after ``since`` (all of the recycle bin list when None)."""

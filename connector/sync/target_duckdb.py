@@ -14,12 +14,14 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from connector.localfs import private_umask
 
+from .contract import Target
 from .paths import TARGET, connect_duckdb, rollback, usable_file
 from .schema_io import schema_to_json
 from .state import ModuleState, load_state_table, save_state_row
@@ -34,7 +36,7 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class DuckDBTarget:
+class DuckDBTarget(Target):
     scheme = "duckdb"
 
     def __init__(self, path: str | Path) -> None:
@@ -59,14 +61,15 @@ class DuckDBTarget:
             self._private.close()
             raise
 
+    @classmethod
+    def from_url(cls, location: str, **options: Any) -> DuckDBTarget:
+        return cls(location)
+
     def __repr__(self) -> str:
         return f"DuckDBTarget({self.path!r})"
 
     def identity(self) -> str:
         return f"duckdb:{Path(self.path).resolve() if self.path not in (':memory:', '') else ':memory:'}"
-
-    def credits(self) -> int:
-        return 0
 
     def ids(self, module: str) -> set[str]:
         if not self._columns(module):

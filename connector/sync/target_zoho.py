@@ -7,16 +7,12 @@ migration. Lookups are rewritten through the id map (:mod:`.zoho_rows`); modules
 load parents first; references to records not loaded yet are set by a second
 pass at the end of the run.
 
-Nothing lost, nothing twice, after a kill at any point:
-
-* before an insert batch is sent, its rows (lookups already rewritten) are saved
-  under ``<state>.pending/`` and the writer journals every row ``unknown`` before
-  its call; the id map is committed after the batch, then the pending files go.
-  A re-run finds them and *resumes* the writer, which looks rows with no known
-  outcome up in Zoho (by ``key``, the module's unique or duplicate-check field,
-  ``source_id_field`` when the target has such a field, else by matching the
-  written values among records created since the send) before sending again;
-* updates, upserts by key and deletes are safe to repeat.
+Nothing lost, nothing twice, after a kill at any point: insert batches are saved
+before they are sent and resumed by the next run, which looks rows with no known
+outcome up in Zoho (by ``key``, the module's unique or duplicate-check field,
+``source_id_field`` when the target has such a field, else by matching the
+written values among records created since the send) before sending again;
+updates, upserts by key and deletes are safe to repeat (:mod:`.zoho_writes`).
 
 Before any of that, every write the run may make (:mod:`.zoho_needs`) is put to
 AllowedOperations/AllowedModules at once: a refused run has written nothing,
@@ -36,26 +32,21 @@ rollups, conversion flags) are the target's own and cannot be carried over.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from connector import writers
 from connector.api import metadata
-from connector.errors import ConfigError, ConnectorError, PermissionDenied, StateError
+from connector.errors import ConfigError, ConnectorError, StateError
 from connector.http.guard import require_writes
-from connector.localfs import private_dir, private_umask, write_private
+from connector.localfs import private_umask
 from connector.session import ZohoSession
-from connector.writers.report import DONE, WriteReport
 
+from .contract import ModuleStats, ProgressFn, Source, Target
 from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
 from .paths import REPORT_DIR, STATE, usable_file, usable_folder
@@ -63,6 +54,8 @@ from .state import ModuleState
 from .zoho_needs import store_facts, writes_needed
 from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner, UserMap, fixed_chunks
+from .zoho_second_pass import resolve_deferred
+from .zoho_writes import ZohoWrites
 
 log = logging.getLogger("connector.sync")
 MODES = ("insert", "upsert")
@@ -83,8 +76,9 @@ def reports_dir(state: Path) -> Path:
     return state.with_name(state.stem + ".reports")
 
 
-class ZohoTarget:
+class ZohoTarget(Target):
     scheme = "zoho"
+    derives_values = True  # Zoho computes formulas and rollups and empties lookups to deleted records itself
 
     def __init__(self, session: ZohoSession, *, mode: str = "insert", key: str | None = None,
                  state_path: str | Path | None = None, write_api: str = "auto", source_id_field: str | None = None,
@@ -102,9 +96,6 @@ class ZohoTarget:
             usable_folder(default_state_path(session, "probe").parent, "folder of the sync state", STATE)
         self.report_dir = usable_folder(report_dir, "report folder", REPORT_DIR) if report_dir else None
         self.dry_run = bool(session.config.dry_run)  # validate and report; write nothing, keep no state
-        #: module -> source ids of resumed batches still unconfirmed: not written again in this run
-        self._unsettled: dict[str, set[str]] = {}
-        self._dry_deferred = 0  # lookups a dry run would have left to the second pass
         # Pending batches (full record data), their reports and the failure report: private whatever
         # the umask, for as long as the target is open (pyarrow writes the batches and takes no mode).
         self._private = ExitStack()
@@ -119,11 +110,15 @@ class ZohoTarget:
             self._private.close()
             raise
         self.failures: FailureLog | None = None
+        self.writes: ZohoWrites | None = None  # from begin() on
         self.users = UserMap({}, {}, None)
-        self.progress: Any = None
         self._lookups: dict[str, list[LookupColumn]] = {}
         self._layouts: dict[str, dict[str, str]] = {}
-        self._stats: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_url(cls, location: str, **options: Any) -> ZohoTarget:
+        """``location``: a connection string; options as :class:`ZohoTarget` takes them."""
+        return cls(ZohoSession(location), **options)
 
     def __repr__(self) -> str:
         return f"ZohoTarget({self.session.config.api_domain}, mode={self.mode})"
@@ -155,15 +150,13 @@ class ZohoTarget:
             log.info("lookup cycles; set in a second pass: %s", sorted(deferred))
         return ordered + [n for n in names if n not in known]
 
-    def state_file(self, source: Any) -> tuple[Path, str, str]:
+    def state_file(self, source: Source) -> tuple[Path, str, str]:
         """The sync state file of this source/target pair, and the two identities it is bound to."""
-        src = source.identity() if hasattr(source, "identity") else repr(source)
-        tgt = self.identity()
+        src, tgt = source.identity(), self.identity()
         key = hashlib.sha256(f"{src}|{tgt}".encode()).hexdigest()[:16]
         return self.state_path or default_state_path(self.session, key), src, tgt
 
-    def begin(self, source: Any, names: list[str], progress: Any = None) -> None:
-        self.progress = progress
+    def begin(self, source: Source, names: list[str], progress: ProgressFn | None = None) -> None:
         path, src, tgt = self.state_file(source)
         # Opened only if it exists: a run refused below leaves no state file (nor any batch) behind.
         store = self.store or (SyncStateStore(path) if path.exists() else None)
@@ -179,14 +172,15 @@ class ZohoTarget:
         self.store.bind(src, tgt)
         self.failures = FailureLog(self.report_dir or reports_dir(path),
                                    f"{path.stem}.report" if self.report_dir else "report")
+        self.writes = ZohoWrites(self.session, self.store, self.failures, mode=self.mode,
+                                 key=self.key or self.source_id_field, write_api=self.write_api, progress=progress)
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
         except ConnectorError as exc:  # no users scope: owners are left to Zoho (the connection's user)
             log.warning("cannot list the target's users (%s); record owners are left to Zoho", exc)
             me, target_users = None, []
-        self.users = UserMap.build(source.users() if hasattr(source, "users") else [], target_users,
-                                   str(me) if me else None)
+        self.users = UserMap.build(source.users(), target_users, str(me) if me else None)
 
     def _check_allowed(self, names: list[str], store: SyncStateStore | None) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
@@ -194,67 +188,77 @@ class ZohoTarget:
                               *store_facts(store))
         require_writes(self.session.config, needs, whose="the target connection")
 
-    def _store(self) -> SyncStateStore:
-        if self.store is None:
+    def _started(self) -> ZohoWrites:
+        if self.writes is None:
             raise StateError("the Zoho target has not been started", hint="run it through connector.sync.run")
-        return self.store
+        return self.writes
 
     def load_state(self) -> dict[str, ModuleState]:
-        return self._store().load_states()
+        return self._started().store.load_states()
+
+    def save_state(self, state: ModuleState) -> None:
+        """The module's state alone; a dry run keeps none."""
+        if not self.dry_run:
+            self._started().store.save_state(state)
 
     def ids(self, module: str) -> set[str]:
-        return self._store().source_ids(module)
+        return self._started().store.source_ids(module)
 
-    def module_stats(self, module: str) -> dict[str, Any]:
+    def pending_batches(self, module: str | None = None) -> int:
+        """Insert batches saved before they were sent and not finished yet (a killed run's)."""
+        return self._started().pending_batches(module)
+
+    def module_stats(self, module: str) -> ModuleStats:
         """``failed``: source rows whose last outcome this run is not a success (each row once)."""
-        out = dict(self._stats.get(module, {}))
-        if self.failures is not None:
-            out["failed"] = self.failures.failed(module)
-            if self.dry_run:
-                out["would"] = {k[len("would_"):]: v for k, v in self.failures.tally(module).items()
-                                if k.startswith("would_")}
-        return out
-
-    def _stat(self, module: str) -> dict[str, Any]:
-        return self._stats.setdefault(module, {"failed": 0, "notes": []})
+        if self.writes is None or self.failures is None:
+            return ModuleStats()
+        tally = self.writes.tally(module)
+        would = ({k[len("would_"):]: v for k, v in self.failures.tally(module).items() if k.startswith("would_")}
+                 if self.dry_run else {})
+        return ModuleStats(failed=self.failures.failed(module), notes=list(tally.notes), would=would,
+                           sent=tally.sent)
 
     # -- data --------------------------------------------------------------------------------------
 
     def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                        state: ModuleState) -> int:
-        store = self._store()
-        self._recover(module)
+        writes = self._started()
+        writes.recover(module)
         planner = self._planner(module, schema)
         seen: set[str] = set()
         written = 0
-        for table in self._chunks(batches):
+        for table in fixed_chunks(batches, self.batch_rows):
             seen.update(table.column("id").to_pylist())
-            written += self._write_chunk(module, planner, table)
+            written += self._write_chunk(writes, module, planner, table)
         # A full load is the whole source: records we put there whose source row is gone go too.
-        self._delete(module, sorted(store.source_ids(module) - seen))
-        state.rows = len(store.source_ids(module))
-        if not self.dry_run:
-            store.save_state(state)
+        writes.delete(module, sorted(writes.store.source_ids(module) - seen))
+        state.rows = len(writes.store.source_ids(module))
+        self.save_state(state)
         return written
 
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
-        store = self._store()
-        self._recover(module)
+        writes = self._started()
+        writes.recover(module)
         planner = self._planner(module, schema)
-        written = sum(self._write_chunk(module, planner, t) for t in self._chunks(batches))
-        removed = self._delete(module, deleted_ids)
-        state.rows = len(store.source_ids(module))
-        if not self.dry_run:
-            store.save_state(state)
+        written = sum(self._write_chunk(writes, module, planner, t) for t in fixed_chunks(batches, self.batch_rows))
+        removed = writes.delete(module, deleted_ids)
+        state.rows = len(writes.store.source_ids(module))
+        self.save_state(state)
         return written, removed
+
+    def _write_chunk(self, writes: ZohoWrites, module: str, planner: RowPlanner, table: pa.Table) -> int:
+        defaulted = self.users.fell_back
+        written = writes.write_chunk(module, planner, table)
+        writes.tally(module).owners_defaulted += self.users.fell_back - defaulted
+        return written
 
     def _planner(self, module: str, schema: pa.Schema) -> RowPlanner:
         ts = self.session.catalog.table(module)
         planner = RowPlanner(ts, self.lookups(module), schema.names, users=self.users,
                              layouts=self._layouts_of(ts.module), source_id_field=self.source_id_field)
         if planner.skipped:
-            self._stat(module)["notes"].append(f"not in the target, not written: {', '.join(planner.skipped)}")
+            self._started().tally(module).notes.append(f"not in the target, not written: {', '.join(planner.skipped)}")
         return planner
 
     def _layouts_of(self, module: str) -> dict[str, str]:
@@ -267,199 +271,18 @@ class ZohoTarget:
             self._layouts[module] = {str(x.get("name", "")).lower(): str(x["id"]) for x in found if x.get("id")}
         return self._layouts[module]
 
-    def _chunks(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
-        return fixed_chunks(batches, self.batch_rows)
-
-    def _api(self, module: str) -> str:
-        """Bulk Write takes subform and linking rows only inside their parent's file (bulk-write.md
-        section 5), which a module-by-module migration does not build: those go through REST."""
-        info = self.session.catalog.modules().get(module)
-        if info is not None and info.generated_type in ("subform", "linking"):
-            return "rest"
-        return self.write_api
-
-    def _key(self) -> str | None:
-        return self.key or (self.source_id_field if self.source_id_field else None)
-
-    def _progress(self, module: str) -> Any:
-        """The writer's per-write counts, as rows written in this module so far."""
-        if self.progress is None:
-            return None
-        base = self._stat(module).get("written_so_far", 0)
-        return lambda info: self.progress(module, "write", base + info.done)
-
-    def _write_chunk(self, module: str, planner: RowPlanner, table: pa.Table) -> int:
-        store = self._store()
-        unsettled = self._unsettled.get(module)
-        if unsettled:  # sent by a killed run, outcome still unknown: sending them again could double them
-            ids = pc.cast(table.column("id"), pa.string())
-            table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(unsettled), pa.string()))))
-        sids = [str(s) for s in table.column("id").to_pylist()]
-        prep = planner.prepare(table, store.lookup(module, sids), store.lookup)
-        defaulted = self.users.fell_back
-        written = 0
-        if self.dry_run:
-            if prep.inserts is not None:
-                report = writers.write(self.session, module, prep.inserts.drop_columns(["__source_id"]),
-                                       "upsert" if self.mode == "upsert" else "insert", self._key(),
-                                       api=self._api(module), progress=self._progress(module))
-                self._settle(module, report, [str(x) for x in prep.inserts.column("__source_id").to_pylist()],
-                             "upsert" if self.mode == "upsert" else "insert")
-            prep.inserts = None
-            self._dry_deferred += len(prep.deferred)
-        else:
-            # Deferred lookups are kept before the write: if we die after it, the second pass still knows.
-            store.defer(module, sids, prep.deferred)
-        if prep.inserts is not None:
-            written += self._send_pending(module, self._save_pending(module, prep.inserts))
-        for t in prep.updates:
-            report = writers.write(self.session, module, t.drop_columns(["__source_id"]), "update",
-                                   api=self._api(module), progress=self._progress(module))
-            written += self._settle(module, report, [str(x) for x in t.column("__source_id").to_pylist()],
-                                    "update")
-        if self.users.fell_back > defaulted:
-            st = self._stat(module)
-            st["owners_defaulted"] = st.get("owners_defaulted", 0) + self.users.fell_back - defaulted
-        return written
-
-    # -- pending insert batches (the crash-safe part) ---------------------------------------------
-
-    def _pending_dir(self) -> Path:
-        store = self._store()
-        return private_dir(store.path.with_name(store.path.stem + ".pending"), "pending write batches", setting=STATE)
-
-    def _save_pending(self, module: str, table: pa.Table) -> Path:
-        d = self._pending_dir()
-        n = 1 + max((int(p.name.split(".")[-2]) for p in d.glob(f"{module}.*.parquet")), default=0)
-        path = d / f"{module}.{n:06d}.parquet"
-        meta = {"operation": "upsert" if self.mode == "upsert" else "insert", "key": self._key()}
-        tmp = path.with_name(f".{path.name}.tmp")
-        pq.write_table(table, tmp)  # 0600: under the target's private umask
-        write_private(path.with_suffix(".json"), json.dumps(meta), "pending write batch", setting=STATE)
-        os.replace(tmp, path)  # the batch exists for a re-run only once it is whole
-        return path
-
-    def _recover(self, module: str) -> None:
-        """Finish insert batches a killed run left behind, before anything new is written."""
-        if self.dry_run:
-            waiting = self.pending_batches(module)
-            if waiting:
-                self._stat(module)["notes"].append(f"{waiting} insert batches of an interrupted run wait to be "
-                                                   "resumed; a run that is not a dry run resumes them first")
-            return
-        d = self._pending_dir()
-        for tmp in d.glob(f".{module}.*.tmp"):
-            tmp.unlink()
-        for path in sorted(d.glob(f"{module}.*.parquet")):
-            log.info("resuming an interrupted write batch %s", path.name)
-            self._send_pending(module, path)
-            if path.exists():  # rows Zoho still has not told us about: left to the next run, not re-sent now
-                ids = pq.read_table(path, columns=["__source_id"]).column("__source_id").to_pylist()
-                self._unsettled.setdefault(module, set()).update(str(i) for i in ids)
-
-    def pending_batches(self, module: str | None = None) -> int:
-        """Insert batches saved before they were sent and not finished yet (a killed run's)."""
-        store = self._store()
-        d = store.path.with_name(store.path.stem + ".pending")
-        return len(list(d.glob(f"{module or '*'}.*.parquet"))) if d.is_dir() else 0
-
-    def _send_pending(self, module: str, path: Path) -> int:
-        table = pq.read_table(path)
-        sids = [str(s) for s in table.column("__source_id").to_pylist()]
-        meta = json.loads(path.with_suffix(".json").read_text())
-        report_path = path.with_suffix(".report.csv")
-        try:
-            report = writers.write(self.session, module, table.drop_columns(["__source_id"]), meta["operation"],
-                                   meta.get("key"), api=self._api(module), report_path=report_path,
-                                   resume_from=report_path if report_path.exists() else None,
-                                   progress=self._progress(module))
-        except PermissionDenied:
-            if not report_path.exists() or not WriteReport.read(report_path).table.num_rows:
-                # Refused before anything was sent: no batch is left behind to resume.
-                for p in (path, path.with_suffix(".json"), report_path):
-                    p.unlink(missing_ok=True)
-            raise
-        written = self._settle(module, report, sids, meta["operation"])
-        if report.summary().get("unknown"):
-            # Rows whose fate Zoho did not tell us stay pending: the next run looks them up first.
-            return written
-        # Rows first, journal last: with the rows gone nothing is resent; with the journal gone
-        # but the rows still here, everything would be.
-        path.unlink()
-        path.with_suffix(".json").unlink(missing_ok=True)
-        report_path.unlink(missing_ok=True)
-        return written
-
-    def _settle(self, module: str, report: WriteReport, sids: list[str], operation: str) -> int:
-        """Commit the id map for what landed; keep what did not for the report (one line per source row)."""
-        pairs: dict[str, str] = {}
-        failed: dict[str, tuple[str, str]] = {}
-        bad = []
-        for e in report.entries().values():
-            sid = sids[e.row]
-            if e.status in DONE and e.record_id:
-                pairs[sid] = e.record_id
-            else:
-                failed[sid] = (e.code or e.status, e.message or "Zoho answered without a record id")
-                bad.append((sid, e))
-        st = self._stat(module)
-        st["written_so_far"] = st.get("written_so_far", 0) + len(sids)
-        if self.dry_run:  # every row is reported (would_insert ..., or why it would fail); nothing is kept
-            if self.failures is not None:
-                self.failures.add(module, operation, bad)
-            return 0
-        self._store().record(module, pairs, failed)
-        if self.failures is not None:
-            self.failures.resolve(module, list(pairs))  # tried before in this run and landed now
-        if bad and self.failures is not None:
-            # "unknown" rows count as failed: the target is not known to hold them yet.
-            self.failures.add(module, operation, bad)
-            unknown = sum(1 for _, e in bad if e.status == "unknown")
-            if unknown:
-                st["notes"].append(f"{unknown} rows were sent but Zoho's answer was lost; the next run looks "
-                                   "them up before sending anything again")
-        return sum(1 for e in report.entries().values() if e.status in ("inserted", "updated"))
-
-    def _delete(self, module: str, source_ids: list[str]) -> int:
-        store = self._store()
-        mapped = store.lookup(module, source_ids)
-        if not mapped:
-            return 0
-        sids = list(mapped)
-        if not self.session.config.is_write_allowed("delete", module):
-            # Deleting is the one write a sync may go without (a least-privilege target leaves it out on
-            # purpose): the records stay, the run says so and how to let deletions through.
-            self._stat(module)["notes"].append(
-                f"{len(sids)} records deleted at the source stay in Zoho: the target connection does not allow "
-                f"delete on {module} (add delete to AllowedOperations and {module} to AllowedModules to remove them)")
-            return 0
-        report = writers.write(self.session, module, [{"id": mapped[s]} for s in sids], "delete", api="rest")
-        gone = []
-        bad = []
-        for e in report.entries().values():
-            # INVALID_DATA: the record is not in the target any more (someone deleted it): nothing to do.
-            if (e.status == "deleted" or e.code == "INVALID_DATA") and not self.dry_run:
-                gone.append(sids[e.row])
-            else:
-                bad.append((sids[e.row], e))
-        store.forget(module, gone)
-        if bad and self.failures is not None:
-            self.failures.add(module, "delete", bad)
-        return sum(1 for e in report.entries().values() if e.status == "deleted")
-
     # -- second pass ----------------------------------------------------------------------------------
 
-    def finish(self, progress: Any = None) -> list[str]:
+    def finish(self, progress: ProgressFn | None = None) -> list[str]:
         """Set the lookups that waited for their record; say how many still wait."""
-        from .zoho_second_pass import resolve_deferred
-
+        writes = self._started()
         if self.dry_run:
-            n = self._dry_deferred
+            n = writes.dry_deferred
             return [f"dry run: {n} lookups would be set by the second pass, once their records exist"] if n else []
-        notes = resolve_deferred(self)
-        for module, st in self._stats.items():
-            if st.get("owners_defaulted"):
-                notes.append(f"{module}: {st['owners_defaulted']} user lookups (owners, members) matched no active "
+        notes = resolve_deferred(writes, self.lookups)
+        for module, tally in writes.tallies.items():
+            if tally.owners_defaulted:
+                notes.append(f"{module}: {tally.owners_defaulted} user lookups (owners, members) matched no active "
                              "user of the target and were set to the connection's user")
         return notes
 

@@ -12,17 +12,22 @@ dropped; otherwise it keeps waiting for the run that brings its record.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from connector import writers
-from connector.writers.report import DONE
+from connector.writers.report import DONE, Entry
 
-if TYPE_CHECKING:
-    from .target_zoho import ZohoTarget
+from .lookups import LookupColumn
+from .zoho_writes import ZohoWrites
 
 
-def resolve_deferred(target: ZohoTarget) -> list[str]:
-    store = target._store()
+def resolve_deferred(writes: ZohoWrites, lookups: Callable[[str], list[LookupColumn]]) -> list[str]:
+    """Set every deferred lookup whose record is now in the target; notes on those still waiting.
+
+    ``writes``: the run's writes (its id map, report and API per module); ``lookups``: a module's
+    lookup columns (which of them are polymorphic and so need their ``_Module`` too).
+    """
+    store = writes.store
     notes: list[str] = []
     for module, refs in store.deferred().items():
         by_row: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
@@ -37,7 +42,7 @@ def resolve_deferred(target: ZohoTarget) -> list[str]:
                 for _, ref, ref_module in items:
                     wanted[ref_module].add(ref)
         maps = {m: store.lookup(m, ids) for m, ids in wanted.items()}
-        polymorphic = {lc.field for lc in target.lookups(module) if lc.module_column}
+        polymorphic = {lc.field for lc in lookups(module) if lc.module_column}
         rows: list[dict[str, Any]] = []
         keys: list[list[tuple[str, str]]] = []
         sids: list[str] = []
@@ -67,10 +72,9 @@ def resolve_deferred(target: ZohoTarget) -> list[str]:
             for i, row in enumerate(rows):
                 groups[tuple(sorted(row))].append(i)
             for idx in groups.values():
-                report = writers.write(target.session, module, [rows[i] for i in idx], "update",
-                                       api=target._api(module), progress=target._progress(module))
+                report = writes.write(module, [rows[i] for i in idx], "update")
                 ok: list[tuple[str, str]] = []
-                bad = []
+                bad: list[tuple[str, Entry]] = []
                 for e in report.entries().values():
                     i = idx[e.row]
                     if e.status in DONE:
@@ -78,8 +82,8 @@ def resolve_deferred(target: ZohoTarget) -> list[str]:
                     else:
                         bad.append((sids[i], e))
                 store.undefer(module, ok)
-                if bad and target.failures is not None:
-                    target.failures.add(module, "update (lookups)", bad)
+                if bad:
+                    writes.failures.add(module, "update (lookups)", bad)
         if waiting:
             notes.append(f"{module}: {waiting} lookups point at records not in the target yet; the run that "
                          "brings those records sets them")

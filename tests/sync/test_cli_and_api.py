@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import connector
+from connector.cli.common import EXIT_USAGE
 from connector.cli.main import cli
 from connector.emulator import Emulator
 from connector.errors import ConfigError
 from connector.sync import open_source, open_target
-from connector.sync.backends import require
 
 from .helpers import ALLOW, export
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cli_full_then_incremental_with_a_connection_file(tmp_path):
@@ -55,9 +60,23 @@ def test_registry_errors_and_install_hints(tmp_path):
         open_target("parquet:s3://bucket/x")
     with pytest.raises(ConfigError, match="no DuckDB file"):
         open_source(f"duckdb:{tmp_path / 'nope.duckdb'}")
-    with pytest.raises(ConfigError) as err:
-        require("surely_not_installed_pkg", "extra")
-    assert "pip install 'zohocrm-connector[extra]'" in str(err.value)
+
+
+@pytest.mark.parametrize("missing, url, words", [
+    ("pyarrow.parquet", "parquet:{tmp}/out", "pip install 'pyarrow>=15'"),
+    ("pyarrow.csv", "csv:{tmp}/out", "not pyarrow-core"),
+    ("duckdb", "duckdb:{tmp}/crm.duckdb", "pip install 'duckdb>=1.1'"),
+])
+def test_a_backend_whose_package_is_missing_says_what_to_install(tmp_path, missing, url, words):
+    """The real CLI, in a Python where one package cannot be imported: one line naming the package and the
+    install that fixes it, exit status 2, no traceback."""
+    blocked = f"import sys; sys.modules[{missing!r}] = None; from connector.cli.main import main; sys.exit(main())"
+    where = url.format(tmp=tmp_path)
+    proc = subprocess.run([sys.executable, "-c", blocked, "migrate", "--source", where, "--target", where],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert f"needs the package {missing!r}" in proc.stderr and words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
 
 
 def test_a_second_run_into_the_same_directory_waits_its_turn(tmp_path):

@@ -1,0 +1,235 @@
+"""The two contracts of a sync backend: :class:`Source` (what a run reads) and :class:`Target`
+(what it writes), fsspec style.
+
+Every scheme (``duckdb:``, ``parquet:``, ``csv:``, Zoho) is both. The core of each contract is
+abstract: a backend that leaves a method out cannot be instantiated. What only some backends
+can do is a hook with a no-op default, so the runner calls it on every backend and never asks
+``hasattr``: a source with no deletion log answers ``deleted_ids`` with None (the runner then
+compares ids), a target that keeps copies refreshes formulas through ``update_columns`` while
+Zoho, which works them out itself, says so with ``derives_values``.
+
+One contract test class (``tests/sync/test_contract.py``) runs against every backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, NamedTuple, Self
+
+import pyarrow as pa
+
+from .state import BoundaryCheck, ModuleState
+
+#: (module, phase, rows): phase "start" (0 rows) when a module begins, then "full", "delta",
+#: "formulas" or (Zoho targets) "write" with the rows so far
+ProgressFn = Callable[[str, str, int], None]
+
+
+class LookupRef(NamedTuple):
+    """One record lookup of a module, as its columns: where the id, name and (polymorphic) module sit."""
+
+    id_column: str  # ``<Field>_Id``
+    name_column: str  # ``<Field>_Name``
+    module_column: str | None  # ``<Field>_Module`` when the lookup may point at several modules
+    targets: tuple[str, ...]  # the modules it may point at
+
+
+@dataclass
+class ModuleStats:
+    """What a target says about one module after writing it (the runner copies it into the result)."""
+
+    failed: int = 0  # source rows whose last outcome in this run is not a success
+    notes: list[str] = field(default_factory=list)
+    would: dict[str, int] = field(default_factory=dict)  # dry run: rows per operation it would have made
+    sent: int = 0  # rows handed to the target's API so far (a stop part way says how many are safe)
+
+
+class Source(ABC):
+    """Where a run reads from: modules, their Arrow schema, their rows (all, or changed since a watermark)."""
+
+    #: the URL scheme this backend answers to (``zoho`` for connection strings)
+    scheme: str
+
+    @classmethod
+    @abstractmethod
+    def from_url(cls, location: str, **options: Any) -> Self:
+        """Open the source at ``location``: what follows ``scheme:`` in its URL (see :mod:`.backends`)."""
+
+    @abstractmethod
+    def identity(self) -> str:
+        """A stable name of what is read (a Zoho target binds its id map to it)."""
+
+    @abstractmethod
+    def modules(self) -> list[str]:
+        """Every module this source can give, in a stable order."""
+
+    @abstractmethod
+    def schema(self, module: str) -> pa.Schema:
+        """The module's Arrow schema; a module the source does not have is a ConnectorError."""
+
+    @abstractmethod
+    def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
+             exclude_ids: set[str] | None = None, boundary: BoundaryCheck | None = None
+             ) -> Iterator[pa.RecordBatch]:
+        """The module's rows (``columns`` only, ``id`` included, when given).
+
+        With ``modified_since``: only rows whose Modified_Time is at or after it, leaving out the
+        ``exclude_ids`` taken at exactly that second by the last run (a closed start plus the ids
+        seen at the boundary: nothing lost, nothing twice). ``boundary`` lets a source that cannot
+        leave those ids out in its query read past the second and have it counted instead.
+        """
+
+    @abstractmethod
+    def ids(self, module: str) -> set[str]:
+        """Every id the module has now (deletions are found by comparing these with the target's)."""
+
+    @abstractmethod
+    def now(self) -> datetime:
+        """The source's clock, to the second: the run's signpost."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of connections and files; a second call does nothing."""
+
+    # -- hooks: what only some sources can say --------------------------------------------------
+
+    def resolve_module(self, name: str) -> str:
+        """The module's own name for what a user typed (Zoho: ``leads`` -> ``Leads``, with did-you-mean)."""
+        return name
+
+    def signpost(self, module: str) -> datetime | None:
+        """The time up to which this module is known complete, when that is earlier than :meth:`now`
+        (a copy made by an earlier sync is complete up to that sync's signpost)."""
+        return None
+
+    def deleted_ids(self, module: str, since: datetime | None) -> list[str] | None:
+        """Ids deleted after ``since`` from the source's deletion log; None when it keeps none."""
+        return None
+
+    def cascade_suspected(self, module: str, since: datetime | None) -> bool:
+        """Whether rows may have gone without being in the deletion log (they went with a parent)."""
+        return False
+
+    def lookup_targets(self, module: str) -> list[LookupRef]:
+        """The module's record lookups (a source that knows none answers with none)."""
+        return []
+
+    def formula_columns(self, module: str) -> list[str]:
+        """Columns whose values change without Modified_Time moving (formulas, rollups, lookup names)."""
+        return []
+
+    def users(self) -> list[dict[str, Any]]:
+        """The source's users (id, name, email, status): a Zoho target maps owners by email with them."""
+        return []
+
+    def credits(self) -> int:
+        """API credits this source has spent (0 for local files)."""
+        return 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Target(ABC):
+    """Where a run writes to: a module's rows and its sync state, committed together.
+
+    ``replace_module`` (a full load) and ``apply_changes`` (a delta and deletions) write the data
+    and save the module's state with it; when either fails, the state the target keeps is the one
+    it had, so running again redoes only what was not committed.
+    """
+
+    scheme: str
+    #: Zoho works out formulas and rollups and empties lookups to deleted records by itself; a
+    #: target that keeps copies does not, so the runner refreshes and clears them for it
+    derives_values: ClassVar[bool] = False
+    #: validate and report only: nothing is written and no state moves
+    dry_run: bool = False
+
+    @classmethod
+    @abstractmethod
+    def from_url(cls, location: str, **options: Any) -> Self:
+        """Open the target at ``location``: what follows ``scheme:`` in its URL (see :mod:`.backends`)."""
+
+    @abstractmethod
+    def identity(self) -> str:
+        """A stable name of where the rows go."""
+
+    @abstractmethod
+    def load_state(self) -> dict[str, ModuleState]:
+        """The sync state of every module a run committed here."""
+
+    @abstractmethod
+    def save_state(self, state: ModuleState) -> None:
+        """A module's state alone, atomically (a run that changed no row but learned about its watermark)."""
+
+    @abstractmethod
+    def ids(self, module: str) -> set[str]:
+        """The source ids this target holds for the module."""
+
+    @abstractmethod
+    def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
+                       state: ModuleState) -> int:
+        """Make the module exactly ``batches`` and save ``state`` with it; the rows written."""
+
+    @abstractmethod
+    def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
+                      deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
+        """Upsert ``batches`` by id, delete ``deleted_ids``, save ``state``; (rows written, rows deleted).
+        Nothing to change leaves the target untouched."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of connections, files and locks; a second call does nothing."""
+
+    # -- hooks ------------------------------------------------------------------------------------
+
+    def order_modules(self, names: list[str]) -> list[str]:
+        """The order to write ``names`` in (Zoho: parents before the modules that look them up)."""
+        return names
+
+    def begin(self, source: Source, names: list[str], progress: ProgressFn | None = None) -> None:
+        """Called once before the first module; keeps the source's users for a later run from here."""
+        users = source.users()
+        if users:
+            self.save_users(users)
+
+    def save_users(self, users: list[dict[str, Any]]) -> None:  # noqa: B027 - a hook: doing nothing is right
+        """Keep the source's users (a later migration from this target maps owners by email)."""
+
+    def update_columns(self, module: str, batches: Iterator[pa.RecordBatch], state: ModuleState) -> int:
+        """Overwrite some columns by id (formula refresh) and save ``state``; the rows changed."""
+        return 0
+
+    def clear_references(self, module: str, id_col: str, name_col: str, module_col: str | None, parent: str,
+                         ids: list[str]) -> int:
+        """Empty a lookup wherever it points at one of ``ids`` (records of ``parent`` deleted at the source)."""
+        return 0
+
+    def module_stats(self, module: str) -> ModuleStats:
+        """Rows that failed, notes, and what a dry run would have done, for one module."""
+        return ModuleStats()
+
+    def finish(self, progress: ProgressFn | None = None) -> list[str]:
+        """Called once after the last module (Zoho: the second pass for lookups); notes for the run."""
+        return []
+
+    @property
+    def report_path(self) -> str | None:
+        """The per-row report of rows the target did not take, when there is one."""
+        return None
+
+    def credits(self) -> int:
+        """API credits this target has spent (0 for local files)."""
+        return 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,248 @@
+"""One Zoho target's writes: rows through the writers, each outcome settled in the id map and the
+per-row report, insert batches made crash-safe.
+
+The target (:mod:`.target_zoho`) decides *what* to write; this decides how a write reaches Zoho
+and what is kept of it:
+
+* the API per module: Bulk Write takes subform and linking rows only inside their parent's
+  file (bulk-write.md section 5), which a module-by-module migration does not build, so those
+  go through REST; the others through what ``write_api`` says;
+* before an insert batch is sent, its rows (lookups already rewritten) are saved under
+  ``<state>.pending/`` and the writer journals every row ``unknown`` before its call; the id
+  map is committed after the batch, then the pending files go. A re-run finds them and
+  resumes the writer, which looks rows with no known outcome up in Zoho before sending again;
+* updates, upserts by key and deletes are safe to repeat, so they are sent as they are.
+
+The second pass (:mod:`.zoho_second_pass`) writes through :meth:`ZohoWrites.write` too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from connector import writers
+from connector.errors import PermissionDenied
+from connector.http.guard import missing_writes
+from connector.localfs import private_dir, write_private
+from connector.session import ZohoSession
+from connector.writers.base import ProgressCallback, Rows, WriteProgress
+from connector.writers.report import DONE, Entry, WriteReport
+
+from .contract import ProgressFn
+from .idmap import SyncStateStore, pending_dir
+from .paths import STATE
+from .zoho_report import FailureLog
+from .zoho_rows import RowPlanner
+
+log = logging.getLogger("connector.sync")
+
+
+@dataclass
+class ModuleTally:
+    """What the writes of one module came to in this run."""
+
+    notes: list[str] = field(default_factory=list)
+    sent: int = 0  # source rows handed to the writers so far
+    owners_defaulted: int = 0  # user lookups set to the connection's user (no active user matched)
+
+
+class ZohoWrites:
+    """Writes of one run into one Zoho org, kept in its sync state (``store``) and report (``failures``)."""
+
+    def __init__(self, session: ZohoSession, store: SyncStateStore, failures: FailureLog, *, mode: str,
+                 key: str | None, write_api: str, progress: ProgressFn | None = None) -> None:
+        self.session, self.store, self.failures = session, store, failures
+        self.operation = "upsert" if mode == "upsert" else "insert"  # what a row the target lacks becomes
+        self.key = key  # the upsert key, or what inserted rows are recognised by after a lost answer
+        self.write_api = write_api
+        self.dry_run = bool(session.config.dry_run)
+        self.progress = progress
+        self.tallies: dict[str, ModuleTally] = {}
+        #: module -> source ids of resumed batches still unconfirmed: not written again in this run
+        self.unsettled: dict[str, set[str]] = {}
+        self.dry_deferred = 0  # lookups a dry run would have left to the second pass
+
+    def tally(self, module: str) -> ModuleTally:
+        return self.tallies.setdefault(module, ModuleTally())
+
+    def api(self, module: str) -> str:
+        """REST for subform and linking modules (see the module docstring), else ``write_api``."""
+        info = self.session.catalog.modules().get(module)
+        if info is not None and info.generated_type in ("subform", "linking"):
+            return "rest"
+        return self.write_api
+
+    def _progress(self, module: str) -> ProgressCallback | None:
+        """The writer's per-write counts, as rows written in this module so far."""
+        progress = self.progress
+        if progress is None:
+            return None
+        base = self.tally(module).sent
+
+        def report(info: WriteProgress) -> None:
+            progress(module, "write", base + info.done)
+
+        return report
+
+    def write(self, module: str, rows: Rows, operation: str, key: str | None = None,
+              *, report_path: Path | None = None, resume_from: Path | None = None) -> WriteReport:
+        """One write through the writers, by this module's API, counted in the run's progress."""
+        return writers.write(self.session, module, rows, operation, key, api=self.api(module),
+                             report_path=report_path, resume_from=resume_from, progress=self._progress(module))
+
+    # -- a chunk of source rows -------------------------------------------------------------------
+
+    def write_chunk(self, module: str, planner: RowPlanner, table: pa.Table) -> int:
+        """Insert (or upsert) the rows the id map does not know, update those it does; rows written."""
+        unsettled = self.unsettled.get(module)
+        if unsettled:  # sent by a killed run, outcome still unknown: sending them again could double them
+            ids = pc.cast(table.column("id"), pa.string())
+            table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(unsettled), pa.string()))))
+        sids = [str(s) for s in table.column("id").to_pylist()]
+        prep = planner.prepare(table, self.store.lookup(module, sids), self.store.lookup)
+        written = 0
+        if self.dry_run:
+            if prep.inserts is not None:
+                report = self.write(module, prep.inserts.drop_columns(["__source_id"]), self.operation, self.key)
+                self.settle(module, report, _source_ids(prep.inserts), self.operation)
+            prep.inserts = None
+            self.dry_deferred += len(prep.deferred)
+        else:
+            # Deferred lookups are kept before the write: if we die after it, the second pass still knows.
+            self.store.defer(module, sids, prep.deferred)
+        if prep.inserts is not None:
+            written += self.send_pending(module, self._save_pending(module, prep.inserts))
+        for t in prep.updates:
+            report = self.write(module, t.drop_columns(["__source_id"]), "update")
+            written += self.settle(module, report, _source_ids(t), "update")
+        return written
+
+    # -- pending insert batches (the crash-safe part) ---------------------------------------------
+
+    def _pending_dir(self) -> Path:
+        return private_dir(pending_dir(self.store.path), "pending write batches", setting=STATE)
+
+    def _save_pending(self, module: str, table: pa.Table) -> Path:
+        d = self._pending_dir()
+        n = 1 + max((int(p.name.split(".")[-2]) for p in d.glob(f"{module}.*.parquet")), default=0)
+        path = d / f"{module}.{n:06d}.parquet"
+        meta = {"operation": self.operation, "key": self.key}
+        tmp = path.with_name(f".{path.name}.tmp")
+        pq.write_table(table, tmp)  # 0600: under the target's private umask
+        write_private(path.with_suffix(".json"), json.dumps(meta), "pending write batch", setting=STATE)
+        os.replace(tmp, path)  # the batch exists for a re-run only once it is whole
+        return path
+
+    def pending_batches(self, module: str | None = None) -> int:
+        """Insert batches saved before they were sent and not finished yet (a killed run's)."""
+        d = pending_dir(self.store.path)
+        return len(list(d.glob(f"{module or '*'}.*.parquet"))) if d.is_dir() else 0
+
+    def recover(self, module: str) -> None:
+        """Finish insert batches a killed run left behind, before anything new is written."""
+        if self.dry_run:
+            waiting = self.pending_batches(module)
+            if waiting:
+                self.tally(module).notes.append(f"{waiting} insert batches of an interrupted run wait to be "
+                                                "resumed; a run that is not a dry run resumes them first")
+            return
+        d = self._pending_dir()
+        for tmp in d.glob(f".{module}.*.tmp"):
+            tmp.unlink()
+        for path in sorted(d.glob(f"{module}.*.parquet")):
+            log.info("resuming an interrupted write batch %s", path.name)
+            self.send_pending(module, path)
+            if path.exists():  # rows Zoho still has not told us about: left to the next run, not re-sent now
+                ids = pq.read_table(path, columns=["__source_id"]).column("__source_id").to_pylist()
+                self.unsettled.setdefault(module, set()).update(str(i) for i in ids)
+
+    def send_pending(self, module: str, path: Path) -> int:
+        table = pq.read_table(path)
+        meta = json.loads(path.with_suffix(".json").read_text())
+        report_path = path.with_suffix(".report.csv")
+        try:
+            report = self.write(module, table.drop_columns(["__source_id"]), meta["operation"], meta.get("key"),
+                                report_path=report_path, resume_from=report_path if report_path.exists() else None)
+        except PermissionDenied:
+            if not report_path.exists() or not WriteReport.read(report_path).table.num_rows:
+                # Refused before anything was sent: no batch is left behind to resume.
+                for p in (path, path.with_suffix(".json"), report_path):
+                    p.unlink(missing_ok=True)
+            raise
+        written = self.settle(module, report, _source_ids(table), meta["operation"])
+        if report.summary().get("unknown"):
+            # Rows whose fate Zoho did not tell us stay pending: the next run looks them up first.
+            return written
+        # Rows first, journal last: with the rows gone nothing is resent; with the journal gone
+        # but the rows still here, everything would be.
+        path.unlink()
+        path.with_suffix(".json").unlink(missing_ok=True)
+        report_path.unlink(missing_ok=True)
+        return written
+
+    def settle(self, module: str, report: WriteReport, sids: list[str], operation: str) -> int:
+        """Commit the id map for what landed; keep what did not for the report (one line per source row)."""
+        pairs: dict[str, str] = {}
+        failed: dict[str, tuple[str, str]] = {}
+        bad: list[tuple[str, Entry]] = []
+        for e in report.entries().values():
+            sid = sids[e.row]
+            if e.status in DONE and e.record_id:
+                pairs[sid] = e.record_id
+            else:
+                failed[sid] = (e.code or e.status, e.message or "Zoho answered without a record id")
+                bad.append((sid, e))
+        tally = self.tally(module)
+        tally.sent += len(sids)
+        if self.dry_run:  # every row is reported (would_insert ..., or why it would fail); nothing is kept
+            self.failures.add(module, operation, bad)
+            return 0
+        self.store.record(module, pairs, failed)
+        self.failures.resolve(module, list(pairs))  # tried before in this run and landed now
+        if bad:
+            # "unknown" rows count as failed: the target is not known to hold them yet.
+            self.failures.add(module, operation, bad)
+            unknown = sum(1 for _, e in bad if e.status == "unknown")
+            if unknown:
+                tally.notes.append(f"{unknown} rows were sent but Zoho's answer was lost; the next run looks "
+                                   "them up before sending anything again")
+        return sum(1 for e in report.entries().values() if e.status in ("inserted", "updated"))
+
+    def delete(self, module: str, source_ids: list[str]) -> int:
+        """Delete the records these source rows became; records deleted."""
+        mapped = self.store.lookup(module, source_ids)
+        if not mapped:
+            return 0
+        sids = list(mapped)
+        if missing_writes(self.session.config, {module: ["delete"]}):
+            # Deleting is the one write a sync may go without (a least-privilege target leaves it out on
+            # purpose): the records stay, the run says so and how to let deletions through.
+            self.tally(module).notes.append(
+                f"{len(sids)} records deleted at the source stay in Zoho: the target connection does not allow "
+                f"delete on {module} (add delete to AllowedOperations and {module} to AllowedModules to remove them)")
+            return 0
+        report = writers.write(self.session, module, [{"id": mapped[s]} for s in sids], "delete", api="rest")
+        gone = []
+        bad = []
+        for e in report.entries().values():
+            # INVALID_DATA: the record is not in the target any more (someone deleted it): nothing to do.
+            if (e.status == "deleted" or e.code == "INVALID_DATA") and not self.dry_run:
+                gone.append(sids[e.row])
+            else:
+                bad.append((sids[e.row], e))
+        self.store.forget(module, gone)
+        if bad:
+            self.failures.add(module, "delete", bad)
+        return sum(1 for e in report.entries().values() if e.status == "deleted")
+
+
+def _source_ids(table: pa.Table) -> list[str]:
+    return [str(x) for x in table.column("__source_id").to_pylist()]
