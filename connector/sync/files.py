@@ -368,9 +368,19 @@ class FileSource(FileDir, Source):
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
              exclude_ids: set[str] | None = None, boundary: BoundaryCheck | None = None
              ) -> Iterator[pa.RecordBatch]:
+        if not self.data_path(module).exists():  # a module it lacks is an error, not an empty read
+            raise StateError(f"{self.root} has no {module}{self.fmt.ext}", hint=f"modules here: {self.modules()}")
+        if columns is not None and "id" not in columns:
+            columns = ["id", *columns]
+        # The window is cut on Modified_Time, so it is read even when the caller did not ask for it.
+        wanted = columns
+        if columns is not None and modified_since is not None and "Modified_Time" not in columns:
+            columns = [*columns, "Modified_Time"]
         for t in self.tables(module, columns):
             if modified_since is not None and "Modified_Time" in t.column_names:
                 t = since_watermark(t, modified_since, exclude_ids)
+            if wanted is not None and wanted != columns:
+                t = t.select([c for c in wanted if c in t.column_names])
             yield from t.to_batches()
 
     def ids(self, module: str) -> set[str]:

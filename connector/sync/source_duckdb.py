@@ -81,6 +81,8 @@ class DuckDBSource(Source):
              exclude_ids: set[str] | None = None, boundary: BoundaryCheck | None = None
              ) -> Iterator[pa.RecordBatch]:
         schema = self.schema(module)
+        if columns is not None and "id" not in columns:
+            columns = ["id", *columns]
         have = set(self.con.sql(f"SELECT * FROM {q(module)} LIMIT 0").to_arrow_table().column_names)
         want = [c for c in (columns or schema.names) if c in have]
         target = pa.schema([schema.field(c) for c in (columns or schema.names) if c in schema.names])

@@ -76,7 +76,12 @@ class ZohoSource(Source):
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoSource:
         """``location``: a connection string; ``api_type`` overrides its APIType for this source."""
-        return cls(ZohoSession(location), api_type=options.get("api_type"))
+        session = ZohoSession(location)
+        try:
+            return cls(session, api_type=options.get("api_type"))
+        except BaseException:
+            session.close()
+            raise
 
     def __repr__(self) -> str:
         return f"ZohoSource({self.session.config.api_domain})"

@@ -118,7 +118,12 @@ class ZohoTarget(Target):
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoTarget:
         """``location``: a connection string; options as :class:`ZohoTarget` takes them."""
-        return cls(ZohoSession(location), **options)
+        session = ZohoSession(location)
+        try:
+            return cls(session, **options)
+        except BaseException:  # a bad option or --state: the session (its log file, its pool) goes too
+            session.close()
+            raise
 
     def __repr__(self) -> str:
         return f"ZohoTarget({self.session.config.api_domain}, mode={self.mode})"
@@ -241,8 +246,13 @@ class ZohoTarget(Target):
         writes = self._started()
         writes.recover(module)
         planner = self._planner(module, schema)
-        written = sum(self._write_chunk(writes, module, planner, t) for t in fixed_chunks(batches, self.batch_rows))
+        written, rows = 0, 0
+        for table in fixed_chunks(batches, self.batch_rows):
+            rows += table.num_rows
+            written += self._write_chunk(writes, module, planner, table)
         removed = writes.delete(module, deleted_ids)
+        if not rows and not removed:
+            return 0, 0  # nothing changed: the state stays as it was (as every target keeps it)
         state.rows = len(writes.store.source_ids(module))
         self.save_state(state)
         return written, removed

@@ -37,7 +37,7 @@ CHUNK_ROWS = 1_000  # rows converted from Arrow to Python at a time
 IDS_PER_CALL = 100  # GET /{module}?ids= takes at most 100 (records.md section 1)
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")  # records.md section 3
 
-Rows: TypeAlias = "pa.Table | pa.RecordBatch | Sequence[dict[str, Any]]"
+Rows: TypeAlias = pa.Table | pa.RecordBatch | Sequence[dict[str, Any]]
 
 
 class WriteSession(Protocol):
