@@ -370,14 +370,15 @@ class Connection:
     InternalError, ProgrammingError, NotSupportedError = InternalError, ProgrammingError, NotSupportedError
 
 
-def connect(connection: Any, **engine_options: Any) -> Connection:
+def connect(connection: ZohoSession | ConnectionConfig | str, **engine_options: Any) -> Connection:
     """Open a DB-API connection from a connection string (or a ConnectionConfig, or a ZohoSession)."""
     if not isinstance(connection, (str, ConnectionConfig, ZohoSession)):
         raise ConfigError("connect() takes a connection string", hint="connector.connect('Region=US;...')")
     return Connection(connection, **engine_options)
 
 
-def read_sql(sql: str, connection: Any, params: Sequence[Any] | dict[str, Any] | None = None, *,
+def read_sql(sql: str, connection: Connection | ZohoSession | ConnectionConfig | str,
+             params: Sequence[Any] | dict[str, Any] | None = None, *,
              dtype_backend: str = DEFAULT_DTYPE_BACKEND) -> Any:
     """Run one query and return a pandas DataFrame (``connection``: a string, config, session or Connection).
 
