@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -17,6 +17,9 @@ from connector.api import records as api
 from connector.errors import ConnectorError
 from connector.model import Pushdown
 from connector.readers.base import Reader
+from connector.readers.dialects import COQL
+from connector.readers.dialects import rest as list_api
+from connector.readers.dialects.coql import CoqlQuery, count_statement
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
@@ -30,7 +33,7 @@ DEFAULT_MODULE_TYPES = ("default", "custom", "subform", "linking")
 #: a rollup over child records), so an incremental read never sees them change; nor lookup names
 COMPUTED_TYPES = ("formula", "rollup_summary")
 #: COQL takes at most 100 values in an IN list (search-and-coql.md B.7)
-COQL_IN_MAX = 100
+COQL_IN_MAX = COQL.max_in_values
 COQL_IN_CLAUSES = 10  # of the 25 conditions a WHERE may have; the reader adds its own few
 #: below this many records a full load pages through REST: a Bulk Read job costs 50 credits
 #: (limits-and-errors.md section 2), REST 1 per 200 records, so Bulk pays from ~10,000
@@ -38,22 +41,8 @@ BULK_MIN_ROWS = 10_000
 
 
 def boundary_clause(watermark: datetime, ids: list[str]) -> str:
-    """COQL for "not one of the rows already taken at the watermark second".
-
-    Those ids are left out only *at* that second: one of them edited later has a later
-    Modified_Time and must come back. COQL takes 100 values per IN and 25 conditions per WHERE,
-    so at most 10 NOT IN clauses of 100 (the reader adds a few conditions of its own).
-    """
-    from connector.readers.coql import conjoin, coql_datetime
-
-    not_taken = conjoin([f"id not in ({', '.join(ids[i:i + COQL_IN_MAX])})" for i in range(0, len(ids), COQL_IN_MAX)])
-    return f"(Modified_Time > {coql_datetime(watermark)}) or ({not_taken})"
-
-
-def _coql_time(dt: datetime) -> str:
-    from connector.readers.coql import coql_datetime
-
-    return coql_datetime(dt)
+    """COQL for "not one of the rows already taken at the watermark second" (see CoqlWhere.not_taken_at)."""
+    return COQL.not_taken_at(watermark, ids)
 
 
 class ZohoSource:
@@ -190,12 +179,12 @@ class ZohoSource:
         def read_from(since: datetime) -> Iterator[pa.RecordBatch]:
             # A Bulk Read job costs 50 credits and three calls even when it finds nothing: count first.
             bulk = getattr(reader, "name", "") == "Bulk"
-            if bulk and self._count(module, f"Modified_Time >= {_coql_time(since)}") == 0:
+            if bulk and self._count(module, COQL.at_or_after("Modified_Time", since)) == 0:
                 return iter(())
             return reader.batches(module, columns, Pushdown(modified_since=since))
 
         def count_at(at: datetime) -> int | None:
-            return self._count(module, f"Modified_Time = {_coql_time(at)}")
+            return self._count(module, COQL.at("Modified_Time", at))
 
         def read_at(at: datetime, by_coql: bool) -> Iterator[pa.RecordBatch]:
             log.info("%s: the watermark second %s gained or lost rows since it was read; reading it again",
@@ -213,7 +202,7 @@ class ZohoSource:
             from connector.readers import reader_for
 
             reader = reader_for("COQL", self.session.reader_context(progress=self.progress))
-            pushdown = Pushdown(modified_since=second, coql_where=f"Modified_Time = {_coql_time(second)}")
+            pushdown = Pushdown(modified_since=second, coql_where=COQL.at("Modified_Time", second))
         stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
         for b in reader.batches(module, columns, pushdown):
             kept = b.filter(pc.fill_null(pc.equal(b.column("Modified_Time"), stamp), False))
@@ -225,7 +214,7 @@ class ZohoSource:
         from connector.api import coql
 
         try:
-            rows, _ = coql.run(self.session.http, f"select COUNT(id) from {module} where {where}")
+            rows, _ = coql.run(self.session.http, count_statement(module, where))
         except ConnectorError as exc:
             log.info("cannot count %s by COQL (%s)", module, exc)
             return None
@@ -267,8 +256,8 @@ class ZohoSource:
                     if read[1] is not None and read[1] >= since:
                         return True
                     continue
-                rows, _ = coql.run(self.session.http, f"select id from {parent} where Modified_Time >= "
-                                                      f"'{since.strftime('%Y-%m-%dT%H:%M:%S+00:00')}' limit 1")
+                query = CoqlQuery(parent, where=(COQL.at_or_after("Modified_Time", since),), order_by=(), limit=1)
+                rows, _ = coql.run(self.session.http, query.text())
                 if rows:
                     return True
         return False
@@ -278,7 +267,7 @@ class ZohoSource:
         known = self._deleted.get((module, since))
         if known is not None and (known[1] or first_page_only):
             return list(known[0])
-        header = (since - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00") if since else None
+        header = list_api.if_modified_since(since) if since else None
         ids: list[str] = []
         page = 1
         while True:
