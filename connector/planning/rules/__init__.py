@@ -23,6 +23,7 @@ from .comparison import push_comparison
 from .equals import push_equals
 from .in_list import push_in_list
 from .is_null import push_is_null
+from .modified_since import ModifiedSince, push_modified_since
 from .starts_with import push_starts_with
 
 RULES: tuple[Rule, ...] = (push_boolean, push_is_null, push_equals, push_starts_with, push_in_list,
@@ -49,15 +50,17 @@ class FilterPushdown:
     exact_units: tuple[bool, ...]  # per conjunct: was it pushed exactly
 
 
-def push_filter(units: Sequence[Node], target: Target, ctx: RuleContext) -> FilterPushdown:
+def push_filter(units: Sequence[Node], target: Target, ctx: RuleContext, budget: int | None = None
+                ) -> FilterPushdown:
     """AND of the pushable conjuncts, in order, while they fit the target's limits.
 
     Conjuncts that cannot be pushed, or that no longer fit (15 Search
-    conditions, 25 COQL/Bulk conditions, 5 COQL lookup joins), are dropped:
-    an AND with fewer terms selects a superset, which DuckDB then narrows.
+    conditions, 25 COQL/Bulk conditions, 5 COQL lookup joins; ``budget`` when the
+    reader needs room for conditions of its own), are dropped: an AND with
+    fewer terms selects a superset, which DuckDB then narrows.
     """
     dialect = dialect_for(target)
-    budget = dialect.max_conditions
+    budget = dialect.max_conditions if budget is None else min(budget, dialect.max_conditions)
     parts: list[Pushed] = []
     pushed: list[bool] = []
     exact_units: list[bool] = []
@@ -80,4 +83,5 @@ def push_filter(units: Sequence[Node], target: Target, ctx: RuleContext) -> Filt
     return FilterPushdown(target, got.value, all(exact_units), used, tuple(pushed), tuple(exact_units))
 
 
-__all__ = ["RULES", "FilterPushdown", "Pushed", "RuleContext", "Target", "make_context", "push_filter"]
+__all__ = ["RULES", "FilterPushdown", "ModifiedSince", "Pushed", "RuleContext", "Target", "make_context",
+           "push_filter", "push_modified_since"]

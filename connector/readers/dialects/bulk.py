@@ -63,6 +63,14 @@ class BulkCriteria(Dialect):
             return None
         return given[0] if len(given) == 1 else self.group("and", given)
 
+    def conditions(self, criteria: Criteria | None) -> int:
+        """Conditions a criteria object holds (Zoho counts them against its 25)."""
+        if not criteria:
+            return 0
+        if "group" in criteria:
+            return sum(self.conditions(c) for c in criteria["group"])
+        return 1
+
     def since(self, field: str, at: datetime) -> Criteria:
         """``field >= at`` (a watermark or a partition's lower bound; closed)."""
         return condition(field, "greater_equal", zoho_datetime(at))
