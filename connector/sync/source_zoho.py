@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -16,8 +16,10 @@ from connector.api import metadata
 from connector.api import records as api
 from connector.errors import ConnectorError
 from connector.model import Pushdown
+from connector.planning.choice import ReadRequest, choose_api
+from connector.readers import reader_for
 from connector.readers.base import Reader
-from connector.readers.dialects import COQL
+from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
 from connector.session import ZohoSession
@@ -35,9 +37,6 @@ COMPUTED_TYPES = ("formula", "rollup_summary")
 #: COQL takes at most 100 values in an IN list (search-and-coql.md B.7)
 COQL_IN_MAX = COQL.max_in_values
 COQL_IN_CLAUSES = 10  # of the 25 conditions a WHERE may have; the reader adds its own few
-#: below this many records a full load pages through REST: a Bulk Read job costs 50 credits
-#: (limits-and-errors.md section 2), REST 1 per 200 records, so Bulk pays from ~10,000
-BULK_MIN_ROWS = 10_000
 
 
 def boundary_clause(watermark: datetime, ids: list[str]) -> str:
@@ -48,11 +47,9 @@ def boundary_clause(watermark: datetime, ids: list[str]) -> str:
 class ZohoSource:
     scheme = "zoho"
 
-    def __init__(self, session: ZohoSession, *, api_type: str | None = None,
-                 bulk_min_rows: int = BULK_MIN_ROWS) -> None:
+    def __init__(self, session: ZohoSession, *, api_type: str | None = None) -> None:
         self.session = session
         self.api_type = api_type or session.config.api_type
-        self.bulk_min_rows = bulk_min_rows
         self.progress: object | None = None
         #: (module, since) -> (ids, complete): a parent's deletions serve its linking and subform
         #: modules' cascade checks in the same run instead of being asked for again
@@ -120,22 +117,36 @@ class ZohoSource:
         return [{"id": str(u.get("id")), "name": u.get("full_name"), "email": u.get("email"),
                  "status": u.get("status")} for u in found]
 
-    def _big(self, module: str) -> bool:
-        """Worth a Bulk Read job? A job costs 50 credits, a REST page of 200 rows costs 1."""
+    def _request(self, module: str, since: datetime | None) -> ReadRequest:
+        """The read as the planner's choice policy sees it, sized by Zoho's record count (1 credit).
+
+        A full load is every row; a delta is ``Modified_Time >= since``, estimated by the count of
+        records modified after the watermark second (the rows at it were mostly taken last run).
+        The count comes from statistics Zoho updates within minutes: an estimate, as the planner's.
+        """
+        ts = self.session.catalog.table(module)
+        fields = len(ts.fields_for([c.name for c in ts.columns]))
+        if since is None:
+            return ReadRequest(ts.module, fields, self._record_count(ts.module))
+        after = SEARCH.literal("datetime", since + timedelta(seconds=1))
+        delta = self._record_count(ts.module, SEARCH.compare("Modified_Time", "ge", [after], False))
+        return ReadRequest(ts.module, fields, None, filtered=True, estimates={"COQL": delta, "Bulk": delta})
+
+    def _record_count(self, module: str, criteria: str | None = None) -> int | None:
         try:
-            return api.count(self.session.http, module) >= self.bulk_min_rows
-        except ConnectorError:
-            return False
+            return api.count(self.session.http, module, criteria)
+        except ConnectorError as exc:  # an estimate is a hint; the read itself reports real trouble
+            log.info("cannot count %s (%s)", module, exc)
+            return None
 
-    def _reader(self, module: str, incremental: bool) -> Reader:
-        from connector.readers import reader_for
-
+    def _reader(self, module: str, since: datetime | None) -> Reader:
         ctx = self.session.reader_context(progress=self.progress)
         choice = self.api_type
         if choice == "Auto":
-            # Deltas: COQL (Modified_Time >= watermark, keyset by id, ids at the boundary left out).
-            # Full loads: Bulk Read past ~10,000 rows (cheaper in credits), REST pages below.
-            choice = "COQL" if incremental else ("Bulk" if self._big(module) else "REST")
+            # The planner's policy: deltas are usually small (COQL, keyset by id, the boundary ids left out by
+            # the query), full loads and big deltas as cheap in credits as the list API or Bulk Read make them.
+            choice, why = choose_api(self._request(module, since))
+            log.info("%s: reading with %s: %s", module, choice, why)
         elif choice == "Search":
             choice = "COQL"  # a sync has no search criteria; Search would only fall back to COQL
         return reader_for(choice, ctx)
@@ -162,7 +173,7 @@ class ZohoSource:
 
     def _read(self, module: str, columns: list[str] | None, modified_since: datetime | None,
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
-        reader = self._reader(module, modified_since is not None)
+        reader = self._reader(module, modified_since)
         ids = sorted(exclude_ids or (), key=int)
         if modified_since is None or not ids:
             yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
@@ -199,8 +210,6 @@ class ZohoSource:
         reader's rows from that second on, cut to the second here."""
         pushdown = Pushdown(modified_since=second)
         if by_coql:
-            from connector.readers import reader_for
-
             reader = reader_for("COQL", self.session.reader_context(progress=self.progress))
             pushdown = Pushdown(modified_since=second, coql_where=COQL.at("Modified_Time", second))
         stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
@@ -222,8 +231,6 @@ class ZohoSource:
 
     def ids(self, module: str) -> set[str]:
         """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
-        from connector.readers import reader_for
-
         reader = reader_for("COQL", self.session.reader_context())
         return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
 
