@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +24,6 @@ class Pushdown:
     limit: int | None = None
     order_by: tuple[tuple[str, bool], ...] = ()  # (api field, ascending), COQL only
     exact: bool = False
-    #: ids the caller needs even if the filter above would miss them (lag-safe merges)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 NO_PUSHDOWN = Pushdown()

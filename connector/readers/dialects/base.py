@@ -34,17 +34,15 @@ class Target(StrEnum):
     BULK = "Bulk"
 
 
-ZOHO_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
-
-
 def zoho_datetime(dt: datetime) -> str:
     """``yyyy-MM-ddTHH:mm:ss+00:00``: the datetime literal every Zoho API takes (search-and-coql.md A.2, B.3).
 
-    Whole seconds, always in UTC with an explicit offset (COQL requires one). A naive datetime is
-    UTC, as everywhere in the connector (the engine runs DuckDB with TimeZone=UTC).
+    Whole seconds, always in UTC with an explicit offset (COQL requires one), four-digit years
+    (``strftime("%Y")`` writes year 999 as ``999``). A naive datetime is UTC, as everywhere in the
+    connector (the engine runs DuckDB with TimeZone=UTC).
     """
-    aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime(ZOHO_DATETIME_FORMAT)
+    u = (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}+00:00"
 
 
 #: column kinds whose values Zoho compares as text (case-insensitively, empty meaning null)
