@@ -191,7 +191,6 @@ def test_coql_statements() -> None:
     assert count_statement("Deals") == "select COUNT(id) from Deals where id is not null"
     assert count_statement("Deals", "(Amount > 5 and Stage = 'Won')") == \
         "select COUNT(id) from Deals where (Amount > 5 and Stage = 'Won')"
-    assert q.narrowed("", "Amount > 5").where == ("Lead_Source = 'Web'", "Amount > 5")
     assert conjoin([]) == "" and conjoin(["a", ""]) == "a" and conjoin(["a", "b"]) == "((a) and (b))"
     with pytest.raises(ValueError):
         CoqlQuery("Leads", after_id="1 or 1=1").text()

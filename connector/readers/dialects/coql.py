@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from connector.api.coql import MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT
 
 from .base import Dialect, Target, zoho_datetime
 
@@ -26,9 +28,6 @@ _ALL_CMP = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "between", "in"})
 _RANGE = _ALL_CMP | {"not_between", "not_in", "is_null", "not_null"}
 _UNSAFE_IN_LIKE = re.compile(r"[%_\\]")
 
-#: rows per call (LIMIT) and the OFFSET+LIMIT ceiling (search-and-coql.md B.2)
-MAX_LIMIT = 2_000
-MAX_OFFSET_PLUS_LIMIT = 100_000
 
 
 class CoqlWhere(Dialect):
@@ -175,9 +174,6 @@ class CoqlQuery:
         """``select COUNT(id)`` over the same conditions (one call, answered in ``COUNT(id)``)."""
         where = conjoin(self.conditions()) or "id is not null"
         return f"select COUNT(id) from {self.module} where {where}"
-
-    def narrowed(self, *conditions: str) -> CoqlQuery:
-        return replace(self, where=(*self.where, *(c for c in conditions if c)))
 
 
 def count_statement(module: str, where: str | None = None) -> str:

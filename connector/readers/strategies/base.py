@@ -52,7 +52,6 @@ class Cost:
 
 
 UNKNOWN = Cost(None, None)
-FREE = Cost(0, 0)
 
 # Credits per call, read off the one credit table the HTTP layer meters with.
 LIST_PAGE_CREDITS = estimate_credits("GET", "/Leads")
