@@ -143,15 +143,17 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
     rest = push_modified_since(nodes)
     has_where = bool(ref.conjuncts)
 
-    coql_exact = not has_where or (bool(sent) and sent["COQL"].exact)
-    if ref.count_only and coql_exact and config.api_type in ("Auto", "COQL") and (filtering or not has_where):
-        where = sent["COQL"].value if sent else None
+    # A COUNT is one statement with no keyset: it may use every condition COQL takes.
+    countable = not has_where or (bool(filters) and filters["COQL"].exact)
+    if ref.count_only and countable and config.api_type in ("Auto", "COQL") and (filtering or not has_where):
+        where = filters["COQL"].value if filters else None
         pd = Pushdown(coql_where=where, exact=True)
         price = COQL.cost(1, 1, 1)
         return TableScan(ts.module, ("id",), "COQL", pd, "", True, price.calls, price.credits, relation, ref.alias,
                          None, "COUNT(*) answered by one COQL aggregate", filters, True,
                          count_statement(ts.module, where))
 
+    coql_exact = not has_where or (bool(sent) and sent["COQL"].exact)
     order = _pushable_order(ref, ts)
     api, reason = _choose(ref, config, sent, units, order, fields, total, coql_exact)
     if has_where and not filtering:
