@@ -26,13 +26,12 @@ may cut the last page). The limits each paginator pages around are Zoho's:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from connector.api.records import MAX_PER_PAGE, PAGE_TOKEN_LIMIT, Page
 
 from .dialects.coql import MAX_LIMIT, CoqlQuery
 
-R = TypeVar("R")
 Row = dict[str, Any]
 
 #: COQL charges 1 credit up to LIMIT 200 and 3 up to 2,000 (search-and-coql.md B.7): most filtered
@@ -40,12 +39,6 @@ Row = dict[str, Any]
 CHEAP_LIMIT = 200
 SEARCH_CAP = 2_000
 BULK_PAGE_ROWS = 200_000
-
-
-class Paginator(Protocol[R]):
-    has_next_page: bool
-
-    def update_request(self, request: R) -> R: ...
 
 
 class RowLimit:
