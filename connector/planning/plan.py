@@ -6,22 +6,17 @@ makes the reads cheaper (columns, filters, LIMIT), so a pushdown may return a
 superset of the rows, never a subset.
 
 API choice (``APIType``): REST, COQL, Bulk or Search force one API. ``Auto``:
-
-1. ``SELECT COUNT(*)`` with no filter or an exact COQL filter: one COQL call;
-2. a LIMIT of at most 2,000 rows the API can honour exactly: REST (no filter,
-   no ORDER BY) or COQL (exact filter and/or an ORDER BY it can sort by);
-3. ``UseCOQL=true`` and a filter COQL can take: COQL;
-4. no pushable filter: REST for small modules (<= 5,000 rows), else Bulk;
-5. selective equals/starts_with/IN that Search can take in full, estimated at
-   <= 2,000 rows and no dearer than COQL: Search; estimated <= 5,000 rows: COQL;
-6. otherwise Bulk (with its criteria), including when the size is unknown.
+``SELECT COUNT(*)`` with no filter or an exact COQL filter is one COQL call;
+anything else goes to the one policy the sync source also asks
+(:mod:`.choice`), which prices the candidates through the read strategies
+(:mod:`connector.readers.strategies`: their dialects say what each API can take
+and whether exactly, their limits how much, their cost models what it costs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlglot import exp
@@ -29,16 +24,24 @@ from sqlglot import exp
 from connector.config.config import ConnectionConfig
 from connector.errors import ConnectorError
 from connector.model import Pushdown
+from connector.readers.dialects.coql import count_statement
+from connector.readers.strategies import COQL, strategy_for
 from connector.schema.types import TableSchema
 
-from . import cost
 from .analyze import Resolver, TableRef, Unit, analyze, parse
-from .predicates import Pred
-from .rules import FilterPushdown, Target, make_context, push_filter
+from .choice import ReadRequest, choose_api
+from .estimates import result_rows
+from .predicates import Node, Pred
+from .rules import (
+    FilterPushdown,
+    ModifiedSince,
+    RuleContext,
+    Target,
+    make_context,
+    push_filter,
+    push_modified_since,
+)
 
-SMALL_MODULE = 5_000  # rows: a REST scan is cheaper than a Bulk job below this
-SELECTIVE = 5_000  # estimated result rows below which COQL beats Bulk
-SEARCH_MAX = cost.SEARCH_CAP
 SORTABLE_SYSTEM = frozenset({"Created_Time", "Modified_Time"})
 
 
@@ -56,7 +59,8 @@ class TableScan:
     alias: str = ""  # the table's alias in the statement (default: module)
     estimated_rows: int | None = None
     reason: str = ""
-    #: the conjuncts rendered for every target, whichever API was chosen (EXPLAIN, fallbacks)
+    #: the conjuncts rendered for every target within its language's limits, whichever API was chosen; the
+    #: pushdown holds fewer conditions where the target's reader needs room for its own (keyset, bounds)
     filters: Mapping[str, FilterPushdown] = field(default_factory=dict)
     count_via_coql: bool = False
     coql_count: str | None = None  # the COQL statement that answers COUNT(*) when count_via_coql
@@ -130,33 +134,37 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
                display_field: Callable[[str], str | None]) -> TableScan:
     ts = ref.schema
     columns = ref.column_list()
+    fields = len(ts.fields_for(list(columns)))
     filtering = config.use_server_side_filtering and ref.filters_allowed
     units = ref.units if filtering else []
     ctx = make_context(ts, display_field)
     nodes = [u.node for u in units]
-    filters = {t.value: push_filter(nodes, t, ctx) for t in Target} if units else {}
-    rest = _rest_filter(units)
+    filters, sent = _render(nodes, ctx) if units else ({}, {})
+    rest = push_modified_since(nodes)
     has_where = bool(ref.conjuncts)
 
-    coql_exact = not has_where or (bool(filters) and filters["COQL"].exact)
-    if ref.count_only and coql_exact and config.api_type in ("Auto", "COQL") and (filtering or not has_where):
+    # A COUNT is one statement with no keyset: it may use every condition COQL takes.
+    countable = not has_where or (bool(filters) and filters["COQL"].exact)
+    if ref.count_only and countable and config.api_type in ("Auto", "COQL") and (filtering or not has_where):
         where = filters["COQL"].value if filters else None
         pd = Pushdown(coql_where=where, exact=True)
-        query = f"select COUNT(id) from {ts.module} where {where or 'id is not null'}"
-        return TableScan(ts.module, ("id",), "COQL", pd, "", True, 1, 1, relation, ref.alias, None,
-                         "COUNT(*) answered by one COQL aggregate", filters, True, query)
+        price = COQL.cost(1, 1, 1)
+        return TableScan(ts.module, ("id",), "COQL", pd, "", True, price.calls, price.credits, relation, ref.alias,
+                         None, "COUNT(*) answered by one COQL aggregate", filters, True,
+                         count_statement(ts.module, where))
 
+    coql_exact = not has_where or (bool(sent) and sent["COQL"].exact)
     order = _pushable_order(ref, ts)
-    api, reason = _choose(ref, config, filters, units, order, ts, total, coql_exact)
+    api, reason = _choose(ref, config, sent, units, order, fields, total, coql_exact)
     if has_where and not filtering:
         reason += ("; UseServerSideFiltering=false: DuckDB filters every row" if ref.filters_allowed
                    else "; the join or sampling makes pushing this table's WHERE unsafe")
-    chosen = filters.get(api)
+    chosen = sent.get(api)
     exact_units: tuple[bool, ...]
     if not has_where:
         exact, exact_units = True, ()
     elif api == "REST":
-        exact, exact_units = rest[2], rest[1]
+        exact, exact_units = rest.exact, rest.exact_units
     elif chosen is not None:
         exact, exact_units = chosen.exact, chosen.exact_units
     else:
@@ -167,18 +175,29 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
     if ref.lone and ref.limit is not None and exact:
         if ref.order_by == ():
             limit = ref.limit
-        elif api == "COQL" and order and ref.limit <= cost.COQL_PAGE:
+        elif api == "COQL" and order and ref.limit <= COQL.limits.rows_per_call:
             limit, order_by = ref.limit, order
-    pd = Pushdown(criteria=_value(filters, "Search"), coql_where=_value(filters, "COQL"),
-                  bulk_criteria=_value(filters, "Bulk"), modified_since=rest[0] if api == "REST" else None,
+    pd = Pushdown(criteria=_value(sent, "Search"), coql_where=_value(sent, "COQL"),
+                  bulk_criteria=_value(sent, "Bulk"), modified_since=rest.since if api == "REST" else None,
                   limit=limit, order_by=order_by, exact=exact)
     residual = _residual(ref, units, exact_units)
-    rows = _estimated_rows(api, filters, rest, units, ts, total)
+    rows = _estimated_rows(api, sent, rest, units, ts, total)
     if limit is not None:
         rows = limit if rows is None else min(rows, limit)
-    price = _cost(api, rows, ts, columns, limit)
+    price = strategy_for(api).cost(rows, fields, limit)
     return TableScan(ts.module, columns, api, pd, residual, exact, price.calls, price.credits, relation, ref.alias,
                      rows, reason, filters)
+
+
+def _render(nodes: list[Node], ctx: RuleContext) -> tuple[dict[str, FilterPushdown], dict[str, FilterPushdown]]:
+    """The conjuncts per target: within the language's limits, and as sent (leaving the reader its room)."""
+    filters = {t.value: push_filter(nodes, t, ctx) for t in Target}
+    sent = {}
+    for t in Target:
+        budget = strategy_for(t.value).limits.pushdown_conditions
+        got = filters[t.value]
+        sent[t.value] = got if got.conditions <= budget else push_filter(nodes, t, ctx, budget)
+    return filters, sent
 
 
 def _value(filters: Mapping[str, FilterPushdown], target: str) -> Any:
@@ -187,9 +206,9 @@ def _value(filters: Mapping[str, FilterPushdown], target: str) -> Any:
 
 
 def _choose(ref: TableRef, config: ConnectionConfig, filters: Mapping[str, FilterPushdown], units: list[Unit],
-            order: tuple[tuple[str, bool], ...] | None, ts: TableSchema, total: Callable[[str], int | None],
+            order: tuple[tuple[str, bool], ...] | None, fields: int, total: Callable[[str], int | None],
             coql_exact: bool) -> tuple[str, str]:
-    pushable = {t for t, f in filters.items() if f.value is not None}
+    pushable = {t: f for t, f in filters.items() if f.value is not None}
     forced = config.api_type
     if forced != "Auto":
         note = ""
@@ -198,54 +217,23 @@ def _choose(ref: TableRef, config: ConnectionConfig, filters: Mapping[str, Filte
         elif forced == "REST" and units:
             note = " (the list API cannot filter; DuckDB filters the rows)"
         return forced, f"APIType={forced}{note}"
-    has_where = bool(ref.conjuncts)
-    if ref.lone and ref.limit is not None and ref.limit <= cost.COQL_PAGE:
-        if ref.order_by and order and coql_exact:
-            return "COQL", f"ORDER BY ... LIMIT {ref.limit}: one sorted COQL call"
-        if ref.order_by == () and not has_where:
-            return "REST", f"LIMIT {ref.limit}: the first page(s) of the list API"
-        if ref.order_by == () and coql_exact:
-            return "COQL", f"LIMIT {ref.limit} with an exact COQL filter"
-    if config.use_coql and "COQL" in pushable:
-        return "COQL", "UseCOQL=true and the filter can be pushed to COQL"
-    n = total(ts.module)
-    size = f"{n:,} rows" if n is not None else "unknown size"
-    if not pushable:
-        if n is not None and n <= SMALL_MODULE:
-            return "REST", f"small module ({size}) and no filter Zoho can apply"
-        return "Bulk", f"{'large module' if n is not None else 'module of unknown size'} ({size}) and no " \
-                       "filter Zoho can apply"
-    est = {t: cost.result_rows(_pushed_nodes(units, filters[t]), n, ts) for t in pushable}
-    if "Search" in pushable and _search_fits(filters, units, est["Search"], est.get("COQL")):
-        return "Search", f"selective equals/starts_with/IN (~{est['Search']:,} of {size}, <= {SEARCH_MAX:,})"
-    coql_rows = est.get("COQL")
-    if coql_rows is not None and coql_rows <= SELECTIVE:
-        why = ""
-        if "Search" in pushable and (est["Search"] or SEARCH_MAX + 1) <= SEARCH_MAX:
-            why = "; cheaper than Search's 200-row pages"
-        return "COQL", f"selective filter (~{coql_rows:,} of {size}){why}"
-    bulk_rows = est.get("Bulk")
-    shown = f"~{bulk_rows:,} of {size}" if bulk_rows is not None else size
-    return "Bulk", f"large scan ({shown}); Bulk Read is the cheapest per row"
+    n = total(ref.schema.module)
+    search, coql = filters.get("Search"), filters.get("COQL")
+    searched = _pushed_nodes(units, search) if search is not None else []
+    request = ReadRequest(
+        module=ref.schema.module, fields=fields, total_rows=n, filtered=bool(ref.conjuncts),
+        estimates={t: result_rows(_pushed_nodes(units, f), n, ref.schema) for t, f in pushable.items()},
+        coql_exact=coql_exact,
+        search_selective=any(isinstance(x, Pred) and x.op in ("eq", "in", "like", "ilike") for x in searched),
+        search_takes_less=search is not None and coql is not None and any(
+            c and not s for s, c in zip(search.pushed, coql.pushed, strict=True)),
+        limit=ref.limit if ref.lone else None, unordered=ref.order_by == (),
+        coql_sorts=bool(ref.order_by) and bool(order))
+    return choose_api(request, use_coql=config.use_coql)
 
 
 def _pushed_nodes(units: list[Unit], f: FilterPushdown) -> list[Any]:
     return [u.node for u, ok in zip(units, f.pushed, strict=True) if ok]
-
-
-def _search_fits(filters: Mapping[str, FilterPushdown], units: list[Unit], rows: int | None,
-                 coql_rows: int | None) -> bool:
-    search, coql = filters["Search"], filters.get("COQL")
-    if rows is None or rows > SEARCH_MAX:
-        return False
-    if coql is not None and any(c and not s for s, c in zip(search.pushed, coql.pushed, strict=True)):
-        return False  # COQL can take more of the WHERE: it returns fewer rows
-    pushed = _pushed_nodes(units, search)
-    selective = any(isinstance(n, Pred) and n.op in ("eq", "in", "like", "ilike") for n in pushed)
-    search_credits = cost.search_cost(rows).credits or 0
-    coql_credits = cost.coql_cost(coql_rows if coql_rows is not None else rows).credits or 0
-    # Ties go to Search (an index lookup); a big result is cheaper through COQL's 2,000-row pages.
-    return selective and search_credits <= coql_credits + 1
 
 
 def _pushable_order(ref: TableRef, ts: TableSchema) -> tuple[tuple[str, bool], ...] | None:
@@ -264,26 +252,6 @@ def _pushable_order(ref: TableRef, ts: TableSchema) -> tuple[tuple[str, bool], .
     return tuple(keys)
 
 
-def _rest_filter(units: list[Unit]) -> tuple[datetime | None, tuple[bool, ...], bool]:
-    """The list API filters only by If-Modified-Since: lower bounds on Modified_Time."""
-    since: datetime | None = None
-    exact_units = []
-    for u in units:
-        n = u.node
-        bound, ok = None, False
-        if isinstance(n, Pred) and n.column.field == "Modified_Time" and n.column.value_type == "datetime":
-            if n.op == "ge":
-                bound, ok = n.value, True
-            elif n.op == "gt":
-                bound, ok = n.value + timedelta(seconds=1), True  # whole seconds: > t is >= t+1s
-            elif n.op in ("eq", "between"):
-                bound = n.value if n.op == "eq" else n.value[0]
-        if bound is not None:
-            since = bound if since is None else max(since, bound)
-        exact_units.append(ok)
-    return since, tuple(exact_units), bool(units) and all(exact_units)
-
-
 def _residual(ref: TableRef, units: list[Unit], exact_units: Sequence[bool]) -> str:
     done: dict[int, bool] = {}
     for u, ok in zip(units, exact_units, strict=False):
@@ -294,24 +262,14 @@ def _residual(ref: TableRef, units: list[Unit], exact_units: Sequence[bool]) -> 
     return " AND ".join(f"({s})" if len(left) > 1 else s for s in left)
 
 
-def _estimated_rows(api: str, filters: Mapping[str, FilterPushdown], rest: tuple[Any, ...], units: list[Unit],
+def _estimated_rows(api: str, filters: Mapping[str, FilterPushdown], rest: ModifiedSince, units: list[Unit],
                     ts: TableSchema, total: Callable[[str], int | None]) -> int | None:
     n = total(ts.module)
     if api in filters:
-        return cost.result_rows(_pushed_nodes(units, filters[api]), n, ts)
-    if api == "REST" and rest[0] is not None:
-        return cost.result_rows([u.node for u, ok in zip(units, rest[1], strict=True) if ok], n, ts)
+        return result_rows(_pushed_nodes(units, filters[api]), n, ts)
+    if api == "REST" and rest.since is not None:
+        return result_rows([u.node for u, ok in zip(units, rest.exact_units, strict=True) if ok], n, ts)
     return n
-
-
-def _cost(api: str, rows: int | None, ts: TableSchema, columns: tuple[str, ...], limit: int | None) -> cost.Cost:
-    if api == "REST":
-        return cost.rest_cost(rows, len(ts.fields_for(list(columns))))
-    if api == "Search":
-        return cost.search_cost(rows)
-    if api == "COQL":
-        return cost.coql_cost(rows, limit)
-    return cost.bulk_cost(rows)
 
 
 # ---- the DuckDB statement ---------------------------------------------------------------------------

@@ -4,6 +4,9 @@
 every batch has exactly the catalog's schema for ``columns`` (all columns when
 None), whichever API serves it. ``reader_for("Bulk", ctx)`` picks one by the
 APIType name the planner chose.
+
+What each API can filter and how (``dialects``), how it pages (``paging``),
+its limits, costs and partitions (``strategies``) live beside the readers.
 """
 
 from __future__ import annotations

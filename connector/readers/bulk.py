@@ -9,7 +9,8 @@ stream the zip to a temporary file -> decode it block by block
 
 Pages beyond 200,000 rows are pipelined: as soon as a page's job has
 completed and said ``more_records``, a worker thread creates the next job (with
-``next_page_token``, else ``page + 1``), polls and downloads it while this
+``next_page_token``, else ``page + 1``: :class:`~.paging.BulkJobPaginator`),
+polls and downloads it while this
 thread decodes and yields the current page. A read therefore takes about
 ``max(decode, job)`` per page, and holds at most two page files on disk and a
 few CSV blocks in memory.
@@ -34,7 +35,6 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,9 @@ from connector.model import NO_PUSHDOWN, Pushdown
 
 from .base import ReaderContext, resolve_columns
 from .bulk_csv import CsvPlan, decode_page, plan_csv
+from .dialects import BULK
 from .names import LookupNames
+from .paging import BulkJobPaginator
 
 log = logging.getLogger("connector.readers.bulk")
 
@@ -75,15 +77,8 @@ class PageFile:
 
 def job_criteria(pd: Pushdown) -> dict[str, Any] | None:
     """The job's criteria: the pushed bulk criteria AND ``Modified_Time >= modified_since``."""
-    parts: list[dict[str, Any]] = []
-    if pd.bulk_criteria:
-        parts.append(pd.bulk_criteria)
-    if pd.modified_since is not None:
-        since = pd.modified_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-        parts.append({"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal", "value": since})
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else {"group_operator": "and", "group": parts}
+    since = BULK.since("Modified_Time", pd.modified_since) if pd.modified_since is not None else None
+    return BULK.conjoin([pd.bulk_criteria, since])
 
 
 class _CancellableFile:
@@ -136,16 +131,20 @@ class BulkReader:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bulk-read-{module}")
         fetched = 0
         interrupted = False
+        pager = BulkJobPaginator(limit)
+
+        def next_page() -> Future[PageFile]:
+            at = pager.update_request({})
+            return pool.submit(cancellable, cancel, self.fetch_page, module, plan.fields, criteria, at["page"],
+                               at["page_token"], workdir, cancel)
+
         try:
-            pending: Future[PageFile] | None = pool.submit(cancellable, cancel, self.fetch_page, module,
-                                                           plan.fields, criteria, 1, None, workdir, cancel)
+            pending: Future[PageFile] | None = next_page()
             while pending is not None:
                 page = self._result(pending)
-                pending = None
-                if page.more and (limit is None or fetched + page.count < limit):
-                    # Pipelining: the next job runs on Zoho while this page decodes.
-                    pending = pool.submit(cancellable, cancel, self.fetch_page, module, plan.fields, criteria,
-                                          page.page + 1, page.next_page_token, workdir, cancel)
+                pager.update_state(page.page, page.count, page.more, page.next_page_token)
+                # Pipelining: the next job runs on Zoho while this page decodes.
+                pending = next_page() if pager.has_next_page else None
                 rows = 0
                 for batch in decode_page(page.path, plan, names, block_size=self.block_size):
                     if limit is not None and fetched + batch.num_rows > limit:

@@ -1,8 +1,9 @@
 """COQL reader: keyset pagination by id, so there is no OFFSET ceiling.
 
 COQL caps LIMIT at 2,000 and OFFSET+LIMIT at 100,000 (search-and-coql.md
-B.2), so the reader never uses OFFSET: it asks for ``id > <last id>`` ordered
-by id, 2,000 rows a call, until a short page. Lookups come back as
+B.2), so the reader never uses OFFSET: :class:`~.paging.CoqlKeysetPaginator`
+asks for ``id > <last id>`` ordered by id until a short page. The statement is
+written by :class:`~.dialects.coql.CoqlQuery`. Lookups come back as
 ``{"name", "id"}`` like the list API, so the same converter applies.
 
 COQL does not say which module a polymorphic lookup (``What_Id``) points at
@@ -14,7 +15,6 @@ field's target modules (extra COQL calls, only for such reads).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -24,24 +24,18 @@ from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 
 from .base import ReaderContext, resolve_columns
+from .dialects import COQL
+from .dialects.coql import MAX_LIMIT, CoqlQuery
 from .names import LookupNames
-
-CHEAP_LIMIT = 200
-
-
-def conjoin(parts: list[str]) -> str:
-    """AND the parts with explicit parentheses (COQL wants them past two conditions)."""
-    parts = [p for p in parts if p]
-    if not parts:
-        return ""
-    expr = f"({parts[0]})"
-    for p in parts[1:]:
-        expr = f"({expr} and ({p}))"
-    return expr
+from .paging import CoqlKeysetPaginator
 
 
-def coql_datetime(dt: datetime) -> str:
-    return "'" + dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00") + "'"
+def where_parts(pd: Pushdown) -> tuple[str, ...]:
+    """The pushed WHERE and ``Modified_Time >= modified_since``, as COQL conditions to AND."""
+    parts = [pd.coql_where or ""]
+    if pd.modified_since is not None:
+        parts.append(COQL.at_or_after("Modified_Time", pd.modified_since))
+    return tuple(p for p in parts if p)
 
 
 class CoqlReader:
@@ -51,13 +45,13 @@ class CoqlReader:
         self.ctx = ctx
 
     def batches(self, module: str, columns: list[str] | None = None, pushdown: Pushdown | None = None, *,
-                after_id: str | None = None, already: int = 0) -> Iterator[pa.RecordBatch]:
+                after_id: str | None = None, upto_id: str | None = None, already: int = 0
+                ) -> Iterator[pa.RecordBatch]:
+        """Rows of ``module``; ``after_id < id <= upto_id`` when given (a partition, the REST hand-off)."""
         pd = pushdown or NO_PUSHDOWN
         ts = self.ctx.catalog.table(module)
         module = ts.module
         cols = resolve_columns(ts, columns)
-        fields = ts.fields_for(cols) or ["id"]
-        select = ", ".join(fields)
         # Polymorphic lookups whose module COQL leaves out (What_Id): filled in before conversion.
         module_fields = [ts.by_name[c].field for c in cols if ts.by_name[c].part == "module"]
         names = LookupNames(self.ctx) if module_fields else None
@@ -67,37 +61,20 @@ class CoqlReader:
                 names.fill_record_modules(module, module_fields, rows)
             return records_to_batch(ts, cols, rows)
 
-        base_where = [pd.coql_where or ""]
-        if pd.modified_since is not None:
-            base_where.append(f"Modified_Time >= {coql_datetime(pd.modified_since)}")
-        fetched = already
+        query = CoqlQuery(module, tuple(ts.fields_for(cols) or ["id"]), where_parts(pd), upto_id=upto_id)
         limit = pd.limit if (pd.exact and pd.limit is not None) else None
-        if pd.order_by and limit is not None and limit <= api.MAX_LIMIT:
-            order = ", ".join(f"{f} {'asc' if asc else 'desc'}" for f, asc in pd.order_by)
-            where = conjoin(base_where) or "id is not null"
-            rows, _ = api.run(self.ctx.http, f"select {select} from {module} where {where} "
-                                             f"order by {order}, id asc limit {limit}")
+        if pd.order_by and limit is not None and limit <= MAX_LIMIT:
+            # One sorted call; id last, so rows tied on the keys come in one order.
+            rows, _ = api.run(self.ctx.http, CoqlQuery(module, query.fields, query.where, after_id, upto_id,
+                                                       (*pd.order_by, ("id", True)), limit).text())
             if rows:
                 yield convert(rows)
             return
-        last = after_id
-        # COQL charges by LIMIT: 1 credit up to 200 rows, 3 up to 2,000. Most filtered reads and
-        # incremental deltas are small, so the first call asks for 200 and only a full first page
-        # moves on to 2,000-row pages (a large scan pays one extra 1-credit call).
-        page = CHEAP_LIMIT
-        while True:
-            want = page if limit is None else min(page, limit - fetched)
-            if want <= 0:
+        pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already)
+        while pager.has_next_page:
+            rows, more = api.run(self.ctx.http, pager.update_request(query).text())
+            kept = pager.update_state(rows, more)
+            if not kept:
                 return
-            where = conjoin(base_where + ([f"id > {int(last)}"] if last else [])) or "id is not null"
-            rows, more = api.run(self.ctx.http, f"select {select} from {module} where {where} "
-                                                f"order by id asc limit {want}")
-            if not rows:
-                return
-            fetched += len(rows)
-            last = str(rows[-1]["id"])
-            yield convert(rows)
-            self.ctx.report(module, fetched)
-            if len(rows) < want and not more:
-                return
-            page = api.MAX_LIMIT
+            yield convert(kept)
+            self.ctx.report(module, pager.rows.fetched)

@@ -30,6 +30,7 @@ from connector.api import coql as coql_api
 from connector.api import metadata
 
 from .base import ReaderContext
+from .dialects.coql import CoqlQuery
 
 #: COQL accepts at most 100 values in ``in (...)`` (search-and-coql.md B.7)
 IN_LIMIT = 100
@@ -111,14 +112,14 @@ class LookupNames:
         return {i: self._resolved.get((field, i), (None, None)) for i in wanted}
 
     def _lookup(self, target: str, display: str | None, ids: list[str]) -> dict[str, str | None]:
-        select = "id" if display in (None, "id") else f"id, {display}"
+        select = ("id",) if display in (None, "id") else ("id", str(display))
         out: dict[str, str | None] = {}
         for i in range(0, len(ids), IN_LIMIT):
             chunk = [x for x in ids[i:i + IN_LIMIT] if x.isdigit()]  # ids are digits; never quote user input
             if not chunk:
                 continue
-            rows, _ = coql_api.run(self.ctx.http, f"select {select} from {target} where id in ({', '.join(chunk)}) "
-                                                  f"limit {IN_LIMIT}")
+            query = CoqlQuery(target, select, (f"id in ({', '.join(chunk)})",), order_by=(), limit=IN_LIMIT)
+            rows, _ = coql_api.run(self.ctx.http, query.text())
             self.ctx.stats["polymorphic_lookup_calls"] = self.ctx.stats.get("polymorphic_lookup_calls", 0) + 1
             for row in rows:
                 rid = str(row.get("id"))

@@ -4,18 +4,18 @@
   paginated pass over the first 50 fields plus, per page, ``?ids=`` calls for
   the other field groups (100 ids each), joined by id — rows can never be
   misaligned by concurrent writes.
-* Sorted by id ascending with ``page_token`` chaining (page numbers stop at
-  2,000 records). Page tokens stop at 100,000 records; past that the reader
-  continues with COQL keyset paging (``id > last``), which has no ceiling.
+* Sorted by id ascending with ``page_token`` chaining
+  (:class:`~.paging.PageTokenPaginator`; page numbers stop at 2,000 records).
+  Page tokens stop at 100,000 records; past that the reader continues with
+  COQL keyset paging (``id > last``), which has no ceiling.
 * Leads are read with ``converted=both``: the table holds every record.
-* ``modified_since`` becomes ``If-Modified-Since`` (one second earlier, because
-  Zoho's header means "strictly after" and watermarks are inclusive).
+* ``modified_since`` becomes ``If-Modified-Since`` (:mod:`.dialects.rest`).
+* :meth:`RestReader.by_ids` reads given ids only (a partition's slice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -25,8 +25,11 @@ from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 
 from .base import ReaderContext, resolve_columns
+from .coql import CoqlReader
+from .dialects import rest as dialect
+from .paging import PageTokenPaginator
 
-ID_BATCH = 100
+ID_BATCH = dialect.MAX_IDS
 
 
 def field_groups(fields: list[str], size: int = api.MAX_FIELDS_PER_CALL) -> list[list[str]]:
@@ -35,8 +38,8 @@ def field_groups(fields: list[str], size: int = api.MAX_FIELDS_PER_CALL) -> list
     return [fields[i:i + size] for i in range(0, len(fields), size)]
 
 
-def http_date(dt: datetime) -> str:
-    return (dt.astimezone(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+def converted_param(module: str) -> str | None:
+    return "both" if module == "Leads" else None  # converted leads belong to the table too
 
 
 class RestReader:
@@ -52,47 +55,54 @@ class RestReader:
         module = ts.module
         cols = resolve_columns(ts, columns)
         groups = field_groups(ts.fields_for(cols))
-        http = self.ctx.http
-        converted = "both" if module == "Leads" else None
-        since = http_date(pd.modified_since) if pd.modified_since else None
-        token: str | None = None
-        fetched = 0
-        per_page = self.ctx.config.page_size
-        last_id: str | None = None
-        while True:
-            page = api.list_page(http, module, groups[0], page_token=token, per_page=per_page, sort_by="id",
-                                 sort_order="asc", converted=converted, if_modified_since=since)
-            recs = page.records
+        converted = converted_param(module)
+        request: dict[str, Any] = {
+            "per_page": self.ctx.config.page_size, "sort_by": dialect.SORT[0], "sort_order": dialect.SORT[1],
+            "converted": converted,
+            "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
+        pager = PageTokenPaginator(pd.limit if pd.exact else None)
+        while pager.has_next_page:
+            page = api.list_page(self.ctx.http, module, groups[0], **pager.update_request(request))
+            recs = pager.update_state(page)
             if not recs:
                 return
             if len(groups) > 1:
-                self._join_groups(module, groups[1:], recs, converted)
-            if pd.limit is not None and pd.exact and fetched + len(recs) > pd.limit:
-                recs = recs[: pd.limit - fetched]
-            fetched += len(recs)
-            last_id = str(recs[-1]["id"])
+                self.join_groups(module, groups[1:], recs)
             yield records_to_batch(ts, cols, recs)
-            self.ctx.report(module, fetched)
-            if (pd.limit is not None and pd.exact and fetched >= pd.limit) or not page.more:
-                return
-            if fetched >= api.PAGE_TOKEN_LIMIT:
-                break
-            token = page.next_page_token
-        # Past 100,000 records page tokens end; continue by id with COQL keyset paging.
-        from .coql import CoqlReader
+            self.ctx.report(module, pager.rows.fetched)
+        if pager.handoff_after is not None:
+            # Past 100,000 records page tokens end; continue by id with COQL keyset paging.
+            yield from CoqlReader(self.ctx).batches(module, cols, pd, after_id=pager.handoff_after,
+                                                    already=pager.rows.fetched)
 
-        yield from CoqlReader(self.ctx).batches(module, cols, pd, after_id=last_id, already=fetched)
+    def by_ids(self, module: str, columns: list[str] | None, ids: Iterable[list[str]]) -> Iterator[pa.RecordBatch]:
+        """The current rows of the given ids (chunks of at most 100); ids no longer there are left out."""
+        ts = self.ctx.catalog.table(module)
+        cols = resolve_columns(ts, columns)
+        groups = field_groups(ts.fields_for(cols))
+        fetched = 0
+        for chunk in ids:
+            if not chunk:
+                continue
+            recs = self._fetch_ids(ts.module, groups[0], chunk)
+            if recs and len(groups) > 1:
+                self.join_groups(ts.module, groups[1:], recs)
+            if recs:
+                fetched += len(recs)
+                yield records_to_batch(ts, cols, recs)
+                self.ctx.report(ts.module, fetched)
 
-    def _join_groups(self, module: str, groups: list[list[str]], recs: list[dict[str, Any]],
-                     converted: str | None) -> None:
+    def _fetch_ids(self, module: str, fields: list[str], ids: list[str]) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"fields": ",".join(fields), "ids": dialect.ids_param(ids)}
+        r = self.ctx.http.get(f"/{module}", params=params, kind="list", what=f"list {module} by ids")
+        return [] if r.empty else list(r.body.get("data", []))
+
+    def join_groups(self, module: str, groups: list[list[str]], recs: list[dict[str, Any]]) -> None:
         by_id = {str(r["id"]): r for r in recs}
         ids = list(by_id)
         for fields in groups:
             for i in range(0, len(ids), ID_BATCH):
-                chunk = ids[i:i + ID_BATCH]
-                params: dict[str, Any] = {"fields": ",".join(fields), "ids": ",".join(chunk)}
-                r = self.ctx.http.get(f"/{module}", params=params, kind="list", what=f"list {module} by ids")
-                for extra in ([] if r.empty else r.body.get("data", [])):
+                for extra in self._fetch_ids(module, fields, ids[i:i + ID_BATCH]):
                     target = by_id.get(str(extra.get("id")))
                     if target is not None:
                         target.update({k: v for k, v in extra.items() if k in fields})

@@ -8,13 +8,15 @@ search rows of those ids are dropped, the fresh COQL rows are added, and the
 engine re-applies the WHERE — so a just-edited record is never missed nor
 shown stale.
 
-Search reaches at most 2,000 records; the reader buffers up to that many (a
-bounded amount) and, when the cap is hit, answers from COQL instead so it never
-yields a partial result.
+Search reaches at most 2,000 records (:class:`~.paging.SearchPaginator`); the
+reader buffers up to that many (a bounded amount) and, when the cap is hit,
+answers from COQL instead so it never yields a partial result.
 
 ``modified_since`` is applied to the search rows here rather than added to the
 criteria: Zoho caps criteria at 15 conditions and the planner may have used
-them all, and the rows are few (at most 2,000).
+them all, and the rows are few (at most 2,000). An id window
+(``after_id < id <= upto_id``, a partition's slice) is applied the same way,
+and given to the COQL reads as a condition.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 
 from .base import ReaderContext, resolve_columns
-from .coql import CoqlReader, coql_datetime
-from .rest import RestReader, field_groups
+from .coql import CoqlReader
+from .dialects import COQL
+from .paging import SearchPaginator
+from .rest import RestReader, converted_param, field_groups
 
 PER_PAGE = 200
 
@@ -43,12 +47,12 @@ class SearchReader:
     def __init__(self, ctx: ReaderContext) -> None:
         self.ctx = ctx
 
-    def batches(self, module: str, columns: list[str] | None = None,
-                pushdown: Pushdown | None = None) -> Iterator[pa.RecordBatch]:
+    def batches(self, module: str, columns: list[str] | None = None, pushdown: Pushdown | None = None, *,
+                after_id: str | None = None, upto_id: str | None = None) -> Iterator[pa.RecordBatch]:
         pd = pushdown or NO_PUSHDOWN
         if not pd.criteria:
             # Search needs criteria; without any, a scan is what was asked for.
-            yield from CoqlReader(self.ctx).batches(module, columns, pd)
+            yield from CoqlReader(self.ctx).batches(module, columns, pd, after_id=after_id, upto_id=upto_id)
             return
         ts = self.ctx.catalog.table(module)
         module = ts.module
@@ -58,34 +62,29 @@ class SearchReader:
         if since is not None and "Modified_Time" not in fields:
             fields = ["Modified_Time", *fields]  # in the first group, so every search row carries it
         groups = field_groups(fields)
-        converted = "both" if module == "Leads" else None
+        params: dict[str, Any] = {"criteria": pd.criteria, "fields": ",".join(groups[0])}
+        if (converted := converted_param(module)) is not None:
+            params["converted"] = converted
         found: list[dict[str, Any]] = []
         server_now: datetime | None = None
-        capped = False
-        for page in range(1, api.SEARCH_CAP // PER_PAGE + 1):
-            params: dict[str, Any] = {"criteria": pd.criteria, "page": page, "per_page": PER_PAGE,
-                                      "fields": ",".join(groups[0])}
-            if converted:
-                params["converted"] = converted
-            r = self.ctx.http.get(f"/{module}/search", params=params, kind="search", what=f"search {module}")
+        pager = SearchPaginator(per_page=PER_PAGE, cap=api.SEARCH_CAP)
+        while pager.has_next_page:
+            r = self.ctx.http.get(f"/{module}/search", params=pager.update_request(params), kind="search",
+                                  what=f"search {module}")
             server_now = server_now or _server_time(r.headers)
-            if r.empty:
-                break
-            found += r.body.get("data", [])
-            if not r.body.get("info", {}).get("more_records"):
-                break
-            if page * PER_PAGE >= api.SEARCH_CAP:
-                capped = True
-        if capped:
+            records = [] if r.empty else list(r.body.get("data", []))
+            found += pager.update_state(records, bool(not r.empty and r.body.get("info", {}).get("more_records")))
+        if pager.capped:
             # More than 2,000 matches: search cannot list them all; COQL can.
-            yield from CoqlReader(self.ctx).batches(module, cols, pd)
+            yield from CoqlReader(self.ctx).batches(module, cols, pd, after_id=after_id, upto_id=upto_id)
             return
+        found = [r for r in found if _in_window(str(r["id"]), after_id, upto_id)]
         if since is not None:
             found = [r for r in found if (at := _modified_at(r)) is not None and at >= since]
         if len(groups) > 1 and found:
-            for i in range(0, len(found), 200):
-                RestReader(self.ctx)._join_groups(module, groups[1:], found[i:i + 200], converted)
-        recent = self._recently_modified(module, cols, server_now or datetime.now(UTC), since)
+            for i in range(0, len(found), PER_PAGE):
+                RestReader(self.ctx).join_groups(module, groups[1:], found[i:i + PER_PAGE])
+        recent = self._recently_modified(module, cols, server_now or datetime.now(UTC), since, after_id, upto_id)
         fresh_ids = {i for b in recent for i in b.column("id").to_pylist()}
         merged = [r for r in found if str(r["id"]) not in fresh_ids]
         if merged:
@@ -93,8 +92,8 @@ class SearchReader:
         yield from recent
         self.ctx.report(module, len(merged) + sum(b.num_rows for b in recent))
 
-    def _recently_modified(self, module: str, cols: list[str], now: datetime,
-                           since: datetime | None = None) -> list[pa.RecordBatch]:
+    def _recently_modified(self, module: str, cols: list[str], now: datetime, since: datetime | None,
+                           after_id: str | None, upto_id: str | None) -> list[pa.RecordBatch]:
         """Current rows of every record modified within the index lag (COQL reads the database)."""
         lag = self.ctx.config.search_index_lag
         ts = self.ctx.catalog.table(module)
@@ -103,8 +102,14 @@ class SearchReader:
         cutoff = now - timedelta(seconds=lag)
         if since is not None and since > cutoff:
             cutoff = since
-        where = f"Modified_Time >= {coql_datetime(cutoff)}"
-        return list(CoqlReader(self.ctx).batches(module, cols, Pushdown(coql_where=where)))
+        where = COQL.at_or_after("Modified_Time", cutoff)
+        return list(CoqlReader(self.ctx).batches(module, cols, Pushdown(coql_where=where), after_id=after_id,
+                                                upto_id=upto_id))
+
+
+def _in_window(record_id: str, after_id: str | None, upto_id: str | None) -> bool:
+    n = int(record_id)
+    return (after_id is None or n > int(after_id)) and (upto_id is None or n <= int(upto_id))
 
 
 def _modified_at(record: dict[str, Any]) -> datetime | None:

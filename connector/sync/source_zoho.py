@@ -16,7 +16,12 @@ from connector.api import metadata
 from connector.api import records as api
 from connector.errors import ConnectorError
 from connector.model import Pushdown
+from connector.planning.choice import ReadRequest, choose_api
+from connector.readers import reader_for
 from connector.readers.base import Reader
+from connector.readers.dialects import COQL, SEARCH
+from connector.readers.dialects import rest as list_api
+from connector.readers.dialects.coql import CoqlQuery, count_statement
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
@@ -31,40 +36,21 @@ DEFAULT_MODULE_TYPES = ("default", "custom", "subform", "linking")
 #: a rollup over child records), so an incremental read never sees them change; nor lookup names
 COMPUTED_TYPES = ("formula", "rollup_summary")
 #: COQL takes at most 100 values in an IN list (search-and-coql.md B.7)
-COQL_IN_MAX = 100
+COQL_IN_MAX = COQL.max_in_values
 COQL_IN_CLAUSES = 10  # of the 25 conditions a WHERE may have; the reader adds its own few
-#: below this many records a full load pages through REST: a Bulk Read job costs 50 credits
-#: (limits-and-errors.md section 2), REST 1 per 200 records, so Bulk pays from ~10,000
-BULK_MIN_ROWS = 10_000
 
 
 def boundary_clause(watermark: datetime, ids: list[str]) -> str:
-    """COQL for "not one of the rows already taken at the watermark second".
-
-    Those ids are left out only *at* that second: one of them edited later has a later
-    Modified_Time and must come back. COQL takes 100 values per IN and 25 conditions per WHERE,
-    so at most 10 NOT IN clauses of 100 (the reader adds a few conditions of its own).
-    """
-    from connector.readers.coql import conjoin, coql_datetime
-
-    not_taken = conjoin([f"id not in ({', '.join(ids[i:i + COQL_IN_MAX])})" for i in range(0, len(ids), COQL_IN_MAX)])
-    return f"(Modified_Time > {coql_datetime(watermark)}) or ({not_taken})"
-
-
-def _coql_time(dt: datetime) -> str:
-    from connector.readers.coql import coql_datetime
-
-    return coql_datetime(dt)
+    """COQL for "not one of the rows already taken at the watermark second" (see CoqlWhere.not_taken_at)."""
+    return COQL.not_taken_at(watermark, ids)
 
 
 class ZohoSource(Source):
     scheme = "zoho"
 
-    def __init__(self, session: ZohoSession, *, api_type: str | None = None,
-                 bulk_min_rows: int = BULK_MIN_ROWS) -> None:
+    def __init__(self, session: ZohoSession, *, api_type: str | None = None) -> None:
         self.session = session
         self.api_type = api_type or session.config.api_type
-        self.bulk_min_rows = bulk_min_rows
         self.progress: object | None = None
         #: (module, since) -> (ids, complete): a parent's deletions serve its linking and subform
         #: modules' cascade checks in the same run instead of being asked for again
@@ -145,22 +131,36 @@ class ZohoSource(Source):
         return [{"id": str(u.get("id")), "name": u.get("full_name"), "email": u.get("email"),
                  "status": u.get("status")} for u in found]
 
-    def _big(self, module: str) -> bool:
-        """Worth a Bulk Read job? A job costs 50 credits, a REST page of 200 rows costs 1."""
+    def _request(self, module: str, since: datetime | None) -> ReadRequest:
+        """The read as the planner's choice policy sees it, sized by Zoho's record count (1 credit).
+
+        A full load is every row; a delta is ``Modified_Time >= since``, estimated by the count of
+        records modified after the watermark second (the rows at it were mostly taken last run).
+        The count comes from statistics Zoho updates within minutes: an estimate, as the planner's.
+        """
+        ts = self.session.catalog.table(module)
+        fields = len(ts.fields_for([c.name for c in ts.columns]))
+        if since is None:
+            return ReadRequest(ts.module, fields, self._record_count(ts.module))
+        after = SEARCH.literal("datetime", since + timedelta(seconds=1))
+        delta = self._record_count(ts.module, SEARCH.compare("Modified_Time", "ge", [after], False))
+        return ReadRequest(ts.module, fields, None, filtered=True, estimates={"COQL": delta, "Bulk": delta})
+
+    def _record_count(self, module: str, criteria: str | None = None) -> int | None:
         try:
-            return api.count(self.session.http, module) >= self.bulk_min_rows
-        except ConnectorError:
-            return False
+            return api.count(self.session.http, module, criteria)
+        except ConnectorError as exc:  # an estimate is a hint; the read itself reports real trouble
+            log.info("cannot count %s (%s)", module, exc)
+            return None
 
-    def _reader(self, module: str, incremental: bool) -> Reader:
-        from connector.readers import reader_for
-
+    def _reader(self, module: str, since: datetime | None) -> Reader:
         ctx = self.session.reader_context(progress=self.progress)
         choice = self.api_type
         if choice == "Auto":
-            # Deltas: COQL (Modified_Time >= watermark, keyset by id, ids at the boundary left out).
-            # Full loads: Bulk Read past ~10,000 rows (cheaper in credits), REST pages below.
-            choice = "COQL" if incremental else ("Bulk" if self._big(module) else "REST")
+            # The planner's policy: deltas are usually small (COQL, keyset by id, the boundary ids left out by
+            # the query), full loads and big deltas as cheap in credits as the list API or Bulk Read make them.
+            choice, why = choose_api(self._request(module, since))
+            log.info("%s: reading with %s: %s", module, choice, why)
         elif choice == "Search":
             choice = "COQL"  # a sync has no search criteria; Search would only fall back to COQL
         return reader_for(choice, ctx)
@@ -187,7 +187,7 @@ class ZohoSource(Source):
 
     def _read(self, module: str, columns: list[str] | None, modified_since: datetime | None,
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
-        reader = self._reader(module, modified_since is not None)
+        reader = self._reader(module, modified_since)
         ids = sorted(exclude_ids or (), key=int)
         if modified_since is None or not ids:
             yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
@@ -204,12 +204,12 @@ class ZohoSource(Source):
         def read_from(since: datetime) -> Iterator[pa.RecordBatch]:
             # A Bulk Read job costs 50 credits and three calls even when it finds nothing: count first.
             bulk = getattr(reader, "name", "") == "Bulk"
-            if bulk and self._count(module, f"Modified_Time >= {_coql_time(since)}") == 0:
+            if bulk and self._count(module, COQL.at_or_after("Modified_Time", since)) == 0:
                 return iter(())
             return reader.batches(module, columns, Pushdown(modified_since=since))
 
         def count_at(at: datetime) -> int | None:
-            return self._count(module, f"Modified_Time = {_coql_time(at)}")
+            return self._count(module, COQL.at("Modified_Time", at))
 
         def read_at(at: datetime, by_coql: bool) -> Iterator[pa.RecordBatch]:
             log.info("%s: the watermark second %s gained or lost rows since it was read; reading it again",
@@ -224,10 +224,8 @@ class ZohoSource(Source):
         reader's rows from that second on, cut to the second here."""
         pushdown = Pushdown(modified_since=second)
         if by_coql:
-            from connector.readers import reader_for
-
             reader = reader_for("COQL", self.session.reader_context(progress=self.progress))
-            pushdown = Pushdown(modified_since=second, coql_where=f"Modified_Time = {_coql_time(second)}")
+            pushdown = Pushdown(modified_since=second, coql_where=COQL.at("Modified_Time", second))
         stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
         for b in reader.batches(module, columns, pushdown):
             kept = b.filter(pc.fill_null(pc.equal(b.column("Modified_Time"), stamp), False))
@@ -239,7 +237,7 @@ class ZohoSource(Source):
         from connector.api import coql
 
         try:
-            rows, _ = coql.run(self.session.http, f"select COUNT(id) from {module} where {where}")
+            rows, _ = coql.run(self.session.http, count_statement(module, where))
         except ConnectorError as exc:
             log.info("cannot count %s by COQL (%s)", module, exc)
             return None
@@ -247,8 +245,6 @@ class ZohoSource(Source):
 
     def ids(self, module: str) -> set[str]:
         """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
-        from connector.readers import reader_for
-
         reader = reader_for("COQL", self.session.reader_context())
         return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
 
@@ -281,8 +277,8 @@ class ZohoSource(Source):
                     if read[1] is not None and read[1] >= since:
                         return True
                     continue
-                rows, _ = coql.run(self.session.http, f"select id from {parent} where Modified_Time >= "
-                                                      f"'{since.strftime('%Y-%m-%dT%H:%M:%S+00:00')}' limit 1")
+                query = CoqlQuery(parent, where=(COQL.at_or_after("Modified_Time", since),), order_by=(), limit=1)
+                rows, _ = coql.run(self.session.http, query.text())
                 if rows:
                     return True
         return False
@@ -296,7 +292,7 @@ class ZohoSource(Source):
         known = self._deleted.get((module, since))
         if known is not None and (known[1] or first_page_only):
             return list(known[0])
-        header = (since - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00") if since else None
+        header = list_api.if_modified_since(since) if since else None
         ids: list[str] = []
         page = 1
         while True:

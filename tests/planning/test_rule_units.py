@@ -11,13 +11,14 @@ from hypothesis import strategies as st
 
 from connector.planning.predicates import And, Opaque, Or, Pred
 from connector.planning.rules import RULES, make_context, push_filter
-from connector.planning.rules.base import RuleContext, Target, column_kind, combine, condition, format_value
+from connector.planning.rules.base import RuleContext, Target, column_kind, combine, condition
 from connector.planning.rules.boolean import push_boolean
 from connector.planning.rules.comparison import push_comparison
 from connector.planning.rules.equals import push_equals
 from connector.planning.rules.in_list import push_in_list
 from connector.planning.rules.is_null import push_is_null
 from connector.planning.rules.starts_with import like_prefix, push_starts_with
+from connector.readers.dialects import dialect_for
 
 from .conftest import TABLES
 from .zoho_model import ZohoModel
@@ -91,7 +92,7 @@ def test_column_kinds(column: str, kinds: tuple[str | None, str | None, str | No
     (C, "lookup_id", "12a", None),
 ])
 def test_format_value(target: Target, kind: str, value: object, expected: object) -> None:
-    assert format_value(target, kind, value) == expected
+    assert dialect_for(target).literal(kind, value) == expected
 
 
 def test_equals_rule_alone() -> None:

@@ -9,17 +9,19 @@ the whole conjunct, which only widens the result.
 from __future__ import annotations
 
 from connector.planning.predicates import Node, Pred
+from connector.readers.dialects import dialect_for
 
-from .base import MAX_IN_VALUES, Pushed, RuleContext, Target, combine, condition
+from .base import Pushed, RuleContext, Target, combine, condition
 
 
 def push_in_list(node: Node, target: Target, ctx: RuleContext) -> Pushed | None:
     if not isinstance(node, Pred) or node.op not in ("in", "not_in"):
         return None
     values = list(node.value)
+    step = dialect_for(target).max_in_values
     parts: list[Pushed] = []
-    for i in range(0, len(values), MAX_IN_VALUES):
-        chunk = values[i:i + MAX_IN_VALUES]
+    for i in range(0, len(values), step):
+        chunk = values[i:i + step]
         if len(chunk) == 1:
             got = condition(target, ctx, node.column, "eq" if node.op == "in" else "ne", chunk[0])
         else:

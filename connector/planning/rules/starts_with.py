@@ -13,21 +13,19 @@ Escaping per target, so that a literal ``%``, ``_`` or ``\\`` in the prefix can
 never make Zoho match *fewer* rows:
 
 * Search and Bulk take the prefix as a plain string; Search backslash-escapes
-  ``(``, ``)``, ``,`` and ``\\`` (done in base.format_value).
+  ``(``, ``)``, ``,`` and ``\\`` (its dialect's ``literal``).
 * COQL ``like`` documents ``%`` but no escape syntax, and whether ``_`` is a
-  wildcard or ``\\`` an escape is unconfirmed; the prefix is cut before the
-  first ``%``, ``_`` or ``\\``, which is a superset under every reading.
+  wildcard or ``\\`` an escape is unconfirmed; its dialect's ``safe_prefix``
+  cuts the prefix before the first ``%``, ``_`` or ``\\``, which is a
+  superset under every reading.
 """
 
 from __future__ import annotations
 
-import re
-
 from connector.planning.predicates import Node, Pred
+from connector.readers.dialects import dialect_for
 
 from .base import Pushed, RuleContext, Target, condition
-
-_COQL_UNSAFE = re.compile(r"[%_\\]")
 
 
 def like_prefix(pattern: str, escape: str | None) -> tuple[str, bool] | None:
@@ -52,7 +50,8 @@ def like_prefix(pattern: str, escape: str | None) -> tuple[str, bool] | None:
 def push_starts_with(node: Node, target: Target, ctx: RuleContext) -> Pushed | None:
     if not isinstance(node, Pred) or node.op not in ("like", "ilike"):
         return None
-    if node.op == "ilike" and target is not Target.SEARCH:
+    dialect = dialect_for(target)
+    if node.op == "ilike" and not dialect.prefix_ignores_case:
         return None  # only the search index is documented to ignore case; COQL/Bulk may compare exactly
     parsed = like_prefix(node.value, node.escape)
     if parsed is None:
@@ -61,10 +60,7 @@ def push_starts_with(node: Node, target: Target, ctx: RuleContext) -> Pushed | N
     if not wildcard:
         return condition(target, ctx, node.column, "eq", prefix)
     # Trailing blanks may be trimmed by Zoho; a shorter prefix only widens the match.
-    prefix = prefix.rstrip()
-    if target is Target.COQL:
-        cut = _COQL_UNSAFE.search(prefix)
-        prefix = prefix[:cut.start()].rstrip() if cut else prefix
+    prefix = dialect.safe_prefix(prefix.rstrip())
     if not prefix:
         return None
     return condition(target, ctx, node.column, "starts_with", prefix)

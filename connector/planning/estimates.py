@@ -1,87 +1,23 @@
-"""Rough row, call and credit estimates per API (limits-and-errors.md section 2).
+"""Estimated result rows of a filter, from the module's row count and textbook selectivities.
 
-They rank APIs and fill EXPLAIN; they are not promises. Credits per call:
-
-* REST list: 1 per page of 200 records, per group of 50 fields (Zoho's
-  ``fields`` takes at most 50 names, the reader joins the groups by id);
-* Search: 1 per page of 200 (at most 2,000 results), plus the one COQL call
-  the reader makes for records modified within SearchIndexLag; past 2,000
-  results the reader falls back to COQL for the whole result;
-* COQL: 1/2/3 by the call's LIMIT (<= 200 / <= 1,000 / <= 2,000); the keyset
-  reader asks for LIMIT 2,000, so 3 per call of 2,000 rows;
-* Bulk Read: 50 per job of up to 200,000 rows, plus (assumed) two status polls
-  and one download per job at 1 credit each.
+The per-API calls and credits those rows cost are the read strategies' business
+(:mod:`connector.readers.strategies`); this module only guesses how many rows a
+pushed filter selects. The guesses rank APIs and fill EXPLAIN; they are not
+promises, and a unique field's equality counts one row per value.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from connector.schema.types import TableSchema
 
 from .predicates import And, Node, Opaque, Or, Pred
 
-LIST_PAGE = 200
-FIELDS_PER_CALL = 50
-SEARCH_CAP = 2_000
-COQL_PAGE = 2_000
-BULK_PAGE = 200_000
-BULK_JOB_CREDITS = 50
-BULK_POLLS = 2
 #: fraction of rows a predicate keeps when nothing better is known (textbook defaults)
 SELECTIVITY = {"eq": 0.05, "in": 0.05, "like": 0.1, "ilike": 0.1, "lt": 1 / 3, "le": 1 / 3, "gt": 1 / 3,
                "ge": 1 / 3, "between": 0.25, "is_null": 0.1, "not_null": 0.9, "ne": 0.95, "not_in": 0.9,
                "not_between": 0.75, "not_like": 0.9, "not_ilike": 0.9}
-
-
-@dataclass(frozen=True)
-class Cost:
-    calls: int | None
-    credits: int | None
-
-
-UNKNOWN = Cost(None, None)
-
-
-def coql_credits(limit: int) -> int:
-    return 1 if limit <= 200 else 2 if limit <= 1_000 else 3
-
-
-def rest_cost(rows: int | None, fields: int) -> Cost:
-    if rows is None:
-        return UNKNOWN
-    calls = max(1, math.ceil(rows / LIST_PAGE)) * max(1, math.ceil(fields / FIELDS_PER_CALL))
-    return Cost(calls, calls)
-
-
-def search_cost(rows: int | None) -> Cost:
-    if rows is None:
-        return UNKNOWN
-    pages = max(1, math.ceil(min(rows, SEARCH_CAP) / LIST_PAGE))
-    if rows > SEARCH_CAP:  # past the cap the reader reads the whole result again through COQL
-        again = coql_cost(rows)
-        return Cost(pages + (again.calls or 0), pages + (again.credits or 0))
-    return Cost(pages + 1, pages + 1)
-
-
-def coql_cost(rows: int | None, limit: int | None = None) -> Cost:
-    if limit is not None:
-        rows = limit if rows is None else min(rows, limit)
-    if rows is None:
-        return UNKNOWN
-    calls = max(1, math.ceil(rows / COQL_PAGE))
-    if limit is None:
-        return Cost(calls, 3 * calls)
-    last = rows - (calls - 1) * COQL_PAGE
-    return Cost(calls, 3 * (calls - 1) + coql_credits(max(1, last)))
-
-
-def bulk_cost(rows: int | None) -> Cost:
-    if rows is None:
-        return UNKNOWN
-    jobs = max(1, math.ceil(rows / BULK_PAGE))
-    return Cost(jobs * (2 + BULK_POLLS), jobs * (BULK_JOB_CREDITS + BULK_POLLS + 1))
 
 
 def result_rows(nodes: list[Node], total: int | None, table: TableSchema) -> int | None:

@@ -1,0 +1,168 @@
+"""The read-strategy contract: one object per Zoho read API that knows everything about itself.
+
+Like a shillelagh adapter, a strategy declares what it can do and what it
+costs, so the planner and the sync source choose between APIs by asking, not by
+branching on names:
+
+* ``dialect`` — how it writes filters (:mod:`connector.readers.dialects`), and
+  whether a rendering is exact; REST's list API has none beyond ids,
+  ``If-Modified-Since`` and the sort (:mod:`.dialects.rest`);
+* ``limits`` — Zoho's numbers for it (fields per call, rows per call, rows one
+  read can reach, conditions per request and how many its reader adds itself);
+* ``cost(rows, fields)`` — calls and credits for a row estimate, priced from
+  Zoho's credit table (``connector.http.credits``, limits-and-errors.md section 2);
+* ``partitions(ctx, module, pushdown, n)`` — picklable :class:`Partition`
+  descriptions of independent slices of one read, and ``read_partition`` to
+  run one (in any process) — see :mod:`.partitions` for what "exactly once"
+  means while records change;
+* ``reader(ctx)`` — the reader whose fetch → convert → yield loop does the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+import pyarrow as pa
+
+from connector.http.credits import coql_credits, estimate_credits
+from connector.model import Pushdown
+
+if TYPE_CHECKING:
+    from connector.readers.base import Reader, ReaderContext
+    from connector.readers.dialects import Dialect
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Estimated calls and credits of a read; None when the row count is unknown."""
+
+    calls: int | None
+    credits: int | None
+
+    def __add__(self, other: Cost) -> Cost:
+        if None in (self.calls, self.credits, other.calls, other.credits):
+            return UNKNOWN
+        return Cost((self.calls or 0) + (other.calls or 0), (self.credits or 0) + (other.credits or 0))
+
+    def times(self, n: int) -> Cost:
+        return UNKNOWN if self.calls is None or self.credits is None else Cost(self.calls * n, self.credits * n)
+
+
+UNKNOWN = Cost(None, None)
+
+# Credits per call, read off the one credit table the HTTP layer meters with.
+LIST_PAGE_CREDITS = estimate_credits("GET", "/Leads")
+SEARCH_PAGE_CREDITS = estimate_credits("GET", "/Leads/search")
+BULK_JOB_CREDITS = estimate_credits("POST", "/crm/bulk/v8/read")
+BULK_POLL_CREDITS = estimate_credits("GET", "/crm/bulk/v8/read/1")
+BULK_DOWNLOAD_CREDITS = estimate_credits("GET", "/crm/bulk/v8/read/1/result")
+
+
+def coql_call_credits(limit: int) -> int:
+    """1 / 2 / 3 credits for a COQL LIMIT up to 200 / 1,000 / 2,000."""
+    return coql_credits(f"limit {limit}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Zoho's documented limits for one read API (None: no such limit)."""
+
+    #: field api_names one call may ask for (REST ``fields`` 50; COQL SELECT 500; Bulk ``fields`` 200)
+    fields_per_call: int | None
+    #: rows one call (one job, for Bulk) returns at most
+    rows_per_call: int
+    #: rows one read can reach through this API alone (REST page tokens 100,000; Search 2,000)
+    reachable_rows: int | None
+    #: filter conditions one request may hold (0: the API cannot filter by value)
+    conditions: int
+    #: of those, how many the reader adds itself (keyset, a partition's bounds, modified_since)
+    reserved_conditions: int = 0
+    #: values in one ``in``
+    in_values: int | None = None
+
+    @property
+    def pushdown_conditions(self) -> int:
+        """Conditions the planner may push, leaving room for the reader's own."""
+        return max(0, self.conditions - self.reserved_conditions)
+
+
+@dataclass(frozen=True)
+class IdRange:
+    """Records with ``after < id <= upto`` (None: unbounded). Ids never change."""
+
+    after: str | None = None
+    upto: str | None = None
+
+    @property
+    def unbounded(self) -> bool:
+        return self.after is None and self.upto is None
+
+    def holds(self, record_id: str) -> bool:
+        n = int(record_id)
+        return (self.after is None or n > int(self.after)) and (self.upto is None or n <= int(self.upto))
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Records with ``start <= field < end`` (None: unbounded); ``field`` never changes (Created_Time)."""
+
+    field: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def unbounded(self) -> bool:
+        return self.start is None and self.end is None
+
+    def holds(self, at: datetime | None) -> bool:
+        if at is None:
+            return self.start is None and self.end is None
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One independent slice of a read: picklable, runnable in another process with ``read_partition``.
+
+    It holds no connection and no secret: the process that runs it brings its own session.
+    """
+
+    api: str
+    module: str
+    pushdown: Pushdown
+    index: int
+    of: int
+    bounds: IdRange | TimeRange
+
+    @property
+    def whole(self) -> bool:
+        """The read itself, not a slice of it (a read of one partition)."""
+        return self.bounds.unbounded
+
+
+class ReadStrategy(Protocol):
+    #: the APIType value that selects it
+    name: str
+    #: its filter language (None: the list API, which filters by nothing but ids and If-Modified-Since)
+    dialect: Dialect | None
+    limits: Limits
+
+    def reader(self, ctx: ReaderContext) -> Reader: ...
+
+    def cost(self, rows: int | None, fields: int, limit: int | None = None) -> Cost:
+        """Calls and credits to read ``rows`` rows of ``fields`` fields (``limit``: an exact LIMIT pushed)."""
+        ...
+
+    def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
+        """At most ``n`` slices that together return the read's rows exactly once (see :mod:`.partitions`)."""
+        ...
+
+    def partition_cost(self, rows: int | None, fields: int, n: int) -> Cost:
+        """Calls and credits of reading through ``n`` partitions, their bounds included."""
+        ...
+
+    def read_partition(self, ctx: ReaderContext, partition: Partition,
+                       columns: list[str] | None = None) -> Iterator[pa.RecordBatch]: ...

@@ -1,0 +1,82 @@
+"""Bulk Read as a read strategy: one asynchronous job per 200,000 rows, 50 credits a job.
+
+Limits (bulk-read.md): 200,000 rows per page (job), 200 fields, 25 criteria
+conditions (the reader adds ``Modified_Time >= since``, a partition two
+``Created_Time`` bounds). Credits: 50 per job, plus (assumed) two status polls
+and one download at 1 credit each.
+
+Partitions are ``Created_Time`` ranges (the criteria document no comparison on
+ids; Created_Time never changes): one job stream per slice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pyarrow as pa
+
+from connector.model import NO_PUSHDOWN, Pushdown
+from connector.readers.base import Reader, ReaderContext
+from connector.readers.bulk import BulkReader
+from connector.readers.coql import where_parts
+from connector.readers.dialects import BULK, Dialect
+from connector.readers.paging import BULK_PAGE_ROWS
+
+from .base import (
+    BULK_DOWNLOAD_CREDITS,
+    BULK_JOB_CREDITS,
+    BULK_POLL_CREDITS,
+    UNKNOWN,
+    Cost,
+    Limits,
+    Partition,
+    TimeRange,
+)
+from .partitions import IMMUTABLE_TIME, bounds_cost, time_bounds, time_ranges
+
+#: status polls a job is assumed to need (the reader backs off from 0.5 s)
+POLLS_PER_JOB = 2
+
+
+class BulkStrategy:
+    name = "Bulk"
+    dialect: Dialect | None = BULK
+    limits = Limits(fields_per_call=200, rows_per_call=BULK_PAGE_ROWS, reachable_rows=None, conditions=25,
+                    reserved_conditions=3, in_values=100)
+
+    def reader(self, ctx: ReaderContext) -> Reader:
+        return BulkReader(ctx)
+
+    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None) -> Cost:
+        if rows is None:
+            return UNKNOWN
+        jobs = max(1, math.ceil(rows / self.limits.rows_per_call))
+        per_job = BULK_JOB_CREDITS + POLLS_PER_JOB * BULK_POLL_CREDITS + BULK_DOWNLOAD_CREDITS
+        return Cost(jobs * (2 + POLLS_PER_JOB), jobs * per_job)
+
+    def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
+        pd = pushdown or NO_PUSHDOWN
+        ts = ctx.catalog.table(module)
+        used = BULK.conditions(pd.bulk_criteria) + (pd.modified_since is not None)
+        splittable = (n > 1 and pd.limit is None and IMMUTABLE_TIME in ts.fields
+                      and used + 2 <= self.limits.conditions)
+        bounds = time_bounds(ctx, ts.module, IMMUTABLE_TIME, where_parts(pd), n) if splittable else []
+        ranges = time_ranges(IMMUTABLE_TIME, bounds)
+        return [Partition(self.name, ts.module, pd, i, len(ranges), r) for i, r in enumerate(ranges)]
+
+    def partition_cost(self, rows: int | None, fields: int, n: int) -> Cost:
+        if rows is None:
+            return UNKNOWN
+        return bounds_cost(rows, n) + self.cost(math.ceil(rows / max(1, n)), fields).times(max(1, n))
+
+    def read_partition(self, ctx: ReaderContext, partition: Partition,
+                       columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        bounds = partition.bounds
+        assert isinstance(bounds, TimeRange)
+        pd = partition.pushdown
+        start = BULK.since(bounds.field, bounds.start) if bounds.start is not None else None
+        end = BULK.before(bounds.field, bounds.end) if bounds.end is not None else None
+        criteria = BULK.conjoin([pd.bulk_criteria, start, end])
+        return BulkReader(ctx).batches(partition.module, columns, replace(pd, bulk_criteria=criteria))

@@ -1,0 +1,67 @@
+"""COQL as a read strategy: keyset pages of 2,000 rows, a WHERE of 25 conditions, id-range partitions.
+
+Limits (search-and-coql.md B.2, B.7): LIMIT 2,000 per call, OFFSET+LIMIT
+100,000 (never used: the reader pages by ``id > last``), 25 conditions per
+WHERE (the reader adds up to three: the keyset, a partition's upper bound and
+``Modified_Time >= since``), 100 values per ``in``, 500 columns. Credits by
+LIMIT: 1 up to 200, 2 up to 1,000, 3 up to 2,000.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from connector.model import NO_PUSHDOWN, Pushdown
+from connector.readers.base import Reader, ReaderContext
+from connector.readers.coql import CoqlReader, where_parts
+from connector.readers.dialects import COQL, Dialect
+from connector.readers.dialects.coql import MAX_LIMIT
+
+from .base import UNKNOWN, Cost, IdRange, Limits, Partition, coql_call_credits
+from .partitions import bounds_cost, id_bounds, id_ranges
+
+
+class CoqlStrategy:
+    name = "COQL"
+    dialect: Dialect | None = COQL
+    limits = Limits(fields_per_call=500, rows_per_call=MAX_LIMIT, reachable_rows=None, conditions=25,
+                    reserved_conditions=3, in_values=100)
+
+    def reader(self, ctx: ReaderContext) -> Reader:
+        return CoqlReader(ctx)
+
+    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None) -> Cost:
+        if limit is not None:
+            rows = limit if rows is None else min(rows, limit)
+        if rows is None:
+            return UNKNOWN
+        page = self.limits.rows_per_call
+        calls = max(1, math.ceil(rows / page))
+        full = coql_call_credits(page)
+        if limit is None:
+            return Cost(calls, full * calls)
+        last = rows - (calls - 1) * page
+        return Cost(calls, full * (calls - 1) + coql_call_credits(max(1, last)))
+
+    def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
+        pd = pushdown or NO_PUSHDOWN
+        module = ctx.catalog.table(module).module
+        # A LIMIT or ORDER BY is a property of the whole read: it is not split.
+        splittable = n > 1 and pd.limit is None and not pd.order_by
+        ranges = id_ranges(id_bounds(ctx, module, where_parts(pd), n) if splittable else [])
+        return [Partition(self.name, module, pd, i, len(ranges), r) for i, r in enumerate(ranges)]
+
+    def partition_cost(self, rows: int | None, fields: int, n: int) -> Cost:
+        if rows is None:
+            return UNKNOWN
+        return bounds_cost(rows, n) + self.cost(math.ceil(rows / max(1, n)), fields).times(max(1, n))
+
+    def read_partition(self, ctx: ReaderContext, partition: Partition,
+                       columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        bounds = partition.bounds
+        assert isinstance(bounds, IdRange)
+        return CoqlReader(ctx).batches(partition.module, columns, partition.pushdown, after_id=bounds.after,
+                                       upto_id=bounds.upto)

@@ -1,0 +1,126 @@
+"""Splitting one read into independent slices, and what "exactly once" means while records change.
+
+A partition is a range of a key that never changes:
+
+* ``id`` (COQL, REST, Search): bounds are ids taken from the module when the
+  partitions are made, and the ranges tile the whole id line — ``id <= b1``,
+  ``b1 < id <= b2``, ..., ``id > b(n-1)`` — so every record, whatever happens
+  to it later, belongs to exactly one slice;
+* ``Created_Time`` (Bulk Read, whose criteria document no comparison on ids):
+  ``< t1``, ``[t1, t2)``, ..., ``>= t(n-1)``; Zoho sets it once, when the
+  record is created, and a record created during the read lands in the last
+  slice.
+
+A Modified_Time split would not be safe: a record edited while the slices run
+moves from one range to another and can be read twice or not at all.
+
+The guarantee, with records created, edited and deleted while slices run:
+every record that exists when ``partitions()`` is called and still exists
+when its slice reads it is returned exactly once (when it matches the read's
+filter at that moment); a record created or deleted meanwhile is returned at
+most once; each row holds the values its slice saw. With nothing changing, the
+slices together return exactly the rows of one full read, values included.
+
+Bounds cost one COQL ``COUNT(id)`` and one 1-credit ``limit 1 offset k`` call
+per bound (an offset reaches at most 100,000 rows, so a longer step takes
+several hops). They only balance the slices: a poor guess costs time, never
+correctness.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from connector.api import coql as api
+from connector.readers.base import ReaderContext
+from connector.readers.dialects import COQL
+from connector.readers.dialects.coql import MAX_OFFSET_PLUS_LIMIT, CoqlQuery
+
+from .base import Cost, IdRange, TimeRange
+
+#: Zoho sets it when a record is created and never again: a key that cannot move a record between slices
+IMMUTABLE_TIME = "Created_Time"
+
+
+def count_rows(ctx: ReaderContext, module: str, where: Sequence[str]) -> int:
+    rows, _ = api.run(ctx.http, CoqlQuery(module, where=tuple(where)).count())
+    return int(rows[0].get("COUNT(id)", 0)) if rows else 0
+
+
+def _step(ctx: ReaderContext, module: str, where: tuple[str, ...], n: int) -> int:
+    total = count_rows(ctx, module, where)
+    return math.ceil(total / n) if total > n else 0
+
+
+def id_bounds(ctx: ReaderContext, module: str, where: Sequence[str], n: int) -> list[str]:
+    """Up to ``n - 1`` ids cutting the matching records into runs of about equal size, ascending."""
+    where = tuple(where)
+    step = _step(ctx, module, where, n) if n > 1 else 0
+    bounds: list[str] = []
+    last: str | None = None
+    for _ in range(n - 1 if step else 0):
+        left = step
+        while left > 0:
+            hop = min(left, MAX_OFFSET_PLUS_LIMIT)
+            query = CoqlQuery(module, ("id",), where, after_id=last, limit=1, offset=hop - 1)
+            rows, _ = api.run(ctx.http, query.text())
+            if not rows:
+                return bounds  # fewer records than counted (some were deleted): fewer slices
+            last = str(rows[0]["id"])
+            left -= hop
+        bounds.append(str(last))
+    return bounds
+
+
+def time_bounds(ctx: ReaderContext, module: str, field: str, where: Sequence[str], n: int) -> list[datetime]:
+    """Up to ``n - 1`` whole seconds of ``field`` cutting the matching records into runs of about equal size."""
+    where = tuple(where)
+    step = _step(ctx, module, where, n) if n > 1 else 0
+    bounds: list[datetime] = []
+    last: datetime | None = None
+    for _ in range(n - 1 if step else 0):
+        left, at = step, last
+        while left > 0:
+            hop = min(left, MAX_OFFSET_PLUS_LIMIT)
+            since = (COQL.at_or_after(field, at),) if at is not None else ()
+            query = CoqlQuery(module, (field,), (*where, *since), order_by=((field, True), ("id", True)), limit=1,
+                              offset=hop - 1)
+            rows, _ = api.run(ctx.http, query.text())
+            if not rows or not rows[0].get(field):
+                return bounds
+            at = _instant(str(rows[0][field]))
+            left -= hop
+        if at is not None and (last is None or at > last):  # many records in one second: fewer slices
+            bounds.append(at)
+            last = at
+    return bounds
+
+
+def _instant(text: str) -> datetime:
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def id_ranges(bounds: Sequence[str]) -> list[IdRange]:
+    """``id <= b1``, ``b1 < id <= b2``, ..., ``id > bn``: the whole id line, each id in one range."""
+    edges: list[str | None] = [None, *bounds, None]
+    return [IdRange(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def time_ranges(field: str, bounds: Sequence[datetime]) -> list[TimeRange]:
+    """``< t1``, ``[t1, t2)``, ..., ``>= tn``: every instant in one range."""
+    edges: list[datetime | None] = [None, *bounds, None]
+    return [TimeRange(field, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def bounds_cost(rows: int | None, n: int) -> Cost:
+    """The COUNT and the ``limit 1 offset k`` hops that find ``n - 1`` bounds (1 credit each)."""
+    if n <= 1:
+        return Cost(0, 0)
+    if rows is None:
+        return Cost(None, None)
+    hops = max(1, math.ceil(math.ceil(rows / n) / MAX_OFFSET_PLUS_LIMIT))
+    calls = 1 + (n - 1) * hops
+    return Cost(calls, calls)
