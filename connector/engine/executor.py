@@ -47,6 +47,7 @@ from connector.errors import (
     ProgrammingError,
 )
 from connector.planning import Plan, TableScan, explain, explain_table, plan_query
+from connector.planning.statement import DML_KINDS, Params, Statement, read_statement
 from connector.planning.syntax import too_deep
 from connector.readers import reader_for
 from connector.readers.base import Reader, ReaderContext
@@ -59,7 +60,6 @@ from .dml import run_dml
 from .feeds import ScanFeed, register_feed, register_placeholder, source_protocol
 from .result import Result, table_reader
 from .sandbox import refusal, sandboxed_connection
-from .statements import Params
 
 log = logging.getLogger("connector.engine")
 
@@ -159,60 +159,62 @@ class Engine:
 
     # -- statements ----------------------------------------------------------------------------
 
-    def plan(self, sql: str, params: Params = None) -> Plan:
-        sql, params = statements.prepare_params(sql, params)
-        return self._plan(sql, params)
+    def plan(self, sql: Statement | str, params: Params = None) -> Plan:
+        """How a query (or EXPLAIN) would be read: read the text once, then plan it."""
+        statement = sql if isinstance(sql, Statement) else read_statement(sql, params)
+        if statement.kind not in ("query", "explain"):
+            raise ProgrammingError(f"only queries are planned, not a {statement.kind} statement",
+                                   hint="EXPLAIN SELECT ... shows how each Zoho table is read")
+        return self._plan(statement)
 
-    def _plan(self, sql: str, params: Params) -> Plan:
+    def _plan(self, statement: Statement) -> Plan:
         try:
-            return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
+            return plan_query(statement, None, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
         except RecursionError:  # a tree the parser took but a later pass cannot walk (deep operator chains)
             raise too_deep() from None
 
-    def explain(self, sql: str, params: Params = None) -> str:
+    def explain(self, sql: Statement | str, params: Params = None) -> str:
         return explain(self.plan(sql, params))
 
-    def execute(self, sql: str, params: Params = None) -> pa.RecordBatchReader:
+    def execute(self, sql: Statement | str, params: Params = None) -> pa.RecordBatchReader:
         """Run one statement; its rows stream out (DML: the per-row write report's rows)."""
         return self.run(sql, params).reader
 
-    def run(self, sql: str, params: Params = None, *, report_path: str | Path | None = None) -> Result:
-        """Run one statement and say what it was (rows, plan, write report)."""
+    def run(self, sql: Statement | str, params: Params = None, *, report_path: str | Path | None = None) -> Result:
+        """Run one statement and say what it was (rows, plan, write report); text is read once, here."""
         self._check_open()
-        kind = statements.statement_kind(sql)
-        if kind in ("insert", "update", "delete"):
-            return run_dml(self, sql, [params], report_path=report_path)
-        sql, params = statements.prepare_params(sql, params)
+        statement = sql if isinstance(sql, Statement) else read_statement(sql, params)
+        kind = statement.kind
+        if kind in DML_KINDS:
+            return run_dml(self, statement, [statement.params], report_path=report_path)
         if kind == "show":
-            if not statements.is_show_tables(sql):
-                raise ProgrammingError("only SHOW TABLES is supported", hint="DESCRIBE <module> shows columns")
             return Result("show", table_reader(statements.show_tables(self.session.catalog)))
         if kind == "describe":
-            name = statements.describe_target(sql)
+            name = str(statement.target)
             ts = self.resolve(name)
             if ts is None:
                 self.session.catalog.resolve(name)  # raises INVALID_MODULE with the nearest name
                 raise ProgrammingError(f"no module named {name!r}")
             return Result("describe", table_reader(statements.describe(ts)))
-        plan = self._plan(sql, params)
+        plan = self._plan(statement)
         if plan.explain:
             return Result("explain", table_reader(explain_table(plan)), plan)
         return Result("query", self.run_plan(plan), plan)
 
-    def run_many(self, sql: str, seq_of_params: Iterable[Params], *,
+    def run_many(self, sql: Statement | str, seq_of_params: Iterable[Params], *,
                  report_path: str | Path | None = None) -> Result:
         """DML once per parameter set, written in one go (one report); queries are not batched."""
         self._check_open()
-        kind = statements.statement_kind(sql)
-        if kind not in ("insert", "update", "delete"):
+        sets = list(seq_of_params)
+        statement = sql if isinstance(sql, Statement) else read_statement(sql, sets[0] if sets else None)
+        if statement.kind not in DML_KINDS:
             raise ProgrammingError("executemany runs INSERT, UPDATE or DELETE statements",
                                    hint="run queries one at a time with execute()")
-        return run_dml(self, sql, list(seq_of_params), report_path=report_path)
+        return run_dml(self, statement, sets, report_path=report_path)
 
-    def query_table(self, sql: str, params: Params = None) -> pa.Table:
+    def query_table(self, statement: Statement) -> pa.Table:
         """A query's whole result as a table (DML uses it to compute the rows it writes)."""
-        sql, params = statements.prepare_params(sql, params)
-        plan = self._plan(sql, params)
+        plan = self._plan(statement)
         if plan.explain:
             raise ProgrammingError("EXPLAIN cannot be the source of rows to write")
         return self.run_plan(plan).read_all()

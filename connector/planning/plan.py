@@ -28,7 +28,7 @@ from connector.readers.dialects.coql import count_statement
 from connector.readers.strategies import COQL, strategy_for
 from connector.schema.types import TableSchema
 
-from .analyze import Resolver, TableRef, Unit, analyze, parse
+from .analyze import Resolver, TableRef, Unit, analyze
 from .choice import ReadRequest, choose_api
 from .estimates import result_rows
 from .predicates import Node, Pred
@@ -41,6 +41,7 @@ from .rules import (
     push_filter,
     push_modified_since,
 )
+from .statement import Statement, read_statement
 
 SORTABLE_SYSTEM = frozenset({"Created_Time", "Modified_Time"})
 
@@ -87,10 +88,10 @@ class Plan:
         return next(s for s in self.scans if s.relation == relation)
 
 
-def plan_query(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve: Resolver,
+def plan_query(sql: Statement | str, params: Sequence[Any] | Mapping[str, Any] | None, resolve: Resolver,
                config: ConnectionConfig | None = None, *, estimate_rows: Callable[[str], int | None] | None = None,
                schemas: Sequence[str] = ("zoho",)) -> Plan:
-    """Plan ``sql`` (DuckDB dialect; ``?``/``$n``/``$name`` parameters bound from ``params``).
+    """Plan a statement (:func:`.statement.read_statement`; text is read here, with ``params``).
 
     ``resolve(name)`` returns the TableSchema of a Zoho module, or None for any
     other name (left to DuckDB); tables qualified with a schema outside
@@ -100,7 +101,8 @@ def plan_query(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resol
     with ``TimeZone='UTC'`` (naive timestamp literals are planned as UTC).
     """
     config = config or ConnectionConfig()
-    analysis = analyze(sql, params, resolve, schemas=schemas)
+    statement = sql if isinstance(sql, Statement) else read_statement(sql, params, strict=False, as_given=True)
+    analysis = analyze(statement, resolve=resolve, schemas=schemas)
     totals: dict[str, int | None] = {}
 
     def total(module: str) -> int | None:
@@ -124,7 +126,8 @@ def plan_query(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resol
 
     relations = _relation_names(analysis.refs)
     scans = tuple(_plan_scan(ref, relations[ref.index], config, total, display_field) for ref in analysis.refs)
-    return Plan(_rewrite(analysis.sql, analysis.refs, relations, schemas), params, scans, analysis.explain, sql)
+    return Plan(_rewrite(statement, analysis.refs, relations, schemas), statement.params, scans, analysis.explain,
+                statement.text)
 
 
 # ---- one table --------------------------------------------------------------------------------
@@ -285,11 +288,16 @@ def _relation_names(refs: list[TableRef]) -> dict[int, str]:
     return out
 
 
-def _rewrite(sql: str, refs: list[TableRef], relations: dict[int, str], schemas: Sequence[str]) -> str:
+def _rewrite(statement: Statement, refs: list[TableRef], relations: dict[int, str], schemas: Sequence[str]) -> str:
     """The statement with each Zoho table pointing at its scan's relation (unchanged when it already does)."""
-    if all(r.node.args.get("db") is None and r.node.name.lower() == relations[r.index].lower() for r in refs):
-        return sql
-    tree = parse(sql)
+    if statement.tree is None or all(r.node.args.get("db") is None
+                                     and r.node.name.lower() == relations[r.index].lower() for r in refs):
+        return statement.sql
+    tree = statement.tree.copy()  # a copy: the statement's tree is read by others
+    if not statement.numbered and statement.qmarks:
+        for ph in tree.find_all(exp.Placeholder):  # the text kept its ``?``: so does the rewrite
+            if str(ph.this).isdigit() and int(str(ph.this)) <= statement.qmarks:
+                ph.replace(exp.Placeholder())
     tables = list(tree.find_all(exp.Table, bfs=False))
     lowered = {s.lower() for s in schemas}
     for ref in refs:
