@@ -3,8 +3,10 @@
 The life of a ``SELECT`` (see ARCHITECTURE.md, "Life of a query"):
 
 1. the planner resolves Zoho tables through the catalog (api names, any case,
-   or labels), picks an API per table and renders what Zoho can filter
-   (``estimate_rows`` comes from ``/actions/count``, cached a few minutes);
+   or labels), picks an API per table and renders what Zoho can filter; the
+   connection's statistics (record counts and the like, a COQL call each,
+   cached a few minutes and bought only when they pay: :mod:`connector.planning.statistics`)
+   size the reads;
 2. each table scan becomes a lazy relation in a fresh DuckDB connection
    (``TimeZone='UTC'``) fed by its reader's Arrow batches (:mod:`.feeds`);
 3. DuckDB checks the statement (EXPLAIN, before any Zoho read), learns
@@ -27,7 +29,6 @@ import difflib
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,6 @@ import duckdb
 import pyarrow as pa
 
 from connector.api import coql as coql_api
-from connector.api import records as records_api
 from connector.config.config import ConnectionConfig
 from connector.errors import (
     ConnectorError,
@@ -48,6 +48,7 @@ from connector.errors import (
 )
 from connector.planning import Plan, TableScan, explain, explain_table, plan_query
 from connector.planning.statement import DML_KINDS, Params, Statement, read_statement
+from connector.planning.statistics import CachedOnly, ZohoStatistics
 from connector.planning.syntax import too_deep
 from connector.readers import reader_for
 from connector.readers.base import Reader, ReaderContext
@@ -63,7 +64,6 @@ from .sandbox import refusal, sandboxed_connection
 
 log = logging.getLogger("connector.engine")
 
-ESTIMATE_TTL_S = 300.0  # module sizes move slowly; one count call per module per five minutes
 BATCH_ROWS = 65_536
 CLOSE_WAIT_S = 1.0  # how long close() lets stopped reader threads finish the step they are in
 ReaderFactory = Callable[[str, ReaderContext], Reader]
@@ -127,7 +127,8 @@ class Engine:
         self.reader_factory: ReaderFactory = reader_factory or reader_for
         self.use_sources = use_sources and source_protocol() is not None
         self.batch_rows = batch_rows
-        self._estimates: dict[str, tuple[float, int | None]] = {}
+        #: what the planner knows of Zoho's data on this connection (counts bought when they pay, cached)
+        self.statistics = ZohoStatistics(session.http)
         self._lock = threading.Lock()
         self._running: dict[int, tuple[duckdb.DuckDBPyConnection, Cancel]] = {}  # id(con) -> (DuckDB connection, its stop flag)
         self.closed = False
@@ -142,21 +143,6 @@ class Engine:
             return None
         return self.session.catalog.table(api)
 
-    def estimate_rows(self, module: str) -> int | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._estimates.get(module)
-        if hit is not None and now - hit[0] < ESTIMATE_TTL_S:
-            return hit[1]
-        try:
-            n: int | None = records_api.count(self.session.http, module)
-        except ConnectorError as exc:
-            log.info("no record count for %s (%s); planning with an unknown size", module, exc)
-            n = None
-        with self._lock:
-            self._estimates[module] = (now, n)
-        return n
-
     # -- statements ----------------------------------------------------------------------------
 
     def plan(self, sql: Statement | str, params: Params = None) -> Plan:
@@ -168,10 +154,31 @@ class Engine:
         return self._plan(statement)
 
     def _plan(self, statement: Statement) -> Plan:
+        """Plan with the statistics cached; when the planner would buy more, first let DuckDB check the statement.
+
+        A statement DuckDB refuses (a misspelt column...) then costs no credits at all.
+        """
         try:
-            return plan_query(statement, None, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
+            cached = CachedOnly(self.statistics)
+            plan = plan_query(statement, None, self.resolve, self.session.config, statistics=cached)
+            if not cached.wanted:
+                return plan
+            self._check(plan)
+            return plan_query(statement, None, self.resolve, self.session.config, statistics=self.statistics)
         except RecursionError:  # a tree the parser took but a later pass cannot walk (deep operator chains)
             raise too_deep() from None
+
+    def _check(self, plan: Plan) -> None:
+        """DuckDB binds the statement over empty relations of the modules' columns: its errors before any call."""
+        con = sandboxed_connection()
+        try:
+            for scan in plan.scans:
+                register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
+            con.sql("EXPLAIN " + plan.sql, params=plan.params)
+        except (duckdb.Error, pa.ArrowException) as exc:
+            raise duckdb_error(exc, self._all_columns(plan), self.session.catalog.modules()) from None
+        finally:
+            con.close()
 
     def explain(self, sql: Statement | str, params: Params = None) -> str:
         return explain(self.plan(sql, params))
@@ -226,6 +233,8 @@ class Engine:
 
     def scan_batches(self, scan: TableScan, ctx: ReaderContext | None = None) -> Iterator[pa.RecordBatch]:
         """The batches of one table scan, through the API the planner chose for it."""
+        if scan.empty:
+            return  # its WHERE selects no row: nothing to ask Zoho for
         reader = self.reader_factory(scan.api, ctx or self.reader_context())
         yield from reader.batches(scan.module, list(scan.columns), scan.pushdown)
 
