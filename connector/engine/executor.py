@@ -333,16 +333,19 @@ class Engine:
         recursive = any(word in text.lower() for word in ("rec cte", "recursive"))
         return recursive or text.count("ARROW_SCAN") > relations
 
+    def count_rows(self, scan: TableScan) -> int:
+        """The records a ``count_via_coql`` scan counts: its one COQL aggregate."""
+        assert scan.coql_count is not None
+        rows, _ = coql_api.run(self.session.http, scan.coql_count)
+        if not rows:
+            return 0
+        row = rows[0]
+        return int(row.get("COUNT(id)", next((v for k, v in row.items() if k != "id"), 0)) or 0)
+
     def _count_via_coql(self, plan: Plan) -> pa.Table:
         """COUNT(*) from one COQL aggregate; DuckDB gives the result its column name and type."""
         scan = plan.scans[0]
-        assert scan.coql_count is not None
-        rows, _ = coql_api.run(self.session.http, scan.coql_count)
-        n = 0
-        if rows:
-            row = rows[0]
-            value = row.get("COUNT(id)", next((v for k, v in row.items() if k != "id"), 0))
-            n = int(value or 0)
+        n = self.count_rows(scan)
         con = sandboxed_connection()
         try:
             # every column: the WHERE may name columns the scan itself does not need
