@@ -81,7 +81,7 @@ class TableRef:
 
 @dataclass
 class Analysis:
-    tree: exp.Expr  # a copy of the statement's tree, params bound as literals
+    tree: exp.Expr  # the statement's tree (a copy with the values bound as literals, when it has placeholders)
     sql: str  # the text DuckDB runs (without a leading EXPLAIN)
     refs: list[TableRef]
     explain: bool = False
@@ -95,9 +95,11 @@ def analyze(statement: Statement | str, params: Sequence[Any] | Mapping[str, Any
     assert resolve is not None, "analyze needs a resolver"
     if statement.tree is None:  # SHOW / DESCRIBE: no tables to read
         return Analysis(exp.Select(), statement.sql, [], statement.explain)
-    tree = statement.tree.copy()  # the statement's own tree keeps its placeholders for DuckDB
+    tree = statement.tree
+    if statement.params is not None and tree.find(exp.Placeholder) is not None:
+        tree = tree.copy()  # values bound into a copy: the statement's own tree keeps its placeholders for DuckDB
+        bind_params(tree, statement.params)
     tables = list(tree.find_all(exp.Table, bfs=False))
-    bind_params(tree, statement.params)
     refs: dict[int, TableRef] = {}
     try:
         scopes = traverse_scope(tree)

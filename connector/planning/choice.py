@@ -26,7 +26,7 @@ tens of thousands of rows). A forced APIType is the caller's business.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from connector.readers.strategies import BULK, COQL, NO_EXTRAS, REST, SEARCH, Cost, Extras
 
@@ -136,8 +136,10 @@ def choose(req: ReadRequest, *, use_coql: bool = False) -> Choice:
     if use_coql and req.filtered and req.rows is not None:
         return Choice("COQL", "UseCOQL=true and the filter can be pushed to COQL", _candidates(req, rows, apis),
                       0.0, rows)
-    points = _points(rows)
-    table = {a: [_credits(price(req, a, r)) for r in points] for a in apis}
+    points = _points(rows, "Search" in apis)
+    # The list API lists what it lists whatever the filter selects: priced once.
+    table = {a: [_credits(price(req, a, rows.high))] * len(points) if a == "REST" else
+             [_credits(price(req, a, r)) for r in points] for a in apis}
     best = [min(table[a][i] for a in apis) for i in range(len(points))]
     regret = {a: max((_lose(table[a][i], best[i]) for i in range(len(points))), default=0.0) for a in apis}
     guess = rows.guess if rows.guess is not None else rows.high
@@ -172,7 +174,7 @@ def price(req: ReadRequest, api: str, rows: int | None) -> Cost:
             return Cost(None, None)  # more fields than one COQL SELECT takes: no candidate
         return COQL.cost(rows, req.fields, coql_limit, req.extras, sorted_limit=sorted_limit)
     if api == "Search":
-        return SEARCH.cost(rows, req.fields, coql_limit, replace(req.extras, coql_rows=rows))
+        return SEARCH.cost(rows, req.fields, coql_limit, req.extras)  # past its cap: COQL reads these rows
     exported = rows if req.bulk_same else total
     bulk_limit = req.limit if req.coql_exact and req.bulk_same and req.unordered else None
     return BULK.cost(exported, req.fields, bulk_limit, req.extras)
@@ -184,14 +186,23 @@ def _candidates(req: ReadRequest, rows: RowRange, apis: list[str]) -> tuple[Cand
                  for a in apis)
 
 
-def _points(rows: RowRange) -> list[int | None]:
-    """Row counts where the APIs' step-shaped costs can change order: the ends and COQL's/Search's page edges."""
+def _points(rows: RowRange, search: bool) -> list[int | None]:
+    """Row counts where the APIs' step-shaped costs can change order.
+
+    COQL's price grows with the rows, the list API's does not depend on them and a Bulk job's only every
+    200,000: the most one can lose against another is at the ends of the range or at a Bulk page edge. Search
+    against COQL also turns at Search's 200-row pages, up to its 2,000 cap.
+    """
     if rows.exact:
         return [rows.low]
     high = rows.high
     edges = {rows.low}
-    for k in range(1, 12):  # 200-row pages up to Search's 2,000 cap (and one past it)
-        edges.update((200 * k - 1, 200 * k, 200 * k + 1))
+    top = high if high is not None else rows.low
+    edges.update(x for j in range(1, top // BULK.limits.rows_per_call + 1)
+                 for x in (j * BULK.limits.rows_per_call, j * BULK.limits.rows_per_call + 1))
+    if search:
+        for k in range(1, 12):
+            edges.update((200 * k - 1, 200 * k, 200 * k + 1))
     inside = sorted(e for e in edges if e >= rows.low and (high is None or e <= high))
     return [*inside, high]  # high None: the unknown end
 
