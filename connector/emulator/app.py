@@ -91,7 +91,9 @@ class App:
         #: per-feature state owned by handler modules (bulk jobs, page tokens, uploads ...)
         self.state: dict[str, Any] = {}
         self.state_lock = threading.RLock()
-        self.sizes = module_sizes(settings.records, settings.sizes)
+        #: the modules this org shows (classic or enterprise, org/registry.py)
+        self.org = schema.org_schema(settings.org)
+        self.sizes = module_sizes(settings.records, settings.sizes, self.org)
         data_dir = Path(settings.data_dir) if settings.data_dir else None
         if data_dir:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,6 +121,7 @@ class App:
             self.refresh_token = data["refresh_token"]
             if data.get("sizes") and self.org_from_disk:  # the org on disk has these, whatever --records says
                 self.sizes = {k: int(v) for k, v in data["sizes"].items()}
+                self.org = schema.org_schema(data.get("org", "classic"))
         else:
             self.client = self.tokens.new_client(["http://localhost:33333", "http://localhost:33333/"])
             self.refresh_token = self.tokens.issue_refresh(self.client.client_id, FULL_SCOPES,
@@ -162,7 +165,8 @@ class App:
         client, refresh_token = self.own_credentials
         text = json.dumps({"tokens": self.tokens.dump(), "client_id": client.client_id,
                            "refresh_token": refresh_token, "clock_offset": self.clock.offset,
-                           "seed": self.settings.seed, "sizes": self.sizes})
+                           "seed": self.settings.seed, "sizes": self.sizes,
+                           "org": self.org.kind})
         with self._state_file_lock:
             # Secrets: created 0600 from the start (no window where the file is world-readable).
             tmp = sf.with_suffix(".tmp")
@@ -296,7 +300,7 @@ class App:
             "records_written": self.stats.records_written,
             "triggers": triggers,
             "records_read": self.stats.records_read,
-            "module_sizes": {m.api_name: self.store.count(m) for m in schema.MODULES},
+            "module_sizes": {m.api_name: self.store.count(m) for m in self.org.modules},
             "clock": self.clock.render(self.clock.now()),
             "clock_offset_s": self.clock.offset,
         }

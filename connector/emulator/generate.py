@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import schema
-from .org import gen_classic
+from .org import gen_classic, gen_notes
 from .org.gen_base import (
     CHUNK,
     GEN_END,
@@ -40,20 +40,29 @@ from .org.gen_base import (
     ts,
 )
 from .org.gen_fields import GENERATORS, full_name
-from .schema import FieldDef, ModuleDef
+from .schema import FieldDef, ModuleDef, OrgSchema
 from .store import Store, id_base, q, stored_columns
 
 __all__ = ["CHUNK", "GEN_END", "GEN_START", "HOOKS", "generate_chunk", "module_sizes", "populate"]
 
 Hook = Callable[[GenContext, dict[str, pa.Array]], None]
 #: per module: fills the columns one field at a time cannot (polymorphic lookups, totals ...)
-HOOKS: dict[str, Hook] = {**gen_classic.HOOKS}
+HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_notes.HOOKS}
 
 
-def module_sizes(records: int, overrides: dict[str, int] | None = None) -> dict[str, int]:
-    sizes = {m.api_name: max(3, int(round(records * m.share))) for m in schema.MODULES}
+def module_sizes(records: int, overrides: dict[str, int] | None = None, org: OrgSchema | None = None
+                 ) -> dict[str, int]:
+    """Records per module (every module definition; those the org does not show get 0).
+
+    ``records`` splits over the classic modules by their shares, as before issue 13; the other
+    modules of an enterprise org get their shares of ``records`` on top (so such an org holds
+    more than ``records`` records, and its classic modules hold the same data as a classic org).
+    """
+    org = org or schema.ORGS["classic"]
+    sizes = {m.api_name: max(3, int(round(records * m.share))) if org.has(m.api_name) else 0
+             for m in schema.ALL_MODULES}
     if overrides:
-        unknown = set(overrides) - set(sizes)
+        unknown = set(overrides) - {m.api_name for m in org.modules}
         if unknown:
             raise ValueError(f"unknown module(s) in sizes: {sorted(unknown)}")
         sizes.update(overrides)
@@ -62,7 +71,7 @@ def module_sizes(records: int, overrides: dict[str, int] | None = None) -> dict[
     changed = True
     while changed:
         changed = False
-        for m in schema.MODULES:
+        for m in schema.ALL_MODULES:
             needs = [f.lookup for f in m.fields if f.mandatory and f.lookup in sizes and f.lookup != m.api_name]
             empty = [t for t in needs if t is not None and sizes[t] == 0]
             if empty and sizes[m.api_name] > 0:
@@ -140,8 +149,8 @@ def generate_chunk(m: ModuleDef, seed: int, sizes: dict[str, int], offset: int, 
 def populate(store: Store, seed: int, sizes: dict[str, int]) -> dict[str, int]:
     """Fill an empty store; returns the number of records per module."""
     store.create_schema()
-    for m in schema.MODULES:
-        n_total = sizes[m.api_name]
+    for m in schema.ALL_MODULES:
+        n_total = sizes.get(m.api_name, 0)
         for offset in range(0, n_total, CHUNK):
             tbl = generate_chunk(m, seed, sizes, offset, min(CHUNK, n_total - offset))
             cols = ", ".join(q(c) for c in tbl.column_names)

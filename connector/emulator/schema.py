@@ -18,6 +18,7 @@ from .org.custom import (
     PROJECTS_X_CONTACTS,
     PROJECTS_X_USERS,
 )
+from .org.notes import NOTES
 from .org.people import (
     ACTIVE_USERS,
     ADMIN_USER,
@@ -31,6 +32,7 @@ from .org.people import (
     OrgDef,
     UserDef,
 )
+from .org.registry import ORG_KINDS, OrgSchema
 from .org.types import (
     ALL_DATA_TYPES,
     JSON_DOCUMENT_TYPES,
@@ -45,20 +47,41 @@ from .org.types import (
 )
 
 __all__ = [
-    "ACCOUNTS", "ACTIVE_USERS", "ADMIN_USER", "ALL_DATA_TYPES", "CONTACTS", "DEALS", "DEALS_X_COMPETITORS",
+    "ACCOUNTS", "ACTIVE_USERS", "ALL_MODULES", "ENTERPRISE_ONLY", "ORGS", "ORG_KINDS", "OrgSchema", "org_schema", "ADMIN_USER", "ALL_DATA_TYPES", "CONTACTS", "DEALS", "DEALS_X_COMPETITORS",
     "DEFAULT_LAYOUT_ID", "JSON_DOCUMENT_TYPES", "JSON_TYPES", "LAYOUTS", "LEADS", "LOOKUP_TYPES", "MODULES",
-    "MODULES_BY_NAME", "NOT_EXPORTED_TYPES", "ORG", "ORG_PREFIX", "PICK_INDUSTRY", "PICK_LEAD_SOURCE",
+    "MODULES_BY_NAME", "NOTES", "NOT_EXPORTED_TYPES", "ORG", "ORG_PREFIX", "PICK_INDUSTRY", "PICK_LEAD_SOURCE",
     "PICK_RATING", "PROFILES", "PROJECTS", "PROJECTS_X_CONTACTS", "PROJECTS_X_USERS", "PROJECT_MILESTONES",
     "ROLES", "SINGLE_RECORD_ONLY_TYPES", "TASKS", "UNSUPPORTED_MODULES", "USERS", "USERS_BY_ID",
     "USER_LOOKUP_TYPES", "FieldDef", "ModuleDef", "OrgDef", "UserDef", "module",
 ]
 
 # Order matters: a module's lookups point at modules generated before it (parents first).
+#: the default org's modules (Settings.org == "classic"), as the emulator served them before issue 13
 MODULES: tuple[ModuleDef, ...] = (
     ACCOUNTS, CONTACTS, DEALS, LEADS, TASKS, PROJECTS, PROJECT_MILESTONES,
     PROJECTS_X_CONTACTS, PROJECTS_X_USERS, DEALS_X_COMPETITORS,
 )
-MODULES_BY_NAME: dict[str, ModuleDef] = {m.api_name: m for m in MODULES}
+#: the modules only a whole standard org has (Settings.org == "enterprise"; issue 13)
+ENTERPRISE_ONLY: tuple[ModuleDef, ...] = (
+    NOTES,
+)
+#: every module definition, in load order: what the store creates and the generator fills
+ALL_MODULES: tuple[ModuleDef, ...] = MODULES + ENTERPRISE_ONLY
+#: global lookup by name (joins, subforms, lookup targets); requests go through an OrgSchema
+MODULES_BY_NAME: dict[str, ModuleDef] = {m.api_name: m for m in ALL_MODULES}
+
+ORGS: dict[str, OrgSchema] = {
+    "classic": OrgSchema("classic", MODULES),
+    "enterprise": OrgSchema("enterprise", MODULES + ENTERPRISE_ONLY),
+}
+
+
+def org_schema(kind: str) -> OrgSchema:
+    """The modules an org of that kind shows (``classic`` or ``enterprise``)."""
+    if kind not in ORGS:
+        raise ValueError(f"org must be one of {ORG_KINDS}")
+    return ORGS[kind]
+
 
 # Modules /settings/modules lists but the API cannot use (api_supported: false).
 UNSUPPORTED_MODULES = (
@@ -70,6 +93,6 @@ UNSUPPORTED_MODULES = (
 
 
 def module(api_name: str) -> ModuleDef | None:
-    """Look a module up by its exact api name."""
+    """Look a module definition up by its exact api name (any org kind; requests use ``app.org``)."""
     # Zoho wants the exact api name in paths; a near miss ("leads", "Lead") is INVALID_MODULE.
     return MODULES_BY_NAME.get(api_name)

@@ -143,7 +143,7 @@ class Store:
     def create_schema(self) -> None:
         with self.write_lock:
             cur = self.cursor()
-            for m in schema.MODULES:
+            for m in schema.ALL_MODULES:
                 cols = ", ".join(f"{q(c)} {t}" for c, t in stored_columns(m))
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {q(m.api_name)} ({cols})")
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {q(m.api_name + '$history')} "
@@ -257,7 +257,7 @@ class Store:
     def prune_history(self, before: datetime) -> None:
         """Drop history versions superseded before ``before`` (no search can still see them)."""
         with self.write_lock:
-            for m in schema.MODULES:
+            for m in schema.ALL_MODULES:
                 self.execute(f"DELETE FROM {q(m.api_name + '$history')} WHERE _superseded_at < ?", [before])
 
 

@@ -202,6 +202,8 @@ def _multiselect(ctx: _Ctx, f: FieldDef, raw: Any, path: str) -> list[str] | Non
 
 
 def _lookup(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any]) -> None:
+    if f.module_in_value and as_id(raw) is not None:
+        raw = {"id": raw}  # a note's Parent_Id as the bare id of the older versions, with se_module
     if not isinstance(raw, dict):
         raise invalid(f.api_name, path, expected_data_type="jsonobject")
     rid = as_id(raw.get("id"))
@@ -224,10 +226,16 @@ def _lookup(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any]) ->
         target = mod.get("api_name") if isinstance(mod, dict) else None
         if target not in f.targets:
             raise invalid(f.api_name, f"{path}.module", supported_values=list(f.targets))
+    elif f.targets and f.module_in_value and isinstance(raw.get("module"), dict):
+        # v8 notes: "Parent_Id": {"module": {"api_name": "Leads"}, "id": "..."}
+        target = raw["module"].get("api_name")
+        if target not in f.targets:
+            raise invalid(f.api_name, f"{path}.module", supported_values=list(f.targets))
     elif f.targets:
-        # Polymorphic What_Id names its module in the record's $se_module (records.md section 9).
-        # Sending What_Id without it is refused (unconfirmed; Zoho's samples always send both).
-        target = ctx.record.get("$se_module")
+        # Polymorphic What_Id names its module in the record's $se_module (records.md section 9);
+        # notes of the older versions say se_module. Sending What_Id without it is refused
+        # (unconfirmed; Zoho's samples always send both).
+        target = ctx.record.get("$se_module", ctx.record.get("se_module") if f.module_in_value else None)
         spath = path.rsplit(".", 1)[0] + ".$se_module"
         if target is None:
             raise mandatory("$se_module", spath)

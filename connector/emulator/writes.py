@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import schema
 from .arrow_rows import execute_with_rows, rows_table
-from .references import clear_references
+from .references import clear_references, owned_by
 from .schema import FieldDef, ModuleDef
 from .store import WRITTEN_AT, Store, q, stored_columns
 from .value_types import MAX_ID, TEXT_LIKE, as_id
@@ -216,8 +216,13 @@ def _write_related(app: App, rel: RelatedRows, parent_id: int, user_id: int, now
         _insert(app, rm, new_rows, user_id, now, written)
 
 
-def delete_records(app: App, module: ModuleDef, ids: list[int], user_id: int) -> list[int]:
-    """Move records to the recycle bin (``deleted_records``); returns the ids that existed."""
+def delete_records(app: App, module: ModuleDef, ids: list[int], user_id: int, *, cascaded: bool = False
+                   ) -> list[int]:
+    """Move records to the recycle bin (``deleted_records``); returns the ids that existed.
+
+    ``cascaded``: the records go because their owner went (notes of a deleted lead): the
+    deletion is not counted as a write of its own.
+    """
     now = app.clock.now_naive()
     with app.store.write_lock:
         deleted = app.store.delete_rows(module, ids, deleted_by=user_id, now=now)
@@ -227,9 +232,13 @@ def delete_records(app: App, module: ModuleDef, ids: list[int], user_id: int) ->
                 rm = schema.MODULES_BY_NAME[f.related_module]
                 link = next(x.api_name for x in rm.fields if x.data_type == "lookup" and x.lookup == module.api_name)
                 app.store.execute(f"DELETE FROM {q(rm.api_name)} WHERE {q(link)} IN (SELECT unnest(?))", [deleted])
-        # Lookups elsewhere pointing at them read null from now on (Zoho clears them; see references.py).
+        # Notes and attachments go with their record; lookups elsewhere read null from now on
+        # (Zoho clears them; see references.py).
+        for owned_module, owned in owned_by(app.store, module, deleted) if deleted else ():
+            delete_records(app, owned_module, owned, user_id, cascaded=True)
         clear_references(app.store, module, deleted)
-    _count_written(app, len(deleted))
+    if not cascaded:
+        _count_written(app, len(deleted))
     return deleted
 
 

@@ -19,7 +19,7 @@ from ..bulk_read import BulkReadJob
 from ..http import Request, Response, route
 from ..job_queue import ADDED, COMPLETED
 from ..query import Selection, UnknownField
-from ..schema import ModuleDef
+from ..schema import ModuleDef, OrgSchema
 from ..tokens import has_scope, module_scopes
 from ..zoho_errors import ZohoError
 from .common import BULK, fixed_scopes, is_custom
@@ -94,20 +94,20 @@ def check_callback(body: dict[str, Any]) -> dict[str, str] | None:
     return {"url": url, "method": "post"}
 
 
-def resolve_module(raw: Any, path: str) -> ModuleDef:
+def resolve_module(org: OrgSchema, raw: Any, path: str) -> ModuleDef:
     if not isinstance(raw, dict):
         raise missing(path, "module") if raw is None else bad(path, "module", expected_data_type="jsonobject")
     name = raw.get("api_name")
     if not isinstance(name, str) or not name:
         raise missing(f"{path}.api_name", "api_name")
-    m = schema.module(name)
+    m = org.module(name)
     if m is None and name in NOT_EXPORTABLE:
         raise ZohoError(400, "MODULE_NOT_SUPPORTED", "the module is not supported for bulk read",
                         {"api_name": name, "json_path": f"{path}.api_name"})
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid",
                         {"api_name": name, "json_path": f"{path}.api_name"})
-    if not m.api_supported:
+    if not m.api_supported or not m.bulk_read:
         raise ZohoError(400, "MODULE_NOT_SUPPORTED", "the module is not supported for bulk read",
                         {"api_name": name, "json_path": f"{path}.api_name"})
     return m
@@ -208,7 +208,7 @@ def create_read_job(app: App, req: Request) -> Response:
         raise missing("$.query", "query")
     if not isinstance(query, dict):
         raise bad("$.query", "query", expected_data_type="jsonobject")
-    m = resolve_module(query.get("module"), "$.query.module")
+    m = resolve_module(app.org, query.get("module"), "$.query.module")
     require_module_scope(req, m, "READ")
     file_type = body.get("file_type", "csv")
     if file_type != "csv":

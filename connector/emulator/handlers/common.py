@@ -7,9 +7,9 @@ from typing import Any
 
 from .. import schema
 from ..http import Request
-from ..schema import ModuleDef
+from ..schema import ModuleDef, OrgSchema
 from ..tokens import module_scopes
-from ..zoho_errors import ZohoError, invalid_module
+from ..zoho_errors import ZohoError, invalid_module, module_not_supported
 
 API = r"/crm/(?P<ver>v[78])"
 BULK = r"/crm/bulk/(?P<ver>v[78])"
@@ -17,11 +17,13 @@ MODULE = r"(?P<module>[A-Za-z0-9_]+)"
 RECORD_ID = r"(?P<id>[0-9]+)"
 
 
-def get_module(name: str | None, *, path_index: int = 2, api_only: bool = True) -> ModuleDef:
-    """The module for a path segment, or Zoho's INVALID_MODULE (HTTP 400)."""
-    m = schema.module(name or "")
+def get_module(org: OrgSchema, name: str | None, *, path_index: int = 2, api_only: bool = True) -> ModuleDef:
+    """The org's module for a path segment, or Zoho's INVALID_MODULE (HTTP 400)."""
+    m = org.module(name or "")
     if m is None:
         raise invalid_module(path_index)
+    if api_only and not m.api_supported:
+        raise module_not_supported(m.api_name, resource_path_index=path_index)
     return m
 
 

@@ -32,7 +32,7 @@ from ..http import Request, Response, route
 from ..query import Selection
 from ..store import Store, module_column, q
 from ..tokens import module_scopes, require_scope
-from ..zoho_errors import ZohoError
+from ..zoho_errors import ZohoError, module_not_supported
 from .common import API, fixed_scopes, is_custom
 
 Decoder = Callable[[Sequence[Any]], Any]
@@ -159,9 +159,11 @@ def coql_query(app: App, req: Request) -> Response:
         raise ZohoError(400, "MANDATORY_NOT_FOUND", "required field not found",
                         {"api_name": "select_query", "json_path": "$.select_query"})
     query = parse_coql(text)
-    m = schema.module(query.module)
+    m = app.org.module(query.module)
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {"module": query.module})
+    if not m.coql or not m.api_supported:
+        raise module_not_supported(m.api_name, module=m.api_name)
     assert req.token is not None
     require_scope(req.token, module_scopes(m.api_name, "READ", is_custom(m)))
     plan = plan_coql(query, m)

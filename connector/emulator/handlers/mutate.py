@@ -124,7 +124,7 @@ def mutate(app: App, req: Request) -> Response:
     body = req.json(required=False) or {}
     if not isinstance(body, dict):
         raise ZohoError(400, "INVALID_DATA", "the body must be a JSON object", {})
-    m = schema.module(str(body.get("module") or ""))
+    m = app.org.module(str(body.get("module") or ""))
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid",
                         {"module": body.get("module")})

@@ -123,7 +123,7 @@ def list_where(app: App, m: ModuleDef, req: Request, converted: str, since: date
 @route("GET", API + "/" + MODULE, scopes=scopes_for("READ"),
        heavy=lambda req: req.param("sort_by") is not None or req.param("cvid") is not None)
 def list_records(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     fields = split_fields(req, m, required=True) or []
     page_raw, token_raw = req.param("page"), req.param("page_token")
     if page_raw is not None and token_raw is not None:
@@ -212,7 +212,7 @@ def list_records(app: App, req: Request) -> Response:
 
 @route("GET", API + "/" + MODULE + "/" + RECORD_ID, scopes=scopes_for("READ"))
 def get_record(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     fields = split_fields(req, m, required=False, max_fields=500)
     rid = path_record_id(app, req, m)  # under X-EXTERNAL the segment is an external value
     if rid is None:

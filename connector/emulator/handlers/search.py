@@ -32,7 +32,7 @@ from ..filters import Condition, Group, Node, compile_filter
 from ..http import Request, Response, route
 from ..query import Selection
 from ..schema import ModuleDef
-from ..zoho_errors import ZohoError
+from ..zoho_errors import ZohoError, module_not_supported
 from .common import API, MODULE, bool_param, converted_filter, get_module, int_param, scopes_for, split_fields
 
 SEARCH_CAP = 2_000
@@ -92,7 +92,9 @@ def _base_where(m: ModuleDef, req: Request) -> list[str]:
 
 @route("GET", API + "/" + MODULE + "/search", scopes=scopes_for("READ"))
 def search_records(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
+    if not m.search:
+        raise module_not_supported(m.api_name, resource_path_index=2)
     if req.param("cvid") is not None:  # the emulated org has no custom views (as in the list API)
         raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "cvid"})
     node = search_filter(req, m, req.path_params["ver"])
@@ -125,7 +127,7 @@ def search_records(app: App, req: Request) -> Response:
 
 @route("GET", API + "/" + MODULE + "/actions/count", scopes=scopes_for("READ"))
 def count_records(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     given = [p for p in SEARCH_PARAMS if _param(req, p) is not None]
     if req.param("cvid") is not None:
         if given:
@@ -134,6 +136,8 @@ def count_records(app: App, req: Request) -> Response:
                                                   {"api_name": given[0], "json_path": f"$.{given[0]}"}]})
         raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "cvid"})  # no custom views here
     node = search_filter(req, m, req.path_params["ver"])
+    if node is not None and not m.search:
+        raise module_not_supported(m.api_name, resource_path_index=2)
     sel = Selection(m, app.clock.now_naive(), as_of=_lag_cutoff(app) if node is not None else None)
     where = _base_where(m, req)
     params: list[Any] = []

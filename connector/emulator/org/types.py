@@ -83,6 +83,12 @@ class FieldDef:
     targets: tuple[str, ...] = ()
     #: external-ID field: "org" or "user" (metadata ``external.type``); ``X-EXTERNAL`` names it
     external: str | None = None
+    #: a polymorphic lookup read as ``{"module": {...}, "name", "id"}`` (Notes' and Attachments'
+    #: ``Parent_Id``) rather than ``{"name", "id"}`` plus the record's ``$se_module``
+    module_in_value: bool = False
+    #: the lookup names the record that owns this one: deleting the target deletes this record
+    #: too (notes and attachments of a deleted record go with it) instead of clearing the lookup
+    cascade: bool = False
 
     @property
     def json_type(self) -> str:
@@ -133,6 +139,14 @@ class ModuleDef:
     creatable: bool = True
     #: expression for a computed display name (Full_Name)
     module_name: str = ""
+    #: which APIs serve the module besides the records API (bulk-read.md section 4,
+    #: bulk-write.md section 5, search-and-coql.md): Notes, for one, are neither bulk nor COQL
+    bulk_read: bool = True
+    bulk_write: bool = True
+    coql: bool = True
+    search: bool = True
+    #: extra stored columns that are no field (``$file_id`` of an attachment ...): (name, DuckDB type)
+    extra_columns: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def by_name(self) -> dict[str, FieldDef]:

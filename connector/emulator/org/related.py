@@ -1,0 +1,85 @@
+"""Related lists: what ``/settings/related_lists?module=X`` lists and ``/{module}/{id}/{list}`` serves.
+
+Kinds:
+
+* ``child``: records of another module whose lookup points at the record (Contacts of an
+  Account, Notes of a Lead through the polymorphic ``Parent_Id``). Read-only through the
+  related-records API: they are linked by writing the child's lookup.
+* ``linking``: a many-to-many relation kept in a linking module (a multi-select lookup's
+  ``*_X_*`` module). Linked (``PUT``) and delinked (``DELETE``) here.
+* ``attachments``: the Attachments API (its own shapes, see ``handlers/attachments.py``).
+
+A related list's ``id`` is stable: derived from the parent module's id and the list's place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from .registry import OrgSchema
+from .types import ModuleDef
+
+
+@dataclass(frozen=True)
+class RelatedList:
+    api_name: str
+    display_label: str
+    #: the module whose records the list shows
+    module: str
+    kind: str
+    #: child: the lookup of ``module`` that points at the parent; linking: the linking module's
+    #: lookup to the parent
+    field: str | None = None
+    #: linking: the linking module, and its lookup to the records shown
+    linking: str | None = None
+    connected_field: str | None = None
+    id: int = 0
+    sequence_number: int = 0
+
+
+def _children(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[RelatedList]:
+    out: list[RelatedList] = []
+    seen: set[str] = set()
+    for m in modules:
+        if m.generated_type in ("subform", "linking") or (not m.api_supported and m.api_name != "Attachments"):
+            continue
+        for f in m.fields:
+            if f.data_type != "lookup" or f.read_only or parent.api_name not in (f.targets or (f.lookup,)):
+                continue
+            kind = "attachments" if m.api_name == "Attachments" else "child"
+            if m.api_name in seen:
+                continue  # one list per module (the first lookup: Contacts.Account_Name, not Reporting_To)
+            seen.add(m.api_name)
+            out.append(RelatedList(m.api_name, m.plural_label, m.api_name, kind, field=f.api_name))
+    return out
+
+
+def _linked(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[RelatedList]:
+    out: list[RelatedList] = []
+    for f in parent.fields:
+        if f.data_type not in ("multiselectlookup",) or not f.related_module:
+            continue
+        linking = next(m for m in modules if m.api_name == f.related_module)
+        link = next(x for x in linking.fields if x.data_type == "lookup" and x.lookup == parent.api_name)
+        other = next(x for x in linking.fields if x.data_type == "lookup" and x is not link)
+        out.append(RelatedList(f.api_name, f.field_label, other.lookup or "", "linking", field=link.api_name,
+                               linking=linking.api_name, connected_field=other.api_name))
+    return out
+
+
+@cache
+def related_lists(org: OrgSchema, module_name: str) -> tuple[RelatedList, ...]:
+    """The related lists of one of the org's modules, in display order (none for subform and linking
+    modules); only modules the org has are listed."""
+    parent = org.by_name[module_name]
+    if parent.generated_type in ("subform", "linking"):
+        return ()
+    found = _children(parent, org.modules) + _linked(parent, org.modules)
+    return tuple(RelatedList(r.api_name, r.display_label, r.module, r.kind, r.field, r.linking, r.connected_field,
+                             id=parent.module_id + 20_000 + i * 2, sequence_number=i + 1)
+                 for i, r in enumerate(found))
+
+
+def related_list(org: OrgSchema, module_name: str, api_name: str) -> RelatedList | None:
+    return next((r for r in related_lists(org, module_name) if r.api_name == api_name), None)
