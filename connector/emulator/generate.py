@@ -25,8 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import schema
-from .org import gen_classic, gen_notes
+from . import files, schema
+from .org import gen_classic, gen_files, gen_notes
 from .org.gen_base import (
     CHUNK,
     GEN_END,
@@ -47,7 +47,7 @@ __all__ = ["CHUNK", "GEN_END", "GEN_START", "HOOKS", "generate_chunk", "module_s
 
 Hook = Callable[[GenContext, dict[str, pa.Array]], None]
 #: per module: fills the columns one field at a time cannot (polymorphic lookups, totals ...)
-HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_notes.HOOKS}
+HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_notes.HOOKS, **gen_files.HOOKS}
 
 
 def module_sizes(records: int, overrides: dict[str, int] | None = None, org: OrgSchema | None = None
@@ -121,10 +121,12 @@ def _max_length_row(m: ModuleDef, cols: dict[str, pa.Array], n: int) -> None:
             cols[f.api_name] = pa.array(py, pa.string())
 
 
-def generate_chunk(m: ModuleDef, seed: int, sizes: dict[str, int], offset: int, n: int) -> pa.Table:
+def generate_chunk(m: ModuleDef, seed: int, sizes: dict[str, int], offset: int, n: int,
+                   side: dict[str, list[pa.Table]] | None = None) -> pa.Table:
+    """``n`` records of ``m`` from row ``offset`` on; rows for other tables (files) go to ``side``."""
     rng = np.random.default_rng([seed, m.id_slot, offset // CHUNK])
     created, modified = gen_created(GenContext(rng, n, offset, m, sizes, np.empty(0), np.empty(0)))
-    ctx = GenContext(rng, n, offset, m, sizes, created, modified)
+    ctx = GenContext(rng, n, offset, m, sizes, created, modified, seed, side if side is not None else {})
     cols: dict[str, pa.Array] = {"id": pa.array(id_base(m) + 1 + row_index(ctx), pa.int64())}
     for f in m.fields:
         arr = generate_field(ctx, f, cols)
@@ -149,16 +151,20 @@ def generate_chunk(m: ModuleDef, seed: int, sizes: dict[str, int], offset: int, 
 def populate(store: Store, seed: int, sizes: dict[str, int]) -> dict[str, int]:
     """Fill an empty store; returns the number of records per module."""
     store.create_schema()
+    store.set_counter("seed", seed)  # generated files' bytes derive from it (files.py)
     for m in schema.ALL_MODULES:
         n_total = sizes.get(m.api_name, 0)
         for offset in range(0, n_total, CHUNK):
-            tbl = generate_chunk(m, seed, sizes, offset, min(CHUNK, n_total - offset))
+            side: dict[str, list[pa.Table]] = {}
+            tbl = generate_chunk(m, seed, sizes, offset, min(CHUNK, n_total - offset), side)
             cols = ", ".join(q(c) for c in tbl.column_names)
             with store.write_lock:
                 cur = store.cursor()
                 cur.register("_gen_chunk", tbl)
                 cur.execute(f"INSERT INTO {q(m.api_name)} ({cols}) SELECT {cols} FROM _gen_chunk")
                 cur.unregister("_gen_chunk")
+                for files_table in side.get("files", []):
+                    files.register(store, files_table)
         store.set_counter(f"id:{m.api_name}", id_base(m) + n_total)
         for f in m.fields:
             if f.auto_number:

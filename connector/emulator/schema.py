@@ -18,7 +18,7 @@ from .org.custom import (
     PROJECTS_X_CONTACTS,
     PROJECTS_X_USERS,
 )
-from .org.notes import NOTES
+from .org.notes import ATTACHMENTS, NOTES
 from .org.people import (
     ACTIVE_USERS,
     ADMIN_USER,
@@ -49,7 +49,7 @@ from .org.types import (
 __all__ = [
     "ACCOUNTS", "ACTIVE_USERS", "ALL_MODULES", "ENTERPRISE_ONLY", "ORGS", "ORG_KINDS", "OrgSchema", "org_schema", "ADMIN_USER", "ALL_DATA_TYPES", "CONTACTS", "DEALS", "DEALS_X_COMPETITORS",
     "DEFAULT_LAYOUT_ID", "JSON_DOCUMENT_TYPES", "JSON_TYPES", "LAYOUTS", "LEADS", "LOOKUP_TYPES", "MODULES",
-    "MODULES_BY_NAME", "NOTES", "NOT_EXPORTED_TYPES", "ORG", "ORG_PREFIX", "PICK_INDUSTRY", "PICK_LEAD_SOURCE",
+    "MODULES_BY_NAME", "NOTES", "ATTACHMENTS", "NOT_EXPORTED_TYPES", "ORG", "ORG_PREFIX", "PICK_INDUSTRY", "PICK_LEAD_SOURCE",
     "PICK_RATING", "PROFILES", "PROJECTS", "PROJECTS_X_CONTACTS", "PROJECTS_X_USERS", "PROJECT_MILESTONES",
     "ROLES", "SINGLE_RECORD_ONLY_TYPES", "TASKS", "UNSUPPORTED_MODULES", "USERS", "USERS_BY_ID",
     "USER_LOOKUP_TYPES", "FieldDef", "ModuleDef", "OrgDef", "UserDef", "module",
@@ -63,7 +63,7 @@ MODULES: tuple[ModuleDef, ...] = (
 )
 #: the modules only a whole standard org has (Settings.org == "enterprise"; issue 13)
 ENTERPRISE_ONLY: tuple[ModuleDef, ...] = (
-    NOTES,
+    NOTES, ATTACHMENTS,
 )
 #: every module definition, in load order: what the store creates and the generator fills
 ALL_MODULES: tuple[ModuleDef, ...] = MODULES + ENTERPRISE_ONLY

@@ -11,7 +11,7 @@ Layout:
 * ``"<Module>$history"``: the previous versions of records updated through the
   API, with ``_superseded_at``; search reads "as of" a lagged cutoff from the
   union of both, so a just-edited record still matches on its old values.
-* ``users``, ``layouts``, ``deleted_records`` and ``counters``.
+* ``users``, ``layouts``, ``deleted_records`` and ``counters``; ``files`` (:mod:`.files`).
 
 Reads run on per-thread cursors (DuckDB MVCC gives each a consistent
 snapshot); writes are serialized by one lock so concurrent API writers never
@@ -30,6 +30,7 @@ import duckdb
 
 from . import schema
 from .arrow_rows import execute_with_rows, rows_table
+from .files import FILES_COLUMNS
 from .schema import JSON_DOCUMENT_TYPES, FieldDef, ModuleDef
 
 # Columns every module table carries besides its fields.
@@ -85,6 +86,7 @@ def stored_columns(m: ModuleDef) -> list[tuple[str, str]]:
         mc = module_column(f)
         if mc:
             cols.append((mc, "VARCHAR"))
+    cols += list(m.extra_columns)
     cols.append((WRITTEN_AT, "TIMESTAMP"))
     return cols
 
@@ -157,6 +159,7 @@ class Store:
                 module VARCHAR, id BIGINT, display_name VARCHAR, type VARCHAR,
                 deleted_by BIGINT, created_by BIGINT, deleted_time TIMESTAMP)""")
             cur.execute("CREATE TABLE IF NOT EXISTS counters (name VARCHAR PRIMARY KEY, value BIGINT)")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS files ({FILES_COLUMNS})")
             if not self.fetchone("SELECT count(*) FROM users")[0]:  # type: ignore[index]
                 for u in schema.USERS:
                     cur.execute("INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?,?)", [

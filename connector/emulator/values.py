@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import schema
+from .file_fields import file_entries
 from .schema import FieldDef, ModuleDef
 from .store import module_column, q
 from .value_types import NOT_SETTABLE, FieldError, as_id, invalid, mandatory, scalar_value, text_value
@@ -176,6 +177,8 @@ def decode_value(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any
         return
     if dt in ("lookup", "ownerlookup", "userlookup", "layout", "multi_module_lookup"):
         _lookup(ctx, f, raw, path, out)
+    elif dt in ("fileupload", "imageupload"):
+        out[f.api_name] = file_entries(ctx.app, ctx.module.api_name, f, raw, path, ctx.record_id)
     elif dt == "multiselectpicklist":
         out[f.api_name] = _multiselect(ctx, f, raw, path)
     else:

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from .. import schema
+from .. import files, schema
 from ..app import App
 from ..generate import generate_chunk
 from ..http import Request, Response, route
@@ -66,7 +67,10 @@ def _fresh_rows(app: App, m: ModuleDef, seed: int, n: int) -> list[dict[str, Any
     """n generated records, numbered after the ids issued so far (so index-based values stay unique)."""
     row = app.store.fetchone("SELECT value FROM counters WHERE name = ?", [f"id:{m.api_name}"])
     offset = max(0, int(row[0]) - id_base(m)) if row else 0
-    table = generate_chunk(m, seed, app.sizes, offset, n)
+    side: dict[str, list[pa.Table]] = {}
+    table = generate_chunk(m, seed, app.sizes, offset, n, side)
+    for generated in side.get("files", []):  # the files their file/image upload fields name
+        files.register(app.store, generated)
     keep: set[str] = set()
     for f in _writable(m):
         keep.add(f.api_name)

@@ -9,7 +9,7 @@ rather than Python loops, so a million-record org generates in seconds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -34,6 +34,14 @@ class GenContext:
     sizes: dict[str, int]
     created: np.ndarray  # epoch seconds
     modified: np.ndarray
+    seed: int = 0
+    #: rows for other tables a hook produces with the chunk (the ``files`` of its attachments ...)
+    side: dict[str, list[pa.Table]] = field(default_factory=dict)
+
+    def stream(self, n: int) -> np.random.Generator:
+        """A second random stream of this chunk: values added to a module after its first release
+        draw from it, so the module's other values stay what they were for the same seed."""
+        return np.random.default_rng([self.seed, self.module.id_slot, self.offset // CHUNK, n])
 
 
 def module_def(name: str) -> ModuleDef:

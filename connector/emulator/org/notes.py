@@ -41,3 +41,22 @@ NOTES = ModuleDef(
                  lookup=next(iter(NOTE_PARENTS)), module_in_value=True, cascade=True, gen="note_parent"),
     ]),
 )
+
+#: attachments hang off the same records as notes, and off notes themselves
+ATTACHMENT_PARENTS: dict[str, float] = {**NOTE_PARENTS, "Notes": 0.05}
+
+# Attachments are not a records module: no /Attachments list, no COQL, search or bulk; they are
+# read, uploaded, downloaded and deleted through /{module}/{id}/Attachments (attachments.json).
+# Fields as /settings/fields?module=Attachments lists them; $file_id, $link_url are kept beside.
+ATTACHMENTS = ModuleDef(
+    "Attachments", 5843104000000002197, "Attachment", "Attachments", "File_Name",
+    share=0.05, id_slot=38, api_supported=False, creatable=False, bulk_read=False, bulk_write=False,
+    coql=False, search=False, extra_columns=(("$file_id", "VARCHAR"), ("$link_url", "VARCHAR")),
+    fields=tuple(_owned_fields() + [
+        FieldDef("File_Name", "text", "File Name", length=255, read_only=True, gen="attachment_name"),
+        FieldDef("Size", "bigint", read_only=True, gen="attachment_size"),
+        FieldDef("Parent_Id", "lookup", "Parent ID", mandatory=True, read_only=True,
+                 targets=tuple(ATTACHMENT_PARENTS), lookup=next(iter(ATTACHMENT_PARENTS)), cascade=True,
+                 gen="note_parent"),
+    ]),
+)

@@ -45,7 +45,9 @@ def _children(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[Related
         if m.generated_type in ("subform", "linking") or (not m.api_supported and m.api_name != "Attachments"):
             continue
         for f in m.fields:
-            if f.data_type != "lookup" or f.read_only or parent.api_name not in (f.targets or (f.lookup,)):
+            if f.data_type != "lookup" or parent.api_name not in (f.targets or (f.lookup,)):
+                continue
+            if f.read_only and m.api_name != "Attachments":  # Leads.Converted_Account is no related list
                 continue
             kind = "attachments" if m.api_name == "Attachments" else "child"
             if m.api_name in seen:
