@@ -65,6 +65,8 @@ class RecordReader:
         self.post: list[FieldDef] = []  # subform / linking values fetched after the main query
         #: (lookup value, target module, target id) whose name is read after the main query
         self.pending_names: list[tuple[dict[str, Any], str | None, int]] = []
+        #: meeting participants whose name and address are read after the main query
+        self.pending_participants: list[dict[str, Any]] = []
         self.se_module_col: int | None = None
         for f in fields:
             self._add(f)
@@ -113,6 +115,18 @@ class RecordReader:
             return
         i = self._col(sel.value_expr(f))
         vt = f.value_type
+        if dt == "participants":
+            people = self.pending_participants
+
+            def participants(r: Sequence[Any], i: int = i) -> Any:
+                if r[i] is None:
+                    return None
+                items = json.loads(r[i])
+                people.extend(items)
+                return items
+
+            self.decoders.append((name, participants))
+            return
 
         def scalar(r: Sequence[Any], i: int = i, vt: str = vt) -> Any:
             return scalar_to_json(vt, r[i], self.clock)
@@ -152,7 +166,29 @@ class RecordReader:
             self._attach_related(out)
         if self.pending_names:
             self._resolve_names()
+        if self.pending_participants:
+            self._resolve_participants()
         return out
+
+    def _resolve_participants(self) -> None:
+        """Participants read like lookups: name and address from the contact, lead or user named."""
+        found: dict[tuple[str, str], tuple[Any, Any]] = {}
+        for kind, module in (("contact", "Contacts"), ("lead", "Leads")):
+            wanted = sorted({int(p["participant"]) for p in self.pending_participants if p.get("type") == kind})
+            if wanted:
+                rows = self.store.fetchall(f"SELECT id, Full_Name, Email FROM {q(module)} "
+                                           "WHERE id IN (SELECT unnest(?))", [wanted])
+                found.update(((kind, str(r[0])), (r[1], r[2])) for r in rows)
+        for u in schema.USERS:
+            found[("user", str(u.id))] = (u.full_name, u.email)
+        for p in self.pending_participants:
+            who = str(p.get("participant"))
+            name, email = (who, who) if p.get("type") == "email" else found.get((str(p.get("type")), who),
+                                                                                  (None, None))
+            entry = {"name": name, "Email": email, **{k: v for k, v in p.items() if k not in ("name", "Email")}}
+            p.clear()
+            p.update(entry)
+        self.pending_participants.clear()
 
     def _resolve_names(self) -> None:
         """Fill the names of many-target lookups: one id query per target module, not one join each."""

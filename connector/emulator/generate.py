@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import files, schema
-from .org import gen_classic, gen_files, gen_notes
+from .org import gen_activities, gen_classic, gen_files, gen_notes
 from .org.gen_base import (
     CHUNK,
     GEN_END,
@@ -46,8 +46,10 @@ from .store import Store, id_base, q, stored_columns
 __all__ = ["CHUNK", "GEN_END", "GEN_START", "HOOKS", "generate_chunk", "module_sizes", "populate"]
 
 Hook = Callable[[GenContext, dict[str, pa.Array]], None]
+#: text fields with a format of their own (a call's "mm:ss"): never given the max-length value
+FORMATTED_TEXT = frozenset({"call_duration"})
 #: per module: fills the columns one field at a time cannot (polymorphic lookups, totals ...)
-HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_notes.HOOKS, **gen_files.HOOKS}
+HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_activities.HOOKS, **gen_notes.HOOKS, **gen_files.HOOKS}
 
 
 def module_sizes(records: int, overrides: dict[str, int] | None = None, org: OrgSchema | None = None
@@ -113,7 +115,8 @@ def _max_length_row(m: ModuleDef, cols: dict[str, pa.Array], n: int) -> None:
     if n < 3:
         return
     for f in m.fields:
-        if f.data_type == "text" and f.length and f.api_name in cols and f.writable and not f.unique:
+        if f.data_type == "text" and f.length and f.api_name in cols and f.writable and not f.unique \
+                and f.gen not in FORMATTED_TEXT:
             value = ("\u00c5" + "x" * (f.length - 2) + "\u00e9")[: f.length]
             arr = cols[f.api_name]
             py = arr.to_pylist()

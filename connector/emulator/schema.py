@@ -9,6 +9,7 @@ gathers them in load order and re-exports the vocabulary.
 
 from __future__ import annotations
 
+from .org.activities import CALLS, EVENTS
 from .org.classic import ACCOUNTS, CONTACTS, DEALS, LEADS, TASKS
 from .org.common import PICK_INDUSTRY, PICK_LEAD_SOURCE, PICK_RATING
 from .org.custom import (
@@ -49,7 +50,7 @@ from .org.types import (
 __all__ = [
     "ACCOUNTS", "ACTIVE_USERS", "ALL_MODULES", "ENTERPRISE_ONLY", "ORGS", "ORG_KINDS", "OrgSchema", "org_schema", "ADMIN_USER", "ALL_DATA_TYPES", "CONTACTS", "DEALS", "DEALS_X_COMPETITORS",
     "DEFAULT_LAYOUT_ID", "JSON_DOCUMENT_TYPES", "JSON_TYPES", "LAYOUTS", "LEADS", "LOOKUP_TYPES", "MODULES",
-    "MODULES_BY_NAME", "NOTES", "ATTACHMENTS", "NOT_EXPORTED_TYPES", "ORG", "ORG_PREFIX", "PICK_INDUSTRY", "PICK_LEAD_SOURCE",
+    "MODULES_BY_NAME", "NOTES", "ATTACHMENTS", "CALLS", "EVENTS", "NOT_EXPORTED_TYPES", "ORG", "ORG_PREFIX", "PICK_INDUSTRY", "PICK_LEAD_SOURCE",
     "PICK_RATING", "PROFILES", "PROJECTS", "PROJECTS_X_CONTACTS", "PROJECTS_X_USERS", "PROJECT_MILESTONES",
     "ROLES", "SINGLE_RECORD_ONLY_TYPES", "TASKS", "UNSUPPORTED_MODULES", "USERS", "USERS_BY_ID",
     "USER_LOOKUP_TYPES", "FieldDef", "ModuleDef", "OrgDef", "UserDef", "module",
@@ -63,6 +64,7 @@ MODULES: tuple[ModuleDef, ...] = (
 )
 #: the modules only a whole standard org has (Settings.org == "enterprise"; issue 13)
 ENTERPRISE_ONLY: tuple[ModuleDef, ...] = (
+    CALLS, EVENTS,
     NOTES, ATTACHMENTS,
 )
 #: every module definition, in load order: what the store creates and the generator fills

@@ -23,6 +23,7 @@ from . import schema
 from .file_fields import file_entries
 from .schema import FieldDef, ModuleDef
 from .store import module_column, q
+from .structured_values import participants, pricing_details
 from .value_types import NOT_SETTABLE, FieldError, as_id, invalid, mandatory, scalar_value, text_value
 from .write_batch import WriteBatch, unique_key, user_ref
 from .zoho_errors import record_error
@@ -179,6 +180,10 @@ def decode_value(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any
         _lookup(ctx, f, raw, path, out)
     elif dt in ("fileupload", "imageupload"):
         out[f.api_name] = file_entries(ctx.app, ctx.module.api_name, f, raw, path, ctx.record_id)
+    elif dt == "participants":
+        out[f.api_name] = participants(ctx.app, f, raw, path)
+    elif dt == "pricing_details":
+        out[f.api_name] = pricing_details(ctx.app, f, raw, path)
     elif dt == "multiselectpicklist":
         out[f.api_name] = _multiselect(ctx, f, raw, path)
     else:

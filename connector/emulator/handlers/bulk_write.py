@@ -160,7 +160,7 @@ def _writable_module(org: OrgSchema, raw: Any) -> ModuleDef:
 
 # Not importable through bulk write (bulk-write.md section 5; computed fields are read-only anyway).
 NOT_WRITABLE_TYPES = frozenset({"subform", "multiselectlookup", "multiuserlookup", "fileupload", "imageupload",
-                                "formula", "autonumber", "rollup_summary", "profileimage"})
+                                "formula", "autonumber", "rollup_summary", "profileimage", "participants"})
 
 
 def _invalid_field(name: str, path: str) -> ZohoError:

@@ -16,7 +16,8 @@ from .types import FieldDef, ModuleDef
 #: modules whose records take notes and attachments (Zoho's "supported modules" lists), with the
 #: share of generated notes each gets (modules without records are skipped)
 NOTE_PARENTS: dict[str, float] = {
-    "Leads": 0.30, "Contacts": 0.22, "Accounts": 0.14, "Deals": 0.16, "Tasks": 0.01, "Projects": 0.02,
+    "Leads": 0.30, "Contacts": 0.22, "Accounts": 0.14, "Deals": 0.16, "Tasks": 0.01, "Events": 0.02,
+    "Calls": 0.02, "Projects": 0.02,
 }
 
 
