@@ -91,16 +91,20 @@ class RecordReader:
             i_mail = None
             if f.is_user_lookup:
                 i_mail = self._col(f"{sel.lookup_alias(sel.alias, f, (name,), 'Users')}.email")
+            extra = [(c, self._col(f"{sel.lookup_alias(sel.alias, f, (name,), f.lookup)}.{q(c)}"))
+                     for c in f.lookup_extra if f.lookup and not f.targets]
             if f.targets and dt == "lookup":
                 self.se_module_col = i_mod
             with_module = dt == "multi_module_lookup" or f.module_in_value
             pending = self.pending_names
 
             def dec(r: Sequence[Any], i_id: int = i_id, i_name: int | None = i_name, i_mod: int | None = i_mod,
-                    i_mail: int | None = i_mail, with_module: bool = with_module) -> Any:
+                    i_mail: int | None = i_mail, with_module: bool = with_module,
+                    extra: list[tuple[str, int]] = extra) -> Any:
                 if r[i_id] is None:
                     return None
-                out: dict[str, Any] = {"name": None if i_name is None else r[i_name], "id": str(r[i_id])}
+                out: dict[str, Any] = {c: r[i] for c, i in extra}
+                out.update({"name": None if i_name is None else r[i_name], "id": str(r[i_id])})
                 if i_mail is not None:
                     out["email"] = r[i_mail]
                 if with_module and i_mod is not None:
@@ -219,7 +223,8 @@ class RecordReader:
                 child_fields = [parent_link] + [x for x in rm.fields
                                                 if x.data_type in ("lookup", "userlookup") and x is not parent_link]
             reader = RecordReader(self.store, rm, self.clock, child_fields)
-            rows = reader.fetch(f"t.{q(parent_link.api_name)} IN (SELECT unnest(?))", [ids], order_by="t.id")
+            order = "t.Sequence_Number, t.id" if rm.field("Sequence_Number") else "t.id"  # line items in order
+            rows = reader.fetch(f"t.{q(parent_link.api_name)} IN (SELECT unnest(?))", [ids], order_by=order)
             by_parent: dict[str, list[dict[str, Any]]] = {}
             for row in rows:
                 parent = row.get(parent_link.api_name) or {}

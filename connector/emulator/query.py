@@ -49,7 +49,8 @@ def base_relation(m: ModuleDef, now: datetime, *, as_of: datetime | None = None)
                f"AND id IN (SELECT id FROM {table}))")
     if not extra:
         return src if as_of is not None else table
-    return f"(SELECT *{extra} FROM {src})"
+    # ``_self`` names the row for formulas that look at other tables (an order's Sub_Total sums its lines)
+    return f"(SELECT *{extra} FROM {src} AS _self)"
 
 
 @dataclass

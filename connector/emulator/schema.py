@@ -19,6 +19,7 @@ from .org.custom import (
     PROJECTS_X_CONTACTS,
     PROJECTS_X_USERS,
 )
+from .org.inventory import INVENTORY
 from .org.notes import ATTACHMENTS, NOTES
 from .org.people import (
     ACTIVE_USERS,
@@ -64,7 +65,7 @@ MODULES: tuple[ModuleDef, ...] = (
 )
 #: the modules only a whole standard org has (Settings.org == "enterprise"; issue 13)
 ENTERPRISE_ONLY: tuple[ModuleDef, ...] = (
-    CALLS, EVENTS,
+    *INVENTORY, CALLS, EVENTS,
     NOTES, ATTACHMENTS,
 )
 #: every module definition, in load order: what the store creates and the generator fills

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import schema
 from .file_fields import file_entries
+from .inventory_rules import is_line_items, prepare_line
 from .schema import FieldDef, ModuleDef
 from .store import module_column, q
 from .structured_values import participants, pricing_details
@@ -125,7 +126,9 @@ def _missing_mandatory(module: ModuleDef, values: dict[str, Any], given: set[str
         if not f.mandatory or f.read_only or f.api_name == skip:
             continue
         v = values.get(f.api_name)
-        cleared = f.api_name in values and (v is None or v == [])
+        # a subform sent empty (an order's line items) removes every row: as good as missing
+        cleared = f.api_name in values and (v is None or v == [] or (isinstance(v, RelatedRows) and v.replace
+                                                                      and not v.rows))
         if cleared or (inserting and f.api_name not in given):
             out.append(mandatory(f.api_name, f"{path}.{f.api_name}").error)
     return out
@@ -287,6 +290,8 @@ def _related_rows(ctx: _Ctx, f: FieldDef, raw: Any, path: str) -> RelatedRows:
                 continue  # a linking row is either kept as is or removed
         elif not subform and "_delete" in row:
             raise mandatory("id", f"{rpath}.id")
+        if is_line_items(rm.api_name):
+            row = prepare_line(ctx.app, row, j, row_id is None)
         sub.record = row
         values: dict[str, Any] = {}
         for key, value in row.items():

@@ -83,3 +83,17 @@ def test_every_note_has_a_parent_and_content(enterprise: Store) -> None:
         "count(*) FILTER (WHERE Note_Content IS NULL OR Note_Content = '') FROM Notes") or (0, 0, 0)
     assert total == module_sizes(RECORDS, None, schema.ORGS["enterprise"])["Notes"] > 0
     assert orphans == 0 and empty == 0
+
+
+def test_every_order_has_line_items_whose_prices_are_their_products(enterprise: Store) -> None:
+    for parent, items in (("Quotes", "Quoted_Items"), ("Sales_Orders", "Ordered_Items"),
+                          ("Purchase_Orders", "Purchase_Items"), ("Invoices", "Invoiced_Items")):
+        bare = enterprise.fetchone(f'SELECT count(*) FROM "{parent}" o WHERE NOT EXISTS '
+                                   f'(SELECT 1 FROM "{items}" i WHERE i.Parent_Id = o.id)')
+        assert bare == (0,), parent
+        mismatched = enterprise.fetchone(f'SELECT count(*) FROM "{items}" i JOIN "Products" p ON p.id = i.Product_Name '
+                                         "WHERE i.List_Price <> p.Unit_Price")
+        assert mismatched == (0,), items
+        gaps = enterprise.fetchone(f'SELECT count(*) FROM (SELECT Parent_Id, max(Sequence_Number) AS top, count(*) AS n '
+                                   f'FROM "{items}" GROUP BY Parent_Id) WHERE top <> n')
+        assert gaps == (0,), items

@@ -30,7 +30,7 @@ def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
         "api_name": f.api_name,
         "field_label": f.field_label,
         "display_label": f.field_label,
-        "data_type": f.data_type,
+        "data_type": f.meta_type or f.data_type,
         "json_type": f.json_type,
         "length": f.length or (9 if f.data_type == "integer" else 255 if f.data_type == "text" else None),
         "system_mandatory": f.mandatory,
@@ -42,7 +42,7 @@ def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
         "searchable": f.searchable,
         "sortable": f.data_type not in schema.SINGLE_RECORD_ONLY_TYPES,
         "filterable": f.searchable,
-        "virtual_field": f.data_type in ("formula", "rollup_summary"),
+        "virtual_field": f.data_type in ("formula", "rollup_summary") and not f.meta_type,
         "crypt": None,
         "external": {"type": f.external, "show": True} if f.external else None,
         "decimal_place": f.decimal_place,
@@ -75,7 +75,7 @@ def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
             {"display_value": v, "actual_value": v, "reference_value": v, "sequence_number": k + 1,
              "colour_code": None, "id": str(m.module_id + 50_000 + i * 100 + k), "type": "used"}
             for k, v in enumerate(f.picklist)]
-    if f.formula:
+    if f.formula and not f.meta_type:
         out["formula"] = {"return_type": f.formula[0], "expression": f.formula[1].replace("{now}", "Now()")}
     if f.auto_number:
         prefix, start, _ = f.auto_number

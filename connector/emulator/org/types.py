@@ -30,16 +30,16 @@ JSON_TYPES: dict[str, str] = {
     "RRULE": "jsonobject", "multireminder": "jsonarray", "consent_lookup": "jsonobject",
     "linetax": "jsonarray", "module": "jsonobject", "time_range": "jsonarray",
     "address": "jsonobject",
-    # issue 13: Events' participants (data type name unconfirmed: the SDK recognises the field by
-    # its api name, not by its type)
-    "participants": "jsonarray",
+    # issue 13: Events' participants and price books' pricing tiers (data type names unconfirmed:
+    # the SDK recognises these two fields by api name, not by type)
+    "participants": "jsonarray", "pricing_details": "jsonarray",
 }
 ALL_DATA_TYPES = frozenset(JSON_TYPES)
 
 # Types whose value is kept as a JSON document in the store (shape as Zoho sends it).
 JSON_DOCUMENT_TYPES = frozenset({
     "fileupload", "imageupload", "territories", "ALARM", "RRULE", "multireminder",
-    "consent_lookup", "linetax", "module", "time_range", "address", "participants",
+    "consent_lookup", "linetax", "module", "time_range", "address", "participants", "pricing_details",
 })
 # Types never returned by the list APIs, only by GET /{module}/{id} (records.md section 1).
 SINGLE_RECORD_ONLY_TYPES = frozenset({"subform", "multiselectlookup", "multiuserlookup"})
@@ -93,9 +93,17 @@ class FieldDef:
     #: the lookup names the record that owns this one: deleting the target deletes this record
     #: too (notes and attachments of a deleted record go with it) instead of clearing the lookup
     cascade: bool = False
+    #: a value Zoho computes that the emulator computes with a formula: the data type metadata reports
+    #: (an inventory record's ``Sub_Total`` is a read-only ``currency``)
+    meta_type: str | None = None
+    #: columns of the looked-up record added to the lookup's value (a line item's ``Product_Name``
+    #: carries the product's ``Product_Code``)
+    lookup_extra: tuple[str, ...] = ()
 
     @property
     def json_type(self) -> str:
+        if self.meta_type:
+            return JSON_TYPES[self.meta_type]
         if self.data_type == "formula" and self.formula:
             return JSON_TYPES.get(self.formula[0], "string")
         return JSON_TYPES[self.data_type]
