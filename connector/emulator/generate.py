@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import files, schema
-from .org import gen_activities, gen_classic, gen_files, gen_inventory, gen_notes
+from .org import gen_activities, gen_classic, gen_files, gen_inventory, gen_marketing, gen_notes
 from .org.gen_base import (
     CHUNK,
     GEN_END,
@@ -49,8 +49,8 @@ Hook = Callable[[GenContext, dict[str, pa.Array]], None]
 #: text fields with a format of their own (a call's "mm:ss"): never given the max-length value
 FORMATTED_TEXT = frozenset({"call_duration"})
 #: per module: fills the columns one field at a time cannot (polymorphic lookups, totals ...)
-HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_activities.HOOKS, **gen_inventory.HOOKS, **gen_notes.HOOKS,
-                          **gen_files.HOOKS}
+HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_activities.HOOKS, **gen_inventory.HOOKS, **gen_marketing.HOOKS,
+                          **gen_notes.HOOKS, **gen_files.HOOKS}
 
 
 def module_sizes(records: int, overrides: dict[str, int] | None = None, org: OrgSchema | None = None

@@ -20,6 +20,7 @@ from .org.custom import (
     PROJECTS_X_USERS,
 )
 from .org.inventory import INVENTORY
+from .org.marketing import MARKETING_AND_SERVICE
 from .org.notes import ATTACHMENTS, NOTES
 from .org.people import (
     ACTIVE_USERS,
@@ -65,7 +66,7 @@ MODULES: tuple[ModuleDef, ...] = (
 )
 #: the modules only a whole standard org has (Settings.org == "enterprise"; issue 13)
 ENTERPRISE_ONLY: tuple[ModuleDef, ...] = (
-    *INVENTORY, CALLS, EVENTS,
+    *INVENTORY, *MARKETING_AND_SERVICE, CALLS, EVENTS,
     NOTES, ATTACHMENTS,
 )
 #: every module definition, in load order: what the store creates and the generator fills

@@ -126,7 +126,7 @@ def module_json(m: ModuleDef, seq: int) -> dict[str, Any]:
 def list_modules(app: App, req: Request) -> Response:
     if req.headers.get("if-modified-since"):
         return Response.empty(304)  # metadata never changes in the emulator
-    mods = [module_json(m, i + 1) for i, m in enumerate(app.org.modules)]
+    mods = [module_json(m, i + 1) for i, m in enumerate(app.org.listed)]
     for i, (api, mid, sing, plural) in enumerate(schema.UNSUPPORTED_MODULES):
         mods.append({"id": str(mid), "api_name": api, "module_name": api, "singular_label": sing,
                      "plural_label": plural, "generated_type": "default", "api_supported": False,
@@ -140,10 +140,10 @@ def list_modules(app: App, req: Request) -> Response:
        scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.modules.ALL"))
 def get_module_meta(app: App, req: Request) -> Response:
     name = req.path_params["module"]
-    m = next((x for x in app.org.modules if x.api_name == name or str(x.module_id) == name), None)
+    m = next((x for x in app.org.listed if x.api_name == name or str(x.module_id) == name), None)
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {"resource_path_index": 4})
-    body = module_json(m, app.org.modules.index(m) + 1)
+    body = module_json(m, app.org.listed.index(m) + 1)
     body["fields"] = [field_json(m, f, i) for i, f in enumerate(m.fields)]
     body["layouts"] = [{"id": str(lid), "name": n} for lid, n in schema.LAYOUTS.items()]
     return Response.json({"modules": [body]})

@@ -62,6 +62,18 @@ def resolve(app: App, req: Request, op: str = "READ") -> tuple[ModuleDef, int, R
     return m, rid, rl, child
 
 
+def relation_data(app: App, rl: RelatedList, parent_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The relation's own fields (a campaign member's Member_Status) per listed record."""
+    if rl.kind != "linking" or not rl.data_fields or not ids:
+        return {}
+    assert rl.linking and rl.field and rl.connected_field
+    cols = ", ".join(q(c) for c in rl.data_fields)
+    rows = app.store.fetchall(f"SELECT {q(rl.connected_field)}, {cols} FROM {q(rl.linking)} "
+                              f"WHERE {q(rl.field)} = ? AND {q(rl.connected_field)} IN (SELECT unnest(?))",
+                              [parent_id, ids])
+    return {r[0]: dict(zip(rl.data_fields, r[1:], strict=True)) for r in rows}
+
+
 def child_where(parent: ModuleDef, rl: RelatedList, child: ModuleDef) -> str:
     """SQL (alias ``t``) selecting the records of a ``child`` related list; one parameter: the parent id."""
     f = child.field(rl.field or "")
@@ -93,8 +105,10 @@ def get_related(app: App, req: Request) -> Response:
         return Response.empty(204)
     records = reader.decode(rows[:per_page])
     meta = meta_keys(child)
+    data = relation_data(app, rl, rid, [int(r["id"]) for r in records])
     for r in records:
         r.update(meta)
+        r.update(data.get(int(r["id"]), {}))
     req.records = len(records)
     return Response.json({"data": records, "info": {"per_page": per_page, "count": len(records), "page": page,
                                                     "more_records": len(rows) > per_page}})

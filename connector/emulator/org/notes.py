@@ -18,7 +18,8 @@ from .types import FieldDef, ModuleDef
 NOTE_PARENTS: dict[str, float] = {
     "Leads": 0.30, "Contacts": 0.22, "Accounts": 0.14, "Deals": 0.16, "Tasks": 0.01, "Events": 0.02,
     "Calls": 0.02, "Projects": 0.02, "Products": 0.01, "Vendors": 0.005, "Price_Books": 0.002, "Quotes": 0.02,
-    "Sales_Orders": 0.01, "Purchase_Orders": 0.005, "Invoices": 0.01,
+    "Sales_Orders": 0.01, "Purchase_Orders": 0.005, "Invoices": 0.01, "Campaigns": 0.01, "Cases": 0.04,
+    "Solutions": 0.005,
 }
 
 

@@ -29,11 +29,18 @@ class OrgSchema:
 
     @cached_property
     def by_name(self) -> dict[str, ModuleDef]:
+        """Every table of the org by name, relation tables included (the admin export reads them)."""
         return {m.api_name: m for m in self.modules}
+
+    @cached_property
+    def listed(self) -> tuple[ModuleDef, ...]:
+        """The modules ``/settings/modules`` lists."""
+        return tuple(m for m in self.modules if m.listed)
 
     def module(self, api_name: str) -> ModuleDef | None:
         """The org's module of that exact api name (a near miss is INVALID_MODULE, as in Zoho)."""
-        return self.by_name.get(api_name)
+        m = self.by_name.get(api_name)
+        return m if m is not None and m.listed else None
 
     def has(self, api_name: str) -> bool:
         return api_name in self.by_name

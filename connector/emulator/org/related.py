@@ -14,6 +14,7 @@ A related list's ``id`` is stable: derived from the parent module's id and the l
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 
@@ -34,6 +35,8 @@ class RelatedList:
     #: linking: the linking module, and its lookup to the records shown
     linking: str | None = None
     connected_field: str | None = None
+    #: linking: the relation's own fields (a campaign member's Member_Status), read and written with it
+    data_fields: tuple[str, ...] = ()
     id: int = 0
     sequence_number: int = 0
 
@@ -42,7 +45,8 @@ def _children(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[Related
     out: list[RelatedList] = []
     seen: set[str] = set()
     for m in modules:
-        if m.generated_type in ("subform", "linking") or (not m.api_supported and m.api_name != "Attachments"):
+        if m.generated_type in ("subform", "linking") or not m.listed or \
+                (not m.api_supported and m.api_name != "Attachments"):
             continue
         for f in m.fields:
             if f.data_type != "lookup" or parent.api_name not in (f.targets or (f.lookup,)):
@@ -58,15 +62,33 @@ def _children(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[Related
 
 
 def _linked(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[RelatedList]:
+    """Many-to-many lists: a multi-select lookup's (one way, named after the field) and those of the
+    linking tables that are no field (campaign members: both ways, named after the other module)."""
     out: list[RelatedList] = []
+    by_name = {m.api_name: m for m in modules}
+    via_field = {f.related_module for m in modules for f in m.fields
+                 if f.data_type in ("multiselectlookup", "multiuserlookup")}
     for f in parent.fields:
-        if f.data_type not in ("multiselectlookup",) or not f.related_module:
+        if f.data_type != "multiselectlookup" or f.related_module not in by_name:
             continue
-        linking = next(m for m in modules if m.api_name == f.related_module)
+        linking = by_name[f.related_module or ""]
         link = next(x for x in linking.fields if x.data_type == "lookup" and x.lookup == parent.api_name)
         other = next(x for x in linking.fields if x.data_type == "lookup" and x is not link)
         out.append(RelatedList(f.api_name, f.field_label, other.lookup or "", "linking", field=link.api_name,
                                linking=linking.api_name, connected_field=other.api_name))
+    for linking in modules:
+        if linking.generated_type != "linking" or linking.api_name in via_field:
+            continue
+        ends = [x for x in linking.fields if x.data_type == "lookup"]
+        if len(ends) != 2:
+            continue
+        data = tuple(x.api_name for x in linking.fields if x.data_type != "lookup" and not x.read_only)
+        for near, far in ((ends[0], ends[1]), (ends[1], ends[0])):
+            if near.lookup == parent.api_name and far.lookup in by_name:
+                shown = by_name[far.lookup or ""]
+                out.append(RelatedList(shown.api_name, shown.plural_label, shown.api_name, "linking",
+                                       field=near.api_name, linking=linking.api_name, connected_field=far.api_name,
+                                       data_fields=data))
     return out
 
 
@@ -78,8 +100,7 @@ def related_lists(org: OrgSchema, module_name: str) -> tuple[RelatedList, ...]:
     if parent.generated_type in ("subform", "linking"):
         return ()
     found = _children(parent, org.modules) + _linked(parent, org.modules)
-    return tuple(RelatedList(r.api_name, r.display_label, r.module, r.kind, r.field, r.linking, r.connected_field,
-                             id=parent.module_id + 20_000 + i * 2, sequence_number=i + 1)
+    return tuple(dataclasses.replace(r, id=parent.module_id + 20_000 + i * 2, sequence_number=i + 1)
                  for i, r in enumerate(found))
 
 

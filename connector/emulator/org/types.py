@@ -157,6 +157,9 @@ class ModuleDef:
     bulk_write: bool = True
     coql: bool = True
     search: bool = True
+    #: listed in /settings/modules and reachable by name; False for the tables behind relations that
+    #: are no module in Zoho (campaign members)
+    listed: bool = True
     #: extra stored columns that are no field (``$file_id`` of an attachment ...): (name, DuckDB type)
     extra_columns: tuple[tuple[str, str], ...] = ()
 
