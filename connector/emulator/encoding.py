@@ -20,6 +20,7 @@ from .clock import VirtualClock
 from .query import Selection
 from .schema import FieldDef, ModuleDef
 from .store import Store, display_expr, module_column, q
+from .tags import tag_sql
 
 Decoder = Callable[[Sequence[Any]], Any]
 #: polymorphic lookups with more targets than this read their names after the page (a join per
@@ -116,6 +117,14 @@ class RecordReader:
                 return out
 
             self.decoders.append((name, dec))
+            return
+        if f.virtual == "tags":
+            i_tags = self._col(tag_sql(self.module.api_name, sel.alias))
+
+            def tag_list(r: Sequence[Any], i: int = i_tags) -> Any:
+                return json.loads(r[i]) if r[i] else []
+
+            self.decoders.append((name, tag_list))
             return
         i = self._col(sel.value_expr(f))
         vt = f.value_type

@@ -26,7 +26,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import files, schema
-from .org import gen_activities, gen_classic, gen_files, gen_inventory, gen_marketing, gen_notes
+from .org import (
+    gen_activities,
+    gen_classic,
+    gen_files,
+    gen_inventory,
+    gen_marketing,
+    gen_notes,
+    gen_tags,
+    stage_history,
+)
 from .org.gen_base import (
     CHUNK,
     GEN_END,
@@ -62,7 +71,7 @@ def module_sizes(records: int, overrides: dict[str, int] | None = None, org: Org
     more than ``records`` records, and its classic modules hold the same data as a classic org).
     """
     org = org or schema.ORGS["classic"]
-    sizes = {m.api_name: max(3, int(round(records * m.share))) if org.has(m.api_name) else 0
+    sizes = {m.api_name: max(3, int(round(records * m.share))) if org.has(m.api_name) and m.share else 0
              for m in schema.ALL_MODULES}
     if overrides:
         unknown = set(overrides) - {m.api_name for m in org.modules}
@@ -152,8 +161,8 @@ def generate_chunk(m: ModuleDef, seed: int, sizes: dict[str, int], offset: int, 
     return pa.table({c: cols[c] for c in names})
 
 
-def populate(store: Store, seed: int, sizes: dict[str, int]) -> dict[str, int]:
-    """Fill an empty store; returns the number of records per module."""
+def populate(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema | None = None) -> dict[str, int]:
+    """Fill an empty store; returns the number of records per module (``org``: whose tags to generate)."""
     store.create_schema()
     store.set_counter("seed", seed)  # generated files' bytes derive from it (files.py)
     for m in schema.ALL_MODULES:
@@ -173,4 +182,11 @@ def populate(store: Store, seed: int, sizes: dict[str, int]) -> dict[str, int]:
         for f in m.fields:
             if f.auto_number:
                 store.set_counter(f"autonumber:{m.api_name}.{f.api_name}", f.auto_number[1] + n_total - 1)
+    if org is not None:
+        with store.write_lock:
+            gen_tags.populate_tags(store, seed, sizes, org)
+            if org.has("Stage_History"):  # derived from the generated deals, in SQL
+                history = schema.MODULES_BY_NAME["Stage_History"]
+                count = stage_history.populate(store, id_base(history) + 1)
+                store.set_counter("id:Stage_History", id_base(history) + count)
     return dict(sizes)

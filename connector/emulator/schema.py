@@ -9,6 +9,8 @@ gathers them in load order and re-exports the vocabulary.
 
 from __future__ import annotations
 
+import dataclasses
+
 from .org.activities import CALLS, EVENTS
 from .org.classic import ACCOUNTS, CONTACTS, DEALS, LEADS, TASKS
 from .org.common import PICK_INDUSTRY, PICK_LEAD_SOURCE, PICK_RATING
@@ -36,6 +38,7 @@ from .org.people import (
     UserDef,
 )
 from .org.registry import ORG_KINDS, OrgSchema
+from .org.stage_history import STAGE_HISTORY
 from .org.types import (
     ALL_DATA_TYPES,
     JSON_DOCUMENT_TYPES,
@@ -67,16 +70,28 @@ MODULES: tuple[ModuleDef, ...] = (
 #: the modules only a whole standard org has (Settings.org == "enterprise"; issue 13)
 ENTERPRISE_ONLY: tuple[ModuleDef, ...] = (
     *INVENTORY, *MARKETING_AND_SERVICE, CALLS, EVENTS,
-    NOTES, ATTACHMENTS,
+    NOTES, ATTACHMENTS, STAGE_HISTORY,
 )
 #: every module definition, in load order: what the store creates and the generator fills
 ALL_MODULES: tuple[ModuleDef, ...] = MODULES + ENTERPRISE_ONLY
 #: global lookup by name (joins, subforms, lookup targets); requests go through an OrgSchema
 MODULES_BY_NAME: dict[str, ModuleDef] = {m.api_name: m for m in ALL_MODULES}
 
+#: the field a whole org adds to its record modules: the record's tags (tags.py; read-only in the metadata,
+#: yet ``Tag: [{"name": ...}]`` may be sent on insert and update, records.md section 9)
+TAG = FieldDef("Tag", "text", "Tag", read_only=True, searchable=False, virtual="tags")
+
+
+def with_tag(m: ModuleDef) -> ModuleDef:
+    """``m`` as an enterprise org shows it: with a ``Tag`` field when its records take tags."""
+    if not m.listed or not m.api_supported or m.generated_type not in ("default", "custom") or m.api_name == "Notes":
+        return m
+    return dataclasses.replace(m, fields=m.fields + (TAG,))
+
+
 ORGS: dict[str, OrgSchema] = {
     "classic": OrgSchema("classic", MODULES),
-    "enterprise": OrgSchema("enterprise", MODULES + ENTERPRISE_ONLY),
+    "enterprise": OrgSchema("enterprise", tuple(with_tag(m) for m in MODULES + ENTERPRISE_ONLY)),
 }
 
 

@@ -46,7 +46,7 @@ def q(name: str) -> str:
 def column_type(f: FieldDef) -> str | None:
     """DuckDB column type for a field, or None when the field is not stored as a column."""
     dt = f.data_type
-    if dt in {"formula", "rollup_summary", "subform", "multiselectlookup", "multiuserlookup"}:
+    if f.virtual or dt in {"formula", "rollup_summary", "subform", "multiselectlookup", "multiuserlookup"}:
         return None  # computed at read time, or kept in a subform / linking module
     if dt in JSON_DOCUMENT_TYPES:
         return "VARCHAR"  # the JSON document as Zoho sends it
@@ -160,6 +160,10 @@ class Store:
                 deleted_by BIGINT, created_by BIGINT, deleted_time TIMESTAMP)""")
             cur.execute("CREATE TABLE IF NOT EXISTS counters (name VARCHAR PRIMARY KEY, value BIGINT)")
             cur.execute(f"CREATE TABLE IF NOT EXISTS files ({FILES_COLUMNS})")
+            cur.execute("CREATE TABLE IF NOT EXISTS tags (id BIGINT PRIMARY KEY, module VARCHAR, name VARCHAR, "
+                        "color_code VARCHAR, created_time TIMESTAMP, modified_time TIMESTAMP, created_by BIGINT, "
+                        "modified_by BIGINT)")
+            cur.execute("CREATE TABLE IF NOT EXISTS record_tags (module VARCHAR, record_id BIGINT, tag_id BIGINT)")
             if not self.fetchone("SELECT count(*) FROM users")[0]:  # type: ignore[index]
                 for u in schema.USERS:
                     cur.execute("INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?,?)", [

@@ -25,6 +25,7 @@ from .inventory_rules import is_line_items, prepare_line
 from .schema import FieldDef, ModuleDef
 from .store import module_column, q
 from .structured_values import participants, pricing_details
+from .tags import MAX_NAME, MAX_TAGS_PER_RECORD, TagRequest
 from .value_types import NOT_SETTABLE, FieldError, as_id, invalid, mandatory, scalar_value, text_value
 from .write_batch import WriteBatch, unique_key, user_ref
 from .zoho_errors import record_error
@@ -108,7 +109,14 @@ def _decode_fields(ctx: _Ctx, module: ModuleDef, record: dict[str, Any], path: s
         if not isinstance(key, str) or key.startswith("$") or key == "id":
             continue
         f = module.field(key)
-        if f is None or f.read_only or f.data_type in NOT_SETTABLE:
+        if f is not None and f.virtual == "tags":  # read-only in the metadata, yet tags can be sent (records.md 9)
+            given.add(f.api_name)
+            try:
+                values[f.api_name] = _tag_request(f, raw, f"{path}.{f.api_name}")
+            except FieldError as e:
+                errors.append(e.error)
+            continue
+        if f is None or f.read_only or f.data_type in NOT_SETTABLE or (f.create_only and ctx.op == "update"):
             continue  # Zoho ignores unknown and read-only fields
         given.add(f.api_name)
         try:
@@ -116,6 +124,23 @@ def _decode_fields(ctx: _Ctx, module: ModuleDef, record: dict[str, Any], path: s
         except FieldError as e:
             errors.append(e.error)
     return values, errors, given
+
+
+def _tag_request(f: FieldDef, raw: Any, path: str) -> TagRequest:
+    if not isinstance(raw, list):
+        raise invalid(f.api_name, path, expected_data_type="jsonarray")
+    names: list[str] = []
+    for j, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise mandatory("name", f"{path}[{j}].name")
+        if len(name) > MAX_NAME:
+            raise invalid("name", f"{path}[{j}].name", maximum_length=MAX_NAME)
+        names.append(name.strip())
+    if len(set(n.lower() for n in names)) > MAX_TAGS_PER_RECORD:
+        raise FieldError("LIMIT_EXCEEDED", "limit exceeded", {"api_name": f.api_name, "json_path": path,
+                                                            "limit": MAX_TAGS_PER_RECORD})
+    return TagRequest(tuple(names))
 
 
 def _missing_mandatory(module: ModuleDef, values: dict[str, Any], given: set[str], path: str,

@@ -22,12 +22,14 @@ RECORDS = 3_000
 
 def build(kind: str, seed: int = 9, records: int = RECORDS) -> Store:
     store = Store(None)
-    populate(store, seed, module_sizes(records, None, schema.org_schema(kind)))
+    org = schema.org_schema(kind)
+    populate(store, seed, module_sizes(records, None, org), org)
     return store
 
 
 def digest(store: Store, module: str) -> str:
-    rows = store.fetchall(f"SELECT * FROM {q(module)} ORDER BY id")
+    rows = store.fetchall(f"SELECT * FROM {q(module)} ORDER BY id" if module != "tags" else
+                          "SELECT * FROM record_tags ORDER BY module, record_id, tag_id")
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
@@ -40,6 +42,7 @@ def test_the_same_seed_gives_the_same_org(enterprise: Store) -> None:
     again = build("enterprise")
     for m in schema.ALL_MODULES:
         assert digest(again, m.api_name) == digest(enterprise, m.api_name), m.api_name
+    assert digest(again, "tags") == digest(enterprise, "tags")
     other = build("enterprise", seed=10)
     assert digest(other, "Notes") != digest(enterprise, "Notes")
 
@@ -97,3 +100,13 @@ def test_every_order_has_line_items_whose_prices_are_their_products(enterprise: 
         gaps = enterprise.fetchone(f'SELECT count(*) FROM (SELECT Parent_Id, max(Sequence_Number) AS top, count(*) AS n '
                                    f'FROM "{items}" GROUP BY Parent_Id) WHERE top <> n')
         assert gaps == (0,), items
+
+
+def test_stage_history_walks_each_deal_to_its_stage(enterprise: Store) -> None:
+    deals, last_matches, rows = enterprise.fetchone(
+        'SELECT count(DISTINCT d.id), count(*) FILTER (WHERE h.Stage_Duration IS NULL AND h.Stage = d.Stage), '
+        'count(h.id) FROM "Deals" d JOIN "Stage_History" h ON h.Deal_Name = d.id') or (0, 0, 0)
+    assert deals == enterprise.fetchone('SELECT count(*) FROM "Deals"')[0]  # type: ignore[index]
+    assert last_matches == deals and rows >= deals
+    tagged = enterprise.fetchone("SELECT count(DISTINCT module), count(*) FROM record_tags") or (0, 0)
+    assert tagged[0] >= 10 and tagged[1] > RECORDS / 10

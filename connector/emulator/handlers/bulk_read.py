@@ -124,7 +124,8 @@ def export_columns(m: ModuleDef, fields: Any) -> list[tuple[str, list[str]]]:
     """(header, field path) pairs; ``id`` first, then the requested fields (all exportable when omitted)."""
     cols: list[tuple[str, list[str]]] = [("id", ["id"])]
     if fields is None or fields == []:
-        return cols + [(f.api_name, [f.api_name]) for f in m.fields if f.data_type not in schema.NOT_EXPORTED_TYPES]
+        return cols + [(f.api_name, [f.api_name]) for f in m.fields
+                       if f.data_type not in schema.NOT_EXPORTED_TYPES and not f.virtual]
     if not isinstance(fields, list):
         raise bad("$.query.fields", "fields", expected_data_type="jsonarray")
     probe = Selection(m, datetime(2000, 1, 1))  # resolves paths only; formulas are not evaluated

@@ -20,13 +20,14 @@ def _user_ref(u: schema.UserDef) -> dict[str, str]:
     return {"name": u.full_name, "id": str(u.id)}
 
 
-def _field_id(m: ModuleDef, i: int) -> str:
-    return str(m.module_id + 1_000 + i * 2)
+def field_id(m: ModuleDef, i: int) -> str:
+    """A field's id: unique in the org (its module's id slot and its place), stable across restarts."""
+    return str(schema.ORG_PREFIX * 10**12 + 50 * 10**10 + m.id_slot * 10**5 + i)
 
 
 def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": _field_id(m, i),
+        "id": field_id(m, i),
         "api_name": f.api_name,
         "field_label": f.field_label,
         "display_label": f.field_label,
@@ -163,16 +164,24 @@ def list_fields(app: App, req: Request) -> Response:
     return Response.json({"fields": [field_json(m, f, i) for i, f in enumerate(m.fields)]})
 
 
+def layout_json(m: ModuleDef, lid: int, name: str) -> dict[str, Any]:
+    return {"id": str(lid), "name": name, "display_label": name, "api_name": name.replace(" ", "_"),
+            "status": "active", "visible": True, "source": "crm", "mode": "standard",
+            "created_time": "2023-01-01T10:00:00+05:30", "modified_time": MODIFIED,
+            "created_by": _user_ref(schema.ADMIN_USER), "modified_by": _user_ref(schema.ADMIN_USER),
+            "profiles": [{"name": p, "id": str(pid), "default": lid == schema.DEFAULT_LAYOUT_ID}
+                         for p, pid in schema.PROFILES.items()],
+            "sections": [{"display_label": "Information", "api_name": "Information", "sequence_number": 1,
+                          "column_count": 2, "fields": [
+                              {"api_name": f.api_name, "id": field_id(m, i), "required": f.mandatory,
+                               "data_type": f.meta_type or f.data_type, "sequence_number": i + 1}
+                              for i, f in enumerate(m.fields)]}]}
+
+
 @route("GET", API + r"/settings/layouts", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.layouts.READ"))
 def list_layouts(app: App, req: Request) -> Response:
     m = get_module(app.org, req.param("module"))
-    layouts = []
-    for lid, name in schema.LAYOUTS.items():
-        layouts.append({"id": str(lid), "name": name, "status": "active", "sections": [{
-            "display_label": "Information", "api_name": "Information", "fields": [
-                {"api_name": f.api_name, "id": _field_id(m, i), "required": f.mandatory}
-                for i, f in enumerate(m.fields)]}]})
-    return Response.json({"layouts": layouts})
+    return Response.json({"layouts": [layout_json(m, lid, name) for lid, name in schema.LAYOUTS.items()]})
 
 
 @route("GET", API + r"/org", scopes=fixed_scopes("ZohoCRM.org.ALL", "ZohoCRM.org.READ"))

@@ -33,6 +33,7 @@ from .common import (
     scopes_for,
     split_fields,
 )
+from .custom_views import view_filter
 from .external_ids import path_record_id
 
 DISCRETE_LIMIT = 2_000
@@ -130,12 +131,14 @@ def list_records(app: App, req: Request) -> Response:
         raise ZohoError(400, "AMBIGUITY_DURING_PROCESSING", "ambiguity while processing the request",
                         {"ambiguity_due_to": [{"api_name": "page", "json_path": "$.page"},
                                               {"api_name": "page_token", "json_path": "$.page_token"}]})
-    if req.param("cvid") is not None:
+    cvid = req.param("cvid")
+    view_sql, view_params = "", list[Any]()
+    if cvid is not None:
         if req.param("sort_by") is not None:
             raise ZohoError(400, "AMBIGUITY_DURING_PROCESSING", "ambiguity while processing the request",
                             {"ambiguity_due_to": [{"api_name": "cvid", "json_path": "$.cvid"},
                                                   {"api_name": "sort_by", "json_path": "$.sort_by"}]})
-        raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "cvid"})
+        view_sql, view_params = view_filter(app, req, m, cvid)
     sort_by = req.param("sort_by", "id") or "id"
     if sort_by not in SORTABLE:
         raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "sort_by",
@@ -150,8 +153,11 @@ def list_records(app: App, req: Request) -> Response:
     if ids_raw is not None:
         return _list_by_ids(app, req, m, fields, ids_raw, converted)
     since_raw, since = _since(app, req)
-    binding = _binding(m.api_name, fields, sort_by, order, converted, since_raw)
+    binding = _binding(m.api_name, fields, sort_by, order, converted, f"{since_raw}|{cvid or ''}")
     where, params = list_where(app, m, req, converted, since)
+    if view_sql:
+        where.append(view_sql)
+        params += view_params
     offset_done = 0
     page = 1
     if token_raw is not None:

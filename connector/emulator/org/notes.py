@@ -41,7 +41,8 @@ NOTES = ModuleDef(
         FieldDef("Note_Content", "textarea", "Note Content", length=32000, textarea_type="large", mandatory=True,
                  searchable=False, gen="note_content"),
         FieldDef("Parent_Id", "lookup", "Parent ID", mandatory=True, targets=tuple(NOTE_PARENTS),
-                 lookup=next(iter(NOTE_PARENTS)), module_in_value=True, cascade=True, gen="note_parent"),
+                 lookup=next(iter(NOTE_PARENTS)), module_in_value=True, cascade=True, create_only=True,
+                 gen="note_parent"),
     ]),
 )
 

@@ -45,6 +45,10 @@ def _children(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[Related
     out: list[RelatedList] = []
     seen: set[str] = set()
     for m in modules:
+        if m.related_list_of == parent.api_name:
+            f = next(x for x in m.fields if x.lookup == parent.api_name)
+            out.append(RelatedList(m.api_name, m.plural_label, m.api_name, "child", field=f.api_name))
+            continue
         if m.generated_type in ("subform", "linking") or not m.listed or \
                 (not m.api_supported and m.api_name != "Attachments"):
             continue

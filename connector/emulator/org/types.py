@@ -99,9 +99,16 @@ class FieldDef:
     #: columns of the looked-up record added to the lookup's value (a line item's ``Product_Name``
     #: carries the product's ``Product_Code``)
     lookup_extra: tuple[str, ...] = ()
+    #: set when the record is created, ignored on update (a note stays on its parent: "you can update
+    #: only two fields of a note: Note_Title and Note_Content")
+    create_only: bool = False
+    #: a value kept outside the module's table and computed when read ("tags": the record's tags)
+    virtual: str | None = None
 
     @property
     def json_type(self) -> str:
+        if self.virtual == "tags":
+            return "jsonarray"
         if self.meta_type:
             return JSON_TYPES[self.meta_type]
         if self.data_type == "formula" and self.formula:
@@ -160,6 +167,8 @@ class ModuleDef:
     #: listed in /settings/modules and reachable by name; False for the tables behind relations that
     #: are no module in Zoho (campaign members)
     listed: bool = True
+    #: served only as the related list of that module (Deals' Stage_History), rows written by Zoho
+    related_list_of: str | None = None
     #: extra stored columns that are no field (``$file_id`` of an attachment ...): (name, DuckDB type)
     extra_columns: tuple[tuple[str, str], ...] = ()
 
