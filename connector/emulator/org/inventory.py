@@ -62,7 +62,7 @@ def _address(prefix: str) -> list[FieldDef]:
 def _items(api: str, parent: str, module_id: int, slot: int, share: float) -> ModuleDef:
     return ModuleDef(
         api, module_id, "Product Detail", "Product Details", "Product_Name", generated_type="subform",
-        share=share, id_slot=slot, parent_module=parent, search=False,
+        share=share, id_slot=slot, parent_module=parent,
         fields=(
             FieldDef("Parent_Id", "lookup", "Parent Id", lookup=parent, mandatory=True, read_only=True,
                      gen="item_parent"),
