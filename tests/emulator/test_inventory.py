@@ -181,3 +181,12 @@ def test_bulk_reads_orders_and_their_lines_but_bulk_write_refuses_orders(z: Zoho
                                                  "field_mappings": []}]}
     r = z.post("/write", base=z.bulk, json=body)
     assert (r.status_code, r.json()["code"]) == (400, "MODULE_NOT_AVAILABLE")
+
+
+def test_orders_made_by_the_admin_mutation_have_lines(z: ZohoClient) -> None:
+    made = z.admin("POST", "mutate", json={"module": "Invoices", "creates": 4, "seed": 3}).json()["created"]
+    invoices = {i["id"]: i for i in z.export("Invoices")}
+    for rid in made:
+        lines = invoices[rid]["Invoiced_Items"]
+        assert 1 <= len(lines) <= 3 and [x["Sequence_Number"] for x in lines] == [str(k + 1) for k in range(len(lines))]
+        check_order(invoices[rid], lines)

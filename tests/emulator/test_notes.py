@@ -165,3 +165,11 @@ def test_a_classic_org_has_no_notes(zoho: ZohoClient) -> None:
     lead = zoho.export("Leads")[0]
     r = zoho.get(f"/Leads/{lead['id']}/Notes")
     assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")  # no such related list here
+
+
+def test_notes_made_by_the_admin_mutation_belong_to_live_records(z: ZohoClient) -> None:
+    made = z.admin("POST", "mutate", json={"module": "Notes", "creates": 20, "updates": 3, "seed": 4}).json()
+    notes = {n["id"]: n for n in z.export("Notes")}
+    for rid in made["created"]:
+        module, pid = parent_of(notes[rid])
+        assert pid in {r["id"] for r in z.export(module)}
