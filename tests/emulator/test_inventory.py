@@ -190,3 +190,12 @@ def test_orders_made_by_the_admin_mutation_have_lines(z: ZohoClient) -> None:
         lines = invoices[rid]["Invoiced_Items"]
         assert 1 <= len(lines) <= 3 and [x["Sequence_Number"] for x in lines] == [str(k + 1) for k in range(len(lines))]
         check_order(invoices[rid], lines)
+
+
+def test_line_items_answer_to_their_orders_scopes(org: Any, z: ZohoClient) -> None:
+    query = {"select_query": "select Quantity from Quoted_Items limit 1"}
+    quotes = z.admin("POST", "grant", json={"scopes": "ZohoCRM.modules.quotes.READ,ZohoCRM.coql.READ"}).json()
+    assert ZohoClient(org, refresh_token=quotes["refresh_token"]).post("/coql", json=query).status_code == 200
+    custom = z.admin("POST", "grant", json={"scopes": "ZohoCRM.modules.custom.READ,ZohoCRM.coql.READ"}).json()
+    r = ZohoClient(org, refresh_token=custom["refresh_token"]).post("/coql", json=query)
+    assert (r.status_code, r.json()["code"]) == (401, "OAUTH_SCOPE_MISMATCH")

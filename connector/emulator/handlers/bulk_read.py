@@ -20,9 +20,9 @@ from ..http import Request, Response, route
 from ..job_queue import ADDED, COMPLETED
 from ..query import Selection, UnknownField
 from ..schema import ModuleDef, OrgSchema
-from ..tokens import has_scope, module_scopes
+from ..tokens import has_scope
 from ..zoho_errors import ZohoError
-from .common import BULK, fixed_scopes, is_custom
+from .common import BULK, fixed_scopes, module_scopes_of
 from .records_read import decode_token, encode_token
 
 READ_SCOPES = ("ZohoCRM.bulk.read", "ZohoCRM.bulk.ALL")  # matched case-insensitively (READ works too)
@@ -116,7 +116,7 @@ def resolve_module(org: OrgSchema, raw: Any, path: str) -> ModuleDef:
 def require_module_scope(req: Request, m: ModuleDef, *ops: str) -> None:
     assert req.token is not None
     for op in ops:
-        if not has_scope(req.token.scopes, module_scopes(m.api_name, op, is_custom(m))):
+        if not has_scope(req.token.scopes, module_scopes_of(m, op)):
             raise ZohoError(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", {})
 
 

@@ -31,6 +31,16 @@ def is_custom(m: ModuleDef) -> bool:
     return m.generated_type != "default"
 
 
+def module_scopes_of(m: ModuleDef, op: str) -> list[str]:
+    """Scopes for ``op`` on a module's records. Line items (the subform modules of standard modules) answer
+    to their parent's scopes (ZohoCRM.modules.quotes.READ reads Quoted_Items); custom modules and
+    their subform and linking modules to ZohoCRM.modules.custom.*."""
+    parent = schema.MODULES_BY_NAME.get(m.parent_module or "")
+    if m.generated_type == "subform" and parent is not None and not is_custom(parent):
+        return module_scopes(parent.api_name, op, False)
+    return module_scopes(m.api_name, op, is_custom(m))
+
+
 def scopes_for(op: str, module_param: str = "module") -> Callable[[Request], list[str]]:
     """Scope function for a route whose module is a path parameter."""
 
@@ -38,7 +48,7 @@ def scopes_for(op: str, module_param: str = "module") -> Callable[[Request], lis
         m = schema.module(req.path_params.get(module_param) or "")
         if m is None:
             return []  # let the handler answer INVALID_MODULE
-        return module_scopes(m.api_name, op, is_custom(m))
+        return module_scopes_of(m, op)
 
     return needed
 

@@ -22,12 +22,12 @@ from ..http import Request, Response, route
 from ..org.related import RelatedList, related_list
 from ..schema import ModuleDef
 from ..store import module_column, q
-from ..tokens import module_scopes, require_scope
+from ..tokens import require_scope
 from ..values import decode_record
 from ..write_batch import WriteBatch
 from ..writes import insert_records
 from ..zoho_errors import ZohoError, record_error
-from .common import API, MODULE, RECORD_ID, get_module, int_param, is_custom, scopes_for, split_fields
+from .common import API, MODULE, RECORD_ID, get_module, int_param, module_scopes_of, scopes_for, split_fields
 from .external_ids import path_record_id
 from .write_common import caller, parse_body, record_details, respond, success
 
@@ -55,7 +55,7 @@ def resolve(app: App, req: Request, op: str = "READ") -> tuple[ModuleDef, int, R
     child = schema.MODULES_BY_NAME[rl.module]
     assert req.token is not None
     # Reading a related list needs read access to the records it shows (and the parent's).
-    require_scope(req.token, module_scopes(child.api_name, op, is_custom(child)))
+    require_scope(req.token, module_scopes_of(child, op))
     rid = path_record_id(app, req, m)
     if rid is None or not app.store.exists(m, [rid]):
         raise invalid_related_id(req.path_params["id"])
