@@ -7,7 +7,8 @@ benchmark, so these figures are the ceiling a connector can see.
     python benchmarks/emulator.py [--sizes 200000,1000000] [--pages 300] [--quick]
 
 * ``generate``: records per second of ``generate.populate`` into an in-memory DuckDB
-  store, for each org size (all modules together).
+  store, for each org size (all modules together); ``--org enterprise`` generates a whole
+  standard org (its ``records`` split as the classic one, plus the other modules on top).
 * ``rest_pages``: ``GET /crm/v8/Leads`` pages of 200 records x 10 fields per second over
   loopback HTTP with one keep-alive session, walking ``page_token`` pages (the regime a
   full read uses), median of ``--rounds`` rounds.
@@ -31,6 +32,7 @@ from _common import save  # noqa: E402  (benchmarks/ is on sys.path when run as 
 
 from connector.emulator import Emulator
 from connector.emulator.generate import module_sizes, populate
+from connector.emulator.schema import org_schema
 from connector.emulator.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -39,13 +41,14 @@ LIST_FIELDS = ("Owner,Last_Name,First_Name,Company,Email,Phone,Lead_Source,Lead_
 PER_PAGE = 200
 
 
-def bench_generate(records: int, seed: int = 42) -> dict[str, Any]:
-    sizes = module_sizes(records)
+def bench_generate(records: int, seed: int = 42, org: str = "classic") -> dict[str, Any]:
+    kind = org_schema(org)
+    sizes = module_sizes(records, None, kind)
     total = sum(sizes.values())
     store = Store(None)
     try:
         start = time.perf_counter()
-        populate(store, seed, sizes)
+        populate(store, seed, sizes, kind)
         seconds = time.perf_counter() - start
     finally:
         store.close()
@@ -59,8 +62,8 @@ def _token(emu: Emulator, http: requests.Session) -> str:
     return str(body["access_token"])
 
 
-def bench_rest_pages(records: int, pages: int, rounds: int) -> dict[str, Any]:
-    with Emulator(records=records, seed=42) as emu, requests.Session() as http:
+def bench_rest_pages(records: int, pages: int, rounds: int, org: str = "classic") -> dict[str, Any]:
+    with Emulator(records=records, seed=42, org=org) as emu, requests.Session() as http:
         http.headers["Authorization"] = f"Zoho-oauthtoken {_token(emu, http)}"
         url = f"{emu.api_domain}/crm/v8/Leads"
         rates: list[float] = []
@@ -102,7 +105,7 @@ def bench_bulk() -> dict[str, Any] | None:
     return result if isinstance(result, dict) else {"result": result}
 
 
-def run(sizes: list[int], pages: int, rounds: int, page_org: int) -> dict[str, Any]:
+def run(sizes: list[int], pages: int, rounds: int, page_org: int, org: str = "classic") -> dict[str, Any]:
     return {
         "benchmark": "emulator",
         "python": platform.python_version(),
@@ -110,8 +113,9 @@ def run(sizes: list[int], pages: int, rounds: int, page_org: int) -> dict[str, A
         "pyarrow": metadata.version("pyarrow"),
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "generate": [bench_generate(n) for n in sizes],
-        "rest_pages": bench_rest_pages(page_org, pages, rounds),
+        "org": org,
+        "generate": [bench_generate(n, org=org) for n in sizes],
+        "rest_pages": bench_rest_pages(page_org, pages, rounds, org),
         "bulk": bench_bulk(),
     }
 
@@ -144,12 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of REST pages; the median is kept")
     parser.add_argument("--page-org", type=int, default=50_000, help="org size for the REST measurement")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--org", choices=("classic", "enterprise"), default="classic",
+                        help="the org generated: the ten classic modules, or a whole standard org")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "emulator.json")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.quick:
         sizes, args.pages, args.rounds, args.page_org = [20_000], 30, 1, 5_000
-    report = run(sizes, max(1, args.pages), max(1, args.rounds), args.page_org)
+    report = run(sizes, max(1, args.pages), max(1, args.rounds), args.page_org, args.org)
     print_table(report)
     save(report, args.output)
     return 0

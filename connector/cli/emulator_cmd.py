@@ -61,11 +61,14 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--environment", default="production", show_default=True,
               type=click.Choice(["production", "sandbox", "developer"]))
 @click.option("--manual-consent", is_flag=True, help="show an Accept/Deny consent page instead of auto-approving")
+@click.option("--org", "org_kind", default="classic", show_default=True, type=click.Choice(["classic", "enterprise"]),
+              help="classic: the ten modules of before; enterprise: a whole standard org (notes, attachments, "
+                   "activities, inventory, campaigns, cases...)")
 def emulator(host: str, port: int, allow_remote: bool, admin_token: str | None, advertise_host: str | None,
              dev_credentials: bool, records: int, sizes: tuple[str, ...], seed: int, data_dir: str | None,
              latency_ms: float, fault_rate: float, fault_kinds: str | None, index_lag_s: float, credits: int,
              concurrency: int, sub_concurrency: int, slow_fault_ms: float, token_ttl_s: int,
-             bulk_rows_per_s: float, location: str, environment: str, manual_consent: bool) -> None:
+             bulk_rows_per_s: float, location: str, environment: str, manual_consent: bool, org_kind: str) -> None:
     """Run a local Zoho CRM (accounts server, CRM API v8/v7, bulk APIs) until Ctrl-C.
 
     Prints one JSON line with the origins, credentials and a connection string when ready (with
@@ -79,7 +82,7 @@ def emulator(host: str, port: int, allow_remote: bool, admin_token: str | None, 
               token_ttl_s=token_ttl_s, bulk_rows_per_s=bulk_rows_per_s,
               location=location, environment=environment, auto_approve=not manual_consent,
               allow_remote=allow_remote, admin_token=admin_token, advertise_host=advertise_host,
-              dev_credentials=dev_credentials)
+              dev_credentials=dev_credentials, org=org_kind)
     if fault_kinds:
         kw["fault_kinds"] = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
     try:

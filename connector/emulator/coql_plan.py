@@ -42,7 +42,8 @@ MAX_DEPTH = 2  # lookup hops (dots) in one path
 MAX_JOINS_WHERE = 5
 MAX_JOINS_SELECT = 15
 #: never usable in COQL (B.4): query the subform / linking module itself
-NEVER = frozenset({"subform", "multiselectlookup", "multiuserlookup", "fileupload", "imageupload"})
+NEVER = frozenset({"subform", "multiselectlookup", "multiuserlookup", "fileupload", "imageupload",
+                   "participants"})
 _TEXT_OPS = ("equal", "not_equal", "like", "not_like", "in", "not_in", "is_null", "is_not_null")
 _LOOKUP_OPS = ("equal", "not_equal", "in", "not_in", "is_null", "is_not_null")
 _RANGE_OPS = ("equal", "not_equal", "less_than", "less_equal", "greater_than", "greater_equal", "between",

@@ -19,9 +19,13 @@ from . import schema
 from .clock import VirtualClock
 from .query import Selection
 from .schema import FieldDef, ModuleDef
-from .store import Store, module_column, q
+from .store import Store, display_expr, module_column, q
+from .tags import tag_sql
 
 Decoder = Callable[[Sequence[Any]], Any]
+#: polymorphic lookups with more targets than this read their names after the page (a join per
+#: target module would hash every target table for a 200-record page)
+LATE_NAME_TARGETS = 2
 
 
 def scalar_to_json(value_type: str, v: Any, clock: VirtualClock) -> Any:
@@ -60,6 +64,10 @@ class RecordReader:
         self.exprs: list[str] = [f"{self.sel.alias}.id"]
         self.decoders: list[tuple[str, Decoder]] = []
         self.post: list[FieldDef] = []  # subform / linking values fetched after the main query
+        #: (lookup value, target module, target id) whose name is read after the main query
+        self.pending_names: list[tuple[dict[str, Any], str | None, int]] = []
+        #: meeting participants whose name and address are read after the main query
+        self.pending_participants: list[dict[str, Any]] = []
         self.se_module_col: int | None = None
         for f in fields:
             self._add(f)
@@ -77,32 +85,61 @@ class RecordReader:
                 self.post.append(f)
             return
         if dt in ("lookup", "layout", "ownerlookup", "userlookup", "multi_module_lookup"):
+            late = len(f.targets) > LATE_NAME_TARGETS  # names looked up after the page is read
             i_id = self._col(sel.value_expr(f))
-            i_name = self._col(sel.name_expr(f))
+            i_name = None if late else self._col(sel.name_expr(f))
             i_mod = self._col(f"{sel.alias}.{q(module_column(f) or '')}") if f.targets else None
             i_mail = None
             if f.is_user_lookup:
                 i_mail = self._col(f"{sel.lookup_alias(sel.alias, f, (name,), 'Users')}.email")
+            extra = [(c, self._col(f"{sel.lookup_alias(sel.alias, f, (name,), f.lookup)}.{q(c)}"))
+                     for c in f.lookup_extra if f.lookup and not f.targets]
             if f.targets and dt == "lookup":
                 self.se_module_col = i_mod
+            with_module = dt == "multi_module_lookup" or f.module_in_value
+            pending = self.pending_names
 
-            def dec(r: Sequence[Any], i_id: int = i_id, i_name: int = i_name, i_mod: int | None = i_mod,
-                    i_mail: int | None = i_mail, dt: str = dt) -> Any:
+            def dec(r: Sequence[Any], i_id: int = i_id, i_name: int | None = i_name, i_mod: int | None = i_mod,
+                    i_mail: int | None = i_mail, with_module: bool = with_module,
+                    extra: list[tuple[str, int]] = extra) -> Any:
                 if r[i_id] is None:
                     return None
-                out: dict[str, Any] = {"name": r[i_name], "id": str(r[i_id])}
+                out: dict[str, Any] = {c: r[i] for c, i in extra}
+                out.update({"name": None if i_name is None else r[i_name], "id": str(r[i_id])})
                 if i_mail is not None:
                     out["email"] = r[i_mail]
-                if dt == "multi_module_lookup" and i_mod is not None:
+                if with_module and i_mod is not None:
                     mod = schema.MODULES_BY_NAME.get(r[i_mod])
                     out = {"module": {"api_name": r[i_mod], "id": str(mod.module_id) if mod else None},
                            **out}
+                if i_name is None and i_mod is not None:
+                    pending.append((out, r[i_mod], r[i_id]))
                 return out
 
             self.decoders.append((name, dec))
             return
+        if f.virtual == "tags":
+            i_tags = self._col(tag_sql(self.module.api_name, sel.alias))
+
+            def tag_list(r: Sequence[Any], i: int = i_tags) -> Any:
+                return json.loads(r[i]) if r[i] else []
+
+            self.decoders.append((name, tag_list))
+            return
         i = self._col(sel.value_expr(f))
         vt = f.value_type
+        if dt == "participants":
+            people = self.pending_participants
+
+            def participants(r: Sequence[Any], i: int = i) -> Any:
+                if r[i] is None:
+                    return None
+                items = json.loads(r[i])
+                people.extend(items)
+                return items
+
+            self.decoders.append((name, participants))
+            return
 
         def scalar(r: Sequence[Any], i: int = i, vt: str = vt) -> Any:
             return scalar_to_json(vt, r[i], self.clock)
@@ -140,7 +177,47 @@ class RecordReader:
             out.append(rec)
         if self.post and out:
             self._attach_related(out)
+        if self.pending_names:
+            self._resolve_names()
+        if self.pending_participants:
+            self._resolve_participants()
         return out
+
+    def _resolve_participants(self) -> None:
+        """Participants read like lookups: name and address from the contact, lead or user named."""
+        found: dict[tuple[str, str], tuple[Any, Any]] = {}
+        for kind, module in (("contact", "Contacts"), ("lead", "Leads")):
+            wanted = sorted({int(p["participant"]) for p in self.pending_participants if p.get("type") == kind})
+            if wanted:
+                rows = self.store.fetchall(f"SELECT id, Full_Name, Email FROM {q(module)} "
+                                           "WHERE id IN (SELECT unnest(?))", [wanted])
+                found.update(((kind, str(r[0])), (r[1], r[2])) for r in rows)
+        for u in schema.USERS:
+            found[("user", str(u.id))] = (u.full_name, u.email)
+        for p in self.pending_participants:
+            who = str(p.get("participant"))
+            name, email = (who, who) if p.get("type") == "email" else found.get((str(p.get("type")), who),
+                                                                                  (None, None))
+            entry = {"name": name, "Email": email, **{k: v for k, v in p.items() if k not in ("name", "Email")}}
+            p.clear()
+            p.update(entry)
+        self.pending_participants.clear()
+
+    def _resolve_names(self) -> None:
+        """Fill the names of many-target lookups: one id query per target module, not one join each."""
+        by_module: dict[str, set[int]] = {}
+        for _, mod, rid in self.pending_names:
+            if mod in schema.MODULES_BY_NAME:
+                by_module.setdefault(mod, set()).add(rid)
+        names: dict[tuple[str, int], Any] = {}
+        for mod, wanted in by_module.items():
+            m = schema.MODULES_BY_NAME[mod]
+            rows = self.store.fetchall(f"SELECT t.id, {display_expr(m, 't')} FROM {q(m.api_name)} t "
+                                       "WHERE t.id IN (SELECT unnest(?))", [sorted(wanted)])
+            names.update(((mod, rid), name) for rid, name in rows)
+        for value, mod, rid in self.pending_names:
+            value["name"] = names.get((mod or "", rid))
+        self.pending_names.clear()
 
     def _attach_related(self, records: list[dict[str, Any]]) -> None:
         ids = [int(r["id"]) for r in records]
@@ -155,7 +232,8 @@ class RecordReader:
                 child_fields = [parent_link] + [x for x in rm.fields
                                                 if x.data_type in ("lookup", "userlookup") and x is not parent_link]
             reader = RecordReader(self.store, rm, self.clock, child_fields)
-            rows = reader.fetch(f"t.{q(parent_link.api_name)} IN (SELECT unnest(?))", [ids], order_by="t.id")
+            order = "t.Sequence_Number, t.id" if rm.field("Sequence_Number") else "t.id"  # line items in order
+            rows = reader.fetch(f"t.{q(parent_link.api_name)} IN (SELECT unnest(?))", [ids], order_by=order)
             by_parent: dict[str, list[dict[str, Any]]] = {}
             for row in rows:
                 parent = row.get(parent_link.api_name) or {}
@@ -182,5 +260,8 @@ def record_fields(m: ModuleDef, names: list[str] | None = None) -> list[FieldDef
 
 def meta_keys(m: ModuleDef) -> dict[str, Any]:
     """A realistic subset of the ``$`` keys Zoho adds to every record (connectors must ignore them)."""
+    if m.api_name == "Notes":  # the v8 spec's Note schema (notes.json)
+        return {"$editable": True, "$sharing_permission": "full_access", "$is_shared_to_client": False,
+                "$size": None, "$state": "save", "$voice_note": False, "$attachments": None}
     return {"$approved": True, "$editable": True, "$currency_symbol": "$", "$state": "save",
             "$process_flow": False, "$approval_state": "approved"}

@@ -49,7 +49,8 @@ def base_relation(m: ModuleDef, now: datetime, *, as_of: datetime | None = None)
                f"AND id IN (SELECT id FROM {table}))")
     if not extra:
         return src if as_of is not None else table
-    return f"(SELECT *{extra} FROM {src})"
+    # ``_self`` names the row for formulas that look at other tables (an order's Sub_Total sums its lines)
+    return f"(SELECT *{extra} FROM {src} AS _self)"
 
 
 @dataclass
@@ -112,12 +113,13 @@ class Selection:
         """SQL for the stored/computed value of a field (a lookup's id for lookups)."""
         owner_alias = owner_alias or self.alias
         m = module or self.module
+        if f.virtual:
+            raise UnknownField(f.api_name, m.api_name)  # kept outside the table: not for filters and joins
         if f.data_type == "rollup_summary":
             assert f.rollup is not None
             child, link, value = f.rollup
             return (f"(SELECT CAST(sum(c.{q(value)}) AS DECIMAL(18,2)) FROM {q(child)} c "
                     f"WHERE c.{q(link)} = {owner_alias}.id)")
-        del m
         return f"{owner_alias}.{q(f.api_name)}"
 
     def path_expr(self, path: list[str]) -> tuple[str, FieldDef | None, str]:

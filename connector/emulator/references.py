@@ -17,6 +17,8 @@ Choices (the reference gives no detail; unconfirmed):
   associations of a deleted parent are removed by :func:`.writes.delete_records`.
 * Polymorphic lookups (``What_Id``, multi-module lookups) are cleared only where
   they point into the deleted record's module.
+* Notes and attachments are not orphaned: their ``Parent_Id`` is a ``cascade``
+  lookup, and they are deleted (into the recycle bin) with their parent.
 """
 
 from __future__ import annotations
@@ -35,11 +37,26 @@ RECORD_LOOKUP_TYPES = ("lookup", "multi_module_lookup")
 def lookups_to(target: str) -> tuple[tuple[ModuleDef, FieldDef], ...]:
     """Every (module, lookup field) that can point at a record of module ``target``."""
     out = []
-    for m in schema.MODULES:
+    for m in schema.ALL_MODULES:
         for f in m.fields:
             if f.data_type in RECORD_LOOKUP_TYPES and target in (f.targets or (f.lookup,)):
                 out.append((m, f))
     return tuple(out)
+
+
+def owned_by(store: Store, target: ModuleDef, ids: list[int]) -> list[tuple[ModuleDef, list[int]]]:
+    """Records that belong to the deleted records ``ids`` of ``target`` (their notes, attachments ...)."""
+    out = []
+    for m, f in lookups_to(target.api_name):
+        if not f.cascade:
+            continue
+        mod_col = module_column(f)
+        where = f"{q(f.api_name)} IN (SELECT unnest(?))" + (f" AND {q(mod_col)} = ?" if mod_col else "")
+        params: list[object] = [ids] + ([target.api_name] if mod_col else [])
+        found = [r[0] for r in store.fetchall(f"SELECT id FROM {q(m.api_name)} WHERE {where}", params)]
+        if found:
+            out.append((m, found))
+    return out
 
 
 def clear_references(store: Store, target: ModuleDef, ids: list[int]) -> None:
@@ -47,6 +64,8 @@ def clear_references(store: Store, target: ModuleDef, ids: list[int]) -> None:
     if not ids:
         return
     for m, f in lookups_to(target.api_name):
+        if f.cascade:
+            continue  # the owned records were deleted with their owner (writes.delete_records)
         col, mod_col = q(f.api_name), module_column(f)
         where = f"{col} IN (SELECT unnest(?))"
         if mod_col:

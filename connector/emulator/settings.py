@@ -65,6 +65,9 @@ class Settings:
     advertise_host: str | None = None
     #: serve the fixed, published DEV_* credentials (tokens.py) so a connection file can name them
     dev_credentials: bool = False
+    #: which modules the org has: "classic" (the ten modules served before issue 13; the default until
+    #: the connector reads a whole org) or "enterprise" (a standard Enterprise org, org/registry.py)
+    org: str = "classic"
 
     @property
     def loopback(self) -> bool:
@@ -94,6 +97,8 @@ class Settings:
             raise ValueError("peers must map location codes to accounts server origins")
         if not 1 <= self.bulk_page_size <= 200_000:
             raise ValueError("bulk_page_size must be between 1 and 200,000 (Zoho's page size)")
+        if self.org not in ("classic", "enterprise"):
+            raise ValueError("org must be classic or enterprise")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")
         self._validate_exposure()

@@ -11,7 +11,7 @@ Layout:
 * ``"<Module>$history"``: the previous versions of records updated through the
   API, with ``_superseded_at``; search reads "as of" a lagged cutoff from the
   union of both, so a just-edited record still matches on its old values.
-* ``users``, ``layouts``, ``deleted_records`` and ``counters``.
+* ``users``, ``layouts``, ``deleted_records`` and ``counters``; ``files`` (:mod:`.files`).
 
 Reads run on per-thread cursors (DuckDB MVCC gives each a consistent
 snapshot); writes are serialized by one lock so concurrent API writers never
@@ -30,6 +30,7 @@ import duckdb
 
 from . import schema
 from .arrow_rows import execute_with_rows, rows_table
+from .files import FILES_COLUMNS
 from .schema import JSON_DOCUMENT_TYPES, FieldDef, ModuleDef
 
 # Columns every module table carries besides its fields.
@@ -45,7 +46,7 @@ def q(name: str) -> str:
 def column_type(f: FieldDef) -> str | None:
     """DuckDB column type for a field, or None when the field is not stored as a column."""
     dt = f.data_type
-    if dt in {"formula", "rollup_summary", "subform", "multiselectlookup", "multiuserlookup"}:
+    if f.virtual or dt in {"formula", "rollup_summary", "subform", "multiselectlookup", "multiuserlookup"}:
         return None  # computed at read time, or kept in a subform / linking module
     if dt in JSON_DOCUMENT_TYPES:
         return "VARCHAR"  # the JSON document as Zoho sends it
@@ -85,6 +86,7 @@ def stored_columns(m: ModuleDef) -> list[tuple[str, str]]:
         mc = module_column(f)
         if mc:
             cols.append((mc, "VARCHAR"))
+    cols += list(m.extra_columns)
     cols.append((WRITTEN_AT, "TIMESTAMP"))
     return cols
 
@@ -143,7 +145,7 @@ class Store:
     def create_schema(self) -> None:
         with self.write_lock:
             cur = self.cursor()
-            for m in schema.MODULES:
+            for m in schema.ALL_MODULES:
                 cols = ", ".join(f"{q(c)} {t}" for c, t in stored_columns(m))
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {q(m.api_name)} ({cols})")
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {q(m.api_name + '$history')} "
@@ -157,6 +159,11 @@ class Store:
                 module VARCHAR, id BIGINT, display_name VARCHAR, type VARCHAR,
                 deleted_by BIGINT, created_by BIGINT, deleted_time TIMESTAMP)""")
             cur.execute("CREATE TABLE IF NOT EXISTS counters (name VARCHAR PRIMARY KEY, value BIGINT)")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS files ({FILES_COLUMNS})")
+            cur.execute("CREATE TABLE IF NOT EXISTS tags (id BIGINT PRIMARY KEY, module VARCHAR, name VARCHAR, "
+                        "color_code VARCHAR, created_time TIMESTAMP, modified_time TIMESTAMP, created_by BIGINT, "
+                        "modified_by BIGINT)")
+            cur.execute("CREATE TABLE IF NOT EXISTS record_tags (module VARCHAR, record_id BIGINT, tag_id BIGINT)")
             if not self.fetchone("SELECT count(*) FROM users")[0]:  # type: ignore[index]
                 for u in schema.USERS:
                     cur.execute("INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
@@ -257,7 +264,7 @@ class Store:
     def prune_history(self, before: datetime) -> None:
         """Drop history versions superseded before ``before`` (no search can still see them)."""
         with self.write_lock:
-            for m in schema.MODULES:
+            for m in schema.ALL_MODULES:
                 self.execute(f"DELETE FROM {q(m.api_name + '$history')} WHERE _superseded_at < ?", [before])
 
 

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import schema
+from .file_fields import file_entries
+from .inventory_rules import is_line_items, prepare_line
 from .schema import FieldDef, ModuleDef
 from .store import module_column, q
+from .structured_values import participants, pricing_details
+from .tags import MAX_NAME, MAX_TAGS_PER_RECORD, TagRequest
 from .value_types import NOT_SETTABLE, FieldError, as_id, invalid, mandatory, scalar_value, text_value
 from .write_batch import WriteBatch, unique_key, user_ref
 from .zoho_errors import record_error
@@ -105,7 +109,14 @@ def _decode_fields(ctx: _Ctx, module: ModuleDef, record: dict[str, Any], path: s
         if not isinstance(key, str) or key.startswith("$") or key == "id":
             continue
         f = module.field(key)
-        if f is None or f.read_only or f.data_type in NOT_SETTABLE:
+        if f is not None and f.virtual == "tags":  # read-only in the metadata, yet tags can be sent (records.md 9)
+            given.add(f.api_name)
+            try:
+                values[f.api_name] = _tag_request(f, raw, f"{path}.{f.api_name}")
+            except FieldError as e:
+                errors.append(e.error)
+            continue
+        if f is None or f.read_only or f.data_type in NOT_SETTABLE or (f.create_only and ctx.op == "update"):
             continue  # Zoho ignores unknown and read-only fields
         given.add(f.api_name)
         try:
@@ -113,6 +124,23 @@ def _decode_fields(ctx: _Ctx, module: ModuleDef, record: dict[str, Any], path: s
         except FieldError as e:
             errors.append(e.error)
     return values, errors, given
+
+
+def _tag_request(f: FieldDef, raw: Any, path: str) -> TagRequest:
+    if not isinstance(raw, list):
+        raise invalid(f.api_name, path, expected_data_type="jsonarray")
+    names: list[str] = []
+    for j, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise mandatory("name", f"{path}[{j}].name")
+        if len(name) > MAX_NAME:
+            raise invalid("name", f"{path}[{j}].name", maximum_length=MAX_NAME)
+        names.append(name.strip())
+    if len(set(n.lower() for n in names)) > MAX_TAGS_PER_RECORD:
+        raise FieldError("LIMIT_EXCEEDED", "limit exceeded", {"api_name": f.api_name, "json_path": path,
+                                                            "limit": MAX_TAGS_PER_RECORD})
+    return TagRequest(tuple(names))
 
 
 def _missing_mandatory(module: ModuleDef, values: dict[str, Any], given: set[str], path: str,
@@ -123,7 +151,9 @@ def _missing_mandatory(module: ModuleDef, values: dict[str, Any], given: set[str
         if not f.mandatory or f.read_only or f.api_name == skip:
             continue
         v = values.get(f.api_name)
-        cleared = f.api_name in values and (v is None or v == [])
+        # a subform sent empty (an order's line items) removes every row: as good as missing
+        cleared = f.api_name in values and (v is None or v == [] or (isinstance(v, RelatedRows) and v.replace
+                                                                      and not v.rows))
         if cleared or (inserting and f.api_name not in given):
             out.append(mandatory(f.api_name, f"{path}.{f.api_name}").error)
     return out
@@ -176,6 +206,12 @@ def decode_value(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any
         return
     if dt in ("lookup", "ownerlookup", "userlookup", "layout", "multi_module_lookup"):
         _lookup(ctx, f, raw, path, out)
+    elif dt in ("fileupload", "imageupload"):
+        out[f.api_name] = file_entries(ctx.app, ctx.module.api_name, f, raw, path, ctx.record_id)
+    elif dt == "participants":
+        out[f.api_name] = participants(ctx.app, f, raw, path)
+    elif dt == "pricing_details":
+        out[f.api_name] = pricing_details(ctx.app, f, raw, path)
     elif dt == "multiselectpicklist":
         out[f.api_name] = _multiselect(ctx, f, raw, path)
     else:
@@ -202,6 +238,8 @@ def _multiselect(ctx: _Ctx, f: FieldDef, raw: Any, path: str) -> list[str] | Non
 
 
 def _lookup(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any]) -> None:
+    if f.module_in_value and as_id(raw) is not None:
+        raw = {"id": raw}  # a note's Parent_Id as the bare id of the older versions, with se_module
     if not isinstance(raw, dict):
         raise invalid(f.api_name, path, expected_data_type="jsonobject")
     rid = as_id(raw.get("id"))
@@ -224,10 +262,16 @@ def _lookup(ctx: _Ctx, f: FieldDef, raw: Any, path: str, out: dict[str, Any]) ->
         target = mod.get("api_name") if isinstance(mod, dict) else None
         if target not in f.targets:
             raise invalid(f.api_name, f"{path}.module", supported_values=list(f.targets))
+    elif f.targets and f.module_in_value and isinstance(raw.get("module"), dict):
+        # v8 notes: "Parent_Id": {"module": {"api_name": "Leads"}, "id": "..."}
+        target = raw["module"].get("api_name")
+        if target not in f.targets:
+            raise invalid(f.api_name, f"{path}.module", supported_values=list(f.targets))
     elif f.targets:
-        # Polymorphic What_Id names its module in the record's $se_module (records.md section 9).
-        # Sending What_Id without it is refused (unconfirmed; Zoho's samples always send both).
-        target = ctx.record.get("$se_module")
+        # Polymorphic What_Id names its module in the record's $se_module (records.md section 9);
+        # notes of the older versions say se_module. Sending What_Id without it is refused
+        # (unconfirmed; Zoho's samples always send both).
+        target = ctx.record.get("$se_module", ctx.record.get("se_module") if f.module_in_value else None)
         spath = path.rsplit(".", 1)[0] + ".$se_module"
         if target is None:
             raise mandatory("$se_module", spath)
@@ -271,6 +315,8 @@ def _related_rows(ctx: _Ctx, f: FieldDef, raw: Any, path: str) -> RelatedRows:
                 continue  # a linking row is either kept as is or removed
         elif not subform and "_delete" in row:
             raise mandatory("id", f"{rpath}.id")
+        if is_line_items(rm.api_name):
+            row = prepare_line(ctx.app, row, j, row_id is None)
         sub.record = row
         values: dict[str, Any] = {}
         for key, value in row.items():

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from . import schema
+from . import schema, tags
 from .arrow_rows import execute_with_rows, rows_table
-from .references import clear_references
+from .org import stage_history
+from .references import clear_references, owned_by
 from .schema import FieldDef, ModuleDef
 from .store import WRITTEN_AT, Store, q, stored_columns
+from .tags import TagRequest
 from .value_types import MAX_ID, TEXT_LIKE, as_id
 from .values import RelatedRows
 
@@ -89,9 +91,11 @@ def _insert(app: App, m: ModuleDef, rows: list[dict[str, Any]], user_id: int, no
     booleans = [f.api_name for f in m.fields if f.data_type == "boolean" and not f.read_only]
     prepared: list[dict[str, Any]] = []
     related: list[tuple[int, RelatedRows]] = []
+    tagged: list[tuple[int, TagRequest]] = []
     for i, (rid, row) in enumerate(zip(ids, rows, strict=True)):
-        rec = {k: v for k, v in row.items() if not isinstance(v, RelatedRows)}
+        rec = {k: v for k, v in row.items() if not isinstance(v, (RelatedRows, TagRequest))}
         related += [(rid, v) for v in row.values() if isinstance(v, RelatedRows)]
+        tagged += [(rid, v) for v in row.values() if isinstance(v, TagRequest)]
         rec["id"] = rid
         for name, values in autos.items():
             rec[name] = values[i]
@@ -117,7 +121,19 @@ def _insert(app: App, m: ModuleDef, rows: list[dict[str, Any]], user_id: int, no
     _with_arrow(store, m, prepared, cols, f"INSERT INTO {q(m.api_name)} ({names}) SELECT {names} FROM {{rel}}")
     for rid, rel in related:
         _write_related(app, rel, rid, user_id, now, written)
+    for rid, request in tagged:
+        tags.attach(store, m.api_name, rid, tags.ensure(store, m.api_name, list(request.names), user_id, now))
+    if m.api_name == "Deals":  # a new deal enters its first stage
+        _record_stages(app, [(rid, rec) for rid, rec in zip(ids, prepared, strict=True)], user_id, now)
     return ids
+
+
+def _record_stages(app: App, deals: list[tuple[int, dict[str, Any]]], user_id: int, now: datetime) -> None:
+    """Stage_History rows for deals that entered a stage (org/stage_history.py)."""
+    history = schema.MODULES_BY_NAME["Stage_History"]
+    new_ids = app.store.new_ids(history, len(deals))
+    for new_id, (rid, rec) in zip(new_ids, deals, strict=True):
+        stage_history.record_stage(app.store, new_id, {**rec, "id": rid}, user_id, now)
 
 
 def update_record(app: App, module: ModuleDef, record_id: int, changes: dict[str, Any], user_id: int, *,
@@ -158,7 +174,7 @@ def _update_wave(app: App, m: ModuleDef, wave: list[tuple[int, dict[str, Any]]],
     stamp = {k: v for k, v in stamp.items() if m.field(k)}
     rows: list[dict[str, Any]] = []
     for rid, changes in wave:
-        cols = {k: v for k, v in changes.items() if not isinstance(v, RelatedRows)}
+        cols = {k: v for k, v in changes.items() if not isinstance(v, (RelatedRows, TagRequest))}
         if rid in names and ("First_Name" in cols or "Last_Name" in cols):
             first, last = names[rid]
             cols["Full_Name"] = full_name(cols.get("First_Name", first), cols.get("Last_Name", last))
@@ -175,10 +191,17 @@ def _update_wave(app: App, m: ModuleDef, wave: list[tuple[int, dict[str, Any]]],
                   "WHERE id IN (SELECT unnest(?))", [written, ids])
     sets = ", ".join(f"{q(c)} = w.{q(c)}" for c in columns)
     _with_arrow(store, m, rows, ["id", *columns], f"UPDATE {table} SET {sets} FROM {{rel}} w WHERE {table}.id = w.id")
+    if m.api_name == "Deals":
+        moved = [rid for rid, changes in wave if "Stage" in changes]
+        if moved:
+            current = store.raw_rows(m, moved)
+            _record_stages(app, [(rid, current[rid]) for rid in moved if rid in current], user_id, now)
     for rid, changes in wave:
         for rel in changes.values():
             if isinstance(rel, RelatedRows):
                 _write_related(app, rel, rid, user_id, now, written)
+            elif isinstance(rel, TagRequest):
+                tags.attach(store, m.api_name, rid, tags.ensure(store, m.api_name, list(rel.names), user_id, now))
 
 
 def _write_related(app: App, rel: RelatedRows, parent_id: int, user_id: int, now: datetime,
@@ -216,8 +239,13 @@ def _write_related(app: App, rel: RelatedRows, parent_id: int, user_id: int, now
         _insert(app, rm, new_rows, user_id, now, written)
 
 
-def delete_records(app: App, module: ModuleDef, ids: list[int], user_id: int) -> list[int]:
-    """Move records to the recycle bin (``deleted_records``); returns the ids that existed."""
+def delete_records(app: App, module: ModuleDef, ids: list[int], user_id: int, *, cascaded: bool = False
+                   ) -> list[int]:
+    """Move records to the recycle bin (``deleted_records``); returns the ids that existed.
+
+    ``cascaded``: the records go because their owner went (notes of a deleted lead): the
+    deletion is not counted as a write of its own.
+    """
     now = app.clock.now_naive()
     with app.store.write_lock:
         deleted = app.store.delete_rows(module, ids, deleted_by=user_id, now=now)
@@ -227,9 +255,15 @@ def delete_records(app: App, module: ModuleDef, ids: list[int], user_id: int) ->
                 rm = schema.MODULES_BY_NAME[f.related_module]
                 link = next(x.api_name for x in rm.fields if x.data_type == "lookup" and x.lookup == module.api_name)
                 app.store.execute(f"DELETE FROM {q(rm.api_name)} WHERE {q(link)} IN (SELECT unnest(?))", [deleted])
-        # Lookups elsewhere pointing at them read null from now on (Zoho clears them; see references.py).
+        # Notes and attachments go with their record; lookups elsewhere read null from now on
+        # (Zoho clears them; see references.py).
+        for owned_module, owned in owned_by(app.store, module, deleted) if deleted else ():
+            delete_records(app, owned_module, owned, user_id, cascaded=True)
         clear_references(app.store, module, deleted)
-    _count_written(app, len(deleted))
+        if deleted:
+            tags.forget_records(app.store, module.api_name, deleted)
+    if not cascaded:
+        _count_written(app, len(deleted))
     return deleted
 
 

@@ -36,6 +36,13 @@ def invalid_module(index: int = 2) -> ZohoError:
                      {"resource_path_index": index})
 
 
+def module_not_supported(api_name: str, **details: Any) -> ZohoError:
+    """A module that exists but this API does not serve (Notes in COQL ...): Zoho's documented
+    INVALID_MODULE "The given module is not supported in API" (exact details unconfirmed)."""
+    return ZohoError(400, "INVALID_MODULE", "the given module is not supported in api",
+                     {"api_name": api_name, **details})
+
+
 def invalid_url() -> ZohoError:
     return ZohoError(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
 

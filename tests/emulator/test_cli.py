@@ -68,6 +68,8 @@ def test_data_dir_survives_a_restart(running, tmp_path):
     (["--fault-rate", "1.5"], "--fault-rate"),
     (["--fault-kinds", "500,teapot"], "unknown fault kinds"),
     (["--size", "Leeds=10"], "Leeds"),
+    (["--org", "startup"], "--org"),
+    (["--size", "Notes=10"], "Notes"),
 ])
 def test_bad_arguments_exit_non_zero_with_a_message(args, message):
     proc = subprocess.run([sys.executable, "-m", "connector.cli", "emulator", *args], cwd=REPO,
@@ -75,3 +77,21 @@ def test_bad_arguments_exit_non_zero_with_a_message(args, message):
     assert proc.returncode != 0
     assert message in proc.stderr
     assert proc.stdout == ""
+
+
+def test_an_enterprise_org_from_the_command_line_keeps_its_kind_across_a_restart(running, tmp_path):
+    first = start("--records", "200", "--org", "enterprise", "--data-dir", str(tmp_path))
+    running.append(first)
+    info = ready_line(first)
+    assert info["records"]["Notes"] > 0 and info["records"]["Quotes"] > 0
+    assert stop(first)[0] == 0
+    second = start("--records", "200", "--data-dir", str(tmp_path))  # no --org: the org on disk decides
+    running.append(second)
+    again = ready_line(second)
+    token = requests.post(f"{again['accounts_url']}/oauth/v2/token", data={
+        "grant_type": "refresh_token", "client_id": again["client_id"], "client_secret": again["client_secret"],
+        "refresh_token": again["refresh_token"]}, timeout=30).json()["access_token"]
+    r = requests.get(f"{again['api_domain']}/crm/v8/Notes", params={"fields": "Note_Title", "per_page": 3},
+                     headers={"Authorization": f"Zoho-oauthtoken {token}"}, timeout=30)
+    assert r.status_code == 200 and len(r.json()["data"]) == 3
+    assert stop(second)[0] == 0

@@ -1,4 +1,4 @@
-"""``/__emulator/`` admin endpoints (not part of Zoho): stats, export, clock, reset, grant, config.
+"""``/__emulator/`` admin endpoints (not part of Zoho): stats, export, files, clock, reset, grant, config.
 
 They never see latency, faults, credits or tokens: tests and benchmarks use them
 to set up and check the world, not to exercise the client. ``mutate`` lives in
@@ -7,15 +7,18 @@ to set up and check the world, not to exercise the client. ``mutate`` lives in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from typing import Any
 
-from .. import schema
+from .. import files, schema
 from ..app import App
 from ..encoding import RecordReader
 from ..http import Request, Response, route
+from ..schema import ModuleDef
 from ..settings import FAULT_KINDS, LATE_FAULT_KINDS
+from ..store import q
 from ..tokens import FULL_SCOPES, READ_SCOPES, parse_scopes
 from ..zoho_errors import ZohoError
 
@@ -32,16 +35,44 @@ def stats(app: App, req: Request) -> Response:
 @route("GET", r"/__emulator/export/(?P<module>[A-Za-z0-9_]+)", kind="admin")
 def export(app: App, req: Request) -> Response:
     """Ground truth: every record of a module in the API's own record shape (single-record form)."""
-    m = schema.module(req.path_params["module"])
+    m = app.org.by_name.get(req.path_params["module"])  # relation tables too: ground truth
     if m is None:
         raise ZohoError(404, "INVALID_MODULE", "the module name given seems to be invalid",
                         {"module": req.path_params["module"]})
     reader = RecordReader(app.store, m, app.clock, list(m.fields), single_record=True)
-    rows = reader.fetch(order_by="t.id")
+    extra = [c for c, _ in m.extra_columns]
+    reader.exprs += [f"t.{q(c)}" for c in extra]
+    raw = app.store.fetchall(reader.sql(order_by="t.id"))
+    rows = reader.decode(raw)
+    for row, values in zip(rows, raw, strict=True):
+        row.update(zip(extra, values[len(values) - len(extra):], strict=True))
+    with_files(app, m, rows)
     if (req.param("format") or "json") == "jsonl":
         body = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
         return Response(200, body, {"Content-Type": "application/x-ndjson"})
     return Response.json({"data": rows, "info": {"count": len(rows), "module": m.api_name}})
+
+
+def with_files(app: App, m: ModuleDef, rows: list[dict[str, Any]]) -> None:
+    """Ground truth for files: the SHA-256 of every file a row names (``$sha256`` beside its id)."""
+    file_fields = [f.api_name for f in m.fields if f.data_type in ("fileupload", "imageupload")]
+    for row in rows:
+        if row.get("$file_id"):
+            row["$sha256"] = files.sha256(app.store, row["$file_id"])
+        for name in file_fields:
+            for entry in row.get(name) or []:
+                entry["$sha256"] = files.sha256(app.store, str(entry.get("File_Id__s")))
+
+
+@route("GET", r"/__emulator/files/(?P<file_id>[0-9a-f]{64})", kind="admin")
+def file_bytes(app: App, req: Request) -> Response:
+    """A file's bytes as stored or generated, with its SHA-256 in ``X-Content-SHA256``."""
+    f = files.read(app.store, req.path_params["file_id"])
+    if f is None:
+        raise ZohoError(404, "INVALID_DATA", "no file has this id", {"file_id": req.path_params["file_id"]})
+    data = f.data or b""
+    return Response(200, data, {"Content-Type": f.content_type, "Content-Disposition": files.disposition(f.name),
+                                "X-Content-SHA256": hashlib.sha256(data).hexdigest()})
 
 
 def _clock_json(app: App) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from ..bulk_read import BulkReadJob
 from ..http import Request, Response, route
 from ..job_queue import ADDED, COMPLETED
 from ..query import Selection, UnknownField
-from ..schema import ModuleDef
-from ..tokens import has_scope, module_scopes
+from ..schema import ModuleDef, OrgSchema
+from ..tokens import has_scope
 from ..zoho_errors import ZohoError
-from .common import BULK, fixed_scopes, is_custom
+from .common import BULK, fixed_scopes, module_scopes_of
 from .records_read import decode_token, encode_token
 
 READ_SCOPES = ("ZohoCRM.bulk.read", "ZohoCRM.bulk.ALL")  # matched case-insensitively (READ works too)
@@ -94,20 +94,20 @@ def check_callback(body: dict[str, Any]) -> dict[str, str] | None:
     return {"url": url, "method": "post"}
 
 
-def resolve_module(raw: Any, path: str) -> ModuleDef:
+def resolve_module(org: OrgSchema, raw: Any, path: str) -> ModuleDef:
     if not isinstance(raw, dict):
         raise missing(path, "module") if raw is None else bad(path, "module", expected_data_type="jsonobject")
     name = raw.get("api_name")
     if not isinstance(name, str) or not name:
         raise missing(f"{path}.api_name", "api_name")
-    m = schema.module(name)
+    m = org.module(name)
     if m is None and name in NOT_EXPORTABLE:
         raise ZohoError(400, "MODULE_NOT_SUPPORTED", "the module is not supported for bulk read",
                         {"api_name": name, "json_path": f"{path}.api_name"})
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid",
                         {"api_name": name, "json_path": f"{path}.api_name"})
-    if not m.api_supported:
+    if not m.api_supported or not m.bulk_read:
         raise ZohoError(400, "MODULE_NOT_SUPPORTED", "the module is not supported for bulk read",
                         {"api_name": name, "json_path": f"{path}.api_name"})
     return m
@@ -116,7 +116,7 @@ def resolve_module(raw: Any, path: str) -> ModuleDef:
 def require_module_scope(req: Request, m: ModuleDef, *ops: str) -> None:
     assert req.token is not None
     for op in ops:
-        if not has_scope(req.token.scopes, module_scopes(m.api_name, op, is_custom(m))):
+        if not has_scope(req.token.scopes, module_scopes_of(m, op)):
             raise ZohoError(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", {})
 
 
@@ -124,7 +124,8 @@ def export_columns(m: ModuleDef, fields: Any) -> list[tuple[str, list[str]]]:
     """(header, field path) pairs; ``id`` first, then the requested fields (all exportable when omitted)."""
     cols: list[tuple[str, list[str]]] = [("id", ["id"])]
     if fields is None or fields == []:
-        return cols + [(f.api_name, [f.api_name]) for f in m.fields if f.data_type not in schema.NOT_EXPORTED_TYPES]
+        return cols + [(f.api_name, [f.api_name]) for f in m.fields
+                       if f.data_type not in schema.NOT_EXPORTED_TYPES and not f.virtual]
     if not isinstance(fields, list):
         raise bad("$.query.fields", "fields", expected_data_type="jsonarray")
     probe = Selection(m, datetime(2000, 1, 1))  # resolves paths only; formulas are not evaluated
@@ -208,7 +209,7 @@ def create_read_job(app: App, req: Request) -> Response:
         raise missing("$.query", "query")
     if not isinstance(query, dict):
         raise bad("$.query", "query", expected_data_type="jsonobject")
-    m = resolve_module(query.get("module"), "$.query.module")
+    m = resolve_module(app.org, query.get("module"), "$.query.module")
     require_module_scope(req, m, "READ")
     file_type = body.get("file_type", "csv")
     if file_type != "csv":

@@ -21,7 +21,7 @@ from ..app import App
 from ..bulk_write import BulkWriteJob, BulkWriteQueue, Upload
 from ..csv_format import DEFAULT_DATE_FORMAT, DEFAULT_DATETIME_FORMAT, Mapping, java_to_strptime
 from ..http import Request, Response, route
-from ..schema import FieldDef, ModuleDef
+from ..schema import FieldDef, ModuleDef, OrgSchema
 from ..zoho_errors import ZohoError
 from .bulk_read import (
     bad,
@@ -142,16 +142,17 @@ def upload_file(app: App, req: Request) -> Response:
 # -- create job ---------------------------------------------------------------------------------
 
 
-def _writable_module(raw: Any) -> ModuleDef:
+def _writable_module(org: OrgSchema, raw: Any) -> ModuleDef:
     path = "$.resource[0].module"
     if raw is None:
         raise missing_key("module", path)
     name = raw.get("api_name") if isinstance(raw, dict) else None
     if not isinstance(name, str) or not name:
         raise missing_key("api_name", f"{path}.api_name")
-    m = schema.module(name)
+    m = org.module(name)
     # Subform and linking modules go only with their parent file (bulk-write.md section 5).
-    if m is None or not m.api_supported or not m.creatable or m.generated_type in ("subform", "linking"):
+    if m is None or not m.api_supported or not m.creatable or not m.bulk_write \
+            or m.generated_type in ("subform", "linking"):
         raise ZohoError(400, "MODULE_NOT_AVAILABLE", f"Requested module '{name}' is not available.",
                         {"api_name": name, "json_path": f"{path}.api_name"})
     return m
@@ -159,7 +160,7 @@ def _writable_module(raw: Any) -> ModuleDef:
 
 # Not importable through bulk write (bulk-write.md section 5; computed fields are read-only anyway).
 NOT_WRITABLE_TYPES = frozenset({"subform", "multiselectlookup", "multiuserlookup", "fileupload", "imageupload",
-                                "formula", "autonumber", "rollup_summary", "profileimage"})
+                                "formula", "autonumber", "rollup_summary", "profileimage", "participants"})
 
 
 def _invalid_field(name: str, path: str) -> ZohoError:
@@ -287,7 +288,7 @@ def create_write_job(app: App, req: Request) -> Response:
         raise missing_key("type", "$.resource[0].type")
     if res.get("type") != "data":
         raise bad("$.resource[0].type", "type", supported_values=["data"])
-    m = _writable_module(res.get("module"))
+    m = _writable_module(app.org, res.get("module"))
     require_module_scope(req, m, *{"insert": ("CREATE",), "update": ("UPDATE",),
                                    "upsert": ("CREATE", "UPDATE")}[op])
     raw_file = res.get("file_id")

@@ -7,9 +7,9 @@ from typing import Any
 
 from .. import schema
 from ..http import Request
-from ..schema import ModuleDef
+from ..schema import ModuleDef, OrgSchema
 from ..tokens import module_scopes
-from ..zoho_errors import ZohoError, invalid_module
+from ..zoho_errors import ZohoError, invalid_module, module_not_supported
 
 API = r"/crm/(?P<ver>v[78])"
 BULK = r"/crm/bulk/(?P<ver>v[78])"
@@ -17,16 +17,28 @@ MODULE = r"(?P<module>[A-Za-z0-9_]+)"
 RECORD_ID = r"(?P<id>[0-9]+)"
 
 
-def get_module(name: str | None, *, path_index: int = 2, api_only: bool = True) -> ModuleDef:
-    """The module for a path segment, or Zoho's INVALID_MODULE (HTTP 400)."""
-    m = schema.module(name or "")
+def get_module(org: OrgSchema, name: str | None, *, path_index: int = 2, api_only: bool = True) -> ModuleDef:
+    """The org's module for a path segment, or Zoho's INVALID_MODULE (HTTP 400)."""
+    m = org.module(name or "")
     if m is None:
         raise invalid_module(path_index)
+    if api_only and not m.api_supported:
+        raise module_not_supported(m.api_name, resource_path_index=path_index)
     return m
 
 
 def is_custom(m: ModuleDef) -> bool:
     return m.generated_type != "default"
+
+
+def module_scopes_of(m: ModuleDef, op: str) -> list[str]:
+    """Scopes for ``op`` on a module's records. Line items (the subform modules of standard modules) answer
+    to their parent's scopes (ZohoCRM.modules.quotes.READ reads Quoted_Items); custom modules and
+    their subform and linking modules to ZohoCRM.modules.custom.*."""
+    parent = schema.MODULES_BY_NAME.get(m.parent_module or "")
+    if m.generated_type == "subform" and parent is not None and not is_custom(parent):
+        return module_scopes(parent.api_name, op, False)
+    return module_scopes(m.api_name, op, is_custom(m))
 
 
 def scopes_for(op: str, module_param: str = "module") -> Callable[[Request], list[str]]:
@@ -36,7 +48,7 @@ def scopes_for(op: str, module_param: str = "module") -> Callable[[Request], lis
         m = schema.module(req.path_params.get(module_param) or "")
         if m is None:
             return []  # let the handler answer INVALID_MODULE
-        return module_scopes(m.api_name, op, is_custom(m))
+        return module_scopes_of(m, op)
 
     return needed
 

@@ -31,9 +31,9 @@ from ..filters import LOOKUP_TYPES, compile_filter
 from ..http import Request, Response, route
 from ..query import Selection
 from ..store import Store, module_column, q
-from ..tokens import module_scopes, require_scope
-from ..zoho_errors import ZohoError
-from .common import API, fixed_scopes, is_custom
+from ..tokens import require_scope
+from ..zoho_errors import ZohoError, module_not_supported
+from .common import API, fixed_scopes, module_scopes_of
 
 Decoder = Callable[[Sequence[Any]], Any]
 _SQL_FUNCS = {"COUNT": "count", "SUM": "sum", "MAX": "max", "MIN": "min", "AVG": "avg"}
@@ -159,11 +159,13 @@ def coql_query(app: App, req: Request) -> Response:
         raise ZohoError(400, "MANDATORY_NOT_FOUND", "required field not found",
                         {"api_name": "select_query", "json_path": "$.select_query"})
     query = parse_coql(text)
-    m = schema.module(query.module)
+    m = app.org.module(query.module)
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {"module": query.module})
+    if not m.coql or not m.api_supported:
+        raise module_not_supported(m.api_name, module=m.api_name)
     assert req.token is not None
-    require_scope(req.token, module_scopes(m.api_name, "READ", is_custom(m)))
+    require_scope(req.token, module_scopes_of(m, "READ"))
     plan = plan_coql(query, m)
     req.credits = credits_for(plan.limit)
     rows, more = run_plan(app.store, app.clock, plan)

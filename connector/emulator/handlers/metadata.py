@@ -20,17 +20,18 @@ def _user_ref(u: schema.UserDef) -> dict[str, str]:
     return {"name": u.full_name, "id": str(u.id)}
 
 
-def _field_id(m: ModuleDef, i: int) -> str:
-    return str(m.module_id + 1_000 + i * 2)
+def field_id(m: ModuleDef, i: int) -> str:
+    """A field's id: unique in the org (its module's id slot and its place), stable across restarts."""
+    return str(schema.ORG_PREFIX * 10**12 + 50 * 10**10 + m.id_slot * 10**5 + i)
 
 
 def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": _field_id(m, i),
+        "id": field_id(m, i),
         "api_name": f.api_name,
         "field_label": f.field_label,
         "display_label": f.field_label,
-        "data_type": f.data_type,
+        "data_type": f.meta_type or f.data_type,
         "json_type": f.json_type,
         "length": f.length or (9 if f.data_type == "integer" else 255 if f.data_type == "text" else None),
         "system_mandatory": f.mandatory,
@@ -42,7 +43,7 @@ def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
         "searchable": f.searchable,
         "sortable": f.data_type not in schema.SINGLE_RECORD_ONLY_TYPES,
         "filterable": f.searchable,
-        "virtual_field": f.data_type in ("formula", "rollup_summary"),
+        "virtual_field": f.data_type in ("formula", "rollup_summary") and not f.meta_type,
         "crypt": None,
         "external": {"type": f.external, "show": True} if f.external else None,
         "decimal_place": f.decimal_place,
@@ -75,7 +76,7 @@ def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
             {"display_value": v, "actual_value": v, "reference_value": v, "sequence_number": k + 1,
              "colour_code": None, "id": str(m.module_id + 50_000 + i * 100 + k), "type": "used"}
             for k, v in enumerate(f.picklist)]
-    if f.formula:
+    if f.formula and not f.meta_type:
         out["formula"] = {"return_type": f.formula[0], "expression": f.formula[1].replace("{now}", "Now()")}
     if f.auto_number:
         prefix, start, _ = f.auto_number
@@ -126,7 +127,7 @@ def module_json(m: ModuleDef, seq: int) -> dict[str, Any]:
 def list_modules(app: App, req: Request) -> Response:
     if req.headers.get("if-modified-since"):
         return Response.empty(304)  # metadata never changes in the emulator
-    mods = [module_json(m, i + 1) for i, m in enumerate(schema.MODULES)]
+    mods = [module_json(m, i + 1) for i, m in enumerate(app.org.listed)]
     for i, (api, mid, sing, plural) in enumerate(schema.UNSUPPORTED_MODULES):
         mods.append({"id": str(mid), "api_name": api, "module_name": api, "singular_label": sing,
                      "plural_label": plural, "generated_type": "default", "api_supported": False,
@@ -140,10 +141,10 @@ def list_modules(app: App, req: Request) -> Response:
        scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.modules.ALL"))
 def get_module_meta(app: App, req: Request) -> Response:
     name = req.path_params["module"]
-    m = next((x for x in schema.MODULES if x.api_name == name or str(x.module_id) == name), None)
+    m = next((x for x in app.org.listed if x.api_name == name or str(x.module_id) == name), None)
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {"resource_path_index": 4})
-    body = module_json(m, schema.MODULES.index(m) + 1)
+    body = module_json(m, app.org.listed.index(m) + 1)
     body["fields"] = [field_json(m, f, i) for i, f in enumerate(m.fields)]
     body["layouts"] = [{"id": str(lid), "name": n} for lid, n in schema.LAYOUTS.items()]
     return Response.json({"modules": [body]})
@@ -156,23 +157,31 @@ def list_fields(app: App, req: Request) -> Response:
     if not name:
         raise ZohoError(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
                         {"param_name": "module", "param": "module"})
-    m = schema.module(name)
+    m = app.org.module(name)
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid",
                         {"param_name": "module"})
     return Response.json({"fields": [field_json(m, f, i) for i, f in enumerate(m.fields)]})
 
 
+def layout_json(m: ModuleDef, lid: int, name: str) -> dict[str, Any]:
+    return {"id": str(lid), "name": name, "display_label": name, "api_name": name.replace(" ", "_"),
+            "status": "active", "visible": True, "source": "crm", "mode": "standard",
+            "created_time": "2023-01-01T10:00:00+05:30", "modified_time": MODIFIED,
+            "created_by": _user_ref(schema.ADMIN_USER), "modified_by": _user_ref(schema.ADMIN_USER),
+            "profiles": [{"name": p, "id": str(pid), "default": lid == schema.DEFAULT_LAYOUT_ID}
+                         for p, pid in schema.PROFILES.items()],
+            "sections": [{"display_label": "Information", "api_name": "Information", "sequence_number": 1,
+                          "column_count": 2, "fields": [
+                              {"api_name": f.api_name, "id": field_id(m, i), "required": f.mandatory,
+                               "data_type": f.meta_type or f.data_type, "sequence_number": i + 1}
+                              for i, f in enumerate(m.fields)]}]}
+
+
 @route("GET", API + r"/settings/layouts", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.layouts.READ"))
 def list_layouts(app: App, req: Request) -> Response:
-    m = get_module(req.param("module"))
-    layouts = []
-    for lid, name in schema.LAYOUTS.items():
-        layouts.append({"id": str(lid), "name": name, "status": "active", "sections": [{
-            "display_label": "Information", "api_name": "Information", "fields": [
-                {"api_name": f.api_name, "id": _field_id(m, i), "required": f.mandatory}
-                for i, f in enumerate(m.fields)]}]})
-    return Response.json({"layouts": layouts})
+    m = get_module(app.org, req.param("module"))
+    return Response.json({"layouts": [layout_json(m, lid, name) for lid, name in schema.LAYOUTS.items()]})
 
 
 @route("GET", API + r"/org", scopes=fixed_scopes("ZohoCRM.org.ALL", "ZohoCRM.org.READ"))

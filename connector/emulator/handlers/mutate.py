@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from .. import schema
+from .. import files, schema
 from ..app import App
 from ..generate import generate_chunk
 from ..http import Request, Response, route
@@ -66,7 +67,10 @@ def _fresh_rows(app: App, m: ModuleDef, seed: int, n: int) -> list[dict[str, Any
     """n generated records, numbered after the ids issued so far (so index-based values stay unique)."""
     row = app.store.fetchone("SELECT value FROM counters WHERE name = ?", [f"id:{m.api_name}"])
     offset = max(0, int(row[0]) - id_base(m)) if row else 0
-    table = generate_chunk(m, seed, app.sizes, offset, n)
+    side: dict[str, list[pa.Table]] = {}
+    table = generate_chunk(m, seed, app.sizes, offset, n, side)
+    for generated in side.get("files", []):  # the files their file/image upload fields name
+        files.register(app.store, generated)
     keep: set[str] = set()
     for f in _writable(m):
         keep.add(f.api_name)
@@ -76,6 +80,23 @@ def _fresh_rows(app: App, m: ModuleDef, seed: int, n: int) -> list[dict[str, Any
     _drop_dangling(app, m, rows)
     _avoid_unique_clashes(app, m, rows)
     return rows
+
+
+def _fresh_lines(app: App, m: ModuleDef, parents: list[int], seed: int, user: int) -> None:
+    """New orders get line items, 1-3 each, as generated ones have (Zoho requires at least one)."""
+    for f in m.fields:
+        if f.data_type != "subform" or not f.mandatory or not parents or not f.related_module:
+            continue
+        rm = schema.MODULES_BY_NAME[f.related_module]
+        link = next(x.api_name for x in rm.fields if x.data_type == "lookup" and x.lookup == m.api_name)
+        counts = np.random.default_rng([seed, rm.id_slot, len(parents)]).integers(1, 4, len(parents))
+        rows = _fresh_rows(app, rm, seed, int(counts.sum()))
+        k = 0
+        for parent, count in zip(parents, counts.tolist(), strict=True):
+            for seq in range(count):
+                rows[k].update({link: parent, "Sequence_Number": seq + 1})
+                k += 1
+        insert_records(app, rm, rows, user)
 
 
 def _drop_dangling(app: App, m: ModuleDef, rows: list[dict[str, Any]]) -> None:
@@ -93,8 +114,10 @@ def _drop_dangling(app: App, m: ModuleDef, rows: list[dict[str, Any]]) -> None:
         for r in rows:
             target = r.get(mc) if mc else f.lookup
             if r.get(f.api_name) is not None and (target, r[f.api_name]) not in alive:
-                r[f.api_name] = None
-                if mc:
+                # a mandatory lookup (a note's parent, a line's product) moves to a live record instead
+                live = app.store.fetchone(f"SELECT min(id) FROM {q(target or '')}") if f.mandatory else None
+                r[f.api_name] = live[0] if live else None
+                if mc and r[f.api_name] is None:
                     r[mc] = None
 
 
@@ -124,7 +147,7 @@ def mutate(app: App, req: Request) -> Response:
     body = req.json(required=False) or {}
     if not isinstance(body, dict):
         raise ZohoError(400, "INVALID_DATA", "the body must be a JSON object", {})
-    m = schema.module(str(body.get("module") or ""))
+    m = app.org.module(str(body.get("module") or ""))
     if m is None:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid",
                         {"module": body.get("module")})
@@ -141,6 +164,7 @@ def mutate(app: App, req: Request) -> Response:
     user = schema.ADMIN_USER.id
     with app.store.write_lock:
         created = insert_records(app, m, _fresh_rows(app, m, seed, creates), user, at=at) if creates else []
+        _fresh_lines(app, m, created, seed, user)
         editable = "NOT coalesce(Converted__s, false)" if m.field("Converted__s") else "true"
         pool = [r[0] for r in app.store.fetchall(
             f"SELECT id FROM {q(m.api_name)} WHERE {editable} AND id NOT IN (SELECT unnest(?)) ORDER BY id",

@@ -23,7 +23,7 @@ PERMANENT_LIST_DAYS = 120  # ...and permanently deleted ids stay listed 120 more
 
 @route("GET", API + "/" + MODULE + "/deleted", scopes=scopes_for("READ"))
 def deleted_records(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     kind = req.param("type") or "all"
     if kind not in ("all", "recycle", "permanent"):
         raise ZohoError(400, "PATTERN_NOT_MATCHED", "Please check whether the input values are correct",

@@ -33,6 +33,7 @@ from .common import (
     scopes_for,
     split_fields,
 )
+from .custom_views import view_filter
 from .external_ids import path_record_id
 
 DISCRETE_LIMIT = 2_000
@@ -123,19 +124,21 @@ def list_where(app: App, m: ModuleDef, req: Request, converted: str, since: date
 @route("GET", API + "/" + MODULE, scopes=scopes_for("READ"),
        heavy=lambda req: req.param("sort_by") is not None or req.param("cvid") is not None)
 def list_records(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     fields = split_fields(req, m, required=True) or []
     page_raw, token_raw = req.param("page"), req.param("page_token")
     if page_raw is not None and token_raw is not None:
         raise ZohoError(400, "AMBIGUITY_DURING_PROCESSING", "ambiguity while processing the request",
                         {"ambiguity_due_to": [{"api_name": "page", "json_path": "$.page"},
                                               {"api_name": "page_token", "json_path": "$.page_token"}]})
-    if req.param("cvid") is not None:
+    cvid = req.param("cvid")
+    view_sql, view_params = "", list[Any]()
+    if cvid is not None:
         if req.param("sort_by") is not None:
             raise ZohoError(400, "AMBIGUITY_DURING_PROCESSING", "ambiguity while processing the request",
                             {"ambiguity_due_to": [{"api_name": "cvid", "json_path": "$.cvid"},
                                                   {"api_name": "sort_by", "json_path": "$.sort_by"}]})
-        raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "cvid"})
+        view_sql, view_params = view_filter(app, req, m, cvid)
     sort_by = req.param("sort_by", "id") or "id"
     if sort_by not in SORTABLE:
         raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "sort_by",
@@ -150,8 +153,11 @@ def list_records(app: App, req: Request) -> Response:
     if ids_raw is not None:
         return _list_by_ids(app, req, m, fields, ids_raw, converted)
     since_raw, since = _since(app, req)
-    binding = _binding(m.api_name, fields, sort_by, order, converted, since_raw)
+    binding = _binding(m.api_name, fields, sort_by, order, converted, f"{since_raw}|{cvid or ''}")
     where, params = list_where(app, m, req, converted, since)
+    if view_sql:
+        where.append(view_sql)
+        params += view_params
     offset_done = 0
     page = 1
     if token_raw is not None:
@@ -212,7 +218,7 @@ def list_records(app: App, req: Request) -> Response:
 
 @route("GET", API + "/" + MODULE + "/" + RECORD_ID, scopes=scopes_for("READ"))
 def get_record(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     fields = split_fields(req, m, required=False, max_fields=500)
     rid = path_record_id(app, req, m)  # under X-EXTERNAL the segment is an external value
     if rid is None:

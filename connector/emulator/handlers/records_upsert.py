@@ -118,7 +118,7 @@ class _Upsert:
 
 @route("POST", API + "/" + MODULE + "/upsert", scopes=upsert_scopes, heavy=heavy_call)
 def upsert(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     records, fired, body = parse_body(req)
     names = _check_fields(m, body)
     ext = external_field(req, m)

@@ -37,7 +37,7 @@ from .write_common import (
 
 @route("POST", API + "/" + MODULE, scopes=scopes_for("CREATE"), heavy=heavy_call)
 def insert(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     records, fired, _ = parse_body(req)
     results: list[dict[str, Any] | None] = [None] * len(records)
     with app.store.write_lock:
@@ -108,14 +108,14 @@ def _update(app: App, req: Request, m: ModuleDef, records: list[Any], fired: tup
 
 @route("PUT", API + "/" + MODULE, scopes=scopes_for("UPDATE"), heavy=heavy_call)
 def update_many(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     records, fired, _ = parse_body(req)
     return _update(app, req, m, records, fired)
 
 
 @route("PUT", API + "/" + MODULE + "/" + RECORD_ID, scopes=scopes_for("UPDATE"))
 def update_one(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     records, fired, _ = parse_body(req)
     # The path names the record; only the first element of data is applied (records.md section 4).
     return _update(app, req, m, records[:1], fired, path_value=req.path_params["id"])
@@ -139,7 +139,7 @@ def _delete(app: App, req: Request, m: ModuleDef, raw_ids: list[str]) -> Respons
 
 @route("DELETE", API + "/" + MODULE, scopes=scopes_for("DELETE"))
 def delete_many(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     ids = [s.strip() for s in (req.param("ids") or "").split(",") if s.strip()]
     if not ids:
         raise required_param("ids")
@@ -151,5 +151,5 @@ def delete_many(app: App, req: Request) -> Response:
 
 @route("DELETE", API + "/" + MODULE + "/" + RECORD_ID, scopes=scopes_for("DELETE"))
 def delete_one(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     return _delete(app, req, m, [req.path_params["id"]])

@@ -32,8 +32,9 @@ from ..filters import Condition, Group, Node, compile_filter
 from ..http import Request, Response, route
 from ..query import Selection
 from ..schema import ModuleDef
-from ..zoho_errors import ZohoError
+from ..zoho_errors import ZohoError, module_not_supported
 from .common import API, MODULE, bool_param, converted_filter, get_module, int_param, scopes_for, split_fields
+from .custom_views import view_filter
 
 SEARCH_CAP = 2_000
 SEARCH_PARAMS = ("criteria", "email", "phone", "word")
@@ -92,9 +93,11 @@ def _base_where(m: ModuleDef, req: Request) -> list[str]:
 
 @route("GET", API + "/" + MODULE + "/search", scopes=scopes_for("READ"))
 def search_records(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
-    if req.param("cvid") is not None:  # the emulated org has no custom views (as in the list API)
-        raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "cvid"})
+    m = get_module(app.org, req.path_params["module"])
+    if not m.search:
+        raise module_not_supported(m.api_name, resource_path_index=2)
+    cvid = req.param("cvid")
+    view_sql, view_params = view_filter(app, req, m, cvid) if cvid is not None else ("", [])
     node = search_filter(req, m, req.path_params["ver"])
     if node is None:
         raise ZohoError(400, "EXPECTED_PARAM_MISSING", "One of the expected parameter is missing",
@@ -109,6 +112,9 @@ def search_records(app: App, req: Request) -> Response:
     where = _base_where(m, req)
     sql, params = compile_filter(node, reader.sel, m, app.clock)
     where.append(sql)
+    if view_sql:
+        where.append(view_sql)
+        params += view_params
     rows = app.store.fetchall(reader.sql(" AND ".join(where), "t.id ASC", per_page + 1, (page - 1) * per_page),
                               params)
     more = len(rows) > per_page
@@ -125,21 +131,27 @@ def search_records(app: App, req: Request) -> Response:
 
 @route("GET", API + "/" + MODULE + "/actions/count", scopes=scopes_for("READ"))
 def count_records(app: App, req: Request) -> Response:
-    m = get_module(req.path_params["module"])
+    m = get_module(app.org, req.path_params["module"])
     given = [p for p in SEARCH_PARAMS if _param(req, p) is not None]
     if req.param("cvid") is not None:
         if given:
             raise ZohoError(400, "AMBIGUITY_DURING_PROCESSING", "ambiguity while processing the request",
                             {"ambiguity_due_to": [{"api_name": "cvid", "json_path": "$.cvid"},
                                                   {"api_name": given[0], "json_path": f"$.{given[0]}"}]})
-        raise ZohoError(400, "INVALID_DATA", "invalid data", {"param_name": "cvid"})  # no custom views here
+    cvid = req.param("cvid")
+    view_sql, view_params = view_filter(app, req, m, cvid) if cvid is not None else ("", [])
     node = search_filter(req, m, req.path_params["ver"])
+    if node is not None and not m.search:
+        raise module_not_supported(m.api_name, resource_path_index=2)
     sel = Selection(m, app.clock.now_naive(), as_of=_lag_cutoff(app) if node is not None else None)
     where = _base_where(m, req)
-    params: list[Any] = []
+    params: list[Any] = list(view_params)
+    if view_sql:
+        where.append(view_sql)
     if node is not None:
-        sql, params = compile_filter(node, sel, m, app.clock)
+        sql, node_params = compile_filter(node, sel, m, app.clock)
         where.append(sql)
+        params += node_params
     query = f"SELECT count(*) FROM {sel.from_clause()}" + (f" WHERE {' AND '.join(where)}" if where else "")
     row = app.store.fetchone(query, params)
     return Response.json({"count": int(row[0]) if row else 0})

@@ -1,0 +1,1 @@
+"""The emulated org's module families, one file each; :mod:`..schema` gathers them."""
