@@ -1,21 +1,31 @@
-"""Planner overhead per query: parse, analyse, push down, choose an API (goal: under 5 ms).
+"""The planner: its overhead per query (goal: under 5 ms) and the credits its choice spends (goal: <= 1.1x).
 
-A measurement, not a test: it prints a table and writes ``benchmarks/results/planner.json``
-and never fails on a time. Each figure is the median (and p90) of ``--runs`` timed
-``plan_query`` calls in microseconds, after a few untimed warm-up calls. Table schemas come
-from the emulator's field metadata, so no HTTP is involved: this is the planner alone.
+A measurement, not a test: it prints tables and writes ``benchmarks/results/planner.json``
+and never fails on a time.
 
-    python benchmarks/planner.py [--runs 300] [--output benchmarks/results/planner.json]
+Overhead: each figure is the median (and p90) of ``--runs`` timed ``plan_query`` calls in
+microseconds, after a few untimed warm-up calls. Table schemas come from the emulator's field
+metadata and module sizes are given, so no HTTP and no statistics calls are involved: this is the
+planner alone.
+
+Credits (:mod:`planner_credits`): ~170 queries (:mod:`planner_queries`) on an emulated org of each
+``--sizes``, run with APIType=Auto and with every forced API; the ratio is Auto's credits
+(statistics included) over the cheapest forced API's, per query and summed. A 200k org takes
+a while (its forced scans page through tens of thousands of records).
+
+    python benchmarks/planner.py [--runs 300] [--sizes 10000,200000] [--every-api] [--no-credits]
 """
 
 from __future__ import annotations
 
+import argparse
 import platform
 import statistics
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
-from _common import micro_main, time_us, timing_cells, timing_header  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import RESULTS_DIR, save, time_us, timing_cells, timing_header  # noqa: E402  (benchmarks/ is on sys.path)
 
 from connector.config.config import ConnectionConfig
 from connector.emulator import schema as emu_schema
@@ -25,6 +35,7 @@ from connector.schema.types import TableSchema, build_table_schema
 
 WARMUP_RUNS = 5
 GOAL_US = 5_000
+GOAL_RATIO = 1.1
 
 QUERIES: dict[str, str] = {
     "point lookup": "SELECT * FROM Leads WHERE Email = 'ann@example.com'",
@@ -100,8 +111,38 @@ def print_table(report: dict[str, Any]) -> None:
           f"({verdict} the {report['goal_us'] / 1000:.0f} ms goal)")
 
 
+def print_credits(report: dict[str, Any]) -> None:
+    print(f"{'org':>9} {'queries':>8} {'auto':>8} {'(stats)':>8} {'cheapest':>9} {'ratio':>6} "
+          f"{'REST':>8} {'COQL':>8} {'Search':>8} {'Bulk':>8}  answers")
+    for size in report["sizes"]:
+        always = size["always_one_api"]
+        print(f"{size['records']:>9,} {size['queries']:>8} {size['auto_credits']:>8,} {size['statistics_credits']:>8,} "
+              f"{size['cheapest_credits']:>9,} {size['ratio']:>6.3f} {always['REST']:>8,} {always['COQL']:>8,} "
+              f"{always['Search']:>8,} {always['Bulk']:>8,}  {'equal' if size['answers_equal'] else 'DIFFER'}"
+              + (f" (REST skipped {size['rest_runs_skipped']}x)" if size["rest_runs_skipped"] else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
-    return micro_main(__doc__, "planner", 300, "query", run, print_table, argv)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300, help="timed runs per query (default 300)")
+    parser.add_argument("--sizes", default="10000,200000", help="org sizes for the credits (default 10000,200000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--every-api", action="store_true",
+                        help="run forced REST even where it cannot be the cheapest (slow on large orgs)")
+    parser.add_argument("--no-credits", action="store_true", help="the overhead table only")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "planner.json")
+    args = parser.parse_args(argv)
+    report = run(max(1, args.runs))
+    print_table(report)
+    if not args.no_credits:
+        from planner_credits import run_size
+
+        sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+        report["credits"] = {"goal_ratio": GOAL_RATIO, "seed": args.seed,
+                             "sizes": [run_size(n, args.seed, args.every_api or n <= 50_000) for n in sizes]}
+        print_credits(report["credits"])
+    save(report, args.output)
+    return 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,14 @@ stops the read early: batches are pulled lazily). For those, or for COUNT(*)
 via COQL and pushed LIKE prefixes, use ``connector.connect`` / ``zohocrm
 query``, whose planner sees the whole statement.
 
+Rows without columns: when a statement needs only how many rows match
+(``count(*)``, ``EXISTS``, ``SELECT 1 FROM``), DuckDB asks a source for its
+first column alone. Each module's source therefore declares a first column of
+its own, ``__zoho_rows`` (all NULL), which the ``zoho.<Module>`` view never
+selects: a scan that asks for it alone is answered by one COQL ``COUNT`` (with
+the accepted filters, when COQL takes them exactly) and that many empty rows,
+not by reading the module.
+
 Limits: the registrations belong to this connection (DuckDB keeps registered
 Python objects per connection; ``con.cursor()`` does not see them). Each scan
 reads Zoho afresh (no caching between statements). Field metadata is read at
@@ -61,6 +69,9 @@ from connector.schema.types import TableSchema
 
 log = logging.getLogger("connector.duckdb")
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: the source's first column, never in a view: asked for alone, it means "how many rows"
+ROWS = "__zoho_rows"
+_ROW_BATCH = 65_536
 
 
 def _quote(name: str) -> str:
@@ -103,6 +114,27 @@ def _scan_sql(module: str, columns: Sequence[str], where: Sequence[str]) -> str:
     return sql + (" WHERE " + " AND ".join(where) if where else "")
 
 
+def _counted_rows(att: Attachment, ts: TableSchema, filters: Sequence[Any], schema: pa.Schema
+                  ) -> Iterator[pa.RecordBatch]:
+    """As many all-NULL rows as match the filters: one COQL ``COUNT`` when COQL takes the filters exactly."""
+    where = [f.fragment() for f in filters]
+    try:
+        plan = att.engine.plan(f"SELECT COUNT(*) FROM {_quote(ts.module)}"
+                               + (" WHERE " + " AND ".join(where) if where else ""))
+    except ConnectorError as exc:  # a fragment the planner cannot read: count what a read returns
+        log.info("zoho.%s: filters %s not planned (%s); counting a read", ts.module, filters, exc)
+        plan = None
+    if plan is not None and plan.count_via_coql:
+        att.scans.setdefault(ts.module, []).append(plan.scans[0])
+        n = att.engine.count_rows(plan.scans[0])
+    else:
+        n = sum(b.num_rows for b in _module_batches(att, ts, ["id"], filters, pa.schema([ts.arrow_schema.field("id")])))
+    while n > 0:
+        size = min(n, _ROW_BATCH)
+        yield pa.RecordBatch.from_arrays([pa.nulls(size, pa.null())], schema=schema)
+        n -= size
+
+
 def _module_batches(att: Attachment, ts: TableSchema, columns: Sequence[str], filters: Sequence[Any],
                     schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """Plan with the accepted predicates, read, apply them exactly, project."""
@@ -141,9 +173,10 @@ def _source_class() -> type | None:
         def __init__(self, att: Attachment, ts: TableSchema) -> None:
             super().__init__(ts)
             self.att, self.ts = att, ts
+            self.schema = source_schema(ts)
 
         def __arrow_c_schema__(self) -> object:
-            return self.ts.arrow_schema.__arrow_c_schema__()
+            return self.schema.__arrow_c_schema__()
 
         def accepts(self, predicate: Any) -> bool:
             from duckdb._sources.to_arrow import to_arrow
@@ -155,13 +188,31 @@ def _source_class() -> type | None:
             return True
 
         def stream(self, columns: Sequence[int] | None, filters: Sequence[Any]) -> tuple[object, bool]:
-            names = self.ts.arrow_schema.names
+            names = self.schema.names
             chosen = names if columns is None else [names[i] for i in columns]
-            schema = pa.schema([self.ts.arrow_schema.field(n) for n in chosen])
-            batches = _module_batches(self.att, self.ts, chosen, list(filters), schema)
+            schema = pa.schema([self.schema.field(n) for n in chosen])
+            if chosen == [ROWS]:  # only how many rows: count them
+                batches = _counted_rows(self.att, self.ts, list(filters), schema)
+            else:
+                real = [n for n in chosen if n != ROWS]
+                read = pa.schema([self.ts.arrow_schema.field(n) for n in real])
+                batches = _with_rows(_module_batches(self.att, self.ts, real, list(filters), read), schema)
             return pa.RecordBatchReader.from_batches(schema, batches).__arrow_c_stream__(), True
 
     return ZohoModuleSource
+
+
+def source_schema(ts: TableSchema) -> pa.Schema:
+    """The module's columns after :data:`ROWS`, the all-NULL column a row count is asked through."""
+    return pa.schema([pa.field(ROWS, pa.null()), *ts.arrow_schema])
+
+
+def _with_rows(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The batches in ``schema``'s order, :data:`ROWS` filled with NULLs where it is asked for."""
+    for batch in batches:
+        yield pa.RecordBatch.from_arrays(
+            [pa.nulls(batch.num_rows, pa.null()) if f.name == ROWS else batch.column(f.name) for f in schema],
+            schema=schema)
 
 
 class LazyModuleStream:
@@ -218,8 +269,9 @@ def attach(con: Any, connection: Any, schema: str = "zoho", *, modules: Sequence
                 con._register_arrow_source(hidden, cls(att, ts))
             else:
                 con.register(hidden, LazyModuleStream(att, ts))
+            listed = ", ".join(_quote(n) for n in ts.arrow_schema.names)  # never ROWS
             con.execute(f"CREATE OR REPLACE VIEW {_quote(schema)}.main.{_quote(ts.module)} AS "
-                        f"SELECT * FROM temp.main.{_quote(hidden)}")
+                        f"SELECT {listed} FROM temp.main.{_quote(hidden)}")
     except BaseException:
         if owns:
             session.close()

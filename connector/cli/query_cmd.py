@@ -20,7 +20,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -30,6 +30,9 @@ from connector.localfs import check_path_text, private_dir
 from .common import Terminated, connection_option, err, exit_status, friendly_errors, resolve_connection
 from .query_output import OutputFile, emit, open_beside, write_all
 from .query_stop import stop_on_signals
+
+if TYPE_CHECKING:
+    from connector.planning.statement import Statement
 
 FORMATS = ("table", "csv", "json", "parquet")
 APIS = ("Auto", "REST", "COQL", "Bulk", "Search")
@@ -136,14 +139,15 @@ def query(connection: str | None, fmt: str, output: str | None, api: str | None,
     SQL is DuckDB's dialect; tables are module api names (Leads, Deals...). Use - to read it from stdin.
     """
     from connector.config import parse_connection_string
-    from connector.engine.statements import statement_kind
+    from connector.planning.statement import read_statement
 
     text = _sql_text(sql)
     with friendly_errors():
         config = parse_connection_string(resolve_connection(connection))
         if api:
             config = config.replace(api_type=next(a for a in APIS if a.lower() == api.lower()))
-        kind = statement_kind(text)
+        statement = read_statement(text)  # read once: its kind now, its tree for the engine
+        kind = statement.kind
         terminal = output is None and sys.stdout.isatty()
         if fmt == "parquet" and terminal:
             raise click.UsageError("parquet is binary: pass --output FILE or redirect stdout")
@@ -152,13 +156,13 @@ def query(connection: str | None, fmt: str, output: str | None, api: str | None,
         report_path = check_report(report) if report else default_report() if writing else None
         target = OutputFile(output) if output else None
         try:
-            _run(config, text, kind, fmt, target, terminal, report_path)
+            _run(config, statement, fmt, target, terminal, report_path)
         finally:
             if target is not None:
                 target.discard()  # after commit() there is nothing left to discard
 
 
-def _run(config: Any, text: str, kind: str, fmt: str, target: OutputFile | None, terminal: bool,
+def _run(config: Any, statement: Statement, fmt: str, target: OutputFile | None, terminal: bool,
          report_path: Path | None) -> None:
     from connector.engine.executor import Engine
     from connector.session import ZohoSession
@@ -168,7 +172,7 @@ def _run(config: Any, text: str, kind: str, fmt: str, target: OutputFile | None,
         engine = Engine(session, progress=progress)
         try:
             with stop_on_signals(engine):
-                result = engine.run(text, report_path=report_path)
+                result = engine.run(statement, report_path=report_path)
                 out = target.fh if target is not None else _stdout()
                 if result.kind == "explain" and fmt == "table":
                     write_all(out, (result.explain_text or "").encode() + b"\n")
@@ -180,7 +184,7 @@ def _run(config: Any, text: str, kind: str, fmt: str, target: OutputFile | None,
                     target.commit()
         except KeyboardInterrupt as exc:
             progress.stop()
-            _stopped(exc, kind, report_path, target)
+            _stopped(exc, statement.kind, report_path, target)
         finally:
             progress.stop()
             engine.close()  # anything still reading stops now (a closed pipe, an error)

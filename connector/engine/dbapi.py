@@ -45,13 +45,13 @@ from connector.errors import (
     OperationalError,
     ProgrammingError,
 )
+from connector.planning.statement import Params
 from connector.session import ZohoSession
 from connector.writers.report import WriteReport
 
 from .executor import Engine, engine_for
 from .frames import DEFAULT_DTYPE_BACKEND, check_dtype_backend, to_pandas
 from .result import Result
-from .statements import Params
 
 apilevel = connector.apilevel  # "2.0": kept on the package so reading them imports nothing
 threadsafety = connector.threadsafety  # 1: threads may share the module, not connections

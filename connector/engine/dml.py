@@ -37,14 +37,12 @@ from sqlglot import exp
 
 from connector.errors import NotSupportedError, ProgrammingError
 from connector.http.guard import require_write
-from connector.planning.external import refuse_external_access
-from connector.planning.syntax import parse_statement
+from connector.planning.statement import Params, Statement, derived
 from connector.schema.types import TableSchema
 from connector.session import ZohoSession
 from connector.writers import WriteReport, write
 
 from .result import Result, table_reader
-from .statements import Params, prepare_params
 
 
 class Engine(Protocol):
@@ -59,23 +57,17 @@ class Engine(Protocol):
 
     def resolve(self, name: str) -> TableSchema | None: ...
 
-    def query_table(self, sql: str, params: Params = None) -> pa.Table: ...
+    def query_table(self, statement: Statement) -> pa.Table: ...
 
 
 @dataclass(frozen=True)
 class DmlPlan:
     operation: str  # insert | upsert | update | delete
     module: str
-    source_sql: str  # the query whose rows are written (DuckDB dialect, parameters kept)
+    source: exp.Query  # the query whose rows are written (parameters kept as placeholders)
     columns: tuple[str, ...] | None = None  # INSERT's column list: names for the source's columns
     key: str | None = None  # upsert: the duplicate-check field
     upsert_set: tuple[str, ...] = ()  # upsert: the columns ON CONFLICT ... SET assigns from excluded
-
-
-def _parse(sql: str) -> exp.Expr:
-    tree = parse_statement(sql)
-    refuse_external_access(tree)  # before the permission check and any read
-    return tree
 
 
 def _with(tree: exp.Expr) -> exp.With | None:
@@ -151,15 +143,16 @@ def _insert(engine: Engine, tree: exp.Insert) -> DmlPlan:
         if not names:
             raise ProgrammingError("INSERT ... VALUES needs a column list", hint="INSERT INTO Leads (Last_Name, "
                                                                                    "Email) VALUES (...)")
-        cols = ", ".join(exp.to_identifier(n, quoted=True).sql(dialect="duckdb") for n in names)
-        source_sql = f"SELECT * FROM ({source.sql(dialect='duckdb')}) AS __zoho_values({cols})"
+        alias = exp.TableAlias(this=exp.to_identifier("__zoho_values"),
+                               columns=[exp.to_identifier(n, quoted=True) for n in names])
+        rows: exp.Query = exp.select(exp.Star()).from_(exp.Subquery(this=source.copy(), alias=alias))
     elif isinstance(source, exp.Query):
-        source_sql = _with_ctes(source, _with(tree)).sql(dialect="duckdb")
+        rows = _with_ctes(source, _with(tree))
     else:
         raise NotSupportedError("INSERT takes VALUES or a query", hint="INSERT INTO Leads (...) SELECT ...")
     conflict = tree.args.get("conflict")
     if conflict is None:
-        return DmlPlan("insert", ts.module, source_sql, names)
+        return DmlPlan("insert", ts.module, rows, names)
     action = str(conflict.args.get("action") or "").upper()
     keys = conflict.args.get("conflict_keys") or []
     if conflict.args.get("duplicate") or "UPDATE" not in action:
@@ -178,7 +171,7 @@ def _insert(engine: Engine, tree: exp.Insert) -> DmlPlan:
                 f"ON CONFLICT ... SET {e.sql(dialect='duckdb')}: Zoho's upsert writes the inserted value",
                 hint="write SET <column> = excluded.<column> for each inserted column")
         assigned.append(_settable(ts, left.name, "ON CONFLICT ... SET"))
-    plan = DmlPlan("upsert", ts.module, source_sql, names, key, tuple(assigned))
+    plan = DmlPlan("upsert", ts.module, rows, names, key, tuple(assigned))
     if names is not None:
         _check_upsert_set(plan, list(names))  # before any read when the columns are known already
     return plan
@@ -193,7 +186,7 @@ def _check_upsert_set(plan: DmlPlan, columns: list[str]) -> None:
 
 
 def _source_select(target: exp.Table, ts: TableSchema, projections: list[exp.Expr], tree: exp.Expr,
-                   verb: str) -> str:
+                   verb: str) -> exp.Query:
     where = tree.args.get("where")
     if where is None:
         raise ProgrammingError(f"{verb} without WHERE would change every {ts.module} record",
@@ -208,7 +201,7 @@ def _source_select(target: exp.Table, ts: TableSchema, projections: list[exp.Exp
         select = select.join(e.copy())
     for j in tree.args.get("joins") or []:
         select = select.join(j.copy())
-    return _with_ctes(select.where(where.this.copy()), _with(tree)).sql(dialect="duckdb")
+    return _with_ctes(select.where(where.this.copy()), _with(tree))
 
 
 def _update(engine: Engine, tree: exp.Update) -> DmlPlan:
@@ -233,9 +226,10 @@ def _delete(engine: Engine, tree: exp.Delete) -> DmlPlan:
     return DmlPlan("delete", ts.module, _source_select(tree.this, ts, [], tree, "DELETE"))
 
 
-def plan_dml(engine: Engine, sql: str) -> DmlPlan:
-    """What to read and which write to make for one DML statement (``$n``/``$name`` parameters kept)."""
-    tree = _parse(sql)
+def plan_dml(engine: Engine, statement: Statement) -> DmlPlan:
+    """What to read and which write to make for one DML statement (its placeholders kept)."""
+    tree = statement.tree
+    assert tree is not None, "a DML statement has a tree"
     if isinstance(tree, exp.Insert):
         return _insert(engine, tree)
     if isinstance(tree, exp.Update):
@@ -265,18 +259,16 @@ def _rows(plan: DmlPlan, tables: list[pa.Table]) -> pa.Table:
     return rows
 
 
-def run_dml(engine: Engine, sql: str, param_sets: Sequence[Params], *,
+def run_dml(engine: Engine, statement: Statement, param_sets: Sequence[Params], *,
             report_path: str | Path | None = None) -> Result:
     """Plan, check permission (before any read), compute the rows, write them; one report for all sets."""
-    first = param_sets[0] if param_sets else None
-    text, _ = prepare_params(sql, first)
-    plan = plan_dml(engine, text)
+    plan = plan_dml(engine, statement)
     session = engine.session
     require_write(session.config, plan.operation, plan.module)  # one message naming what to add
     tables = []
     for params in param_sets:
-        _, bound = prepare_params(sql, params)
-        tables.append(engine.query_table(plan.source_sql, bound))
+        # The rows to write are a query built as a tree from the statement's own: planned, never re-read.
+        tables.append(engine.query_table(derived(plan.source, statement.with_params(params).params)))
     rows = _rows(plan, tables)
     if rows.num_columns == 0:
         report = WriteReport.from_entries([], module=plan.module, operation=plan.operation)

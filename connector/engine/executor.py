@@ -3,8 +3,10 @@
 The life of a ``SELECT`` (see ARCHITECTURE.md, "Life of a query"):
 
 1. the planner resolves Zoho tables through the catalog (api names, any case,
-   or labels), picks an API per table and renders what Zoho can filter
-   (``estimate_rows`` comes from ``/actions/count``, cached a few minutes);
+   or labels), picks an API per table and renders what Zoho can filter; the
+   connection's statistics (record counts and the like, a COQL call each,
+   cached a few minutes and bought only when they pay: :mod:`connector.planning.statistics`)
+   size the reads;
 2. each table scan becomes a lazy relation in a fresh DuckDB connection
    (``TimeZone='UTC'``) fed by its reader's Arrow batches (:mod:`.feeds`);
 3. DuckDB checks the statement (EXPLAIN, before any Zoho read), learns
@@ -27,7 +29,6 @@ import difflib
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,6 @@ import duckdb
 import pyarrow as pa
 
 from connector.api import coql as coql_api
-from connector.api import records as records_api
 from connector.config.config import ConnectionConfig
 from connector.errors import (
     ConnectorError,
@@ -47,6 +47,8 @@ from connector.errors import (
     ProgrammingError,
 )
 from connector.planning import Plan, TableScan, explain, explain_table, plan_query
+from connector.planning.statement import DML_KINDS, Params, Statement, read_statement
+from connector.planning.statistics import CachedOnly, ZohoStatistics
 from connector.planning.syntax import too_deep
 from connector.readers import reader_for
 from connector.readers.base import Reader, ReaderContext
@@ -59,11 +61,9 @@ from .dml import run_dml
 from .feeds import ScanFeed, register_feed, register_placeholder, source_protocol
 from .result import Result, table_reader
 from .sandbox import refusal, sandboxed_connection
-from .statements import Params
 
 log = logging.getLogger("connector.engine")
 
-ESTIMATE_TTL_S = 300.0  # module sizes move slowly; one count call per module per five minutes
 BATCH_ROWS = 65_536
 CLOSE_WAIT_S = 1.0  # how long close() lets stopped reader threads finish the step they are in
 ReaderFactory = Callable[[str, ReaderContext], Reader]
@@ -127,7 +127,8 @@ class Engine:
         self.reader_factory: ReaderFactory = reader_factory or reader_for
         self.use_sources = use_sources and source_protocol() is not None
         self.batch_rows = batch_rows
-        self._estimates: dict[str, tuple[float, int | None]] = {}
+        #: what the planner knows of Zoho's data on this connection (counts bought when they pay, cached)
+        self.statistics = ZohoStatistics(session.http)
         self._lock = threading.Lock()
         self._running: dict[int, tuple[duckdb.DuckDBPyConnection, Cancel]] = {}  # id(con) -> (DuckDB connection, its stop flag)
         self.closed = False
@@ -142,77 +143,85 @@ class Engine:
             return None
         return self.session.catalog.table(api)
 
-    def estimate_rows(self, module: str) -> int | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._estimates.get(module)
-        if hit is not None and now - hit[0] < ESTIMATE_TTL_S:
-            return hit[1]
-        try:
-            n: int | None = records_api.count(self.session.http, module)
-        except ConnectorError as exc:
-            log.info("no record count for %s (%s); planning with an unknown size", module, exc)
-            n = None
-        with self._lock:
-            self._estimates[module] = (now, n)
-        return n
-
     # -- statements ----------------------------------------------------------------------------
 
-    def plan(self, sql: str, params: Params = None) -> Plan:
-        sql, params = statements.prepare_params(sql, params)
-        return self._plan(sql, params)
+    def plan(self, sql: Statement | str, params: Params = None) -> Plan:
+        """How a query (or EXPLAIN) would be read: read the text once, then plan it."""
+        statement = sql if isinstance(sql, Statement) else read_statement(sql, params)
+        if statement.kind not in ("query", "explain"):
+            raise ProgrammingError(f"only queries are planned, not a {statement.kind} statement",
+                                   hint="EXPLAIN SELECT ... shows how each Zoho table is read")
+        return self._plan(statement)
 
-    def _plan(self, sql: str, params: Params) -> Plan:
+    def _plan(self, statement: Statement) -> Plan:
+        """Plan with the statistics cached; when the planner would buy more, first let DuckDB check the statement.
+
+        A statement DuckDB refuses (a misspelt column...) then costs no credits at all.
+        """
         try:
-            return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
+            cached = CachedOnly(self.statistics)
+            plan = plan_query(statement, None, self.resolve, self.session.config, statistics=cached)
+            if not cached.wanted:
+                return plan
+            self._check(plan)
+            return plan_query(statement, None, self.resolve, self.session.config, statistics=self.statistics)
         except RecursionError:  # a tree the parser took but a later pass cannot walk (deep operator chains)
             raise too_deep() from None
 
-    def explain(self, sql: str, params: Params = None) -> str:
+    def _check(self, plan: Plan) -> None:
+        """DuckDB binds the statement over empty relations of the modules' columns: its errors before any call."""
+        con = sandboxed_connection()
+        try:
+            for scan in plan.scans:
+                register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
+            con.sql("EXPLAIN " + plan.sql, params=plan.params)
+        except (duckdb.Error, pa.ArrowException) as exc:
+            raise duckdb_error(exc, self._all_columns(plan), self.session.catalog.modules()) from None
+        finally:
+            con.close()
+
+    def explain(self, sql: Statement | str, params: Params = None) -> str:
         return explain(self.plan(sql, params))
 
-    def execute(self, sql: str, params: Params = None) -> pa.RecordBatchReader:
+    def execute(self, sql: Statement | str, params: Params = None) -> pa.RecordBatchReader:
         """Run one statement; its rows stream out (DML: the per-row write report's rows)."""
         return self.run(sql, params).reader
 
-    def run(self, sql: str, params: Params = None, *, report_path: str | Path | None = None) -> Result:
-        """Run one statement and say what it was (rows, plan, write report)."""
+    def run(self, sql: Statement | str, params: Params = None, *, report_path: str | Path | None = None) -> Result:
+        """Run one statement and say what it was (rows, plan, write report); text is read once, here."""
         self._check_open()
-        kind = statements.statement_kind(sql)
-        if kind in ("insert", "update", "delete"):
-            return run_dml(self, sql, [params], report_path=report_path)
-        sql, params = statements.prepare_params(sql, params)
+        statement = sql if isinstance(sql, Statement) else read_statement(sql, params)
+        kind = statement.kind
+        if kind in DML_KINDS:
+            return run_dml(self, statement, [statement.params], report_path=report_path)
         if kind == "show":
-            if not statements.is_show_tables(sql):
-                raise ProgrammingError("only SHOW TABLES is supported", hint="DESCRIBE <module> shows columns")
             return Result("show", table_reader(statements.show_tables(self.session.catalog)))
         if kind == "describe":
-            name = statements.describe_target(sql)
+            name = str(statement.target)
             ts = self.resolve(name)
             if ts is None:
                 self.session.catalog.resolve(name)  # raises INVALID_MODULE with the nearest name
                 raise ProgrammingError(f"no module named {name!r}")
             return Result("describe", table_reader(statements.describe(ts)))
-        plan = self._plan(sql, params)
+        plan = self._plan(statement)
         if plan.explain:
             return Result("explain", table_reader(explain_table(plan)), plan)
         return Result("query", self.run_plan(plan), plan)
 
-    def run_many(self, sql: str, seq_of_params: Iterable[Params], *,
+    def run_many(self, sql: Statement | str, seq_of_params: Iterable[Params], *,
                  report_path: str | Path | None = None) -> Result:
         """DML once per parameter set, written in one go (one report); queries are not batched."""
         self._check_open()
-        kind = statements.statement_kind(sql)
-        if kind not in ("insert", "update", "delete"):
+        sets = list(seq_of_params)
+        statement = sql if isinstance(sql, Statement) else read_statement(sql, sets[0] if sets else None)
+        if statement.kind not in DML_KINDS:
             raise ProgrammingError("executemany runs INSERT, UPDATE or DELETE statements",
                                    hint="run queries one at a time with execute()")
-        return run_dml(self, sql, list(seq_of_params), report_path=report_path)
+        return run_dml(self, statement, sets, report_path=report_path)
 
-    def query_table(self, sql: str, params: Params = None) -> pa.Table:
+    def query_table(self, statement: Statement) -> pa.Table:
         """A query's whole result as a table (DML uses it to compute the rows it writes)."""
-        sql, params = statements.prepare_params(sql, params)
-        plan = self._plan(sql, params)
+        plan = self._plan(statement)
         if plan.explain:
             raise ProgrammingError("EXPLAIN cannot be the source of rows to write")
         return self.run_plan(plan).read_all()
@@ -224,6 +233,8 @@ class Engine:
 
     def scan_batches(self, scan: TableScan, ctx: ReaderContext | None = None) -> Iterator[pa.RecordBatch]:
         """The batches of one table scan, through the API the planner chose for it."""
+        if scan.empty:
+            return  # its WHERE selects no row: nothing to ask Zoho for
         reader = self.reader_factory(scan.api, ctx or self.reader_context())
         yield from reader.batches(scan.module, list(scan.columns), scan.pushdown)
 
@@ -322,16 +333,19 @@ class Engine:
         recursive = any(word in text.lower() for word in ("rec cte", "recursive"))
         return recursive or text.count("ARROW_SCAN") > relations
 
+    def count_rows(self, scan: TableScan) -> int:
+        """The records a ``count_via_coql`` scan counts: its one COQL aggregate."""
+        assert scan.coql_count is not None
+        rows, _ = coql_api.run(self.session.http, scan.coql_count)
+        if not rows:
+            return 0
+        row = rows[0]
+        return int(row.get("COUNT(id)", next((v for k, v in row.items() if k != "id"), 0)) or 0)
+
     def _count_via_coql(self, plan: Plan) -> pa.Table:
         """COUNT(*) from one COQL aggregate; DuckDB gives the result its column name and type."""
         scan = plan.scans[0]
-        assert scan.coql_count is not None
-        rows, _ = coql_api.run(self.session.http, scan.coql_count)
-        n = 0
-        if rows:
-            row = rows[0]
-            value = row.get("COUNT(id)", next((v for k, v in row.items() if k != "id"), 0))
-            n = int(value or 0)
+        n = self.count_rows(scan)
         con = sandboxed_connection()
         try:
             # every column: the WHERE may name columns the scan itself does not need

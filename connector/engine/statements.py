@@ -1,10 +1,10 @@
-"""What kind of statement a SQL text is, its parameters in DuckDB's form, and the catalog statements.
+"""The catalog statements (``SHOW TABLES``, ``DESCRIBE <module>``) and the statement helpers' short names.
 
-Parameters are never formatted into SQL text: ``?`` (qmark, the DB-API
-paramstyle) is renumbered ``$1, $2...`` in text order and ``:name`` becomes
-``$name``, both from sqlglot's tokens (so a ``?`` or ``:x`` inside a string
-literal or a ``::`` cast is left alone); DuckDB binds the values, and the
-planner reads them only to push predicates.
+A SQL text is read once, by :func:`connector.planning.statement.read_statement`:
+its kind, its parameters in DuckDB's form and its tree come from one pass of
+DuckDB's tokenizer (see that module). The functions here answer the same
+questions for callers that hold only text (the DB-API's tests, the CLI's
+checks), through that one reader.
 
 ``SHOW TABLES`` and ``DESCRIBE <module>`` are answered from the catalog (no
 DuckDB involved), as Arrow tables.
@@ -12,128 +12,31 @@ DuckDB involved), as Arrow tables.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 import pyarrow as pa
 
-from connector.errors import NotSupportedError, PlanningError, ProgrammingError
-from connector.planning.params import number_placeholders, splice, tokens_with
-from connector.planning.syntax import empty_statement
+from connector.planning.statement import Params, bind_form, read_statement
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
-Params = Sequence[Any] | Mapping[str, Any] | None
-
-_LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
-_FIRST_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SHOW_TABLES = re.compile(r"^\s*SHOW\s+(?:ALL\s+)?TABLES\s*;?\s*$", re.IGNORECASE)
-_DESCRIBE = re.compile(r"^\s*(?:DESCRIBE|DESC)\s+(?:(?:\"?zoho\"?)\.)?(\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$",
-                       re.IGNORECASE)
-_KINDS = {"select": "query", "with": "query", "from": "query", "values": "query", "table": "query",
-          "explain": "explain", "show": "show", "describe": "describe", "desc": "describe", "insert": "insert",
-          "update": "update", "delete": "delete"}
-# Statements that reach files, the network, extensions or the engine's settings: refused by name.
-_OUTSIDE = {"install", "load", "attach", "detach", "copy", "export", "import", "set", "reset", "pragma", "call",
-            "use", "checkpoint", "vacuum", "force"}
-# Other statements of DuckDB's SQL: "not supported here" (the rest is not a statement at all).
-_OTHER_STATEMENTS = {"create", "drop", "alter", "truncate", "merge", "summarize", "begin", "commit", "rollback",
-                     "abort", "start", "end", "transaction", "grant", "revoke", "prepare", "execute", "deallocate",
-                     "comment", "analyze", "update_extensions", "unpivot", "pivot", "upsert", "replace"}
-_WITH_BODY = {"SELECT": "query", "VALUES": "query", "FROM": "query", "TABLE": "query", "INSERT": "insert",
-              "UPDATE": "update", "DELETE": "delete"}
-# Tokens after which ``:name`` is a value (an operand), not a parameter: ``list[a:b]`` slices.
-_OPERAND_TOKENS = {"VAR", "IDENTIFIER", "NUMBER", "R_BRACKET", "R_PAREN", "STRING"}
-
-
-def strip_leading(sql: str) -> str:
-    """The statement without leading blanks, comments and parentheses."""
-    return sql[_LEADING_NOISE.match(sql).end():]  # type: ignore[union-attr]
-
 
 def statement_kind(sql: str) -> str:
-    """``query``, ``explain``, ``show``, ``describe``, ``insert``, ``update`` or ``delete``."""
-    body = strip_leading(sql)
-    m = _FIRST_WORD.match(body)
-    word = m.group(0).lower() if m else ""
-    if not word and not body.strip(" \t\r\n;"):
-        raise empty_statement()
-    kind = _KINDS.get(word)
-    if kind == "query" and word == "with":
-        kind = _with_body_kind(body)
-    if kind == "explain" and re.match(r"(?i)\s*EXPLAIN\s+ANALY[SZ]E\b", body):
-        raise NotSupportedError("EXPLAIN ANALYZE is not supported", hint="EXPLAIN <query> shows the plan and "
-                                                                       "the estimated calls and credits")
-    if kind is None and word in _OUTSIDE:
-        raise NotSupportedError(f"{word.upper()} statements are refused: SQL over Zoho does not reach files, the "
-                                "network, DuckDB extensions or the engine's settings",
-                                hint="for anything else attach Zoho to your own DuckDB (connector.duckdb.attach)")
-    if kind is None and word in _OTHER_STATEMENTS:
-        raise NotSupportedError(f"{word.upper()} statements are not supported here",
-                                hint="use SELECT/WITH, EXPLAIN, SHOW TABLES, DESCRIBE <module>, INSERT, UPDATE "
-                                     "or DELETE; for anything else attach Zoho to your own DuckDB with "
-                                     "connector.duckdb.attach")
-    if kind is None:
-        start = len(sql) - len(body)
-        line, col = sql.count("\n", 0, start) + 1, start - (sql.rfind("\n", 0, start) + 1) + 1
-        near = " ".join(body.split())[:30]
-        raise PlanningError(f"syntax error at line {line}, column {col} near {near!r}: a statement starts with "
-                            "SELECT, WITH, FROM, VALUES, EXPLAIN, SHOW, DESCRIBE, INSERT, UPDATE or DELETE")
-    return kind
-
-
-def _with_body_kind(sql: str) -> str:
-    """What ``WITH ... AS (...) <statement>`` runs: the first statement keyword outside the CTEs."""
-    depth = 0
-    for tok in tokens_with(sql, "("):
-        name = tok.token_type.name
-        if name == "L_PAREN":
-            depth += 1
-        elif name == "R_PAREN":
-            depth -= 1
-        elif depth == 0 and name in _WITH_BODY:
-            return _WITH_BODY[name]
-    return "query"  # no parentheses or no tokens: the planner reports what is wrong
+    """``query``, ``explain``, ``show``, ``describe``, ``insert``, ``update`` or ``delete``; others refused."""
+    return read_statement(sql).kind
 
 
 def named_to_dollar(sql: str) -> str:
     """``:name`` -> ``$name`` (DuckDB's named parameter form), found from the tokens."""
-    tokens = tokens_with(sql, ":")
-    edits = []
-    for i, tok in enumerate(tokens):
-        if tok.token_type.name != "COLON" or i + 1 >= len(tokens):
-            continue
-        nxt, prev = tokens[i + 1], tokens[i - 1] if i else None
-        if nxt.token_type.name not in ("VAR", "IDENTIFIER") or nxt.start != tok.end + 1:
-            continue
-        if prev is not None and prev.end + 1 == tok.start and prev.token_type.name in _OPERAND_TOKENS:
-            continue  # x[a:b]: a slice, not a parameter
-        edits.append((tok, "$"))
-    return splice(sql, edits)
+    return bind_form(sql, {})[0]
 
 
 def prepare_params(sql: str, params: Params) -> tuple[str, Params]:
-    """SQL and parameters in the form both the planner and DuckDB bind (``$1``/``$name``)."""
-    if params is None:
-        return sql, None
-    if isinstance(params, Mapping):
-        return named_to_dollar(sql), {str(k).lstrip(":$"): v for k, v in params.items()}
-    if isinstance(params, (str, bytes)):
-        raise ProgrammingError("parameters must be a sequence or a mapping, not a string",
-                               hint="wrap a single value in a tuple: (value,)")
-    return number_placeholders(sql), list(params)
+    """SQL and parameters in the form DuckDB binds (``$1``/``$name``)."""
+    return bind_form(sql, params)
 
 
 def describe_target(sql: str) -> str:
-    m = _DESCRIBE.match(sql)
-    if m is None:
-        raise NotSupportedError("DESCRIBE takes one module name", hint="DESCRIBE Leads")
-    return m.group(1).strip('"')
-
-
-def is_show_tables(sql: str) -> bool:
-    return bool(_SHOW_TABLES.match(sql))
+    """The module ``DESCRIBE [zoho.]<module>`` names."""
+    return str(read_statement(sql).target)
 
 
 # ---- catalog statements -------------------------------------------------------------------------

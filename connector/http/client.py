@@ -133,6 +133,8 @@ def charged_credits(estimate: int, error: BaseException | None) -> int:
     return 1 if isinstance(error, FatalApiError) else 0
 
 
+#: call kinds sent with POST that read (COQL, creating a Bulk Read job): they change nothing
+READ_ONLY_KINDS = frozenset({"coql", "bulk_read"})
 _DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
@@ -183,6 +185,9 @@ class ZohoHttp:
         self.retries = 0
         #: timings and records per call kind, for the session's summary lines in the Logfile
         self.stats = calllog.CallStats()
+        #: calls sent that may change records (anything but a GET and the read-only POSTs): what caches
+        #: Zoho's contents (the planner's statistics) compares it to know it is out of date
+        self.writes = 0
 
     def __repr__(self) -> str:
         return f"ZohoHttp(api_domain={self.api_domain!r}, max_concurrency={self.config.max_concurrency})"
@@ -246,6 +251,9 @@ class ZohoHttp:
             # Region's default host.
             self.tokens.access_token()
         url = self.url(path, base)
+        if method != "GET" and kind not in READ_ONLY_KINDS:
+            with self._stats_lock:
+                self.writes += 1
         what = what or f"{method} {redact(url.split('?', 1)[0])}"
         credits = estimate_credits(method, url, params, json)
         retrying = Retrying(stop=stop_after_attempt(self.config.max_retries + 1), wait=self.backoff,

@@ -31,13 +31,11 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from connector.errors import PlanningError
 from connector.schema.types import Column, TableSchema
 
-from .external import refuse_external_access
-from .params import bind_params, number_placeholders
+from .params import bind_params
 from .predicates import Node, Opaque, build, conjuncts
-from .syntax import parse_statement
+from .statement import Statement, read_statement
 
 Resolver = Callable[[str], TableSchema | None]
-_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?!ANALY[SZ]E\b)", re.IGNORECASE)
 _ROW_GENERATORS = (exp.Unnest, exp.Explode)
 
 
@@ -83,23 +81,25 @@ class TableRef:
 
 @dataclass
 class Analysis:
-    tree: exp.Expr  # params bound as literals; table nodes as parsed
-    sql: str  # the statement as given (without a leading EXPLAIN)
+    tree: exp.Expr  # the statement's tree (a copy with the values bound as literals, when it has placeholders)
+    sql: str  # the text DuckDB runs (without a leading EXPLAIN)
     refs: list[TableRef]
     explain: bool = False
 
 
-def analyze(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve: Resolver, *,
-            schemas: Sequence[str] = ("zoho",)) -> Analysis:
-    explain = bool(_EXPLAIN.match(sql))
-    if explain:
-        sql = _EXPLAIN.sub("", sql, count=1)
-    tree = parse(number_placeholders(sql))
-    if explain and not isinstance(tree, exp.Query):
-        raise PlanningError("EXPLAIN takes a query", hint="EXPLAIN SELECT ... shows how each Zoho table is read")
-    refuse_external_access(tree)  # before any Zoho call, even the catalog's
+def analyze(statement: Statement | str, params: Sequence[Any] | Mapping[str, Any] | None = None,
+            resolve: Resolver | None = None, *, schemas: Sequence[str] = ("zoho",)) -> Analysis:
+    """The Zoho tables of a read statement (text is read leniently: any statement sqlglot reads)."""
+    if isinstance(statement, str):
+        statement = read_statement(statement, params, strict=False)
+    assert resolve is not None, "analyze needs a resolver"
+    if statement.tree is None:  # SHOW / DESCRIBE: no tables to read
+        return Analysis(exp.Select(), statement.sql, [], statement.explain)
+    tree = statement.tree
+    if statement.params is not None and tree.find(exp.Placeholder) is not None:
+        tree = tree.copy()  # values bound into a copy: the statement's own tree keeps its placeholders for DuckDB
+        bind_params(tree, statement.params)
     tables = list(tree.find_all(exp.Table, bfs=False))
-    bind_params(tree, params)
     refs: dict[int, TableRef] = {}
     try:
         scopes = traverse_scope(tree)
@@ -121,12 +121,7 @@ def analyze(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve:
             ts = _resolve(t, resolve, schemas)
             if ts is not None:
                 refs[id(t)] = TableRef(i, t, ts, t.alias_or_name, all_columns=True, filters_allowed=False)
-    return Analysis(tree, sql, sorted(refs.values(), key=lambda r: r.index), explain)
-
-
-def parse(sql: str) -> exp.Expr:
-    """The statement's tree (see :func:`.syntax.parse_statement` for the errors)."""
-    return parse_statement(sql)
+    return Analysis(tree, statement.sql, sorted(refs.values(), key=lambda r: r.index), statement.explain)
 
 
 _DUPLICATE_ALIAS = re.compile(r"Alias already used: (.+)")

@@ -3,7 +3,9 @@
 Per table: the API chosen and why, what is pushed (search criteria, COQL
 WHERE, Bulk criteria JSON, modified-since, LIMIT/ORDER BY), the residual
 filter DuckDB applies on top, whether the pushdown is exact, the projected
-columns, and the estimated rows, calls and credits.
+columns, the estimated rows, calls and credits, and (APIType=Auto) every
+candidate API's calls and credits — with their range when the rows were not
+counted — and the statistics bought to choose.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ SCHEMA = pa.schema([
     ("modified_since", pa.string()), ("limit", pa.int64()), ("order_by", pa.string()),
     ("residual", pa.string()), ("exact", pa.bool_()), ("columns", pa.list_(pa.string())),
     ("estimated_rows", pa.int64()), ("estimated_calls", pa.int64()), ("estimated_credits", pa.int64()),
-    ("count_via_coql", pa.bool_()),
+    ("count_via_coql", pa.bool_()), ("candidates", pa.string()), ("statistics", pa.list_(pa.string())),
 ])
 
 
@@ -68,7 +70,24 @@ def explain_scan(scan: TableScan) -> str:
     lines.append(f"  {'columns:':<16} {', '.join(scan.columns)} ({total})")
     lines.append(f"  {'estimate:':<16} {_num(scan.estimated_rows, 'row')}, {_num(scan.estimated_calls, 'call')}, "
                  f"{_num(scan.estimated_credits, 'credit')}")
+    if scan.candidates:
+        lines.append(f"  {'candidates:':<16} {candidates_text(scan)}")
+    if scan.statistics:
+        lines.append(f"  {'statistics:':<16} bought {'; '.join(scan.statistics)} (1 credit each)")
     return "\n".join(lines)
+
+
+def candidates_text(scan: TableScan) -> str:
+    """Every API's price for the read, the chosen one marked: ``COQL 3 calls, 7 credits (chosen); ...``."""
+    parts = []
+    for c in scan.candidates:
+        text = f"{c.api} {_num(c.cost.calls, 'call')}, {_num(c.cost.credits, 'credit')}"
+        if c.low.credits is not None and c.high.credits is not None and c.low.credits != c.high.credits:
+            text += f" ({c.low.credits:,}-{c.high.credits:,} over the rows possible)"
+        elif c.high.credits is None and c.cost.credits is not None:
+            text += " (more if the rows are more)"
+        parts.append(text + (" (chosen)" if c.api == scan.api else ""))
+    return "; ".join(parts)
 
 
 def explain(plan: Plan) -> str:
@@ -96,5 +115,6 @@ def explain_table(plan: Plan) -> pa.Table:
             "limit": pd.limit, "order_by": _order(s) or None, "residual": s.residual or None, "exact": s.exact,
             "columns": list(s.columns), "estimated_rows": s.estimated_rows, "estimated_calls": s.estimated_calls,
             "estimated_credits": s.estimated_credits, "count_via_coql": s.count_via_coql,
+            "candidates": candidates_text(s) or None, "statistics": list(s.statistics),
         })
     return pa.Table.from_pylist(rows, schema=SCHEMA)

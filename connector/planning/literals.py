@@ -34,6 +34,9 @@ _NUM_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*
 _T = exp.DataType.Type
 _NAIVE_TS = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME, _T.TIMESTAMP_S, _T.TIMESTAMP_MS, _T.TIMESTAMP_NS}
 _TZ_TS = {_T.TIMESTAMPTZ, _T.TIMESTAMPLTZ}
+#: casts of a number that keep it (FLOAT would not: 0.1::FLOAT is not 0.1 as DuckDB compares it with a DOUBLE)
+_NUMERIC_CASTS = {_T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT, _T.INT128, _T.UTINYINT, _T.USMALLINT, _T.UINT,
+                  _T.UBIGINT, _T.DOUBLE, _T.DECIMAL}
 
 
 class Unusable(Exception):
@@ -88,7 +91,31 @@ def _literal(e: exp.Expr) -> tuple[str, Any]:
             return "tstz", raw
         if to in exp.DataType.TEXT_TYPES and kind == "str":
             return "str", raw
+        if kind in ("num", "str") and to in _NUMERIC_CASTS:
+            return "num", _cast_number(e.to, kind, raw)
     raise Unusable("not a constant")
+
+
+def _cast_number(to: exp.DataType, kind: str, raw: Any) -> Decimal:
+    """A number cast to an integer, DOUBLE or DECIMAL(p, s) type, when the cast keeps its value exactly.
+
+    DuckDB writes the constants of the filters it hands a scan source this way (``CAST('1000.00' AS
+    DECIMAL(18, 2))``, ``50.0::DOUBLE``); a cast that would round (``'1.5'::INTEGER``, more decimals than the
+    scale) is left to DuckDB.
+    """
+    if kind == "str":
+        if not _NUM_TEXT.fullmatch(raw):
+            raise Unusable("not a number")
+        raw = Decimal(raw.strip())
+    value = _bounded(raw)
+    if to.this in exp.DataType.INTEGER_TYPES and value != value.to_integral_value():
+        raise Unusable("the cast rounds")
+    if to.this == _T.DECIMAL:
+        params = [p.this for p in to.expressions if isinstance(p, exp.DataTypeParam)]
+        scale = int(params[1].this) if len(params) > 1 and isinstance(params[1], exp.Literal) else 3
+        if value != value.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN"):
+            raise Unusable("the cast rounds")
+    return value
 
 
 def _bounded(value: Decimal) -> Decimal:

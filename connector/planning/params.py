@@ -2,52 +2,27 @@
 
 The DuckDB statement keeps its placeholders (DuckDB binds the real values); the
 planner only needs the values to type and push predicates. ``?`` is numbered in
-text order from the tokens, so binding never depends on how sqlglot orders a tree.
+text order from the tokens when the statement is read (:mod:`.statement`), so
+binding never depends on how sqlglot orders a tree.
 Values without a SQL literal form (lists, bytes...) stay placeholders, and the
 predicates using them stay in DuckDB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlglot import Token, exp
-from sqlglot.dialects.duckdb import DuckDB
-from sqlglot.errors import SqlglotError
+from sqlglot import exp
 
-_DIALECT = DuckDB()
-
-
-def tokens_with(sql: str, marker: str) -> list[Token]:
-    """DuckDB's tokens of ``sql`` when the text holds ``marker``; none when it does not, or does not tokenize.
-
-    Placeholders are found from the tokens, so a ``?`` or ``:`` inside a string or a comment is
-    never taken for one; text that does not tokenize goes to DuckDB as it is, to report.
-    """
-    if marker not in sql:
-        return []
-    try:
-        return _DIALECT.tokenize(sql)
-    except SqlglotError:
-        return []
-
-
-def splice(sql: str, edits: Iterable[tuple[Token, str]]) -> str:
-    """``sql`` with each token of ``edits`` (in text order) replaced by its text; the rest untouched."""
-    out, last = [], 0
-    for tok, text in edits:
-        out += [sql[last:tok.start], text]
-        last = tok.end + 1
-    return "".join(out) + sql[last:] if out else sql
+from .statement import bind_form
 
 
 def number_placeholders(sql: str) -> str:
     """``?`` -> ``$1``, ``$2``... in text order, so binding never depends on tree order."""
-    marks = [tok for tok in tokens_with(sql, "?") if tok.token_type.name == "PLACEHOLDER" and tok.text == "?"]
-    return splice(sql, [(tok, f"${n}") for n, tok in enumerate(marks, 1)])
+    return bind_form(sql, [])[0]
 
 
 def param_literal(value: Any) -> exp.Expr | None:

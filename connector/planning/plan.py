@@ -25,13 +25,14 @@ from connector.config.config import ConnectionConfig
 from connector.errors import ConnectorError
 from connector.model import Pushdown
 from connector.readers.dialects.coql import count_statement
-from connector.readers.strategies import COQL, strategy_for
+from connector.readers.strategies import COQL, Cost, strategy_for
 from connector.schema.types import TableSchema
 
-from .analyze import Resolver, TableRef, Unit, analyze, parse
-from .choice import ReadRequest, choose_api
+from .analyze import Resolver, TableRef, Unit, analyze
+from .auto import Decision, decide, extras_for
+from .choice import Candidate, price
 from .estimates import result_rows
-from .predicates import Node, Pred
+from .predicates import Node, Opaque
 from .rules import (
     FilterPushdown,
     ModifiedSince,
@@ -41,6 +42,8 @@ from .rules import (
     push_filter,
     push_modified_since,
 )
+from .statement import Statement, read_statement
+from .statistics import GivenSizes, Statistics
 
 SORTABLE_SYSTEM = frozenset({"Created_Time", "Modified_Time"})
 
@@ -64,6 +67,12 @@ class TableScan:
     filters: Mapping[str, FilterPushdown] = field(default_factory=dict)
     count_via_coql: bool = False
     coql_count: str | None = None  # the COQL statement that answers COUNT(*) when count_via_coql
+    #: the WHERE selects no row: nothing is read (the engine registers an empty relation)
+    empty: bool = False
+    #: APIType=Auto: every API's price for this read, the chosen one among them
+    candidates: tuple[Candidate, ...] = ()
+    #: statistics bought to choose (each one COQL call, 1 credit), in words
+    statistics: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("relation", "alias"):
@@ -87,30 +96,25 @@ class Plan:
         return next(s for s in self.scans if s.relation == relation)
 
 
-def plan_query(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resolve: Resolver,
+def plan_query(sql: Statement | str, params: Sequence[Any] | Mapping[str, Any] | None, resolve: Resolver,
                config: ConnectionConfig | None = None, *, estimate_rows: Callable[[str], int | None] | None = None,
-               schemas: Sequence[str] = ("zoho",)) -> Plan:
-    """Plan ``sql`` (DuckDB dialect; ``?``/``$n``/``$name`` parameters bound from ``params``).
+               statistics: Statistics | None = None, schemas: Sequence[str] = ("zoho",)) -> Plan:
+    """Plan a statement (:func:`.statement.read_statement`; text is read here, with ``params``).
 
     ``resolve(name)`` returns the TableSchema of a Zoho module, or None for any
     other name (left to DuckDB); tables qualified with a schema outside
-    ``schemas`` are never Zoho. ``estimate_rows(module)`` gives a module's record
-    count (None: unknown, assumed large). The engine registers each scan's rows as
-    ``scan.relation``, runs ``plan.sql`` with ``plan.params``, and must run DuckDB
-    with ``TimeZone='UTC'`` (naive timestamp literals are planned as UTC).
+    ``schemas`` are never Zoho. ``statistics`` are the connection's
+    (:mod:`.statistics`: cached counts, and Zoho asked for more when a count
+    pays for itself); without them ``estimate_rows(module)`` gives a module's
+    record count (None: unknown) and nothing is bought. The engine registers each
+    scan's rows as ``scan.relation``, runs ``plan.sql`` with ``plan.params``, and
+    must run DuckDB with ``TimeZone='UTC'`` (naive timestamp literals are planned
+    as UTC).
     """
     config = config or ConnectionConfig()
-    analysis = analyze(sql, params, resolve, schemas=schemas)
-    totals: dict[str, int | None] = {}
-
-    def total(module: str) -> int | None:
-        if module not in totals:
-            try:
-                totals[module] = estimate_rows(module) if estimate_rows is not None else None
-            except ConnectorError:
-                totals[module] = None  # an estimate is a hint; the read itself will report real trouble
-        return totals[module]
-
+    statement = sql if isinstance(sql, Statement) else read_statement(sql, params, strict=False, as_given=True)
+    analysis = analyze(statement, resolve=resolve, schemas=schemas)
+    stats = statistics if statistics is not None else GivenSizes(estimate_rows)
     displays: dict[str, str | None] = {}
 
     def display_field(module: str) -> str | None:
@@ -123,14 +127,15 @@ def plan_query(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, resol
         return displays[module]
 
     relations = _relation_names(analysis.refs)
-    scans = tuple(_plan_scan(ref, relations[ref.index], config, total, display_field) for ref in analysis.refs)
-    return Plan(_rewrite(analysis.sql, analysis.refs, relations, schemas), params, scans, analysis.explain, sql)
+    scans = tuple(_plan_scan(ref, relations[ref.index], config, stats, display_field) for ref in analysis.refs)
+    return Plan(_rewrite(statement, analysis.refs, relations, schemas), statement.params, scans, analysis.explain,
+                statement.text)
 
 
 # ---- one table --------------------------------------------------------------------------------
 
 
-def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Callable[[str], int | None],
+def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, stats: Statistics,
                display_field: Callable[[str], str | None]) -> TableScan:
     ts = ref.schema
     columns = ref.column_list()
@@ -152,10 +157,23 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
         return TableScan(ts.module, ("id",), "COQL", pd, "", True, price.calls, price.credits, relation, ref.alias,
                          None, "COUNT(*) answered by one COQL aggregate", filters, True,
                          count_statement(ts.module, where))
+    never = next((n for n in nodes if isinstance(n, Opaque) and n.never), None)
+    if never is not None and config.api_type == "Auto":
+        # A conjunct no row satisfies (`id = 'abc'`): the WHERE selects nothing, so nothing is read.
+        return TableScan(ts.module, columns, "COQL", Pushdown(exact=True), _residual(ref, units, ()), True, 0, 0,
+                         relation, ref.alias, 0, f"nothing to read: {never.sql} holds for no row ({never.reason})",
+                         filters, empty=True)
 
     coql_exact = not has_where or (bool(sent) and sent["COQL"].exact)
     order = _pushable_order(ref, ts)
-    api, reason = _choose(ref, config, sent, units, order, fields, total, coql_exact)
+    extras = extras_for(ts, columns, config)
+    decision: Decision | None = None
+    if config.api_type == "Auto":
+        decision = decide(ref, config, sent, units, rest, fields, extras, coql_exact, bool(ref.order_by) and
+                          bool(order), stats)
+        api, reason = decision.choice.api, decision.choice.why
+    else:
+        api, reason = _forced(config, sent, units)
     if has_where and not filtering:
         reason += ("; UseServerSideFiltering=false: DuckDB filters every row" if ref.filters_allowed
                    else "; the join or sampling makes pushing this table's WHERE unsafe")
@@ -181,12 +199,30 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
                   bulk_criteria=_value(sent, "Bulk"), modified_since=rest.since if api == "REST" else None,
                   limit=limit, order_by=order_by, exact=exact)
     residual = _residual(ref, units, exact_units)
-    rows = _estimated_rows(api, sent, rest, units, ts, total)
+    if decision is not None:
+        rows, price = _expected(decision, api)
+        candidates, bought = decision.choice.candidates, decision.bought
+    else:
+        rows = _estimated_rows(api, sent, rest, units, ts, stats.total(ts.module, buy=False))
+        rows = rows if limit is None or rows is None else min(rows, limit)
+        price = strategy_for(api).cost(rows, fields, limit, extras)
+        candidates, bought = (), ()
     if limit is not None:
         rows = limit if rows is None else min(rows, limit)
-    price = strategy_for(api).cost(rows, fields, limit)
     return TableScan(ts.module, columns, api, pd, residual, exact, price.calls, price.credits, relation, ref.alias,
-                     rows, reason, filters)
+                     rows, reason, filters, candidates=candidates, statistics=bought)
+
+
+def _expected(decision: Decision, api: str) -> tuple[int | None, Cost]:
+    """The rows the chosen API reads and its price, as the choice priced them."""
+    req, rows = decision.request, decision.choice.rows
+    guess = rows.guess if rows.guess is not None else rows.high
+    cost = price(req, api, guess)
+    if api == "REST":
+        return (req.rest_rows if req.rest_rows is not None else req.total_rows), cost
+    if api == "Bulk" and not req.bulk_same:
+        return req.total_rows, cost
+    return guess, cost
 
 
 def _render(nodes: list[Node], ctx: RuleContext) -> tuple[dict[str, FilterPushdown], dict[str, FilterPushdown]]:
@@ -205,31 +241,15 @@ def _value(filters: Mapping[str, FilterPushdown], target: str) -> Any:
     return f.value if f is not None else None
 
 
-def _choose(ref: TableRef, config: ConnectionConfig, filters: Mapping[str, FilterPushdown], units: list[Unit],
-            order: tuple[tuple[str, bool], ...] | None, fields: int, total: Callable[[str], int | None],
-            coql_exact: bool) -> tuple[str, str]:
-    pushable = {t: f for t, f in filters.items() if f.value is not None}
+def _forced(config: ConnectionConfig, filters: Mapping[str, FilterPushdown], units: list[Unit]) -> tuple[str, str]:
     forced = config.api_type
-    if forced != "Auto":
-        note = ""
-        if forced == "Search" and "Search" not in pushable:
-            note = " (no search criteria apply: the search reader falls back to its COQL path)"
-        elif forced == "REST" and units:
-            note = " (the list API cannot filter; DuckDB filters the rows)"
-        return forced, f"APIType={forced}{note}"
-    n = total(ref.schema.module)
-    search, coql = filters.get("Search"), filters.get("COQL")
-    searched = _pushed_nodes(units, search) if search is not None else []
-    request = ReadRequest(
-        module=ref.schema.module, fields=fields, total_rows=n, filtered=bool(ref.conjuncts),
-        estimates={t: result_rows(_pushed_nodes(units, f), n, ref.schema) for t, f in pushable.items()},
-        coql_exact=coql_exact,
-        search_selective=any(isinstance(x, Pred) and x.op in ("eq", "in", "like", "ilike") for x in searched),
-        search_takes_less=search is not None and coql is not None and any(
-            c and not s for s, c in zip(search.pushed, coql.pushed, strict=True)),
-        limit=ref.limit if ref.lone else None, unordered=ref.order_by == (),
-        coql_sorts=bool(ref.order_by) and bool(order))
-    return choose_api(request, use_coql=config.use_coql)
+    pushable = {t for t, f in filters.items() if f.value is not None}
+    note = ""
+    if forced == "Search" and "Search" not in pushable:
+        note = " (no search criteria apply: the search reader falls back to its COQL path)"
+    elif forced == "REST" and units:
+        note = " (the list API cannot filter; DuckDB filters the rows)"
+    return forced, f"APIType={forced}{note}"
 
 
 def _pushed_nodes(units: list[Unit], f: FilterPushdown) -> list[Any]:
@@ -263,8 +283,7 @@ def _residual(ref: TableRef, units: list[Unit], exact_units: Sequence[bool]) -> 
 
 
 def _estimated_rows(api: str, filters: Mapping[str, FilterPushdown], rest: ModifiedSince, units: list[Unit],
-                    ts: TableSchema, total: Callable[[str], int | None]) -> int | None:
-    n = total(ts.module)
+                    ts: TableSchema, n: int | None) -> int | None:
     if api in filters:
         return result_rows(_pushed_nodes(units, filters[api]), n, ts)
     if api == "REST" and rest.since is not None:
@@ -285,11 +304,16 @@ def _relation_names(refs: list[TableRef]) -> dict[int, str]:
     return out
 
 
-def _rewrite(sql: str, refs: list[TableRef], relations: dict[int, str], schemas: Sequence[str]) -> str:
+def _rewrite(statement: Statement, refs: list[TableRef], relations: dict[int, str], schemas: Sequence[str]) -> str:
     """The statement with each Zoho table pointing at its scan's relation (unchanged when it already does)."""
-    if all(r.node.args.get("db") is None and r.node.name.lower() == relations[r.index].lower() for r in refs):
-        return sql
-    tree = parse(sql)
+    if statement.tree is None or all(r.node.args.get("db") is None
+                                     and r.node.name.lower() == relations[r.index].lower() for r in refs):
+        return statement.sql
+    tree = statement.tree.copy()  # a copy: the statement's tree is read by others
+    if not statement.numbered and statement.qmarks:
+        for ph in tree.find_all(exp.Placeholder):  # the text kept its ``?``: so does the rewrite
+            if str(ph.this).isdigit() and int(str(ph.this)) <= statement.qmarks:
+                ph.replace(exp.Placeholder())
     tables = list(tree.find_all(exp.Table, bfs=False))
     lowered = {s.lower() for s in schemas}
     for ref in refs:

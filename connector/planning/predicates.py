@@ -75,6 +75,8 @@ class Opaque:
 
     sql: str
     reason: str = ""
+    #: it is never TRUE for any row (``id = 'abc'``, ``x = NULL``): an AND holding it selects nothing
+    never: bool = False
 
 
 Node = Pred | And | Or | Not | Opaque
@@ -91,8 +93,8 @@ def conjuncts(node: Node) -> list[Node]:
     return list(node.items) if isinstance(node, And) else [node]
 
 
-def _opaque(expr: exp.Expr, reason: str) -> Opaque:
-    return Opaque(expr.sql(dialect="duckdb"), reason)
+def _opaque(expr: exp.Expr, reason: str, *, never: bool = False) -> Opaque:
+    return Opaque(expr.sql(dialect="duckdb"), reason, never)
 
 
 def _build(e: exp.Expr, bind: Binder, neg: bool) -> Node:
@@ -129,7 +131,7 @@ def _leaf(e: exp.Expr, bind: Binder, neg: bool) -> Node | None:
             return None
         low, high = typed_value(col, e.args["low"]), typed_value(col, e.args["high"])
         if low is None or high is None:
-            return _opaque(e, "BETWEEN with NULL")
+            return _opaque(e, "BETWEEN with NULL", never=not neg)  # its negation may hold: x > high
         return _between(col, low, high, neg)
     if isinstance(e, exp.Is):
         col = _column(e.this, bind)
@@ -174,7 +176,7 @@ def _comparison(e: exp.Expr, op: str, bind: Binder, neg: bool) -> Node | None:
         return None  # column-to-column comparisons stay in DuckDB
     value = typed_value(col, other)
     if value is None:
-        return _opaque(e, "comparison with NULL is never true")
+        return _opaque(e, "comparison with NULL is never true", never=True)
     if neg:
         op = NEGATE[op]
     return _compare(col, op, value, e)
@@ -185,13 +187,14 @@ def _compare(col: Column, op: str, value: Any, e: exp.Expr) -> Node:
         # `id = 'abc'` selects nothing and `<>` every row; orderings of such strings stay in DuckDB.
         if op == "ne":
             return Pred(col, "not_null")
-        return _opaque(e, "the column can never hold this value")
+        return _opaque(e, "the column can never hold this value", never=op == "eq")
     if pa.types.is_boolean(col.arrow) and op == "ne":
         return Pred(col, "eq", not value)  # same rows: NULL <> x and NULL = y are both unknown
     if isinstance(value, Fraction):
         # A value between two representable ones: strict and non-strict bounds coincide.
         if op in ("eq", "ne"):
-            return _opaque(e, "the column can never equal this value") if op == "eq" else Pred(col, "not_null")
+            return _opaque(e, "the column can never equal this value", never=True) if op == "eq" \
+                else Pred(col, "not_null")
         return Pred(col, "ge", value.ceil) if op in ("gt", "ge") else Pred(col, "le", value.floor)
     return Pred(col, op, value)
 
@@ -202,14 +205,14 @@ def _in(e: exp.In, bind: Binder, neg: bool) -> Node | None:
         return None
     raw = [typed_value(col, x) for x in e.expressions]
     if neg and any(v is None for v in raw):
-        return _opaque(e, "NOT IN with a NULL selects no row")
+        return _opaque(e, "NOT IN with a NULL selects no row", never=True)
     values: list[Any] = []
     for v in raw:
         if v is None or v is NEVER or isinstance(v, Fraction) or v in values:
             continue  # NULLs and impossible values cannot select a row
         values.append(v)
     if not values:
-        return Pred(col, "not_null") if neg else _opaque(e, "IN list that can select no row")
+        return Pred(col, "not_null") if neg else _opaque(e, "IN list that can select no row", never=True)
     if len(values) == 1:
         return Pred(col, "ne" if neg else "eq", values[0])
     return Pred(col, "not_in" if neg else "in", tuple(values))

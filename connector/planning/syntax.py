@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 
-import sqlglot
-from sqlglot import exp
+from sqlglot import Token, exp
+from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from connector.errors import PlanningError
 
+_DIALECT = DuckDB()
 NEAR_CHARS = 40  # how much of the statement an error quotes around the place it stopped
 _HINT = "the SQL is DuckDB's dialect"
 _MISSING = re.compile(r"Required keyword: '\w+' missing for <class '[\w.]+'>")
@@ -38,7 +39,16 @@ def empty_statement() -> PlanningError:
 def parse_statement(sql: str) -> exp.Expr:
     """The one statement in ``sql`` as a sqlglot tree; PlanningError in words otherwise."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
+        tokens = _DIALECT.tokenize(sql)
+    except TokenError as exc:
+        raise token_error(sql, exc) from None
+    return parse_tokens(tokens, sql)
+
+
+def parse_tokens(tokens: list[Token], sql: str) -> exp.Expr:
+    """The one statement DuckDB's ``tokens`` of ``sql`` hold, as a sqlglot tree; PlanningError in words otherwise."""
+    try:
+        trees = [t for t in _DIALECT.parser().parse(tokens, sql) if t is not None]
     except RecursionError:
         raise too_deep() from None
     except ParseError as exc:

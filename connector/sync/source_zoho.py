@@ -16,7 +16,8 @@ from connector.api import metadata
 from connector.api import records as api
 from connector.errors import ConnectorError
 from connector.model import Pushdown
-from connector.planning.choice import ReadRequest, choose_api
+from connector.planning.auto import extras_for
+from connector.planning.choice import ReadRequest, RowRange, choose_api
 from connector.readers import reader_for
 from connector.readers.base import Reader
 from connector.readers.dialects import COQL, SEARCH
@@ -139,12 +140,16 @@ class ZohoSource(Source):
         The count comes from statistics Zoho updates within minutes: an estimate, as the planner's.
         """
         ts = self.session.catalog.table(module)
-        fields = len(ts.fields_for([c.name for c in ts.columns]))
+        columns = [c.name for c in ts.columns]
+        fields, extras = len(ts.fields_for(columns)), extras_for(ts, columns, self.session.config)
         if since is None:
-            return ReadRequest(ts.module, fields, self._record_count(ts.module))
+            return ReadRequest(ts.module, fields, self._record_count(ts.module), extras=extras)
         after = SEARCH.literal("datetime", since + timedelta(seconds=1))
         delta = self._record_count(ts.module, SEARCH.compare("Modified_Time", "ge", [after], False))
-        return ReadRequest(ts.module, fields, None, filtered=True, estimates={"COQL": delta, "Bulk": delta})
+        # COQL and Bulk read the delta by Modified_Time (the boundary second's ids left out by COQL): the
+        # same rows; the list API is no candidate (the module's size is not given, so it is not priced).
+        return ReadRequest(ts.module, fields, None, filtered=True, rows=RowRange.exactly(delta), bulk_same=True,
+                           extras=extras)
 
     def _record_count(self, module: str, criteria: str | None = None) -> int | None:
         try:

@@ -136,3 +136,29 @@ def test_attach_names_and_lazy_module(org_conn: str, org: Emulator, tmp_path: Pa
     finally:
         att.close()
         con.close()
+
+
+@pytest.mark.parametrize(("sql", "want_calls"), [
+    ("SELECT count(*) AS n FROM {z}Leads", {"coql_query": 1}),  # was a full list scan: 18 credits against 1
+    ("SELECT count(*) AS n FROM {z}Leads WHERE Lead_Score > 100 AND Annual_Revenue IS NOT NULL", {"coql_query": 1}),
+    ("SELECT count(1) AS n FROM {z}Deals WHERE Amount BETWEEN 1000 AND 50000", {"coql_query": 1}),
+    ("SELECT 1 AS one FROM {z}Deals WHERE Probability >= 50", {"coql_query": 1}),  # rows, no column
+])
+def test_row_counts_are_one_coql_call(org: Emulator, attached: tuple[duckdb.DuckDBPyConnection, zduck.Attachment],
+                                      truth: Truth, sql: str, want_calls: dict[str, int]) -> None:
+    con, att = attached
+    modules = ("Leads",) if "Leads" in sql else ("Deals",)
+    before = data_calls(org)
+    got = con.sql(sql.format(z="zoho.")).to_arrow_table()
+    assert calls_since(org, before) == want_calls
+    assert_same_result(got, truth.query(sql.format(z=""), modules=modules), ordered=False, label=sql)
+    assert att.scans[modules[0]][-1].count_via_coql
+    assert "__zoho_rows" not in con.sql(f"SELECT * FROM zoho.{modules[0]} LIMIT 0").columns
+
+
+def test_a_count_coql_cannot_answer_exactly_counts_what_a_read_returns(
+        org: Emulator, attached: tuple[duckdb.DuckDBPyConnection, zduck.Attachment], truth: Truth) -> None:
+    con, _ = attached
+    sql = "SELECT count(*) AS n FROM {z}Leads WHERE City = 'Zürich'"  # text: Zoho compares without case
+    got = con.sql(sql.format(z="zoho.")).to_arrow_table()
+    assert_same_result(got, truth.query(sql.format(z=""), modules=("Leads",)), ordered=False)

@@ -23,7 +23,7 @@ from connector.emulator import Emulator
 from connector.engine.feeds import ScanFeed, register_feed
 from connector.engine.sandbox import refusal, sandboxed_connection
 from connector.errors import NotSupportedError
-from connector.planning import analyze as analyze_module
+from connector.planning import statement as statement_module
 
 from .conftest import Sessions, calls_since, data_calls
 
@@ -105,7 +105,7 @@ def test_duckdb_refuses_what_the_early_check_would_let_through(
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setattr(analyze_module, "refuse_external_access", lambda tree: None)
+    monkeypatch.setattr(statement_module, "refuse_external_access", lambda tree: None)  # the early check
     engine = sessions.engine()
     with pytest.raises(NotSupportedError, match=words):
         engine.execute(sql.format(f=secret, d=tmp_path)).read_all()

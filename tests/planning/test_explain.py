@@ -15,15 +15,32 @@ def test_explain_text_shows_api_reason_pushdown_residual_and_costs() -> None:
                       None, resolve, ConnectionConfig(), estimate_rows=lambda m: 10_000)
     text = explain(plan)
     lines = text.splitlines()
-    assert lines[0] == "Leads -> Search: selective equals/starts_with/IN (~1 of 10,000 rows, <= 2,000)"
-    assert "search criteria: (Email:equals:a@b.com)" in text
-    assert "COQL where:      Email = 'a@b.com' (for records newer than SearchIndexLag" in text
+    # a unique field: one row at most, one 1-credit COQL call whatever it finds
+    assert lines[0] == "Leads -> COQL: cheapest whatever the filter selects (0-1 rows): ~1 credit"
+    assert "COQL where:      Email = 'a@b.com'" in text
     assert "residual:        (Email = 'a@b.com') AND (LOWER(City) = 'oslo')" in text
     assert "exact:           no (DuckDB re-applies the WHERE clause)" in text
     assert "columns:         id, Last_Name, Email, City (4)" in text
-    assert "estimate:        1 row, 2 calls, 2 credits" in text
-    assert lines[-2] == "total estimated credits: 2"
+    assert "estimate:        1 row, 1 call, 1 credit" in text
+    assert ("candidates:      REST 50 calls, 50 credits; COQL 1 call, 1 credit (chosen); Search 2 calls, 2 credits; "
+            "Bulk 4 calls, 53 credits") in text
+    assert lines[-2] == "total estimated credits: 1"
     assert lines[-1] == "DuckDB: SELECT Last_Name FROM Leads WHERE Email = 'a@b.com' AND lower(City) = 'oslo'"
+    search = explain(plan_query(plan.source_sql, None, resolve, ConnectionConfig(api_type="Search"),
+                                estimate_rows=lambda m: 10_000))
+    assert search.splitlines()[0] == "Leads -> Search: APIType=Search"
+    assert "search criteria: (Email:equals:a@b.com)" in search
+    assert "COQL where:      Email = 'a@b.com' (for records newer than SearchIndexLag" in search
+    assert "estimate:        1 row, 2 calls, 2 credits" in search and "candidates:" not in search
+
+
+def test_explain_shows_the_price_range_of_what_was_not_counted() -> None:
+    text = explain(plan_query("SELECT * FROM Leads WHERE Lead_Score > 5", None, resolve, ConnectionConfig(),
+                              estimate_rows=lambda m: 90_000))
+    assert text.splitlines()[0] == ("Leads -> Bulk: the filter selects 0-90,000 rows, not counted: at most 54 "
+                                    "credits above the cheapest API anywhere in that range: ~55 credits")
+    assert "COQL 16 calls, 46 credits (1-136 over the rows possible)" in text
+    assert "Bulk 6 calls, 55 credits (chosen)" in text
 
 
 def test_explain_bulk_join_count_and_limit() -> None:
@@ -54,5 +71,7 @@ def test_explain_table_has_one_row_per_scan() -> None:
     assert [r["table"] for r in rows] == ["Contacts", "Accounts"]
     assert rows[0]["api"] == "COQL" and rows[0]["coql_where"] == "Lead_Source in ('Web', 'Partner')"
     assert json.loads(rows[0]["bulk_criteria"])["value"] == ["Web", "Partner"]
-    assert rows[1]["api"] == "REST" and rows[1]["residual"] is None and rows[1]["estimated_calls"] == 15
+    # 3,000 accounts: COQL's 200, 2,000 and 800 rows (7 credits) against 15 list pages
+    assert rows[1]["api"] == "COQL" and rows[1]["residual"] is None and rows[1]["estimated_calls"] == 3
+    assert rows[1]["candidates"] == "REST 15 calls, 15 credits; COQL 3 calls, 7 credits (chosen); Bulk 6 calls, 55 credits"
     assert rows[0]["columns"][0] == "id" and rows[0]["exact"] is False

@@ -26,12 +26,16 @@ def scan(sql: str, config: ConnectionConfig = AUTO, rows: int | None = None) -> 
 
 
 @pytest.mark.parametrize(("sql", "rows", "api"), [
-    ("SELECT * FROM Leads", 1_000, "REST"),  # small module, nothing to filter
+    # COQL 4 credits (200 rows, then 800) against 15 for list pages joined by id (5 pages x 2 field groups):
+    # measured on the emulator in tests/engine/test_choice_credits.py, like every changed choice below
+    ("SELECT * FROM Leads", 1_000, "COQL"),
     ("SELECT * FROM Leads", 50_000, "Bulk"),  # large unfiltered scan
     ("SELECT * FROM Leads", None, "Bulk"),  # unknown size: assume large
-    ("SELECT * FROM Leads WHERE lower(Email) = 'x'", 1_000, "REST"),  # filter nobody can push
-    ("SELECT * FROM Leads WHERE Email = 'a@b.com'", None, "Search"),  # unique field: a point lookup
-    ("SELECT * FROM Leads WHERE Last_Name LIKE 'Sm%'", 2_000, "Search"),  # ~200 rows by prefix
+    ("SELECT * FROM Leads WHERE lower(Email) = 'x'", 1_000, "COQL"),  # filter nobody can push: a scan, as above
+    # unique field: a point lookup, 1 COQL credit; Search pays a page, its second field group and the
+    # COQL call for recently modified records (3)
+    ("SELECT * FROM Leads WHERE Email = 'a@b.com'", None, "COQL"),
+    ("SELECT * FROM Leads WHERE Last_Name LIKE 'Sm%'", 2_000, "COQL"),  # Search's wide pages cost more
     ("SELECT * FROM Leads WHERE Last_Name LIKE 'Sm%'", 10_000, "COQL"),  # ~1,000: COQL pages are cheaper
     ("SELECT * FROM Leads WHERE Last_Name LIKE 'Sm%'", 100_000, "Bulk"),  # ~10,000 rows: a large scan
     ("SELECT * FROM Leads WHERE Last_Name LIKE 'Sm%'", None, "Bulk"),
@@ -40,7 +44,8 @@ def scan(sql: str, config: ConnectionConfig = AUTO, rows: int | None = None) -> 
     ("SELECT * FROM Leads WHERE Lead_Score > 5", 9_000, "COQL"),  # a range, ~3,000 rows
     ("SELECT * FROM Leads WHERE Lead_Score > 5", 90_000, "Bulk"),
     ("SELECT * FROM Leads WHERE Email = 'a@b.com' OR Email IS NULL", 2_000, "COQL"),  # search has no null test
-    ("SELECT * FROM Leads LIMIT 10", None, "REST"),  # first page of the list API
+    ("SELECT * FROM Leads LIMIT 10", None, "COQL"),  # 1 COQL call; the list API's page needs a 2nd field group
+    ("SELECT Email FROM Leads LIMIT 10", None, "REST"),  # one field group: a page, 1 credit like COQL
     ("SELECT * FROM Leads WHERE Lead_Score > 5 LIMIT 10", None, "COQL"),  # exact filter + LIMIT
     ("SELECT * FROM Leads ORDER BY Created_Time DESC LIMIT 10", None, "COQL"),  # one sorted call
     ("SELECT * FROM Leads ORDER BY Last_Name LIMIT 10", 50_000, "Bulk"),  # text order: DuckDB's job
@@ -124,15 +129,17 @@ def test_residual_names_what_duckdb_still_filters() -> None:
 
 
 def test_estimates() -> None:
-    rest = scan("SELECT * FROM Leads", rows=1_000)
-    assert (rest.estimated_rows, rest.estimated_calls, rest.estimated_credits) == (1_000, 10, 10)  # 74 fields: 2
-    assert scan("SELECT * FROM Leads", rows=400).estimated_calls == 4  # 2 pages x 2 field groups
+    rest = scan("SELECT * FROM Leads", ConnectionConfig(api_type="REST"), rows=1_000)
+    assert (rest.estimated_rows, rest.estimated_calls, rest.estimated_credits) == (1_000, 15, 15)  # 5 pages x 3
+    assert scan("SELECT * FROM Leads", ConnectionConfig(api_type="REST"), rows=400).estimated_calls == 6
+    assert scan("SELECT * FROM Leads", rows=400).estimated_calls == 2  # COQL: 200 rows, then the other 200
     bulk = scan("SELECT * FROM Leads", rows=450_000)
-    assert (bulk.estimated_calls, bulk.estimated_credits) == (12, 159)  # 3 jobs: create, 2 polls, download
-    search = scan("SELECT * FROM Leads WHERE Email = 'a@b.com'")
-    assert (search.estimated_rows, search.estimated_calls, search.estimated_credits) == (1, 2, 2)
+    assert (bulk.estimated_calls, bulk.estimated_credits) == (14, 161)  # 3 jobs (create, 2 polls, download),
+    # and the users list and layouts for owner and layout names
+    search = scan("SELECT * FROM Leads WHERE Email = 'a@b.com'", ConnectionConfig(api_type="Search"))
+    assert (search.estimated_rows, search.estimated_calls, search.estimated_credits) == (1, 3, 3)
     coql = scan("SELECT * FROM Leads WHERE Lead_Score > 5", rows=9_000)
-    assert (coql.estimated_rows, coql.estimated_calls, coql.estimated_credits) == (3_000, 2, 6)
+    assert (coql.estimated_rows, coql.estimated_calls, coql.estimated_credits) == (3_000, 3, 7)
     unknown = scan("SELECT * FROM Leads")
     assert unknown.estimated_rows is unknown.estimated_calls is unknown.estimated_credits is None
 

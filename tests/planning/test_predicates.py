@@ -123,3 +123,28 @@ def test_like_keeps_its_escape_character() -> None:
 def test_opaque_keeps_the_sql_and_why() -> None:
     n = node("No_of_Employees = NULL")
     assert isinstance(n, Opaque) and n.sql == "No_of_Employees = NULL" and "NULL" in n.reason
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    # the constants DuckDB hands a scan source (connector.duckdb.attach) are casts of numbers
+    ("Annual_Revenue >= CAST('1000.00' AS DECIMAL(18, 2))", ("Annual_Revenue", "ge", Decimal("1000.00"))),
+    ("Churn_Risk >= 50.0::DOUBLE", ("Churn_Risk", "ge", Decimal("50.0"))),
+    ("No_of_Employees = 5::BIGINT", ("No_of_Employees", "eq", 5)),
+    ("No_of_Employees > CAST('7' AS INTEGER)", ("No_of_Employees", "gt", 7)),
+])
+def test_numeric_casts_are_constants(where: str, expected: tuple[str, str, Any]) -> None:
+    assert leaf(where) == expected
+
+
+@pytest.mark.parametrize(("where", "never"), [
+    ("id = 'abc'", True), ("No_of_Employees = 5.5", True), ("No_of_Employees = NULL", True),
+    ("No_of_Employees IN (NULL, 5.5)", True), ("No_of_Employees NOT IN (1, NULL)", True),
+    ("No_of_Employees BETWEEN NULL AND 3", True),
+    ("NOT (No_of_Employees BETWEEN NULL AND 3)", False),  # true where No_of_Employees > 3
+    ("id > 'abc'", False),  # an ordering of text: DuckDB's to answer
+    ("No_of_Employees = CAST('1.5' AS INTEGER)", False),  # the cast rounds: DuckDB's to answer
+    ("Annual_Revenue = CAST(1.5 AS FLOAT)", False), ("lower(Last_Name) = 'x'", False),
+])
+def test_what_no_row_satisfies(where: str, never: bool) -> None:
+    n = node(where)
+    assert isinstance(n, Opaque) and n.never is never, n

@@ -55,25 +55,29 @@ def test_declared_limits() -> None:
 
 
 def test_credits_come_from_the_metered_table() -> None:
-    assert COQL.cost(2_000, 10) == Cost(1, estimate_credits("POST", "/coql", body={"select_query": "limit 2000"}))
+    # the keyset reader's first call asks for 200 rows, the next for 2,000 (and gets 1,800)
+    assert COQL.cost(2_000, 10) == Cost(2, estimate_credits("POST", "/coql", body={"select_query": "limit 200"}) +
+                                        estimate_credits("POST", "/coql", body={"select_query": "limit 2000"}))
     job = estimate_credits("POST", "/crm/bulk/v8/read") + 2 * estimate_credits("GET", "/crm/bulk/v8/read/7") + \
         estimate_credits("GET", "/crm/bulk/v8/read/7/result")
     assert BULK.cost(1, 10) == Cost(4, job) == Cost(4, 53)
 
 
 @pytest.mark.parametrize(("api", "rows", "fields", "limit", "cost"), [
-    ("REST", 1_000, 74, None, Cost(10, 10)),  # 5 pages x 2 field groups
-    ("REST", 400, 74, None, Cost(4, 4)),
+    # What each reader really calls (measured on the emulator in test_cost_models.py; the models undercounted
+    # before: one call per field group per page, no 200-row first COQL call, no field groups for Search).
+    ("REST", 1_000, 74, None, Cost(15, 15)),  # 5 pages + the second field group by ?ids=, 100 ids a call
+    ("REST", 400, 74, None, Cost(6, 6)),
     ("REST", 0, 10, None, Cost(1, 1)),  # an empty module still takes one call
-    ("REST", 150_000, 10, None, Cost(500 + 25, 500 + 75)),  # past 100,000 records: COQL keyset pages
+    ("REST", 150_000, 10, None, Cost(500 + 26, 500 + 76)),  # past 100,000 records: COQL keyset pages
     ("REST", 5_000, 10, 300, Cost(2, 2)),
-    ("Search", 1, 74, None, Cost(2, 2)),  # one page, plus the COQL call for recently modified records
+    ("Search", 1, 74, None, Cost(3, 3)),  # one page, its second field group, the COQL call for recent records
     ("Search", 1_900, 5, None, Cost(11, 11)),
-    ("Search", 3_000, 5, None, Cost(10 + 2, 10 + 6)),  # past the 2,000 cap: the whole answer again by COQL
-    ("COQL", 3_000, 74, None, Cost(2, 6)),
+    ("Search", 3_000, 5, None, Cost(10 + 3, 10 + 7)),  # past the 2,000 cap: the whole answer again by COQL
+    ("COQL", 3_000, 74, None, Cost(3, 7)),  # 200 rows (1 credit), 2,000 (3), the last 800 (3)
     ("COQL", 10_000, 5, 150, Cost(1, 1)),  # an exact LIMIT is priced by the LIMIT asked for
-    ("COQL", None, 5, 900, Cost(1, 2)),
-    ("COQL", 4_500, 5, 4_500, Cost(3, 3 + 3 + 2)),
+    ("COQL", None, 5, 900, Cost(2, 3)),  # 200 rows, then the 700 the LIMIT leaves (2 credits)
+    ("COQL", 4_500, 5, 4_500, Cost(4, 1 + 3 + 3 + 2)),
     ("Bulk", 450_000, 74, None, Cost(12, 159)),  # 3 jobs: create, 2 polls, download
     ("Bulk", 0, 74, None, Cost(4, 53)),
     ("REST", None, 10, None, UNKNOWN), ("Search", None, 10, None, UNKNOWN), ("Bulk", None, 10, None, UNKNOWN),

@@ -1,9 +1,11 @@
 """A migration chooses its read API by the planner's policy: one set of numbers for SQL and sync.
 
-7,000 Leads (74 fields) cost 70 credits in list pages against 53 for a Bulk
-Read job: the planner reads ``SELECT * FROM Leads`` with Bulk, so the full load
-must too. A small delta goes to COQL; a delta of thousands of records to Bulk,
-as the planner would read ``WHERE Modified_Time >= ...`` of that many rows.
+50,000 Leads cost 76 credits in COQL keyset pages (and 750 in list pages joined
+by id) against 55 for a Bulk Read job and its user and layout names (the cost
+models are held to the emulator's meter in tests/readers/test_cost_models.py):
+the planner reads ``SELECT * FROM Leads`` with Bulk, so the full load must too.
+A small delta goes to COQL; a delta of tens of thousands of records to Bulk, as
+the planner would read ``WHERE Modified_Time >= ...`` of that many rows.
 The counts are the emulator's calls; the rows must equal the ground truth.
 """
 
@@ -35,7 +37,7 @@ def _migrate(emu: Emulator, db: Path, incremental: bool = False) -> dict[str, in
 
 def test_full_loads_and_deltas_read_with_the_api_the_planner_would_choose(tmp_path: Path) -> None:
     db = tmp_path / "crm.duckdb"
-    with Emulator(records=8_000, seed=91, sizes={"Leads": 7_000}) as emu:
+    with Emulator(records=8_000, seed=91, sizes={"Leads": 50_000}) as emu:
         with session(emu) as s:
             assert [scan.api for scan in Engine(s).plan("SELECT * FROM Leads").scans] == ["Bulk"]
             ts = s.catalog.table("Leads")
@@ -46,7 +48,7 @@ def test_full_loads_and_deltas_read_with_the_api_the_planner_would_choose(tmp_pa
         small = _migrate(emu, db, incremental=True)
         assert "create_read_job" not in small and small.get("coql_query"), small
 
-        mutate(emu, "Leads", updates=6_000, seed=4)
+        mutate(emu, "Leads", updates=45_000, seed=4)
         emu.advance_clock(2)
         big = _migrate(emu, db, incremental=True)
         assert big.get("create_read_job"), big

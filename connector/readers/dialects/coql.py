@@ -175,6 +175,12 @@ class CoqlQuery:
         where = conjoin(self.conditions()) or "id is not null"
         return f"select COUNT(id) from {self.module} where {where}"
 
+    def group_count(self, field: str, limit: int) -> str:
+        """Records per value of ``field`` (a picklist or lookup), the most frequent first, ``limit`` values."""
+        where = conjoin(self.conditions()) or "id is not null"
+        return (f"select {field}, COUNT(id) from {self.module} where {where} group by {field} "
+                f"order by COUNT(id) desc limit {limit}")
+
 
 def count_statement(module: str, where: str | None = None) -> str:
     return CoqlQuery(module, where=(where,) if where else ()).count()

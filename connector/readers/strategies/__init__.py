@@ -8,7 +8,7 @@ partitions that run in separate processes (:mod:`.partitions`).
 
 from __future__ import annotations
 
-from .base import UNKNOWN, Cost, IdRange, Limits, Partition, ReadStrategy, TimeRange
+from .base import NO_EXTRAS, UNKNOWN, Cost, Extras, IdRange, Limits, Partition, ReadStrategy, TimeRange
 from .bulk import BulkStrategy
 from .coql import CoqlStrategy
 from .rest import RestStrategy
@@ -26,5 +26,5 @@ def strategy_for(api: str) -> ReadStrategy:
     return STRATEGIES[api]
 
 
-__all__ = ["BULK", "COQL", "REST", "SEARCH", "STRATEGIES", "UNKNOWN", "Cost", "IdRange", "Limits", "Partition",
-           "ReadStrategy", "TimeRange", "strategy_for"]
+__all__ = ["BULK", "COQL", "NO_EXTRAS", "REST", "SEARCH", "STRATEGIES", "UNKNOWN", "Cost", "Extras", "IdRange",
+           "Limits", "Partition", "ReadStrategy", "TimeRange", "strategy_for"]

@@ -9,8 +9,12 @@ branching on names:
   ``If-Modified-Since`` and the sort (:mod:`.dialects.rest`);
 * ``limits`` — Zoho's numbers for it (fields per call, rows per call, rows one
   read can reach, conditions per request and how many its reader adds itself);
-* ``cost(rows, fields)`` — calls and credits for a row estimate, priced from
-  Zoho's credit table (``connector.http.credits``, limits-and-errors.md section 2);
+* ``cost(rows, fields, limit, extras)`` — the calls and credits its reader
+  really makes for a row count (its paginator's page sizes, the calls that join
+  field groups, the look-ups some APIs need for names: :class:`Extras`), priced
+  from Zoho's credit table (``connector.http.credits``, limits-and-errors.md
+  section 2); ``tests/readers/test_cost_models.py`` holds each model to what
+  the emulator meters;
 * ``partitions(ctx, module, pushdown, n)`` — picklable :class:`Partition`
   descriptions of independent slices of one read, and ``read_partition`` to
   run one (in any process) — see :mod:`.partitions` for what "exactly once"
@@ -20,6 +24,7 @@ branching on names:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +69,81 @@ BULK_DOWNLOAD_CREDITS = estimate_credits("GET", "/crm/bulk/v8/read/1/result")
 def coql_call_credits(limit: int) -> int:
     """1 / 2 / 3 credits for a COQL LIMIT up to 200 / 1,000 / 2,000."""
     return coql_credits(f"limit {limit}")
+
+
+#: the COQL keyset reader's first call asks for 200 rows (1 credit), later ones for 2,000 (3 credits)
+KEYSET_FIRST, KEYSET_PAGE = 200, 2_000
+#: the ids one ``?ids=`` call of the list API (or one COQL ``in``) takes
+IDS_PER_CALL = 100
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a read asks for beside its rows where that changes what an API costs."""
+
+    #: owner/user lookup names: a Bulk Read CSV holds ids only, mapped through the users list (one call)
+    users: bool = False
+    #: layout names: Bulk maps ids through the module's layouts (one call)
+    layouts: bool = False
+    #: polymorphic lookups whose module is asked for: COQL does not say it, the ids are looked up
+    module_lookups: int = 0
+    #: polymorphic lookups whose name or module is asked for: a Bulk CSV has only the id
+    name_lookups: int = 0
+    #: Search also reads, by COQL, the records modified within SearchIndexLag (0: off)
+    index_lag: bool = True
+    #: rows the COQL WHERE selects (Search past its 2,000 cap answers from COQL instead); None: as Search's
+    coql_rows: int | None = None
+    #: the list API's page size (PageSize; Zoho's maximum, 200, unless set lower)
+    page_size: int = 200
+
+
+NO_EXTRAS = Extras()
+
+
+def keyset_cost(rows: int, limit: int | None = None, already: int = 0) -> Cost:
+    """What :class:`~connector.readers.paging.CoqlKeysetPaginator` spends on ``rows`` rows.
+
+    Its first call asks for 200 rows (1 credit), later ones for 2,000 (3 credits), each capped by what an exact
+    LIMIT leaves; a read ends at a short page, so a result of exactly 200 + k x 2,000 rows costs one more call
+    that finds nothing (the reader does not trust ``more_records`` alone).
+    """
+    room = None if limit is None else max(0, limit - already)
+    calls = credits = 0
+    left = rows
+    ask = KEYSET_FIRST if room is None else min(KEYSET_FIRST, room)
+    while ask > 0:
+        if ask == KEYSET_PAGE and left >= KEYSET_PAGE and (room is None or room >= 2 * KEYSET_PAGE):
+            # whole pages in one step (a million rows must not take 500 turns of this loop)
+            full = left // KEYSET_PAGE if room is None else min(left // KEYSET_PAGE, room // KEYSET_PAGE - 1)
+            full = max(1, full)
+            calls += full
+            credits += full * coql_call_credits(KEYSET_PAGE)
+            left -= full * KEYSET_PAGE
+            room = None if room is None else room - full * KEYSET_PAGE
+        else:
+            got = min(ask, left)
+            calls += 1
+            credits += coql_call_credits(ask)
+            left -= got
+            room = None if room is None else room - got
+            if got < ask:
+                break
+        ask = KEYSET_PAGE if room is None else min(KEYSET_PAGE, room)
+    return Cost(calls, credits)
+
+
+def lookup_cost(rows: int, extras: Extras, *, module_only: bool) -> Cost:
+    """The look-ups of polymorphic lookups (:class:`~connector.readers.names.LookupNames`): an estimate.
+
+    One metadata call for the targets, then the distinct ids ``in (...)``, 100 a COQL call, in each target
+    until found. Modelled as half the rows holding an id, each found in the first target asked (measured on
+    the emulator within a quarter: tests/readers/test_cost_models.py).
+    """
+    n = extras.module_lookups if module_only else extras.name_lookups
+    if not n or rows <= 0:
+        return Cost(0, 0)
+    calls = 1 + n * math.ceil(rows / (2 * IDS_PER_CALL))
+    return Cost(calls, calls)
 
 
 @dataclass(frozen=True)
@@ -152,8 +232,11 @@ class ReadStrategy(Protocol):
 
     def reader(self, ctx: ReaderContext) -> Reader: ...
 
-    def cost(self, rows: int | None, fields: int, limit: int | None = None) -> Cost:
-        """Calls and credits to read ``rows`` rows of ``fields`` fields (``limit``: an exact LIMIT pushed)."""
+    def cost(self, rows: int | None, fields: int, limit: int | None = None, extras: Extras = NO_EXTRAS) -> Cost:
+        """Calls and credits to read ``rows`` rows of ``fields`` fields (``limit``: an exact LIMIT pushed).
+
+        ``rows`` are the rows this API's own filter selects (REST: the records it lists).
+        """
         ...
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:

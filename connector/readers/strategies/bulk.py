@@ -3,7 +3,8 @@
 Limits (bulk-read.md): 200,000 rows per page (job), 200 fields, 25 criteria
 conditions (the reader adds ``Modified_Time >= since``, a partition two
 ``Created_Time`` bounds). Credits: 50 per job, plus (assumed) two status polls
-and one download at 1 credit each.
+and one download at 1 credit each; the CSV holds ids only, so user and layout
+names cost a call each per read and polymorphic lookups their look-ups.
 
 Partitions are ``Created_Time`` ranges (the criteria document no comparison on
 ids; Created_Time never changes): one job stream per slice.
@@ -28,11 +29,14 @@ from .base import (
     BULK_DOWNLOAD_CREDITS,
     BULK_JOB_CREDITS,
     BULK_POLL_CREDITS,
+    NO_EXTRAS,
     UNKNOWN,
     Cost,
+    Extras,
     Limits,
     Partition,
     TimeRange,
+    lookup_cost,
 )
 from .partitions import IMMUTABLE_TIME, bounds_cost, time_bounds, time_ranges
 
@@ -49,12 +53,17 @@ class BulkStrategy:
     def reader(self, ctx: ReaderContext) -> Reader:
         return BulkReader(ctx)
 
-    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None) -> Cost:
+    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None, extras: Extras = NO_EXTRAS) -> Cost:
+        """A job per 200,000 rows (create, polls, download), plus the name look-ups a CSV of ids needs."""
+        if limit is not None and rows is not None:
+            rows = min(rows, limit)
         if rows is None:
             return UNKNOWN
         jobs = max(1, math.ceil(rows / self.limits.rows_per_call))
         per_job = BULK_JOB_CREDITS + POLLS_PER_JOB * BULK_POLL_CREDITS + BULK_DOWNLOAD_CREDITS
-        return Cost(jobs * (2 + POLLS_PER_JOB), jobs * per_job)
+        names = int(extras.users) + int(extras.layouts)  # the users list, the module's layouts: a call each
+        return Cost(jobs * (2 + POLLS_PER_JOB) + names, jobs * per_job + names) + \
+            lookup_cost(rows, extras, module_only=False)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
         pd = pushdown or NO_PUSHDOWN

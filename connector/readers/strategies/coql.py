@@ -4,7 +4,10 @@ Limits (search-and-coql.md B.2, B.7): LIMIT 2,000 per call, OFFSET+LIMIT
 100,000 (never used: the reader pages by ``id > last``), 25 conditions per
 WHERE (the reader adds up to three: the keyset, a partition's upper bound and
 ``Modified_Time >= since``), 100 values per ``in``, 500 columns. Credits by
-LIMIT: 1 up to 200, 2 up to 1,000, 3 up to 2,000.
+LIMIT: 1 up to 200, 2 up to 1,000, 3 up to 2,000; the reader's first call asks
+for 200 rows, later ones for 2,000, and the module of a polymorphic lookup
+costs look-ups (:func:`.base.lookup_cost`). Fields cost nothing: one call
+selects up to 500.
 """
 
 from __future__ import annotations
@@ -20,7 +23,18 @@ from connector.readers.coql import CoqlReader, where_parts
 from connector.readers.dialects import COQL, Dialect
 from connector.readers.dialects.coql import MAX_LIMIT
 
-from .base import UNKNOWN, Cost, IdRange, Limits, Partition, coql_call_credits
+from .base import (
+    NO_EXTRAS,
+    UNKNOWN,
+    Cost,
+    Extras,
+    IdRange,
+    Limits,
+    Partition,
+    coql_call_credits,
+    keyset_cost,
+    lookup_cost,
+)
 from .partitions import bounds_cost, id_bounds, id_ranges
 
 
@@ -33,18 +47,18 @@ class CoqlStrategy:
     def reader(self, ctx: ReaderContext) -> Reader:
         return CoqlReader(ctx)
 
-    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None) -> Cost:
+    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None, extras: Extras = NO_EXTRAS,
+             *, sorted_limit: bool = False) -> Cost:
+        """The keyset reader's calls (:func:`.base.keyset_cost`); ``sorted_limit``: one sorted call of LIMIT rows."""
         if limit is not None:
             rows = limit if rows is None else min(rows, limit)
         if rows is None:
             return UNKNOWN
-        page = self.limits.rows_per_call
-        calls = max(1, math.ceil(rows / page))
-        full = coql_call_credits(page)
-        if limit is None:
-            return Cost(calls, full * calls)
-        last = rows - (calls - 1) * page
-        return Cost(calls, full * (calls - 1) + coql_call_credits(max(1, last)))
+        if sorted_limit and limit is not None and limit <= self.limits.rows_per_call:
+            read = Cost(1, coql_call_credits(limit))
+        else:
+            read = keyset_cost(rows, limit)
+        return read + lookup_cost(rows, extras, module_only=True)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
         pd = pushdown or NO_PUSHDOWN

@@ -1,7 +1,8 @@
 """The list API as a read strategy: 200 rows a page, 50 fields a call, 100,000 records by page token.
 
 Limits (records.md section 1): ``per_page`` 200, ``fields`` 50 per call (the
-reader joins further field groups by ``?ids=``), page tokens to 100,000
+reader joins further field groups by ``?ids=``, 100 ids a call: a page of 200
+rows of a wide module costs 1 + 2 x (groups - 1) calls), page tokens to 100,000
 records (the reader goes on by COQL keyset), ``ids`` 100 per call, no filter
 by value — only ``If-Modified-Since``. 1 credit per call.
 
@@ -24,7 +25,7 @@ from connector.readers.dialects import Dialect
 from connector.readers.dialects.rest import MAX_IDS
 from connector.readers.rest import RestReader
 
-from .base import LIST_PAGE_CREDITS, UNKNOWN, Cost, IdRange, Limits, Partition
+from .base import LIST_PAGE_CREDITS, NO_EXTRAS, UNKNOWN, Cost, Extras, IdRange, Limits, Partition, keyset_cost
 from .coql import CoqlStrategy
 from .partitions import bounds_cost, id_bounds, id_ranges
 
@@ -40,17 +41,23 @@ class RestStrategy:
     def reader(self, ctx: ReaderContext) -> Reader:
         return RestReader(ctx)
 
-    def cost(self, rows: int | None, fields: int, limit: int | None = None) -> Cost:
+    def cost(self, rows: int | None, fields: int, limit: int | None = None, extras: Extras = NO_EXTRAS) -> Cost:
+        """Pages of 200 for the first 50 fields, ``?ids=`` calls of 100 ids per further group, COQL past 100,000."""
         if limit is not None:
             rows = limit if rows is None else min(rows, limit)
         if rows is None:
             return UNKNOWN
         listed = min(rows, self.limits.reachable_rows or rows)
-        groups = max(1, math.ceil(fields / (self.limits.fields_per_call or 1)))
-        calls = max(1, math.ceil(listed / self.limits.rows_per_call)) * groups
+        extra_groups = max(1, math.ceil(fields / (self.limits.fields_per_call or 1))) - 1
+        page = min(self.limits.rows_per_call, max(1, extras.page_size))
+        full, rest = divmod(listed, page)
+        joins = full * math.ceil(page / MAX_IDS) + math.ceil(rest / MAX_IDS)  # per page: its ids, 100 a call
+        calls = max(1, math.ceil(listed / page)) + extra_groups * joins
         price = Cost(calls, calls * LIST_PAGE_CREDITS)
-        # Past 100,000 records the reader goes on by COQL keyset.
-        return price + _COQL.cost(rows - listed) if rows > listed else price
+        if rows <= listed:
+            return price
+        # Past 100,000 records the reader goes on by COQL keyset (every field in one call).
+        return price + keyset_cost(rows - listed, limit, listed)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
         pd = pushdown or NO_PUSHDOWN

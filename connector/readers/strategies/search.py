@@ -2,7 +2,8 @@
 
 Limits (search-and-coql.md A.2, A.4): 200 records a page, 2,000 reachable
 (past that the reader answers from COQL), 15 conditions, 100 values per
-``in``, 1 credit a call; the reader adds one COQL call for records modified
+``in``, 50 fields a call (further groups joined by ``?ids=`` like the list
+API), 1 credit a call; the reader adds one COQL call for records modified
 within SearchIndexLag (the index trails writes).
 
 Partitions are id ranges applied to the search's rows (Search criteria have no
@@ -24,7 +25,19 @@ from connector.readers.dialects import SEARCH, Dialect
 from connector.readers.paging import SEARCH_CAP
 from connector.readers.search import SearchReader
 
-from .base import SEARCH_PAGE_CREDITS, UNKNOWN, Cost, IdRange, Limits, Partition, coql_call_credits
+from .base import (
+    IDS_PER_CALL,
+    LIST_PAGE_CREDITS,
+    NO_EXTRAS,
+    SEARCH_PAGE_CREDITS,
+    UNKNOWN,
+    Cost,
+    Extras,
+    IdRange,
+    Limits,
+    Partition,
+    keyset_cost,
+)
 from .coql import CoqlStrategy
 from .partitions import bounds_cost, id_bounds, id_ranges
 
@@ -39,15 +52,25 @@ class SearchStrategy:
     def reader(self, ctx: ReaderContext) -> Reader:
         return SearchReader(ctx)
 
-    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None) -> Cost:
+    def cost(self, rows: int | None, fields: int = 0, limit: int | None = None, extras: Extras = NO_EXTRAS) -> Cost:
+        """Pages of 200, ``?ids=`` calls for further field groups, one COQL call for recent records.
+
+        The search reader takes no LIMIT. Past 2,000 matches it has read ten pages for nothing and answers
+        from COQL (``extras.coql_rows`` rows, the LIMIT honoured there).
+        """
         if rows is None:
             return UNKNOWN
         cap = self.limits.reachable_rows or rows
-        pages = max(1, math.ceil(min(rows, cap) / self.limits.rows_per_call))
-        searched = Cost(pages, pages * SEARCH_PAGE_CREDITS)
-        if rows > cap:  # past the cap the reader reads the whole result again through COQL
-            return searched + _COQL.cost(rows)
-        return searched + Cost(1, coql_call_credits(200))  # the records modified within SearchIndexLag
+        if rows > cap:  # ten pages, then the whole answer again through COQL
+            pages = math.ceil(cap / self.limits.rows_per_call)
+            coql_rows = extras.coql_rows if extras.coql_rows is not None else rows
+            return Cost(pages, pages * SEARCH_PAGE_CREDITS) + _COQL.cost(coql_rows, fields, limit, extras)
+        pages = max(1, math.ceil(rows / self.limits.rows_per_call))
+        extra_groups = max(1, math.ceil(fields / (self.limits.fields_per_call or 1))) - 1
+        joins = extra_groups * math.ceil(rows / IDS_PER_CALL)
+        price = Cost(pages + joins, pages * SEARCH_PAGE_CREDITS + joins * LIST_PAGE_CREDITS)
+        # the records modified within SearchIndexLag, read by COQL (on a quiet module: one empty call)
+        return price + keyset_cost(0) if extras.index_lag else price
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
         pd = pushdown or NO_PUSHDOWN
