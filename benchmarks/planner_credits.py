@@ -96,8 +96,11 @@ def run_query(emu: Emulator, engines: dict[str, Engine], query: BQ, sizes: dict[
         answers[api] = rows_of(table, query.check)
     auto = engines["Auto"]
     bought = auto.statistics.credits
-    plan = auto.plan(query.sql)
+    before = emu.stats()["credits_used"]
+    plan = auto.plan(query.sql)  # buys the statistics it needs: metered with the run
+    planned = emu.stats()["credits_used"] - before
     table, spent, seconds = measure(emu, auto, query.sql)
+    spent += planned
     got = rows_of(table, query.check)
     cheapest = min(forced.values())
     out = {"id": query.id, "category": query.category, "sql": query.sql, "auto": spent,
