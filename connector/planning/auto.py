@@ -7,7 +7,9 @@ the choice says one may save more than it costs — first the module's record
 count, then what the filter COQL would be sent selects: a field's group
 counts when the filter is one ``=``/``IN``/``IS [NOT] NULL`` on a picklist or
 lookup (they serve the next filter on that field too), else the count of the
-WHERE itself. At most three statistics per table; most reads need none or one.
+WHERE itself; and where Search's criteria take conditions COQL cannot (so
+COQL cannot count them), the first page of the search. At most three
+statistics per table; most reads need none or one.
 """
 
 from __future__ import annotations
@@ -72,12 +74,16 @@ def decide(ref: TableRef, config: ConnectionConfig, sent: Mapping[str, FilterPus
     pushed = _pushed(units, coql) if coql is not None and coql.value is not None else []
     where = coql.value if pushed and coql is not None else None
     bought: list[str] = []
+    search = sent.get("Search")
+    # Search's criteria, when they take conditions COQL cannot (so only a search page can count them)
+    criteria = str(search.value) if search is not None and search.value is not None and \
+        not _covers(coql, search) else None
     request = _request(ref, sent, units, rest, fields, extras, coql_exact, coql_sorts, stats, pushed, where)
     choice = choose(request, use_coql=config.use_coql)
     for _ in range(MAX_STATISTICS):
         if not choice.worth_counting:
             break
-        what = _buy(ts, stats, request, pushed, where)
+        what = _buy(ts, stats, request, pushed, where, criteria)
         if what is None:
             break
         bought.append(what)
@@ -86,15 +92,19 @@ def decide(ref: TableRef, config: ConnectionConfig, sent: Mapping[str, FilterPus
     return Decision(choice, request, tuple(bought))
 
 
-def _buy(ts: TableSchema, stats: Statistics, request: ReadRequest, pushed: list[Node], where: str | None
-         ) -> str | None:
+def _buy(ts: TableSchema, stats: Statistics, request: ReadRequest, pushed: list[Node], where: str | None,
+         criteria: str | None) -> str | None:
     """Buy the statistic that narrows the choice most; what it was, or None when there is nothing to buy."""
     module = ts.module
     if request.total_rows is None:
         return f"record count of {module}" if stats.total(module, buy=True) is not None else None
     rows = request.rows
     if rows is None or rows.exact or where is None:
-        return None
+        own = request.search_rows
+        if criteria is None or own is None or own.exact or stats.search(module, criteria, buy=False) is not None:
+            return None
+        return f"first search page of {module} where {criteria}" \
+            if stats.search(module, criteria, buy=True) is not None else None
     field = _histogram_field(ts, pushed)
     if field is not None:
         got = stats.histogram(module, field, buy=True)
@@ -124,11 +134,31 @@ def _request(ref: TableRef, sent: Mapping[str, FilterPushdown], units: list[Unit
         rows = RowRange.exactly(counted) if counted is not None else \
             row_range(pushed, total, ts, lambda p: _known(ts, stats, p, total))
     coql = sent.get("COQL")
+    search = sent.get("Search")
+    covers = _covers(search, coql)
     return ReadRequest(
         module=ts.module, fields=fields, total_rows=total, filtered=bool(ref.conjuncts), rows=rows,
-        coql_exact=coql_exact, search=_covers(sent.get("Search"), coql), bulk_same=_covers(sent.get("Bulk"), coql),
+        coql_exact=coql_exact, search=covers, search_rows=_search_rows(ts, stats, units, search, coql, total)
+        if covers else None, bulk_same=_covers(sent.get("Bulk"), coql),
         rest_rows=None, rest_exact=not ref.conjuncts or rest.exact,
         limit=ref.limit if ref.lone else None, unordered=ref.order_by == (), coql_sorts=coql_sorts, extras=extras)
+
+
+def _search_rows(ts: TableSchema, stats: Statistics, units: list[Unit], search: FilterPushdown | None,
+                 coql: FilterPushdown | None, total: int | None) -> RowRange | None:
+    """Rows Search's criteria select when they take conditions COQL cannot; None when they take no more."""
+    if search is None or search.value is None or _covers(coql, search):
+        return None
+    nodes = _pushed(units, search)
+    est = row_range(nodes, total, ts, lambda p: _known(ts, stats, p, total))
+    probe = stats.search(ts.module, str(search.value), buy=False)
+    if probe is None:
+        return est
+    if probe.exact:
+        return probe
+    high = est.high
+    guess = est.guess if est.guess is None else max(probe.low, est.guess)
+    return RowRange(probe.low, high if high is None else max(high, probe.low), guess)
 
 
 def _known(ts: TableSchema, stats: Statistics, p: Pred, total: int | None) -> tuple[int, int] | None:

@@ -18,6 +18,10 @@ makes, and the cheapest wins:
   module fifty;
 * ``UseCOQL=true`` and a filter COQL takes: COQL.
 
+When Search's criteria take conditions COQL cannot, Search reads fewer rows than
+COQL (:attr:`ReadRequest.search_rows`): the two counts are uncertain apart, and
+the regret is taken over both.
+
 There are no size thresholds here: the cost models cross where they cross (for
 the list API against COQL against a Bulk Read job, at a few hundred and a few
 tens of thousands of rows). A forced APIType is the caller's business.
@@ -26,7 +30,7 @@ tens of thousands of rows). A forced APIType is the caller's business.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from connector.readers.strategies import BULK, COQL, NO_EXTRAS, REST, SEARCH, Cost, Extras
 
@@ -80,6 +84,9 @@ class ReadRequest:
     coql_exact: bool = True
     #: Search takes every condition COQL takes (so it selects no more rows); False: Search is no candidate
     search: bool = False
+    #: rows Search's criteria select when they take conditions COQL cannot (an ILIKE prefix): never more
+    #: than COQL's; None: the same rows as COQL's filter
+    search_rows: RowRange | None = None
     #: Bulk's criteria take every condition COQL takes; False: a Bulk job exports the whole module
     bulk_same: bool = False
     #: rows the list API pages through (If-Modified-Since); None: the whole module
@@ -136,14 +143,15 @@ def choose(req: ReadRequest, *, use_coql: bool = False) -> Choice:
     if use_coql and req.filtered and req.rows is not None:
         return Choice("COQL", "UseCOQL=true and the filter can be pushed to COQL", _candidates(req, rows, apis),
                       0.0, rows)
-    points = _points(rows, "Search" in apis)
+    own = req.search_rows if "Search" in apis else None
+    pairs = [(p, q) for p in _points(rows, "Search" in apis and own is None) for q in _search_points(own, p)]
     # The list API lists what it lists whatever the filter selects: priced once.
-    table = {a: [_credits(price(req, a, rows.high))] * len(points) if a == "REST" else
-             [_credits(price(req, a, r)) for r in points] for a in apis}
-    best = [min(table[a][i] for a in apis) for i in range(len(points))]
-    regret = {a: max((_lose(table[a][i], best[i]) for i in range(len(points))), default=0.0) for a in apis}
+    table = {a: [_credits(price(req, a, rows.high))] * len(pairs) if a == "REST" else
+             [_credits(price(req, a, p, q)) for p, q in pairs] for a in apis}
+    best = [min(table[a][i] for a in apis) for i in range(len(pairs))]
+    regret = {a: max((_lose(table[a][i], best[i]) for i in range(len(pairs))), default=0.0) for a in apis}
     guess = rows.guess if rows.guess is not None else rows.high
-    at_guess = {a: _credits(price(req, a, guess)) for a in apis}
+    at_guess = {a: _credits(price(req, a, guess, search_guess(own, guess))) for a in apis}
     candidates = _candidates(req, rows, apis)
     # APIs that cannot lose more than a count would cost to rule out: the guess picks among them (a filter
     # usually selects few rows). None is that safe: the one that can lose least.
@@ -159,8 +167,12 @@ def choose(req: ReadRequest, *, use_coql: bool = False) -> Choice:
     return Choice(api, _why(req, api, rows, regret[api], candidates), candidates, regret[api], rows)
 
 
-def price(req: ReadRequest, api: str, rows: int | None) -> Cost:
-    """What ``api`` costs when COQL's filter selects ``rows`` rows (None: unknown)."""
+def price(req: ReadRequest, api: str, rows: int | None, search_rows: int | None = None) -> Cost:
+    """What ``api`` costs when COQL's filter selects ``rows`` rows (None: unknown).
+
+    ``search_rows``: the rows Search's own criteria select, where they take more than COQL's filter
+    (:attr:`ReadRequest.search_rows`); None: ``rows``.
+    """
     total = req.total_rows
     if api == "REST":
         listed = req.rest_rows if req.rest_rows is not None else total
@@ -174,7 +186,10 @@ def price(req: ReadRequest, api: str, rows: int | None) -> Cost:
             return Cost(None, None)  # more fields than one COQL SELECT takes: no candidate
         return COQL.cost(rows, req.fields, coql_limit, req.extras, sorted_limit=sorted_limit)
     if api == "Search":
-        return SEARCH.cost(rows, req.fields, coql_limit, req.extras)  # past its cap: COQL reads these rows
+        if req.search_rows is None or search_rows is None:
+            return SEARCH.cost(rows, req.fields, coql_limit, req.extras)  # past its cap: COQL reads these rows
+        # Past its cap the reader answers from COQL, whose filter selects ``rows``.
+        return SEARCH.cost(search_rows, req.fields, coql_limit, replace(req.extras, coql_rows=rows))
     exported = rows if req.bulk_same else total
     bulk_limit = req.limit if req.coql_exact and req.bulk_same and req.unordered else None
     return BULK.cost(exported, req.fields, bulk_limit, req.extras)
@@ -182,8 +197,39 @@ def price(req: ReadRequest, api: str, rows: int | None) -> Cost:
 
 def _candidates(req: ReadRequest, rows: RowRange, apis: list[str]) -> tuple[Candidate, ...]:
     guess = rows.guess if rows.guess is not None else rows.high
-    return tuple(Candidate(a, price(req, a, guess), price(req, a, rows.low), price(req, a, rows.high))
+    own = req.search_rows
+    low_s = None if own is None else (own.low if rows.low is None else min(own.low, rows.low))
+    return tuple(Candidate(a, price(req, a, guess, search_guess(own, guess)), price(req, a, rows.low, low_s),
+                           price(req, a, rows.high, _search_high(own, rows.high)))
                  for a in apis)
+
+
+def search_guess(own: RowRange | None, coql_rows: int | None) -> int | None:
+    """Search's rows at its guess, never more than COQL's."""
+    if own is None:
+        return None
+    g = own.guess if own.guess is not None else own.high
+    if g is None:
+        return coql_rows
+    return g if coql_rows is None else min(g, coql_rows)
+
+
+def _search_high(own: RowRange | None, coql_rows: int | None) -> int | None:
+    if own is None:
+        return None
+    if own.high is None:
+        return coql_rows
+    return own.high if coql_rows is None else min(own.high, coql_rows)
+
+
+def _search_points(own: RowRange | None, coql_rows: int | None) -> list[int | None]:
+    """Search's row counts to price at one COQL row count: that count itself, or (own criteria) the turning
+    points of Search's own range, which ends at COQL's rows."""
+    if own is None:
+        return [coql_rows]
+    high = _search_high(own, coql_rows)
+    low = own.low if high is None else min(own.low, high)
+    return _points(RowRange(low, high), True)
 
 
 def _points(rows: RowRange, search: bool) -> list[int | None]:
@@ -224,16 +270,23 @@ def _size(req: ReadRequest) -> str:
 def _why(req: ReadRequest, api: str, rows: RowRange, regret: float, candidates: tuple[Candidate, ...]) -> str:
     mine = next(c for c in candidates if c.api == api).cost
     spent = f"~{_shown(mine)} credit{'' if mine.credits == 1 else 's'}"
-    what = "no filter Zoho can apply" if req.filtered and req.rows is None else \
-        "the filter" if req.filtered else "every record"
-    if rows.exact:
+    own = req.search_rows
+    what = ("no filter COQL can apply" if own is not None else "no filter Zoho can apply") \
+        if req.filtered and req.rows is None else "the filter" if req.filtered else "every record"
+    if api == "Search" and own is not None and own.exact:
+        return f"cheapest for the {own.text()} Search's criteria select ({rows.text()} by COQL's filter): {spent}"
+    if rows.exact and (own is None or own.exact):
         return f"cheapest for {rows.text()} ({what}): {spent}"
+    span = rows.text() if own is None else f"{rows.text()}; Search's criteria {own.text()}"
     if regret <= 0:
-        return f"cheapest whatever {what} selects ({rows.text()}): {spent}"
+        return f"cheapest whatever {what} selects ({span}): {spent}"
     if regret <= WORTH * STAT_CREDITS:
         return (f"at most {regret:,.0f} credit{'' if regret == 1 else 's'} above the cheapest API whatever "
-                f"{what} selects ({rows.text()}; not worth a count): {spent}")
-    return (f"{what} selects {rows.text()}, not counted: at most {regret:,.0f} credits above the cheapest API "
+                f"{what} selects ({span}; not worth a count): {spent}")
+    if own is not None:
+        return (f"COQL reads {rows.text()}, Search's criteria select {own.text()}: at most {regret:,.0f} credits "
+                f"above the cheapest API anywhere in that range: {spent}")
+    return (f"{what} selects {span}, not counted: at most {regret:,.0f} credits above the cheapest API "
             f"anywhere in that range: {spent}")
 
 

@@ -30,7 +30,7 @@ from connector.schema.types import TableSchema
 
 from .analyze import Resolver, TableRef, Unit, analyze
 from .auto import Decision, decide, extras_for
-from .choice import Candidate, price
+from .choice import Candidate, price, search_guess
 from .estimates import result_rows
 from .predicates import Node, Opaque
 from .rules import (
@@ -217,6 +217,9 @@ def _expected(decision: Decision, api: str) -> tuple[int | None, Cost]:
     """The rows the chosen API reads and its price, as the choice priced them."""
     req, rows = decision.request, decision.choice.rows
     guess = rows.guess if rows.guess is not None else rows.high
+    if api == "Search" and req.search_rows is not None:
+        read = search_guess(req.search_rows, guess)  # Search's own criteria select fewer rows
+        return read, price(req, api, guess, read)
     cost = price(req, api, guess)
     if api == "REST":
         return (req.rest_rows if req.rest_rows is not None else req.total_rows), cost

@@ -13,6 +13,13 @@ Zoho tells three things cheaply, each one COQL call of 1 credit (LIMIT <= 200):
   hold at most as many as the last of those). One call serves every later
   filter on that field: ``=``, ``IN``, ``IS NULL``.
 
+And one more, for criteria only Search takes (an ``ILIKE`` prefix: COQL's
+``like`` minds case, so COQL can neither filter nor count it): the first page
+of the search itself, ``id`` only (1 credit) — all the matches when Zoho says
+there are no more records, else at least a page's worth. What Search would
+read is then known, though its index may trail writes by a few minutes: like
+every statistic, this only steers the choice.
+
 A statistic costs credits, so the planner asks the cache first (free) and buys
 only when its choice says a count may save more than it costs
 (:attr:`.choice.Choice.worth_counting`): no count for a read that is cheap on
@@ -38,8 +45,9 @@ from connector.api import coql as coql_api
 from connector.errors import ConnectorError
 from connector.http.client import ZohoHttp
 from connector.readers.dialects.coql import CoqlQuery
+from connector.readers.rest import converted_param
 
-from .choice import STAT_CREDITS
+from .choice import STAT_CREDITS, RowRange
 
 log = logging.getLogger("connector.planning")
 
@@ -49,6 +57,8 @@ T = TypeVar("T")
 TTL_S = 300.0
 #: group counts asked for in one call (LIMIT 200: 1 credit)
 GROUPS = 200
+#: records on the one search page a Search statistic reads (Zoho's maximum page: 1 credit)
+SEARCH_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,10 @@ class Statistics(Protocol):
 
     def histogram(self, module: str, field: str, *, buy: bool) -> Histogram | None: ...
 
+    def search(self, module: str, criteria: str, *, buy: bool) -> RowRange | None:
+        """Records the Search API's ``criteria`` match: exactly, or at least a page's worth."""
+        ...
+
 
 class GivenSizes:
     """Statistics from a function that knows module sizes (tests, tools, the benchmark); nothing is bought."""
@@ -107,6 +121,9 @@ class GivenSizes:
     def histogram(self, module: str, field: str, *, buy: bool) -> Histogram | None:
         return None
 
+    def search(self, module: str, criteria: str, *, buy: bool) -> RowRange | None:
+        return None
+
 
 class CachedOnly:
     """Another set's cached statistics, never buying; ``wanted`` says whether the planner asked to buy one.
@@ -127,6 +144,9 @@ class CachedOnly:
 
     def histogram(self, module: str, field: str, *, buy: bool) -> Histogram | None:
         return self._note(buy, self.stats.histogram(module, field, buy=False))
+
+    def search(self, module: str, criteria: str, *, buy: bool) -> RowRange | None:
+        return self._note(buy, self.stats.search(module, criteria, buy=False))
 
     def _note(self, buy: bool, value: T) -> T:
         self.wanted = self.wanted or (buy and value is None)
@@ -179,6 +199,28 @@ class ZohoStatistics:
             hist = Histogram(counts, len(rows) < GROUPS, 0 if len(rows) < GROUPS else floor)
         self._keep(("histogram", module, field), hist)
         return hist
+
+    def search(self, module: str, criteria: str, *, buy: bool) -> RowRange | None:
+        found, value = self._cached(("search", module, criteria))
+        if found or not buy:
+            return value if isinstance(value, RowRange) else None
+        with self._lock:
+            self.calls += 1
+            self.credits += STAT_CREDITS
+        params: dict[str, Any] = {"criteria": criteria, "fields": "id", "page": 1, "per_page": SEARCH_PAGE}
+        if (converted := converted_param(module)) is not None:
+            params["converted"] = converted  # what the search reader asks: the same records
+        got: RowRange | None = None
+        try:
+            r = self.http.get(f"/{module}/search", params=params, kind="search", what=f"search {module} (statistic)")
+        except ConnectorError as exc:
+            log.info("no statistic (search %s where %s): %s; planning without it", module, criteria, exc)
+        else:
+            n = 0 if r.empty else len(r.body.get("data") or [])
+            more = not r.empty and bool((r.body.get("info") or {}).get("more_records"))
+            got = RowRange(n + 1, None, None) if more else RowRange.exactly(n)
+        self._keep(("search", module, criteria), got)
+        return got
 
     def clear(self) -> None:
         with self._lock:

@@ -130,3 +130,30 @@ def test_more_fields_than_one_coql_select_takes_rule_coql_out() -> None:
 def test_search_prices_its_cap() -> None:
     req = filtered(10_000, RowRange.exactly(2_500), fields=5, search=True)
     assert price(req, "Search", 2_500) == SEARCH.cost(2_500, 5, None, Extras(coql_rows=2_500))
+
+
+def test_search_criteria_that_take_more_than_coql_are_priced_at_their_own_rows() -> None:
+    # An ILIKE prefix only Search takes: COQL and Bulk read every Lead, Search the rows its criteria select.
+    def ilike(own: RowRange) -> ReadRequest:
+        return filtered(3_500, RowRange.exactly(3_500), fields=4, search=True, search_rows=own)
+
+    counted = choose(ilike(RowRange.exactly(115)))
+    assert counted.api == "Search" and not counted.worth_counting
+    assert dict((c.api, c.cost.credits) for c in counted.candidates)["Search"] == 2  # a page + the lag call
+    unknown = choose(ilike(RowRange(0, 3_500, 350)))
+    assert unknown.api == "COQL" and unknown.worth_counting  # Search could read 10 pages and then COQL's 7
+    many = choose(ilike(RowRange(201, 3_500, 350)))
+    assert many.api == "COQL"
+    # Without its own rows Search is priced at COQL's: every Lead, past its cap.
+    assert choose(filtered(3_500, RowRange.exactly(3_500), fields=4, search=True)).api == "COQL"
+
+
+@given(st.integers(0, 300_000), st.integers(0, 300_000), st.integers(1, 120))
+def test_both_counts_known_the_cheapest_wins(total: int, own: int, fields: int) -> None:
+    # Search's criteria take every condition COQL's filter takes: they never select more rows than it
+    req = filtered(total, RowRange.exactly(total), fields=fields, search=True, search_rows=RowRange.exactly(own))
+    read = min(own, total)
+    credits = {a: price(req, a, total, read).credits for a in ORDER}
+    got = choose(req)
+    assert credits[got.api] == min(c for c in credits.values() if c is not None)
+    assert not got.worth_counting

@@ -164,3 +164,31 @@ def test_engine_dml_clears_what_it_knew(org: Emulator, session: ZohoSession) -> 
     assert bought == 1 and engine.statistics.total("Leads", buy=False) is not None
     engine.run("INSERT INTO Leads (Last_Name, Company) VALUES ('Stats', 'After')")
     assert engine.statistics.total("Leads", buy=False) is None  # cleared: counted again when it matters
+
+
+def search_calls(org: Emulator) -> int:
+    return sum(int(n) for k, n in org.stats()["calls"].items() if "search" in k)
+
+
+def test_a_search_statistic_is_its_first_page(org: Emulator, session: ZohoSession) -> None:
+    # Criteria only Search takes (an ILIKE prefix): one page of ids says how many match, or that more do.
+    stats = ZohoStatistics(session.http)
+    leads = ZohoClient(org).export("Leads")
+    cities: dict[str, int] = {}
+    for r in leads:
+        key = str(r.get("City") or "")[:1].upper()
+        if key.isalpha():
+            cities[key] = cities.get(key, 0) + 1
+    rare = min(cities, key=lambda k: cities[k])
+    scored = sum(1 for r in leads if (r.get("Lead_Score") or 0) > 0)
+    assert cities[rare] <= 200 < scored
+    before = search_calls(org)
+    got = stats.search("Leads", f"(City:starts_with:{rare})", buy=True)
+    assert got is not None and got.exact and got.low == cities[rare]
+    many = stats.search("Leads", "(Lead_Score:greater_than:0)", buy=True)
+    assert many is not None and not many.exact and many.low == 201 and many.high is None
+    assert stats.search("Leads", f"(City:starts_with:{rare})", buy=False) == got  # cached
+    assert stats.search("Leads", "(City:starts_with:Q)", buy=False) is None  # other criteria: not known
+    assert search_calls(org) - before == stats.calls == stats.credits == 2
+    probe = CachedOnly(stats)
+    assert probe.search("Leads", "(Lead_Score:greater_than:0)", buy=True) == many and not probe.wanted
