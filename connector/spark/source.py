@@ -98,6 +98,11 @@ class ZohoDataSource(DataSource):
         settings = self._settings()
         return ZohoReader(connection_option(self.options), settings)
 
+    def writer(self, schema: Any, overwrite: bool) -> Any:
+        from .write import WriteSettings, ZohoWriter
+
+        return ZohoWriter(connection_option(self.options), WriteSettings.of(self.options, overwrite))
+
 
 def _arrow_schema(session: Any, settings: Settings) -> pa.Schema:
     if settings.module is not None:
