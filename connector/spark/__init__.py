@@ -1,7 +1,7 @@
 """Zoho CRM as a PySpark 4 data source (the optional ``spark`` extra).
 
-    from connector.spark import ZohoDataSource
-    spark.dataSource.register(ZohoDataSource)
+    import connector.spark
+    connector.spark.register(spark)
     spark.read.format("zohocrm").option("connection", conn).load("Leads")
 """
 
@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ZohoDataSource"]
+__all__ = ["ZohoDataSource", "register"]
+
+
+def register(spark: Any) -> None:
+    """Register the ``zohocrm`` source on a SparkSession and turn on Python filter pushdown.
+
+    Spark refuses a source that pushes filters while ``spark.sql.python.filterPushdown.enabled`` is
+    false (its default), so registering without this setting makes every read fail.
+    """
+    source = __getattr__("ZohoDataSource")
+    spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    spark.dataSource.register(source)
 
 
 def __getattr__(name: str) -> Any:

@@ -27,19 +27,18 @@ def spark() -> Iterator[Any]:
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # test servers, Spark's included, bind to loopback only
     from pyspark.sql import SparkSession
 
-    from connector.spark import ZohoDataSource
+    from connector.spark import register
 
     session = (SparkSession.builder.master("local[2]").appName("zohocrm-tests")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.python.filterPushdown.enabled", "true")
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.driver.bindAddress", "127.0.0.1")
                .config("spark.driver.host", "127.0.0.1")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
-    session.dataSource.register(ZohoDataSource)
+    register(session)
     yield session
     session.stop()
 
