@@ -25,6 +25,7 @@ read by one executor into Arrow batches.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,13 @@ class Settings:
         return cls(str(module) if module else None, str(query) if query else None, api, count)
 
 
+def _changes(options: Any) -> bool:
+    value = str(options.get("changes") or "false").strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigError(f"option changes={value!r} must be true or false")
+    return value == "true"
+
+
 def _config_for(connection: str, settings: Settings) -> str:
     return connection + (f";APIType={settings.api}" if settings.api else "")
 
@@ -92,11 +100,29 @@ class ZohoDataSource(DataSource):
     def schema(self) -> Any:
         settings = self._settings()
         session = driver_session(_config_for(connection_option(self.options), settings))
-        return struct_type(_arrow_schema(session, settings))
+        schema = _arrow_schema(session, settings)
+        if _changes(self.options):
+            from .stream import stream_schema
+
+            # Spark asks the same schema() for batch reads and streams: the change feed says which it is
+            return struct_type(stream_schema(schema))
+        return struct_type(schema)
 
     def reader(self, schema: Any) -> DataSourceReader:
         settings = self._settings()
         return ZohoReader(connection_option(self.options), settings)
+
+    def streamReader(self, schema: Any) -> Any:  # noqa: N802 - Spark's name
+        from .stream import ZohoStreamReader
+
+        settings = self._settings()
+        if settings.module is None:
+            raise ConfigError("a zohocrm stream reads one module (.load('Leads')), not a query")
+        if not _changes(self.options):
+            raise ConfigError("spark.readStream.format('zohocrm') needs .option('changes', 'true')",
+                              hint="a stream's rows carry _deleted and _deleted_time beside the module's columns, "
+                                   "and Spark takes one schema for batch reads and streams alike")
+        return ZohoStreamReader(connection_option(self.options), settings)
 
     def writer(self, schema: Any, overwrite: bool) -> Any:
         from .write import WriteSettings, ZohoWriter
@@ -111,6 +137,17 @@ def _arrow_schema(session: Any, settings: Settings) -> pa.Schema:
 
     # the query's columns without reading its rows: DuckDB binds it over the modules' empty relations
     return Engine(session).execute(f"SELECT * FROM ({settings.query}) AS q LIMIT 0").read_all().schema
+
+
+def _bulk_jobs(ctx: Any, module: str, pushdown: Any) -> int:
+    """The Bulk jobs one read of these rows takes: each slice is a job, and a job costs the same for any
+    count up to a page of 200,000 rows — more slices than pages would multiply the credits."""
+    from connector.readers.coql import where_parts
+    from connector.readers.strategies import BULK
+    from connector.readers.strategies.partitions import count_rows
+
+    rows = count_rows(ctx, module, where_parts(pushdown))
+    return max(1, math.ceil(rows / BULK.limits.rows_per_call))
 
 
 class ZohoPartition(InputPartition):
@@ -179,7 +216,10 @@ class ZohoReader(DataSourceReader):
             return [ZohoPartition(0, None, executor, schema)]  # a WHERE no row satisfies: nothing is read
         cap = max(1, session.config.max_concurrency)
         n = min(self.settings.partitions or cap, cap)
-        slices = strategy_for(scan.api).partitions(session.reader_context(), scan.module, scan.pushdown, n)
+        ctx = session.reader_context()
+        if scan.api == "Bulk" and n > 1:
+            n = min(n, _bulk_jobs(ctx, scan.module, scan.pushdown))
+        slices = strategy_for(scan.api).partitions(ctx, scan.module, scan.pushdown, n)
         return [ZohoPartition(i, s, executor, schema) for i, s in enumerate(slices)]
 
     # ---- executor ----------------------------------------------------------------------------

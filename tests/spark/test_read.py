@@ -60,6 +60,9 @@ def test_a_read_is_cut_into_the_partitions_asked_for_and_capped_by_max_concurren
     assert df.option("numPartitions", 3).load("Leads").rdd.getNumPartitions() == 3
     capped = spark.read.format("zohocrm").option("connection", org.connection_string + ";MaxConcurrency=2")
     assert capped.option("numPartitions", 16).load("Leads").rdd.getNumPartitions() == 2
+    # a Bulk slice is a job, and a job costs the same for up to 200,000 rows: one slice per 200,000
+    bulk = df.option("api", "Bulk").option("numPartitions", 3).load("Leads")
+    assert bulk.rdd.getNumPartitions() == 1
 
 
 def test_a_query_option_runs_the_connectors_sql(spark: Any, org: Emulator, client: ZohoClient) -> None:
