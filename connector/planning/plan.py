@@ -73,6 +73,9 @@ class TableScan:
     candidates: tuple[Candidate, ...] = ()
     #: statistics bought to choose (each one COQL call, 1 credit), in words
     statistics: tuple[str, ...] = ()
+    #: positions (in the table's top-level AND) of the WHERE terms in ``residual``: what Zoho's answer may
+    #: not have applied exactly (a Spark source hands exactly these back to Spark)
+    residual_terms: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("relation", "alias"):
@@ -210,7 +213,8 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, stats: St
     if limit is not None:
         rows = limit if rows is None else min(rows, limit)
     return TableScan(ts.module, columns, api, pd, residual, exact, price.calls, price.credits, relation, ref.alias,
-                     rows, reason, filters, candidates=candidates, statistics=bought)
+                     rows, reason, filters, candidates=candidates, statistics=bought,
+                     residual_terms=_residual_terms(ref, units, exact_units))
 
 
 def _expected(decision: Decision, api: str) -> tuple[int | None, Cost]:
@@ -275,13 +279,17 @@ def _pushable_order(ref: TableRef, ts: TableSchema) -> tuple[tuple[str, bool], .
     return tuple(keys)
 
 
-def _residual(ref: TableRef, units: list[Unit], exact_units: Sequence[bool]) -> str:
+def _residual_terms(ref: TableRef, units: list[Unit], exact_units: Sequence[bool]) -> tuple[int, ...]:
     done: dict[int, bool] = {}
     for u, ok in zip(units, exact_units, strict=False):
         done[u.conjunct] = done.get(u.conjunct, True) and ok
     for u in units[len(exact_units):]:
         done[u.conjunct] = False
-    left = [ref.conjunct_sql(i) for i in range(len(ref.conjuncts)) if not done.get(i, False)]
+    return tuple(i for i in range(len(ref.conjuncts)) if not done.get(i, False))
+
+
+def _residual(ref: TableRef, units: list[Unit], exact_units: Sequence[bool]) -> str:
+    left = [ref.conjunct_sql(i) for i in _residual_terms(ref, units, exact_units)]
     return " AND ".join(f"({s})" if len(left) > 1 else s for s in left)
 
 

@@ -1,0 +1,95 @@
+"""A Bulk read through Spark local[2] against the same read in one process (goal: >= 0.8x rows/s, credits <= 1.1x).
+
+A measurement, not a test: it prints a table, writes ``benchmarks/results/spark.json`` and
+never fails on a time. One emulated org of ``--records`` records holds Leads (the module read);
+in the same run it reads Leads:
+
+* single process: ``BulkReader`` (Bulk Read jobs, CSV pages decoded to Arrow), rows counted;
+* Spark: ``spark.read.format("zohocrm").option("api", "Bulk")`` with ``--partitions`` slices
+  (Created_Time ranges), counted with ``df.count()`` — every slice's rows cross into the JVM.
+
+The JVM's start-up (``SparkSession`` creation and the source's registration) is timed and
+reported apart; credits are the emulator's meter before and after each read.
+
+    python benchmarks/spark.py [--records 1000000] [--partitions 2] [--output benchmarks/results/spark.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import RESULTS_DIR, save  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+from connector.emulator import Emulator
+from connector.model import Pushdown
+from connector.readers import BulkReader
+from connector.session import ZohoSession
+
+
+def single(emu: Emulator, module: str) -> dict[str, Any]:
+    before, start = emu.stats()["credits_used"], time.perf_counter()
+    with ZohoSession(emu.connection_string) as s:
+        rows = sum(b.num_rows for b in BulkReader(s.reader_context()).batches(module, None, Pushdown()))
+    seconds = time.perf_counter() - start
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
+            "credits": emu.stats()["credits_used"] - before}
+
+
+def through_spark(emu: Emulator, module: str, partitions: int) -> dict[str, Any]:
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    started = time.perf_counter()
+    from pyspark.sql import SparkSession
+
+    from connector.spark import register
+
+    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").config("spark.sql.session.timeZone", "UTC")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    register(spark)
+    startup = time.perf_counter() - started
+    try:
+        before, start = emu.stats()["credits_used"], time.perf_counter()
+        df = (spark.read.format("zohocrm").option("connection", emu.connection_string + ";MaxConcurrency=8")
+              .option("api", "Bulk").option("numPartitions", partitions).load(module))
+        rows = df.count()
+        seconds = time.perf_counter() - start
+    finally:
+        spark.stop()
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
+            "credits": emu.stats()["credits_used"] - before, "jvm_startup_s": round(startup, 2),
+            "partitions": partitions}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--partitions", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "spark.json")
+    args = parser.parse_args(argv)
+    module = "Leads"
+    with Emulator(records=args.records, sizes={module: args.records}, seed=3, downloads_per_minute=100_000) as emu:
+        one = single(emu, module)
+        spark = through_spark(emu, module, args.partitions)
+    report = {"records": args.records, "module": module, "single_process": one, "spark": spark,
+              "rows_per_s_ratio": round(spark["rows_per_s"] / one["rows_per_s"], 3),
+              "credits_ratio": round(spark["credits"] / one["credits"], 3) if one["credits"] else None,
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
+    print(f"{'read':<16} {'rows':>10} {'s':>8} {'rows/s':>10} {'credits':>8}")
+    for name, r in (("single process", one), (f"Spark local[2] x{args.partitions}", spark)):
+        print(f"{name:<16} {r['rows']:>10,} {r['seconds']:>8} {r['rows_per_s']:>10,} {r['credits']:>8}")
+    print(f"JVM start-up {spark['jvm_startup_s']} s (not in the Spark time); rows/s ratio "
+          f"{report['rows_per_s_ratio']} (goal >= 0.8), credits ratio {report['credits_ratio']} (goal <= 1.1)")
+    save(report, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

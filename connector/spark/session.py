@@ -1,0 +1,66 @@
+"""Where a Spark job's Zoho sessions live: the driver holds the connection, executors get an access token.
+
+Spark plans a Python data source (``schema``, ``pushFilters``, ``partitions``)
+in processes the driver starts, and runs ``read``/``write`` in executor
+processes that may be on other machines. The connection string — with its
+refresh token or the sealed store that holds one — is used on the driver only:
+there a :class:`~connector.session.ZohoSession` mints (or reuses, through the
+sealed token store shared by the driver's processes) an access token, and what
+travels to the executors is a connection with ``InitiateOAuth=OFF`` and that
+access token alone. An executor therefore cannot refresh: however many
+partitions run, the only token-endpoint calls are the driver's, within Zoho's
+10 refreshes per 10 minutes. An executor whose token expired fails its task
+with an AuthError saying so (Spark retries the task; the driver mints anew for
+the next job).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from connector.config import parse_connection_string
+from connector.config.config import ConnectionConfig
+from connector.errors import ConfigError
+from connector.session import ZohoSession
+
+_lock = threading.Lock()
+_driver: dict[str, ZohoSession] = {}
+
+
+def connection_option(options: dict[str, str] | object) -> str:
+    """The ``connection`` option (a connection string), or a ConfigError saying how to pass one."""
+    get = getattr(options, "get", None)
+    text = get("connection") if get is not None else None
+    if not text:
+        raise ConfigError("the zohocrm data source needs .option('connection', '<connection string>')",
+                          hint="pass the connection string (from a secret scope on Databricks: "
+                               "dbutils.secrets.get(...)); see the README's Spark section")
+    return str(text)
+
+
+def driver_session(connection: str) -> ZohoSession:
+    """One session per connection string in this driver-side process (its catalog and token reused)."""
+    with _lock:
+        session = _driver.get(connection)
+        if session is None:
+            session = _driver[connection] = ZohoSession(connection)
+        return session
+
+
+def executor_config(session: ZohoSession) -> ConnectionConfig:
+    """The driver's connection with its secrets swapped for a current access token: all an executor gets."""
+    token = session.tokens.access_token()
+    return session.config.replace(initiate_oauth="OFF", oauth_access_token=token, oauth_refresh_token=None,
+                                  oauth_client_secret=None, oauth_settings_location=None,
+                                  oauth_grant_type="authorization_code")
+
+
+def executor_session(config: ConnectionConfig) -> ZohoSession:
+    if config.oauth_refresh_token is not None or config.oauth_client_secret is not None:
+        raise ConfigError("an executor was given a refresh token or client secret; only access tokens leave "
+                          "the driver")
+    return ZohoSession(config)
+
+
+def parse(connection: str) -> ConnectionConfig:
+    return parse_connection_string(connection)

@@ -1,0 +1,242 @@
+"""``spark.read.format("zohocrm")``: a PySpark 4 Python data source over the connector's readers.
+
+    spark.dataSource.register(ZohoDataSource)
+    df = spark.read.format("zohocrm").option("connection", conn).load("Leads")
+    df = spark.read.format("zohocrm").option("connection", conn).option("query", "SELECT ...").load()
+
+Options (case-insensitive): ``connection`` (a connection string; used on the
+driver only, see :mod:`.session`), the module as ``load()``'s path or
+``module``, ``query`` (a SQL query run by the connector's engine on one
+executor), ``api`` (force REST/COQL/Search/Bulk; default the connection's
+APIType, Auto: the planner's choice), ``numPartitions`` (default and cap: the
+connection's MaxConcurrency — more parallel readers than the org's concurrency
+limit only queue at Zoho).
+
+Filters: Spark's conjuncts are written as SQL (:mod:`.filters`) and planned like
+any SQL read. When Zoho's answer to all of them together is exact the source
+takes them over; otherwise they are still sent to Zoho (to read less) and all
+are handed back to Spark, which applies them again — an answer never differs
+from an unpushed read.
+
+Partitions: the chosen API's read strategy cuts the read into independent
+slices (``partitions(n)``: id ranges, or Created_Time ranges for Bulk), each
+read by one executor into Arrow batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
+
+from connector.config.config import ConnectionConfig
+from connector.errors import ConfigError
+from connector.readers.strategies import Partition, strategy_for
+
+from .filters import condition, quote_name, where_clause
+from .session import connection_option, driver_session, executor_config, executor_session
+from .types import for_spark, spark_arrow_schema, struct_type
+
+APIS = ("Auto", "REST", "COQL", "Search", "Bulk")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a read needs besides the connection (no secret in here: it travels with the reader)."""
+
+    module: str | None
+    query: str | None
+    api: str | None
+    partitions: int | None
+
+    @classmethod
+    def of(cls, options: Any) -> Settings:
+        module = options.get("module") or options.get("path") or None
+        query = options.get("query") or None
+        if (module is None) == (query is None):
+            raise ConfigError("the zohocrm data source reads one module (.load('Leads')) or one query "
+                              "(.option('query', 'SELECT ...')), not both and not neither")
+        api = options.get("api") or None
+        if api is not None:
+            match = [a for a in APIS if a.lower() == str(api).lower()]
+            if not match:
+                raise ConfigError(f"option api={api!r} is not a Zoho read API", hint="use one of " + ", ".join(APIS))
+            api = match[0]
+        n = options.get("numPartitions") or options.get("numpartitions")
+        try:
+            count = int(n) if n is not None else None
+        except ValueError:
+            raise ConfigError(f"option numPartitions={n!r} is not a whole number") from None
+        if count is not None and count < 1:
+            raise ConfigError(f"option numPartitions={n!r} must be at least 1")
+        return cls(str(module) if module else None, str(query) if query else None, api, count)
+
+
+def _changes(options: Any) -> bool:
+    value = str(options.get("changes") or "false").strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigError(f"option changes={value!r} must be true or false")
+    return value == "true"
+
+
+def _config_for(connection: str, settings: Settings) -> str:
+    return connection + (f";APIType={settings.api}" if settings.api else "")
+
+
+class ZohoDataSource(DataSource):
+    """Zoho CRM for Spark: batch reads (this module), writes and streams (see the README's Spark section)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "zohocrm"
+
+    def _settings(self) -> Settings:
+        return Settings.of(self.options)
+
+    def schema(self) -> Any:
+        settings = self._settings()
+        session = driver_session(_config_for(connection_option(self.options), settings))
+        schema = _arrow_schema(session, settings)
+        if _changes(self.options):
+            from .stream import stream_schema
+
+            # Spark asks the same schema() for batch reads and streams: the change feed says which it is
+            return struct_type(stream_schema(schema))
+        return struct_type(schema)
+
+    def reader(self, schema: Any) -> DataSourceReader:
+        settings = self._settings()
+        return ZohoReader(connection_option(self.options), settings)
+
+    def streamReader(self, schema: Any) -> Any:  # noqa: N802 - Spark's name
+        from .stream import ZohoStreamReader
+
+        settings = self._settings()
+        if settings.module is None:
+            raise ConfigError("a zohocrm stream reads one module (.load('Leads')), not a query")
+        if not _changes(self.options):
+            raise ConfigError("spark.readStream.format('zohocrm') needs .option('changes', 'true')",
+                              hint="a stream's rows carry _deleted and _deleted_time beside the module's columns, "
+                                   "and Spark takes one schema for batch reads and streams alike")
+        return ZohoStreamReader(connection_option(self.options), settings)
+
+    def writer(self, schema: Any, overwrite: bool) -> Any:
+        from .write import WriteSettings, ZohoWriter
+
+        return ZohoWriter(connection_option(self.options), WriteSettings.of(self.options, overwrite))
+
+
+def _arrow_schema(session: Any, settings: Settings) -> pa.Schema:
+    if settings.module is not None:
+        return session.catalog.table(session.catalog.resolve(settings.module)).arrow_schema
+    from connector.engine.executor import Engine
+
+    # the query's columns without reading its rows: DuckDB binds it over the modules' empty relations
+    return Engine(session).execute(f"SELECT * FROM ({settings.query}) AS q LIMIT 0").read_all().schema
+
+
+def _bulk_jobs(ctx: Any, module: str, pushdown: Any) -> int:
+    """The Bulk jobs one read of these rows takes: each slice is a job, and a job costs the same for any
+    count up to a page of 200,000 rows — more slices than pages would multiply the credits."""
+    from connector.readers.coql import where_parts
+    from connector.readers.strategies import BULK
+    from connector.readers.strategies.partitions import count_rows
+
+    rows = count_rows(ctx, module, where_parts(pushdown))
+    return max(1, math.ceil(rows / BULK.limits.rows_per_call))
+
+
+class ZohoPartition(InputPartition):
+    """One slice of the read and what its executor needs: a connection holding only an access token."""
+
+    def __init__(self, index: int, slice_: Partition | None, executor: ConnectionConfig, schema: pa.Schema) -> None:
+        super().__init__(index)
+        self.slice = slice_
+        self.executor = executor
+        self.schema = schema
+
+
+class ZohoReader(DataSourceReader):
+    """Planned on the driver (pushFilters, partitions), pickled to the executors that run ``read``."""
+
+    def __init__(self, connection: str, settings: Settings) -> None:
+        self._connection: str | None = connection  # dropped before the reader leaves the driver
+        self.settings = settings
+        self.where = ""  # the SQL conditions of the filters sent to Zoho
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_connection"] = None  # the connection string (refresh token, secret) never leaves the driver
+        return state
+
+    # ---- driver ------------------------------------------------------------------------------
+
+    def _session(self) -> Any:
+        if self._connection is None:
+            raise ConfigError("this reader was planned elsewhere: it has no connection of its own")
+        return driver_session(_config_for(self._connection, self.settings))
+
+    def _statement(self) -> str:
+        assert self.settings.module is not None
+        where = f" WHERE {self.where}" if self.where else ""
+        return f"SELECT * FROM {quote_name(self.settings.module)}{where}"
+
+    def pushFilters(self, filters: list[Any]) -> Iterator[Any]:  # noqa: N802 - Spark's name
+        if self.settings.module is None:
+            yield from filters  # a query's filters stay Spark's
+            return
+        filters = list(filters)
+        sent = [f for f in filters if condition(f) is not None]
+        if not sent:
+            yield from filters
+            return
+        from connector.engine.executor import Engine
+
+        self.where, _ = where_clause(sent)
+        scan = Engine(self._session()).plan(self._statement()).scans[0]
+        # Each sent filter is one term of the WHERE's top-level AND, in order; a term Zoho did not apply
+        # exactly (sent as a superset, or not at all) goes back to Spark with every filter that has no SQL.
+        again = {id(sent[i]) for i in scan.residual_terms if i < len(sent)}
+        yield from (f for f in filters if condition(f) is None or id(f) in again)
+
+    def partitions(self) -> Sequence[InputPartition]:
+        session = self._session()
+        executor = executor_config(session)
+        schema = spark_arrow_schema(_arrow_schema(session, self.settings))
+        if self.settings.query is not None:
+            return [ZohoPartition(0, None, executor, schema)]
+        from connector.engine.executor import Engine
+
+        scan = Engine(session).plan(self._statement()).scans[0]
+        if scan.empty:
+            return [ZohoPartition(0, None, executor, schema)]  # a WHERE no row satisfies: nothing is read
+        cap = max(1, session.config.max_concurrency)
+        n = min(self.settings.partitions or cap, cap)
+        ctx = session.reader_context()
+        if scan.api == "Bulk" and n > 1:
+            n = min(n, _bulk_jobs(ctx, scan.module, scan.pushdown))
+        slices = strategy_for(scan.api).partitions(ctx, scan.module, scan.pushdown, n)
+        return [ZohoPartition(i, s, executor, schema) for i, s in enumerate(slices)]
+
+    # ---- executor ----------------------------------------------------------------------------
+
+    def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
+        assert isinstance(partition, ZohoPartition)
+        schema = partition.schema
+        with executor_session(partition.executor) as session:
+            if self.settings.query is not None:
+                from connector.engine.executor import Engine
+
+                for batch in Engine(session).execute(self.settings.query):
+                    yield for_spark(batch, schema)
+                return
+            part = partition.slice
+            if part is None:
+                return
+            columns = [f.name for f in schema]
+            for batch in strategy_for(part.api).read_partition(session.reader_context(), part, columns):
+                yield for_spark(batch, schema)

@@ -1,0 +1,35 @@
+"""The catalog's Arrow types in Spark's terms, and batches cast to what Spark's Arrow reader takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+
+def spark_arrow_type(t: pa.DataType) -> pa.DataType:
+    """Spark reads timestamps as microseconds in UTC; everything else of the catalog's types passes as is."""
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz="UTC")
+    if pa.types.is_list(t):
+        return pa.list_(spark_arrow_type(t.value_type))
+    return t
+
+
+def spark_arrow_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([pa.field(f.name, spark_arrow_type(f.type), nullable=True) for f in schema])
+
+
+def struct_type(schema: pa.Schema) -> Any:
+    """A pyspark StructType for an Arrow schema (decimals keep precision and scale, lists become arrays)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(spark_arrow_schema(schema))
+
+
+def for_spark(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with ``schema``'s column order and Spark's timestamp unit."""
+    if batch.schema.equals(schema):
+        return batch
+    columns = [batch.column(batch.schema.get_field_index(f.name)).cast(f.type) for f in schema]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
