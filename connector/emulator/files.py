@@ -26,9 +26,6 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 #: files per ``POST /files`` call (unconfirmed: the docs' samples send two)
 MAX_FILES_PER_CALL = 10
 
-FILES_COLUMNS = "file_id VARCHAR PRIMARY KEY, name VARCHAR, size BIGINT, content_type VARCHAR, data BLOB, " \
-                "created_time TIMESTAMP, created_by BIGINT"
-
 _TYPES = {
     "pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
     "csv": "text/csv", "zip": "application/zip", "doc": "application/msword",

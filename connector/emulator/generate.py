@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import files, schema
+from . import files, schema, stage_history
 from .org import (
     gen_activities,
     gen_classic,
@@ -34,7 +34,6 @@ from .org import (
     gen_marketing,
     gen_notes,
     gen_tags,
-    stage_history,
 )
 from .org.gen_base import (
     CHUNK,

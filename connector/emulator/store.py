@@ -30,13 +30,16 @@ import duckdb
 
 from . import schema
 from .arrow_rows import execute_with_rows, rows_table
-from .files import FILES_COLUMNS
 from .schema import JSON_DOCUMENT_TYPES, FieldDef, ModuleDef
 
 # Columns every module table carries besides its fields.
 ID_COLUMN = "id"
 WRITTEN_AT = "_written_at"
 
+
+#: the uploaded and generated files (Files API, attachments, file/image fields: :mod:`.files`)
+FILES_COLUMNS = "file_id VARCHAR PRIMARY KEY, name VARCHAR, size BIGINT, content_type VARCHAR, data BLOB, " \
+                "created_time TIMESTAMP, created_by BIGINT"
 
 def q(name: str) -> str:
     """Quote an identifier for DuckDB."""
@@ -159,7 +162,7 @@ class Store:
                 module VARCHAR, id BIGINT, display_name VARCHAR, type VARCHAR,
                 deleted_by BIGINT, created_by BIGINT, deleted_time TIMESTAMP)""")
             cur.execute("CREATE TABLE IF NOT EXISTS counters (name VARCHAR PRIMARY KEY, value BIGINT)")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS files ({FILES_COLUMNS})")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS files ({FILES_COLUMNS})")  # see files.py
             cur.execute("CREATE TABLE IF NOT EXISTS tags (id BIGINT PRIMARY KEY, module VARCHAR, name VARCHAR, "
                         "color_code VARCHAR, created_time TIMESTAMP, modified_time TIMESTAMP, created_by BIGINT, "
                         "modified_by BIGINT)")

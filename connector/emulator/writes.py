@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from . import schema, tags
+from . import schema, stage_history, tags
 from .arrow_rows import execute_with_rows, rows_table
-from .org import stage_history
 from .references import clear_references, owned_by
 from .schema import FieldDef, ModuleDef
 from .store import WRITTEN_AT, Store, q, stored_columns

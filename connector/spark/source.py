@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -38,53 +37,9 @@ from connector.errors import ConfigError
 from connector.readers.strategies import Partition, strategy_for
 
 from .filters import condition, quote_name, where_clause
+from .options import Settings, changes_option, config_for
 from .session import connection_option, driver_session, executor_config, executor_session
 from .types import for_spark, spark_arrow_schema, struct_type
-
-APIS = ("Auto", "REST", "COQL", "Search", "Bulk")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a read needs besides the connection (no secret in here: it travels with the reader)."""
-
-    module: str | None
-    query: str | None
-    api: str | None
-    partitions: int | None
-
-    @classmethod
-    def of(cls, options: Any) -> Settings:
-        module = options.get("module") or options.get("path") or None
-        query = options.get("query") or None
-        if (module is None) == (query is None):
-            raise ConfigError("the zohocrm data source reads one module (.load('Leads')) or one query "
-                              "(.option('query', 'SELECT ...')), not both and not neither")
-        api = options.get("api") or None
-        if api is not None:
-            match = [a for a in APIS if a.lower() == str(api).lower()]
-            if not match:
-                raise ConfigError(f"option api={api!r} is not a Zoho read API", hint="use one of " + ", ".join(APIS))
-            api = match[0]
-        n = options.get("numPartitions") or options.get("numpartitions")
-        try:
-            count = int(n) if n is not None else None
-        except ValueError:
-            raise ConfigError(f"option numPartitions={n!r} is not a whole number") from None
-        if count is not None and count < 1:
-            raise ConfigError(f"option numPartitions={n!r} must be at least 1")
-        return cls(str(module) if module else None, str(query) if query else None, api, count)
-
-
-def _changes(options: Any) -> bool:
-    value = str(options.get("changes") or "false").strip().lower()
-    if value not in ("true", "false"):
-        raise ConfigError(f"option changes={value!r} must be true or false")
-    return value == "true"
-
-
-def _config_for(connection: str, settings: Settings) -> str:
-    return connection + (f";APIType={settings.api}" if settings.api else "")
 
 
 class ZohoDataSource(DataSource):
@@ -99,9 +54,9 @@ class ZohoDataSource(DataSource):
 
     def schema(self) -> Any:
         settings = self._settings()
-        session = driver_session(_config_for(connection_option(self.options), settings))
+        session = driver_session(config_for(connection_option(self.options), settings))
         schema = _arrow_schema(session, settings)
-        if _changes(self.options):
+        if changes_option(self.options):
             from .stream import stream_schema
 
             # Spark asks the same schema() for batch reads and streams: the change feed says which it is
@@ -118,7 +73,7 @@ class ZohoDataSource(DataSource):
         settings = self._settings()
         if settings.module is None:
             raise ConfigError("a zohocrm stream reads one module (.load('Leads')), not a query")
-        if not _changes(self.options):
+        if not changes_option(self.options):
             raise ConfigError("spark.readStream.format('zohocrm') needs .option('changes', 'true')",
                               hint="a stream's rows carry _deleted and _deleted_time beside the module's columns, "
                                    "and Spark takes one schema for batch reads and streams alike")
@@ -178,7 +133,7 @@ class ZohoReader(DataSourceReader):
     def _session(self) -> Any:
         if self._connection is None:
             raise ConfigError("this reader was planned elsewhere: it has no connection of its own")
-        return driver_session(_config_for(self._connection, self.settings))
+        return driver_session(config_for(self._connection, self.settings))
 
     def _statement(self) -> str:
         assert self.settings.module is not None

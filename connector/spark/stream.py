@@ -35,8 +35,8 @@ from connector.config.config import ConnectionConfig
 from connector.readers.strategies import Partition, strategy_for
 
 from .filters import quote_name
+from .options import Settings, config_for
 from .session import driver_session, executor_config, executor_session
-from .source import Settings, _config_for
 from .types import for_spark, spark_arrow_schema
 
 FIELD = "Modified_Time"
@@ -75,7 +75,7 @@ class ZohoStreamReader(DataSourceStreamReader):
 
     def _session(self) -> Any:
         assert self._connection is not None, "a stream reader is planned on the driver"
-        return driver_session(_config_for(self._connection, self.settings))
+        return driver_session(config_for(self._connection, self.settings))
 
     def initialOffset(self) -> dict[str, Any]:  # noqa: N802 - Spark's names
         return {"until": None}

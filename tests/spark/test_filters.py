@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from connector.emulator import Emulator
-from connector.spark.source import Settings, ZohoReader
+from connector.spark.options import Settings
+from connector.spark.source import ZohoReader
 
 from ..conftest import ZohoClient
 from .conftest import counters, spark_client, spark_org, to_arrow

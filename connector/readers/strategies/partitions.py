@@ -75,26 +75,32 @@ def id_bounds(ctx: ReaderContext, module: str, where: Sequence[str], n: int) -> 
 
 
 def time_bounds(ctx: ReaderContext, module: str, field: str, where: Sequence[str], n: int) -> list[datetime]:
-    """Up to ``n - 1`` whole seconds of ``field`` cutting the matching records into runs of about equal size."""
+    """Up to ``n - 1`` whole seconds of ``field`` cutting the matching records into runs of about equal size.
+
+    Bound k is the ``field`` of the record at position ``k * step`` (0-based, in ``field`` then id order),
+    which opens slice k + 1 (``< t1``, ``[t1, t2)``...): slice k holds the ``step`` records before it, so
+    slices of a Bulk page each (200,000) fit in one job. Records sharing the bound's second all go to the
+    later slice, which makes the earlier one smaller, never larger.
+    """
     where = tuple(where)
     step = _step(ctx, module, where, n) if n > 1 else 0
     bounds: list[datetime] = []
-    last: datetime | None = None
-    for _ in range(n - 1 if step else 0):
-        left, at = step, last
-        while left > 0:
-            hop = min(left, MAX_OFFSET_PLUS_LIMIT)
+    at: datetime | None = None
+    pos = 0  # the position of the first record at or after ``at`` (ties aside)
+    for k in range(1, n if step else 0):
+        want = k * step
+        while pos < want:
+            hop = min(want - pos, MAX_OFFSET_PLUS_LIMIT - 1)  # offset + limit 1 stays within COQL's reach
             since = (COQL.at_or_after(field, at),) if at is not None else ()
             query = CoqlQuery(module, (field,), (*where, *since), order_by=((field, True), ("id", True)), limit=1,
-                              offset=hop - 1)
+                              offset=hop)
             rows, _ = api.run(ctx.http, query.text())
             if not rows or not rows[0].get(field):
-                return bounds
+                return bounds  # fewer records than counted (some were deleted): fewer slices
             at = _instant(str(rows[0][field]))
-            left -= hop
-        if at is not None and (last is None or at > last):  # many records in one second: fewer slices
+            pos += hop
+        if at is not None and (not bounds or at > bounds[-1]):  # many records in one second: fewer slices
             bounds.append(at)
-            last = at
     return bounds
 
 
