@@ -1,4 +1,7 @@
-"""Metadata APIs: /org, /users, /settings/modules, /settings/fields, /settings/layouts."""
+"""Metadata APIs: /org, /users, /settings/modules, /settings/fields, /settings/layouts.
+
+A field's shape lives in :mod:`..field_meta` (``field_json`` and ``field_id`` are re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ from typing import Any
 
 from .. import schema
 from ..app import App
+from ..field_meta import field_id, field_json
 from ..http import Request, Response, route
-from ..schema import FieldDef, ModuleDef
+from ..schema import ModuleDef
 from ..zoho_errors import ZohoError
 from .common import API, fixed_scopes, get_module, int_param
+
+__all__ = ["field_id", "field_json"]
 
 SETTINGS_READ = ("ZohoCRM.settings.ALL", "ZohoCRM.settings.READ")
 MODIFIED = "2024-03-01T09:00:00+05:30"
@@ -18,89 +24,6 @@ MODIFIED = "2024-03-01T09:00:00+05:30"
 
 def _user_ref(u: schema.UserDef) -> dict[str, str]:
     return {"name": u.full_name, "id": str(u.id)}
-
-
-def field_id(m: ModuleDef, i: int) -> str:
-    """A field's id: unique in the org (its module's id slot and its place), stable across restarts."""
-    return str(schema.ORG_PREFIX * 10**12 + 50 * 10**10 + m.id_slot * 10**5 + i)
-
-
-def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": field_id(m, i),
-        "api_name": f.api_name,
-        "field_label": f.field_label,
-        "display_label": f.field_label,
-        "data_type": f.meta_type or f.data_type,
-        "json_type": f.json_type,
-        "length": f.length or (9 if f.data_type == "integer" else 255 if f.data_type == "text" else None),
-        "system_mandatory": f.mandatory,
-        "custom_field": f.custom,
-        "read_only": f.read_only,
-        "field_read_only": not f.writable,
-        "visible": True,
-        "unique": {"casesensitive": False} if f.unique else {},
-        "searchable": f.searchable,
-        "sortable": f.data_type not in schema.SINGLE_RECORD_ONLY_TYPES,
-        "filterable": f.searchable,
-        "virtual_field": f.data_type in ("formula", "rollup_summary") and not f.meta_type,
-        "crypt": None,
-        "external": {"type": f.external, "show": True} if f.external else None,
-        "decimal_place": f.decimal_place,
-        "lookup": {},
-        "pick_list_values": [],
-        "formula": {},
-        "auto_number": {},
-        "multiselectlookup": {},
-        "multiuserlookup": {},
-        "subform": None,
-        "associated_module": None,
-        "textarea": {"type": f.textarea_type} if f.textarea_type else None,
-        "currency": {"rounding_option": "normal", "precision": f.decimal_place or 2}
-        if f.data_type == "currency" else {},
-        "operation_type": {"web_update": f.writable, "api_create": f.writable, "web_create": f.writable,
-                           "api_update": f.writable},
-        "created_source": "custom" if f.custom else "default",
-        "ui_type": 1,
-    }
-    if f.data_type in ("lookup", "multi_module_lookup") and (f.lookup or f.targets):
-        target = schema.MODULES_BY_NAME.get(f.lookup or f.targets[0])
-        if target:
-            out["lookup"] = {"module": {"api_name": target.api_name, "id": str(target.module_id)},
-                             "display_label": f.field_label, "api_name": f.api_name, "id": out["id"]}
-        if f.targets:
-            out["lookup"]["modules"] = [{"api_name": t, "id": str(schema.MODULES_BY_NAME[t].module_id)}
-                                        for t in f.targets]
-    if f.picklist:
-        out["pick_list_values"] = [
-            {"display_value": v, "actual_value": v, "reference_value": v, "sequence_number": k + 1,
-             "colour_code": None, "id": str(m.module_id + 50_000 + i * 100 + k), "type": "used"}
-            for k, v in enumerate(f.picklist)]
-    if f.formula and not f.meta_type:
-        out["formula"] = {"return_type": f.formula[0], "expression": f.formula[1].replace("{now}", "Now()")}
-    if f.auto_number:
-        prefix, start, _ = f.auto_number
-        out["auto_number"] = {"prefix": prefix, "suffix": "", "start_number": start}
-    if f.rollup:
-        out["rollup_summary"] = {"return_type": "currency", "based_on_module": {"api_name": f.rollup[0]},
-                                 "related_list": {"api_name": f.rollup[0]},
-                                 "rollup_based_on": {"api_name": f.rollup[2]}, "expression": {"function": "SUM"}}
-    if f.related_module:
-        rm = schema.MODULES_BY_NAME[f.related_module]
-        ref = {"api_name": rm.api_name, "id": str(rm.module_id)}
-        if f.data_type == "subform":
-            out["subform"] = {"module": ref}
-            out["associated_module"] = ref
-        else:
-            key = "multiselectlookup" if f.data_type == "multiselectlookup" else "multiuserlookup"
-            connected = next(x for x in rm.fields if x.data_type in ("lookup", "userlookup")
-                             and x.lookup != m.api_name)
-            out[key] = {"linking_module": ref, "linking_details": {"module": ref},
-                        "connected_module": {"api_name": connected.lookup or "Users"},
-                        "lookup_apiname": next(x.api_name for x in rm.fields if x.lookup == m.api_name),
-                        "connectedlookup_apiname": connected.api_name, "api_name": f.api_name,
-                        "display_label": f.field_label}
-    return out
 
 
 def module_json(m: ModuleDef, seq: int) -> dict[str, Any]:
