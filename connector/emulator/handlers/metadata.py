@@ -10,8 +10,10 @@ from typing import Any
 
 from .. import schema
 from ..app import App
-from ..field_meta import field_id, field_json
+from ..field_meta import field_id, field_json, layout_ref
 from ..http import Request, Response, route
+from ..module_meta import base_module, module_json
+from ..org.related import related_lists
 from ..schema import ModuleDef
 from ..zoho_errors import ZohoError
 from .common import API, fixed_scopes, get_module, int_param
@@ -26,37 +28,14 @@ def _user_ref(u: schema.UserDef) -> dict[str, str]:
     return {"name": u.full_name, "id": str(u.id)}
 
 
-def module_json(m: ModuleDef, seq: int) -> dict[str, Any]:
-    admin = schema.ADMIN_USER
-    return {
-        "id": str(m.module_id), "api_name": m.api_name, "module_name": m.api_name,
-        "singular_label": m.singular_label, "plural_label": m.plural_label,
-        "generated_type": m.generated_type, "api_supported": m.api_supported,
-        "creatable": m.creatable, "editable": True, "deletable": True, "viewable": True,
-        "convertable": m.api_name == "Leads", "quick_create": True, "show_as_tab": m.generated_type in (
-            "default", "custom"), "visible": True, "visibility": 1, "status": "visible",
-        "sequence_number": seq, "recycle_bin_on_delete": True,
-        "parent_module": {"api_name": m.parent_module, "id": str(schema.MODULES_BY_NAME[m.parent_module].module_id)}
-        if m.parent_module else {},
-        "profiles": [{"name": "Administrator", "id": str(schema.PROFILES["Administrator"])}],
-        "modified_time": MODIFIED, "modified_by": _user_ref(admin), "web_link": None, "arguments": [],
-        "business_card_field_limit": 5, "description": None,
-        "display_field": {"api_name": m.display_field}, "per_page": 200,
-    }
-
-
 @route("GET", API + r"/settings/modules", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.modules.READ",
                                                               "ZohoCRM.settings.modules.ALL"))
 def list_modules(app: App, req: Request) -> Response:
     if req.headers.get("if-modified-since"):
         return Response.empty(304)  # metadata never changes in the emulator
     mods = [module_json(m, i + 1) for i, m in enumerate(app.org.listed)]
-    for i, (api, mid, sing, plural) in enumerate(schema.UNSUPPORTED_MODULES):
-        mods.append({"id": str(mid), "api_name": api, "module_name": api, "singular_label": sing,
-                     "plural_label": plural, "generated_type": "default", "api_supported": False,
-                     "creatable": False, "editable": False, "deletable": False, "viewable": True,
-                     "visible": True, "status": "visible", "sequence_number": 100 + i,
-                     "modified_time": MODIFIED, "parent_module": {}, "profiles": []})
+    mods += [base_module(api, mid, sing, plural, 100 + i)
+             for i, (api, mid, sing, plural) in enumerate(schema.UNSUPPORTED_MODULES)]
     return Response.json({"modules": mods})
 
 
@@ -69,7 +48,11 @@ def get_module_meta(app: App, req: Request) -> Response:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {"resource_path_index": 4})
     body = module_json(m, app.org.listed.index(m) + 1)
     body["fields"] = [field_json(m, f, i) for i, f in enumerate(m.fields)]
-    body["layouts"] = [{"id": str(lid), "name": n} for lid, n in schema.LAYOUTS.items()]
+    body["layouts"] = [{"id": str(lid), "name": n, "api_name": layout_ref(lid)["api_name"], "status": "active",
+                        "visible": True} for lid, n in schema.LAYOUTS.items()]
+    from .related_lists import related_list_json  # imports this module: import when called
+
+    body["related_lists"] = [related_list_json(m, rl) for rl in related_lists(app.org, m.api_name)]
     return Response.json({"modules": [body]})
 
 
