@@ -115,7 +115,7 @@ def tooltip(m: ModuleDef, f: FieldDef) -> dict[str, str] | None:
     """Custom fields carry the help text the admin wrote for them; default fields have none (sample)."""
     if not f.custom:
         return None
-    return {"name": "info_icon", "value": f"{f.field_label}: filled in by the {m.plural_label} team"[:255]}
+    return {"name": "Info Icon", "value": f"{f.field_label}: filled in by the {m.plural_label} team"[:255]}
 
 
 def history(m: ModuleDef, f: FieldDef) -> dict[str, Any] | None:

@@ -12,13 +12,13 @@ from .. import schema
 from ..app import App
 from ..field_meta import field_id, field_json, layout_ref
 from ..http import Request, Response, route
+from ..layout_meta import layout_json
 from ..module_meta import base_module, module_json
 from ..org.related import related_lists
-from ..schema import ModuleDef
 from ..zoho_errors import ZohoError
 from .common import API, fixed_scopes, get_module, int_param
 
-__all__ = ["field_id", "field_json"]
+__all__ = ["field_id", "field_json", "layout_json"]
 
 SETTINGS_READ = ("ZohoCRM.settings.ALL", "ZohoCRM.settings.READ")
 MODIFIED = "2024-03-01T09:00:00+05:30"
@@ -68,20 +68,6 @@ def list_fields(app: App, req: Request) -> Response:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid",
                         {"param_name": "module"})
     return Response.json({"fields": [field_json(m, f, i) for i, f in enumerate(m.fields)]})
-
-
-def layout_json(m: ModuleDef, lid: int, name: str) -> dict[str, Any]:
-    return {"id": str(lid), "name": name, "display_label": name, "api_name": name.replace(" ", "_"),
-            "status": "active", "visible": True, "source": "crm", "mode": "standard",
-            "created_time": "2023-01-01T10:00:00+05:30", "modified_time": MODIFIED,
-            "created_by": _user_ref(schema.ADMIN_USER), "modified_by": _user_ref(schema.ADMIN_USER),
-            "profiles": [{"name": p, "id": str(pid), "default": lid == schema.DEFAULT_LAYOUT_ID}
-                         for p, pid in schema.PROFILES.items()],
-            "sections": [{"display_label": "Information", "api_name": "Information", "sequence_number": 1,
-                          "column_count": 2, "fields": [
-                              {"api_name": f.api_name, "id": field_id(m, i), "required": f.mandatory,
-                               "data_type": f.meta_type or f.data_type, "sequence_number": i + 1}
-                              for i, f in enumerate(m.fields)]}]}
 
 
 @route("GET", API + r"/settings/layouts", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.layouts.READ"))
