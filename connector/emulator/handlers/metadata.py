@@ -6,7 +6,6 @@ A field's shape lives in :mod:`..field_meta` (``field_json`` and ``field_id`` ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from .. import schema
 from ..app import App
@@ -15,17 +14,14 @@ from ..http import Request, Response, route
 from ..layout_meta import layout_json
 from ..module_meta import base_module, module_json
 from ..org.related import related_lists
+from ..people_meta import org_json, user_json
 from ..zoho_errors import ZohoError
 from .common import API, fixed_scopes, get_module, int_param
 
-__all__ = ["field_id", "field_json", "layout_json"]
+__all__ = ["field_id", "field_json", "layout_json", "user_json"]
 
 SETTINGS_READ = ("ZohoCRM.settings.ALL", "ZohoCRM.settings.READ")
 MODIFIED = "2024-03-01T09:00:00+05:30"
-
-
-def _user_ref(u: schema.UserDef) -> dict[str, str]:
-    return {"name": u.full_name, "id": str(u.id)}
 
 
 @route("GET", API + r"/settings/modules", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.modules.READ",
@@ -78,36 +74,7 @@ def list_layouts(app: App, req: Request) -> Response:
 
 @route("GET", API + r"/org", scopes=fixed_scopes("ZohoCRM.org.ALL", "ZohoCRM.org.READ"))
 def org(app: App, req: Request) -> Response:
-    o = schema.ORG
-    return Response.json({"org": [{
-        "id": str(o.id), "company_name": o.company_name, "alias": None, "primary_email": o.primary_email,
-        "primary_zuid": str(schema.ADMIN_USER.zuid), "zgid": str(o.zgid), "domain_name": o.domain_name,
-        "time_zone": o.time_zone, "currency": "US Dollar - USD", "currency_symbol": "$", "iso_code": o.iso_code,
-        "currency_locale": "en_US", "country_code": "US", "country": None, "state": None, "city": None,
-        "street": None, "zip": None, "phone": None, "mobile": None, "fax": None, "website": None,
-        "employee_count": None, "description": None, "mc_status": False, "gapps_enabled": False,
-        "translation_enabled": True, "hipaa_compliance_enabled": False, "lite_users_enabled": False,
-        "privacy_settings": False, "photo_id": None, "zia_portal_id": None,
-        "type": app.settings.environment, "max_per_page": 200,
-        "license_details": {"paid": True, "paid_type": o.edition, "paid_expiry": "2027-01-01T00:00:00+05:30",
-                            "trial_type": None, "trial_expiry": None,
-                            "users_license_purchased": o.users_licensed},
-    }]})
-
-
-def user_json(u: schema.UserDef) -> dict[str, Any]:
-    admin = schema.ADMIN_USER
-    return {
-        "id": str(u.id), "zuid": str(u.zuid), "first_name": u.first_name, "last_name": u.last_name,
-        "full_name": u.full_name, "email": u.email, "status": u.status, "confirm": True,
-        "role": {"name": u.role, "id": str(schema.ROLES[u.role])},
-        "profile": {"name": u.profile, "id": str(schema.PROFILES[u.profile])},
-        "time_zone": schema.ORG.time_zone, "locale": "en_US", "language": "en_US", "date_format": "MM/dd/yyyy",
-        "time_format": "hh:mm a", "country_locale": "en_US", "Reporting_To": None,
-        "created_by": _user_ref(admin), "created_time": "2023-01-01T10:00:00+05:30",
-        "Modified_By": _user_ref(admin), "Modified_Time": MODIFIED, "Isonline": False,
-        "category": "regular_user",
-    }
+    return Response.json({"org": [org_json(app.settings.environment)]})
 
 
 USER_TYPES: dict[str, Callable[[schema.UserDef], bool]] = {
@@ -146,4 +113,6 @@ def user(app: App, req: Request) -> Response:
     u = schema.USERS_BY_ID.get(int(req.path_params["uid"]))
     if u is None:
         raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", {"id": req.path_params["uid"]})
-    return Response.json({"users": [user_json(u)]})
+    # the spec's answer for one user carries ``info`` as the list's does (the sample leaves it out)
+    return Response.json({"users": [user_json(u)],
+                          "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
