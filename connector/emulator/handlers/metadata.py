@@ -46,9 +46,16 @@ def get_module_meta(app: App, req: Request) -> Response:
     body["fields"] = [field_json(m, f, i) for i, f in enumerate(m.fields)]
     body["layouts"] = [{"id": str(lid), "name": n, "api_name": layout_ref(lid)["api_name"], "status": "active",
                         "visible": True} for lid, n in schema.LAYOUTS.items()]
-    from .related_lists import related_list_json  # imports this module: import when called
+    # both import this module: imported when called
+    from .custom_views import view_json, views
+    from .related_lists import related_list_json
 
     body["related_lists"] = [related_list_json(m, rl) for rl in related_lists(app.org, m.api_name)]
+    shown = views(m)
+    body["custom_view"] = view_json(m, shown[0], app) if shown else None  # the module's default view
+    body["layout_associations"] = [layout_ref(lid) for lid in schema.LAYOUTS]
+    body["zia_view"] = False
+    body["default_mapping_fields"] = []
     return Response.json({"modules": [body]})
 
 
