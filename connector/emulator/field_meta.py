@@ -25,6 +25,7 @@ from typing import Any
 
 from . import schema
 from .schema import FieldDef, ModuleDef
+from .value_types import STRING_TYPES, max_length
 
 MODIFIED = "2024-03-01T09:00:00+05:30"
 #: when the org's custom fields were added (the sample gives default fields ``created_time: null``)
@@ -80,6 +81,16 @@ def in_layout(m: ModuleDef, f: FieldDef, lid: int) -> bool:
     """Whether layout ``lid`` shows the field: the default layout shows all, the second (a partner intake form)
     leaves out the custom fields a partner does not fill."""
     return lid == schema.DEFAULT_LAYOUT_ID or not f.custom or f.mandatory
+
+
+def length(f: FieldDef, dtype: str) -> int:
+    """The field's own length, else the limit the emulator's writes enforce for text (so metadata and
+    validation agree), else Zoho's column length for the type."""
+    if f.length:
+        return f.length
+    if f.data_type in STRING_TYPES:
+        return max_length(f)
+    return LENGTHS.get(dtype, 255)
 
 
 def column_name(m: ModuleDef, f: FieldDef, i: int) -> str:
@@ -157,7 +168,7 @@ def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
         "data_type": dtype,
         "json_type": f.json_type,
         "column_name": column_name(m, f, i),
-        "length": f.length or LENGTHS.get(dtype, 255),
+        "length": length(f, dtype),
         "decimal_place": f.decimal_place,
         "system_mandatory": f.mandatory,
         "custom_field": f.custom,
