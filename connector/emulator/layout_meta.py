@@ -98,7 +98,9 @@ def layout_json(m: ModuleDef, lid: int, name: str) -> dict[str, Any]:
         "subform_properties": {"pinned_column": False},
         "convert_mapping": convert_mapping(m),
         "profiles": [{"name": p, "id": str(pid), "default": standard,
-                      "_default_view": {"name": "Standard", "id": str(schema.DEFAULT_LAYOUT_ID), "type": "layout"}}
+                      # the list view a profile opens the module on: its "All ..." view (handlers/custom_views.py)
+                      "_default_view": {"name": f"All {m.plural_label}", "id": str(m.module_id + 30_000),
+                                        "type": "custom_view"}}
                      for p, pid in schema.PROFILES.items()],
         "actions_allowed": {"edit": True, "rename": not standard, "clone": True, "downgrade": False,
                             "delete": not standard, "deactivate": not standard, "set_layout_permissions": True},

@@ -262,3 +262,10 @@ def test_bulk_read_status_in_every_state(slow_bulk: tuple[Any, ZohoClient]) -> N
 ])
 def test_the_checker(value: dict[str, Any], table: Table, expected: list[str]) -> None:
     assert check(value, table, "t") == expected
+
+
+def test_a_layouts_profiles_open_the_modules_default_view(z: ZohoClient) -> None:
+    views = z.get("/settings/custom_views", params={"module": "Deals"}).json()["custom_views"]
+    default = next(v for v in views if v.get("default"))
+    for lay in z.get("/settings/layouts", params={"module": "Deals"}).json()["layouts"]:
+        assert {p["_default_view"]["id"] for p in lay["profiles"]} == {default["id"]}
