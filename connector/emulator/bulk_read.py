@@ -187,8 +187,12 @@ def job_detail(app: Any, job: BulkReadJob) -> dict[str, Any]:
         out["result"] = {
             "page": job.page, "per_page": page_size(app), "count": job.count,
             "download_url": f"/crm/bulk/{job.version}/read/{job.id}/result",
-            "more_records": job.more_records, "next_page_token": job.next_page_token,
+            "more_records": job.more_records,
         }
+        if job.next_page_token:
+            # A last page has no token: Zoho's v8 sample of a completed last page omits the key (the spec
+            # lists it as required; we follow the sample, bulk-read.md section 2).
+            out["result"]["next_page_token"] = job.next_page_token
     elif job.state == FAILURE:
         # Shape unconfirmed (bulk-read.md section 2): a code/message pair under result.error_message.
         out["result"] = {"error_message": {"code": "INTERNAL_ERROR", "message": job.error or "job failed"}}

@@ -80,6 +80,12 @@ def _notes(ts: TableSchema, column: str) -> str:
         notes.append("unique")
     if not f.writable and col.part != "name":
         notes.append("read-only")
+    if f.label and f.label != f.api_name.replace("_", " ") and col.part in ("value", "id"):
+        notes.append(f"label: {f.label}")
+    if f.history_tracked and col.part != "name":
+        notes.append("history tracked")
+    if f.tooltip and col.part in ("value", "id"):
+        notes.append(f"help: {f.tooltip}")
     if f.picklist and f.data_type in ("picklist", "multiselectpicklist"):
         shown = ", ".join(f.picklist[:8]) + (", ..." if len(f.picklist) > 8 else "")
         notes.append(f"values: {shown}")

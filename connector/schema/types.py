@@ -84,6 +84,10 @@ class FieldInfo:
     searchable: bool = True
     label: str = ""
     custom: bool = False
+    #: the help text Zoho shows next to the field (``tooltip.value``), and whether its changes are kept
+    #: in a history module (Deals' Stage): facts DESCRIBE shows
+    tooltip: str = ""
+    history_tracked: bool = False
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> FieldInfo:
@@ -108,7 +112,8 @@ class FieldInfo:
             mandatory=bool(meta.get("system_mandatory")), unique=bool(meta.get("unique")),
             length=meta.get("length") if isinstance(meta.get("length"), int) else None, picklist=picks,
             searchable=bool(meta.get("searchable", True)), label=str(meta.get("field_label") or ""),
-            custom=bool(meta.get("custom_field")))
+            custom=bool(meta.get("custom_field")), tooltip=_tooltip(meta.get("tooltip")),
+            history_tracked=bool(meta.get("history_tracking_enabled") or meta.get("history_tracking")))
 
     @property
     def is_lookup(self) -> bool:
@@ -117,6 +122,11 @@ class FieldInfo:
     @property
     def writable(self) -> bool:
         return not self.read_only and self.data_type not in ("formula", "rollup_summary", "autonumber")
+
+
+def _tooltip(raw: Any) -> str:
+    """``tooltip.value`` when the field has one (Zoho answers ``null`` or ``{"name", "value"}``)."""
+    return str(raw.get("value") or "") if isinstance(raw, dict) else ""
 
 
 def columns_for(f: FieldInfo, module: str) -> list[Column]:

@@ -1,125 +1,27 @@
-"""Metadata APIs: /org, /users, /settings/modules, /settings/fields, /settings/layouts."""
+"""Metadata APIs: /org, /users, /settings/modules, /settings/fields, /settings/layouts.
+
+A field's shape lives in :mod:`..field_meta` (``field_json`` and ``field_id`` are re-exported here).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from .. import schema
 from ..app import App
+from ..field_meta import field_id, field_json, layout_ref
 from ..http import Request, Response, route
-from ..schema import FieldDef, ModuleDef
+from ..layout_meta import layout_json
+from ..module_meta import base_module, module_json
+from ..org.related import related_lists
+from ..people_meta import org_json, user_json
 from ..zoho_errors import ZohoError
 from .common import API, fixed_scopes, get_module, int_param
 
+__all__ = ["field_id", "field_json", "layout_json", "user_json"]
+
 SETTINGS_READ = ("ZohoCRM.settings.ALL", "ZohoCRM.settings.READ")
 MODIFIED = "2024-03-01T09:00:00+05:30"
-
-
-def _user_ref(u: schema.UserDef) -> dict[str, str]:
-    return {"name": u.full_name, "id": str(u.id)}
-
-
-def field_id(m: ModuleDef, i: int) -> str:
-    """A field's id: unique in the org (its module's id slot and its place), stable across restarts."""
-    return str(schema.ORG_PREFIX * 10**12 + 50 * 10**10 + m.id_slot * 10**5 + i)
-
-
-def field_json(m: ModuleDef, f: FieldDef, i: int) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": field_id(m, i),
-        "api_name": f.api_name,
-        "field_label": f.field_label,
-        "display_label": f.field_label,
-        "data_type": f.meta_type or f.data_type,
-        "json_type": f.json_type,
-        "length": f.length or (9 if f.data_type == "integer" else 255 if f.data_type == "text" else None),
-        "system_mandatory": f.mandatory,
-        "custom_field": f.custom,
-        "read_only": f.read_only,
-        "field_read_only": not f.writable,
-        "visible": True,
-        "unique": {"casesensitive": False} if f.unique else {},
-        "searchable": f.searchable,
-        "sortable": f.data_type not in schema.SINGLE_RECORD_ONLY_TYPES,
-        "filterable": f.searchable,
-        "virtual_field": f.data_type in ("formula", "rollup_summary") and not f.meta_type,
-        "crypt": None,
-        "external": {"type": f.external, "show": True} if f.external else None,
-        "decimal_place": f.decimal_place,
-        "lookup": {},
-        "pick_list_values": [],
-        "formula": {},
-        "auto_number": {},
-        "multiselectlookup": {},
-        "multiuserlookup": {},
-        "subform": None,
-        "associated_module": None,
-        "textarea": {"type": f.textarea_type} if f.textarea_type else None,
-        "currency": {"rounding_option": "normal", "precision": f.decimal_place or 2}
-        if f.data_type == "currency" else {},
-        "operation_type": {"web_update": f.writable, "api_create": f.writable, "web_create": f.writable,
-                           "api_update": f.writable},
-        "created_source": "custom" if f.custom else "default",
-        "ui_type": 1,
-    }
-    if f.data_type in ("lookup", "multi_module_lookup") and (f.lookup or f.targets):
-        target = schema.MODULES_BY_NAME.get(f.lookup or f.targets[0])
-        if target:
-            out["lookup"] = {"module": {"api_name": target.api_name, "id": str(target.module_id)},
-                             "display_label": f.field_label, "api_name": f.api_name, "id": out["id"]}
-        if f.targets:
-            out["lookup"]["modules"] = [{"api_name": t, "id": str(schema.MODULES_BY_NAME[t].module_id)}
-                                        for t in f.targets]
-    if f.picklist:
-        out["pick_list_values"] = [
-            {"display_value": v, "actual_value": v, "reference_value": v, "sequence_number": k + 1,
-             "colour_code": None, "id": str(m.module_id + 50_000 + i * 100 + k), "type": "used"}
-            for k, v in enumerate(f.picklist)]
-    if f.formula and not f.meta_type:
-        out["formula"] = {"return_type": f.formula[0], "expression": f.formula[1].replace("{now}", "Now()")}
-    if f.auto_number:
-        prefix, start, _ = f.auto_number
-        out["auto_number"] = {"prefix": prefix, "suffix": "", "start_number": start}
-    if f.rollup:
-        out["rollup_summary"] = {"return_type": "currency", "based_on_module": {"api_name": f.rollup[0]},
-                                 "related_list": {"api_name": f.rollup[0]},
-                                 "rollup_based_on": {"api_name": f.rollup[2]}, "expression": {"function": "SUM"}}
-    if f.related_module:
-        rm = schema.MODULES_BY_NAME[f.related_module]
-        ref = {"api_name": rm.api_name, "id": str(rm.module_id)}
-        if f.data_type == "subform":
-            out["subform"] = {"module": ref}
-            out["associated_module"] = ref
-        else:
-            key = "multiselectlookup" if f.data_type == "multiselectlookup" else "multiuserlookup"
-            connected = next(x for x in rm.fields if x.data_type in ("lookup", "userlookup")
-                             and x.lookup != m.api_name)
-            out[key] = {"linking_module": ref, "linking_details": {"module": ref},
-                        "connected_module": {"api_name": connected.lookup or "Users"},
-                        "lookup_apiname": next(x.api_name for x in rm.fields if x.lookup == m.api_name),
-                        "connectedlookup_apiname": connected.api_name, "api_name": f.api_name,
-                        "display_label": f.field_label}
-    return out
-
-
-def module_json(m: ModuleDef, seq: int) -> dict[str, Any]:
-    admin = schema.ADMIN_USER
-    return {
-        "id": str(m.module_id), "api_name": m.api_name, "module_name": m.api_name,
-        "singular_label": m.singular_label, "plural_label": m.plural_label,
-        "generated_type": m.generated_type, "api_supported": m.api_supported,
-        "creatable": m.creatable, "editable": True, "deletable": True, "viewable": True,
-        "convertable": m.api_name == "Leads", "quick_create": True, "show_as_tab": m.generated_type in (
-            "default", "custom"), "visible": True, "visibility": 1, "status": "visible",
-        "sequence_number": seq, "recycle_bin_on_delete": True,
-        "parent_module": {"api_name": m.parent_module, "id": str(schema.MODULES_BY_NAME[m.parent_module].module_id)}
-        if m.parent_module else {},
-        "profiles": [{"name": "Administrator", "id": str(schema.PROFILES["Administrator"])}],
-        "modified_time": MODIFIED, "modified_by": _user_ref(admin), "web_link": None, "arguments": [],
-        "business_card_field_limit": 5, "description": None,
-        "display_field": {"api_name": m.display_field}, "per_page": 200,
-    }
 
 
 @route("GET", API + r"/settings/modules", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.modules.READ",
@@ -128,12 +30,8 @@ def list_modules(app: App, req: Request) -> Response:
     if req.headers.get("if-modified-since"):
         return Response.empty(304)  # metadata never changes in the emulator
     mods = [module_json(m, i + 1) for i, m in enumerate(app.org.listed)]
-    for i, (api, mid, sing, plural) in enumerate(schema.UNSUPPORTED_MODULES):
-        mods.append({"id": str(mid), "api_name": api, "module_name": api, "singular_label": sing,
-                     "plural_label": plural, "generated_type": "default", "api_supported": False,
-                     "creatable": False, "editable": False, "deletable": False, "viewable": True,
-                     "visible": True, "status": "visible", "sequence_number": 100 + i,
-                     "modified_time": MODIFIED, "parent_module": {}, "profiles": []})
+    mods += [base_module(api, mid, sing, plural, 100 + i)
+             for i, (api, mid, sing, plural) in enumerate(schema.UNSUPPORTED_MODULES)]
     return Response.json({"modules": mods})
 
 
@@ -146,7 +44,18 @@ def get_module_meta(app: App, req: Request) -> Response:
         raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {"resource_path_index": 4})
     body = module_json(m, app.org.listed.index(m) + 1)
     body["fields"] = [field_json(m, f, i) for i, f in enumerate(m.fields)]
-    body["layouts"] = [{"id": str(lid), "name": n} for lid, n in schema.LAYOUTS.items()]
+    body["layouts"] = [{"id": str(lid), "name": n, "api_name": layout_ref(lid)["api_name"], "status": "active",
+                        "visible": True} for lid, n in schema.LAYOUTS.items()]
+    # both import this module: imported when called
+    from .custom_views import view_json, views
+    from .related_lists import related_list_json
+
+    body["related_lists"] = [related_list_json(m, rl) for rl in related_lists(app.org, m.api_name)]
+    shown = views(m)
+    body["custom_view"] = view_json(m, shown[0], app) if shown else None  # the module's default view
+    body["layout_associations"] = [layout_ref(lid) for lid in schema.LAYOUTS]
+    body["zia_view"] = False
+    body["default_mapping_fields"] = []
     return Response.json({"modules": [body]})
 
 
@@ -164,20 +73,6 @@ def list_fields(app: App, req: Request) -> Response:
     return Response.json({"fields": [field_json(m, f, i) for i, f in enumerate(m.fields)]})
 
 
-def layout_json(m: ModuleDef, lid: int, name: str) -> dict[str, Any]:
-    return {"id": str(lid), "name": name, "display_label": name, "api_name": name.replace(" ", "_"),
-            "status": "active", "visible": True, "source": "crm", "mode": "standard",
-            "created_time": "2023-01-01T10:00:00+05:30", "modified_time": MODIFIED,
-            "created_by": _user_ref(schema.ADMIN_USER), "modified_by": _user_ref(schema.ADMIN_USER),
-            "profiles": [{"name": p, "id": str(pid), "default": lid == schema.DEFAULT_LAYOUT_ID}
-                         for p, pid in schema.PROFILES.items()],
-            "sections": [{"display_label": "Information", "api_name": "Information", "sequence_number": 1,
-                          "column_count": 2, "fields": [
-                              {"api_name": f.api_name, "id": field_id(m, i), "required": f.mandatory,
-                               "data_type": f.meta_type or f.data_type, "sequence_number": i + 1}
-                              for i, f in enumerate(m.fields)]}]}
-
-
 @route("GET", API + r"/settings/layouts", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.layouts.READ"))
 def list_layouts(app: App, req: Request) -> Response:
     m = get_module(app.org, req.param("module"))
@@ -186,36 +81,7 @@ def list_layouts(app: App, req: Request) -> Response:
 
 @route("GET", API + r"/org", scopes=fixed_scopes("ZohoCRM.org.ALL", "ZohoCRM.org.READ"))
 def org(app: App, req: Request) -> Response:
-    o = schema.ORG
-    return Response.json({"org": [{
-        "id": str(o.id), "company_name": o.company_name, "alias": None, "primary_email": o.primary_email,
-        "primary_zuid": str(schema.ADMIN_USER.zuid), "zgid": str(o.zgid), "domain_name": o.domain_name,
-        "time_zone": o.time_zone, "currency": "US Dollar - USD", "currency_symbol": "$", "iso_code": o.iso_code,
-        "currency_locale": "en_US", "country_code": "US", "country": None, "state": None, "city": None,
-        "street": None, "zip": None, "phone": None, "mobile": None, "fax": None, "website": None,
-        "employee_count": None, "description": None, "mc_status": False, "gapps_enabled": False,
-        "translation_enabled": True, "hipaa_compliance_enabled": False, "lite_users_enabled": False,
-        "privacy_settings": False, "photo_id": None, "zia_portal_id": None,
-        "type": app.settings.environment, "max_per_page": 200,
-        "license_details": {"paid": True, "paid_type": o.edition, "paid_expiry": "2027-01-01T00:00:00+05:30",
-                            "trial_type": None, "trial_expiry": None,
-                            "users_license_purchased": o.users_licensed},
-    }]})
-
-
-def user_json(u: schema.UserDef) -> dict[str, Any]:
-    admin = schema.ADMIN_USER
-    return {
-        "id": str(u.id), "zuid": str(u.zuid), "first_name": u.first_name, "last_name": u.last_name,
-        "full_name": u.full_name, "email": u.email, "status": u.status, "confirm": True,
-        "role": {"name": u.role, "id": str(schema.ROLES[u.role])},
-        "profile": {"name": u.profile, "id": str(schema.PROFILES[u.profile])},
-        "time_zone": schema.ORG.time_zone, "locale": "en_US", "language": "en_US", "date_format": "MM/dd/yyyy",
-        "time_format": "hh:mm a", "country_locale": "en_US", "Reporting_To": None,
-        "created_by": _user_ref(admin), "created_time": "2023-01-01T10:00:00+05:30",
-        "Modified_By": _user_ref(admin), "Modified_Time": MODIFIED, "Isonline": False,
-        "category": "regular_user",
-    }
+    return Response.json({"org": [org_json(app.settings.environment)]})
 
 
 USER_TYPES: dict[str, Callable[[schema.UserDef], bool]] = {
@@ -254,4 +120,6 @@ def user(app: App, req: Request) -> Response:
     u = schema.USERS_BY_ID.get(int(req.path_params["uid"]))
     if u is None:
         raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", {"id": req.path_params["uid"]})
-    return Response.json({"users": [user_json(u)]})
+    # the spec's answer for one user carries ``info`` as the list's does (the sample leaves it out)
+    return Response.json({"users": [user_json(u)],
+                          "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
