@@ -20,6 +20,7 @@ from connector.config.properties import (
     OPERATIONS,
     PROPERTIES_BY_ATTR,
     READ_ONLY_SCOPES,
+    READ_OPERATIONS,
     lookup_property,
 )
 from connector.config.regions import REGIONS, InstanceTypeName, Region, is_loopback, region_for_host
@@ -131,21 +132,43 @@ class ConnectionConfig:
     # ---- least privilege --------------------------------------------------------------
 
     def is_write_allowed(self, operation: str, module: str) -> bool:
-        """Whether ``operation`` (read, insert, update, upsert, delete) may touch ``module``.
+        """Whether ``operation`` may touch ``module``: a write (insert, update, upsert, delete), or a
+        read (``read`` or one of READ_OPERATIONS, see :meth:`is_read_allowed`).
 
         Writes are default-deny: the operation must be in AllowedOperations *and*
-        the module in AllowedModules. Reads need ``read`` in AllowedOperations and,
-        when AllowedModules is not empty, the module listed. Module names compare
-        case-insensitively, like Zoho's api_names in URLs. This is the rule only: writes are
-        refused through :mod:`connector.http.guard`, the one place that raises for them.
+        the module in AllowedModules. Module names compare case-insensitively, like
+        Zoho's api_names in URLs. This is the rule only: writes are refused through
+        :mod:`connector.http.guard` and every call through :mod:`connector.http.policy`.
         """
         op = operation.strip().lower()
         if op not in OPERATIONS:
             raise ConfigError(f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)}")
+        if op == "read" or op in READ_OPERATIONS:
+            return self.is_read_allowed(op, module)
         if op not in self.allowed_operations:
             return False
-        listed = module.casefold() in {m.casefold() for m in self.allowed_modules}
-        return listed or (op == "read" and not self.allowed_modules)
+        return self.is_module_listed(module)
+
+    def is_read_allowed(self, operation: str, module: str) -> bool:
+        """Whether the read ``operation`` may read ``module``.
+
+        ``read`` in AllowedOperations allows every read operation; otherwise the finer name
+        (get_record, list_records, search_records, query, bulk_read) must be listed, and
+        ``read`` asked for here needs ``read`` itself. An AllowedOperations that names no read
+        at all (``insert,update``) allows none: reads are governed like writes. AllowedModules,
+        when not empty, must list the module (empty: every module may be read).
+        """
+        op = operation.strip().lower()
+        if op != "read" and op not in READ_OPERATIONS:
+            raise ConfigError(f"unknown read operation {operation!r}; expected read or one of "
+                              f"{', '.join(READ_OPERATIONS)}")
+        if "read" not in self.allowed_operations and op not in self.allowed_operations:
+            return False
+        return not self.allowed_modules or self.is_module_listed(module)
+
+    def is_module_listed(self, module: str) -> bool:
+        """Whether AllowedModules names ``module`` (case-insensitively)."""
+        return module.casefold() in {m.casefold() for m in self.allowed_modules}
 
     # ---- output ------------------------------------------------------------------------------
 

@@ -32,8 +32,15 @@ READ_ONLY_SCOPES: tuple[str, ...] = (
     "ZohoCRM.coql.READ",
     "ZohoCRM.bulk.READ",
 )
-OPERATIONS: tuple[str, ...] = ("read", "insert", "update", "upsert", "delete")
-WRITE_OPERATIONS: tuple[str, ...] = OPERATIONS[1:]
+#: The finer read operations; ``read`` in AllowedOperations stands for all of them. Named as the
+#: QuantaSeal policy names them (get_record, list_records, search_records), plus ``query`` (SQL and
+#: COQL) and ``bulk_read`` (Bulk Read jobs).
+READ_OPERATIONS: tuple[str, ...] = ("get_record", "list_records", "search_records", "query", "bulk_read")
+WRITE_OPERATIONS: tuple[str, ...] = ("insert", "update", "upsert", "delete")
+OPERATIONS: tuple[str, ...] = ("read", *READ_OPERATIONS, *WRITE_OPERATIONS)
+#: Other tools' names for the write operations (QuantaSeal's policy names), accepted in AllowedOperations.
+OPERATION_SYNONYMS: dict[str, str] = {"create_record": "insert", "update_record": "update",
+                                      "upsert_record": "upsert", "delete_record": "delete"}
 
 
 def _region_code(text: str) -> str | None:
@@ -126,9 +133,10 @@ PROPERTIES: tuple[Property, ...] = (
          "Seconds Zoho's search index may trail edits (typically 3-4 minutes); search filters are not trusted "
          "for rows modified more recently."),
     # ---- least privilege and audit ------------------------------------------------
-    Property("AllowedOperations", PropType.LIST, ("read",), "Operations this connection may perform; writes are "
-             "off unless listed.", allowed=OPERATIONS),
-    Property("AllowedModules", PropType.LIST, (), "Module api_names this connection may touch; empty means "
+    Property("AllowedOperations", PropType.LIST, ("read",), "Operations this connection may perform; anything "
+             "not listed is refused before any call, reads included (read = every read operation; the default "
+             "allows reads only).", allowed=OPERATIONS, synonyms=OPERATION_SYNONYMS),
+    Property("AllowedModules", PropType.LIST, (), "Module api_names this connection may read or write; empty means "
              "every module for reads and none for writes.", item_pattern=r"[A-Za-z][A-Za-z0-9_]*",
              values_doc="module api_names such as Leads,Contacts"),
     _bool("DryRun", False, "Validate and report writes without sending them."),

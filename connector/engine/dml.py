@@ -37,6 +37,7 @@ from sqlglot import exp
 
 from connector.errors import NotSupportedError, ProgrammingError
 from connector.http.guard import require_write
+from connector.http.policy import acting_as
 from connector.planning.external import refuse_external_access
 from connector.planning.syntax import parse_statement
 from connector.schema.types import TableSchema
@@ -274,9 +275,10 @@ def run_dml(engine: Engine, sql: str, param_sets: Sequence[Params], *,
     session = engine.session
     require_write(session.config, plan.operation, plan.module)  # one message naming what to add
     tables = []
-    for params in param_sets:
-        _, bound = prepare_params(sql, params)
-        tables.append(engine.query_table(plan.source_sql, bound))
+    with acting_as(plan.operation, plan.module):  # finding the rows to write is part of the write
+        for params in param_sets:
+            _, bound = prepare_params(sql, params)
+            tables.append(engine.query_table(plan.source_sql, bound))
     rows = _rows(plan, tables)
     if rows.num_columns == 0:
         report = WriteReport.from_entries([], module=plan.module, operation=plan.operation)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from connector.api import coql as coql_api
 from connector.api import records as records_api
@@ -46,8 +47,9 @@ from connector.errors import (
     PlanningError,
     ProgrammingError,
 )
+from connector.http.policy import Purpose, current_purpose, iterate_as, may_query, purpose_of, sql_purpose
 from connector.planning import Plan, TableScan, explain, explain_table, plan_query
-from connector.planning.syntax import too_deep
+from connector.planning.syntax import parse_statement, too_deep
 from connector.readers import reader_for
 from connector.readers.base import Reader, ReaderContext
 from connector.schema.types import TableSchema
@@ -116,6 +118,10 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_EXPLAIN = re.compile(r"^\s*explain\b", re.IGNORECASE)
+
+
 class Engine:
     """SQL over one Zoho connection. ``Engine(session).execute(sql, params) -> RecordBatchReader``."""
 
@@ -164,10 +170,28 @@ class Engine:
         return self._plan(sql, params)
 
     def _plan(self, sql: str, params: Params) -> Plan:
+        self._check_reads(sql)
         try:
-            return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
+            with purpose_of(sql_purpose()):  # its row counts are reads for this statement
+                return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
         except RecursionError:  # a tree the parser took but a later pass cannot walk (deep operator chains)
             raise too_deep() from None
+
+    def _check_reads(self, sql: str) -> None:
+        """Refuse a statement that names a module this connection may not query, before any call
+        (metadata included): by name, so with AllowedModules, tables are named by api_name."""
+        try:
+            tree = parse_statement(_EXPLAIN.sub("", sql, count=1))
+        except PlanningError:
+            return  # the planner says what is wrong with it
+        ctes = {cte.alias_or_name.casefold() for cte in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            # Only api_name-shaped names: file names are refused by the planner, labels resolve to a
+            # module whose calls the HTTP layer governs.
+            if _API_NAME.fullmatch(table.name) and table.name.casefold() not in ctes and not table.args.get("db"):
+                decision = may_query(self.session.config, table.name)
+                if not decision.allowed:
+                    self.session.http.refuse(decision, method="SQL", path=f"/{table.name}", kind="sql")
 
     def explain(self, sql: str, params: Params = None) -> str:
         return explain(self.plan(sql, params))
@@ -225,19 +249,28 @@ class Engine:
     def scan_batches(self, scan: TableScan, ctx: ReaderContext | None = None) -> Iterator[pa.RecordBatch]:
         """The batches of one table scan, through the API the planner chose for it."""
         reader = self.reader_factory(scan.api, ctx or self.reader_context())
-        yield from reader.batches(scan.module, list(scan.columns), scan.pushdown)
+        # Pulled later, by DuckDB or a hand-over thread: each batch is read as part of this statement.
+        purpose = current_purpose()
+        yield from iterate_as(purpose if purpose is not None and purpose.sql else sql_purpose(),
+                              reader.batches(scan.module, list(scan.columns), scan.pushdown))
+
+    def _scan_as(self, purpose: Purpose, scan: TableScan, ctx: ReaderContext) -> Iterator[pa.RecordBatch]:
+        # The statement's purpose, for reads that DuckDB pulls later, outside this frame.
+        return iterate_as(purpose, self.scan_batches(scan, ctx))
 
     def scan_schema(self, scan: TableScan) -> pa.Schema:
         return self.session.catalog.table(scan.module).select(list(scan.columns))
 
     def run_plan(self, plan: Plan) -> pa.RecordBatchReader:
         """Run a planned SELECT in DuckDB over the scans' batches; the rows stream as they are read."""
+        purpose = sql_purpose()
         if plan.count_via_coql:
-            return table_reader(self._count_via_coql(plan))
+            with purpose_of(purpose):
+                return table_reader(self._count_via_coql(plan))
         ctx = self.reader_context()
         cancel = Cancel()
         ctx.cancel = cancel.event  # readers that wait on Zoho by themselves (Bulk jobs) stop too
-        feeds = [ScanFeed(s.relation, self.scan_schema(s), partial(self.scan_batches, s, ctx), cancel=cancel)
+        feeds = [ScanFeed(s.relation, self.scan_schema(s), partial(self._scan_as, purpose, s, ctx), cancel=cancel)
                  for s in plan.scans]
         con = self._open(cancel)
         try:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -34,13 +34,21 @@ from tenacity.wait import wait_base
 from connector.config.config import ConnectionConfig
 from connector.config.transport import configure_session, describe_unreachable, timeouts
 from connector.config.values import Secret
-from connector.errors import ApiError, AuthError, ConnectorError, FatalApiError, RetriableError
+from connector.errors import (
+    ApiError,
+    AuthError,
+    ConnectorError,
+    FatalApiError,
+    PermissionDenied,
+    RetriableError,
+)
 from connector.redaction import redact
 
 from . import calllog
 from .audit import AuditLog
 from .classify import classify, is_invalid_token, lost_answer, parse_body
 from .credits import CreditMeter, estimate_credits
+from .policy import CallPolicy, Decision, allowing_hint, policy_url
 
 log = logging.getLogger("connector.http")
 T = TypeVar("T")
@@ -169,6 +177,7 @@ class ZohoHttp:
         self.tokens = tokens
         self.audit = audit or (AuditLog(config.audit_log) if config.audit_log else None)
         self.meter = meter or CreditMeter()
+        self.policy = CallPolicy(config)
         self.backoff = Backoff(backoff_base, backoff_cap)
         self.session = configure_session(requests.Session(), config)
         pool = max(4, config.max_concurrency * 2)
@@ -240,6 +249,10 @@ class ZohoHttp:
         """
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        # Decided before anything is sent, the token request included: a refused call never reaches Zoho.
+        decision = self.policy.decide(self.policy.classify(method, policy_url(self.config, path, base), json))
+        if not decision.allowed:
+            self.refuse(decision, method=method, path=policy_url(self.config, path, base), kind=kind or method.lower())
         if not self.config.api_server_override and self.tokens.api_domain is None:
             # The API host is the api_domain Zoho returns with the token (the user's data
             # center): get the token before the URL is built, or the first call goes to the
@@ -253,7 +266,7 @@ class ZohoHttp:
                             sleep=pause)
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
-                            idempotent, batch, kind or method.lower(), what, credits, stream)
+                            idempotent, batch, kind or method.lower(), what, credits, stream, decision)
         except CallCancelled:
             raise  # not a failure: the run is stopping, and says so itself
         except ConnectorError as exc:
@@ -267,17 +280,24 @@ class ZohoHttp:
 
     def _attempt_with_refresh(self, *args: Any) -> ZohoResponse:
         try:
-            return self._attempt(*args)
+            resp = self._attempt(*args)
         except AuthError as exc:
             if not exc.renewable:
                 raise
             # INVALID_TOKEN: the token expired or was revoked under us (our clock and Zoho's
             # disagree, or another client revoked it); the provider renews it: replay once.
-            return self._attempt(*args)
+            resp = self._attempt(*args)
+        decision: Decision = args[-1]
+        if decision.operation == "bulk_read" and args[0] == "POST" and isinstance(resp.body, dict):
+            try:  # later polls and the download name only the job: remember its module
+                self.policy.remember_job(str(resp.body["data"][0]["details"]["id"]), decision.module)
+            except (KeyError, IndexError, TypeError):
+                pass
+        return resp
 
     def _attempt(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any, files: Any,
                  headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
-                 credits: int, stream: bool) -> ZohoResponse:
+                 credits: int, stream: bool, decision: Decision) -> ZohoResponse:
         _check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
         token = self.tokens.access_token()  # a Secret: revealed only inside ZohoTokenAuth
         if hasattr(files, "seek"):
@@ -297,7 +317,7 @@ class ZohoHttp:
         except _DROPPED as exc:
             elapsed = time.monotonic() - queued_from
             self.stats.add_call(kind, elapsed, 0.0, 0)
-            self._audit(method, url, "dropped", None, 0, kind)
+            self._audit(method, url, "dropped", None, 0, kind, decision)
             message, hint = describe_unreachable(exc, url, self.config)
             log.info("%s failed after %.3f s: %s", what, elapsed, message,
                      extra={"zohocrm": {"event": "call", "method": method, "path": _path(url), "status": "dropped",
@@ -309,14 +329,14 @@ class ZohoHttp:
         self._log_response(resp, stream)
         if stream and resp.status_code == 200 and "json" not in resp.headers.get("Content-Type", ""):
             self.meter.add(kind, credits, remaining)
-            self._audit(method, url, resp.status_code, None, credits, kind)
+            self._audit(method, url, resp.status_code, None, credits, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, credits, 0)
             return _StreamingResponse(resp, credits)
         try:
             body = classify(resp, what=what) if not (batch and self._is_batch_answer(resp)) else parse_body(resp)
         except AuthError as exc:
             self.meter.add(kind, 0, remaining)
-            self._audit(method, url, resp.status_code, exc.zoho_error, 0, kind)
+            self._audit(method, url, resp.status_code, exc.zoho_error, 0, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, 0, 0)
             if is_invalid_token(exc):
                 try:
@@ -328,12 +348,12 @@ class ZohoHttp:
         except ConnectorError as exc:
             cost = charged_credits(credits, exc)
             self.meter.add(kind, cost, remaining)
-            self._audit(method, url, resp.status_code, _code(exc), cost, kind)
+            self._audit(method, url, resp.status_code, _code(exc), cost, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, cost, 0)
             raise
         self.meter.add(kind, credits, remaining)
         records = len(body["data"]) if isinstance(body, dict) and isinstance(body.get("data"), list) else 0
-        self._audit(method, url, resp.status_code, None, credits, kind, records)
+        self._audit(method, url, resp.status_code, None, credits, kind, decision, records)
         self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, credits, records)
         return ZohoResponse(resp.status_code, body, dict(resp.headers), resp.content, credits)
 
@@ -398,10 +418,20 @@ class ZohoHttp:
         return isinstance(data, list) and bool(data) and all(isinstance(x, dict) and "status" in x for x in data)
 
     def _audit(self, method: str, url: str, status: int | str, code: str | None, credits: int, kind: str,
-               records: int = 0) -> None:
+               decision: Decision, records: int = 0) -> None:
         if self.audit is not None:
             self.audit.record(method=method, path=url, status=status, code=code, records=records,
-                              credits=credits, operation=kind)
+                              credits=credits, operation=decision.operation, module=decision.module,
+                              decision=decision.word, reason=decision.reason, api=kind)
+
+    def refuse(self, decision: Decision, *, method: str, path: str, kind: str) -> NoReturn:
+        """Audit a denied call (or statement: ``method="SQL"``) and raise; nothing is sent, no token asked for."""
+        self._audit(method, path, "denied", None, 0, kind, decision)
+        on = f" on {decision.module}" if decision.module else ""
+        log.warning("refused %s%s: %s", decision.operation, on, decision.reason,
+                    extra={"zohocrm": {"event": "denied", "operation": decision.operation, "module": decision.module}})
+        raise PermissionDenied(f"{decision.operation}{on}: not allowed by this connection ({decision.reason})",
+                               hint=allowing_hint(self.config, decision))
 
     def close(self) -> None:
         self.session.close()
