@@ -70,6 +70,10 @@ class ConnectionConfig:
     timeout: int = 60
     max_retries: int = 5
     max_concurrency: int = 4
+    calls_per_minute: int = 0
+    credit_budget: int = 0
+    credit_budget_per_day: int = 0
+    budget_location: Path | None = None
     page_size: int = 200
     proxy_server: str | None = None
     proxy_port: int = 80

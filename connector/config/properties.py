@@ -152,6 +152,14 @@ PROPERTIES: tuple[Property, ...] = (
     _int("Timeout", 60, "Seconds to wait for a response; 0 waits forever."),
     _int("MaxRetries", 5, "Retries on 429, 5xx, throttling and dropped connections."),
     _int("MaxConcurrency", 4, "Parallel requests per connection (Zoho limits concurrency per org).", 1, 25),
+    _int("CallsPerMinute", 0, "At most this many calls start in any minute (a sliding window; calls wait their "
+         "turn); 0 = no limit.", 0, 100_000),
+    _int("CreditBudget", 0, "Credits one run (one connection) may spend; the call that would pass it is not sent "
+         "and the run stops, resumably, with exit status 75; 0 = no budget.", 0, None),
+    _int("CreditBudgetPerDay", 0, "Credits all runs of this API host and client may spend per UTC day, kept in a "
+         "private ledger file (BudgetLocation); 0 = no budget.", 0, None),
+    _path("BudgetLocation", "Ledger file of CreditBudgetPerDay; empty = one per API host and client under "
+          "~/.config/zohocrm/budgets."),
     _int("PageSize", 200, "Records per page for REST reads (Zoho's maximum is 200).", 1, 200),
     # ---- HTTP proxy --------------------------------------------------------------------------------
     _str("ProxyServer", "HTTP proxy host name or IP address."),

@@ -38,6 +38,7 @@ from connector.errors import (
     ApiError,
     AuthError,
     ConnectorError,
+    CreditBudgetReached,
     FatalApiError,
     PermissionDenied,
     RetriableError,
@@ -49,6 +50,7 @@ from .audit import AuditLog
 from .classify import classify, is_invalid_token, lost_answer, parse_body
 from .credits import CreditMeter, estimate_credits
 from .policy import CallPolicy, Decision, allowing_hint, policy_url
+from .throttle import CallRate, CreditBudget
 
 log = logging.getLogger("connector.http")
 T = TypeVar("T")
@@ -178,6 +180,8 @@ class ZohoHttp:
         self.audit = audit or (AuditLog(config.audit_log) if config.audit_log else None)
         self.meter = meter or CreditMeter()
         self.policy = CallPolicy(config)
+        self.rate = CallRate(config.calls_per_minute, sleep=pause)
+        self.budget = CreditBudget(config)
         self.backoff = Backoff(backoff_base, backoff_cap)
         self.session = configure_session(requests.Session(), config)
         pool = max(4, config.max_concurrency * 2)
@@ -267,8 +271,8 @@ class ZohoHttp:
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
                             idempotent, batch, kind or method.lower(), what, credits, stream, decision)
-        except CallCancelled:
-            raise  # not a failure: the run is stopping, and says so itself
+        except (CallCancelled, CreditBudgetReached):
+            raise  # not a failure: the run is stopping (never sent), and says so itself
         except ConnectorError as exc:
             # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
             log.error("%s failed: %s", what, exc, extra={"zohocrm": {
@@ -299,6 +303,19 @@ class ZohoHttp:
                  headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
                  credits: int, stream: bool, decision: Decision) -> ZohoResponse:
         _check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
+        self.rate.acquire()  # CallsPerMinute: waits its turn (cancellable)
+        _check_cancelled()
+        self.budget.reserve(credits)  # CreditBudget(PerDay): raises before sending when it would pass
+        charged = _Charged()
+        try:
+            return self._send(method, url, params, json, data, files, headers, idempotent, batch, kind, what,
+                              credits, stream, decision, charged)
+        finally:
+            self.budget.settle(credits, charged.credits)
+
+    def _send(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any, files: Any,
+              headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
+              credits: int, stream: bool, decision: Decision, charged: _Charged) -> ZohoResponse:
         token = self.tokens.access_token()  # a Secret: revealed only inside ZohoTokenAuth
         if hasattr(files, "seek"):
             files.seek(0)
@@ -328,6 +345,7 @@ class ZohoHttp:
         remaining = resp.headers.get("X-API-CREDITS-REMAINING")
         self._log_response(resp, stream)
         if stream and resp.status_code == 200 and "json" not in resp.headers.get("Content-Type", ""):
+            charged.credits = credits
             self.meter.add(kind, credits, remaining)
             self._audit(method, url, resp.status_code, None, credits, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, credits, 0)
@@ -347,10 +365,12 @@ class ZohoHttp:
             raise
         except ConnectorError as exc:
             cost = charged_credits(credits, exc)
+            charged.credits = cost
             self.meter.add(kind, cost, remaining)
             self._audit(method, url, resp.status_code, _code(exc), cost, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, cost, 0)
             raise
+        charged.credits = credits
         self.meter.add(kind, credits, remaining)
         records = len(body["data"]) if isinstance(body, dict) and isinstance(body.get("data"), list) else 0
         self._audit(method, url, resp.status_code, None, credits, kind, decision, records)
@@ -447,6 +467,13 @@ def _code(exc: ConnectorError) -> str | None:
 def _path(url: str) -> str:
     """A URL without its query string (which may quote criteria or values), masked."""
     return redact(url.split("?", 1)[0])
+
+
+@dataclass
+class _Charged:
+    """What an attempt was charged (0 until Zoho answered), for the budget to settle."""
+
+    credits: int = 0
 
 
 class _StreamingResponse(ZohoResponse):
