@@ -1,1 +1,1 @@
-"""The sealed broker: callers that never hold a Zoho secret (see ``envelope.py`` for its answers)."""
+"""The sealed broker: callers that never hold a Zoho secret (``connector/auth/envelope.py`` seals its answers)."""

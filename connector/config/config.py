@@ -45,6 +45,9 @@ class ConnectionConfig:
     accounts_server_override: str | None = None
     api_server_override: str | None = None
     content_server_override: str | None = None
+    broker: str | None = None
+    broker_key: Secret | None = None
+    broker_key_file: Path | None = None
     initiate_oauth: Literal["OFF", "GETANDREFRESH", "REFRESH"] = "GETANDREFRESH"
     oauth_client_id: str | None = None
     oauth_client_secret: Secret | None = None
@@ -114,11 +117,15 @@ class ConnectionConfig:
     @property
     def api_domain(self) -> str:
         """CRM API origin: APIServer if set, else the region's host for the instance type."""
+        if self.broker:
+            return self.broker.rstrip("/")  # the broker forwards /crm/... to the org's API host
         return self.api_server_override or self.region_info.api_domain(self.instance_type)
 
     @property
     def content_server(self) -> str:
         """Bulk-write upload origin: ContentServer, else APIServer (the emulator serves both), else the region's."""
+        if self.broker:
+            return self.broker.rstrip("/")
         return self.content_server_override or self.api_server_override or self.region_info.content_server
 
     @property
@@ -220,6 +227,7 @@ def _check_consistency(config: ConnectionConfig) -> None:
         ("AccountsServer", config.accounts_server_override),
         ("APIServer", config.api_server_override),
         ("ContentServer", config.content_server_override),
+        ("Broker", config.broker),
     ):
         if url and url.lower().startswith("http://") and not is_loopback(url):
             # Tokens and the client secret would cross the network in clear text; oauthlib
@@ -242,6 +250,13 @@ def _check_consistency(config: ConnectionConfig) -> None:
         )
     if config.firewall_type == "NONE" and config.firewall_server:
         raise ConfigError("FirewallServer is set but FirewallType is NONE; set FirewallType to TUNNEL, SOCKS4 or SOCKS5")
+    if config.broker:
+        held = [name for name, value in (("OAuthClientSecret", config.oauth_client_secret),
+                                         ("OAuthRefreshToken", config.oauth_refresh_token),
+                                         ("OAuthAccessToken", config.oauth_access_token)) if value]
+        if held:
+            raise ConfigError(f"Broker is set, so this connection holds no Zoho secret, but {', '.join(held)} "
+                              "is given; remove it (the broker holds the Zoho connection)")
     if config.oauth_grant_type == "client_credentials" and not config.org_id:
         raise ConfigError("OAuthGrantType=client_credentials needs OrgId (Zoho's soid=ZohoCRM.{OrgId}); set OrgId")
 

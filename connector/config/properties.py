@@ -102,6 +102,12 @@ PROPERTIES: tuple[Property, ...] = (
          attr="api_server_override"),
     _url("ContentServer", "Override the bulk-write upload host; defaults to APIServer when that is set.",
          attr="content_server_override"),
+    # ---- through a broker -----------------------------------------------------------
+    _url("Broker", "A zohocrm broker (zohocrm broker serve) that holds the Zoho connection: every call goes through "
+         "it, with BrokerKey instead of any Zoho secret."),
+    _secret("BrokerKey", "The workspace key the broker printed once (zb_...)."),
+    _path("BrokerKeyFile", "A file holding the workspace key (and, for sealed answers, the workspace's envelope "
+          "keys), as `zohocrm broker key new --out` wrote it."),
     # ---- OAuth ---------------------------------------------------------------------
     _enum("InitiateOAuth", "GETANDREFRESH", ("OFF", "GETANDREFRESH", "REFRESH"),
           "OFF: use OAuthAccessToken as is; GETANDREFRESH: log in when no token, refresh when expired; "

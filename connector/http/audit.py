@@ -97,7 +97,7 @@ class AuditLog:
 
     def record(self, *, method: str, path: str, status: int | str, code: str | None = None,
                records: int = 0, credits: int = 0, operation: str = "", module: str = "", decision: str = "",
-               reason: str = "", api: str = "") -> None:
+               reason: str = "", api: str = "", workspace: str = "") -> None:
         """One line; ``decision`` (allow/deny) and ``reason`` say why the call was or was not sent,
         ``operation`` is the governed operation (list_records, query, insert...), ``api`` the call kind."""
         entry = {
@@ -117,6 +117,8 @@ class AuditLog:
             entry.update(rows=records, decision=decision, reason=reason)
         if api:
             entry["api"] = api
+        if workspace:
+            entry["workspace"] = workspace  # a broker's workspace the call was made for
         with self._lock, reporting_os_errors(self.path, _WHAT, setting=_SETTING), self._locked():
             seq, prev = self._read_head()
             entry["seq"] = seq + 1

@@ -49,7 +49,7 @@ from . import calllog
 from .audit import AuditLog
 from .classify import classify, is_invalid_token, lost_answer, parse_body
 from .credits import CreditMeter, estimate_credits
-from .policy import CallPolicy, Decision, allowing_hint, policy_url
+from .policy import CallPolicy, Decision, allowing_hint, policy_url, purpose_headers
 from .throttle import CallRate, CreditBudget
 
 log = logging.getLogger("connector.http")
@@ -180,6 +180,8 @@ class ZohoHttp:
         self.audit = audit or (AuditLog(config.audit_log) if config.audit_log else None)
         self.meter = meter or CreditMeter()
         self.policy = CallPolicy(config)
+        #: the broker workspace this connection serves (named in its audit lines), "" otherwise
+        self.workspace = ""
         self.rate = CallRate(config.calls_per_minute, sleep=pause)
         self.budget = CreditBudget(config)
         self.backoff = Backoff(backoff_base, backoff_cap)
@@ -254,7 +256,8 @@ class ZohoHttp:
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
         # Decided before anything is sent, the token request included: a refused call never reaches Zoho.
-        decision = self.policy.decide(self.policy.classify(method, policy_url(self.config, path, base), json))
+        decision = self.policy.decide(self.policy.classify(method, policy_url(self.config, path, base), json,
+                                                           params))
         if not decision.allowed:
             self.refuse(decision, method=method, path=policy_url(self.config, path, base), kind=kind or method.lower())
         if not self.config.api_server_override and self.tokens.api_domain is None:
@@ -322,6 +325,8 @@ class ZohoHttp:
         with self._stats_lock:
             self.attempts += 1
         self._log_request(method, url, params, json, data, files)
+        if self.config.broker:  # the broker decides with the purpose the call serves (SQL, a write's own reads)
+            headers = {**(headers or {}), **purpose_headers()}
         queued_from = time.monotonic()
         try:
             with self._slots:
@@ -442,7 +447,7 @@ class ZohoHttp:
         if self.audit is not None:
             self.audit.record(method=method, path=url, status=status, code=code, records=records,
                               credits=credits, operation=decision.operation, module=decision.module,
-                              decision=decision.word, reason=decision.reason, api=kind)
+                              decision=decision.word, reason=decision.reason, api=kind, workspace=self.workspace)
 
     def refuse(self, decision: Decision, *, method: str, path: str, kind: str) -> NoReturn:
         """Audit a denied call (or statement: ``method="SQL"``) and raise; nothing is sent, no token asked for."""

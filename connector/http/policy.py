@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from connector.config.config import ConnectionConfig
 from connector.config.properties import READ_OPERATIONS, WRITE_OPERATIONS
@@ -40,6 +40,7 @@ BULK_WRITE = "bulk_write"
 # Top-level paths that are not modules: Zoho's metadata families and the COQL endpoint.
 _NOT_MODULES = {"org", "users", "settings", "__features"}
 _BULK_JOB = re.compile(r"/read/([0-9]+)")
+_MODULE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 _COQL_FROM = re.compile(r"\bfrom\s+([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
 _RECORD_ID = re.compile(r"[0-9]{1,30}")
 
@@ -55,6 +56,12 @@ class Purpose:
 
 
 T = TypeVar("T")
+
+
+def broker_decides(config: ConnectionConfig) -> bool:
+    """A broker connection that does not narrow AllowedOperations/AllowedModules itself: every call
+    goes to the broker, which decides it by the workspace's policy and audits the decision."""
+    return bool(config.broker) and config.allowed_operations == ("read",) and not config.allowed_modules
 _PURPOSE: ContextVar[Purpose | None] = ContextVar("zohocrm_purpose", default=None)
 
 
@@ -71,6 +78,25 @@ def acting_as(operation: str, module: str = "", *, sql: bool = False) -> Iterato
 
 def current_purpose() -> Purpose | None:
     return _PURPOSE.get()
+
+
+PURPOSE_HEADER = "X-Zohocrm-Purpose"
+
+
+def purpose_headers() -> dict[str, str]:
+    """The current purpose as a header for a broker: ``query;sql``, ``insert:Leads``."""
+    p = current_purpose()
+    if p is None:
+        return {}
+    return {PURPOSE_HEADER: p.operation + (f":{p.module}" if p.module else "") + (";sql" if p.sql else "")}
+
+
+def parse_purpose(text: str | None) -> Purpose | None:
+    """A caller's ``X-Zohocrm-Purpose``; None when absent or not well formed (then none is assumed)."""
+    m = re.fullmatch(r"([a-z_]{1,20})(?::([A-Za-z][A-Za-z0-9_]{0,60}))?(;sql)?", (text or "").strip())
+    if m is None or m.group(1) not in ("query", *WRITE_OPERATIONS):
+        return None
+    return Purpose(m.group(1), m.group(2) or "", bool(m.group(3)))
 
 
 def sql_purpose() -> Purpose:
@@ -154,9 +180,11 @@ def _bulk_module(body: Any) -> str:
 _API_PATH = re.compile(r"/crm/(bulk/)?v[0-9]+(/.*)?$")
 
 
-def classify_call(method: str, url: str, body: Any = None) -> CallKind:
+def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any] | None = None) -> CallKind:
     """The governed operation of a call to ``url`` (a full URL, or a path from ``/crm/...`` on)."""
     path = urlsplit(url).path if "://" in url else url.split("?", 1)[0]
+    if params is None and "?" in url:
+        params = dict(parse_qsl(urlsplit(url).query))
     m = _API_PATH.search(path)
     method = method.upper()
     if m is None:
@@ -175,7 +203,9 @@ def classify_call(method: str, url: str, body: Any = None) -> CallKind:
     if parts[:1] == ["coql"]:
         return CallKind("query", _coql_module(body))
     if not parts or parts[0] in _NOT_MODULES:
-        return CallKind(METADATA)
+        # A module's fields, layouts, views: metadata, but of that module (AllowedModules applies).
+        module = (params or {}).get("module") if parts[:1] == ["settings"] else None
+        return CallKind(METADATA, str(module) if isinstance(module, str) and _MODULE_NAME.fullmatch(module) else "")
     module, rest = parts[0], parts[1:]
     if method in ("GET", "HEAD"):
         if rest[:1] == ["search"]:
@@ -208,8 +238,8 @@ class CallPolicy:
         with self._lock:
             return self._jobs.get(job_id, "")
 
-    def classify(self, method: str, url: str, body: Any = None) -> CallKind:
-        kind = classify_call(method, url, body)
+    def classify(self, method: str, url: str, body: Any = None, params: dict[str, Any] | None = None) -> CallKind:
+        kind = classify_call(method, url, body, params)
         if kind.operation == "bulk_read" and not kind.module:
             job = _BULK_JOB.search(urlsplit(url).path if "://" in url else url)
             if job:  # a job's status or result: the module its creation named
@@ -218,6 +248,8 @@ class CallPolicy:
 
     def decide(self, kind: CallKind) -> Decision:
         op, module = kind.operation, kind.module
+        if broker_decides(self.config):
+            return Decision(True, op, module, "decided by the broker")
         if op == METADATA:
             return Decision(True, op, module, "metadata calls are not governed")
         purpose = current_purpose()
@@ -227,6 +259,8 @@ class CallPolicy:
 
     def decide_read(self, op: str, module: str, purpose: Purpose | None) -> Decision:
         config = self.config
+        if broker_decides(config):
+            return Decision(True, op, module, "decided by the broker")
         if purpose is not None and purpose.operation in WRITE_OPERATIONS and module and \
                 module.casefold() == purpose.module.casefold() and config.is_write_allowed(purpose.operation, module):
             return Decision(True, op, module, f"part of {purpose.operation} on {module}, which is allowed")

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.auth.pqc import MLDSA65_SIGNATURE_LEN, MLDSA_CONTEXT, select_backend
-from connector.broker import envelope as env
-from connector.broker.envelope import (
+from connector.auth import envelope as env
+from connector.auth.envelope import (
     HEADER_LEN,
     HMAC_LEN,
     BrokerSigningKey,
@@ -21,6 +20,7 @@ from connector.broker.envelope import (
     open_envelope,
     seal_envelope,
 )
+from connector.auth.pqc import MLDSA65_SIGNATURE_LEN, MLDSA_CONTEXT, select_backend
 
 NOW = 1_780_000_000.0
 PAYLOAD = b'{"data": [{"id": "5843104000000425001", "Last_Name": "Ng"}]}'
