@@ -25,6 +25,12 @@ allowed_operations = ["query", "get_record", "list_records", "search_records", "
                       "upsert_record"]
 confirm_writes = true
 
+[workspaces.loader]
+allowed_org = "{ORG}"
+allowed_modules = ["Leads"]
+allowed_operations = ["query", "create_record", "bulk_write"]
+confirm_writes = true
+
 [workspaces.sealed]
 allowed_org = "{ORG}"
 allowed_modules = ["*"]

@@ -85,6 +85,20 @@ def test_writes_through_the_broker_and_what_the_policy_leaves_out(brokered: Brok
     assert {"B1", "B2"} <= names
 
 
+def test_bulk_write_jobs_go_through_the_broker(brokered: Brokered) -> None:
+    from connector.writers import BulkWriter
+
+    rows = pa.table({"Last_Name": [f"Bulk{i}" for i in range(250)], "Company": ["k"] * 250})
+    with ZohoSession(brokered.connection("loader")) as s:
+        report = BulkWriter(s).write("Leads", rows)
+        assert report.summary()["inserted"] == 250  # upload, job, polls and the result file, all via the broker
+    with ZohoSession(brokered.connection("analytics")) as s, pytest.raises(PermissionDenied, match="bulk_write"):
+        BulkWriter(s).write("Leads", rows)
+    assert sum(r["Last_Name"].startswith("Bulk") for r in export(brokered, "Leads")) == 250
+    uploads = [e for e in audit(brokered) if e["path"].endswith("/upload")]
+    assert {(e["workspace"], e["decision"]) for e in uploads} == {("loader", "allow"), ("analytics", "deny")}
+
+
 def test_a_dry_run_workspace_validates_but_never_writes(brokered: Brokered) -> None:
     before = len(export(brokered, "Leads"))
     with ZohoSession(brokered.connection("drafts", DryRun="true")) as s:
@@ -173,6 +187,10 @@ result = connector.migrate(text, "duckdb:" + sys.argv[1], modules=["Leads", "Con
 assert result.ok, result
 with ZohoSession(text) as s:
     RestWriter(s).write("Leads", pa.table({"Last_Name": ["Child"], "Company": ["c"]}))
+import time
+time.sleep(1.1)  # rows changed in the very second a run starts are left for the next one (the signpost)
+again = connector.migrate(text, "duckdb:" + sys.argv[1], modules=["Leads", "Contacts"], incremental=True)
+assert again.ok and again.rows_written >= 1, again  # the incremental sync picks the new lead up
 seen, strings = set(), set()
 for obj in gc.get_objects():
     for ref in gc.get_referents(obj) + [obj]:
@@ -196,6 +214,10 @@ def test_a_process_with_only_a_workspace_key_queries_migrates_and_writes(brokere
     assert p.returncode == 0, p.stderr
     assert int(p.stdout.split()[0]) == len(export(brokered, "Leads")) - 1  # before its own write
     assert "Child" in {r["Last_Name"] for r in export(brokered, "Leads")}
+    import duckdb
+
+    with duckdb.connect(str(work / "crm.duckdb"), read_only=True) as db:
+        assert db.sql("SELECT count(*) FROM Leads WHERE Last_Name = 'Child'").fetchall() == [(1,)]
     emu = brokered.emu
     secrets = [emu.client_secret, emu.refresh_token]
     token = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")
