@@ -34,7 +34,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from sqlglot import exp
 
 from connector.api import coql as coql_api
 from connector.api import records as records_api
@@ -47,9 +46,9 @@ from connector.errors import (
     PlanningError,
     ProgrammingError,
 )
-from connector.http.policy import Purpose, current_purpose, iterate_as, may_query, purpose_of, sql_purpose
+from connector.http.policy import Purpose, current_purpose, iterate_as, purpose_of, sql_purpose
 from connector.planning import Plan, TableScan, explain, explain_table, plan_query
-from connector.planning.syntax import parse_statement, too_deep
+from connector.planning.syntax import too_deep
 from connector.readers import reader_for
 from connector.readers.base import Reader, ReaderContext
 from connector.schema.types import TableSchema
@@ -118,8 +117,6 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_EXPLAIN = re.compile(r"^\s*explain\b", re.IGNORECASE)
 
 
 class Engine:
@@ -170,28 +167,12 @@ class Engine:
         return self._plan(sql, params)
 
     def _plan(self, sql: str, params: Params) -> Plan:
-        self._check_reads(sql)
+        statements.refuse_unreadable_tables(self.session, sql)
         try:
             with purpose_of(sql_purpose()):  # its row counts are reads for this statement
                 return plan_query(sql, params, self.resolve, self.session.config, estimate_rows=self.estimate_rows)
         except RecursionError:  # a tree the parser took but a later pass cannot walk (deep operator chains)
             raise too_deep() from None
-
-    def _check_reads(self, sql: str) -> None:
-        """Refuse a statement that names a module this connection may not query, before any call
-        (metadata included): by name, so with AllowedModules, tables are named by api_name."""
-        try:
-            tree = parse_statement(_EXPLAIN.sub("", sql, count=1))
-        except PlanningError:
-            return  # the planner says what is wrong with it
-        ctes = {cte.alias_or_name.casefold() for cte in tree.find_all(exp.CTE)}
-        for table in tree.find_all(exp.Table):
-            # Only api_name-shaped names: file names are refused by the planner, labels resolve to a
-            # module whose calls the HTTP layer governs.
-            if _API_NAME.fullmatch(table.name) and table.name.casefold() not in ctes and not table.args.get("db"):
-                decision = may_query(self.session.config, table.name)
-                if not decision.allowed:
-                    self.session.http.refuse(decision, method="SQL", path=f"/{table.name}", kind="sql")
 
     def explain(self, sql: str, params: Params = None) -> str:
         return explain(self.plan(sql, params))

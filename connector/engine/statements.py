@@ -17,12 +17,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from connector.errors import NotSupportedError, PlanningError, ProgrammingError
+from connector.http.policy import may_query
 from connector.planning.params import number_placeholders, splice, tokens_with
-from connector.planning.syntax import empty_statement
+from connector.planning.syntax import empty_statement, parse_statement
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
+from connector.session import ZohoSession
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -191,3 +194,24 @@ def describe(ts: TableSchema) -> pa.Table:
                      "data_type": f.data_type if f is not None else ("id" if c.field == "id" else None),
                      "notes": _notes(ts, c.name)})
     return pa.Table.from_pylist(rows, schema=DESCRIBE_SCHEMA)
+
+
+_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_EXPLAIN = re.compile(r"^\s*explain\b", re.IGNORECASE)
+
+
+def refuse_unreadable_tables(session: ZohoSession, sql: str) -> None:
+    """Refuse a statement that names a module its connection may not query, before any call
+    (metadata included): by name, so with AllowedModules, tables are named by api_name."""
+    try:
+        tree = parse_statement(_EXPLAIN.sub("", sql, count=1))
+    except PlanningError:
+        return  # the planner says what is wrong with it
+    ctes = {cte.alias_or_name.casefold() for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        # Only api_name-shaped names: file names are refused by the planner, labels resolve to a
+        # module whose calls the HTTP layer governs.
+        if _API_NAME.fullmatch(table.name) and table.name.casefold() not in ctes and not table.args.get("db"):
+            decision = may_query(session.config, table.name)
+            if not decision.allowed:
+                session.http.refuse(decision, method="SQL", path=f"/{table.name}", kind="sql")

@@ -16,11 +16,8 @@ reconcile (the writers look the rows up by key before trying again).
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -29,7 +26,6 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.models import PreparedRequest
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base
 
 from connector.config.config import ConnectionConfig
 from connector.config.transport import configure_session, describe_unreachable, timeouts
@@ -39,9 +35,7 @@ from connector.errors import (
     AuthError,
     ConnectorError,
     CreditBudgetReached,
-    FatalApiError,
     PermissionDenied,
-    RetriableError,
 )
 from connector.redaction import redact
 
@@ -50,43 +44,15 @@ from .audit import AuditLog
 from .classify import classify, is_invalid_token, lost_answer, parse_body
 from .credits import CreditMeter, estimate_credits
 from .policy import CallPolicy, Decision, allowing_hint, policy_url, purpose_headers
+from .retry import Backoff as Backoff  # re-exported (tests and callers import them from here)
+from .retry import CallCancelled, check_cancelled, retriable
+from .retry import cancellable as cancellable
+from .retry import charged_credits as charged_credits
+from .retry import pause as pause
 from .throttle import CallRate, CreditBudget
 
 log = logging.getLogger("connector.http")
 T = TypeVar("T")
-
-# Worker threads (page prefetch, concurrent write batches) do not see Ctrl-C or SIGTERM: the
-# thread that owns them sets this event when it stops, and their retry backoffs end at once.
-_CANCEL: ContextVar[threading.Event | None] = ContextVar("zohocrm_cancel", default=None)
-
-
-class CallCancelled(RetriableError):
-    """The work this call belonged to was stopped (Ctrl-C, SIGTERM): the call was not sent."""
-
-
-def cancellable(cancel: threading.Event, fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn(*args)`` (in a worker thread) so that its calls stop waiting once ``cancel`` is set."""
-    token = _CANCEL.set(cancel)
-    try:
-        return fn(*args)
-    finally:
-        _CANCEL.reset(token)
-
-
-def _check_cancelled() -> None:
-    cancel = _CANCEL.get()
-    if cancel is not None and cancel.is_set():
-        raise CallCancelled("not sent: the run is stopping", hint="run it again to go on")
-
-
-def pause(seconds: float) -> None:
-    """Sleep ``seconds``, or raise :class:`CallCancelled` as soon as the current work is cancelled."""
-    cancel = _CANCEL.get()
-    if cancel is None:
-        time.sleep(seconds)
-    elif cancel.wait(seconds):
-        _check_cancelled()
-
 
 class TokenProvider(Protocol):
     """What the HTTP layer needs from the auth layer."""
@@ -110,37 +76,6 @@ class ZohoResponse:
     @property
     def empty(self) -> bool:
         return self.status in (204, 304)
-
-
-class Backoff(wait_base):
-    """Exponential backoff with jitter (half to all of the step), raised to Retry-After when Zoho sends one."""
-
-    def __init__(self, base: float, cap: float) -> None:
-        self.base = base
-        self.cap = cap
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        ceiling = min(self.cap, self.base * (2 ** (state.attempt_number - 1)))
-        wait = random.uniform(ceiling / 2, ceiling)
-        hinted = exc.retry_after if isinstance(exc, RetriableError) else None
-        if hinted:
-            wait = max(wait, min(float(hinted), self.cap))
-        return wait
-
-
-def _retriable(exc: BaseException) -> bool:
-    return isinstance(exc, RetriableError) and not isinstance(exc, CallCancelled) and not exc.ambiguous
-
-
-def charged_credits(estimate: int, error: BaseException | None) -> int:
-    """What a call costs: the table's price when it succeeds, 1 for a request Zoho refused
-    after processing it (4xx), nothing when it never reached the handler (401, 429, 5xx,
-    transient error bodies). Zoho does not document what failed calls cost (unconfirmed);
-    this is the emulator's reading, so only failed calls can make the meter drift."""
-    if error is None:
-        return estimate
-    return 1 if isinstance(error, FatalApiError) else 0
 
 
 _DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -269,7 +204,7 @@ class ZohoHttp:
         what = what or f"{method} {redact(url.split('?', 1)[0])}"
         credits = estimate_credits(method, url, params, json)
         retrying = Retrying(stop=stop_after_attempt(self.config.max_retries + 1), wait=self.backoff,
-                            retry=retry_if_exception(_retriable), reraise=True, before_sleep=self._count_retry,
+                            retry=retry_if_exception(retriable), reraise=True, before_sleep=self._count_retry,
                             sleep=pause)
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
@@ -305,9 +240,9 @@ class ZohoHttp:
     def _attempt(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any, files: Any,
                  headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
                  credits: int, stream: bool, decision: Decision) -> ZohoResponse:
-        _check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
+        check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
         self.rate.acquire()  # CallsPerMinute: waits its turn (cancellable)
-        _check_cancelled()
+        check_cancelled()
         self.budget.reserve(credits)  # CreditBudget(PerDay): raises before sending when it would pass
         charged = _Charged()
         try:
@@ -324,7 +259,7 @@ class ZohoHttp:
             files.seek(0)
         with self._stats_lock:
             self.attempts += 1
-        self._log_request(method, url, params, json, data, files)
+        calllog.log_request(method, url, params, json, data, files)
         if self.config.broker:  # the broker decides with the purpose the call serves (SQL, a write's own reads)
             headers = {**(headers or {}), **purpose_headers()}
         queued_from = time.monotonic()
@@ -348,7 +283,7 @@ class ZohoHttp:
             raise lost_answer(exc, what=what, message=message, hint=hint, idempotent=idempotent) from None
         finished = time.monotonic()
         remaining = resp.headers.get("X-API-CREDITS-REMAINING")
-        self._log_response(resp, stream)
+        calllog.log_response(resp, stream)
         if stream and resp.status_code == 200 and "json" not in resp.headers.get("Content-Type", ""):
             charged.credits = credits
             self.meter.add(kind, credits, remaining)
@@ -383,43 +318,6 @@ class ZohoHttp:
         return ZohoResponse(resp.status_code, body, dict(resp.headers), resp.content, credits)
 
     # -- the Logfile, by Verbosity (see calllog) ---------------------------------------------
-
-    def _log_request(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any,
-                     files: Any) -> None:
-        if not log.isEnabledFor(calllog.REQUEST):
-            return
-        prepared = PreparedRequest()
-        prepared.prepare_url(url, params)
-        log.log(calllog.REQUEST, "-> %s %s", method, redact(prepared.url or url),
-                extra={"zohocrm": {"event": "request", "method": method, "path": _path(url)}})
-        if json is not None and log.isEnabledFor(logging.DEBUG):
-            log.debug("   request body shape: %s", calllog.shape(json))
-        elif files is not None:
-            log.debug("   request body: a multipart file upload")
-        elif data is not None:
-            log.debug("   request body: %s", calllog.shape(data))
-        if json is not None and log.isEnabledFor(calllog.TRACE):
-            log.log(calllog.TRACE, "   request body: %s", calllog.body_text(json))
-
-    def _log_response(self, resp: requests.Response, stream: bool) -> None:
-        if not log.isEnabledFor(logging.DEBUG):
-            return
-        log.debug("   request headers: %s", calllog.headers_text(resp.request.headers))
-        log.debug("   response headers: %s", calllog.headers_text(resp.headers))
-        if stream:
-            log.debug("   response body: streamed (%s)", resp.headers.get("Content-Type", "unknown type"))
-            return
-        try:
-            parsed: Any = resp.json() if resp.content else None
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            log.debug("   response body shape: %s", calllog.shape(parsed))
-        else:
-            log.debug("   response body: %d bytes of %s", len(resp.content),
-                      resp.headers.get("Content-Type", "unknown type"))
-        if log.isEnabledFor(calllog.TRACE) and resp.content:
-            log.log(calllog.TRACE, "   response body: %s", calllog.body_text(resp.content))
 
     def _log_call(self, kind: str, what: str, url: str, method: str, status: int, started: float,
                   queued_from: float, finished: float, credits: int, records: int) -> None:
