@@ -19,6 +19,12 @@ from tests.broker.conftest import POLICY
 from tests.http.support import conn
 
 
+def emu_export(emu: Emulator, module: str) -> list[dict]:
+    import requests
+
+    return list(requests.get(f"{emu.origin}/__emulator/export/{module}", timeout=30).json()["data"])
+
+
 def zohocrm(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "connector.cli", *args], capture_output=True, text=True,
                           timeout=120, env=env, cwd=cwd)
@@ -81,9 +87,14 @@ def test_serve_answers_clients_and_stops_on_sigterm(make_emulator: Callable[...,
         assert "refused workspace elsewhere is for org 999000001" in text
         url = text.split("broker listening on ", 1)[1].split()[0]
         assert url.startswith("http://127.0.0.1:")
-        engine, session = engine_for(f"Broker={url};BrokerKey={key}")
-        with session:
-            assert engine.run("SELECT count(*) AS n FROM Leads").reader.read_all().num_rows == 1
+        client_env = {k: v for k, v in os.environ.items() if k != "ZOHOCRM_CONNECTION"}
+        client_env["ZOHOCRM_CONNECTION"] = f"Broker={url};BrokerKey={key}"
+        q = zohocrm("query", "--format", "csv", "SELECT count(*) AS n FROM Leads", env=client_env, cwd=tmp_path)
+        assert q.returncode == 0, q.stderr
+        assert q.stdout.split() == ['"n"', str(len(emu_export(emu, "Leads")))]
+        denied = zohocrm("query", "SELECT count(*) FROM Deals", env=client_env, cwd=tmp_path)
+        assert denied.returncode == 4 and "refused by the broker" in denied.stderr, denied.stderr
+        assert key not in q.stderr + denied.stderr
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=60)[1]
         assert proc.returncode == 0 and "broker stopped" in rest
