@@ -40,7 +40,15 @@ from connector.errors import (
 )
 from connector.http.audit import AuditLog
 from connector.http.brokered import ENVELOPE_TYPE, seal_payload
-from connector.http.policy import BULK_WRITE, METADATA, PURPOSE_HEADER, Decision, parse_purpose, purpose_of
+from connector.http.policy import (
+    BULK_WRITE,
+    METADATA,
+    PURPOSE_HEADER,
+    Decision,
+    Purpose,
+    parse_purpose,
+    purpose_of,
+)
 from connector.localfs import private_dir, write_private
 from connector.session import ZohoSession
 
@@ -156,7 +164,7 @@ class Broker:
             url = served.downloads.get(path.rsplit("/", 1)[-1])
             if url is None:
                 return zoho_error(404, "INVALID_URL_PATTERN", "no such download on this broker")
-            return self._forward(served, "GET", url, {}, None, b"", {}, origin)
+            return self._forward(served, "GET", url, {}, None, b"", {}, origin, None)
         if not path.startswith("/crm/"):
             return zoho_error(404, "INVALID_URL_PATTERN", "the broker forwards /crm/... paths only")
         json_body = _json(body, headers)
@@ -171,14 +179,19 @@ class Broker:
         url = (served.session.config.content_server if path.endswith("/upload") else
                served.session.http.api_domain) + path
         params = dict(parse_qsl(urlsplit(target).query, keep_blank_values=True))
-        return self._forward(served, method, url, params, json_body, body, headers, origin)
+        purpose = parse_purpose(headers.get(PURPOSE_HEADER) or headers.get(PURPOSE_HEADER.lower()))
+        if purpose is not None and purpose.operation != "query" and kind.operation != BULK_WRITE:
+            # Only `query` is taken on the client's word (it grants no row `query` does not), and a
+            # write's purpose only to say which write a Bulk Write upload belongs to: a write's
+            # bookkeeping reads would let a write-only workspace read its module.
+            purpose = Purpose("query", "", True) if purpose.sql else None
+        return self._forward(served, method, url, params, json_body, body, headers, origin, purpose)
 
     def _forward(self, served: _Served, method: str, url: str, params: dict[str, str], json_body: Any,
-                 body: bytes, headers: dict[str, str], origin: str) -> Answer:
+                 body: bytes, headers: dict[str, str], origin: str, purpose: Purpose | None) -> Answer:
         http = served.session.http
         sent = {k: v for k, v in headers.items() if k in FORWARDED_REQUEST_HEADERS or k.lower() in
                 {h.lower() for h in FORWARDED_REQUEST_HEADERS}}
-        purpose = parse_purpose(headers.get(PURPOSE_HEADER) or headers.get(PURPOSE_HEADER.lower()))
         stream = method == "GET" and url.rstrip("/").endswith("/result")
         try:
             with purpose_of(purpose) if purpose is not None else nullcontext():

@@ -211,7 +211,11 @@ def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any
         if rest[:1] == ["search"]:
             return CallKind("search_records", module)
         if rest and _RECORD_ID.fullmatch(rest[0]):
-            return CallKind("get_record" if len(rest) == 1 else "list_records", module)
+            if len(rest) == 1:
+                return CallKind("get_record", module)
+            # A related list (/Accounts/{id}/Contacts) answers records of the related module: that
+            # module is what AllowedModules must name (anything else under a record: its own name).
+            return CallKind("list_records", rest[1])
         return CallKind("list_records", module)
     if rest[:1] == ["upsert"]:
         return CallKind("upsert", module)

@@ -31,6 +31,12 @@ allowed_modules = ["Leads"]
 allowed_operations = ["query", "create_record", "bulk_write"]
 confirm_writes = true
 
+[workspaces.scribe]
+allowed_org = "{ORG}"
+allowed_modules = ["Leads"]
+allowed_operations = ["create_record"]
+confirm_writes = true
+
 [workspaces.sealed]
 allowed_org = "{ORG}"
 allowed_modules = ["*"]

@@ -99,6 +99,18 @@ def test_bulk_write_jobs_go_through_the_broker(brokered: Brokered) -> None:
     assert {(e["workspace"], e["decision"]) for e in uploads} == {("loader", "allow"), ("analytics", "deny")}
 
 
+def test_a_write_only_workspace_cannot_read_by_claiming_a_purpose(brokered: Brokered) -> None:
+    with ZohoSession(brokered.connection("scribe")) as s:
+        assert RestWriter(s).write("Leads", [{"Last_Name": "W", "Company": "c"}]).summary()["inserted"] == 1
+    key = brokered.keys["scribe"]["key"]
+    before = brokered.counters()
+    for purpose in ("insert:Leads", "insert:Leads;sql", "query;sql"):
+        r = requests.get(f"{brokered.url}/crm/v8/Leads", params={"fields": "Email"}, timeout=30,
+                         headers={"Authorization": f"Zoho-oauthtoken {key}", "X-Zohocrm-Purpose": purpose})
+        assert r.status_code == 403 and r.json()["code"] == "BROKER_DENIED", (purpose, r.text)
+    assert brokered.counters() == before
+
+
 def test_a_dry_run_workspace_validates_but_never_writes(brokered: Brokered) -> None:
     before = len(export(brokered, "Leads"))
     with ZohoSession(brokered.connection("drafts", DryRun="true")) as s:

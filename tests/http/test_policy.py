@@ -32,7 +32,7 @@ CLASSIFIED = [
     ("GET", "/crm/v8/Leads", None, "list_records", "Leads"),
     ("GET", "/crm/v8/Leads/deleted", None, "list_records", "Leads"),
     ("GET", "/crm/v8/Leads/actions/count", None, "list_records", "Leads"),
-    ("GET", "/crm/v8/Accounts/5843104000000425001/Contacts", None, "list_records", "Accounts"),
+    ("GET", "/crm/v8/Accounts/5843104000000425001/Contacts", None, "list_records", "Contacts"),
     ("GET", "/crm/v8/Contacts/search", None, "search_records", "Contacts"),
     ("POST", "/crm/v8/coql", {"select_query": "select id from Deals where id > 0 limit 2000"}, "query", "Deals"),
     ("POST", "/crm/bulk/v8/read", {"query": {"module": {"api_name": "Calls"}}}, "bulk_read", "Calls"),
