@@ -41,7 +41,8 @@ class ZohoSession:
         _register_config_secrets(self.config)
         if bool(self.config.broker) != bool(self.config.broker_key or self.config.broker_key_file):
             raise ConfigError("Broker needs the workspace key (BrokerKey or BrokerKeyFile), and those need Broker",
-                              hint="Broker=<the URL `zohocrm broker serve` printed>;BrokerKey=<the workspace key>")
+                              hint="set Broker to the URL `zohocrm broker serve` printed, and BrokerKey to the "
+                                   "workspace key `zohocrm broker key new` printed")
         self._logfile = open_logfile(self.config.logfile, self.config.verbosity, self.config.log_format)
         try:
             self.tokens: TokenManager

@@ -167,3 +167,20 @@ def test_the_broker_speaks_tls_with_a_given_certificate(make_emulator: Callable[
         server.shutdown()
         server.server_close()
         service.close()
+
+
+@pytest.mark.parametrize(("text", "status", "words"), [
+    ("Broker=http://127.0.0.1:{port};BrokerKey=zb_" + "k" * 43, 75, "is `zohocrm broker serve` running there?"),
+    ("Broker=http://127.0.0.1:{port}", 2, "Broker needs the workspace key"),
+    ("BrokerKey=zb_" + "k" * 43, 2, "those need Broker"),
+    ("Broker=http://127.0.0.1:{port};BrokerKey=zb_x;OAuthClientSecret=s", 2, "holds no Zoho secret"),
+    ("Broker=http://broker.example.test;BrokerKey=zb_x", 2, "https:// is required"),
+])
+def test_broker_connection_mistakes_are_said_in_words(tmp_path: Path, text: str, status: int, words: str) -> None:
+    from tests.http.support import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "ZOHOCRM_CONNECTION"}
+    env["ZOHOCRM_CONNECTION"] = text.format(port=free_port())
+    p = zohocrm("query", "SELECT count(*) FROM Leads", env=env, cwd=tmp_path)
+    assert p.returncode == status and words in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and "k" * 43 not in p.stderr
