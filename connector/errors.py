@@ -112,6 +112,10 @@ class QuotaExhaustedError(ApiError):
     """The org's API credits for the rolling 24 hours are used up."""
 
 
+class CreditBudgetReached(QuotaExhaustedError):
+    """A call was not sent: it would pass CreditBudget or CreditBudgetPerDay (see ``http/throttle.py``)."""
+
+
 class FatalApiError(ApiError):
     """A request Zoho will never accept as sent (bad module, bad field, bad criteria)."""
 

@@ -37,8 +37,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
                 re.IGNORECASE), r"\1" + MASK),
     (re.compile(r"(\"(?:client_secret|refresh_token|access_token|code|token|password|secret)\"\s*:\s*\")[^\"]*\"",
                 re.IGNORECASE), r"\1" + MASK + '"'),
-    (re.compile(r"((?:OAuthClientSecret|OAuthAccessToken|OAuthRefreshToken|ProxyPassword|FirewallPassword)\s*=\s*)"
+    (re.compile(r"((?:OAuthClientSecret|OAuthAccessToken|OAuthRefreshToken|ProxyPassword|FirewallPassword|BrokerKey)"
+                r"\s*=\s*)"
                 r"('[^']*'|\"[^\"]*\"|[^;]*)", re.IGNORECASE), r"\1" + MASK),
+    # a broker workspace key wherever it appears (zb_ and 43 URL-safe base64 characters)
+    (re.compile(r"\bzb_[A-Za-z0-9_-]{20,}"), MASK),
     # user:password@ in URLs (proxies)
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@/\s]+@", re.IGNORECASE), r"\1" + MASK + "@"),
 ]

@@ -15,7 +15,9 @@ from connector.auth.manager import TokenManager
 from connector.auth.oauth import Tokens, ZohoOAuth
 from connector.config import parse_connection_string
 from connector.config.config import ConnectionConfig
+from connector.errors import ConfigError
 from connector.http import calllog
+from connector.http.brokered import BrokerTokens, EnvelopeOpener, load_credentials
 from connector.http.client import ZohoHttp
 from connector.logfile import close_logfile, open_logfile
 from connector.readers.base import ReaderContext
@@ -27,7 +29,7 @@ log = logging.getLogger("connector")
 
 def _register_config_secrets(config: ConnectionConfig) -> None:
     for secret in (config.oauth_client_secret, config.oauth_access_token, config.oauth_refresh_token,
-                   config.proxy_password, config.firewall_password):
+                   config.proxy_password, config.firewall_password, config.broker_key):
         if secret:
             register_secret(secret)
 
@@ -37,10 +39,21 @@ class ZohoSession:
                  tokens: TokenManager | None = None, **http_kw: Any) -> None:
         self.config = config if isinstance(config, ConnectionConfig) else parse_connection_string(config)
         _register_config_secrets(self.config)
+        if bool(self.config.broker) != bool(self.config.broker_key or self.config.broker_key_file):
+            raise ConfigError("Broker needs the workspace key (BrokerKey or BrokerKeyFile), and those need Broker",
+                              hint="set Broker to the URL `zohocrm broker serve` printed, and BrokerKey to the "
+                                   "workspace key `zohocrm broker key new` printed")
         self._logfile = open_logfile(self.config.logfile, self.config.verbosity, self.config.log_format)
         try:
-            self.tokens = tokens or TokenManager(self.config, login=login)
+            self.tokens: TokenManager
+            if self.config.broker and tokens is None:  # the broker holds the Zoho connection
+                # A TokenProvider, not a TokenManager: OAuth commands (login, status) refuse it in words.
+                self.tokens = BrokerTokens(load_credentials(self.config))  # type: ignore[assignment]
+            else:
+                self.tokens = tokens or TokenManager(self.config, login=login)
             self.http = ZohoHttp(self.config, self.tokens, **http_kw)
+            if isinstance(self.tokens, BrokerTokens):  # opens sealed answers; refuses unsealed ones when sealed
+                self.http.session.hooks["response"].append(EnvelopeOpener(self.tokens.credentials))
         except BaseException:  # e.g. ConfigError for a proxy or certificate: don't leak the log handler
             close_logfile(self._logfile, self.config.verbosity)
             raise

@@ -92,10 +92,11 @@ class PQCBackend(Protocol):
 
     def sig_public_key(self, seed: bytes) -> bytes: ...
 
-    def sig_sign(self, seed: bytes, message: bytes) -> bytes: ...
+    def sig_sign(self, seed: bytes, message: bytes, context: bytes = MLDSA_CONTEXT) -> bytes: ...
 
-    def sig_verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
-        """True only for a valid signature; never raises for a bad one."""
+    def sig_verify(self, public_key: bytes, message: bytes, signature: bytes, context: bytes = MLDSA_CONTEXT) -> bool:
+        """True only for a valid signature; never raises for a bad one. ``context``: FIPS 204's
+        context string, so a signature made for one purpose never verifies for another."""
         ...
 
 
@@ -136,12 +137,12 @@ class CryptographyBackend:
     def sig_public_key(self, seed: bytes) -> bytes:
         return _mldsa.MLDSA65PrivateKey.from_seed_bytes(seed).public_key().public_bytes_raw()
 
-    def sig_sign(self, seed: bytes, message: bytes) -> bytes:
-        return _mldsa.MLDSA65PrivateKey.from_seed_bytes(seed).sign(message, MLDSA_CONTEXT)
+    def sig_sign(self, seed: bytes, message: bytes, context: bytes = MLDSA_CONTEXT) -> bytes:
+        return _mldsa.MLDSA65PrivateKey.from_seed_bytes(seed).sign(message, context)
 
-    def sig_verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
+    def sig_verify(self, public_key: bytes, message: bytes, signature: bytes, context: bytes = MLDSA_CONTEXT) -> bool:
         try:
-            _mldsa.MLDSA65PublicKey.from_public_bytes(public_key).verify(signature, message, MLDSA_CONTEXT)
+            _mldsa.MLDSA65PublicKey.from_public_bytes(public_key).verify(signature, message, context)
         except Exception:  # InvalidSignature, or ValueError for a malformed key/signature
             return False
         return True
@@ -198,17 +199,17 @@ class OqsBackend:
         with self._oqs.Signature(_OQS_SIG_NAME) as sig:
             return bytes(sig.generate_keypair_seed(seed))
 
-    def sig_sign(self, seed: bytes, message: bytes) -> bytes:
+    def sig_sign(self, seed: bytes, message: bytes, context: bytes = MLDSA_CONTEXT) -> bytes:
         if not self._sig_from_seed:
-            return self._seed_signer().sig_sign(seed, message)
+            return self._seed_signer().sig_sign(seed, message, context)
         with self._oqs.Signature(_OQS_SIG_NAME) as sig:
             sig.generate_keypair_seed(seed)
-            return bytes(sig.sign_with_ctx_str(message, MLDSA_CONTEXT))
+            return bytes(sig.sign_with_ctx_str(message, context))
 
-    def sig_verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
+    def sig_verify(self, public_key: bytes, message: bytes, signature: bytes, context: bytes = MLDSA_CONTEXT) -> bool:
         try:
             with self._oqs.Signature(_OQS_SIG_NAME) as sig:
-                return bool(sig.verify_with_ctx_str(message, signature, MLDSA_CONTEXT, public_key))
+                return bool(sig.verify_with_ctx_str(message, signature, context, public_key))
         except Exception:
             return False
 

@@ -10,6 +10,7 @@ import click
 from connector.localfs import PRIVATE_UMASK
 
 from .auth_cmd import audit, auth, check
+from .broker_cmd import broker
 from .common import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, Terminated, install_signal_handlers, quiet_broken_pipe
 from .demo_cmd import demo
 from .emulator_cmd import emulator
@@ -32,6 +33,7 @@ cli.add_command(check)
 cli.add_command(audit)
 cli.add_command(query)
 cli.add_command(state)
+cli.add_command(broker)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, CreditBudgetReached
 from connector.interrupts import Terminated
 from connector.redaction import redact
 from connector.sync.contract import Source, Target
@@ -144,6 +144,13 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
                                      interrupted_result(exc), tgt, incremental)
             _close(tgt, src)
             err(text)
+            document(interrupted_result(exc), status, exc, text)
+            leave(status)
+        except CreditBudgetReached as exc:  # a clean stop: what was kept, and how to resume
+            _close(tgt, src)
+            status = exit_status(exc)
+            text = interruption_text("stopped at the credit budget", interrupted_result(exc), tgt, incremental)
+            err(f"{exc.message}\n{text}")
             document(interrupted_result(exc), status, exc, text)
             leave(status)
         except ConnectorError as exc:

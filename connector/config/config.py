@@ -20,6 +20,7 @@ from connector.config.properties import (
     OPERATIONS,
     PROPERTIES_BY_ATTR,
     READ_ONLY_SCOPES,
+    READ_OPERATIONS,
     lookup_property,
 )
 from connector.config.regions import REGIONS, InstanceTypeName, Region, is_loopback, region_for_host
@@ -44,6 +45,9 @@ class ConnectionConfig:
     accounts_server_override: str | None = None
     api_server_override: str | None = None
     content_server_override: str | None = None
+    broker: str | None = None
+    broker_key: Secret | None = None
+    broker_key_file: Path | None = None
     initiate_oauth: Literal["OFF", "GETANDREFRESH", "REFRESH"] = "GETANDREFRESH"
     oauth_client_id: str | None = None
     oauth_client_secret: Secret | None = None
@@ -69,6 +73,10 @@ class ConnectionConfig:
     timeout: int = 60
     max_retries: int = 5
     max_concurrency: int = 4
+    calls_per_minute: int = 0
+    credit_budget: int = 0
+    credit_budget_per_day: int = 0
+    budget_location: Path | None = None
     page_size: int = 200
     proxy_server: str | None = None
     proxy_port: int = 80
@@ -109,11 +117,15 @@ class ConnectionConfig:
     @property
     def api_domain(self) -> str:
         """CRM API origin: APIServer if set, else the region's host for the instance type."""
+        if self.broker:
+            return self.broker.rstrip("/")  # the broker forwards /crm/... to the org's API host
         return self.api_server_override or self.region_info.api_domain(self.instance_type)
 
     @property
     def content_server(self) -> str:
         """Bulk-write upload origin: ContentServer, else APIServer (the emulator serves both), else the region's."""
+        if self.broker:
+            return self.broker.rstrip("/")
         return self.content_server_override or self.api_server_override or self.region_info.content_server
 
     @property
@@ -131,21 +143,43 @@ class ConnectionConfig:
     # ---- least privilege --------------------------------------------------------------
 
     def is_write_allowed(self, operation: str, module: str) -> bool:
-        """Whether ``operation`` (read, insert, update, upsert, delete) may touch ``module``.
+        """Whether ``operation`` may touch ``module``: a write (insert, update, upsert, delete), or a
+        read (``read`` or one of READ_OPERATIONS, see :meth:`is_read_allowed`).
 
         Writes are default-deny: the operation must be in AllowedOperations *and*
-        the module in AllowedModules. Reads need ``read`` in AllowedOperations and,
-        when AllowedModules is not empty, the module listed. Module names compare
-        case-insensitively, like Zoho's api_names in URLs. This is the rule only: writes are
-        refused through :mod:`connector.http.guard`, the one place that raises for them.
+        the module in AllowedModules. Module names compare case-insensitively, like
+        Zoho's api_names in URLs. This is the rule only: writes are refused through
+        :mod:`connector.http.guard` and every call through :mod:`connector.http.policy`.
         """
         op = operation.strip().lower()
         if op not in OPERATIONS:
             raise ConfigError(f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)}")
+        if op == "read" or op in READ_OPERATIONS:
+            return self.is_read_allowed(op, module)
         if op not in self.allowed_operations:
             return False
-        listed = module.casefold() in {m.casefold() for m in self.allowed_modules}
-        return listed or (op == "read" and not self.allowed_modules)
+        return self.is_module_listed(module)
+
+    def is_read_allowed(self, operation: str, module: str) -> bool:
+        """Whether the read ``operation`` may read ``module``.
+
+        ``read`` in AllowedOperations allows every read operation; otherwise the finer name
+        (get_record, list_records, search_records, query, bulk_read) must be listed, and
+        ``read`` asked for here needs ``read`` itself. An AllowedOperations that names no read
+        at all (``insert,update``) allows none: reads are governed like writes. AllowedModules,
+        when not empty, must list the module (empty: every module may be read).
+        """
+        op = operation.strip().lower()
+        if op != "read" and op not in READ_OPERATIONS:
+            raise ConfigError(f"unknown read operation {operation!r}; expected read or one of "
+                              f"{', '.join(READ_OPERATIONS)}")
+        if "read" not in self.allowed_operations and op not in self.allowed_operations:
+            return False
+        return not self.allowed_modules or self.is_module_listed(module)
+
+    def is_module_listed(self, module: str) -> bool:
+        """Whether AllowedModules names ``module`` (case-insensitively)."""
+        return module.casefold() in {m.casefold() for m in self.allowed_modules}
 
     # ---- output ------------------------------------------------------------------------------
 
@@ -193,6 +227,7 @@ def _check_consistency(config: ConnectionConfig) -> None:
         ("AccountsServer", config.accounts_server_override),
         ("APIServer", config.api_server_override),
         ("ContentServer", config.content_server_override),
+        ("Broker", config.broker),
     ):
         if url and url.lower().startswith("http://") and not is_loopback(url):
             # Tokens and the client secret would cross the network in clear text; oauthlib
@@ -215,6 +250,13 @@ def _check_consistency(config: ConnectionConfig) -> None:
         )
     if config.firewall_type == "NONE" and config.firewall_server:
         raise ConfigError("FirewallServer is set but FirewallType is NONE; set FirewallType to TUNNEL, SOCKS4 or SOCKS5")
+    if config.broker:
+        held = [name for name, value in (("OAuthClientSecret", config.oauth_client_secret),
+                                         ("OAuthRefreshToken", config.oauth_refresh_token),
+                                         ("OAuthAccessToken", config.oauth_access_token)) if value]
+        if held:
+            raise ConfigError(f"Broker is set, so this connection holds no Zoho secret, but {', '.join(held)} "
+                              "is given; remove it (the broker holds the Zoho connection)")
     if config.oauth_grant_type == "client_credentials" and not config.org_id:
         raise ConfigError("OAuthGrantType=client_credentials needs OrgId (Zoho's soid=ZohoCRM.{OrgId}); set OrgId")
 

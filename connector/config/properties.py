@@ -32,8 +32,15 @@ READ_ONLY_SCOPES: tuple[str, ...] = (
     "ZohoCRM.coql.READ",
     "ZohoCRM.bulk.READ",
 )
-OPERATIONS: tuple[str, ...] = ("read", "insert", "update", "upsert", "delete")
-WRITE_OPERATIONS: tuple[str, ...] = OPERATIONS[1:]
+#: The finer read operations; ``read`` in AllowedOperations stands for all of them. Named as the
+#: QuantaSeal policy names them (get_record, list_records, search_records), plus ``query`` (SQL and
+#: COQL) and ``bulk_read`` (Bulk Read jobs).
+READ_OPERATIONS: tuple[str, ...] = ("get_record", "list_records", "search_records", "query", "bulk_read")
+WRITE_OPERATIONS: tuple[str, ...] = ("insert", "update", "upsert", "delete")
+OPERATIONS: tuple[str, ...] = ("read", *READ_OPERATIONS, *WRITE_OPERATIONS)
+#: Other tools' names for the write operations (QuantaSeal's policy names), accepted in AllowedOperations.
+OPERATION_SYNONYMS: dict[str, str] = {"create_record": "insert", "update_record": "update",
+                                      "upsert_record": "upsert", "delete_record": "delete"}
 
 
 def _region_code(text: str) -> str | None:
@@ -95,6 +102,12 @@ PROPERTIES: tuple[Property, ...] = (
          attr="api_server_override"),
     _url("ContentServer", "Override the bulk-write upload host; defaults to APIServer when that is set.",
          attr="content_server_override"),
+    # ---- through a broker -----------------------------------------------------------
+    _url("Broker", "A zohocrm broker (zohocrm broker serve) that holds the Zoho connection: every call goes through "
+         "it, with BrokerKey instead of any Zoho secret."),
+    _secret("BrokerKey", "The workspace key the broker printed once (zb_...)."),
+    _path("BrokerKeyFile", "A file holding the workspace key (and, for sealed answers, the workspace's envelope "
+          "keys), as `zohocrm broker key new --out` wrote it."),
     # ---- OAuth ---------------------------------------------------------------------
     _enum("InitiateOAuth", "GETANDREFRESH", ("OFF", "GETANDREFRESH", "REFRESH"),
           "OFF: use OAuthAccessToken as is; GETANDREFRESH: log in when no token, refresh when expired; "
@@ -126,9 +139,10 @@ PROPERTIES: tuple[Property, ...] = (
          "Seconds Zoho's search index may trail edits (typically 3-4 minutes); search filters are not trusted "
          "for rows modified more recently."),
     # ---- least privilege and audit ------------------------------------------------
-    Property("AllowedOperations", PropType.LIST, ("read",), "Operations this connection may perform; writes are "
-             "off unless listed.", allowed=OPERATIONS),
-    Property("AllowedModules", PropType.LIST, (), "Module api_names this connection may touch; empty means "
+    Property("AllowedOperations", PropType.LIST, ("read",), "Operations this connection may perform; anything "
+             "not listed is refused before any call, reads included (read = every read operation; the default "
+             "allows reads only).", allowed=OPERATIONS, synonyms=OPERATION_SYNONYMS),
+    Property("AllowedModules", PropType.LIST, (), "Module api_names this connection may read or write; empty means "
              "every module for reads and none for writes.", item_pattern=r"[A-Za-z][A-Za-z0-9_]*",
              values_doc="module api_names such as Leads,Contacts"),
     _bool("DryRun", False, "Validate and report writes without sending them."),
@@ -144,6 +158,14 @@ PROPERTIES: tuple[Property, ...] = (
     _int("Timeout", 60, "Seconds to wait for a response; 0 waits forever."),
     _int("MaxRetries", 5, "Retries on 429, 5xx, throttling and dropped connections."),
     _int("MaxConcurrency", 4, "Parallel requests per connection (Zoho limits concurrency per org).", 1, 25),
+    _int("CallsPerMinute", 0, "At most this many calls start in any minute (a sliding window; calls wait their "
+         "turn); 0 = no limit.", 0, 100_000),
+    _int("CreditBudget", 0, "Credits one run (one connection) may spend; the call that would pass it is not sent "
+         "and the run stops, resumably, with exit status 75; 0 = no budget.", 0, None),
+    _int("CreditBudgetPerDay", 0, "Credits all runs of this API host and client may spend per UTC day, kept in a "
+         "private ledger file (BudgetLocation); 0 = no budget.", 0, None),
+    _path("BudgetLocation", "Ledger file of CreditBudgetPerDay; empty = one per API host and client under "
+          "~/.config/zohocrm/budgets."),
     _int("PageSize", 200, "Records per page for REST reads (Zoho's maximum is 200).", 1, 200),
     # ---- HTTP proxy --------------------------------------------------------------------------------
     _str("ProxyServer", "HTTP proxy host name or IP address."),

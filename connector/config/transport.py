@@ -170,6 +170,9 @@ def describe_unreachable(exc: BaseException, url: str, config: ConnectionConfig 
     if refused and not uses_proxy:
         from connector.config.regions import is_loopback
 
+        if is_loopback(url) and config is not None and config.broker:
+            return (f"nothing is listening at {origin}",
+                    "is `zohocrm broker serve` running there? Start it, or correct Broker")
         if is_loopback(url):
             return (f"nothing is listening at {origin}",
                     f"is `zohocrm emulator --port {port}` (or the local server you meant) running? "

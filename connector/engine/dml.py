@@ -37,6 +37,7 @@ from sqlglot import exp
 
 from connector.errors import NotSupportedError, ProgrammingError
 from connector.http.guard import require_write
+from connector.http.policy import acting_as
 from connector.planning.statement import Params, Statement, derived
 from connector.schema.types import TableSchema
 from connector.session import ZohoSession
@@ -266,9 +267,10 @@ def run_dml(engine: Engine, statement: Statement, param_sets: Sequence[Params], 
     session = engine.session
     require_write(session.config, plan.operation, plan.module)  # one message naming what to add
     tables = []
-    for params in param_sets:
-        # The rows to write are a query built as a tree from the statement's own: planned, never re-read.
-        tables.append(engine.query_table(derived(plan.source, statement.with_params(params).params)))
+    with acting_as(plan.operation, plan.module):  # finding the rows to write is part of the write
+        for params in param_sets:
+            # The rows to write are a query built as a tree from the statement's own: planned, never re-read.
+            tables.append(engine.query_table(derived(plan.source, statement.with_params(params).params)))
     rows = _rows(plan, tables)
     if rows.num_columns == 0:
         report = WriteReport.from_entries([], module=plan.module, operation=plan.operation)

@@ -46,6 +46,7 @@ from connector.errors import (
     PlanningError,
     ProgrammingError,
 )
+from connector.http.policy import Purpose, current_purpose, iterate_as, purpose_of, sql_purpose
 from connector.planning import Plan, TableScan, explain, explain_table, plan_query
 from connector.planning.statement import DML_KINDS, Params, Statement, read_statement
 from connector.planning.statistics import CachedOnly, ZohoStatistics
@@ -116,6 +117,8 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+
+
 class Engine:
     """SQL over one Zoho connection. ``Engine(session).execute(sql, params) -> RecordBatchReader``."""
 
@@ -156,15 +159,18 @@ class Engine:
     def _plan(self, statement: Statement) -> Plan:
         """Plan with the statistics cached; when the planner would buy more, first let DuckDB check the statement.
 
-        A statement DuckDB refuses (a misspelt column...) then costs no credits at all.
+        A statement DuckDB refuses (a misspelt column...) then costs no credits at all; nor does one naming a
+        module this connection may not query (refused by name, before any call).
         """
+        statements.refuse_unreadable_tables(self.session, statement)
         try:
-            cached = CachedOnly(self.statistics)
-            plan = plan_query(statement, None, self.resolve, self.session.config, statistics=cached)
-            if not cached.wanted:
-                return plan
-            self._check(plan)
-            return plan_query(statement, None, self.resolve, self.session.config, statistics=self.statistics)
+            with purpose_of(sql_purpose()):  # the counts it buys are reads for this statement
+                cached = CachedOnly(self.statistics)
+                plan = plan_query(statement, None, self.resolve, self.session.config, statistics=cached)
+                if not cached.wanted:
+                    return plan
+                self._check(plan)
+                return plan_query(statement, None, self.resolve, self.session.config, statistics=self.statistics)
         except RecursionError:  # a tree the parser took but a later pass cannot walk (deep operator chains)
             raise too_deep() from None
 
@@ -236,19 +242,28 @@ class Engine:
         if scan.empty:
             return  # its WHERE selects no row: nothing to ask Zoho for
         reader = self.reader_factory(scan.api, ctx or self.reader_context())
-        yield from reader.batches(scan.module, list(scan.columns), scan.pushdown)
+        # Pulled later, by DuckDB or a hand-over thread: each batch is read as part of this statement.
+        purpose = current_purpose()
+        yield from iterate_as(purpose if purpose is not None and purpose.sql else sql_purpose(),
+                              reader.batches(scan.module, list(scan.columns), scan.pushdown))
+
+    def _scan_as(self, purpose: Purpose, scan: TableScan, ctx: ReaderContext) -> Iterator[pa.RecordBatch]:
+        # The statement's purpose, for reads that DuckDB pulls later, outside this frame.
+        return iterate_as(purpose, self.scan_batches(scan, ctx))
 
     def scan_schema(self, scan: TableScan) -> pa.Schema:
         return self.session.catalog.table(scan.module).select(list(scan.columns))
 
     def run_plan(self, plan: Plan) -> pa.RecordBatchReader:
         """Run a planned SELECT in DuckDB over the scans' batches; the rows stream as they are read."""
+        purpose = sql_purpose()
         if plan.count_via_coql:
-            return table_reader(self._count_via_coql(plan))
+            with purpose_of(purpose):
+                return table_reader(self._count_via_coql(plan))
         ctx = self.reader_context()
         cancel = Cancel()
         ctx.cancel = cancel.event  # readers that wait on Zoho by themselves (Bulk jobs) stop too
-        feeds = [ScanFeed(s.relation, self.scan_schema(s), partial(self.scan_batches, s, ctx), cancel=cancel)
+        feeds = [ScanFeed(s.relation, self.scan_schema(s), partial(self._scan_as, purpose, s, ctx), cancel=cancel)
                  for s in plan.scans]
         con = self._open(cancel)
         try:

@@ -12,11 +12,16 @@ DuckDB involved), as Arrow tables.
 
 from __future__ import annotations
 
-import pyarrow as pa
+import re
 
-from connector.planning.statement import Params, bind_form, read_statement
+import pyarrow as pa
+from sqlglot import exp
+
+from connector.http.policy import may_query
+from connector.planning.statement import Params, Statement, bind_form, read_statement
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
+from connector.session import ZohoSession
 
 
 def statement_kind(sql: str) -> str:
@@ -100,3 +105,22 @@ def describe(ts: TableSchema) -> pa.Table:
                      "data_type": f.data_type if f is not None else ("id" if c.field == "id" else None),
                      "notes": _notes(ts, c.name)})
     return pa.Table.from_pylist(rows, schema=DESCRIBE_SCHEMA)
+
+
+_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def refuse_unreadable_tables(session: ZohoSession, statement: Statement) -> None:
+    """Refuse a statement that names a module its connection may not query, before any call
+    (metadata included): by name, so with AllowedModules, tables are named by api_name."""
+    tree = statement.tree
+    if tree is None:
+        return  # SHOW / DESCRIBE: the catalog's calls are governed by the HTTP layer
+    ctes = {cte.alias_or_name.casefold() for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        # Only api_name-shaped names: file names are refused by the planner, labels resolve to a
+        # module whose calls the HTTP layer governs.
+        if _API_NAME.fullmatch(table.name) and table.name.casefold() not in ctes and not table.args.get("db"):
+            decision = may_query(session.config, table.name)
+            if not decision.allowed:
+                session.http.refuse(decision, method="SQL", path=f"/{table.name}", kind="sql")

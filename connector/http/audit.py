@@ -1,4 +1,4 @@
-"""Tamper-evident audit log: one JSON line per API call, chained by SHA-256.
+"""Tamper-evident audit log: one JSON line per API call (or refused call), chained by SHA-256.
 
 Each line carries ``seq``, ``prev`` (the previous line's hash) and ``hash``
 (SHA-256 over ``prev`` and the line's canonical JSON without ``hash``). A
@@ -96,7 +96,10 @@ class AuditLog:
                                                "and start a new one with another AuditLog") from None
 
     def record(self, *, method: str, path: str, status: int | str, code: str | None = None,
-               records: int = 0, credits: int = 0, operation: str = "", module: str = "") -> None:
+               records: int = 0, credits: int = 0, operation: str = "", module: str = "", decision: str = "",
+               reason: str = "", api: str = "", workspace: str = "") -> None:
+        """One line; ``decision`` (allow/deny) and ``reason`` say why the call was or was not sent,
+        ``operation`` is the governed operation (list_records, query, insert...), ``api`` the call kind."""
         entry = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "method": method,
@@ -110,6 +113,12 @@ class AuditLog:
             entry["operation"] = operation
         if module:
             entry["module"] = module
+        if decision:
+            entry.update(rows=records, decision=decision, reason=reason)
+        if api:
+            entry["api"] = api
+        if workspace:
+            entry["workspace"] = workspace  # a broker's workspace the call was made for
         with self._lock, reporting_os_errors(self.path, _WHAT, setting=_SETTING), self._locked():
             seq, prev = self._read_head()
             entry["seq"] = seq + 1

@@ -26,6 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+from requests.models import PreparedRequest
+
 from connector.logfile import REQUEST, SUMMARY, TRACE, VERBOSITY_LEVELS
 from connector.redaction import redact, redact_mapping
 
@@ -165,3 +168,45 @@ def log_summary(stats: CallStats, *, retries: int, credits: int, remaining: int 
              "connector and the caller", fields["seconds_in_calls"], kinds, fields["seconds_queued"], token_seconds,
              _plural(refreshes, "refresh", "refreshes"), fields["seconds_backing_off"], other,
              extra={"zohocrm": {"event": "time_breakdown", **fields, "seconds_other": round(other, 3)}})
+
+
+_log = logging.getLogger("connector.http")
+
+
+def log_request(method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any, files: Any) -> None:
+    """Verbosity 3 and up: the request line (query included, masked); 4: body shapes; 5: bodies."""
+    if not _log.isEnabledFor(REQUEST):
+        return
+    prepared = PreparedRequest()
+    prepared.prepare_url(url, params)
+    _log.log(REQUEST, "-> %s %s", method, redact(prepared.url or url),
+             extra={"zohocrm": {"event": "request", "method": method, "path": redact(url.split("?", 1)[0])}})
+    if json is not None and _log.isEnabledFor(logging.DEBUG):
+        _log.debug("   request body shape: %s", shape(json))
+    elif files is not None:
+        _log.debug("   request body: a multipart file upload")
+    elif data is not None:
+        _log.debug("   request body: %s", shape(data))
+    if json is not None and _log.isEnabledFor(TRACE):
+        _log.log(TRACE, "   request body: %s", body_text(json))
+
+
+def log_response(resp: requests.Response, stream: bool) -> None:
+    """Verbosity 4 and up: headers (masked) and the body's shape; 5: the body."""
+    if not _log.isEnabledFor(logging.DEBUG):
+        return
+    _log.debug("   request headers: %s", headers_text(resp.request.headers))
+    _log.debug("   response headers: %s", headers_text(resp.headers))
+    if stream:
+        _log.debug("   response body: streamed (%s)", resp.headers.get("Content-Type", "unknown type"))
+        return
+    try:
+        parsed: Any = resp.json() if resp.content else None
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        _log.debug("   response body shape: %s", shape(parsed))
+    else:
+        _log.debug("   response body: %d bytes of %s", len(resp.content), resp.headers.get("Content-Type", "unknown type"))
+    if _log.isEnabledFor(TRACE) and resp.content:
+        _log.log(TRACE, "   response body: %s", body_text(resp.content))

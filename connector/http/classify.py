@@ -12,7 +12,15 @@ from typing import Any
 
 import requests
 
-from connector.errors import ApiError, AuthError, FatalApiError, QuotaExhaustedError, RetriableError
+from connector.errors import (
+    ApiError,
+    AuthError,
+    CreditBudgetReached,
+    FatalApiError,
+    PermissionDenied,
+    QuotaExhaustedError,
+    RetriableError,
+)
 from connector.redaction import redact
 
 #: Zoho codes worth a retry even when they arrive with a 4xx/200 status
@@ -76,6 +84,14 @@ def classify(resp: requests.Response, *, what: str) -> Any:
         return None
     if 200 <= status < 300 and err is None:
         return body if body is not None else resp.content
+    # A zohocrm broker's refusals (connector/broker/server.py): its policy, and a workspace's budget.
+    if status == 403 and code == "BROKER_DENIED":
+        raise PermissionDenied(f"{what}: refused by the broker: {message}",
+                               hint="the broker's policy for this workspace does not allow it; ask its operator")
+    if status == 429 and code == "BROKER_BUDGET_REACHED":
+        raise CreditBudgetReached(f"{what}: {message}", code=code, status=status,
+                                  hint="the workspace's daily credit budget on the broker is spent; run again "
+                                       "tomorrow (UTC) to resume")
     if status == 401:
         raise AuthError(f"{what}: {code or 'HTTP 401'} {message}".strip(), hint=HINTS.get(code or ""),
                         zoho_error=code)

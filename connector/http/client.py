@@ -16,67 +16,43 @@ reconcile (the writers look the rows up by key before trying again).
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.models import PreparedRequest
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base
 
 from connector.config.config import ConnectionConfig
 from connector.config.transport import configure_session, describe_unreachable, timeouts
 from connector.config.values import Secret
-from connector.errors import ApiError, AuthError, ConnectorError, FatalApiError, RetriableError
+from connector.errors import (
+    ApiError,
+    AuthError,
+    ConnectorError,
+    CreditBudgetReached,
+    PermissionDenied,
+)
 from connector.redaction import redact
 
 from . import calllog
 from .audit import AuditLog
 from .classify import classify, is_invalid_token, lost_answer, parse_body
 from .credits import CreditMeter, estimate_credits
+from .policy import CallPolicy, Decision, allowing_hint, policy_url, purpose_headers
+from .retry import Backoff as Backoff  # re-exported (tests and callers import them from here)
+from .retry import CallCancelled, check_cancelled, retriable
+from .retry import cancellable as cancellable
+from .retry import charged_credits as charged_credits
+from .retry import pause as pause
+from .throttle import CallRate, CreditBudget
 
 log = logging.getLogger("connector.http")
 T = TypeVar("T")
-
-# Worker threads (page prefetch, concurrent write batches) do not see Ctrl-C or SIGTERM: the
-# thread that owns them sets this event when it stops, and their retry backoffs end at once.
-_CANCEL: ContextVar[threading.Event | None] = ContextVar("zohocrm_cancel", default=None)
-
-
-class CallCancelled(RetriableError):
-    """The work this call belonged to was stopped (Ctrl-C, SIGTERM): the call was not sent."""
-
-
-def cancellable(cancel: threading.Event, fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn(*args)`` (in a worker thread) so that its calls stop waiting once ``cancel`` is set."""
-    token = _CANCEL.set(cancel)
-    try:
-        return fn(*args)
-    finally:
-        _CANCEL.reset(token)
-
-
-def _check_cancelled() -> None:
-    cancel = _CANCEL.get()
-    if cancel is not None and cancel.is_set():
-        raise CallCancelled("not sent: the run is stopping", hint="run it again to go on")
-
-
-def pause(seconds: float) -> None:
-    """Sleep ``seconds``, or raise :class:`CallCancelled` as soon as the current work is cancelled."""
-    cancel = _CANCEL.get()
-    if cancel is None:
-        time.sleep(seconds)
-    elif cancel.wait(seconds):
-        _check_cancelled()
-
 
 class TokenProvider(Protocol):
     """What the HTTP layer needs from the auth layer."""
@@ -100,37 +76,6 @@ class ZohoResponse:
     @property
     def empty(self) -> bool:
         return self.status in (204, 304)
-
-
-class Backoff(wait_base):
-    """Exponential backoff with jitter (half to all of the step), raised to Retry-After when Zoho sends one."""
-
-    def __init__(self, base: float, cap: float) -> None:
-        self.base = base
-        self.cap = cap
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        ceiling = min(self.cap, self.base * (2 ** (state.attempt_number - 1)))
-        wait = random.uniform(ceiling / 2, ceiling)
-        hinted = exc.retry_after if isinstance(exc, RetriableError) else None
-        if hinted:
-            wait = max(wait, min(float(hinted), self.cap))
-        return wait
-
-
-def _retriable(exc: BaseException) -> bool:
-    return isinstance(exc, RetriableError) and not isinstance(exc, CallCancelled) and not exc.ambiguous
-
-
-def charged_credits(estimate: int, error: BaseException | None) -> int:
-    """What a call costs: the table's price when it succeeds, 1 for a request Zoho refused
-    after processing it (4xx), nothing when it never reached the handler (401, 429, 5xx,
-    transient error bodies). Zoho does not document what failed calls cost (unconfirmed);
-    this is the emulator's reading, so only failed calls can make the meter drift."""
-    if error is None:
-        return estimate
-    return 1 if isinstance(error, FatalApiError) else 0
 
 
 #: call kinds sent with POST that read (COQL, creating a Bulk Read job): they change nothing
@@ -171,6 +116,11 @@ class ZohoHttp:
         self.tokens = tokens
         self.audit = audit or (AuditLog(config.audit_log) if config.audit_log else None)
         self.meter = meter or CreditMeter()
+        self.policy = CallPolicy(config)
+        #: the broker workspace this connection serves (named in its audit lines), "" otherwise
+        self.workspace = ""
+        self.rate = CallRate(config.calls_per_minute, sleep=pause)
+        self.budget = CreditBudget(config)
         self.backoff = Backoff(backoff_base, backoff_cap)
         self.session = configure_session(requests.Session(), config)
         pool = max(4, config.max_concurrency * 2)
@@ -245,6 +195,11 @@ class ZohoHttp:
         """
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        # Decided before anything is sent, the token request included: a refused call never reaches Zoho.
+        decision = self.policy.decide(self.policy.classify(method, policy_url(self.config, path, base), json,
+                                                           params))
+        if not decision.allowed:
+            self.refuse(decision, method=method, path=policy_url(self.config, path, base), kind=kind or method.lower())
         if not self.config.api_server_override and self.tokens.api_domain is None:
             # The API host is the api_domain Zoho returns with the token (the user's data
             # center): get the token before the URL is built, or the first call goes to the
@@ -257,13 +212,13 @@ class ZohoHttp:
         what = what or f"{method} {redact(url.split('?', 1)[0])}"
         credits = estimate_credits(method, url, params, json)
         retrying = Retrying(stop=stop_after_attempt(self.config.max_retries + 1), wait=self.backoff,
-                            retry=retry_if_exception(_retriable), reraise=True, before_sleep=self._count_retry,
+                            retry=retry_if_exception(retriable), reraise=True, before_sleep=self._count_retry,
                             sleep=pause)
         try:
             return retrying(self._attempt_with_refresh, method, url, params, json, data, files, headers,
-                            idempotent, batch, kind or method.lower(), what, credits, stream)
-        except CallCancelled:
-            raise  # not a failure: the run is stopping, and says so itself
+                            idempotent, batch, kind or method.lower(), what, credits, stream, decision)
+        except (CallCancelled, CreditBudgetReached):
+            raise  # not a failure: the run is stopping (never sent), and says so itself
         except ConnectorError as exc:
             # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
             log.error("%s failed: %s", what, exc, extra={"zohocrm": {
@@ -275,24 +230,46 @@ class ZohoHttp:
 
     def _attempt_with_refresh(self, *args: Any) -> ZohoResponse:
         try:
-            return self._attempt(*args)
+            resp = self._attempt(*args)
         except AuthError as exc:
             if not exc.renewable:
                 raise
             # INVALID_TOKEN: the token expired or was revoked under us (our clock and Zoho's
             # disagree, or another client revoked it); the provider renews it: replay once.
-            return self._attempt(*args)
+            resp = self._attempt(*args)
+        decision: Decision = args[-1]
+        if decision.operation == "bulk_read" and args[0] == "POST" and isinstance(resp.body, dict):
+            try:  # later polls and the download name only the job: remember its module
+                self.policy.remember_job(str(resp.body["data"][0]["details"]["id"]), decision.module)
+            except (KeyError, IndexError, TypeError):
+                pass
+        return resp
 
     def _attempt(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any, files: Any,
                  headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
-                 credits: int, stream: bool) -> ZohoResponse:
-        _check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
+                 credits: int, stream: bool, decision: Decision) -> ZohoResponse:
+        check_cancelled()  # a stopping run sends nothing new (the cancel is set by the thread that owns this one)
+        self.rate.acquire()  # CallsPerMinute: waits its turn (cancellable)
+        check_cancelled()
+        self.budget.reserve(credits)  # CreditBudget(PerDay): raises before sending when it would pass
+        charged = _Charged()
+        try:
+            return self._send(method, url, params, json, data, files, headers, idempotent, batch, kind, what,
+                              credits, stream, decision, charged)
+        finally:
+            self.budget.settle(credits, charged.credits)
+
+    def _send(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any, files: Any,
+              headers: dict[str, str] | None, idempotent: bool, batch: bool, kind: str, what: str,
+              credits: int, stream: bool, decision: Decision, charged: _Charged) -> ZohoResponse:
         token = self.tokens.access_token()  # a Secret: revealed only inside ZohoTokenAuth
         if hasattr(files, "seek"):
             files.seek(0)
         with self._stats_lock:
             self.attempts += 1
-        self._log_request(method, url, params, json, data, files)
+        calllog.log_request(method, url, params, json, data, files)
+        if self.config.broker:  # the broker decides with the purpose the call serves (SQL, a write's own reads)
+            headers = {**(headers or {}), **purpose_headers()}
         queued_from = time.monotonic()
         try:
             with self._slots:
@@ -305,7 +282,7 @@ class ZohoHttp:
         except _DROPPED as exc:
             elapsed = time.monotonic() - queued_from
             self.stats.add_call(kind, elapsed, 0.0, 0)
-            self._audit(method, url, "dropped", None, 0, kind)
+            self._audit(method, url, "dropped", None, 0, kind, decision)
             message, hint = describe_unreachable(exc, url, self.config)
             log.info("%s failed after %.3f s: %s", what, elapsed, message,
                      extra={"zohocrm": {"event": "call", "method": method, "path": _path(url), "status": "dropped",
@@ -314,17 +291,18 @@ class ZohoHttp:
             raise lost_answer(exc, what=what, message=message, hint=hint, idempotent=idempotent) from None
         finished = time.monotonic()
         remaining = resp.headers.get("X-API-CREDITS-REMAINING")
-        self._log_response(resp, stream)
+        calllog.log_response(resp, stream)
         if stream and resp.status_code == 200 and "json" not in resp.headers.get("Content-Type", ""):
+            charged.credits = credits
             self.meter.add(kind, credits, remaining)
-            self._audit(method, url, resp.status_code, None, credits, kind)
+            self._audit(method, url, resp.status_code, None, credits, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, credits, 0)
             return _StreamingResponse(resp, credits)
         try:
             body = classify(resp, what=what) if not (batch and self._is_batch_answer(resp)) else parse_body(resp)
         except AuthError as exc:
             self.meter.add(kind, 0, remaining)
-            self._audit(method, url, resp.status_code, exc.zoho_error, 0, kind)
+            self._audit(method, url, resp.status_code, exc.zoho_error, 0, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, 0, 0)
             if is_invalid_token(exc):
                 try:
@@ -335,54 +313,19 @@ class ZohoHttp:
             raise
         except ConnectorError as exc:
             cost = charged_credits(credits, exc)
+            charged.credits = cost
             self.meter.add(kind, cost, remaining)
-            self._audit(method, url, resp.status_code, _code(exc), cost, kind)
+            self._audit(method, url, resp.status_code, _code(exc), cost, kind, decision)
             self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, cost, 0)
             raise
+        charged.credits = credits
         self.meter.add(kind, credits, remaining)
         records = len(body["data"]) if isinstance(body, dict) and isinstance(body.get("data"), list) else 0
-        self._audit(method, url, resp.status_code, None, credits, kind, records)
+        self._audit(method, url, resp.status_code, None, credits, kind, decision, records)
         self._log_call(kind, what, url, method, resp.status_code, started, queued_from, finished, credits, records)
         return ZohoResponse(resp.status_code, body, dict(resp.headers), resp.content, credits)
 
     # -- the Logfile, by Verbosity (see calllog) ---------------------------------------------
-
-    def _log_request(self, method: str, url: str, params: dict[str, Any] | None, json: Any, data: Any,
-                     files: Any) -> None:
-        if not log.isEnabledFor(calllog.REQUEST):
-            return
-        prepared = PreparedRequest()
-        prepared.prepare_url(url, params)
-        log.log(calllog.REQUEST, "-> %s %s", method, redact(prepared.url or url),
-                extra={"zohocrm": {"event": "request", "method": method, "path": _path(url)}})
-        if json is not None and log.isEnabledFor(logging.DEBUG):
-            log.debug("   request body shape: %s", calllog.shape(json))
-        elif files is not None:
-            log.debug("   request body: a multipart file upload")
-        elif data is not None:
-            log.debug("   request body: %s", calllog.shape(data))
-        if json is not None and log.isEnabledFor(calllog.TRACE):
-            log.log(calllog.TRACE, "   request body: %s", calllog.body_text(json))
-
-    def _log_response(self, resp: requests.Response, stream: bool) -> None:
-        if not log.isEnabledFor(logging.DEBUG):
-            return
-        log.debug("   request headers: %s", calllog.headers_text(resp.request.headers))
-        log.debug("   response headers: %s", calllog.headers_text(resp.headers))
-        if stream:
-            log.debug("   response body: streamed (%s)", resp.headers.get("Content-Type", "unknown type"))
-            return
-        try:
-            parsed: Any = resp.json() if resp.content else None
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            log.debug("   response body shape: %s", calllog.shape(parsed))
-        else:
-            log.debug("   response body: %d bytes of %s", len(resp.content),
-                      resp.headers.get("Content-Type", "unknown type"))
-        if log.isEnabledFor(calllog.TRACE) and resp.content:
-            log.log(calllog.TRACE, "   response body: %s", calllog.body_text(resp.content))
 
     def _log_call(self, kind: str, what: str, url: str, method: str, status: int, started: float,
                   queued_from: float, finished: float, credits: int, records: int) -> None:
@@ -406,10 +349,20 @@ class ZohoHttp:
         return isinstance(data, list) and bool(data) and all(isinstance(x, dict) and "status" in x for x in data)
 
     def _audit(self, method: str, url: str, status: int | str, code: str | None, credits: int, kind: str,
-               records: int = 0) -> None:
+               decision: Decision, records: int = 0) -> None:
         if self.audit is not None:
             self.audit.record(method=method, path=url, status=status, code=code, records=records,
-                              credits=credits, operation=kind)
+                              credits=credits, operation=decision.operation, module=decision.module,
+                              decision=decision.word, reason=decision.reason, api=kind, workspace=self.workspace)
+
+    def refuse(self, decision: Decision, *, method: str, path: str, kind: str) -> NoReturn:
+        """Audit a denied call (or statement: ``method="SQL"``) and raise; nothing is sent, no token asked for."""
+        self._audit(method, path, "denied", None, 0, kind, decision)
+        on = f" on {decision.module}" if decision.module else ""
+        log.warning("refused %s%s: %s", decision.operation, on, decision.reason,
+                    extra={"zohocrm": {"event": "denied", "operation": decision.operation, "module": decision.module}})
+        raise PermissionDenied(f"{decision.operation}{on}: not allowed by this connection ({decision.reason})",
+                               hint=allowing_hint(self.config, decision))
 
     def close(self) -> None:
         self.session.close()
@@ -425,6 +378,13 @@ def _code(exc: ConnectorError) -> str | None:
 def _path(url: str) -> str:
     """A URL without its query string (which may quote criteria or values), masked."""
     return redact(url.split("?", 1)[0])
+
+
+@dataclass
+class _Charged:
+    """What an attempt was charged (0 until Zoho answered), for the budget to settle."""
+
+    credits: int = 0
 
 
 class _StreamingResponse(ZohoResponse):

@@ -21,6 +21,8 @@ from connector.config.config import ConnectionConfig
 from connector.config.properties import OPERATIONS, WRITE_OPERATIONS
 from connector.errors import ConfigError, PermissionDenied
 
+from .policy import broker_decides
+
 
 def _check_operation(operation: str) -> str:
     op = operation.strip().lower()
@@ -70,6 +72,8 @@ def require_writes(config: ConnectionConfig, needs: Mapping[str, Iterable[str]],
     The message lists what is missing per operation and ends with the text to put in the
     connection string; the exit status of the CLI for it is 4.
     """
+    if broker_decides(config):
+        return  # the broker refuses (and audits) what its workspace may not write
     missing = missing_writes(config, needs)
     if not missing:
         return

@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
+from contextvars import copy_context  # workers serve the purpose of the call that started them
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ class BulkReader:
 
         def next_page() -> Future[PageFile]:
             at = pager.update_request({})
-            return pool.submit(cancellable, cancel, self.fetch_page, module, plan.fields, criteria, at["page"],
+            return pool.submit(copy_context().run, cancellable, cancel, self.fetch_page, module, plan.fields, criteria, at["page"],
                                at["page_token"], workdir, cancel)
 
         try:

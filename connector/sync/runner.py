@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connector.errors import ConnectorError, PermissionDenied
+from connector.errors import ConnectorError, CreditBudgetReached, PermissionDenied
 from connector.interrupts import as_interrupt, is_interrupt
 
 from .contract import LookupRef, ProgressFn, Source, Target
@@ -251,6 +251,11 @@ def run(source: Source, target: Target, *, modules: list[str] | None = None, inc
         return _run(result, source, target, modules, incremental, progress, stop_on_error, refresh_formulas,
                     credits_before)
     except BaseException as exc:
+        if isinstance(exc, CreditBudgetReached):  # a clean stop too: say what was kept, like an interrupt
+            result.credits = _credits(source, target) - credits_before
+            result.report_path = target.report_path
+            exc.migration_result = result  # type: ignore[attr-defined]
+            raise
         if not is_interrupt(exc):
             raise
         result.credits = _credits(source, target) - credits_before
@@ -290,8 +295,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
             result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,
                                               signpost=cap, progress=progress, refresh_formulas=refresh_formulas,
                                               clear_refs=clear_refs))
-        except PermissionDenied:
-            raise  # the connection's settings, not this module: every later write would be refused too
+        except (PermissionDenied, CreditBudgetReached):
+            raise  # the connection's settings, not this module: every later call would be refused too
         except ConnectorError as exc:
             log.error("module %s failed: %s", module, exc)
             result.modules.append(ModuleResult(module, "incremental" if incremental else "full", error=str(exc)))

@@ -25,6 +25,7 @@ from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError, PlanningError, StateError
 from connector.http.client import ZohoHttp
 from connector.http.guard import require_write
+from connector.http.policy import acting_as
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
@@ -172,6 +173,14 @@ class Writer:
     def write(self, module: str, rows: Rows, operation: str = "insert", key: str | None = None,
               trigger: Iterable[str] = (), dry_run: bool | None = None, *, report_path: str | Path | None = None,
               resume_from: str | Path | None = None, progress: ProgressCallback | None = None) -> WriteReport:
+        # The reads a write makes of its own module (ids to check, rows to reconcile) are part of it.
+        with acting_as(operation.strip().lower() if isinstance(operation, str) else "", module):
+            return self._write(module, rows, operation, key, trigger, dry_run, report_path=report_path,
+                               resume_from=resume_from, progress=progress)
+
+    def _write(self, module: str, rows: Rows, operation: str = "insert", key: str | None = None,
+               trigger: Iterable[str] = (), dry_run: bool | None = None, *, report_path: str | Path | None = None,
+               resume_from: str | Path | None = None, progress: ProgressCallback | None = None) -> WriteReport:
         """Write ``rows`` to ``module``; every input row gets one line in the returned report.
 
         ``key``: the duplicate-check field for upsert, and what rows are recognised by after a lost

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextvars import copy_context  # workers serve the purpose of the call that started them
 from typing import Any
 
 from connector.api import records
@@ -121,13 +122,13 @@ class RestWriter(Writer):
             for item in items:
                 batch.append(item)
                 if len(batch) == self.batch_size:
-                    pending.add(pool.submit(cancellable, cancel, self._send, run, batch))
+                    pending.add(pool.submit(copy_context().run, cancellable, cancel, self._send, run, batch))
                     batch = []
                     # A bounded window keeps memory flat and lets progress report as batches land.
                     while len(pending) >= self.concurrency * 2:
                         pending = self._collect(run, pending, FIRST_COMPLETED)
             if batch:
-                pending.add(pool.submit(cancellable, cancel, self._send, run, batch))
+                pending.add(pool.submit(copy_context().run, cancellable, cancel, self._send, run, batch))
             while pending:
                 pending = self._collect(run, pending, FIRST_COMPLETED)
         except BaseException as exc:

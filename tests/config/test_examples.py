@@ -23,7 +23,8 @@ EXAMPLES = sorted(EXAMPLES_DIR.glob("*.txt"))
 REQUIRED = {
     "emulator.txt", "us-production-refresh-token.txt", "eu-sandbox.txt", "desktop-login.txt",
     "headless-login.txt", "read-only-analytics.txt", "migration-target-writes.txt", "behind-proxy.txt",
-    "socks-firewall.txt", "pasted-from-other-tools.txt",
+    "socks-firewall.txt", "pasted-from-other-tools.txt", "nightly-sync-budget.txt",
+    "through-a-broker.txt",
 }
 
 

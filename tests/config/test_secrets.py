@@ -28,7 +28,8 @@ def _assert_hidden(text: str) -> None:
 
 def test_secret_properties_are_the_expected_ones() -> None:
     assert [p.name for p in SECRET_PROPERTIES] == [
-        "OAuthClientSecret", "OAuthAccessToken", "OAuthRefreshToken", "ProxyPassword", "FirewallPassword",
+        "BrokerKey", "OAuthClientSecret", "OAuthAccessToken", "OAuthRefreshToken", "ProxyPassword",
+        "FirewallPassword",
     ]
 
 

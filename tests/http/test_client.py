@@ -26,6 +26,9 @@ from connector.http.client import Backoff
 from connector.session import ZohoSession
 from tests.http.support import configure, conn, fast_session, free_port, grant, stats
 
+# Raw writes through session.http are governed like any other: these tests write Leads.
+WRITES = {"AllowedOperations": "read,insert,update,upsert,delete", "AllowedModules": "Leads"}
+
 
 @pytest.fixture
 def emu(make_emulator: Callable[..., Emulator]) -> Emulator:
@@ -73,7 +76,7 @@ def test_retries_run_out_with_a_retriable_error(emu):
 
 def test_a_write_whose_answer_was_lost_is_ambiguous_and_not_replayed(emu):
     before = len(requests.get(f"{emu.origin}/__emulator/export/Leads", timeout=30).json()["data"])
-    with fast_session(conn(emu, MaxRetries=5)) as s:
+    with fast_session(conn(emu, MaxRetries=5, **WRITES)) as s:
         s.tokens.access_token()
         configure(emu, fault_rate=1.0, fault_kinds=["drop_after"])
         with pytest.raises(RetriableError) as info:
@@ -88,7 +91,7 @@ def test_a_write_whose_answer_was_lost_is_ambiguous_and_not_replayed(emu):
 
 def test_a_refused_connection_is_not_ambiguous_and_is_retried_even_for_a_write(emu):
     dead = f"http://127.0.0.1:{free_port()}"
-    with fast_session(conn(emu, APIServer=dead, MaxRetries=2)) as s:
+    with fast_session(conn(emu, APIServer=dead, MaxRetries=2, **WRITES)) as s:
         with pytest.raises(RetriableError) as info:
             s.http.post("/Leads", json={"data": [lead(2)]})
         assert info.value.ambiguous is False and s.http.attempts == 3
@@ -97,7 +100,7 @@ def test_a_refused_connection_is_not_ambiguous_and_is_retried_even_for_a_write(e
 # -- credits and quota ------------------------------------------------------------------------
 
 def test_credits_are_counted_per_call_like_zoho_counts_them(emu, tmp_path):
-    with fast_session(conn(emu)) as s:
+    with fast_session(conn(emu, **{**WRITES, "AllowedModules": "Leads,Nope"})) as s:
         s.tokens.access_token()
         before = stats(emu)["credits_used"]
         h = s.http
