@@ -148,6 +148,8 @@ class Engine:
             hit = self._estimates.get(module)
         if hit is not None and now - hit[0] < ESTIMATE_TTL_S:
             return hit[1]
+        if "COQL" not in self.session.catalog.table(module).read_apis:
+            return None  # Notes and the like have no /actions/count: an unknown size
         try:
             n: int | None = records_api.count(self.session.http, module)
         except ConnectorError as exc:

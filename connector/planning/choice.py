@@ -15,6 +15,12 @@ and returns the API and the reason EXPLAIN shows. In order:
 5. estimated at most ``SELECTIVE`` rows: COQL;
 6. otherwise Bulk (with its criteria), including when the size is unknown.
 
+Two facts about the module and the columns narrow this (:mod:`connector.schema.access`):
+an API that does not serve the module is never chosen (Notes: the records API
+only), and a projection with columns only the records API returns (``Tag``, file
+uploads, ``Participants``) scans through list pages — COQL and Bulk would need a
+list call per 100 rows to fill them in.
+
 A forced APIType is the caller's business (the planner notes what it loses).
 """
 
@@ -24,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from connector.readers.strategies import BULK, COQL, REST, SEARCH
+from connector.schema.access import ALL_APIS, fallback_api, refusal_note
 
 #: estimated result rows up to which a filtered read goes to COQL rather than a Bulk job
 SELECTIVE = 5_000
@@ -54,10 +61,21 @@ class ReadRequest:
     unordered: bool = True
     #: the ORDER BY keys are ones COQL sorts exactly like DuckDB
     coql_sorts: bool = False
+    #: the APIs that serve the module (connector.schema.access)
+    apis: frozenset[str] = ALL_APIS
+    #: the read needs columns only the records API returns (COQL and Bulk fill them in by id)
+    records_only: bool = False
 
 
 def choose_api(req: ReadRequest, *, use_coql: bool = False) -> tuple[str, str]:
     """(API, why) for an Auto read."""
+    api, why = _choose(req, use_coql=use_coql)
+    if api not in req.apis:
+        return fallback_api(req.apis, api), refusal_note(req.module, req.apis, api)
+    return api, why
+
+
+def _choose(req: ReadRequest, *, use_coql: bool = False) -> tuple[str, str]:
     limit = req.limit
     if limit is not None and limit <= COQL.limits.rows_per_call:
         if not req.unordered and req.coql_sorts and req.coql_exact:
@@ -92,6 +110,9 @@ def choose_api(req: ReadRequest, *, use_coql: bool = False) -> tuple[str, str]:
 def _scan(req: ReadRequest, size: str) -> tuple[str, str]:
     """Every row: the list API's pages or a Bulk Read job, whichever costs fewer credits."""
     n = req.total_rows
+    if req.records_only:
+        return "REST", (f"every row ({size}) with columns only the records API returns (Tag, file uploads, "
+                        "Participants): list pages, not Bulk plus a list call per 100 rows")
     rest, bulk = REST.cost(n, req.fields), BULK.cost(n, req.fields)
     if rest.credits is not None and bulk.credits is not None and rest.credits <= bulk.credits:
         return "REST", (f"small module ({size}) and no filter Zoho can apply: ~{rest.credits:,} credits of list "

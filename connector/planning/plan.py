@@ -26,6 +26,7 @@ from connector.errors import ConnectorError
 from connector.model import Pushdown
 from connector.readers.dialects.coql import count_statement
 from connector.readers.strategies import COQL, strategy_for
+from connector.schema.access import fallback_api, refusal_note
 from connector.schema.types import TableSchema
 
 from .analyze import Resolver, TableRef, Unit, analyze, parse
@@ -145,7 +146,8 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
 
     # A COUNT is one statement with no keyset: it may use every condition COQL takes.
     countable = not has_where or (bool(filters) and filters["COQL"].exact)
-    if ref.count_only and countable and config.api_type in ("Auto", "COQL") and (filtering or not has_where):
+    if ref.count_only and countable and config.api_type in ("Auto", "COQL") and (filtering or not has_where) \
+            and "COQL" in ts.read_apis:
         where = filters["COQL"].value if filters else None
         pd = Pushdown(coql_where=where, exact=True)
         price = COQL.cost(1, 1, 1)
@@ -210,6 +212,9 @@ def _choose(ref: TableRef, config: ConnectionConfig, filters: Mapping[str, Filte
             coql_exact: bool) -> tuple[str, str]:
     pushable = {t: f for t, f in filters.items() if f.value is not None}
     forced = config.api_type
+    apis = ref.schema.read_apis
+    if forced != "Auto" and forced not in apis:
+        return fallback_api(apis, forced), f"APIType={forced} overridden: {refusal_note(ref.schema.module, apis, forced)}"
     if forced != "Auto":
         note = ""
         if forced == "Search" and "Search" not in pushable:
@@ -228,7 +233,8 @@ def _choose(ref: TableRef, config: ConnectionConfig, filters: Mapping[str, Filte
         search_takes_less=search is not None and coql is not None and any(
             c and not s for s, c in zip(search.pushed, coql.pushed, strict=True)),
         limit=ref.limit if ref.lone else None, unordered=ref.order_by == (),
-        coql_sorts=bool(ref.order_by) and bool(order))
+        coql_sorts=bool(ref.order_by) and bool(order), apis=apis,
+        records_only=not ref.schema.records_only_columns.isdisjoint(ref.column_list()))
     return choose_api(request, use_coql=config.use_coql)
 
 

@@ -22,6 +22,7 @@ from connector.readers.base import Reader
 from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
+from connector.schema.access import fallback_api, refusal_note
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
@@ -140,13 +141,17 @@ class ZohoSource(Source):
         """
         ts = self.session.catalog.table(module)
         fields = len(ts.fields_for([c.name for c in ts.columns]))
+        apis, extra = ts.read_apis, bool(ts.records_only_columns)
         if since is None:
-            return ReadRequest(ts.module, fields, self._record_count(ts.module))
+            return ReadRequest(ts.module, fields, self._record_count(ts.module), apis=apis, records_only=extra)
         after = SEARCH.literal("datetime", since + timedelta(seconds=1))
         delta = self._record_count(ts.module, SEARCH.compare("Modified_Time", "ge", [after], False))
-        return ReadRequest(ts.module, fields, None, filtered=True, estimates={"COQL": delta, "Bulk": delta})
+        return ReadRequest(ts.module, fields, None, filtered=True, estimates={"COQL": delta, "Bulk": delta},
+                           apis=apis, records_only=extra)
 
     def _record_count(self, module: str, criteria: str | None = None) -> int | None:
+        if "COQL" not in self.session.catalog.table(module).read_apis:
+            return None  # Notes and the like: no /actions/count (Zoho answers INVALID_MODULE)
         try:
             return api.count(self.session.http, module, criteria)
         except ConnectorError as exc:  # an estimate is a hint; the read itself reports real trouble
@@ -163,6 +168,10 @@ class ZohoSource(Source):
             log.info("%s: reading with %s: %s", module, choice, why)
         elif choice == "Search":
             choice = "COQL"  # a sync has no search criteria; Search would only fall back to COQL
+        apis = self.session.catalog.table(module).read_apis
+        if choice not in apis:
+            log.info("%s: reading with %s: %s", module, fallback_api(apis, choice), refusal_note(module, apis, choice))
+            choice = fallback_api(apis, choice)
         return reader_for(choice, ctx)
 
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
@@ -245,7 +254,8 @@ class ZohoSource(Source):
 
     def ids(self, module: str) -> set[str]:
         """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
-        reader = reader_for("COQL", self.session.reader_context())
+        api = fallback_api(self.session.catalog.table(module).read_apis, "COQL")
+        reader = reader_for(api, self.session.reader_context())
         return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
 
     def cascade_suspected(self, module: str, since: datetime | None) -> bool:
