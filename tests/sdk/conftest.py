@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from connector.emulator import Emulator
-
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+
+from connector.emulator import Emulator
 
 
 class MemoryTokenStore(TokenStore):  # type: ignore[misc]
