@@ -25,8 +25,9 @@ from connector.config.config import ConnectionConfig
 from connector.errors import ConnectorError
 from connector.model import Pushdown
 from connector.readers.dialects.coql import count_statement
-from connector.readers.strategies import COQL, strategy_for
+from connector.readers.strategies import COQL, STRATEGIES, strategy_for
 from connector.schema.access import fallback_api, refusal_note
+from connector.schema.org_tables import key_columns
 from connector.schema.types import TableSchema
 
 from .analyze import Resolver, TableRef, Unit, analyze, parse
@@ -179,6 +180,10 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
             limit = ref.limit
         elif api == "COQL" and order and ref.limit <= COQL.limits.rows_per_call:
             limit, order_by = ref.limit, order
+    if api not in STRATEGIES:  # a table no module-wide API serves: DuckDB filters, key columns limit the calls
+        pd = Pushdown(keys=key_values(nodes, key_columns(ts)))
+        return TableScan(ts.module, columns, api, pd, _residual(ref, units, ()), not has_where, None, None,
+                         relation, ref.alias, None, reason, filters)
     pd = Pushdown(criteria=_value(sent, "Search"), coql_where=_value(sent, "COQL"),
                   bulk_criteria=_value(sent, "Bulk"), modified_since=rest.since if api == "REST" else None,
                   limit=limit, order_by=order_by, exact=exact)
@@ -189,6 +194,19 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, total: Ca
     price = strategy_for(api).cost(rows, fields, limit)
     return TableScan(ts.module, columns, api, pd, residual, exact, price.calls, price.credits, relation, ref.alias,
                      rows, reason, filters)
+
+
+def key_values(nodes: list[Node], columns: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``col = 'x'`` / ``col IN (...)`` conjuncts on the key columns: the values a read may stop at."""
+    out: dict[str, tuple[str, ...]] = {}
+    for node in nodes:
+        if isinstance(node, Pred) and node.column.name in columns and node.op in ("eq", "in"):
+            values = node.value if node.op == "in" else (node.value,)
+            if all(isinstance(v, str) for v in values):
+                got = tuple(str(v) for v in values)
+                prev = out.get(node.column.name)
+                out[node.column.name] = got if prev is None else tuple(v for v in prev if v in got)
+    return tuple(out.items())
 
 
 def _render(nodes: list[Node], ctx: RuleContext) -> tuple[dict[str, FilterPushdown], dict[str, FilterPushdown]]:

@@ -18,10 +18,13 @@ from connector.errors import ConfigError
 from .base import Reader, ReaderContext
 from .bulk import BulkReader
 from .coql import CoqlReader
+from .org_tables import MetadataReader, RelatedReader
 from .rest import RestReader
 from .search import SearchReader
 
-READERS: dict[str, type] = {"REST": RestReader, "COQL": CoqlReader, "Search": SearchReader, "Bulk": BulkReader}
+#: the four Zoho read APIs, and the readers of tables no module-wide API serves (connector.schema.org_tables)
+READERS: dict[str, type] = {"REST": RestReader, "COQL": CoqlReader, "Search": SearchReader, "Bulk": BulkReader,
+                            "Metadata": MetadataReader, "Related": RelatedReader}
 
 
 def reader_for(api_type: str, ctx: ReaderContext) -> Reader:
@@ -37,5 +40,5 @@ def reader_for(api_type: str, ctx: ReaderContext) -> Reader:
     return reader
 
 
-__all__ = ["BulkReader", "CoqlReader", "Reader", "ReaderContext", "RestReader", "SearchReader", "READERS",
+__all__ = ["BulkReader", "CoqlReader", "MetadataReader", "RelatedReader", "Reader", "ReaderContext", "RestReader", "SearchReader", "READERS",
            "reader_for"]

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 ALL_APIS = frozenset({"REST", "COQL", "Search", "Bulk"})
 RECORDS_API = frozenset({"REST"})
-#: read one parent record at a time through its related list (connector.readers.related)
+#: read one parent record at a time through its related list (connector.readers.org_tables)
 PER_PARENT = frozenset({"Related"})
+#: the tables of connector.schema.org_tables, read from their metadata endpoints
+METADATA = frozenset({"Metadata"})
 
 #: standard modules COQL, Search and Bulk Read take (Zoho's COQL module list, api names)
 QUERYABLE_STANDARD = frozenset({
@@ -60,4 +62,6 @@ def refusal_note(module: str, apis: frozenset[str], wanted: str) -> str:
     """Why ``wanted`` was not used for ``module`` (for EXPLAIN and the logs)."""
     if apis == PER_PARENT:
         return f"{module} is listed per parent record (GET /{{module}}/{{id}}/{module}); no module-wide API serves it"
+    if apis == METADATA:
+        return f"{module} is read from its metadata endpoint (connector.schema.org_tables)"
     return f"{module} is served by the records API only ({wanted} does not take it)"

@@ -22,7 +22,7 @@ from connector.readers.base import Reader
 from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
-from connector.schema.access import fallback_api, refusal_note
+from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
@@ -44,6 +44,20 @@ COQL_IN_CLAUSES = 10  # of the 25 conditions a WHERE may have; the reader adds i
 def boundary_clause(watermark: datetime, ids: list[str]) -> str:
     """COQL for "not one of the rows already taken at the watermark second" (see CoqlWhere.not_taken_at)."""
     return COQL.not_taken_at(watermark, ids)
+
+
+def _not_taken(batches: Iterator[pa.RecordBatch], second: datetime, taken: set[str]) -> Iterator[pa.RecordBatch]:
+    """Rows less those already taken at the watermark second (a row modified since has a later time)."""
+    stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
+    for b in batches:
+        if "Modified_Time" not in b.schema.names:
+            yield b
+            continue
+        at_second = pc.fill_null(pc.equal(b.column("Modified_Time"), stamp), False)
+        seen = pc.is_in(b.column("id"), value_set=pa.array(sorted(taken), pa.string()))
+        kept = b.filter(pc.invert(pc.and_(at_second, seen)))
+        if kept.num_rows:
+            yield kept
 
 
 class ZohoSource(Source):
@@ -198,6 +212,11 @@ class ZohoSource(Source):
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
         reader = self._reader(module, modified_since)
         ids = sorted(exclude_ids or (), key=int)
+        if modified_since is not None and ids and self.session.catalog.table(module).read_apis == PER_PARENT:
+            # Attachments: every parent is listed anyway, so the rows already taken are dropped here.
+            yield from _not_taken(reader.batches(module, columns, Pushdown(modified_since=modified_since)),
+                                  modified_since, set(ids))
+            return
         if modified_since is None or not ids:
             yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
         elif getattr(reader, "name", "") == "COQL" and len(ids) <= COQL_IN_MAX * COQL_IN_CLAUSES:
@@ -293,8 +312,14 @@ class ZohoSource(Source):
                     return True
         return False
 
-    def deleted_ids(self, module: str, since: datetime | None) -> list[str]:
-        """Zoho keeps a deletion log (the recycle bin's ``/deleted``): every id deleted after ``since``."""
+    def deleted_ids(self, module: str, since: datetime | None) -> list[str] | None:
+        """Zoho keeps a deletion log (the recycle bin's ``/deleted``): every id deleted after ``since``.
+
+        Attachments and the metadata tables (``_Users`` ...) have none (``/Attachments/deleted`` is no
+        endpoint): None, so ids are compared.
+        """
+        if self.session.catalog.table(module).read_apis in (PER_PARENT, METADATA):
+            return None
         return self.deleted(module, since)
 
     def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:
