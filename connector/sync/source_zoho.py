@@ -27,6 +27,7 @@ from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
 from .contract import LookupRef, Source
+from .record_files import Fetch, FilePlan
 from .state import BoundaryCheck
 
 log = logging.getLogger("connector.sync")
@@ -311,6 +312,29 @@ class ZohoSource(Source):
                 if rows:
                     return True
         return False
+
+    def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
+        """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""
+        ts = self.session.catalog.table(module)
+        if ts.read_apis == PER_PARENT and "File_Id" in ts.by_name:
+            plan = FilePlan(ts.module, attachments=True)
+        else:
+            fields = tuple(c.name for c in ts.columns if c.field in ts.fields
+                           and ts.fields[c.field].data_type in ("fileupload", "imageupload"))
+            if not fields:
+                return None
+            plan = FilePlan(ts.module, fields=fields)
+
+        def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
+            r = self.session.http.request("GET", path, params=params or None, stream=True, kind="file_download",
+                                          what=f"{module} file {path}")
+            iter_content = getattr(r, "iter_content", None)
+            if iter_content is None:  # a file whose own type is JSON comes back read whole
+                yield r.content
+                return
+            yield from iter_content(1 << 20)
+
+        return plan, fetch
 
     def deleted_ids(self, module: str, since: datetime | None) -> list[str] | None:
         """Zoho keeps a deletion log (the recycle bin's ``/deleted``): every id deleted after ``since``.
