@@ -118,6 +118,10 @@ class MetadataReader:
         key = c.path[0]
         if key == "@module":
             return scope
+        if key in ("@parent_id", "@related"):  # per-parent lists: which record, which of its lists
+            return obj.get(key)
+        if key == "@link_key":  # a link is unique per parent, list and linked record
+            return f"{obj.get('@parent_id')}:{obj.get('id')}"
         if key == "@read_apis":
             info = self.ctx.catalog.modules().get(str(obj.get("api_name") or ""))
             if info is None:
@@ -140,8 +144,10 @@ class MetadataReader:
             assert spec.parent is not None
             ids = list(wanted) if wanted is not None else _ids(self.ctx, spec.parent)
             for rid in ids:
-                for obj in self._pages(spec.path.replace("{id}", rid), spec):
-                    yield spec.parent, obj
+                for related in spec.related or ("",):
+                    path = spec.path.replace("{id}", rid).replace("{related}", related)
+                    for obj in self._pages(path, spec):
+                        yield spec.parent, {**obj, "@parent_id": rid, "@related": related}
             return
         for module in self._modules(spec, wanted):
             path = spec.path.replace("{module}", module)

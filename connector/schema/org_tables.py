@@ -19,6 +19,7 @@ except that an equality or ``IN`` on a table's key column (``module``,
 | ``_Layouts`` / ``_Custom_Views`` / ``_Related_Lists`` / ``_Tags`` | ``/settings/...?module=`` | one per module |
 | ``_Deleted_Records`` | ``GET /{module}/deleted?type=all`` per module | recycle-bin or permanently deleted record |
 | ``_Stage_History`` | ``GET /Deals/{id}/Stage_History`` per deal | stage a deal went through |
+| ``_Campaign_Members`` | ``GET /Campaigns/{id}/Leads`` and ``/Contacts`` per campaign | member, with its status |
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ class OrgTable:
     #: which modules a per-module table asks: "all", "records" (not Attachments), "tagged" (top-level
     #: modules COQL reads: Zoho keeps no tags for Notes, line items or linking modules)
     modules: str = "all"
+    #: per-parent tables: the parent's related lists read (``{related}`` in ``path``)
+    related: tuple[str, ...] = ()
+    #: record data rather than settings: part of a whole-org migration (no ``--modules``)
+    migrated: bool = False
 
     def schema(self) -> TableSchema:
         cols = [Column(c.name, c.name, "value", "org", c.arrow) for c in self.columns]
@@ -154,6 +159,12 @@ TABLES: tuple[OrgTable, ...] = (
         col("Modified_By_Name", S, "Modified_By.name"), col("Modified_Time", TS)),
         scope="parent", parent="Deals", key_column="Deal_Id", paged=True,
         doc="every stage each deal went through (Zoho's Stage_History related list)"),
+    OrgTable("_Campaign_Members", "/Campaigns/{id}/{related}", "data", (
+        col("id", S, "@link_key"), col("Campaign_Id", S, "@parent_id"), col("Member_Module", S, "@related"),
+        col("Member_Id", S, "id"), col("Member_Name", S, "Full_Name"), col("Email"), col("Member_Status")),
+        scope="parent", parent="Campaigns", related=("Leads", "Contacts"), key_column="Campaign_Id", paged=True,
+        params=(("fields", "id,Full_Name,Email"),), migrated=True,
+        doc="the leads and contacts of each campaign, with their member status (id: campaign id:record id)"),
 )
 BY_NAME = {t.name: t for t in TABLES}
 

@@ -23,6 +23,7 @@ from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
 from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
+from connector.schema.org_tables import org_table
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
@@ -96,8 +97,9 @@ class ZohoSource(Source):
         return hashlib.sha256(self.identity().encode()).hexdigest()[:16]
 
     def modules(self) -> list[str]:
+        """Every record module, Attachments, and the org tables that hold record data (campaign members)."""
         return [m for m, info in self.session.catalog.modules().items()
-                if info.generated_type in DEFAULT_MODULE_TYPES]
+                if info.generated_type in DEFAULT_MODULE_TYPES or getattr(org_table(m), "migrated", False)]
 
     def schema(self, module: str) -> pa.Schema:
         return self.session.catalog.table(module).arrow_schema
@@ -120,12 +122,14 @@ class ZohoSource(Source):
     def formula_columns(self, module: str) -> list[str]:
         """Columns whose value changes without the record's Modified_Time moving.
 
-        Formulas and rollups, and the ``<Lookup>_Name`` of every lookup: renaming (or deleting)
-        an account changes what its contacts' ``Account_Name_Name`` says, not their Modified_Time.
+        Formulas and rollups, the ``<Lookup>_Name`` of every lookup (renaming or deleting an
+        account changes what its contacts' ``Account_Name_Name`` says, not their Modified_Time),
+        and ``Tag`` (tags are added and removed without the record's Modified_Time moving).
         """
         ts = self.session.catalog.table(module)
+        # Tags too: adding or removing one leaves Modified_Time where it was.
         return [c.name for c in ts.columns if c.field in ts.fields
-                and (ts.fields[c.field].data_type in COMPUTED_TYPES or c.part == "name")]
+                and (ts.fields[c.field].data_type in COMPUTED_TYPES or c.part == "name" or ts.fields[c.field].is_tag)]
 
     def now(self) -> datetime:
         """Zoho's clock (from the Date header), second precision: the run's signpost."""

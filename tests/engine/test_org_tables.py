@@ -159,6 +159,21 @@ def test_notes_attachments_and_line_items_carry_their_parent(client: ZohoClient,
     assert want and sorted(tuple(r.values()) for r in items.to_pylist()) == want
 
 
+def test_campaign_members_equal_the_links_with_their_status(org: Emulator, client: ZohoClient,
+                                                            engine: Engine) -> None:
+    want = sorted((m["Campaign"]["id"], module, m[field]["id"], m["Member_Status"])
+                  for module, field in (("Leads", "Lead"), ("Contacts", "Contact"))
+                  for m in client.export(f"Campaigns_X_{module}"))
+    got = engine.query_table("SELECT id, Campaign_Id, Member_Module, Member_Id, Member_Status FROM _Campaign_Members")
+    assert want and sorted(tuple(r.values())[1:] for r in got.to_pylist()) == want
+    assert all(r["id"] == f"{r['Campaign_Id']}:{r['Member_Id']}" for r in got.to_pylist())
+    campaign = want[0][0]
+    before = calls(org)
+    one = engine.query_table(f"SELECT count(*) FROM _Campaign_Members WHERE Campaign_Id = '{campaign}'")
+    assert one.column(0).to_pylist() == [sum(1 for w in want if w[0] == campaign)]
+    assert spent(org, before) == {"get_related": 2}, "one campaign's Leads and Contacts lists"
+
+
 # ---- pushdown on the key column -----------------------------------------------------------------
 
 
