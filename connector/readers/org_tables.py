@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from connector.errors import FatalApiError
+from connector.http.client import cancellable
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.access import PER_PARENT, fallback_api, read_apis
 from connector.schema.convert import _to_datetime as to_datetime
@@ -244,21 +248,26 @@ class RelatedReader:
         if module_col in keys:
             parents = [p for p in parents if p in keys[module_col]]
         read = 0
-        for parent in parents:
-            probe = id_col in keys and len(parents) > 1
-            ids = keys[id_col] if id_col in keys else _ids(self.ctx, parent)
-            found: list[dict[str, Any]] = []
-            for rid in ids:
-                found += self._list(parent, rid, module, fields, probe)
-                if len(found) >= PER_PAGE * 5:
-                    read += len(found)
-                    yield _since(records_to_batch(ts, cols, found), pd)
-                    self.ctx.report(module, read)
-                    found = []
-            if found:
-                read += len(found)
-                yield _since(records_to_batch(ts, cols, found), pd)
-                self.ctx.report(module, read)
+        # One call per parent record is all Zoho offers: up to MaxConcurrency of them at a time (the
+        # client's semaphore bounds them anyway), in chunks so memory holds one chunk's answers.
+        workers = max(1, min(int(self.ctx.config.max_concurrency), 8))
+        cancel = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"related-{module}")
+        try:
+            for parent in parents:
+                probe = id_col in keys and len(parents) > 1
+                ids = list(keys[id_col]) if id_col in keys else _ids(self.ctx, parent)
+                for at in range(0, len(ids), CHUNK):
+                    lists = pool.map(cancellable, repeat(cancel), repeat(self._list), repeat(parent),
+                                     ids[at:at + CHUNK], repeat(module), repeat(fields), repeat(probe))
+                    found = [rec for one in lists for rec in one]
+                    if found:
+                        read += len(found)
+                        yield _since(records_to_batch(ts, cols, found), pd)
+                        self.ctx.report(module, read)
+        finally:
+            cancel.set()  # a stopped read: the workers' queued calls are not sent
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _list(self, parent: str, rid: str, module: str, fields: list[str], probe: bool) -> list[dict[str, Any]]:
         """``probe``: the id was given without its module, so every parent module is asked for it."""
