@@ -10,6 +10,7 @@ read-only tables are refused before any call.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -212,6 +213,17 @@ def test_parent_keys_limit_attachment_calls(org: Emulator, client: ZohoClient, e
     used = spent(org, before)
     assert used.get("get_attachments") == len(ids)
     assert not {"coql_query", "list_records"} & set(used), "the parents' ids were given: none is listed"
+
+
+def test_a_parent_id_without_its_module_is_probed_quietly(client: ZohoClient, engine: Engine,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Every module an attachment may hang off is asked for the id: the misses are no failed calls."""
+    a = client.export("Attachments")[0]
+    with caplog.at_level(logging.INFO, logger="connector"):
+        got = engine.query_table(f"SELECT id FROM Attachments WHERE Parent_Id_Id = '{a['Parent_Id']['id']}'")
+    assert a["id"] in got.column(0).to_pylist()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], "a miss is logged as an error"
+    assert any("failed" in r.getMessage() for r in caplog.records), "the misses are still in the log, at INFO"
 
 
 # ---- read-only ------------------------------------------------------------------------------------
