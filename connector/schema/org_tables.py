@@ -77,6 +77,8 @@ class OrgTable:
     related: tuple[str, ...] = ()
     #: record data rather than settings: part of a whole-org migration (no ``--modules``)
     migrated: bool = False
+    #: what to do instead of writing to the table (settings tables: change them in Zoho's setup)
+    instead: str = ""
 
     def schema(self) -> TableSchema:
         cols = [Column(c.name, c.name, "value", "org", c.arrow) for c in self.columns]
@@ -150,6 +152,7 @@ TABLES: tuple[OrgTable, ...] = (
         col("deleted_by_id", S, "deleted_by.id"), col("deleted_by_name", S, "deleted_by.name"),
         col("created_by_id", S, "created_by.id"), col("created_by_name", S, "created_by.name")),
         scope="module", params=(("type", "all"),), key_column="module", paged=True, modules="records",
+        instead="DELETE FROM <module> moves records to the recycle bin; restoring them is done in Zoho",
         doc="the recycle bin and permanently deleted records, with when and by whom"),
     OrgTable("_Stage_History", "/Deals/{id}/Stage_History", "data", (
         col("id"), col("Deal_Id", S, "Deal_Name.id"), col("Deal_Name", S, "Deal_Name.name"), col("Stage"),
@@ -158,12 +161,15 @@ TABLES: tuple[OrgTable, ...] = (
         col("Stage_Duration", INT), col("Modified_By_Id", S, "Modified_By.id"),
         col("Modified_By_Name", S, "Modified_By.name"), col("Modified_Time", TS)),
         scope="parent", parent="Deals", key_column="Deal_Id", paged=True,
+        instead="Zoho writes a deal's stage history itself when its Stage changes (UPDATE Deals SET Stage = ...)",
         doc="every stage each deal went through (Zoho's Stage_History related list)"),
     OrgTable("_Campaign_Members", "/Campaigns/{id}/{related}", "data", (
         col("id", S, "@link_key"), col("Campaign_Id", S, "@parent_id"), col("Member_Module", S, "@related"),
         col("Member_Id", S, "id"), col("Member_Name", S, "Full_Name"), col("Email"), col("Member_Status")),
         scope="parent", parent="Campaigns", related=("Leads", "Contacts"), key_column="Campaign_Id", paged=True,
         params=(("fields", "id,Full_Name,Email"),), migrated=True,
+        instead="link, re-status or delink members with Zoho's related records API "
+                "(PUT/DELETE /Campaigns/{id}/Leads/{lead id})",
         doc="the leads and contacts of each campaign, with their member status (id: campaign id:record id)"),
 )
 BY_NAME = {t.name: t for t in TABLES}
@@ -193,8 +199,8 @@ def read_only_reason(ts: TableSchema) -> tuple[str, str] | None:
     spec = BY_NAME.get(ts.module)
     if spec is not None:
         return (f"{spec.doc}, read from GET {spec.path}",
-                "change the org's settings in Zoho (Setup); INSERT, UPDATE and DELETE write to record modules "
-                "(SHOW TABLES lists them; the tables named _X are read-only)")
+                spec.instead or "change the org's settings in Zoho (Setup); INSERT, UPDATE and DELETE write to "
+                                "record modules (SHOW TABLES lists them; the tables named _X are read-only)")
     if ts.read_apis == PER_PARENT:
         return (f"files listed per record by GET /{{module}}/{{id}}/{ts.module}",
                 f"upload or delete {ts.module.lower()} with Zoho's Attachments API "

@@ -108,3 +108,19 @@ def test_incremental_carries_changes_and_deletions_of_children(make_emulator: Ca
     assert f"{delink['Campaign']['id']}:{delink['Lead']['id']}" not in links
     assert links[f"{campaign}:{host}"]["Member_Status"] == "Planned"
     assert links[f"{campaign}:{restatus['Lead']['id']}"]["Member_Status"] != restatus["Member_Status"]
+
+
+def test_into_zoho_the_read_only_tables_are_named_not_attempted(make_emulator: Callable[..., Emulator],
+                                                                tmp_path: Path) -> None:
+    """Until attachments and links are re-created in the target (issue 13 item 6), they are refused by
+    name per module, and neither they nor the permissions they would need stop the records."""
+    a, b = make_emulator(records=100, seed=28), make_emulator(records=0, seed=29)
+    target = b.connection_string + ";AllowedOperations=read,insert;AllowedModules=Leads"
+    had = len(ZohoClient(b).export("Attachments"))
+    run = migrate(a.connection_string, target, modules=["Leads", "Attachments", "_Campaign_Members"],
+                  state_path=str(tmp_path / "state.duckdb"))
+    by = {m.module: m for m in run.modules}
+    assert by["Leads"].error is None and by["Leads"].rows_written > 0
+    for name in ("Attachments", "_Campaign_Members"):
+        assert by[name].error and f"{name} is not written into Zoho: it is a read-only table" in by[name].error
+    assert len(ZohoClient(b).export("Attachments")) == had
