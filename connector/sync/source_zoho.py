@@ -23,7 +23,7 @@ from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
 from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
-from connector.schema.org_tables import org_table
+from connector.schema.org_tables import PER_PARENT_KEYS, org_table
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
@@ -75,6 +75,9 @@ class ZohoSource(Source):
         #: module -> (modified_since of its delta read this run, latest Modified_Time the read saw):
         #: whether a subform's parent was edited since the last run, known without asking again
         self._latest: dict[str, tuple[datetime, datetime | None]] = {}
+        #: per-parent modules (Attachments): what :meth:`ids` listed this run (id, parent, Modified_Time),
+        #: so the delta read after it asks again only the parents whose attachments changed
+        self._listed: dict[str, pa.Table] = {}
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoSource:
@@ -217,9 +220,10 @@ class ZohoSource(Source):
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
         reader = self._reader(module, modified_since)
         ids = sorted(exclude_ids or (), key=int)
-        if modified_since is not None and ids and self.session.catalog.table(module).read_apis == PER_PARENT:
-            # Attachments: every parent is listed anyway, so the rows already taken are dropped here.
-            yield from _not_taken(reader.batches(module, columns, Pushdown(modified_since=modified_since)),
+        if modified_since is not None and self.session.catalog.table(module).read_apis == PER_PARENT:
+            # Attachments: the rows already taken are dropped here, and when this run's id listing
+            # (for deletions) says which parents have attachments changed since, only those are asked.
+            yield from _not_taken(self._per_parent_delta(reader, module, columns, modified_since),
                                   modified_since, set(ids))
             return
         if modified_since is None or not ids:
@@ -278,9 +282,35 @@ class ZohoSource(Source):
 
     def ids(self, module: str) -> set[str]:
         """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
-        api = fallback_api(self.session.catalog.table(module).read_apis, "COQL")
+        ts = self.session.catalog.table(module)
+        api = fallback_api(ts.read_apis, "COQL")
         reader = reader_for(api, self.session.reader_context())
-        return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
+        if ts.read_apis != PER_PARENT or "Modified_Time" not in ts.by_name:
+            return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
+        cols = ["id", *PER_PARENT_KEYS[ts.module], "Modified_Time"]
+        want = ts.select(cols)
+        listed = pa.Table.from_batches([pa.RecordBatch.from_arrays([b.column(n) for n in cols], schema=want)
+                                        for b in reader.batches(module, cols)], schema=want)
+        self._listed[ts.module] = listed
+        return {i for i in listed.column("id").to_pylist() if i}
+
+    def _per_parent_delta(self, reader: Reader, module: str, columns: list[str] | None,
+                          since: datetime) -> Iterator[pa.RecordBatch]:
+        listed = self._listed.pop(module, None)
+        if listed is None:  # no listing this run: every parent is asked
+            yield from reader.batches(module, columns, Pushdown(modified_since=since))
+            return
+        id_col, module_col = PER_PARENT_KEYS[module]
+        stamp = pa.scalar(since, listed.schema.field("Modified_Time").type)
+        changed = listed.filter(pc.fill_null(pc.greater_equal(listed.column("Modified_Time"), stamp), False))
+        parents: dict[str, set[str]] = {}
+        for pid, pmod in zip(changed.column(id_col).to_pylist(), changed.column(module_col).to_pylist(),
+                             strict=True):
+            if pid and pmod:
+                parents.setdefault(str(pmod), set()).add(str(pid))
+        for pmod, pids in sorted(parents.items()):
+            keys = ((module_col, (pmod,)), (id_col, tuple(sorted(pids))))
+            yield from reader.batches(module, columns, Pushdown(modified_since=since, keys=keys))
 
     def cascade_suspected(self, module: str, since: datetime | None) -> bool:
         """Could rows of this module have vanished without being listed in its ``/deleted``?
