@@ -24,6 +24,8 @@ class Pushdown:
     limit: int | None = None
     order_by: tuple[tuple[str, bool], ...] = ()  # (api field, ascending), COQL only
     exact: bool = False
+    #: (column, values) a table read per module or per parent limits its calls to (org tables, Attachments)
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 NO_PUSHDOWN = Pushdown()

@@ -61,9 +61,10 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--environment", default="production", show_default=True,
               type=click.Choice(["production", "sandbox", "developer"]))
 @click.option("--manual-consent", is_flag=True, help="show an Accept/Deny consent page instead of auto-approving")
-@click.option("--org", "org_kind", default="classic", show_default=True, type=click.Choice(["classic", "enterprise"]),
-              help="classic: the ten modules of before; enterprise: a whole standard org (notes, attachments, "
-                   "activities, inventory, campaigns, cases...)")
+@click.option("--org", "org_kind", default="enterprise", show_default=True,
+              type=click.Choice(["enterprise", "classic"]),
+              help="enterprise: a whole standard org (notes, attachments, activities, inventory, campaigns, "
+                   "cases...); classic: the ten modules of before")
 def emulator(host: str, port: int, allow_remote: bool, admin_token: str | None, advertise_host: str | None,
              dev_credentials: bool, records: int, sizes: tuple[str, ...], seed: int, data_dir: str | None,
              latency_ms: float, fault_rate: float, fault_kinds: str | None, index_lag_s: float, credits: int,

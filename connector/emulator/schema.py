@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 # Order matters: a module's lookups point at modules generated before it (parents first).
-#: the default org's modules (Settings.org == "classic"), as the emulator served them before issue 13
+#: the classic org's modules (Settings.org == "classic"), as the emulator served them before issue 13
 MODULES: tuple[ModuleDef, ...] = (
     ACCOUNTS, CONTACTS, DEALS, LEADS, TASKS, PROJECTS, PROJECT_MILESTONES,
     PROJECTS_X_CONTACTS, PROJECTS_X_USERS, DEALS_X_COMPETITORS,

@@ -65,9 +65,9 @@ class Settings:
     advertise_host: str | None = None
     #: serve the fixed, published DEV_* credentials (tokens.py) so a connection file can name them
     dev_credentials: bool = False
-    #: which modules the org has: "classic" (the ten modules served before issue 13; the default until
-    #: the connector reads a whole org) or "enterprise" (a standard Enterprise org, org/registry.py)
-    org: str = "classic"
+    #: which modules the org has: "enterprise" (a standard Enterprise org, org/registry.py; the default)
+    #: or "classic" (the ten modules served before issue 13, for tests and benchmarks that want them)
+    org: str = "enterprise"
 
     @property
     def loopback(self) -> bool:

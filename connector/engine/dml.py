@@ -39,6 +39,7 @@ from connector.errors import NotSupportedError, ProgrammingError
 from connector.http.guard import require_write
 from connector.http.policy import acting_as
 from connector.planning.statement import Params, Statement, derived
+from connector.schema.org_tables import read_only_reason
 from connector.schema.types import TableSchema
 from connector.session import ZohoSession
 from connector.writers import WriteReport, write
@@ -100,6 +101,10 @@ def _target(engine: Engine, table: exp.Expr, verb: str) -> TableSchema:
     if ts is None:
         engine.session.catalog.resolve(table.name)  # INVALID_MODULE with the nearest api_name
         raise ProgrammingError(f"no module named {table.name!r}")
+    refused = read_only_reason(ts)
+    if refused is not None:
+        why, hint = refused
+        raise NotSupportedError(f"{ts.module} is a read-only table ({why}); {verb} cannot change it", hint=hint)
     return ts
 
 

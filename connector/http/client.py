@@ -186,8 +186,11 @@ class ZohoHttp:
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
                 data: Any = None, files: Any = None, headers: dict[str, str] | None = None, base: str = "api",
                 idempotent: bool | None = None, batch: bool = False, kind: str = "",
-                what: str | None = None, stream: bool = False) -> ZohoResponse:
+                what: str | None = None, stream: bool = False, expected: tuple[str, ...] = ()) -> ZohoResponse:
         """One API call with auth, retries, throttling, credits and audit.
+
+        ``expected``: error codes the caller takes as an answer (a probe for an id in every module
+        it may belong to); raised as usual, but logged at INFO, not as a failed call.
 
         ``batch``: a batch write; a 400 carrying a per-record ``data`` array is returned,
         not raised, so the caller can report every row. ``idempotent`` defaults to True
@@ -221,7 +224,8 @@ class ZohoHttp:
             raise  # not a failure: the run is stopping (never sent), and says so itself
         except ConnectorError as exc:
             # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
-            log.error("%s failed: %s", what, exc, extra={"zohocrm": {
+            level = logging.INFO if _code(exc) in expected else logging.ERROR
+            log.log(level, "%s failed: %s", what, exc, extra={"zohocrm": {
                 "event": "call_failed", "method": method, "path": _path(url), "error": type(exc).__name__,
                 "code": _code(exc)}})
             raise

@@ -96,6 +96,8 @@ def _buy(ts: TableSchema, stats: Statistics, request: ReadRequest, pushed: list[
          criteria: str | None) -> str | None:
     """Buy the statistic that narrows the choice most; what it was, or None when there is nothing to buy."""
     module = ts.module
+    if "COQL" not in ts.read_apis:
+        return None  # every statistic is a COQL call, and COQL does not take this module (Notes)
     if request.total_rows is None:
         return f"record count of {module}" if stats.total(module, buy=True) is not None else None
     rows = request.rows
@@ -141,7 +143,8 @@ def _request(ref: TableRef, sent: Mapping[str, FilterPushdown], units: list[Unit
         coql_exact=coql_exact, search=covers, search_rows=_search_rows(ts, stats, units, search, coql, total)
         if covers else None, bulk_same=_covers(sent.get("Bulk"), coql),
         rest_rows=None, rest_exact=not ref.conjuncts or rest.exact,
-        limit=ref.limit if ref.lone else None, unordered=ref.order_by == (), coql_sorts=coql_sorts, extras=extras)
+        limit=ref.limit if ref.lone else None, unordered=ref.order_by == (), coql_sorts=coql_sorts, extras=extras,
+        apis=ts.read_apis, records_only=not ts.records_only_columns.isdisjoint(ref.column_list()))
 
 
 def _search_rows(ts: TableSchema, stats: Statistics, units: list[Unit], search: FilterPushdown | None,

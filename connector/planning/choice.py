@@ -25,6 +25,12 @@ the regret is taken over both.
 There are no size thresholds here: the cost models cross where they cross (for
 the list API against COQL against a Bulk Read job, at a few hundred and a few
 tens of thousands of rows). A forced APIType is the caller's business.
+
+Two facts about the module and the columns narrow this (:mod:`connector.schema.access`):
+an API that does not serve the module is never a candidate (Notes: the records API
+only), and a whole scan of columns only the records API returns (``Tag``, file
+uploads, ``Participants``) goes through list pages — COQL and Bulk would need a
+list call per 100 rows to fill them in.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from connector.readers.strategies import BULK, COQL, NO_EXTRAS, REST, SEARCH, Cost, Extras
+from connector.schema.access import ALL_APIS, fallback_api, refusal_note
 
 #: credits of one statistic (a COQL ``COUNT`` or a 200-group ``GROUP BY``: LIMIT <= 200, 1 credit)
 STAT_CREDITS = 1
@@ -102,6 +109,10 @@ class ReadRequest:
     coql_sorts: bool = False
     #: name look-ups some APIs need (Bulk's users and layouts, polymorphic lookups)
     extras: Extras = NO_EXTRAS
+    #: the APIs that serve the module (connector.schema.access)
+    apis: frozenset[str] = ALL_APIS
+    #: the read needs columns only the records API returns (COQL and Bulk fill them in by id)
+    records_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,14 +144,23 @@ class Choice:
 def choose_api(req: ReadRequest, *, use_coql: bool = False) -> tuple[str, str]:
     """(API, why) for an Auto read."""
     choice = choose(req, use_coql=use_coql)
+    if choice.api not in req.apis:
+        return fallback_api(req.apis, choice.api), refusal_note(req.module, req.apis, choice.api)
     return choice.api, choice.why
 
 
 def choose(req: ReadRequest, *, use_coql: bool = False) -> Choice:
     """The cheapest API for ``req`` (see the module docstring), with every candidate's price."""
     rows = req.rows or RowRange.exactly(req.total_rows)
-    apis = [a for a in ORDER if a != "Search" or req.search]
-    if use_coql and req.filtered and req.rows is not None:
+    apis = [a for a in ORDER if a in req.apis and (a != "Search" or req.search)]
+    if req.records_only and not req.filtered and "REST" in apis:
+        # COQL and Bulk would list the records again, 100 ids a call, for the columns they do not return
+        return Choice("REST", "every row with columns only the records API returns (Tag, file uploads, "
+                              "Participants): list pages", _candidates(req, rows, apis), 0.0, rows)
+    if apis == ["REST"]:
+        return Choice("REST", f"{req.module} is served by the records API only", _candidates(req, rows, apis),
+                      0.0, rows)
+    if use_coql and req.filtered and req.rows is not None and "COQL" in apis:
         return Choice("COQL", "UseCOQL=true and the filter can be pushed to COQL", _candidates(req, rows, apis),
                       0.0, rows)
     own = req.search_rows if "Search" in apis else None
@@ -160,7 +180,7 @@ def choose(req: ReadRequest, *, use_coql: bool = False) -> Choice:
         api = min(safe, key=lambda a: (at_guess[a], regret[a], ORDER.index(a)))
     else:
         api = min(apis, key=lambda a: (regret[a], at_guess[a], ORDER.index(a)))
-    if math.isinf(regret[api]):
+    if math.isinf(regret[api]) and "Bulk" in apis:
         # Nothing bounds the read's size (no count, no LIMIT): assume it is large, where Bulk is cheapest per row.
         return Choice("Bulk", f"{_size(req)} and {rows.text()}: Bulk Read is the cheapest per row", candidates,
                       None, rows)

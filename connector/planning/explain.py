@@ -53,6 +53,8 @@ def _pushed_lines(scan: TableScan) -> list[str]:
         lines.append(f"  {_LABEL[target] + ':':<16} {shown}{note}")
     if scan.api == "REST" and pd.modified_since is not None:
         lines.append(f"  {'modified since:':<16} {pd.modified_since.isoformat()}")
+    for column, values in pd.keys:  # org tables and Attachments: these values are all the calls ask for
+        lines.append(f"  {'calls only for:':<16} {column} IN ({', '.join(repr(v) for v in values)})")
     if not lines:
         lines.append(f"  {'pushed:':<16} nothing")
     if pd.limit is not None:

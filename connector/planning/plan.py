@@ -25,14 +25,16 @@ from connector.config.config import ConnectionConfig
 from connector.errors import ConnectorError
 from connector.model import Pushdown
 from connector.readers.dialects.coql import count_statement
-from connector.readers.strategies import COQL, Cost, strategy_for
+from connector.readers.strategies import COQL, STRATEGIES, Cost, strategy_for
+from connector.schema.access import fallback_api, refusal_note
+from connector.schema.org_tables import key_columns
 from connector.schema.types import TableSchema
 
 from .analyze import Resolver, TableRef, Unit, analyze
 from .auto import Decision, decide, extras_for
 from .choice import Candidate, price, search_guess
 from .estimates import result_rows
-from .predicates import Node, Opaque
+from .predicates import Node, Opaque, Pred
 from .rules import (
     FilterPushdown,
     ModifiedSince,
@@ -153,7 +155,8 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, stats: St
 
     # A COUNT is one statement with no keyset: it may use every condition COQL takes.
     countable = not has_where or (bool(filters) and filters["COQL"].exact)
-    if ref.count_only and countable and config.api_type in ("Auto", "COQL") and (filtering or not has_where):
+    if ref.count_only and countable and config.api_type in ("Auto", "COQL") and (filtering or not has_where) \
+            and "COQL" in ts.read_apis:
         where = filters["COQL"].value if filters else None
         pd = Pushdown(coql_where=where, exact=True)
         price = COQL.cost(1, 1, 1)
@@ -171,12 +174,14 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, stats: St
     order = _pushable_order(ref, ts)
     extras = extras_for(ts, columns, config)
     decision: Decision | None = None
-    if config.api_type == "Auto":
+    if config.api_type == "Auto" and not ts.read_apis.isdisjoint(STRATEGIES):
         decision = decide(ref, config, sent, units, rest, fields, extras, coql_exact, bool(ref.order_by) and
                           bool(order), stats)
         api, reason = decision.choice.api, decision.choice.why
+    elif config.api_type == "Auto":  # a table of its own endpoint (metadata, per parent record)
+        api, reason = fallback_api(ts.read_apis, "REST"), refusal_note(ts.module, ts.read_apis, "REST")
     else:
-        api, reason = _forced(config, sent, units)
+        api, reason = _forced(config, ts, sent, units)
     if has_where and not filtering:
         reason += ("; UseServerSideFiltering=false: DuckDB filters every row" if ref.filters_allowed
                    else "; the join or sampling makes pushing this table's WHERE unsafe")
@@ -198,6 +203,10 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, stats: St
             limit = ref.limit
         elif api == "COQL" and order and ref.limit <= COQL.limits.rows_per_call:
             limit, order_by = ref.limit, order
+    if api not in STRATEGIES:  # a table no module-wide API serves: DuckDB filters, key columns limit the calls
+        pd = Pushdown(keys=key_values(nodes, key_columns(ts)))
+        return TableScan(ts.module, columns, api, pd, _residual(ref, units, ()), not has_where, None, None,
+                         relation, ref.alias, None, reason, filters)
     pd = Pushdown(criteria=_value(sent, "Search"), coql_where=_value(sent, "COQL"),
                   bulk_criteria=_value(sent, "Bulk"), modified_since=rest.since if api == "REST" else None,
                   limit=limit, order_by=order_by, exact=exact)
@@ -232,6 +241,19 @@ def _expected(decision: Decision, api: str) -> tuple[int | None, Cost]:
     return guess, cost
 
 
+def key_values(nodes: list[Node], columns: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``col = 'x'`` / ``col IN (...)`` conjuncts on the key columns: the values a read may stop at."""
+    out: dict[str, tuple[str, ...]] = {}
+    for node in nodes:
+        if isinstance(node, Pred) and node.column.name in columns and node.op in ("eq", "in"):
+            values = node.value if node.op == "in" else (node.value,)
+            if all(isinstance(v, str) for v in values):
+                got = tuple(str(v) for v in values)
+                prev = out.get(node.column.name)
+                out[node.column.name] = got if prev is None else tuple(v for v in prev if v in got)
+    return tuple(out.items())
+
+
 def _render(nodes: list[Node], ctx: RuleContext) -> tuple[dict[str, FilterPushdown], dict[str, FilterPushdown]]:
     """The conjuncts per target: within the language's limits, and as sent (leaving the reader its room)."""
     filters = {t.value: push_filter(nodes, t, ctx) for t in Target}
@@ -248,8 +270,12 @@ def _value(filters: Mapping[str, FilterPushdown], target: str) -> Any:
     return f.value if f is not None else None
 
 
-def _forced(config: ConnectionConfig, filters: Mapping[str, FilterPushdown], units: list[Unit]) -> tuple[str, str]:
+def _forced(config: ConnectionConfig, ts: TableSchema, filters: Mapping[str, FilterPushdown],
+            units: list[Unit]) -> tuple[str, str]:
     forced = config.api_type
+    apis = ts.read_apis
+    if forced not in apis:
+        return fallback_api(apis, forced), f"APIType={forced} overridden: {refusal_note(ts.module, apis, forced)}"
     pushable = {t for t, f in filters.items() if f.value is not None}
     note = ""
     if forced == "Search" and "Search" not in pushable:

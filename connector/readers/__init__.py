@@ -18,15 +18,20 @@ from connector.errors import ConfigError
 from .base import Reader, ReaderContext
 from .bulk import BulkReader
 from .coql import CoqlReader
+from .org_tables import MetadataReader, RelatedReader
 from .rest import RestReader
 from .search import SearchReader
 
+#: the four Zoho read APIs (the APIType values)
 READERS: dict[str, type] = {"REST": RestReader, "COQL": CoqlReader, "Search": SearchReader, "Bulk": BulkReader}
+#: the readers of tables no module-wide API serves (connector.schema.org_tables): chosen by the table, never
+#: by APIType
+TABLE_READERS: dict[str, type] = {"Metadata": MetadataReader, "Related": RelatedReader}
 
 
 def reader_for(api_type: str, ctx: ReaderContext) -> Reader:
     """The reader for an APIType value (``REST``, ``COQL``, ``Search``, ``Bulk``; case-insensitive)."""
-    by_lower = {k.lower(): v for k, v in READERS.items()}
+    by_lower = {k.lower(): v for k, v in {**READERS, **TABLE_READERS}.items()}
     cls = by_lower.get(api_type.strip().lower())
     if cls is None:
         close = difflib.get_close_matches(api_type, list(READERS), n=1, cutoff=0.4)
@@ -37,5 +42,5 @@ def reader_for(api_type: str, ctx: ReaderContext) -> Reader:
     return reader
 
 
-__all__ = ["BulkReader", "CoqlReader", "Reader", "ReaderContext", "RestReader", "SearchReader", "READERS",
-           "reader_for"]
+__all__ = ["BulkReader", "CoqlReader", "MetadataReader", "RelatedReader", "Reader", "ReaderContext", "RestReader",
+           "SearchReader", "READERS", "TABLE_READERS", "reader_for"]

@@ -28,6 +28,7 @@ from .dialects import COQL
 from .dialects.coql import MAX_LIMIT, CoqlQuery
 from .names import LookupNames
 from .paging import CoqlKeysetPaginator
+from .records_only import complete, split_columns
 
 
 def where_parts(pd: Pushdown) -> tuple[str, ...]:
@@ -52,6 +53,11 @@ class CoqlReader:
         ts = self.ctx.catalog.table(module)
         module = ts.module
         cols = resolve_columns(ts, columns)
+        own, extra = split_columns(ts, cols)
+        if extra:  # Tag, file uploads, Participants: COQL refuses them, the list API fills them in by id
+            yield from complete(self.ctx, ts, cols, extra, self.batches(
+                module, own, pd, after_id=after_id, upto_id=upto_id, already=already))
+            return
         # Polymorphic lookups whose module COQL leaves out (What_Id): filled in before conversion.
         module_fields = [ts.by_name[c].field for c in cols if ts.by_name[c].part == "module"]
         names = LookupNames(self.ctx) if module_fields else None

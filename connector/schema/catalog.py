@@ -16,6 +16,8 @@ from connector.api import metadata
 from connector.errors import FatalApiError
 from connector.http.client import ZohoHttp
 
+from .access import PER_PARENT_MODULES
+from .org_tables import TABLES, org_table, with_attachment_keys
 from .types import TableSchema, build_table_schema
 
 
@@ -48,13 +50,17 @@ class Catalog:
             if self._modules is None:
                 out = {}
                 for m in metadata.list_modules(self.http):
-                    if not m.get("api_supported", True) or not m.get("api_name"):
+                    per_parent = m.get("api_name") in PER_PARENT_MODULES  # Attachments: not api_supported
+                    if (not m.get("api_supported", True) and not per_parent) or not m.get("api_name"):
                         continue
                     disp = m.get("display_field")
                     out[m["api_name"]] = ModuleInfo(
                         m["api_name"], str(m.get("id", "")), str(m.get("singular_label", "")),
                         str(m.get("plural_label", "")), str(m.get("generated_type", "default")), True,
                         disp.get("api_name") if isinstance(disp, dict) else None, m)
+                for t in TABLES:  # metadata, deletions, stage history: tables of every org, named _X
+                    if t.scope != "parent" or t.parent in out:
+                        out[t.name] = ModuleInfo(t.name, "", t.doc, t.doc, "metadata", True, None, {})
                 self._modules = out
             return self._modules
 
@@ -83,8 +89,14 @@ class Catalog:
         if hit is not None:
             return hit
         info = self.modules()[api]
-        ts = build_table_schema(api, metadata.list_fields(self.http, api), display_field=info.display_field,
-                                generated_type=info.generated_type)
+        spec = org_table(api)
+        if spec is not None:
+            ts = spec.schema()
+        else:
+            ts = build_table_schema(api, metadata.list_fields(self.http, api), display_field=info.display_field,
+                                    generated_type=info.generated_type)
+            if api in PER_PARENT_MODULES:
+                ts = with_attachment_keys(ts)
         with self._lock:
             self._tables[api] = ts
         return ts

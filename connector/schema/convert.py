@@ -75,7 +75,18 @@ def _list(v: Any) -> list[str] | None:
     return [str(x) for x in v]
 
 
+def _tag_names(v: Any) -> list[str] | None:
+    """``[{"name": "Hot", "id": ..., "color_code": ...}]`` -> ``["Hot"]`` (names as text also pass)."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, str):
+        return [p.strip() for p in v.split(",") if p.strip()]
+    return [str(x.get("name")) if isinstance(x, dict) else str(x) for x in v]
+
+
 def value_converter(col: Column) -> Callable[[Any], Any]:
+    if col.value_type == "tag":
+        return _tag_names
     t = col.arrow
     if pa.types.is_timestamp(t):
         return _to_datetime

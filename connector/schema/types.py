@@ -13,7 +13,13 @@ Decisions (documented in ARCHITECTURE.md):
 * subforms and multi-select (user) lookups are not columns of their parent:
   Zoho's list, COQL and bulk APIs do not return them, so they are read as
   tables of their own (the subform or linking module), like Zoho exports them;
-  file and image uploads are not columns either (their files need the Files API).
+* file and image upload fields are JSON text: the list of the files' metadata as
+  the records API returns it (``File_Id__s``, ``File_Name__s``, ``Size__s``, the
+  entry's ``id``); the bytes are the Files API's business;
+* ``Tag`` (a ``text`` field whose ``json_type`` is ``jsonarray``) is the list of
+  the record's tag names;
+* file/image uploads, ``Tag`` and Events' ``Participants`` come from the records
+  API only (COQL and Bulk Read refuse them): :attr:`FieldInfo.records_only`.
 A ``data_type`` the table does not know never breaks discovery: it becomes a
 text column and is reported once as a warning.
 """
@@ -28,14 +34,18 @@ from typing import Any
 
 import pyarrow as pa
 
+from .access import ALL_APIS, read_apis
+
 log = logging.getLogger("connector.schema")
 
 TEXT_TYPES = {"text", "textarea", "email", "phone", "website", "picklist", "autonumber", "profileimage",
               "event_reminder"}
 JSON_TYPES = {"ALARM", "RRULE", "multireminder", "consent_lookup", "linetax", "module", "time_range", "address",
-              "territories"}
+              "territories", "participants", "pricing_details", "fileupload", "imageupload"}
 LOOKUP_TYPES = {"lookup", "ownerlookup", "userlookup", "layout", "multi_module_lookup"}
-EXCLUDED_TYPES = {"subform", "multiselectlookup", "multiuserlookup", "fileupload", "imageupload"}
+EXCLUDED_TYPES = {"subform", "multiselectlookup", "multiuserlookup"}
+#: value types only the records API (list, get, search) returns: COQL and Bulk Read refuse them
+RECORDS_ONLY_TYPES = {"fileupload", "imageupload", "participants"}
 TIMESTAMP = pa.timestamp("s", tz="UTC")
 
 _warned: set[str] = set()
@@ -116,6 +126,16 @@ class FieldInfo:
             history_tracked=bool(meta.get("history_tracking_enabled") or meta.get("history_tracking")))
 
     @property
+    def is_tag(self) -> bool:
+        """Zoho's ``Tag`` field: text in the metadata, a list of ``{name, id, color_code}`` in records."""
+        return self.api_name == "Tag" and self.json_type == "jsonarray"
+
+    @property
+    def records_only(self) -> bool:
+        """Only the records API returns this field (COQL: "data type not supported"; Bulk Read refuses it)."""
+        return self.data_type in RECORDS_ONLY_TYPES or self.is_tag
+
+    @property
     def is_lookup(self) -> bool:
         return self.data_type in LOOKUP_TYPES
 
@@ -138,6 +158,8 @@ def columns_for(f: FieldInfo, module: str) -> list[Column]:
         if f.polymorphic or f.data_type == "multi_module_lookup":
             cols.append(Column(f"{f.api_name}_Module", f.api_name, "module", "lookup", pa.string()))
         return cols
+    if f.is_tag:
+        return [Column(f.api_name, f.api_name, "value", "tag", pa.list_(pa.string()))]
     vt = f.value_type
     t = scalar_arrow_type(vt, f.decimal_place)
     if t is None:
@@ -162,6 +184,8 @@ class TableSchema:
     display_field: str | None = None
     generated_type: str = "default"
     excluded: list[str] = field(default_factory=list)
+    #: the read APIs that serve this module (connector.schema.access)
+    read_apis: frozenset[str] = ALL_APIS
 
     @cached_property
     def arrow_schema(self) -> pa.Schema:
@@ -187,6 +211,11 @@ class TableSchema:
                 out.append(c.field)
         return out
 
+    @cached_property
+    def records_only_columns(self) -> frozenset[str]:
+        """Columns only the records API returns (see :attr:`FieldInfo.records_only`)."""
+        return frozenset(c.name for c in self.columns if c.field in self.fields and self.fields[c.field].records_only)
+
     def select(self, column_names: list[str] | None) -> pa.Schema:
         if column_names is None:
             return self.arrow_schema
@@ -205,4 +234,5 @@ def build_table_schema(module: str, fields_meta: list[dict[str, Any]], *, displa
         if not got:
             excluded.append(f.api_name)
         cols += got
-    return TableSchema(module, {f.api_name: f for f in infos}, cols, display_field, generated_type, excluded)
+    return TableSchema(module, {f.api_name: f for f in infos}, cols, display_field, generated_type, excluded,
+                       read_apis(module, generated_type))

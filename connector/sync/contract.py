@@ -17,10 +17,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, Self
 
 import pyarrow as pa
 
+from .record_files import Fetch, FilePlan
 from .state import BoundaryCheck, ModuleState
 
 #: (module, phase, rows): phase "start" (0 rows) when a module begins, then "full", "delta",
@@ -129,6 +131,10 @@ class Source(ABC):
         """API credits this source has spent (0 for local files)."""
         return 0
 
+    def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
+        """The module's file columns and how to download a file (Zoho: attachments, file fields)."""
+        return None
+
     def __enter__(self) -> Self:
         return self
 
@@ -227,6 +233,10 @@ class Target(ABC):
     def credits(self) -> int:
         """API credits this target has spent (0 for local files)."""
         return 0
+
+    def files_folder(self) -> tuple[Path, Path] | None:
+        """Where downloaded files go, and the folder their paths in the table are relative to."""
+        return None
 
     def __enter__(self) -> Self:
         return self

@@ -6,6 +6,7 @@ Layout of ``parquet:DIR`` (``csv:DIR`` is the same with ``.csv`` files)::
     DIR/_schema.json             every module's Arrow schema (CSV needs it to read types back)
     DIR/_zohocrm_state.json      the manifest: per module its sync state, rows, schema; the users
     DIR/.zohocrm-tmp/            work area; anything left here by a killed run is swept on open
+    DIR/_files/                  attachments' and file fields' files (connector.sync.record_files)
 
 Commit order, per module: the new data file is written whole into the work
 area and fsynced, then renamed over ``DIR/<Module>.<ext>`` (one atomic rename:
@@ -48,6 +49,7 @@ log = logging.getLogger("connector.sync")
 MANIFEST = "_zohocrm_state.json"
 SCHEMA_SIDECAR = "_schema.json"
 WORK_DIR = ".zohocrm-tmp"
+FILES_DIR = "_files"
 FORMAT_TAG = "zohocrm-sync-files"
 
 
@@ -133,6 +135,10 @@ class FileTarget(FileDir, Target):
     @classmethod
     def from_url(cls, location: str, **options: Any) -> FileTarget:
         return cls(location, str(options.get("kind", "parquet")))
+
+    def files_folder(self) -> tuple[Path, Path]:
+        """Attachments and file fields go to ``DIR/_files`` (see :mod:`.record_files`)."""
+        return self.root / FILES_DIR, self.root
 
     def __repr__(self) -> str:
         return f"FileTarget({self.kind}:{self.root})"

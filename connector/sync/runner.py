@@ -27,6 +27,7 @@ from connector.errors import ConnectorError, CreditBudgetReached, PermissionDeni
 from connector.interrupts import as_interrupt, is_interrupt
 
 from .contract import LookupRef, ProgressFn, Source, Target
+from .record_files import RecordFiles
 from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
@@ -126,6 +127,18 @@ def _deleted_ids(source: Source, target: Target, module: str, state: ModuleState
     return sorted(gone)
 
 
+def _record_files(source: Source, target: Target, module: str) -> RecordFiles | None:
+    """The module's files when the source has some and the target keeps them (not in a dry run)."""
+    if target.dry_run:
+        return None
+    folder = target.files_folder()
+    found = source.files(module) if folder is not None else None
+    if folder is None or found is None:
+        return None
+    plan, fetch = found
+    return RecordFiles(plan, fetch, folder[0], folder[1])
+
+
 def _reference_clearer(source: Source, target: Target, names: list[str]) -> Callable[[str, list[str]], int] | None:
     """Do what Zoho does when records are deleted: lookups pointing at them read empty.
 
@@ -164,6 +177,10 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
     started = time.monotonic()
     schema = source.schema(module)
     has_mt = "Modified_Time" in schema.names
+    files = _record_files(source, target, module)
+    seen: set[str] = set()
+    if files is not None:
+        schema = files.schema(schema)  # Attachments: File_Path, File_Size, File_SHA256
     if not incremental or state is None or not state.loaded:
         res = ModuleResult(module, "full")
         counter = _Counter(module, "full", progress)
@@ -182,20 +199,23 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             new_state.watermark = (ModifiedTimeWatermark().advanced(below, signpost=signpost) if has_mt
                                    else ModifiedTimeWatermark())
 
-        rows = target.replace_module(module, schema, full_batches(), new_state)
+        rows = target.replace_module(module, schema, files.wrap(full_batches(), seen) if files else full_batches(),
+                                     new_state)
         res.rows_read, res.rows_written = counter.rows, rows
+        if files is not None:
+            files.sweep(seen)  # the files of records gone since the last full load
     else:
         res = ModuleResult(module, "incremental")
         counter = _Counter(module, "delta", progress)
         deleted = _deleted_ids(source, target, module, state)
         # Deleted records no longer sit at the boundary second: a count there must not expect them.
         wm = state.watermark.without(deleted)
-        seen: list[pa.RecordBatch] = []
+        taken: list[pa.RecordBatch] = []
         check = BoundaryCheck(wm)
         if has_mt:
             delta = _filtered(counter.wrap(source.read(module, modified_since=wm.modified_time,
                                                        exclude_ids=wm.boundary_ids or None, boundary=check)),
-                              wm, signpost, seen, res)
+                              wm, signpost, taken, res)
         else:
             delta = counter.wrap(source.read(module))  # no watermark column: re-read the (small) module
         if clear_refs is not None and deleted:
@@ -208,10 +228,13 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             for b in delta:
                 if b.num_rows:
                     yield b
-            new_state.watermark = wm.advanced(seen, check, signpost) if has_mt else wm
+            new_state.watermark = wm.advanced(taken, check, signpost) if has_mt else wm
 
-        written, removed = target.apply_changes(module, schema, delta_batches(), deleted, new_state)
+        changes = files.wrap(delta_batches()) if files is not None else delta_batches()
+        written, removed = target.apply_changes(module, schema, changes, deleted, new_state)
         res.rows_read, res.rows_written, res.rows_deleted = counter.rows, written, removed
+        if files is not None:
+            files.remove(deleted)
         if not written and not removed and new_state.watermark.settled() and not state.watermark.settled():
             # Nothing changed, so the target kept its old state; but the boundary second is now known
             # complete for good, which spares every later quiet run a count: keep that (once).
@@ -227,6 +250,9 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
     stats = target.module_stats(module)
     res.rows_failed = stats.failed
     res.notes = list(stats.notes)
+    if files is not None and (files.counts.downloaded or files.counts.reused or files.counts.failed):
+        res.notes.append(files.counts.note())
+        res.rows_failed += files.counts.failed  # rows whose file is missing from the target
     res.would = dict(stats.would)
     res.seconds = time.monotonic() - started
     return res

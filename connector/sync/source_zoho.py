@@ -23,10 +23,13 @@ from connector.readers.base import Reader
 from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
+from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
+from connector.schema.org_tables import PER_PARENT_KEYS, org_table
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
 from .contract import LookupRef, Source
+from .record_files import Fetch, FilePlan
 from .state import BoundaryCheck
 
 log = logging.getLogger("connector.sync")
@@ -46,6 +49,20 @@ def boundary_clause(watermark: datetime, ids: list[str]) -> str:
     return COQL.not_taken_at(watermark, ids)
 
 
+def _not_taken(batches: Iterator[pa.RecordBatch], second: datetime, taken: set[str]) -> Iterator[pa.RecordBatch]:
+    """Rows less those already taken at the watermark second (a row modified since has a later time)."""
+    stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
+    for b in batches:
+        if "Modified_Time" not in b.schema.names:
+            yield b
+            continue
+        at_second = pc.fill_null(pc.equal(b.column("Modified_Time"), stamp), False)
+        seen = pc.is_in(b.column("id"), value_set=pa.array(sorted(taken), pa.string()))
+        kept = b.filter(pc.invert(pc.and_(at_second, seen)))
+        if kept.num_rows:
+            yield kept
+
+
 class ZohoSource(Source):
     scheme = "zoho"
 
@@ -59,6 +76,9 @@ class ZohoSource(Source):
         #: module -> (modified_since of its delta read this run, latest Modified_Time the read saw):
         #: whether a subform's parent was edited since the last run, known without asking again
         self._latest: dict[str, tuple[datetime, datetime | None]] = {}
+        #: per-parent modules (Attachments): what :meth:`ids` listed this run (id, parent, Modified_Time),
+        #: so the delta read after it asks again only the parents whose attachments changed
+        self._listed: dict[str, pa.Table] = {}
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoSource:
@@ -81,8 +101,9 @@ class ZohoSource(Source):
         return hashlib.sha256(self.identity().encode()).hexdigest()[:16]
 
     def modules(self) -> list[str]:
+        """Every record module, Attachments, and the org tables that hold record data (campaign members)."""
         return [m for m, info in self.session.catalog.modules().items()
-                if info.generated_type in DEFAULT_MODULE_TYPES]
+                if info.generated_type in DEFAULT_MODULE_TYPES or getattr(org_table(m), "migrated", False)]
 
     def schema(self, module: str) -> pa.Schema:
         return self.session.catalog.table(module).arrow_schema
@@ -105,12 +126,14 @@ class ZohoSource(Source):
     def formula_columns(self, module: str) -> list[str]:
         """Columns whose value changes without the record's Modified_Time moving.
 
-        Formulas and rollups, and the ``<Lookup>_Name`` of every lookup: renaming (or deleting)
-        an account changes what its contacts' ``Account_Name_Name`` says, not their Modified_Time.
+        Formulas and rollups, the ``<Lookup>_Name`` of every lookup (renaming or deleting an
+        account changes what its contacts' ``Account_Name_Name`` says, not their Modified_Time),
+        and ``Tag`` (tags are added and removed without the record's Modified_Time moving).
         """
         ts = self.session.catalog.table(module)
+        # Tags too: adding or removing one leaves Modified_Time where it was.
         return [c.name for c in ts.columns if c.field in ts.fields
-                and (ts.fields[c.field].data_type in COMPUTED_TYPES or c.part == "name")]
+                and (ts.fields[c.field].data_type in COMPUTED_TYPES or c.part == "name" or ts.fields[c.field].is_tag)]
 
     def now(self) -> datetime:
         """Zoho's clock (from the Date header), second precision: the run's signpost."""
@@ -142,16 +165,20 @@ class ZohoSource(Source):
         ts = self.session.catalog.table(module)
         columns = [c.name for c in ts.columns]
         fields, extras = len(ts.fields_for(columns)), extras_for(ts, columns, self.session.config)
+        apis, extra = ts.read_apis, bool(ts.records_only_columns)
         if since is None:
-            return ReadRequest(ts.module, fields, self._record_count(ts.module), extras=extras)
+            return ReadRequest(ts.module, fields, self._record_count(ts.module), extras=extras, apis=apis,
+                               records_only=extra)
         after = SEARCH.literal("datetime", since + timedelta(seconds=1))
         delta = self._record_count(ts.module, SEARCH.compare("Modified_Time", "ge", [after], False))
         # COQL and Bulk read the delta by Modified_Time (the boundary second's ids left out by COQL): the
         # same rows; the list API is no candidate (the module's size is not given, so it is not priced).
         return ReadRequest(ts.module, fields, None, filtered=True, rows=RowRange.exactly(delta), bulk_same=True,
-                           extras=extras)
+                           extras=extras, apis=apis, records_only=extra)
 
     def _record_count(self, module: str, criteria: str | None = None) -> int | None:
+        if "COQL" not in self.session.catalog.table(module).read_apis:
+            return None  # Notes and the like: no /actions/count (Zoho answers INVALID_MODULE)
         try:
             return api.count(self.session.http, module, criteria)
         except ConnectorError as exc:  # an estimate is a hint; the read itself reports real trouble
@@ -168,6 +195,10 @@ class ZohoSource(Source):
             log.info("%s: reading with %s: %s", module, choice, why)
         elif choice == "Search":
             choice = "COQL"  # a sync has no search criteria; Search would only fall back to COQL
+        apis = self.session.catalog.table(module).read_apis
+        if choice not in apis:
+            log.info("%s: reading with %s: %s", module, fallback_api(apis, choice), refusal_note(module, apis, choice))
+            choice = fallback_api(apis, choice)
         return reader_for(choice, ctx)
 
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
@@ -194,6 +225,12 @@ class ZohoSource(Source):
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
         reader = self._reader(module, modified_since)
         ids = sorted(exclude_ids or (), key=int)
+        if modified_since is not None and self.session.catalog.table(module).read_apis == PER_PARENT:
+            # Attachments: the rows already taken are dropped here, and when this run's id listing
+            # (for deletions) says which parents have attachments changed since, only those are asked.
+            yield from _not_taken(self._per_parent_delta(reader, module, columns, modified_since),
+                                  modified_since, set(ids))
+            return
         if modified_since is None or not ids:
             yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
         elif getattr(reader, "name", "") == "COQL" and len(ids) <= COQL_IN_MAX * COQL_IN_CLAUSES:
@@ -250,8 +287,35 @@ class ZohoSource(Source):
 
     def ids(self, module: str) -> set[str]:
         """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
-        reader = reader_for("COQL", self.session.reader_context())
-        return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
+        ts = self.session.catalog.table(module)
+        api = fallback_api(ts.read_apis, "COQL")
+        reader = reader_for(api, self.session.reader_context())
+        if ts.read_apis != PER_PARENT or "Modified_Time" not in ts.by_name:
+            return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
+        cols = ["id", *PER_PARENT_KEYS[ts.module], "Modified_Time"]
+        want = ts.select(cols)
+        listed = pa.Table.from_batches([pa.RecordBatch.from_arrays([b.column(n) for n in cols], schema=want)
+                                        for b in reader.batches(module, cols)], schema=want)
+        self._listed[ts.module] = listed
+        return {i for i in listed.column("id").to_pylist() if i}
+
+    def _per_parent_delta(self, reader: Reader, module: str, columns: list[str] | None,
+                          since: datetime) -> Iterator[pa.RecordBatch]:
+        listed = self._listed.pop(module, None)
+        if listed is None:  # no listing this run: every parent is asked
+            yield from reader.batches(module, columns, Pushdown(modified_since=since))
+            return
+        id_col, module_col = PER_PARENT_KEYS[module]
+        stamp = pa.scalar(since, listed.schema.field("Modified_Time").type)
+        changed = listed.filter(pc.fill_null(pc.greater_equal(listed.column("Modified_Time"), stamp), False))
+        parents: dict[str, set[str]] = {}
+        for pid, pmod in zip(changed.column(id_col).to_pylist(), changed.column(module_col).to_pylist(),
+                             strict=True):
+            if pid and pmod:
+                parents.setdefault(str(pmod), set()).add(str(pid))
+        for pmod, pids in sorted(parents.items()):
+            keys = ((module_col, (pmod,)), (id_col, tuple(sorted(pids))))
+            yield from reader.batches(module, columns, Pushdown(modified_since=since, keys=keys))
 
     def cascade_suspected(self, module: str, since: datetime | None) -> bool:
         """Could rows of this module have vanished without being listed in its ``/deleted``?
@@ -288,8 +352,37 @@ class ZohoSource(Source):
                     return True
         return False
 
-    def deleted_ids(self, module: str, since: datetime | None) -> list[str]:
-        """Zoho keeps a deletion log (the recycle bin's ``/deleted``): every id deleted after ``since``."""
+    def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
+        """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""
+        ts = self.session.catalog.table(module)
+        if ts.read_apis == PER_PARENT and "File_Id" in ts.by_name:
+            plan = FilePlan(ts.module, attachments=True)
+        else:
+            fields = tuple(c.name for c in ts.columns if c.field in ts.fields
+                           and ts.fields[c.field].data_type in ("fileupload", "imageupload"))
+            if not fields:
+                return None
+            plan = FilePlan(ts.module, fields=fields)
+
+        def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
+            r = self.session.http.request("GET", path, params=params or None, stream=True, kind="file_download",
+                                          what=f"{module} file {path}")
+            iter_content = getattr(r, "iter_content", None)
+            if iter_content is None:  # a file whose own type is JSON comes back read whole
+                yield r.content
+                return
+            yield from iter_content(1 << 20)
+
+        return plan, fetch
+
+    def deleted_ids(self, module: str, since: datetime | None) -> list[str] | None:
+        """Zoho keeps a deletion log (the recycle bin's ``/deleted``): every id deleted after ``since``.
+
+        Attachments and the metadata tables (``_Users`` ...) have none (``/Attachments/deleted`` is no
+        endpoint): None, so ids are compared.
+        """
+        if self.session.catalog.table(module).read_apis in (PER_PARENT, METADATA):
+            return None
         return self.deleted(module, since)
 
     def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:

@@ -68,6 +68,13 @@ class DuckDBTarget(Target):
     def __repr__(self) -> str:
         return f"DuckDBTarget({self.path!r})"
 
+    def files_folder(self) -> tuple[Path, Path] | None:
+        """Files go to a folder beside the database, ``PATH.files`` (none for an in-memory database)."""
+        if self.path in (":memory:", ""):
+            return None
+        where = Path(self.path)
+        return where.with_name(where.name + ".files"), where.parent
+
     def identity(self) -> str:
         return f"duckdb:{Path(self.path).resolve() if self.path not in (':memory:', '') else ':memory:'}"
 

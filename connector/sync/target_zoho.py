@@ -41,9 +41,10 @@ from typing import Any
 import pyarrow as pa
 
 from connector.api import metadata
-from connector.errors import ConfigError, ConnectorError, StateError
+from connector.errors import ConfigError, ConnectorError, NotSupportedError, StateError
 from connector.http.guard import require_writes
 from connector.localfs import private_umask
+from connector.schema.org_tables import read_only_reason
 from connector.session import ZohoSession
 
 from .contract import ModuleStats, ProgressFn, Source, Target
@@ -143,6 +144,9 @@ class ZohoTarget(Target):
     def lookups(self, module: str) -> list[LookupColumn]:
         if module not in self._lookups:
             ts = self.session.catalog.table(module)
+            if read_only_reason(ts) is not None:  # not written here (see _planner): nothing to order by
+                self._lookups[module] = []
+                return []
             targets = raw_targets(metadata.list_fields(self.session.http, ts.module))
             self._lookups[module] = lookup_columns(ts, targets)
         return self._lookups[module]
@@ -189,8 +193,9 @@ class ZohoTarget(Target):
 
     def _check_allowed(self, names: list[str], store: SyncStateStore | None) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
-        needs = writes_needed(self.mode, [n for n in names if n in self.session.catalog.modules()], self.lookups,
-                              *store_facts(store))
+        catalog = self.session.catalog
+        writable = [n for n in names if n in catalog.modules() and read_only_reason(catalog.table(n)) is None]
+        needs = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
         require_writes(self.session.config, needs, whose="the target connection")
 
     def _started(self) -> ZohoWrites:
@@ -265,6 +270,10 @@ class ZohoTarget(Target):
 
     def _planner(self, module: str, schema: pa.Schema) -> RowPlanner:
         ts = self.session.catalog.table(module)
+        refused = read_only_reason(ts)
+        if refused is not None:  # Attachments, campaign members, _X tables: not records the records API writes
+            raise NotSupportedError(f"{ts.module} is not written into Zoho: it is a read-only table ({refused[0]})",
+                                    hint=refused[1])
         planner = RowPlanner(ts, self.lookups(module), schema.names, users=self.users,
                              layouts=self._layouts_of(ts.module), source_id_field=self.source_id_field)
         if planner.skipped:

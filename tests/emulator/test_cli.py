@@ -69,7 +69,7 @@ def test_data_dir_survives_a_restart(running, tmp_path):
     (["--fault-kinds", "500,teapot"], "unknown fault kinds"),
     (["--size", "Leeds=10"], "Leeds"),
     (["--org", "startup"], "--org"),
-    (["--size", "Notes=10"], "Notes"),
+    (["--org", "classic", "--size", "Notes=10"], "Notes"),
 ])
 def test_bad_arguments_exit_non_zero_with_a_message(args, message):
     proc = subprocess.run([sys.executable, "-m", "connector.cli", "emulator", *args], cwd=REPO,

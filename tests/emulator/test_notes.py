@@ -158,12 +158,17 @@ def test_notes_need_the_notes_scope(org: Any, z: ZohoClient) -> None:
     assert (r.status_code, r.json()["code"]) == (401, "OAUTH_SCOPE_MISMATCH")
 
 
-def test_a_classic_org_has_no_notes(zoho: ZohoClient) -> None:
-    assert "Notes" not in {m["api_name"] for m in zoho.get("/settings/modules").json()["modules"]}
-    r = zoho.get("/Notes", params={"fields": "Note_Title"})
+classic = org_fixture("A classic org (ten modules: no Notes, no Tag); enterprise is the default.", records=100, seed=3,
+                      org="classic")
+classic_zoho = client_fixture("classic")
+
+
+def test_a_classic_org_has_no_notes(classic_zoho: ZohoClient) -> None:
+    assert "Notes" not in {m["api_name"] for m in classic_zoho.get("/settings/modules").json()["modules"]}
+    r = classic_zoho.get("/Notes", params={"fields": "Note_Title"})
     assert (r.status_code, r.json()["code"]) == (400, "INVALID_MODULE")
-    lead = zoho.export("Leads")[0]
-    r = zoho.get(f"/Leads/{lead['id']}/Notes")
+    lead = classic_zoho.export("Leads")[0]
+    r = classic_zoho.get(f"/Leads/{lead['id']}/Notes")
     assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")  # no such related list here
 
 

@@ -152,9 +152,14 @@ def test_tags_sent_with_a_record_and_the_limits(z: ZohoClient) -> None:
         ("text", "jsonarray", True)
 
 
-def test_a_classic_org_shows_no_tag_field(zoho: ZohoClient) -> None:
-    assert "Tag" not in zoho.export("Leads")[0]
-    assert zoho.get("/settings/tags", params={"module": "Leads"}).json()["code"] == "INVALID_MODULE"
+classic = org_fixture("A classic org (ten modules: no Notes, no Tag); enterprise is the default.", records=100, seed=3,
+                      org="classic")
+classic_zoho = client_fixture("classic")
+
+
+def test_a_classic_org_shows_no_tag_field(classic_zoho: ZohoClient) -> None:
+    assert "Tag" not in classic_zoho.export("Leads")[0]
+    assert classic_zoho.get("/settings/tags", params={"module": "Leads"}).json()["code"] == "INVALID_MODULE"
 
 
 # -- stage history -------------------------------------------------------------------------------

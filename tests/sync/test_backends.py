@@ -80,7 +80,7 @@ def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     where = base / "crm.duckdb" if kind == "duckdb" else base / "out"
     url = f"{kind}:{where}"
     sc = Scenario(kind, where)
-    with Emulator(records=400, seed=11) as emu:
+    with Emulator(org="classic", records=400, seed=11) as emu:
         src = source(emu)
         sc.schemas = {m: src.session.catalog.table(m) for m in MODULES}
         src.close()

@@ -77,7 +77,7 @@ KINDS = ["duckdb", "parquet"]
 def test_killed_during_the_full_load_after_random_batches(kind, seed, tmp_path):
     rng = random.Random(seed)
     where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
-    with Emulator(records=300, seed=100 + seed) as emu:
+    with Emulator(org="classic", records=300, seed=100 + seed) as emu:
         # About 25 batches of 25 rows: kill anywhere among them.
         spec = {"source": emu.connection_string + PAGE, "target": f"{kind}:{where}",
                 "kill_after": rng.randint(1, 25)}
@@ -88,7 +88,7 @@ def test_killed_during_the_full_load_after_random_batches(kind, seed, tmp_path):
 @pytest.mark.parametrize("kind", KINDS)
 def test_killed_during_an_incremental_run(kind, tmp_path):
     where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
-    with Emulator(records=300, seed=7) as emu:
+    with Emulator(org="classic", records=300, seed=7) as emu:
         src, tgt = source(emu), open_target(f"{kind}:{where}")
         assert run(src, tgt).ok
         tgt.close()
@@ -107,7 +107,7 @@ def test_killed_during_an_incremental_run(kind, tmp_path):
 def test_killed_by_a_timer_at_a_random_moment(kind, seed, tmp_path):
     rng = random.Random(seed)
     where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
-    with Emulator(records=300, seed=200 + seed) as emu:
+    with Emulator(org="classic", records=300, seed=200 + seed) as emu:
         spec = {"source": emu.connection_string + PAGE, "target": f"{kind}:{where}"}
         started = time.monotonic()
         child(spec, timer=rng.uniform(0.05, 1.2))
@@ -126,7 +126,7 @@ def test_killed_while_loading_into_zoho_then_resumed_without_duplicates(seed, tm
     from .test_zoho_target import check_copy
 
     rng = random.Random(seed)
-    with Emulator(records=200, seed=300 + seed) as a, Emulator(records=0, seed=400 + seed) as b:
+    with Emulator(org="classic", records=200, seed=300 + seed) as a, Emulator(org="classic", records=0, seed=400 + seed) as b:
         clear_org(b)
         pq_dir, state = tmp_path / "pq", tmp_path / "state.duckdb"
         assert migrate(a.connection_string, f"parquet:{pq_dir}").ok

@@ -17,7 +17,7 @@ from .helpers import MODULES, NO_SLOW_FAULTS, assert_same, duckdb_table, mutate,
 def test_faults_and_a_token_expiring_mid_run_still_give_an_exact_copy(tmp_path):
     # 5% of calls fail (5xx, 429, Zoho's error-in-200, dropped connections); the access token lives
     # 10 minutes and the emulator's clock jumps past that in the middle of the run.
-    with Emulator(records=300, seed=61, fault_rate=0.05, fault_kinds=NO_SLOW_FAULTS, token_ttl_s=600) as emu:
+    with Emulator(org="classic", records=300, seed=61, fault_rate=0.05, fault_kinds=NO_SLOW_FAULTS, token_ttl_s=600) as emu:
         db = tmp_path / "crm.duckdb"
         jumped = []
 
@@ -44,7 +44,7 @@ def test_faults_and_a_token_expiring_mid_run_still_give_an_exact_copy(tmp_path):
 
 
 def test_formulas_are_refreshed_only_when_asked(tmp_path):
-    with Emulator(records=200, seed=62) as emu:
+    with Emulator(org="classic", records=200, seed=62) as emu:
         db = tmp_path / "crm.duckdb"
         src, tgt = source(emu), open_target(f"duckdb:{db}")
         assert run(src, tgt, modules=["Leads"]).ok

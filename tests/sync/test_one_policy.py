@@ -37,7 +37,7 @@ def _migrate(emu: Emulator, db: Path, incremental: bool = False) -> dict[str, in
 
 def test_full_loads_and_deltas_read_with_the_api_the_planner_would_choose(tmp_path: Path) -> None:
     db = tmp_path / "crm.duckdb"
-    with Emulator(records=8_000, seed=91, sizes={"Leads": 50_000}) as emu:
+    with Emulator(org="classic", records=8_000, seed=91, sizes={"Leads": 50_000}) as emu:
         with session(emu) as s:
             assert [scan.api for scan in Engine(s).plan("SELECT * FROM Leads").scans] == ["Bulk"]
             ts = s.catalog.table("Leads")

@@ -51,7 +51,7 @@ def _read_calls(before: dict[str, int], after: dict[str, int]) -> dict[str, int]
 @pytest.mark.parametrize("api_type", [None, "REST"])
 def test_a_run_with_nothing_new_reads_nothing_after_a_mass_update(api_type, tmp_path):
     db = tmp_path / "crm.duckdb"
-    with Emulator(records=16_000, seed=81) as emu:
+    with Emulator(org="classic", records=16_000, seed=81) as emu:
         _mass_update(emu)
         assert _run(emu, db, api_type).ok
         # Time passes (nothing changes): the next run confirms the boundary second once ...
@@ -70,7 +70,7 @@ def test_a_run_with_nothing_new_reads_nothing_after_a_mass_update(api_type, tmp_
 
 def test_a_row_that_lands_in_a_crowded_boundary_second_is_still_found(tmp_path):
     db = tmp_path / "crm.duckdb"
-    with Emulator(records=16_000, seed=82) as emu:
+    with Emulator(org="classic", records=16_000, seed=82) as emu:
         second = _mass_update(emu)
         assert _run(emu, db, None, modules=["Leads"]).ok
         # Records that show up in the boundary second after the load read it (a write in flight then).
@@ -93,7 +93,7 @@ def test_a_file_or_duckdb_source_with_nothing_new_reads_no_rows(kind, tmp_path):
 
     upstream = f"{kind}:{tmp_path / ('src.duckdb' if kind == 'duckdb' else 'src')}"
     target = f"duckdb:{tmp_path / 'copy.duckdb'}"
-    with Emulator(records=2_000, seed=83) as emu:
+    with Emulator(org="classic", records=2_000, seed=83) as emu:
         assert migrate(emu.connection_string, upstream).ok
     assert migrate(upstream, target).ok
     quiet = migrate(upstream, target, incremental=True)

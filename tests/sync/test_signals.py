@@ -89,7 +89,7 @@ def zohocrm(*args: str) -> subprocess.CompletedProcess[str]:
                                            ("parquet", signal.SIGTERM), ("parquet", signal.SIGINT)])
 def test_a_signal_mid_migration_keeps_what_committed_and_the_advised_rerun_completes(kind, sig, tmp_path):
     where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
-    with Emulator(records=1_200, seed=91, latency_ms=15) as emu:
+    with Emulator(org="classic", records=1_200, seed=91, latency_ms=15) as emu:
         args = ["--source", emu.connection_string + PAGE, "--target", f"{kind}:{where}"]
         stopped = migrate_until(args + (["--json"] if kind == "parquet" else []), modules_seen=2, sig=sig)
         said = assert_stopped_cleanly(stopped, sig)
@@ -119,7 +119,7 @@ def test_a_signal_mid_migration_keeps_what_committed_and_the_advised_rerun_compl
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_writing_into_zoho_then_the_rerun_writes_nothing_twice(sig, tmp_path):
-    with Emulator(records=400, seed=93) as a, Emulator(records=0, seed=94, latency_ms=25) as b:
+    with Emulator(org="classic", records=400, seed=93) as a, Emulator(org="classic", records=0, seed=94, latency_ms=25) as b:
         clear_org(b)
         pq_dir, state = tmp_path / "pq", tmp_path / "state.duckdb"
         assert migrate(a.connection_string, f"parquet:{pq_dir}").ok

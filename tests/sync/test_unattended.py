@@ -30,7 +30,7 @@ def zohocrm(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_progress_lines_while_it_runs_and_a_summary_that_is_not_cut(tmp_path: Path) -> None:
-    with Emulator(records=600, seed=95, latency_ms=20) as emu:
+    with Emulator(org="classic", records=600, seed=95, latency_ms=20) as emu:
         # list pages of 20 rows: slow enough for progress lines (Auto would read these few rows by COQL at once)
         proc = zohocrm("--source", emu.connection_string + ";PageSize=20;APIType=REST", "--target",
                        f"duckdb:{tmp_path / 'c.duckdb'}",
@@ -57,7 +57,7 @@ def test_progress_lines_while_it_runs_and_a_summary_that_is_not_cut(tmp_path: Pa
 
 
 def test_json_result_for_success_failed_rows_and_a_local_error(tmp_path: Path) -> None:
-    with Emulator(records=300, seed=96) as emu, Emulator(records=0, seed=97) as b:
+    with Emulator(org="classic", records=300, seed=96) as emu, Emulator(org="classic", records=0, seed=97) as b:
         db = tmp_path / "c.duckdb"
         proc = zohocrm("--source", emu.connection_string, "--target", f"duckdb:{db}", "--modules", "Leads,Deals",
                        "--json")
@@ -101,7 +101,7 @@ def test_json_result_for_success_failed_rows_and_a_local_error(tmp_path: Path) -
 
 
 def test_rows_changed_in_the_second_the_run_starts_are_counted_as_deferred(tmp_path: Path) -> None:
-    with Emulator(records=300, seed=98) as emu:
+    with Emulator(org="classic", records=300, seed=98) as emu:
         db = tmp_path / "c.duckdb"
         args = ["--source", emu.connection_string, "--target", f"duckdb:{db}", "--modules", "Leads", "--json"]
         assert zohocrm(*args).returncode == 0

@@ -41,7 +41,7 @@ def check_copy(a: Emulator, b: Emulator, state: Path, tmp: Path, name: str) -> N
 
 @pytest.mark.parametrize("write_api", ["rest", "bulk"])
 def test_round_trip_through_parquet_into_a_fresh_org(write_api, tmp_path):
-    with Emulator(records=300, seed=31) as a, Emulator(records=0, seed=32) as b:
+    with Emulator(org="classic", records=300, seed=31) as a, Emulator(org="classic", records=0, seed=32) as b:
         clear_org(b)
         pq_dir, state = tmp_path / "pq", tmp_path / "state.duckdb"
         assert migrate(a.connection_string, f"parquet:{pq_dir}").ok
@@ -92,7 +92,7 @@ def test_bad_rows_are_reported_per_row_and_the_others_load(tmp_path):
     src = tmp_path / "in"
     _csv(src, good + bad)
     state = tmp_path / "state.duckdb"
-    with Emulator(records=0, seed=41) as b:
+    with Emulator(org="classic", records=0, seed=41) as b:
         args = ["migrate", "--source", f"csv:{src}", "--target", b.connection_string + ALLOW, "--modules", "Leads",
                 "--state", str(state), "--report-dir", str(tmp_path / "reports")]
         res = CliRunner().invoke(cli, args)
@@ -116,7 +116,7 @@ def test_bad_rows_are_reported_per_row_and_the_others_load(tmp_path):
 
 
 def test_upsert_by_key_updates_the_record_the_target_already_has(tmp_path):
-    with Emulator(records=0, seed=43) as b:
+    with Emulator(org="classic", records=0, seed=43) as b:
         existing = next(r for r in export(b, "Leads") if r.get("Email"))
         src = tmp_path / "in"
         _csv(src, [{"id": "1", "Last_Name": "Upserted", "Email": existing["Email"], "Company": "UpsertCo"},
@@ -132,7 +132,7 @@ def test_upsert_by_key_updates_the_record_the_target_already_has(tmp_path):
 
 
 def test_lost_insert_answers_and_faults_are_reconciled_not_duplicated(tmp_path):
-    with Emulator(records=200, seed=51) as a, Emulator(records=0, seed=52) as b:
+    with Emulator(org="classic", records=200, seed=51) as a, Emulator(org="classic", records=0, seed=52) as b:
         clear_org(b)
         pq_dir, state = tmp_path / "pq", tmp_path / "state.duckdb"
         assert migrate(a.connection_string, f"parquet:{pq_dir}").ok

@@ -1,8 +1,8 @@
-"""Which modules an emulated org has: ``classic`` (the default) or ``enterprise``.
+"""Which modules an emulated org has: ``enterprise`` (the default) or ``classic``.
 
 ``classic`` is the ten-module org the emulator served before issue 13 (Accounts, Contacts,
 Leads, Deals, Tasks and the Projects custom module with its subform and linking
-modules); it stays the default until the connector reads a whole org. ``enterprise``
+modules), kept for tests and benchmarks that want exactly those. ``enterprise``
 is a standard Enterprise org: the classic modules (with the fields a full org adds,
 such as ``Tag``) plus Notes, Attachments, activities, inventory, Campaigns, Cases,
 Solutions. The same seed generates the same classic data in both.

@@ -1,0 +1,284 @@
+"""The bytes of attachments and file/image upload fields, written beside a migration's tables.
+
+Layout under the target's files folder (``DIR/_files`` for ``parquet:``/``csv:``,
+``PATH.files`` beside a ``duckdb:PATH`` file)::
+
+    Attachments/<attachment id>/<file name>        one attachment (its row's id)
+    <Module>/<record id>/<Field>/<file name>       each file of a record's file or image field
+
+Names are Zoho's, made safe for a file system (:func:`safe_name`); a second file of the same name
+in one field gets ``<entry id>_`` in front. The table says where each file went and what it holds:
+Attachments gain ``File_Path`` (relative to the target: ``_files/Attachments/...``),
+``File_Size`` and ``File_SHA256``; each entry of a file field's JSON gains ``$path``, ``$size``
+and ``$sha256``.
+
+Each download is streamed to a private temp file in its folder, hashed on the way, fsynced and
+renamed into place, so no file set — not even one file — is held in memory, and a killed run
+leaves no half file under a final name. Each folder keeps ``.zohocrm-files.json``: per Zoho file
+id, the name, size and hash written. Zoho never changes the bytes behind a file id (a new upload
+is a new id), so a file already there under its id is not fetched again: an incremental run (or a
+full reload) downloads only new and changed files, and removes the files a record no longer has
+and the folders of deleted records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from connector.errors import ConnectorError, FileAccessError
+from connector.localfs import open_private, private_dir, reporting_os_errors, write_private
+
+log = logging.getLogger("connector.sync")
+
+FOLDER_MANIFEST = ".zohocrm-files.json"
+ATTACHMENT_COLUMNS = (("File_Path", pa.string()), ("File_Size", pa.int64()), ("File_SHA256", pa.string()))
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+MAX_NAME_BYTES = 200
+
+
+def safe_name(name: str, fallback: str = "file") -> str:
+    """``name`` as one path component: no separators, control characters, ``.``/``..``; at most 200 bytes."""
+    out = _UNSAFE.sub("_", name).strip()
+    if out in ("", ".", ".."):
+        out = fallback
+    if out.startswith("."):
+        out = "_" + out[1:]  # no hidden files, and nothing that looks like our own manifest
+    raw = out.encode("utf-8")
+    if len(raw) > MAX_NAME_BYTES:
+        stem, dot, ext = out.rpartition(".")
+        keep = ext if dot and len(ext.encode()) <= 16 else ""
+        budget = MAX_NAME_BYTES - len(keep.encode()) - (1 if keep else 0)
+        head = (stem if keep else out).encode("utf-8")[:budget].decode("utf-8", "ignore")
+        out = f"{head}.{keep}" if keep else head
+    return out
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One file of one row: where it goes (folder under the files root, name) and how to get it."""
+
+    folder: tuple[str, ...]
+    name: str
+    file_id: str
+    path: str  # the GET that answers its bytes
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """Which columns of a module name files, as the source describes them.
+
+    ``attachments``: the module is Zoho's Attachments (one file a row: ``File_Id``, its parent's
+    module and id). ``fields``: the file/image upload columns (JSON text lists of entries).
+    """
+
+    module: str
+    attachments: bool = False
+    fields: tuple[str, ...] = ()
+
+
+#: a source's download: (GET path, params) -> the body in chunks
+Fetch = Callable[[str, dict[str, str]], Iterator[bytes]]
+
+
+@dataclass
+class FileCounts:
+    downloaded: int = 0
+    reused: int = 0
+    bytes: int = 0
+    failed: int = 0
+    removed: int = 0
+
+    def note(self) -> str:
+        text = (f"files: {self.downloaded:,} downloaded ({self.bytes / 1e6:,.1f} MB), "
+                f"{self.reused:,} unchanged")
+        if self.removed:
+            text += f", {self.removed:,} removed"
+        if self.failed:
+            text += f", {self.failed:,} could not be downloaded (their path and hash are empty; a full reload retries)"
+        return text
+
+
+class RecordFiles:
+    """The files of one module in one run: adds their columns, downloads what is new, tidies up."""
+
+    def __init__(self, plan: FilePlan, fetch: Fetch, root: Path, base: Path) -> None:
+        self.plan, self.fetch = plan, fetch
+        self.root = root  # the files folder
+        self.base = base  # paths in the table are relative to this (the target's folder)
+        self.counts = FileCounts()
+
+    def schema(self, schema: pa.Schema) -> pa.Schema:
+        if not self.plan.attachments:
+            return schema
+        for name, typ in ATTACHMENT_COLUMNS:
+            if name not in schema.names:
+                schema = schema.append(pa.field(name, typ))
+        return schema
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def wrap(self, batches: Iterable[pa.RecordBatch], seen: set[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Each batch with its files written and described; ``seen`` collects the row ids."""
+        for b in batches:
+            if seen is not None:
+                seen.update(i for i in b.column("id").to_pylist() if i is not None)
+            yield self._attachments(b) if self.plan.attachments else self._fields(b)
+
+    def _attachments(self, b: pa.RecordBatch) -> pa.RecordBatch:
+        rows = b.select([c for c in ("id", "File_Id", "File_Name", "Parent_Id_Id", "Parent_Id_Module")
+                         if c in b.schema.names]).to_pylist()
+        paths: list[str | None] = []
+        sizes: list[int | None] = []
+        hashes: list[str | None] = []
+        for r in rows:
+            got = None
+            if r.get("File_Id") and r.get("Parent_Id_Id") and r.get("Parent_Id_Module"):  # links have no bytes
+                folder = (self.plan.module, safe_name(str(r["id"])))
+                ref = FileRef(folder, safe_name(str(r.get("File_Name") or ""), str(r["id"])), str(r["File_Id"]),
+                              f"/{r['Parent_Id_Module']}/{r['Parent_Id_Id']}/Attachments/{r['id']}")
+                got = self._store(ref)
+            paths.append(got[0] if got else None)
+            sizes.append(got[1] if got else None)
+            hashes.append(got[2] if got else None)
+        for (name, typ), values in zip(ATTACHMENT_COLUMNS, (paths, sizes, hashes), strict=True):
+            column = pa.array(values, typ)
+            if name in b.schema.names:
+                b = b.set_column(b.schema.get_field_index(name), name, column)
+            else:
+                b = b.append_column(pa.field(name, typ), column)
+        return b
+
+    def _fields(self, b: pa.RecordBatch) -> pa.RecordBatch:
+        ids = b.column("id").to_pylist()
+        for name in self.plan.fields:
+            if name not in b.schema.names:
+                continue
+            values = b.column(name).to_pylist()
+            out = [self._field_value(str(rid), name, v) for rid, v in zip(ids, values, strict=True)]
+            b = b.set_column(b.schema.get_field_index(name), b.schema.field(name), pa.array(out, pa.string()))
+        return b
+
+    def _field_value(self, rid: str, field_name: str, text: str | None) -> str | None:
+        folder = (self.plan.module, safe_name(rid), safe_name(field_name))
+        entries = json.loads(text) if text else []
+        if not isinstance(entries, list):
+            return text
+        wanted: dict[str, str] = {}  # file id -> name in the folder
+        names: set[str] = set()
+        for e in entries:
+            if not isinstance(e, dict) or not e.get("File_Id__s"):
+                continue
+            name = safe_name(str(e.get("File_Name__s") or ""), str(e.get("id") or "file"))
+            if name in names:
+                name = safe_name(f"{e.get('id') or e['File_Id__s'][:12]}_{name}")
+            names.add(name)
+            ref = FileRef(folder, name, str(e["File_Id__s"]), f"/{self.plan.module}/{rid}/actions/"
+                          "download_fields_attachment", {"fields_attachment_id": str(e.get("id") or "")})
+            got = self._store(ref)
+            wanted[ref.file_id] = name
+            e["$path"], e["$size"], e["$sha256"] = got if got else (None, None, None)
+        self._keep_only(self.root.joinpath(*folder), wanted)
+        return json.dumps(entries, ensure_ascii=False, separators=(",", ":")) if text else text
+
+    # -- files -----------------------------------------------------------------------------------
+
+    def _store(self, ref: FileRef) -> tuple[str, int, str] | None:
+        """The file in place (downloaded unless already there by its id): (relative path, size, sha256)."""
+        folder = self.root.joinpath(*ref.folder)
+        target = folder / ref.name
+        rel = target.relative_to(self.base).as_posix()
+        known = _manifest(folder).get(ref.file_id)
+        if known and (folder / known["name"]).is_file() and (folder / known["name"]).stat().st_size == known["size"]:
+            if known["name"] != ref.name:  # a sibling of the same name went: this one takes its plain name
+                with reporting_os_errors(target, "attachment file"):
+                    os.replace(folder / known["name"], target)
+                self._remember(folder, ref.file_id, ref.name, known["size"], known["sha256"])
+            self.counts.reused += 1
+            return rel, int(known["size"]), str(known["sha256"])
+        private_dir(folder, "folder of downloaded files")
+        part = folder / f".{ref.name}.part"
+        digest, size = hashlib.sha256(), 0
+        try:
+            with open_private(part, "wb", "downloaded file") as out:
+                for chunk in self.fetch(ref.path, ref.params):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            with reporting_os_errors(target, "downloaded file"):
+                os.replace(part, target)
+        except FileAccessError:
+            part.unlink(missing_ok=True)
+            raise  # the target's disk: the run cannot go on
+        except ConnectorError as exc:  # Zoho would not give this file: the row says so, the run goes on
+            part.unlink(missing_ok=True)
+            self.counts.failed += 1
+            log.warning("%s: cannot download %s (%s)", self.plan.module, rel, exc)
+            return None
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        self._remember(folder, ref.file_id, ref.name, size, digest.hexdigest())
+        self.counts.downloaded += 1
+        self.counts.bytes += size
+        return rel, size, digest.hexdigest()
+
+    def _remember(self, folder: Path, file_id: str, name: str, size: int, sha: str) -> None:
+        m = {k: v for k, v in _manifest(folder).items() if v.get("name") != name}
+        m[file_id] = {"name": name, "size": size, "sha256": sha}
+        write_private(folder / FOLDER_MANIFEST, json.dumps(m, ensure_ascii=False, indent=1), "files manifest")
+
+    def _keep_only(self, folder: Path, wanted: dict[str, str]) -> None:
+        """Remove the files a record's field no longer names (and the folder when none is left)."""
+        if not folder.is_dir():
+            return
+        m = _manifest(folder)
+        gone = {k: v for k, v in m.items() if k not in wanted}
+        if not gone:
+            return
+        for v in gone.values():
+            if v["name"] not in wanted.values():
+                (folder / v["name"]).unlink(missing_ok=True)
+                self.counts.removed += 1
+        if not wanted:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        keep = {k: v for k, v in m.items() if k in wanted}
+        write_private(folder / FOLDER_MANIFEST, json.dumps(keep, ensure_ascii=False, indent=1), "files manifest")
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """The folders of deleted records."""
+        for rid in ids:
+            folder = self.root / self.plan.module / safe_name(rid)
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+                self.counts.removed += 1
+
+    def sweep(self, seen: set[str]) -> None:
+        """After a full load: the folders of records the module no longer has."""
+        top = self.root / self.plan.module
+        if not top.is_dir():
+            return
+        keep = {safe_name(i) for i in seen}
+        self.remove(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
+
+
+def _manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((folder / FOLDER_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or damaged: the files are fetched again
+    return data if isinstance(data, dict) else {}
