@@ -52,7 +52,7 @@ ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Lead
 # -- emulators and phases in processes of their own ------------------------------------------------
 
 def start_emulator(records: int, seed: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    proc = subprocess.Popen([*ZOHOCRM, "emulator", "--records", str(records), "--seed", str(seed)], cwd=ROOT,
+    proc = subprocess.Popen([*ZOHOCRM, "emulator", "--org", "classic", "--records", str(records), "--seed", str(seed)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
