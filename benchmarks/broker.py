@@ -93,7 +93,7 @@ def _serve(policy: Path, zoho: str) -> tuple[subprocess.Popen[str], str]:
 
 
 def run(records: int, rounds: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="zohocrm-bench-broker-") as tmp, Emulator(records=records, seed=8) as emu:
+    with tempfile.TemporaryDirectory(prefix="zohocrm-bench-broker-") as tmp, Emulator(org="classic", records=records, seed=8) as emu:
         work = Path(tmp)
         direct = _zoho(emu, work / "direct.sealed")
         policy = work / "policy.toml"

@@ -15,7 +15,10 @@ Phases:
 * ``incremental``: after ``/__emulator/mutate`` changed ~1% of Leads, Contacts, Deals and
   Accounts (updates, creates, deletes): COQL deltas + ``/deleted`` into the same DuckDB;
 * ``write-rest`` / ``write-bulk``: ``--write-rows`` Leads from Parquet into a fresh org through
-  the REST writer (100 records a call) and through Bulk Write (25,000 rows a job).
+  the REST writer (100 records a call) and through Bulk Write (25,000 rows a job);
+* ``whole-org``: an enterprise org of ``--whole-org`` records (every module: notes, attachments,
+  activities, inventory with line items, campaigns with members...) migrated to ``parquet:``
+  with every attachment and file-field file: rows/s, and files and MB/s written under ``_files``.
 
 Credits are the emulator's own count (``/__emulator/stats``), compared with the least the API
 allows for the same rows (limits-and-errors.md section 2): reads — per module the cheapest of
@@ -51,9 +54,9 @@ ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Lead
 
 # -- emulators and phases in processes of their own ------------------------------------------------
 
-def start_emulator(records: int, seed: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    proc = subprocess.Popen([*ZOHOCRM, "emulator", "--records", str(records), "--seed", str(seed)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+def start_emulator(records: int, seed: int, org: str = "classic") -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    proc = subprocess.Popen([*ZOHOCRM, "emulator", "--org", org, "--records", str(records), "--seed", str(seed)],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
@@ -111,6 +114,16 @@ def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
         tgt.close()
         src.close()
         extra = {"arrow": pa.__version__}
+    elif name == "whole-org":
+        from connector.sync import migrate
+
+        result = migrate(args["conn"], f"parquet:{args['dir']}")
+        rows = result.rows_written
+        files = [f for f in Path(args["dir"], "_files").rglob("*") if f.is_file()]
+        size = sum(f.stat().st_size for f in files)
+        seconds = time.perf_counter() - started
+        extra = {"modules": len(result.modules), "failed": result.rows_failed, "files": len(files),
+                 "file_mb": round(size / 2**20, 1), "file_mb_per_s": round(size / 2**20 / seconds, 1)}
     else:  # write-rest / write-bulk
         api = name.split("-")[1]
         result = None
@@ -163,9 +176,14 @@ def measured(name: str, info: dict[str, Any], minimum: int, **args: Any) -> dict
                     if v != before["calls"].get(k, 0)}
     res["credits_minimum"] = minimum
     res["credits_ratio"] = round(res["credits"] / minimum, 2) if minimum else None
+    files = f", {res['files']:,} files {res['file_mb']:,} MB ({res['file_mb_per_s']} MB/s)" if "files" in res else ""
     print(f"  {name:<12} {res['rows']:>10,} rows {res['seconds']:>8.1f} s {res['rows_per_s'] or 0:>9,} rows/s "
-          f"{res['credits']:>7,} credits (min {minimum:,}) peak RSS {res['peak_rss_mb']:,.0f} MB", flush=True)
+          f"{res['credits']:>7,} credits (min {minimum:,}) peak RSS {res['peak_rss_mb']:,.0f} MB{files}", flush=True)
     return res
+
+
+class _Done(Exception):
+    """--only-whole-org: the other phases are skipped."""
 
 
 def main() -> None:
@@ -174,6 +192,9 @@ def main() -> None:
     ap.add_argument("--write-rows", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--skip-rest-read", action="store_true", help="skip the REST-only full read (slow at 1M)")
+    ap.add_argument("--whole-org", type=int, default=200_000, help="records of the enterprise org migrated whole "
+                    "with its files (0: skip)")
+    ap.add_argument("--only-whole-org", action="store_true", help="run the whole-org phase alone")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "migrate.json"))
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("--args", help=argparse.SUPPRESS)
@@ -184,7 +205,18 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="zohocrm-bench-"))
     procs: list[subprocess.Popen[str]] = []
     results: dict[str, Any] = {}
+    sizes: dict[str, int] = {}
+    rows = 0
     try:
+        if opts.whole_org:
+            proc, w = start_emulator(opts.whole_org, opts.seed, org="enterprise")
+            procs.append(proc)
+            results["whole-org"] = measured("whole-org", w, 0, conn=w["connection_string"], dir=str(work / "org"))
+            results["whole-org"]["org_records"] = sum(dict(w["records"]).values())
+            proc.terminate()
+            shutil.rmtree(work / "org", ignore_errors=True)
+        if opts.only_whole_org:
+            raise _Done
         print(f"starting an emulator with {opts.records:,} records ...", flush=True)
         t0 = time.perf_counter()
         proc, a = start_emulator(opts.records, opts.seed)
@@ -216,6 +248,8 @@ def main() -> None:
             results[f"write-{api}"] = measured(f"write-{api}", b, min_write_credits(rows, api), conn=b[
                 "connection_string"], dir=str(pq_dir), state=str(work / f"state-{api}.duckdb"))
             proc.terminate()
+    except _Done:
+        pass
     finally:
         for p in procs:
             p.terminate()

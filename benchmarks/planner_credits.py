@@ -62,7 +62,7 @@ def rest_floor(plan: Plan, sql: str, sizes: dict[str, int]) -> int | None:
 
 def run_size(records: int, seed: int, every_api: bool) -> dict[str, Any]:
     started = time.perf_counter()
-    with Emulator(records=records, seed=seed, downloads_per_minute=100_000) as emu:
+    with Emulator(org="classic", records=records, seed=seed, downloads_per_minute=100_000) as emu:
         sizes = {k: int(v) for k, v in emu.stats()["module_sizes"].items()}
         sessions = {api: ZohoSession(emu.connection_string + f";APIType={api}") for api in ("Auto", *APIS)}
         try:

@@ -219,7 +219,7 @@ def child_read(module: str, api: str) -> None:
 def bench_rss(module: str, sizes: list[int], api: str) -> list[dict[str, Any]]:
     out = []
     for n in sizes:
-        with Emulator(records=n, seed=42, sizes={module: n}, downloads_per_minute=1_000) as emu:
+        with Emulator(org="classic", records=n, seed=42, sizes={module: n}, downloads_per_minute=1_000) as emu:
             env = {**os.environ, "ZOHOCRM_CONNECTION": emu.connection_string}
             start = time.perf_counter()
             proc = subprocess.run([sys.executable, __file__, "--child-read", module, api], env=env, check=True,
@@ -247,7 +247,7 @@ def run(records: int, module: str, rss_rows: list[int], rounds: int) -> dict[str
     }
     # The readers run in a child process: sharing this process's GIL with the emulator would slow
     # both and measure the pairing, not the reader (the CPUs are still shared, as on a laptop).
-    with Emulator(records=records, seed=42, downloads_per_minute=1_000) as emu:
+    with Emulator(org="classic", records=records, seed=42, downloads_per_minute=1_000) as emu:
         report["module_rows"] = emu.app.sizes[module]
         env = {**os.environ, "ZOHOCRM_CONNECTION": emu.connection_string}
         proc = subprocess.run([sys.executable, __file__, "--child-bench", module, str(rounds)], env=env,

@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "spark.json")
     args = parser.parse_args(argv)
     module = "Leads"
-    with Emulator(records=args.records, sizes={module: args.records}, seed=3, downloads_per_minute=100_000) as emu:
+    with Emulator(org="classic", records=args.records, sizes={module: args.records}, seed=3,
+                  downloads_per_minute=100_000) as emu:
         one = single(emu, module)
         spark = through_spark(emu, module, args.partitions)
     report = {"records": args.records, "module": module, "single_process": one, "spark": spark,

@@ -225,8 +225,9 @@ class Engine:
                                    hint="run queries one at a time with execute()")
         return run_dml(self, statement, sets, report_path=report_path)
 
-    def query_table(self, statement: Statement) -> pa.Table:
+    def query_table(self, sql: Statement | str, params: Params = None) -> pa.Table:
         """A query's whole result as a table (DML uses it to compute the rows it writes)."""
+        statement = sql if isinstance(sql, Statement) else read_statement(sql, params)
         plan = self._plan(statement)
         if plan.explain:
             raise ProgrammingError("EXPLAIN cannot be the source of rows to write")

@@ -62,7 +62,8 @@ def extras_for(ts: TableSchema, columns: Sequence[str], config: ConnectionConfig
         elif f.polymorphic or f.data_type == "multi_module_lookup":
             name_lookups.add(col.field)
     return Extras(users=users, layouts=layouts, module_lookups=len(module_lookups), name_lookups=len(name_lookups),
-                  index_lag=config.search_index_lag > 0, page_size=config.page_size)
+                  index_lag=config.search_index_lag > 0, page_size=config.page_size,
+                  fill_ins=not ts.records_only_columns.isdisjoint(columns))
 
 
 def decide(ref: TableRef, config: ConnectionConfig, sent: Mapping[str, FilterPushdown], units: list[Unit],

@@ -153,6 +153,9 @@ def choose(req: ReadRequest, *, use_coql: bool = False) -> Choice:
     """The cheapest API for ``req`` (see the module docstring), with every candidate's price."""
     rows = req.rows or RowRange.exactly(req.total_rows)
     apis = [a for a in ORDER if a in req.apis and (a != "Search" or req.search)]
+    if not apis:  # a table of its own endpoint (Attachments, per parent record): nothing to price
+        api = fallback_api(req.apis, "REST")
+        return Choice(api, refusal_note(req.module, req.apis, "REST"), (), 0.0, rows)
     if req.records_only and not req.filtered and "REST" in apis:
         # COQL and Bulk would list the records again, 100 ids a call, for the columns they do not return
         return Choice("REST", "every row with columns only the records API returns (Tag, file uploads, "

@@ -73,7 +73,11 @@ def condition(f: Any) -> str | None:
             # `<=> NULL` is IS NULL; any other comparison with NULL is unknown, which NOT keeps unknown: Spark's
             return f"{col} IS NULL" if kind == "EqualNullSafe" else None
         lit = literal(f.value)
-        return f"{col} {COMPARISONS[kind]} {lit}" if lit is not None else None
+        if lit is None:
+            return None
+        if kind == "EqualNullSafe":
+            return f"{col} IS NOT DISTINCT FROM {lit}"  # NOT of it holds for NULL, unlike NOT of =
+        return f"{col} {COMPARISONS[kind]} {lit}"
     if kind == "In":
         # a NULL in the list makes NOT IN unknown for every row, and an empty list is Spark's own business
         lits = [literal(v) if v is not None else None for v in f.value]

@@ -34,7 +34,9 @@ from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 
 from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError
-from connector.readers.strategies import Partition, strategy_for
+from connector.model import Pushdown
+from connector.readers import reader_for
+from connector.readers.strategies import STRATEGIES, Partition, strategy_for
 
 from .filters import condition, quote_name, where_clause
 from .options import Settings, changes_option, config_for
@@ -108,11 +110,14 @@ def _bulk_jobs(ctx: Any, module: str, pushdown: Any) -> int:
 class ZohoPartition(InputPartition):
     """One slice of the read and what its executor needs: a connection holding only an access token."""
 
-    def __init__(self, index: int, slice_: Partition | None, executor: ConnectionConfig, schema: pa.Schema) -> None:
+    def __init__(self, index: int, slice_: Partition | None, executor: ConnectionConfig, schema: pa.Schema,
+                 table: tuple[str, str, Pushdown] | None = None) -> None:
         super().__init__(index)
         self.slice = slice_
         self.executor = executor
         self.schema = schema
+        #: (api, module, pushdown) of a table its own endpoint serves (metadata, per parent record): read whole
+        self.table = table
 
 
 class ZohoReader(DataSourceReader):
@@ -169,10 +174,12 @@ class ZohoReader(DataSourceReader):
         scan = Engine(session).plan(self._statement()).scans[0]
         if scan.empty:
             return [ZohoPartition(0, None, executor, schema)]  # a WHERE no row satisfies: nothing is read
+        if scan.api not in STRATEGIES:  # metadata tables, Attachments: their own reader, not sliced
+            return [ZohoPartition(0, None, executor, schema, (scan.api, scan.module, scan.pushdown))]
         cap = max(1, session.config.max_concurrency)
         n = min(self.settings.partitions or cap, cap)
         ctx = session.reader_context()
-        if scan.api == "Bulk" and n > 1:
+        if scan.api == "Bulk" and n > 1 and "COQL" in session.catalog.table(scan.module).read_apis:
             n = min(n, _bulk_jobs(ctx, scan.module, scan.pushdown))
         slices = strategy_for(scan.api).partitions(ctx, scan.module, scan.pushdown, n)
         return [ZohoPartition(i, s, executor, schema) for i, s in enumerate(slices)]
@@ -187,6 +194,12 @@ class ZohoReader(DataSourceReader):
                 from connector.engine.executor import Engine
 
                 for batch in Engine(session).execute(self.settings.query):
+                    yield for_spark(batch, schema)
+                return
+            if partition.table is not None:
+                api, module, pushdown = partition.table
+                columns = [f.name for f in schema]
+                for batch in reader_for(api, session.reader_context()).batches(module, columns, pushdown):
                     yield for_spark(batch, schema)
                 return
             part = partition.slice

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from pyspark.sql.datasource import DataSourceStreamReader, InputPartition
 
 from connector.config.config import ConnectionConfig
+from connector.errors import ConfigError
 from connector.readers.strategies import Partition, strategy_for
 
 from .filters import quote_name
@@ -95,7 +96,11 @@ class ZohoStreamReader(DataSourceStreamReader):
 
         session = self._session()
         module = session.catalog.resolve(self.settings.module or "")
-        schema = stream_schema(session.catalog.table(module).arrow_schema)
+        ts = session.catalog.table(module)
+        if FIELD not in ts.by_name or not ts.read_apis & {"REST", "COQL", "Search", "Bulk"}:
+            raise ConfigError(f"{module} has no {FIELD} a change feed could follow",
+                              hint="stream a records module; read this table with spark.read")
+        schema = stream_schema(ts.arrow_schema)
         executor = executor_config(session)
         lo, hi = start.get("until"), end["until"]
         if lo == hi:

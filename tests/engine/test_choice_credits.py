@@ -27,7 +27,7 @@ from .conftest import assert_same_result, fast_readers
 
 APIS = ("REST", "COQL", "Search", "Bulk")
 
-org = org_fixture("10,000 records, read only: the sizes the defects were measured at.", records=10_000, seed=12,
+org = org_fixture("10,000 records, read only: the sizes the defects were measured at.", org="classic", records=10_000, seed=12,
                   downloads_per_minute=100_000)
 
 

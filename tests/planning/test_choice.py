@@ -157,3 +157,11 @@ def test_both_counts_known_the_cheapest_wins(total: int, own: int, fields: int) 
     got = choose(req)
     assert credits[got.api] == min(c for c in credits.values() if c is not None)
     assert not got.worth_counting
+
+
+@pytest.mark.parametrize("apis, want", [(frozenset({"Related"}), "Related"), (frozenset({"Metadata"}), "Metadata"),
+                                        (frozenset({"REST"}), "REST")])
+def test_a_module_served_by_no_priced_api_gets_the_one_that_serves_it(apis: frozenset[str], want: str) -> None:
+    for filtered in (False, True):
+        api, why = choose_api(ReadRequest("Attachments", 5, None, filtered=filtered, apis=apis))
+        assert api == want and why

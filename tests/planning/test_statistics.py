@@ -35,7 +35,7 @@ class Clock:
 
 @pytest.fixture
 def org(make_emulator: Callable[..., Emulator]) -> Emulator:
-    return make_emulator(records=2_000, seed=23)
+    return make_emulator(org="classic", records=2_000, seed=23)
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_counts_and_group_counts(org: Emulator, session: ZohoSession) -> None:
 
 
 def test_a_lookup_with_more_values_than_one_call_lists_is_a_bound(make_emulator: Callable[..., Emulator]) -> None:
-    big = make_emulator(records=6_000, seed=23)  # 480 accounts: more than one group-count call lists
+    big = make_emulator(org="classic", records=6_000, seed=23)  # 480 accounts: more than one group-count call lists
     with ZohoSession(big.connection_string) as s:
         hist = ZohoStatistics(s.http).histogram("Contacts", "Account_Name", buy=True)
     assert hist is not None and not hist.complete and len(hist.counts) == 200

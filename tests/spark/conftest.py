@@ -44,7 +44,8 @@ def spark() -> Iterator[Any]:
 
 
 #: the org every read test shares (read-only): every module of the classic org, a few thousand records
-spark_org = org_fixture("Spark read tests (read-only)", records=3_000, seed=23, downloads_per_minute=10_000)
+spark_org = org_fixture("Spark read tests (read-only): the classic org's modules", org="classic", records=3_000,
+                        seed=23, downloads_per_minute=10_000)
 spark_client = client_fixture("org")
 
 

@@ -40,7 +40,7 @@ A = ("a",)
 CASES: list[tuple[Any, str | None]] = [
     (EqualTo(A, "x'y"), "\"a\" = 'x''y'"),
     (EqualNullSafe(A, None), '"a" IS NULL'),
-    (EqualNullSafe(A, 3), '"a" = 3'),
+    (EqualNullSafe(A, 3), '"a" IS NOT DISTINCT FROM 3'),
     (GreaterThan(A, 1.5), '"a" > 1.5'),
     (LessThanOrEqual(A, Decimal("10.25")), '"a" <= 10.25'),
     (GreaterThanOrEqual(A, dt.date(2026, 1, 2)), "\"a\" >= DATE '2026-01-02'"),

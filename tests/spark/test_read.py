@@ -11,7 +11,7 @@ from connector.emulator import Emulator
 from connector.session import ZohoSession
 from connector.spark.types import spark_arrow_schema
 
-from ..conftest import ZohoClient
+from ..conftest import ZohoClient, client_fixture, org_fixture
 from ..readers.expected import assert_same_rows, expected_table, volatile_columns, where
 from .conftest import counters, spark_client, spark_org, to_arrow
 
@@ -101,3 +101,22 @@ def test_bad_options_are_clear_errors(spark: Any, org: Emulator, option: str, va
 def test_no_connection_says_how_to_give_one(spark: Any) -> None:
     with pytest.raises(Exception, match="needs .option\\('connection'"):
         spark.read.format("zohocrm").load("Leads").collect()
+
+
+whole_org = org_fixture("Spark reads of a whole (enterprise) org (read-only)", records=1_500, seed=29)
+whole_client = client_fixture("whole_org")
+
+
+@pytest.mark.parametrize("module", ["Notes", "Quoted_Items", "Calls", "Campaigns"])
+def test_enterprise_modules_read_through_spark_equal_the_export(spark: Any, whole_org: Emulator,
+                                                                 whole_client: ZohoClient, module: str) -> None:
+    df = spark.read.format("zohocrm").option("connection", whole_org.connection_string).load(module)
+    want, tolerant = export_table(whole_org, whole_client, module)
+    assert_same_rows(to_arrow(df).cast(want.schema), want, tolerant=tolerant, label=f"Spark {module}")
+
+
+def test_a_metadata_table_reads_through_its_endpoint(spark: Any, whole_org: Emulator,
+                                                     whole_client: ZohoClient) -> None:
+    got = to_arrow(spark.read.format("zohocrm").option("connection", whole_org.connection_string).load("_Users"))
+    users = whole_client.get("/users", params={"type": "AllUsers"}).json()["users"]
+    assert sorted(got.column("id").to_pylist()) == sorted(str(u["id"]) for u in users)

@@ -95,6 +95,9 @@ class Extras:
     coql_rows: int | None = None
     #: the list API's page size (PageSize; Zoho's maximum, 200, unless set lower)
     page_size: int = 200
+    #: columns only the records API returns (Tag, file uploads, Participants): COQL and Bulk fill them in
+    #: through the list API by ``?ids=``, 100 a call, per batch they read (connector.readers.records_only)
+    fill_ins: bool = False
 
 
 NO_EXTRAS = Extras()
@@ -130,6 +133,21 @@ def keyset_cost(rows: int, limit: int | None = None, already: int = 0) -> Cost:
                 break
         ask = KEYSET_PAGE if room is None else min(KEYSET_PAGE, room)
     return Cost(calls, credits)
+
+
+def fill_in_cost(batches: list[int], extras: Extras) -> Cost:
+    """The list calls that fill in records-only columns: one per 100 ids of each batch read."""
+    if not extras.fill_ins:
+        return Cost(0, 0)
+    calls = sum(math.ceil(b / IDS_PER_CALL) for b in batches if b > 0)
+    return Cost(calls, calls * LIST_PAGE_CREDITS)
+
+
+def keyset_batches(rows: int) -> list[int]:
+    """The batches the COQL keyset reader yields for ``rows`` rows (200 first, then 2,000), as counts."""
+    first = min(rows, KEYSET_FIRST)
+    rest = rows - first
+    return [first, *([KEYSET_PAGE] * (rest // KEYSET_PAGE)), rest % KEYSET_PAGE]
 
 
 def lookup_cost(rows: int, extras: Extras, *, module_only: bool) -> Cost:

@@ -36,6 +36,7 @@ from .base import (
     Limits,
     Partition,
     TimeRange,
+    fill_in_cost,
     lookup_cost,
 )
 from .partitions import IMMUTABLE_TIME, bounds_cost, time_bounds, time_ranges
@@ -62,8 +63,9 @@ class BulkStrategy:
         jobs = max(1, math.ceil(rows / self.limits.rows_per_call))
         per_job = BULK_JOB_CREDITS + POLLS_PER_JOB * BULK_POLL_CREDITS + BULK_DOWNLOAD_CREDITS
         names = int(extras.users) + int(extras.layouts)  # the users list, the module's layouts: a call each
+        # records-only columns: filled in by id, 100 a call, over the decoded batches (about one per page)
         return Cost(jobs * (2 + POLLS_PER_JOB) + names, jobs * per_job + names) + \
-            lookup_cost(rows, extras, module_only=False)
+            lookup_cost(rows, extras, module_only=False) + fill_in_cost([rows], extras)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
         pd = pushdown or NO_PUSHDOWN

@@ -32,6 +32,8 @@ from .base import (
     Limits,
     Partition,
     coql_call_credits,
+    fill_in_cost,
+    keyset_batches,
     keyset_cost,
     lookup_cost,
 )
@@ -55,9 +57,9 @@ class CoqlStrategy:
         if rows is None:
             return UNKNOWN
         if sorted_limit and limit is not None and limit <= self.limits.rows_per_call:
-            read = Cost(1, coql_call_credits(limit))
+            read = Cost(1, coql_call_credits(limit)) + fill_in_cost([rows], extras)
         else:
-            read = keyset_cost(rows, limit)
+            read = keyset_cost(rows, limit) + fill_in_cost(keyset_batches(rows), extras)
         return read + lookup_cost(rows, extras, module_only=True)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:

@@ -50,6 +50,8 @@ def count_rows(ctx: ReaderContext, module: str, where: Sequence[str]) -> int:
 
 
 def _step(ctx: ReaderContext, module: str, where: tuple[str, ...], n: int) -> int:
+    if "COQL" not in ctx.catalog.table(module).read_apis:
+        return 0  # bounds are COQL calls, and COQL does not take this module (Notes): one slice
     total = count_rows(ctx, module, where)
     return math.ceil(total / n) if total > n else 0
 
