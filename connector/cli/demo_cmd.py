@@ -102,10 +102,13 @@ def look_inside_command(db_path: Path) -> str:
 @click.option("--dir", "out_dir", default="zohocrm-demo", show_default=True, type=click.Path(file_okay=False),
               help="the demo's folder: its DuckDB file and token store (nothing is written elsewhere)")
 @click.option("--seed", default=42, show_default=True, type=int)
-def demo(records: int, out_dir: str, seed: int) -> None:
+@click.option("--org", "org", default="classic", show_default=True, type=click.Choice(["classic", "enterprise"]),
+              help="classic: the ten CRM modules; enterprise: the whole org (notes, files, activities, "
+                   "inventory...) — slower, its attachments are listed record by record as Zoho requires")
+def demo(records: int, out_dir: str, seed: int, org: str) -> None:
     """Emulator -> DuckDB migration -> changes -> incremental sync -> SQL. Offline, about a minute."""
     with friendly_errors():
-        _demo(records, Path(out_dir), seed)
+        _demo(records, Path(out_dir), seed, org)
 
 
 def _fresh_folder(folder: Path) -> Path:
@@ -122,7 +125,7 @@ def _fresh_folder(folder: Path) -> Path:
     return folder / DB_FILE
 
 
-def _demo(records: int, folder: Path, seed: int) -> None:
+def _demo(records: int, folder: Path, seed: int, org: str = "classic") -> None:
     from connector.config import parse_connection_string
     from connector.emulator import Emulator
     from connector.session import ZohoSession
@@ -137,7 +140,7 @@ def _demo(records: int, folder: Path, seed: int) -> None:
     db_path = _fresh_folder(folder)
     started = time.monotonic()
     err.print(f"[bold]1.[/bold] Starting a local Zoho CRM emulator with {records:,} records (seed {seed}) ...")
-    with Emulator(records=records, seed=seed) as emu:
+    with Emulator(org=org, records=records, seed=seed) as emu:
         err.print(f"   accounts server and API at {emu.origin} (OAuth, REST, COQL, Bulk — all local)")
         # The token store and its key stay in the demo's folder, not in ~/.config/zohocrm.
         config = parse_connection_string(emu.connection_string).replace(

@@ -75,3 +75,8 @@ def test_a_demo_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> N
     assert proc.returncode == 7, proc.stderr
     assert "taken" in proc.stderr and "--dir" in proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_a_bad_org_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run_demo(tmp_path, "--org", "startup")
+    assert proc.returncode == 2 and "startup" in proc.stderr and "Traceback" not in proc.stderr

@@ -11,6 +11,11 @@ from ..schema import ModuleDef, OrgSchema
 from ..tokens import module_scopes
 from ..zoho_errors import ZohoError, invalid_module, module_not_supported
 
+#: the scopes that read settings (metadata, custom views, related lists)
+SETTINGS_READ = ("ZohoCRM.settings.ALL", "ZohoCRM.settings.READ")
+#: when the org's metadata was last changed (fixed: the metadata does not change while the emulator runs)
+MODIFIED = "2024-03-01T09:00:00+05:30"
+
 API = r"/crm/(?P<ver>v[78])"
 BULK = r"/crm/bulk/(?P<ver>v[78])"
 MODULE = r"(?P<module>[A-Za-z0-9_]+)"

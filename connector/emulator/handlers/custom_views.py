@@ -15,11 +15,11 @@ from typing import Any
 
 from .. import schema
 from ..app import App
+from ..field_meta import field_id
 from ..http import Request, Response, route
 from ..schema import ModuleDef
 from ..zoho_errors import ZohoError
-from .common import API, fixed_scopes, int_param
-from .metadata import MODIFIED, SETTINGS_READ, field_id
+from .common import API, MODIFIED, SETTINGS_READ, fixed_scopes, int_param
 
 SCOPES = fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.custom_views.READ", "ZohoCRM.settings.custom_views.ALL")
 RECENT = timedelta(days=7)

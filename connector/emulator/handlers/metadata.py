@@ -16,12 +16,10 @@ from ..module_meta import base_module, module_json
 from ..org.related import related_lists
 from ..people_meta import org_json, user_json
 from ..zoho_errors import ZohoError
-from .common import API, fixed_scopes, get_module, int_param
+from .common import API, SETTINGS_READ, fixed_scopes, get_module, int_param
 
 __all__ = ["field_id", "field_json", "layout_json", "user_json"]
 
-SETTINGS_READ = ("ZohoCRM.settings.ALL", "ZohoCRM.settings.READ")
-MODIFIED = "2024-03-01T09:00:00+05:30"
 
 
 @route("GET", API + r"/settings/modules", scopes=fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.modules.READ",

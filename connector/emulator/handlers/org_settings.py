@@ -15,8 +15,8 @@ from .. import schema
 from ..app import App
 from ..http import Request, Response, route
 from ..zoho_errors import ZohoError, required_param
-from .common import API, fixed_scopes, get_module, int_param
-from .metadata import MODIFIED, SETTINGS_READ, USER_TYPES, field_id, field_json, layout_json
+from .common import API, MODIFIED, SETTINGS_READ, fixed_scopes, get_module, int_param
+from .metadata import USER_TYPES, field_id, field_json, layout_json
 
 CREATED = "2023-01-01T10:00:00+05:30"
 USERS_READ = fixed_scopes("ZohoCRM.users.ALL", "ZohoCRM.users.READ")

@@ -10,8 +10,7 @@ from ..http import Request, Response, route
 from ..org.related import RelatedList, related_lists
 from ..schema import ModuleDef
 from ..zoho_errors import ZohoError, required_param
-from .common import API, fixed_scopes
-from .metadata import SETTINGS_READ
+from .common import API, SETTINGS_READ, fixed_scopes
 
 SCOPES = fixed_scopes(*SETTINGS_READ, "ZohoCRM.settings.related_lists.READ", "ZohoCRM.settings.related_lists.ALL")
 
