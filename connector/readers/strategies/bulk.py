@@ -39,7 +39,7 @@ from .base import (
     fill_in_cost,
     lookup_cost,
 )
-from .partitions import IMMUTABLE_TIME, bounds_cost, time_bounds, time_ranges
+from .partitions import IMMUTABLE_TIME, sliced_cost, time_bounds, time_ranges
 
 #: status polls a job is assumed to need (the reader backs off from 0.5 s)
 POLLS_PER_JOB = 2
@@ -78,9 +78,7 @@ class BulkStrategy:
         return [Partition(self.name, ts.module, pd, i, len(ranges), r) for i, r in enumerate(ranges)]
 
     def partition_cost(self, rows: int | None, fields: int, n: int) -> Cost:
-        if rows is None:
-            return UNKNOWN
-        return bounds_cost(rows, n) + self.cost(math.ceil(rows / max(1, n)), fields).times(max(1, n))
+        return sliced_cost(self.cost, rows, fields, n)
 
     def read_partition(self, ctx: ReaderContext, partition: Partition,
                        columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:

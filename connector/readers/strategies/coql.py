@@ -12,7 +12,6 @@ selects up to 500.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -37,7 +36,7 @@ from .base import (
     keyset_cost,
     lookup_cost,
 )
-from .partitions import bounds_cost, id_bounds, id_ranges
+from .partitions import id_bounds, id_ranges, sliced_cost
 
 
 class CoqlStrategy:
@@ -71,9 +70,7 @@ class CoqlStrategy:
         return [Partition(self.name, module, pd, i, len(ranges), r) for i, r in enumerate(ranges)]
 
     def partition_cost(self, rows: int | None, fields: int, n: int) -> Cost:
-        if rows is None:
-            return UNKNOWN
-        return bounds_cost(rows, n) + self.cost(math.ceil(rows / max(1, n)), fields).times(max(1, n))
+        return sliced_cost(self.cost, rows, fields, n)
 
     def read_partition(self, ctx: ReaderContext, partition: Partition,
                        columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:

@@ -30,7 +30,7 @@ correctness.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from connector.api import coql as api
@@ -38,7 +38,7 @@ from connector.readers.base import ReaderContext
 from connector.readers.dialects import COQL
 from connector.readers.dialects.coql import MAX_OFFSET_PLUS_LIMIT, CoqlQuery
 
-from .base import Cost, IdRange, TimeRange
+from .base import UNKNOWN, Cost, IdRange, TimeRange
 
 #: Zoho sets it when a record is created and never again: a key that cannot move a record between slices
 IMMUTABLE_TIME = "Created_Time"
@@ -121,6 +121,13 @@ def time_ranges(field: str, bounds: Sequence[datetime]) -> list[TimeRange]:
     """``< t1``, ``[t1, t2)``, ..., ``>= tn``: every instant in one range."""
     edges: list[datetime | None] = [None, *bounds, None]
     return [TimeRange(field, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def sliced_cost(cost: Callable[[int, int], Cost], rows: int | None, fields: int, n: int) -> Cost:
+    """The bounds and ``n`` slices of about ``rows / n`` rows each, each priced by ``cost(rows, fields)``."""
+    if rows is None:
+        return UNKNOWN
+    return bounds_cost(rows, n) + cost(math.ceil(rows / max(1, n)), fields).times(max(1, n))
 
 
 def bounds_cost(rows: int | None, n: int) -> Cost:
