@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from connector.http.client import ZohoHttp
+
+
+def server_now(http: ZohoHttp) -> datetime:
+    """Zoho's clock (the ``Date`` header of a ``GET /org``), to the second; ours when Zoho sends none."""
+    r = http.get("/org", kind="metadata", what="server time")
+    raw = r.headers.get("Date") or r.headers.get("date")
+    now = parsedate_to_datetime(raw).astimezone(UTC) if raw else datetime.now(UTC)
+    return now.replace(microsecond=0)
 
 
 def get_org(http: ZohoHttp) -> dict[str, Any]:

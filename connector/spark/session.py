@@ -23,6 +23,8 @@ from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError
 from connector.session import ZohoSession
 
+from .options import Settings, config_for
+
 _lock = threading.Lock()
 _driver: dict[str, ZohoSession] = {}
 
@@ -64,3 +66,26 @@ def executor_session(config: ConnectionConfig) -> ZohoSession:
 
 def parse(connection: str) -> ConnectionConfig:
     return parse_connection_string(connection)
+
+
+class PlannedOnDriver:
+    """A reader Spark plans on the driver and pickles to its executors: the connection string stays behind."""
+
+    def __init__(self, connection: str, settings: Settings) -> None:
+        self._connection: str | None = connection
+        self.settings = settings
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_connection"] = None  # the connection string (refresh token, secret) never leaves the driver
+        return state
+
+    def _session(self) -> ZohoSession:
+        if self._connection is None:
+            raise ConfigError("this reader was planned elsewhere: it has no connection of its own")
+        return driver_session(config_for(self._connection, self.settings))
+
+    def _slices(self, session: ZohoSession) -> int:
+        """How many slices to cut a read into: numPartitions, capped by MaxConcurrency (its default too)."""
+        cap = max(1, session.config.max_concurrency)
+        return min(self.settings.partitions or cap, cap)

@@ -40,7 +40,7 @@ from connector.readers.strategies import STRATEGIES, Partition, strategy_for
 
 from .filters import condition, quote_name, where_clause
 from .options import Settings, changes_option, config_for
-from .session import connection_option, driver_session, executor_config, executor_session
+from .session import PlannedOnDriver, connection_option, driver_session, executor_config, executor_session
 from .types import for_spark, spark_arrow_schema, struct_type
 
 
@@ -120,25 +120,14 @@ class ZohoPartition(InputPartition):
         self.table = table
 
 
-class ZohoReader(DataSourceReader):
+class ZohoReader(PlannedOnDriver, DataSourceReader):
     """Planned on the driver (pushFilters, partitions), pickled to the executors that run ``read``."""
 
     def __init__(self, connection: str, settings: Settings) -> None:
-        self._connection: str | None = connection  # dropped before the reader leaves the driver
-        self.settings = settings
+        super().__init__(connection, settings)
         self.where = ""  # the SQL conditions of the filters sent to Zoho
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_connection"] = None  # the connection string (refresh token, secret) never leaves the driver
-        return state
-
     # ---- driver ------------------------------------------------------------------------------
-
-    def _session(self) -> Any:
-        if self._connection is None:
-            raise ConfigError("this reader was planned elsewhere: it has no connection of its own")
-        return driver_session(config_for(self._connection, self.settings))
 
     def _statement(self) -> str:
         assert self.settings.module is not None
@@ -176,8 +165,7 @@ class ZohoReader(DataSourceReader):
             return [ZohoPartition(0, None, executor, schema)]  # a WHERE no row satisfies: nothing is read
         if scan.api not in STRATEGIES:  # metadata tables, Attachments: their own reader, not sliced
             return [ZohoPartition(0, None, executor, schema, (scan.api, scan.module, scan.pushdown))]
-        cap = max(1, session.config.max_concurrency)
-        n = min(self.settings.partitions or cap, cap)
+        n = self._slices(session)
         ctx = session.reader_context()
         if scan.api == "Bulk" and n > 1 and "COQL" in session.catalog.table(scan.module).read_apis:
             n = min(n, _bulk_jobs(ctx, scan.module, scan.pushdown))

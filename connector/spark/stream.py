@@ -24,20 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql.datasource import DataSourceStreamReader, InputPartition
 
+from connector.api.metadata import server_now
 from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError
 from connector.readers.strategies import Partition, strategy_for
 
 from .filters import quote_name
-from .options import Settings, config_for
-from .session import driver_session, executor_config, executor_session
+from .session import PlannedOnDriver, executor_config, executor_session
 from .types import for_spark, spark_arrow_schema
 
 FIELD = "Modified_Time"
@@ -64,28 +63,14 @@ class StreamPartition(InputPartition):
         self.executor, self.schema = executor, schema
 
 
-class ZohoStreamReader(DataSourceStreamReader):
-    def __init__(self, connection: str, settings: Settings) -> None:
-        self._connection: str | None = connection
-        self.settings = settings
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_connection"] = None  # never leaves the driver
-        return state
-
-    def _session(self) -> Any:
-        assert self._connection is not None, "a stream reader is planned on the driver"
-        return driver_session(config_for(self._connection, self.settings))
+class ZohoStreamReader(PlannedOnDriver, DataSourceStreamReader):
+    """Offsets and windows planned on the driver; each window's slices read on executors."""
 
     def initialOffset(self) -> dict[str, Any]:  # noqa: N802 - Spark's names
         return {"until": None}
 
     def latestOffset(self, start: dict[str, Any] | None = None, limit: Any = None) -> dict[str, Any]:  # noqa: N802
-        r = self._session().http.get("/org", kind="metadata", what="server time")
-        raw = r.headers.get("Date")
-        now = parsedate_to_datetime(raw).astimezone(UTC) if raw else datetime.now(UTC)
-        until = now.replace(microsecond=0) - timedelta(seconds=1)
+        until = server_now(self._session().http) - timedelta(seconds=1)
         previous = _instant((start or {}).get("until"))
         if previous is not None and until <= previous:
             return dict(start or {})
@@ -109,8 +94,7 @@ class ZohoStreamReader(DataSourceStreamReader):
         if lo:
             window.insert(0, f"{quote_name(FIELD)} >= TIMESTAMPTZ '{lo}'")
         scan = Engine(session).plan(f"SELECT * FROM {quote_name(module)} WHERE {' AND '.join(window)}").scans[0]
-        cap = max(1, session.config.max_concurrency)
-        n = min(self.settings.partitions or cap, cap)
+        n = self._slices(session)
         slices = [] if scan.empty else strategy_for(scan.api).partitions(session.reader_context(), module,
                                                                          scan.pushdown, n)
         parts = [StreamPartition(i, module, s, False, lo, hi, executor, schema) for i, s in enumerate(slices)]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -137,10 +136,7 @@ class ZohoSource(Source):
 
     def now(self) -> datetime:
         """Zoho's clock (from the Date header), second precision: the run's signpost."""
-        r = self.session.http.get("/org", kind="metadata", what="server time")
-        raw = r.headers.get("Date") or r.headers.get("date")
-        now = parsedate_to_datetime(raw).astimezone(UTC) if raw else datetime.now(UTC)
-        return now.replace(microsecond=0)
+        return metadata.server_now(self.session.http)
 
     def credits(self) -> int:
         return int(self.session.http.meter.total)
