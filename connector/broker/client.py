@@ -25,9 +25,11 @@ import pyarrow as pa
 
 from connector.api import records as records_api
 from connector.config import parse_connection_string
+from connector.config.config import ConnectionConfig
 from connector.config.values import Secret
 from connector.engine.executor import Engine
-from connector.errors import ConfigError
+from connector.errors import ApiError, ConfigError, ProgrammingError
+from connector.planning.statement import DML_KINDS, read_statement
 from connector.session import ZohoSession
 from connector.writers import WriteReport, write
 from connector.writers.base import Rows
@@ -41,6 +43,16 @@ class BrokerClient:
         config = parse_connection_string({"Broker": url, "BrokerKey": key, "BrokerKeyFile": key_file})
         self.session = ZohoSession(config)
         self._engine = Engine(self.session)
+
+    @classmethod
+    def from_config(cls, config: ConnectionConfig) -> BrokerClient:
+        """A client on a whole broker connection string (its other settings, e.g. Timeout, kept)."""
+        if not config.broker:
+            raise ConfigError("a BrokerClient needs a broker connection (Broker=...;BrokerKey=...)")
+        client = cls.__new__(cls)
+        client.session = ZohoSession(config)
+        client._engine = Engine(client.session)
+        return client
 
     def __repr__(self) -> str:
         return f"BrokerClient({self.session.config.broker!r}, key='***')"
@@ -68,6 +80,24 @@ class BrokerClient:
     def query(self, sql: str, params: Any = None) -> pa.Table:
         """A SQL statement over the workspace's modules (read as ``query`` by the broker)."""
         return self._engine.run(sql, params).reader.read_all()
+
+    def read_sql(self, sql: str, params: Any = None) -> pa.RecordBatchReader:
+        """A read-only statement's rows as a stream (SELECT, SHOW, DESCRIBE, EXPLAIN): INSERT, UPDATE,
+        DELETE and UPSERT are refused here before anything is sent, whatever the workspace allows."""
+        statement = read_statement(sql, params)
+        if statement.kind in DML_KINDS:
+            raise ProgrammingError(f"{statement.kind.upper()} writes; this runs read-only SQL (SELECT, SHOW, "
+                                   "DESCRIBE, EXPLAIN)", hint="write with create_record, update_record, "
+                                                             "upsert_record or delete_record")
+        return self._engine.run(statement).reader
+
+    def workspace(self) -> dict[str, Any]:
+        """What the broker says of this key's workspace: name, org_id, allowed_operations,
+        allowed_modules, dry_run, envelope (the call is answered for any valid key, and audited as none)."""
+        r = self.session.http.request("GET", f"{self.session.config.broker}/__broker/whoami", kind="broker")
+        if not isinstance(r.body, dict) or "allowed_operations" not in r.body:
+            raise ApiError("the broker did not describe this key's workspace (is Broker a zohocrm broker?)")
+        return dict(r.body)
 
     # -- writes -----------------------------------------------------------------------------------
 

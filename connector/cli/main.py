@@ -14,6 +14,7 @@ from .broker_cmd import broker
 from .common import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, Terminated, install_signal_handlers, quiet_broken_pipe
 from .demo_cmd import demo
 from .emulator_cmd import emulator
+from .mcp_cmd import mcp
 from .migrate_cmd import migrate
 from .query_cmd import query
 from .state_cmd import state
@@ -34,6 +35,7 @@ cli.add_command(audit)
 cli.add_command(query)
 cli.add_command(state)
 cli.add_command(broker)
+cli.add_command(mcp)
 
 
 def main(argv: list[str] | None = None) -> int:
