@@ -132,6 +132,7 @@ class Broker:
         for served in self.served.values():
             served.session.close()
         self.main.close()
+        self.audit.flush()
 
     # -- one call --------------------------------------------------------------------------------
 

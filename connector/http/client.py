@@ -370,6 +370,8 @@ class ZohoHttp:
 
     def close(self) -> None:
         self.session.close()
+        if self.audit is not None:
+            self.audit.flush()  # the run's last read lines on disk now, not within FLUSH_DELAY_S
 
 
 def _code(exc: ConnectorError) -> str | None:
