@@ -58,11 +58,21 @@ class ZohoSession:
             close_logfile(self._logfile, self.config.verbosity)
             raise
         self.catalog = Catalog(self.http)
+        self.http.policy.lookup_target = self._lookup_target  # COQL lookups: checked module by module
         self._org: dict[str, Any] | None = None
         self._closed = False
 
     def __repr__(self) -> str:
         return f"ZohoSession({self.config!r})"
+
+    def _lookup_target(self, module: str, field: str) -> str | None:
+        """The module a lookup field points to; "" for a user lookup; None when it is none (or several)."""
+        fields = self.catalog.table(module).fields
+        info = fields.get(field) or next((f for name, f in fields.items() if name.casefold() == field.casefold()),
+                                         None)
+        if info is None or not info.is_lookup or info.polymorphic or info.data_type == "multi_module_lookup":
+            return None
+        return "" if info.data_type in ("ownerlookup", "userlookup") else info.lookup_module
 
     def org(self) -> dict[str, Any]:
         if self._org is None:

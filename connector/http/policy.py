@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from connector.config.config import ConnectionConfig
 from connector.config.properties import READ_OPERATIONS, WRITE_OPERATIONS
+from connector.errors import ConnectorError
 
 METADATA = "metadata"
 BULK_WRITE = "bulk_write"
@@ -42,6 +43,8 @@ _NOT_MODULES = {"org", "users", "settings", "__features"}
 _BULK_JOB = re.compile(r"/read/([0-9]+)")
 _MODULE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 _COQL_FROM = re.compile(r"\bfrom\s+([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
+_COQL_TEXT = re.compile(r"'(?:[^'\\]|\\.|'')*'")  # quoted values: a dot in them is no lookup
+_COQL_PATH = re.compile(r"(?<![\w.$])[A-Za-z][A-Za-z0-9_$]*(?:\.[A-Za-z][A-Za-z0-9_$]*)+")
 _RECORD_ID = re.compile(r"[0-9]{1,30}")
 
 
@@ -139,10 +142,14 @@ def may_query(config: ConnectionConfig, module: str) -> Decision:
 
 @dataclass(frozen=True)
 class CallKind:
-    """What one call does: a governed operation name and the module it touches ("" when none)."""
+    """What one call does: a governed operation name and the module it touches ("" when none).
+
+    ``lookups``: for COQL, the dotted field paths it reads through lookups (``Account_Name.Phone``
+    FROM Contacts reads Accounts), which AllowedModules must allow too."""
 
     operation: str
     module: str = ""
+    lookups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,8 +166,28 @@ class Decision:
 
 def _coql_module(body: Any) -> str:
     query = body.get("select_query", "") if isinstance(body, dict) else ""
-    m = _COQL_FROM.search(query if isinstance(query, str) else "")
+    m = _COQL_FROM.search(_COQL_TEXT.sub("''", query) if isinstance(query, str) else "")
     return m.group(1) if m else ""
+
+
+def coql_lookups(query: str, module: str) -> tuple[str, ...]:
+    """The dotted field paths of a COQL query, without a leading module name.
+
+    Zoho also reads a single-quoted ``'Lookup.Field'`` as a column (the way reserved words are
+    quoted); such text is kept in its quotes, since it may as well be a value ('www.acme.com'):
+    the policy takes it as a path when its first part is a lookup field of the module."""
+    paths = []
+    for m in _COQL_PATH.finditer(_COQL_TEXT.sub("''", query)):
+        parts = m.group(0).split(".")
+        if parts[0].casefold() == module.casefold():
+            parts = parts[1:]
+        if len(parts) > 1:
+            paths.append(".".join(parts))
+    for m in _COQL_TEXT.finditer(query):
+        text = m.group(0)[1:-1].replace("''", "'")
+        if _COQL_PATH.fullmatch(text):
+            paths.append(f"'{text}'")
+    return tuple(dict.fromkeys(paths))
 
 
 def _bulk_module(body: Any) -> str:
@@ -201,7 +228,9 @@ def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any
     if parts[:1] == ["upload"]:
         return CallKind(BULK_WRITE)
     if parts[:1] == ["coql"]:
-        return CallKind("query", _coql_module(body))
+        coql = body.get("select_query") if isinstance(body, dict) else None
+        source = _coql_module(body)
+        return CallKind("query", source, coql_lookups(coql, source) if isinstance(coql, str) else ())
     if not parts or parts[0] in _NOT_MODULES:
         # A module's fields, layouts, views: metadata, but of that module (AllowedModules applies).
         module = (params or {}).get("module") if parts[:1] == ["settings"] else None
@@ -233,6 +262,9 @@ class CallPolicy:
         self.config = config
         self._jobs: dict[str, str] = {}
         self._lock = threading.Lock()
+        #: (module, field) -> the module a lookup field points to ("" for a user lookup, None for no
+        #: lookup); the session sets it from its catalog, so COQL lookups are checked module by module.
+        self.lookup_target: Callable[[str, str], str | None] | None = None
 
     def remember_job(self, job_id: str, module: str) -> None:
         with self._lock:
@@ -258,8 +290,36 @@ class CallPolicy:
             return Decision(True, op, module, "metadata calls are not governed")
         purpose = current_purpose()
         if op in READ_OPERATIONS:
-            return self.decide_read(op, module, purpose)
+            decision = self.decide_read(op, module, purpose)
+            return self._decide_lookups(decision, kind.lookups) if decision.allowed and kind.lookups else decision
         return self._decide_write(op, module, purpose)
+
+    def _decide_lookups(self, decision: Decision, paths: tuple[str, ...]) -> Decision:
+        """A query reads every module its lookup paths reach: AllowedModules must list each."""
+        config = self.config
+        if not config.allowed_modules:
+            return decision
+        listed = ",".join(config.allowed_modules)
+        for quoted in paths:
+            path, module = quoted.strip("'"), decision.module
+            for step, name in enumerate(path.split(".")[:-1]):
+                try:
+                    target = self.lookup_target(module, name) if self.lookup_target else None
+                except ConnectorError:
+                    target = None
+                if target is None and step == 0 and quoted.startswith("'"):
+                    break  # quoted text that is no lookup path: a value
+                if target is None:  # default deny: a read this connection cannot place is not made
+                    return Decision(False, decision.operation, module, f"cannot tell which module {path} reads "
+                                    f"(no lookup field {name} on {module} known), and AllowedModules ({listed}) "
+                                    "is set")
+                if not target:
+                    break  # a user lookup (Owner.email): users are not a module
+                if not config.is_module_listed(target):
+                    return Decision(False, decision.operation, target, f"AllowedModules ({listed}) does not list "
+                                    f"{target}, which {path} in a query from {decision.module} reads")
+                module = target
+        return decision
 
     def decide_read(self, op: str, module: str, purpose: Purpose | None) -> Decision:
         config = self.config
