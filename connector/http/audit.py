@@ -16,9 +16,10 @@ What a line's writer is promised (group commit):
   per batch of lines, at most :data:`FLUSH_DELAY_S` after a line was written. A decision that
   is a refusal, or a call that may change data (any operation but the reads and metadata),
   waits for the commit of its batch before ``record`` returns: those lines are on disk before
-  their answer leaves. So an OS crash or power cut can lose only the lines of *reads* answered
-  in the last :data:`FLUSH_DELAY_S`, and ``audit verify`` then reports lines missing at the
-  end (never a silent gap: the chain and the head still have to agree).
+  their answer leaves. So an OS crash or power cut can lose only the last lines of *reads*
+  answered within :data:`FLUSH_DELAY_S` before it: the log then ends earlier (``audit verify``
+  says so when the head reached the disk first, and passes on the shorter log otherwise), but
+  no line before the last durable one can go missing, and the chain stays verifiable.
 * The head is rewritten in place (one 128-byte block at offset 0, within one disk sector), not
   through a temp file and a rename: two fsyncs a batch instead of three file operations a line.
 """
