@@ -93,7 +93,7 @@ class BrokerClient:
 
     def workspace(self) -> dict[str, Any]:
         """What the broker says of this key's workspace: name, org_id, allowed_operations,
-        allowed_modules, dry_run, envelope (the call is answered for any valid key, and audited as none)."""
+        allowed_modules, dry_run, envelope (answered by the broker itself for any valid key; no Zoho call)."""
         r = self.session.http.request("GET", f"{self.session.config.broker}/__broker/whoami", kind="broker")
         if not isinstance(r.body, dict) or "allowed_operations" not in r.body:
             raise ApiError("the broker did not describe this key's workspace (is Broker a zohocrm broker?)")

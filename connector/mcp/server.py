@@ -53,12 +53,20 @@ class WorkspaceTools:
         named = [str(m) for m in self.info.get("allowed_modules", [])]
         if named == ["*"]:
             named = list(listed)
-        self.modules = {m: listed.get(m, {"api_name": m}) for m in named}
+        by_fold = {api.casefold(): api for api in listed}
+        missing = [m for m in named if m.casefold() not in by_fold]
+        if missing:  # a policy may name modules this org lacks: offering them would only fail
+            log.warning("zohocrm mcp: the workspace lists modules this org does not have: %s", ", ".join(missing))
+        named = [by_fold[m.casefold()] for m in named if m.casefold() in by_fold]
+        self.modules = {m: listed[m] for m in named}
         self._lock = threading.Lock()
         self._fields: dict[str, list[dict[str, Any]]] = {}
         known = {}
-        if len(named) <= FIELDS_IN_SCHEMAS:
-            known = {m: ModuleFields.from_metadata(self.fields(m)) for m in named}
+        for m in named if len(named) <= FIELDS_IN_SCHEMAS else ():
+            try:
+                known[m] = ModuleFields.from_metadata(self.fields(m))
+            except ConnectorError as exc:  # its schemas then check the names' form only
+                log.warning("zohocrm mcp: no field list for %s (%s)", m, exc.message)
         self.specs = tool_specs([str(op) for op in self.info.get("allowed_operations", [])], named, known,
                                 dry_run_only=bool(self.info.get("dry_run")), max_rows=max_rows)
         self.by_name = {s.name: s for s in self.specs}

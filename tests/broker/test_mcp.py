@@ -14,10 +14,15 @@ import anyio
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult
 
+from connector.broker.policy import KeyRegistry
+from connector.broker.serve import BrokerServer
+from connector.broker.server import Broker
+from connector.emulator import Emulator
 from connector.http.audit import verify_audit_log
 from connector.localfs import write_private
 from tests.broker.conftest import Brokered
 from tests.broker.test_broker_cli import emu_export
+from tests.http.support import conn
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -233,3 +238,27 @@ def test_without_the_mcp_extra_it_says_how_to_install_it(brokered: Brokered, tmp
     p = subprocess.run([sys.executable, "-m", "connector.cli", "mcp"], input="", capture_output=True, text=True,
                        timeout=120, env=env, cwd=ROOT)
     assert p.returncode == 2 and "pip install 'zohocrm-connector[mcp]'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_module_the_org_lacks_is_left_out_with_a_warning(make_emulator: Callable[..., Emulator],
+                                                           tmp_path: Path) -> None:
+    emu = make_emulator(records=40, seed=23)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[workspaces.w]\nallowed_org = "665000001"\nallowed_modules = ["leads", "Invoices_Old"]\n'
+                      'allowed_operations = ["get_record"]\n')
+    service = Broker(conn(emu, OAuthSettingsLocation=str(tmp_path / "t.sealed")), policy, tmp_path / "state")
+    key = KeyRegistry(tmp_path / "state").issue(service.workspaces["w"], service.signer.mldsa_public)["key"]
+    server = BrokerServer(service, "127.0.0.1", 0)
+    server.start()
+
+    async def modules(session: ClientSession) -> list[str]:
+        (tool,) = (await session.list_tools()).tools
+        return list(tool.input_schema["properties"]["module"]["enum"])
+
+    try:
+        assert served(f"Broker={server.url};BrokerKey={key}", modules, tmp_path / "err.log") == ["Leads"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        service.close()
+    assert "lists modules this org does not have: Invoices_Old" in (tmp_path / "err.log").read_text()
