@@ -58,6 +58,7 @@ LOCK_TIMEOUT_S = 60.0
 #: Longest a written line waits for its fsync (reads only; refusals and writes wait for theirs).
 FLUSH_DELAY_S = 0.05
 HEAD_SIZE = 128
+IDLE_EXIT_S = 5.0
 #: Lines of these operations may ride the next group commit; every other line waits for its own.
 _READS = frozenset((*READ_OPERATIONS, "metadata"))
 
@@ -199,7 +200,9 @@ class AuditLog:
         while True:
             with self._flushed:
                 while self._written == self._durable:
-                    self._flushed.wait()
+                    if not self._flushed.wait(IDLE_EXIT_S):
+                        self._flusher = None  # idle: no thread kept per log; the next line starts one
+                        return
                 if not self._urgent:  # gather a batch: lines written within the delay share the fsync
                     self._flushed.wait(FLUSH_DELAY_S)
                 target, self._urgent = self._written, False

@@ -110,3 +110,16 @@ def test_a_head_written_by_an_older_version_is_continued(tmp_path: Path) -> None
     later.flush()
     verdict = verify_audit_log(log.path)
     assert verdict.ok and verdict.lines == 4 and log.head_path.stat().st_size == HEAD_SIZE
+
+
+def test_the_flusher_thread_ends_when_the_log_is_idle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("connector.http.audit.IDLE_EXIT_S", 0.05)
+    log = AuditLog(tmp_path / "a.jsonl")
+    read(log, 0)
+    first = log._flusher
+    assert first is not None
+    first.join(timeout=30)  # nothing more to write: it ends instead of waiting for ever
+    assert not first.is_alive() and log._flusher is None
+    read(log, 1)  # the next line starts another, and its line is committed as before
+    log.flush()
+    assert log._durable == 2 and verify_audit_log(log.path).ok
