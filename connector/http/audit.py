@@ -203,8 +203,12 @@ class AuditLog:
                     if not self._flushed.wait(IDLE_EXIT_S):
                         self._flusher = None  # idle: no thread kept per log; the next line starts one
                         return
-                if not self._urgent:  # gather a batch: lines written within the delay share the fsync
-                    self._flushed.wait(FLUSH_DELAY_S)
+                # Gather a batch: lines written within the delay share the fsync. Every new line
+                # notifies (to wake an idle flusher), so the wait runs to its deadline unless a
+                # line that must be durable before it returns (a refusal, a write) asks for it now.
+                deadline = time.monotonic() + FLUSH_DELAY_S
+                while not self._urgent and (left := deadline - time.monotonic()) > 0:
+                    self._flushed.wait(left)
                 target, self._urgent = self._written, False
             try:
                 self._sync()
