@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ import pyarrow as pa
 from connector.schema.types import TableSchema
 from connector.writers.validate import NOT_SETTABLE
 
+from .line_items import LineFailure, LineItems, encode
 from .lookups import LAYOUT, RECORD, USER, LookupColumn
 
 SLICE_ROWS = 2_000  # rows turned into Python dicts at a time
@@ -78,14 +79,23 @@ class Prepared:
     inserts: pa.Table | None = None  # with ``__source_id``; a null is "not sent" on insert
     updates: list[pa.Table] = field(default_factory=list)  # ``id`` = target id, ``__source_id``
     deferred: list[tuple[str, str, str, str]] = field(default_factory=list)  # (source id, field, ref, ref module)
+    #: rows not sent, and why: (source id, code, message) — a mandatory lookup or line item not in the target
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+#: target parent ids -> the ids of the lines each has now (for a whole replacement on update)
+ExistingLines = Callable[[list[str]], dict[str, list[str]]]
 
 
 class RowPlanner:
     """How one module's source rows become target rows (built once per module per run)."""
 
     def __init__(self, ts: TableSchema, lookups: list[LookupColumn], source_columns: list[str], *,
-                 users: UserMap, layouts: dict[str, str], source_id_field: str | None = None) -> None:
+                 users: UserMap, layouts: dict[str, str], source_id_field: str | None = None,
+                 lines: Sequence[tuple[LineItems, ExistingLines]] = ()) -> None:
         self.ts, self.users, self.layouts = ts, users, layouts
+        #: subforms whose rows go inside each record (line items), with how to find the target's lines
+        self.lines = list(lines)
         self.lookups = [lc for lc in lookups if lc.column in source_columns]
         lookup_cols = {lc.column for lc in self.lookups} | {lc.module_column for lc in self.lookups}
         self.values: list[str] = []
@@ -104,7 +114,8 @@ class RowPlanner:
                 self.values.append(name)
         self.source_id_field = source_id_field if source_id_field in ts.by_name else None
         #: columns whose values this planner writes as text (re-pointed ids, their modules, the source id)
-        self.text_columns = {c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
+        self.text_columns = ({c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
+                             | {li.sub.field for li, _ in self.lines})
 
     def output_schema(self, source: pa.Schema) -> pa.Schema:
         """Every column this planner may write: values keep the source's types (a CSV without a
@@ -114,6 +125,7 @@ class RowPlanner:
             names += [lc.column] + ([lc.module_column] if lc.module_column else [])
         if self.source_id_field and self.source_id_field not in names:
             names.append(self.source_id_field)
+        names += [li.sub.field for li, _ in self.lines]
         return pa.schema([pa.field(n, source.field(n).type if n in source.names and n not in self.text_columns
                                    else pa.string()) for n in names])
 
@@ -157,6 +169,7 @@ class RowPlanner:
         ins_ids: list[str] = []
         upd: list[dict[str, Any]] = []
         upd_ids: list[str] = []
+        failed_before = len(out.failed)
         for r in rows:
             sid = str(r["id"])
             row = {c: r.get(c) for c in self.values}
@@ -164,6 +177,9 @@ class RowPlanner:
                 row[self.source_id_field] = sid
             for lc in self.lookups:
                 self._lookup(lc, r, row, sid, maps, out)
+            failed_now = {f[0] for f in out.failed[failed_before:]}
+            if sid in failed_now:
+                continue
             if sid in mapped:
                 row["id"] = mapped[sid]
                 upd.append(row)
@@ -171,6 +187,8 @@ class RowPlanner:
             else:
                 ins.append(row)
                 ins_ids.append(sid)
+        for lines, existing in self.lines:
+            ins, ins_ids, upd, upd_ids = _with_lines(lines, existing, ins, ins_ids, upd, upd_ids, resolve, out)
         return ins, ins_ids, upd, upd_ids
 
     def _lookup(self, lc: LookupColumn, r: dict[str, Any], row: dict[str, Any], sid: str,
@@ -195,8 +213,39 @@ class RowPlanner:
             row[lc.column] = hit
             if lc.module_column:
                 row[lc.module_column] = target
+        elif lc.mandatory:
+            # Written empty it would only come back as MANDATORY_NOT_FOUND: say which record is missing.
+            out.failed.append((sid, "LOOKUP_NOT_IN_TARGET",
+                               f"{lc.field} points at {target} record {ref}, which is not in the target (not "
+                               "migrated, or it failed: see its own row); this row is written by the run that "
+                               "brings it"))
         else:
             out.deferred.append((sid, lc.field, str(ref), str(target)))  # set by the second pass
+
+
+def _with_lines(lines: LineItems, existing: ExistingLines, ins: list[dict[str, Any]], ins_ids: list[str],
+                upd: list[dict[str, Any]], upd_ids: list[str], resolve: Resolver, out: Prepared
+                ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]], list[str]]:
+    """Each row with its lines in the subform field; rows whose lines cannot be written are left out."""
+    field = lines.sub.field
+    made = lines.payloads(ins_ids + upd_ids, resolve)
+    # On update the target's present lines are removed and the source's added (see line_items.py).
+    now = existing([r["id"] for r in upd]) if upd else {}
+    kept: list[tuple[list[dict[str, Any]], list[str]]] = []
+    for rows, sids in ((ins, ins_ids), (upd, upd_ids)):
+        keep_rows, keep_ids = [], []
+        for row, sid in zip(rows, sids, strict=True):
+            got = made[sid]
+            if isinstance(got, LineFailure):
+                out.failed.append((sid, got.code, got.message))
+                continue
+            if "id" in row:
+                got = [{"id": old, "_delete": None} for old in now.get(row["id"], [])] + got
+            row[field] = encode(got)
+            keep_rows.append(row)
+            keep_ids.append(sid)
+        kept.append((keep_rows, keep_ids))
+    return kept[0][0], kept[0][1], kept[1][0], kept[1][1]
 
 
 def _arrow(rows: list[dict[str, Any]], source_ids: list[str], schema: pa.Schema, names: list[str]) -> pa.Table:

@@ -5,8 +5,9 @@ The target (:mod:`.target_zoho`) decides *what* to write; this decides how a wri
 and what is kept of it:
 
 * the API per module: Bulk Write takes subform and linking rows only inside their parent's
-  file (bulk-write.md section 5), which a module-by-module migration does not build, so those
-  go through REST; the others through what ``write_api`` says;
+  zip, as a second CSV (bulk-write.md sections 1 and 5), which these one-CSV files do not
+  build, so those modules, and parents written with their line items, go through REST; the
+  others through what ``write_api`` says;
 * before an insert batch is sent, its rows (lookups already rewritten) are saved under
   ``<state>.pending/`` and the writer journals every row ``unknown`` before its call; the id
   map is committed after the batch, then the pending files go. A re-run finds them and
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,14 +71,19 @@ class ZohoWrites:
         #: module -> source ids of resumed batches still unconfirmed: not written again in this run
         self.unsettled: dict[str, set[str]] = {}
         self.dry_deferred = 0  # lookups a dry run would have left to the second pass
+        #: told (module, source id -> target id) of every batch that landed (a target maps line items with it)
+        self.on_settled: Callable[[str, dict[str, str]], None] | None = None
 
     def tally(self, module: str) -> ModuleTally:
         return self.tallies.setdefault(module, ModuleTally())
 
     def api(self, module: str) -> str:
-        """REST for subform and linking modules (see the module docstring), else ``write_api``."""
+        """REST for subform and linking modules and for parents written with their subform rows
+        (see the module docstring), else ``write_api``."""
         info = self.session.catalog.modules().get(module)
         if info is not None and info.generated_type in ("subform", "linking"):
+            return "rest"
+        if info is not None and any(f.data_type == "subform" for f in self.session.catalog.table(module).fields.values()):
             return "rest"
         return self.write_api
 
@@ -109,6 +116,11 @@ class ZohoWrites:
         sids = [str(s) for s in table.column("id").to_pylist()]
         prep = planner.prepare(table, self.store.lookup(module, sids), self.store.lookup)
         written = 0
+        if prep.failed:  # not sent: a record they need is not in the target (the message says which)
+            self.failures.add(module, self.operation, [(sid, Entry(0, "failed", code=code, message=message))
+                                                       for sid, code, message in prep.failed])
+            if not self.dry_run:
+                self.store.record(module, {}, {sid: (code, message) for sid, code, message in prep.failed})
         if self.dry_run:
             if prep.inserts is not None:
                 report = self.write(module, prep.inserts.drop_columns(["__source_id"]), self.operation, self.key)
@@ -206,6 +218,8 @@ class ZohoWrites:
             self.failures.add(module, operation, bad)
             return 0
         self.store.record(module, pairs, failed)
+        if pairs and self.on_settled is not None:
+            self.on_settled(module, pairs)
         self.failures.resolve(module, list(pairs))  # tried before in this run and landed now
         if bad:
             # "unknown" rows count as failed: the target is not known to hold them yet.

@@ -86,7 +86,13 @@ class RowItem:
 
 def _field_of(ts: TableSchema, column: str) -> tuple[FieldInfo, str] | None:
     col = ts.column(column)
-    if col is None or col.field == "id":
+    if col is None:
+        # A subform is no column of its parent's table (its rows are a table of their own), but
+        # its rows are written only inside the parent's record: a column named after the field
+        # carries them (a JSON array of rows, as Zoho takes them).
+        sub = ts.fields.get(column)
+        return (sub, "value") if sub is not None and sub.data_type == "subform" else None
+    if col.field == "id":
         return None
     f = ts.fields.get(col.field)
     return (f, col.part) if f is not None else None
@@ -364,6 +370,14 @@ def to_json(f: FieldInfo, column: str, raw: Any) -> Any:
         return _date_text(column, raw)
     if vt == "datetime":
         return _datetime_text(column, raw)
+    if vt == "subform":
+        try:
+            rows = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise _invalid(column, expected_data_type="jsonarray") from None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise _invalid(column, expected_data_type="jsonarray")
+        return rows
     if vt in JSON_TYPES:
         # The catalog keeps JSON-shaped values as their JSON text; Zoho wants the object back.
         expected = f.json_type or "jsonobject"
