@@ -203,6 +203,9 @@ class ZohoTarget(Target):
         writable = [n for n in names if n in catalog.modules() and read_only_reason(catalog.table(n)) is None
                     and not Subforms.is_subform(self.session, n)]  # line items go inside their parent
         needs = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
+        for parent in writable:  # the target's lines of a parent are listed (COQL) to map and replace them
+            for sub in self.subforms.of(parent):
+                needs.setdefault(sub.module, []).append("query")
         require_writes(self.session.config, needs, whose="the target connection")
 
     def _started(self) -> ZohoWrites:

@@ -100,10 +100,14 @@ class RowPlanner:
         lookup_cols = {lc.column for lc in self.lookups} | {lc.module_column for lc in self.lookups}
         self.values: list[str] = []
         self.skipped: list[str] = []
+        self.tag_column: str | None = None  # the record's tags, sent with it (read-only in the metadata)
         for name in source_columns:
             col = ts.by_name.get(name)
             if col is None:
                 self.skipped.append(name)
+                continue
+            if col.value_type == "tag":
+                self.tag_column = name
                 continue
             f = ts.fields.get(col.field)
             if col.field == "id" or f is None or col.part == "name" or name in lookup_cols:
@@ -126,6 +130,8 @@ class RowPlanner:
         if self.source_id_field and self.source_id_field not in names:
             names.append(self.source_id_field)
         names += [li.sub.field for li, _ in self.lines]
+        if self.tag_column:
+            names.append(self.tag_column)
         return pa.schema([pa.field(n, source.field(n).type if n in source.names and n not in self.text_columns
                                    else pa.string()) for n in names])
 
@@ -140,7 +146,9 @@ class RowPlanner:
             ins, ins_ids, upd, upd_ids = self._slice(table.slice(start, SLICE_ROWS).to_pylist(), mapped, resolve,
                                                      out)
             if ins:
-                inserts.append(_arrow(ins, ins_ids, schema, schema.names))
+                # Tags go through the records API only (their batches never Bulk): left out where none has any.
+                sent = [n for n in schema.names if n != self.tag_column or any(r.get(n) for r in ins)]
+                inserts.append(_arrow(ins, ins_ids, schema, sent))
             groups: dict[tuple[str, ...], list[int]] = {}
             for i, row in enumerate(upd):
                 groups.setdefault(tuple(n for n in schema.names if n in row), []).append(i)
@@ -148,7 +156,7 @@ class RowPlanner:
                 t = _arrow([upd[i] for i in idx], [upd_ids[i] for i in idx], schema, list(cols))
                 updates.setdefault(cols, []).append(t.append_column("id", pa.array(
                     [upd[i]["id"] for i in idx], pa.string())))
-        out.inserts = pa.concat_tables(inserts) if inserts else None
+        out.inserts = pa.concat_tables(inserts, promote_options="default") if inserts else None
         out.updates = [pa.concat_tables(ts) for ts in updates.values()]
         return out
 
@@ -175,6 +183,8 @@ class RowPlanner:
             row = {c: r.get(c) for c in self.values}
             if self.source_id_field:
                 row[self.source_id_field] = sid
+            if self.tag_column and r.get(self.tag_column):
+                row[self.tag_column] = r[self.tag_column]  # absent when none: a write adds tags only
             for lc in self.lookups:
                 self._lookup(lc, r, row, sid, maps, out)
             failed_now = {f[0] for f in out.failed[failed_before:]}

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -45,6 +45,11 @@ from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner
 
 log = logging.getLogger("connector.sync")
+#: said with an insert Zoho refused as a duplicate: the record it names was not made by this migration
+#: (rows this migration made are in its id map and are updated, never inserted again)
+DUPLICATE_HINT = ("the target already holds that record (duplicate_record), made outside this migration: to "
+                  "take it as this row's record and update it, run with --mode upsert --key <that field>; or "
+                  "remove it from the target and run again")
 
 
 @dataclass
@@ -210,6 +215,8 @@ class ZohoWrites:
             if e.status in DONE and e.record_id:
                 pairs[sid] = e.record_id
             else:
+                if e.code == "DUPLICATE_DATA" and operation == "insert":
+                    e = replace(e, message=f"{e.message or 'duplicate data'}; {DUPLICATE_HINT}")
                 failed[sid] = (e.code or e.status, e.message or "Zoho answered without a record id")
                 bad.append((sid, e))
         tally = self.tally(module)

@@ -124,6 +124,7 @@ class WritePlan:
         self.ignored: list[str] = []  # _Name columns: names are not written, lookups go by id
         self.read_only: list[str] = []
         self.id_column: str | None = None
+        self.tag_column: str | None = None
         unknown: list[str] = []
         for name in columns:
             col = ts.column(name)
@@ -135,7 +136,12 @@ class WritePlan:
                 unknown.append(name)
                 continue
             f, part = found
-            if part == "name":
+            if col is not None and col.value_type == "tag":
+                # Read-only in the metadata, yet a record's tags are set by sending them with it
+                # (records.md section 9): ``Tag: [{"name": ...}]`` adds them (created when new).
+                self.values.append((name, f))
+                self.tag_column = name
+            elif part == "name":
                 self.ignored.append(name)
             elif not f.writable or f.data_type in NOT_SETTABLE:
                 self.read_only.append(name)
@@ -211,6 +217,11 @@ class WritePlan:
 
     def _put(self, payload: dict[str, Any], f: FieldInfo, column: str, raw: Any, row: dict[str, Any]) -> None:
         inserting = self.operation == "insert"
+        if column == self.tag_column:
+            names = tag_names(column, raw)
+            if names:  # no tags given: none added (a write adds tags, it never removes one)
+                payload[f.api_name] = [{"name": n} for n in names]
+            return
         if raw is None or (isinstance(raw, str) and raw == ""):
             # Insert: nothing to send. Update/upsert: the table is the desired state, so null clears.
             if not inserting and f.data_type not in ("ownerlookup", "layout"):
@@ -325,6 +336,26 @@ def _date_text(column: str, raw: Any) -> str:
         except ValueError:
             pass
     raise _invalid(column, expected_data_type="date")
+
+
+def tag_names(column: str, raw: Any) -> list[str]:
+    """A Tag column's value (a list of names, their JSON, or ``a;b`` text from a CSV) -> the names."""
+    if raw is None:
+        return []
+    value = raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise _invalid(column, expected_data_type="jsonarray") from None
+        else:
+            value = text.split(";")
+    if not isinstance(value, (list, tuple)):
+        raise _invalid(column, expected_data_type="jsonarray")
+    names = [str(v.get("name", "")) if isinstance(v, dict) else str(v) for v in value if v is not None]
+    return [n.strip() for n in names if n.strip()]
 
 
 def to_json(f: FieldInfo, column: str, raw: Any) -> Any:
