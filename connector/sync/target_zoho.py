@@ -273,10 +273,11 @@ class ZohoTarget(Target):
             rows += table.num_rows
             seen.update(str(i) for i in table.column("id").to_pylist())
             written += self._write_chunk(writes, module, planner, table)
-        written += self._refresh_lines(writes, module, seen)
+        refreshed = self._refresh_lines(writes, module, seen)
+        written += refreshed
         self.subforms.mend(module, writes.store)
         removed = writes.delete(module, deleted_ids)
-        if not rows and not removed:
+        if not rows and not removed and not refreshed:
             return 0, 0  # nothing changed: the state stays as it was (as every target keeps it)
         state.rows = len(writes.store.source_ids(module))
         self.save_state(state)
