@@ -125,8 +125,13 @@ class LineItems:
             self._rows = self._index(pa.Table.from_batches(batches)) if batches else {}
         return self._rows.get(parent, [])
 
-    def payloads(self, parents: list[str], resolve: Resolver) -> dict[str, list[dict[str, Any]] | LineFailure]:
-        """Parent source id -> its lines as Zoho takes them, or why they cannot be written."""
+    def payloads(self, parents: list[str], resolve: Resolver, would_load: frozenset[str] = frozenset()
+                  ) -> dict[str, list[dict[str, Any]] | LineFailure]:
+        """Parent source id -> its lines as Zoho takes them, or why they cannot be written.
+
+        ``would_load``: a dry run's modules, whose records are taken as there (a product its run
+        would insert leaves the line's ``Product_Name`` out, which the dry run does not check).
+        """
         lines = {p: self.rows_of(p) for p in parents}
         refs: dict[str, set[str]] = {}
         for rows in lines.values():
@@ -141,12 +146,13 @@ class LineItems:
                 if not rows and self.mandatory:
                     raise LineFailure("MANDATORY_NOT_FOUND", f"no {self.sub.module} rows for this record in the "
                                       f"source: Zoho needs at least one in {self.sub.field}")
-                out[p] = [self._line(r, i, maps) for i, r in enumerate(rows)]
+                out[p] = [self._line(r, i, maps, would_load) for i, r in enumerate(rows)]
             except LineFailure as exc:
                 out[p] = exc
         return out
 
-    def _line(self, r: dict[str, Any], i: int, maps: dict[str, dict[str, str]]) -> dict[str, Any]:
+    def _line(self, r: dict[str, Any], i: int, maps: dict[str, dict[str, str]], would_load: frozenset[str]
+              ) -> dict[str, Any]:
         line: dict[str, Any] = {}
         for name, f in self.values:
             raw = r.get(name)
@@ -166,7 +172,7 @@ class LineItems:
                 continue
             hit = maps.get(lc.targets[0], {}).get(str(ref))
             if hit is None:
-                if lc.mandatory:
+                if lc.mandatory and lc.targets[0] not in would_load:
                     raise LineFailure("LOOKUP_NOT_IN_TARGET",
                                       f"line {i + 1} ({self.sub.module} {r.get('id')}): {lc.field} points at "
                                       f"{lc.targets[0]} record {ref}, which is not in the target (not migrated, "

@@ -118,6 +118,7 @@ class ZohoTarget(Target):
         self._lookups: dict[str, list[LookupColumn]] = {}
         self._layouts: dict[str, dict[str, str]] = {}
         self.subforms = Subforms(session, self.lookups)  # line items, written inside their parents
+        self._would_load: frozenset[str] = frozenset()
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoTarget:
@@ -189,6 +190,8 @@ class ZohoTarget(Target):
                                  key=self.key or self.source_id_field, write_api=self.write_api, progress=progress)
         self.subforms.bind(source)
         self.writes.on_settled = self._landed
+        # A dry run inserts nothing: records of its modules are taken as there when pointed at.
+        self._would_load = frozenset(names) if self.dry_run else frozenset()
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
@@ -297,7 +300,7 @@ class ZohoTarget(Target):
                                     hint=refused[1])
         planner = RowPlanner(ts, self.lookups(module), schema.names, users=self.users,
                              layouts=self._layouts_of(ts.module), source_id_field=self.source_id_field,
-                             lines=self.subforms.for_planner(module))
+                             lines=self.subforms.for_planner(module), would_load=self._would_load)
         if planner.skipped:
             self._started().tally(module).notes.append(f"not in the target, not written: {', '.join(planner.skipped)}")
         return planner

@@ -92,8 +92,11 @@ class RowPlanner:
 
     def __init__(self, ts: TableSchema, lookups: list[LookupColumn], source_columns: list[str], *,
                  users: UserMap, layouts: dict[str, str], source_id_field: str | None = None,
-                 lines: Sequence[tuple[LineItems, ExistingLines]] = ()) -> None:
+                 lines: Sequence[tuple[LineItems, ExistingLines]] = (), would_load: frozenset[str] = frozenset()
+                 ) -> None:
         self.ts, self.users, self.layouts = ts, users, layouts
+        #: a dry run's modules: their records would be in the target by the time they are pointed at
+        self.would_load = would_load
         #: subforms whose rows go inside each record (line items), with how to find the target's lines
         self.lines = list(lines)
         self.lookups = [lc for lc in lookups if lc.column in source_columns]
@@ -198,7 +201,8 @@ class RowPlanner:
                 ins.append(row)
                 ins_ids.append(sid)
         for lines, existing in self.lines:
-            ins, ins_ids, upd, upd_ids = _with_lines(lines, existing, ins, ins_ids, upd, upd_ids, resolve, out)
+            ins, ins_ids, upd, upd_ids = _with_lines(lines, existing, ins, ins_ids, upd, upd_ids, resolve, out,
+                                                     self.would_load)
         return ins, ins_ids, upd, upd_ids
 
     def _lookup(self, lc: LookupColumn, r: dict[str, Any], row: dict[str, Any], sid: str,
@@ -223,7 +227,7 @@ class RowPlanner:
             row[lc.column] = hit
             if lc.module_column:
                 row[lc.module_column] = target
-        elif lc.mandatory:
+        elif lc.mandatory and str(target) not in self.would_load:
             # Written empty it would only come back as MANDATORY_NOT_FOUND: say which record is missing.
             out.failed.append((sid, "LOOKUP_NOT_IN_TARGET",
                                f"{lc.field} points at {target} record {ref}, which is not in the target (not "
@@ -234,11 +238,11 @@ class RowPlanner:
 
 
 def _with_lines(lines: LineItems, existing: ExistingLines, ins: list[dict[str, Any]], ins_ids: list[str],
-                upd: list[dict[str, Any]], upd_ids: list[str], resolve: Resolver, out: Prepared
-                ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]], list[str]]:
+                upd: list[dict[str, Any]], upd_ids: list[str], resolve: Resolver, out: Prepared,
+                would_load: frozenset[str]) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]], list[str]]:
     """Each row with its lines in the subform field; rows whose lines cannot be written are left out."""
     field = lines.sub.field
-    made = lines.payloads(ins_ids + upd_ids, resolve)
+    made = lines.payloads(ins_ids + upd_ids, resolve, would_load)
     # On update the target's present lines are removed and the source's added (see line_items.py).
     now = existing([r["id"] for r in upd]) if upd else {}
     kept: list[tuple[list[dict[str, Any]], list[str]]] = []

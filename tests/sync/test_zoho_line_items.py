@@ -246,3 +246,19 @@ def test_lines_changed_without_their_parent_are_rewritten_on_their_own(tmp_path)
         assert sorted(r["Quantity"] for r in got) == sorted(r["Quantity"] for r in want) and 99.0 in [
             r["Quantity"] for r in got]
         assert {maps["Quoted_Items"][r["id"]] for r in want} == {r["id"] for r in got}
+
+
+def test_a_dry_run_takes_the_products_its_run_would_insert_as_there(tmp_path):
+    with Emulator(records=500, seed=75) as a, Emulator(records=0, seed=75) as b:
+        quotes = len(export(a, "Quotes"))
+        res = migrate(a.connection_string, b.connection_string + ALLOW + ";DryRun=true", state_path=str(tmp_path / "s"),
+                      modules=["Products", "Price_Books", "Quotes", "Quoted_Items"])
+        by = {m.module: m for m in res.modules}
+        assert by["Quotes"].would == {"insert": quotes} and by["Quotes"].rows_failed == 0
+        assert len(export(b, "Quotes")) == 3  # the sample ones: nothing was written
+        # Without Products in the run, every quote says which product it lacks.
+        res = migrate(a.connection_string, b.connection_string + ALLOW + ";DryRun=true", state_path=str(tmp_path / "s"),
+                      modules=["Quotes", "Quoted_Items"])
+        rows = report(res.report_path)
+        assert len(rows) == quotes and {r["code"] for r in rows} == {"LOOKUP_NOT_IN_TARGET"}
+        assert all("Product_Name points at Products record" in r["message"] for r in rows)
