@@ -5,7 +5,8 @@ earlier run); the others are inserted (``mode="insert"``) or upserted by
 ``key`` (``mode="upsert"``), with ``"trigger": []``: no workflow fires during a
 migration. Lookups are rewritten through the id map (:mod:`.zoho_rows`); modules
 load parents first; references to records not loaded yet are set by a second
-pass at the end of the run.
+pass at the end of the run. Line items (subforms) are written inside their parent's record
+(:mod:`.zoho_subforms`, :mod:`.line_items`); tags travel with their record.
 
 Nothing lost, nothing twice, after a kill at any point: insert batches are saved
 before they are sent and resumed by the next run, which looks rows with no known
