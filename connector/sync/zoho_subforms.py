@@ -39,6 +39,7 @@ class Subforms:
         self._items: dict[str, LineItems] = {}
         self._source: Source | None = None
         self._source_modules: set[str] = set()
+        self._run: set[str] = set()  # the run's modules (known once ordered)
         #: parent module -> source ids of parents whose lines changed in this run's delta
         self.touched: dict[str, set[str]] = {}
 
@@ -82,6 +83,7 @@ class Subforms:
 
     def order(self, ordered: list[str]) -> list[str]:
         """Each line-item table just before its parent (those without a parent in the run stay put)."""
+        self._run = set(ordered)
         moved = {s.module: p for p in ordered for s in self.of(p) if s.module in ordered}
         out: list[str] = []
         for m in ordered:
@@ -156,7 +158,7 @@ class Subforms:
         tables = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
         table = pa.concat_tables(tables) if tables else None
         parent = self.parent_of(module)
-        sub = next((s for s in self.of(parent) if s.module == module), None) if parent else None
+        sub = next((s for s in self.of(parent) if s.module == module), None) if parent in self._run else None
         if sub is None:
             return (table.num_rows if table is not None else 0,
                     f"not written as a module: Zoho takes {module} rows only inside their parent's record, and "

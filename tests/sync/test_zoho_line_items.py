@@ -262,3 +262,8 @@ def test_a_dry_run_takes_the_products_its_run_would_insert_as_there(tmp_path):
         rows = report(res.report_path)
         assert len(rows) == quotes and {r["code"] for r in rows} == {"LOOKUP_NOT_IN_TARGET"}
         assert all("Product_Name points at Products record" in r["message"] for r in rows)
+        # A line-item table alone writes nothing, and says why.
+        alone = migrate(a.connection_string, b.connection_string + ALLOW, state_path=str(tmp_path / "s2"),
+                        modules=["Quoted_Items"])
+        assert alone.ok and alone.modules[0].rows_written == 0 and alone.modules[0].rows_read > 0
+        assert "its parent is not in this run" in alone.modules[0].notes[0]
