@@ -176,7 +176,7 @@ class LineItems:
                     raise LineFailure("LOOKUP_NOT_IN_TARGET",
                                       f"line {i + 1} ({self.sub.module} {r.get('id')}): {lc.field} points at "
                                       f"{lc.targets[0]} record {ref}, which is not in the target (not migrated, "
-                                      "or it failed: see its own row); migrate it and run again")
+                                      "or it failed: see its own row); migrate it, then run again without --incremental")
                 continue  # an optional lookup to a record not in the target is left empty
             line[lc.field] = {"id": hit}
         return line

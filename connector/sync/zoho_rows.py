@@ -231,8 +231,8 @@ class RowPlanner:
             # Written empty it would only come back as MANDATORY_NOT_FOUND: say which record is missing.
             out.failed.append((sid, "LOOKUP_NOT_IN_TARGET",
                                f"{lc.field} points at {target} record {ref}, which is not in the target (not "
-                               "migrated, or it failed: see its own row); this row is written by the run that "
-                               "brings it"))
+                               "migrated, or it failed: see its own row); migrate it, then run again without "
+                               "--incremental (only what is missing is inserted)"))
         else:
             out.deferred.append((sid, lc.field, str(ref), str(target)))  # set by the second pass
 
