@@ -50,7 +50,7 @@ class RelatedRows:
     """Subform or multi-select/multi-user lookup rows, written to their module after the parent.
 
     Subforms replace (rows with an id updated, without added, omitted rows deleted);
-    linking fields add, and ``{"id": row, "_delete": null}`` removes (records.md section 4).
+    linking fields add; in both ``{"id": row, "_delete": null}`` removes (records.md section 4).
     """
 
     field: FieldDef
@@ -309,9 +309,10 @@ def _related_rows(ctx: _Ctx, f: FieldDef, raw: Any, path: str) -> RelatedRows:
             row_id = as_id(row["id"])
             if row_id is None or not _row_of_parent(ctx, rm, link, row_id):
                 raise invalid("id", f"{rpath}.id", id=str(row["id"]))
+            if "_delete" in row:  # {"id": row, "_delete": null} removes a subform or linking row
+                deletes.append(row_id)
+                continue
             if not subform:
-                if "_delete" in row:
-                    deletes.append(row_id)
                 continue  # a linking row is either kept as is or removed
         elif not subform and "_delete" in row:
             raise mandatory("id", f"{rpath}.id")

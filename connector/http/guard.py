@@ -26,7 +26,7 @@ from .policy import broker_decides
 
 def _check_operation(operation: str) -> str:
     op = operation.strip().lower()
-    if op not in WRITE_OPERATIONS:
+    if op not in WRITE_OPERATIONS and op != "query":  # a job's queries of the modules it writes may be asked too
         raise ConfigError(f"require_write() guards writes ({', '.join(WRITE_OPERATIONS)}), not {operation!r}")
     return op
 
@@ -38,21 +38,26 @@ def missing_writes(config: ConnectionConfig, needs: Mapping[str, Iterable[str]])
         name = module.strip()
         if not name:
             raise ConfigError("require_write() needs the module api_name the write targets")
-        ops = sorted({_check_operation(o) for o in operations}, key=WRITE_OPERATIONS.index)
+        ops = sorted({_check_operation(o) for o in operations}, key=OPERATIONS.index)
         denied = [op for op in ops if not config.is_write_allowed(op, name)]
         if denied:
             out[name] = denied
     return out
 
 
-def allowing_text(config: ConnectionConfig, missing: Mapping[str, Iterable[str]]) -> str:
+def allowing_text(config: ConnectionConfig, missing: Mapping[str, Iterable[str]],
+                  reads: Iterable[str] = ()) -> str:
     """The connection-string text that allows ``missing``: ``;AllowedOperations=read,insert;AllowedModules=Leads``.
 
     Each property shows its whole new value (what it allows now plus what is missing), because a
     connection string names a property once: the text replaces the property, it does not extend it.
+    ``reads``: modules the job also reads, listed too when the text brings in AllowedModules (which
+    would otherwise stop reads of every module it leaves out).
     """
     ops = {op for wanted in missing.values() for op in wanted}
     have_ops = list(config.allowed_operations)
+    if "read" in have_ops:
+        ops.discard("query")  # read allows every read operation; only AllowedModules was in the way
     parts = []
     if not ops <= set(have_ops):
         new_ops = [op for op in OPERATIONS if op in have_ops or op in ops]
@@ -60,6 +65,7 @@ def allowing_text(config: ConnectionConfig, missing: Mapping[str, Iterable[str]]
     listed = {m.casefold() for m in config.allowed_modules}
     new_modules = [m for m in missing if m.casefold() not in listed]
     if new_modules:
+        new_modules += [m for m in reads if m.casefold() not in listed and m not in new_modules]
         parts.append(f";AllowedModules={','.join([*config.allowed_modules, *new_modules])}")
     return "".join(parts)
 
@@ -68,7 +74,8 @@ def require_writes(config: ConnectionConfig, needs: Mapping[str, Iterable[str]],
                    whose: str = "this connection") -> None:
     """Raise one :class:`PermissionDenied` naming every (operation, module) of ``needs`` not allowed.
 
-    ``needs``: module api_name -> write operations (insert, update, upsert, delete, any case).
+    ``needs``: module api_name -> write operations (insert, update, upsert, delete, any case), or
+    ``query`` for a module the job reads in order to write (a Zoho target lists line items so).
     The message lists what is missing per operation and ends with the text to put in the
     connection string; the exit status of the CLI for it is 4.
     """
@@ -82,8 +89,8 @@ def require_writes(config: ConnectionConfig, needs: Mapping[str, Iterable[str]],
         for op in ops:
             by_op.setdefault(op, []).append(module)
     what = "; ".join(f"{op} on {', '.join(mods)}" for op, mods in
-                     sorted(by_op.items(), key=lambda kv: WRITE_OPERATIONS.index(kv[0])))
-    text = allowing_text(config, missing)
+                     sorted(by_op.items(), key=lambda kv: OPERATIONS.index(kv[0])))
+    text = allowing_text(config, missing, [m for m, ops in needs.items() if "query" in ops])
     names = " and ".join(n for n in ("AllowedOperations", "AllowedModules") if f";{n}=" in text)
     raise PermissionDenied(f"{what}: not allowed by {whose}",
                            hint=f"add `{text}` to its connection string (in place of any {names} it has)")

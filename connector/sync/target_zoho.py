@@ -5,7 +5,8 @@ earlier run); the others are inserted (``mode="insert"``) or upserted by
 ``key`` (``mode="upsert"``), with ``"trigger": []``: no workflow fires during a
 migration. Lookups are rewritten through the id map (:mod:`.zoho_rows`); modules
 load parents first; references to records not loaded yet are set by a second
-pass at the end of the run.
+pass at the end of the run. Line items (subforms) are written inside their parent's record
+(:mod:`.zoho_subforms`, :mod:`.line_items`); tags travel with their record.
 
 Nothing lost, nothing twice, after a kill at any point: insert batches are saved
 before they are sent and resumed by the next run, which looks rows with no known
@@ -46,6 +47,7 @@ from connector.http.guard import require_writes
 from connector.localfs import private_umask
 from connector.schema.org_tables import read_only_reason
 from connector.session import ZohoSession
+from connector.writers.report import Entry
 
 from .contract import ModuleStats, ProgressFn, Source, Target
 from .idmap import SyncStateStore
@@ -56,6 +58,7 @@ from .zoho_needs import store_facts, writes_needed
 from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner, UserMap, fixed_chunks
 from .zoho_second_pass import resolve_deferred
+from .zoho_subforms import Subforms
 from .zoho_writes import ZohoWrites
 
 log = logging.getLogger("connector.sync")
@@ -115,6 +118,8 @@ class ZohoTarget(Target):
         self.users = UserMap({}, {}, None)
         self._lookups: dict[str, list[LookupColumn]] = {}
         self._layouts: dict[str, dict[str, str]] = {}
+        self.subforms = Subforms(session, self.lookups)  # line items, written inside their parents
+        self._would_load: frozenset[str] = frozenset()
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoTarget:
@@ -154,10 +159,11 @@ class ZohoTarget(Target):
     def order_modules(self, names: list[str]) -> list[str]:
         known = set(self.session.catalog.modules())
         ordered, deferred = load_order([n for n in names if n in known],
-                                       {n: parent_edges(self.lookups(n)) for n in names if n in known})
+                                       {n: parent_edges(self.lookups(n)) + self.subforms.edges(n)
+                                        for n in names if n in known})
         if deferred:
             log.info("lookup cycles; set in a second pass: %s", sorted(deferred))
-        return ordered + [n for n in names if n not in known]
+        return self.subforms.order(ordered) + [n for n in names if n not in known]
 
     def state_file(self, source: Source) -> tuple[Path, str, str]:
         """The sync state file of this source/target pair, and the two identities it is bound to."""
@@ -183,6 +189,10 @@ class ZohoTarget(Target):
                                    f"{path.stem}.report" if self.report_dir else "report")
         self.writes = ZohoWrites(self.session, self.store, self.failures, mode=self.mode,
                                  key=self.key or self.source_id_field, write_api=self.write_api, progress=progress)
+        self.subforms.bind(source)
+        self.writes.on_settled = self._landed
+        # A dry run inserts nothing: records of its modules are taken as there when pointed at.
+        self._would_load = frozenset(names) if self.dry_run else frozenset()
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
@@ -194,8 +204,12 @@ class ZohoTarget(Target):
     def _check_allowed(self, names: list[str], store: SyncStateStore | None) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
         catalog = self.session.catalog
-        writable = [n for n in names if n in catalog.modules() and read_only_reason(catalog.table(n)) is None]
+        writable = [n for n in names if n in catalog.modules() and read_only_reason(catalog.table(n)) is None
+                    and not Subforms.is_subform(self.session, n)]  # line items go inside their parent
         needs = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
+        for parent in writable:  # the target's lines of a parent are listed (COQL) to map and replace them
+            for sub in self.subforms.of(parent):
+                needs.setdefault(sub.module, []).append("query")
         require_writes(self.session.config, needs, whose="the target connection")
 
     def _started(self) -> ZohoWrites:
@@ -233,6 +247,8 @@ class ZohoTarget(Target):
     def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                        state: ModuleState) -> int:
         writes = self._started()
+        if Subforms.is_subform(self.session, module):
+            return self._line_table(module, batches, state, full=True)
         writes.recover(module)
         planner = self._planner(module, schema)
         seen: set[str] = set()
@@ -240,6 +256,7 @@ class ZohoTarget(Target):
         for table in fixed_chunks(batches, self.batch_rows):
             seen.update(table.column("id").to_pylist())
             written += self._write_chunk(writes, module, planner, table)
+        self.subforms.mend(module, writes.store)
         # A full load is the whole source: records we put there whose source row is gone go too.
         writes.delete(module, sorted(writes.store.source_ids(module) - seen))
         state.rows = len(writes.store.source_ids(module))
@@ -249,14 +266,22 @@ class ZohoTarget(Target):
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
         writes = self._started()
+        if Subforms.is_subform(self.session, module):
+            writes.store.forget(module, deleted_ids)  # lines gone with their parent's rewrite
+            return self._line_table(module, batches, state, full=False), 0
         writes.recover(module)
         planner = self._planner(module, schema)
         written, rows = 0, 0
+        seen: set[str] = set()
         for table in fixed_chunks(batches, self.batch_rows):
             rows += table.num_rows
+            seen.update(str(i) for i in table.column("id").to_pylist())
             written += self._write_chunk(writes, module, planner, table)
+        refreshed = self._refresh_lines(writes, module, seen)
+        written += refreshed
+        self.subforms.mend(module, writes.store)
         removed = writes.delete(module, deleted_ids)
-        if not rows and not removed:
+        if not rows and not removed and not refreshed:
             return 0, 0  # nothing changed: the state stays as it was (as every target keeps it)
         state.rows = len(writes.store.source_ids(module))
         self.save_state(state)
@@ -275,10 +300,37 @@ class ZohoTarget(Target):
             raise NotSupportedError(f"{ts.module} is not written into Zoho: it is a read-only table ({refused[0]})",
                                     hint=refused[1])
         planner = RowPlanner(ts, self.lookups(module), schema.names, users=self.users,
-                             layouts=self._layouts_of(ts.module), source_id_field=self.source_id_field)
+                             layouts=self._layouts_of(ts.module), source_id_field=self.source_id_field,
+                             lines=self.subforms.for_planner(module), would_load=self._would_load)
         if planner.skipped:
             self._started().tally(module).notes.append(f"not in the target, not written: {', '.join(planner.skipped)}")
         return planner
+
+    def _line_table(self, module: str, batches: Iterator[pa.RecordBatch], state: ModuleState, *, full: bool) -> int:
+        """A line-item table's run: its rows go with their parents (:mod:`.zoho_subforms`), none on their own."""
+        rows, note = self.subforms.take(module, batches, full)
+        self._started().tally(module).notes.append(note)
+        if rows or full:
+            self.save_state(state)
+        return 0
+
+    def _landed(self, module: str, pairs: dict[str, str]) -> None:
+        if self.subforms.of(module):
+            self.subforms.map_lines(module, pairs, self._started().store)
+
+    def _refresh_lines(self, writes: ZohoWrites, module: str, sent: set[str]) -> int:
+        """Parents whose lines changed in this delta but which the delta did not bring: their lines alone."""
+        waiting = self.subforms.touched.pop(module, set()) - sent
+        mapped = writes.store.lookup(module, waiting)
+        if not mapped:
+            return 0
+        rows, sids, failed = self.subforms.refresh(module, mapped, writes.store.lookup)
+        if failed:
+            writes.failures.add(module, "update (lines)", [(sid, Entry(0, "failed", code=c, message=m))
+                                                           for sid, c, m in failed])
+        if not rows:
+            return 0
+        return writes.settle(module, writes.write(module, rows, "update"), sids, "update")
 
     def _layouts_of(self, module: str) -> dict[str, str]:
         if module not in self._layouts:

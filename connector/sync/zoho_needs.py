@@ -10,7 +10,8 @@ message, everything the target connection must allow
   the second pass (the module points at itself or at a module loaded after it in
   this run), and modules with lookups still waiting from an earlier run.
 
-A first load of a module with no such lookups needs only ``insert``. ``delete``
+A first load of a module with no such lookups needs only ``insert``. (The target adds
+``query`` on the line-item modules of the orders it writes: it lists their lines there.) ``delete``
 is not asked for: a target that may not delete keeps the records whose source
 rows were deleted, and the run says so (a least-privilege migration target
 leaves delete out on purpose; see ``connection_strings/migration-target-writes.txt``).

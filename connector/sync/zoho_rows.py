@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ import pyarrow as pa
 from connector.schema.types import TableSchema
 from connector.writers.validate import NOT_SETTABLE
 
+from .line_items import LineFailure, LineItems, encode
 from .lookups import LAYOUT, RECORD, USER, LookupColumn
 
 SLICE_ROWS = 2_000  # rows turned into Python dicts at a time
@@ -78,22 +79,38 @@ class Prepared:
     inserts: pa.Table | None = None  # with ``__source_id``; a null is "not sent" on insert
     updates: list[pa.Table] = field(default_factory=list)  # ``id`` = target id, ``__source_id``
     deferred: list[tuple[str, str, str, str]] = field(default_factory=list)  # (source id, field, ref, ref module)
+    #: rows not sent, and why: (source id, code, message) — a mandatory lookup or line item not in the target
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+#: target parent ids -> the ids of the lines each has now (for a whole replacement on update)
+ExistingLines = Callable[[list[str]], dict[str, list[str]]]
 
 
 class RowPlanner:
     """How one module's source rows become target rows (built once per module per run)."""
 
     def __init__(self, ts: TableSchema, lookups: list[LookupColumn], source_columns: list[str], *,
-                 users: UserMap, layouts: dict[str, str], source_id_field: str | None = None) -> None:
+                 users: UserMap, layouts: dict[str, str], source_id_field: str | None = None,
+                 lines: Sequence[tuple[LineItems, ExistingLines]] = (), would_load: frozenset[str] = frozenset()
+                 ) -> None:
         self.ts, self.users, self.layouts = ts, users, layouts
+        #: a dry run's modules: their records would be in the target by the time they are pointed at
+        self.would_load = would_load
+        #: subforms whose rows go inside each record (line items), with how to find the target's lines
+        self.lines = list(lines)
         self.lookups = [lc for lc in lookups if lc.column in source_columns]
         lookup_cols = {lc.column for lc in self.lookups} | {lc.module_column for lc in self.lookups}
         self.values: list[str] = []
         self.skipped: list[str] = []
+        self.tag_column: str | None = None  # the record's tags, sent with it (read-only in the metadata)
         for name in source_columns:
             col = ts.by_name.get(name)
             if col is None:
                 self.skipped.append(name)
+                continue
+            if col.value_type == "tag":
+                self.tag_column = name
                 continue
             f = ts.fields.get(col.field)
             if col.field == "id" or f is None or col.part == "name" or name in lookup_cols:
@@ -104,7 +121,8 @@ class RowPlanner:
                 self.values.append(name)
         self.source_id_field = source_id_field if source_id_field in ts.by_name else None
         #: columns whose values this planner writes as text (re-pointed ids, their modules, the source id)
-        self.text_columns = {c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
+        self.text_columns = ({c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
+                             | {li.sub.field for li, _ in self.lines})
 
     def output_schema(self, source: pa.Schema) -> pa.Schema:
         """Every column this planner may write: values keep the source's types (a CSV without a
@@ -114,6 +132,9 @@ class RowPlanner:
             names += [lc.column] + ([lc.module_column] if lc.module_column else [])
         if self.source_id_field and self.source_id_field not in names:
             names.append(self.source_id_field)
+        names += [li.sub.field for li, _ in self.lines]
+        if self.tag_column:
+            names.append(self.tag_column)
         return pa.schema([pa.field(n, source.field(n).type if n in source.names and n not in self.text_columns
                                    else pa.string()) for n in names])
 
@@ -128,7 +149,9 @@ class RowPlanner:
             ins, ins_ids, upd, upd_ids = self._slice(table.slice(start, SLICE_ROWS).to_pylist(), mapped, resolve,
                                                      out)
             if ins:
-                inserts.append(_arrow(ins, ins_ids, schema, schema.names))
+                # Tags go through the records API only (their batches never Bulk): left out where none has any.
+                sent = [n for n in schema.names if n != self.tag_column or any(r.get(n) for r in ins)]
+                inserts.append(_arrow(ins, ins_ids, schema, sent))
             groups: dict[tuple[str, ...], list[int]] = {}
             for i, row in enumerate(upd):
                 groups.setdefault(tuple(n for n in schema.names if n in row), []).append(i)
@@ -136,7 +159,7 @@ class RowPlanner:
                 t = _arrow([upd[i] for i in idx], [upd_ids[i] for i in idx], schema, list(cols))
                 updates.setdefault(cols, []).append(t.append_column("id", pa.array(
                     [upd[i]["id"] for i in idx], pa.string())))
-        out.inserts = pa.concat_tables(inserts) if inserts else None
+        out.inserts = pa.concat_tables(inserts, promote_options="default") if inserts else None
         out.updates = [pa.concat_tables(ts) for ts in updates.values()]
         return out
 
@@ -157,13 +180,19 @@ class RowPlanner:
         ins_ids: list[str] = []
         upd: list[dict[str, Any]] = []
         upd_ids: list[str] = []
+        failed_before = len(out.failed)
         for r in rows:
             sid = str(r["id"])
             row = {c: r.get(c) for c in self.values}
             if self.source_id_field:
                 row[self.source_id_field] = sid
+            if self.tag_column and r.get(self.tag_column):
+                row[self.tag_column] = r[self.tag_column]  # absent when none: a write adds tags only
             for lc in self.lookups:
                 self._lookup(lc, r, row, sid, maps, out)
+            failed_now = {f[0] for f in out.failed[failed_before:]}
+            if sid in failed_now:
+                continue
             if sid in mapped:
                 row["id"] = mapped[sid]
                 upd.append(row)
@@ -171,6 +200,9 @@ class RowPlanner:
             else:
                 ins.append(row)
                 ins_ids.append(sid)
+        for lines, existing in self.lines:
+            ins, ins_ids, upd, upd_ids = _with_lines(lines, existing, ins, ins_ids, upd, upd_ids, resolve, out,
+                                                     self.would_load)
         return ins, ins_ids, upd, upd_ids
 
     def _lookup(self, lc: LookupColumn, r: dict[str, Any], row: dict[str, Any], sid: str,
@@ -195,8 +227,39 @@ class RowPlanner:
             row[lc.column] = hit
             if lc.module_column:
                 row[lc.module_column] = target
+        elif lc.mandatory and str(target) not in self.would_load:
+            # Written empty it would only come back as MANDATORY_NOT_FOUND: say which record is missing.
+            out.failed.append((sid, "LOOKUP_NOT_IN_TARGET",
+                               f"{lc.field} points at {target} record {ref}, which is not in the target (not "
+                               "migrated, or it failed: see its own row); migrate it, then run again without "
+                               "--incremental (only what is missing is inserted)"))
         else:
             out.deferred.append((sid, lc.field, str(ref), str(target)))  # set by the second pass
+
+
+def _with_lines(lines: LineItems, existing: ExistingLines, ins: list[dict[str, Any]], ins_ids: list[str],
+                upd: list[dict[str, Any]], upd_ids: list[str], resolve: Resolver, out: Prepared,
+                would_load: frozenset[str]) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]], list[str]]:
+    """Each row with its lines in the subform field; rows whose lines cannot be written are left out."""
+    field = lines.sub.field
+    made = lines.payloads(ins_ids + upd_ids, resolve, would_load)
+    # On update the target's present lines are removed and the source's added (see line_items.py).
+    now = existing([r["id"] for r in upd]) if upd else {}
+    kept: list[tuple[list[dict[str, Any]], list[str]]] = []
+    for rows, sids in ((ins, ins_ids), (upd, upd_ids)):
+        keep_rows, keep_ids = [], []
+        for row, sid in zip(rows, sids, strict=True):
+            got = made[sid]
+            if isinstance(got, LineFailure):
+                out.failed.append((sid, got.code, got.message))
+                continue
+            if "id" in row:
+                got = [{"id": old, "_delete": None} for old in now.get(row["id"], [])] + got
+            row[field] = encode(got)
+            keep_rows.append(row)
+            keep_ids.append(sid)
+        kept.append((keep_rows, keep_ids))
+    return kept[0][0], kept[0][1], kept[1][0], kept[1][1]
 
 
 def _arrow(rows: list[dict[str, Any]], source_ids: list[str], schema: pa.Schema, names: list[str]) -> pa.Table:

@@ -5,8 +5,9 @@ The target (:mod:`.target_zoho`) decides *what* to write; this decides how a wri
 and what is kept of it:
 
 * the API per module: Bulk Write takes subform and linking rows only inside their parent's
-  file (bulk-write.md section 5), which a module-by-module migration does not build, so those
-  go through REST; the others through what ``write_api`` says;
+  zip, as a second CSV (bulk-write.md sections 1 and 5), which these one-CSV files do not
+  build, so those modules, and parents written with their line items, go through REST; the
+  others through what ``write_api`` says;
 * before an insert batch is sent, its rows (lookups already rewritten) are saved under
   ``<state>.pending/`` and the writer journals every row ``unknown`` before its call; the id
   map is committed after the batch, then the pending files go. A re-run finds them and
@@ -21,7 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -43,6 +45,11 @@ from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner
 
 log = logging.getLogger("connector.sync")
+#: said with an insert Zoho refused as a duplicate: the record it names was not made by this migration
+#: (rows this migration made are in its id map and are updated, never inserted again)
+DUPLICATE_HINT = ("the target already holds that record (duplicate_record), made outside this migration: to "
+                  "take it as this row's record and update it, run with --mode upsert --key <that field>; or "
+                  "remove it from the target and run again")
 
 
 @dataclass
@@ -69,14 +76,19 @@ class ZohoWrites:
         #: module -> source ids of resumed batches still unconfirmed: not written again in this run
         self.unsettled: dict[str, set[str]] = {}
         self.dry_deferred = 0  # lookups a dry run would have left to the second pass
+        #: told (module, source id -> target id) of every batch that landed (a target maps line items with it)
+        self.on_settled: Callable[[str, dict[str, str]], None] | None = None
 
     def tally(self, module: str) -> ModuleTally:
         return self.tallies.setdefault(module, ModuleTally())
 
     def api(self, module: str) -> str:
-        """REST for subform and linking modules (see the module docstring), else ``write_api``."""
+        """REST for subform and linking modules and for parents written with their subform rows
+        (see the module docstring), else ``write_api``."""
         info = self.session.catalog.modules().get(module)
         if info is not None and info.generated_type in ("subform", "linking"):
+            return "rest"
+        if info is not None and any(f.data_type == "subform" for f in self.session.catalog.table(module).fields.values()):
             return "rest"
         return self.write_api
 
@@ -109,6 +121,11 @@ class ZohoWrites:
         sids = [str(s) for s in table.column("id").to_pylist()]
         prep = planner.prepare(table, self.store.lookup(module, sids), self.store.lookup)
         written = 0
+        if prep.failed:  # not sent: a record they need is not in the target (the message says which)
+            self.failures.add(module, self.operation, [(sid, Entry(0, "failed", code=code, message=message))
+                                                       for sid, code, message in prep.failed])
+            if not self.dry_run:
+                self.store.record(module, {}, {sid: (code, message) for sid, code, message in prep.failed})
         if self.dry_run:
             if prep.inserts is not None:
                 report = self.write(module, prep.inserts.drop_columns(["__source_id"]), self.operation, self.key)
@@ -198,6 +215,8 @@ class ZohoWrites:
             if e.status in DONE and e.record_id:
                 pairs[sid] = e.record_id
             else:
+                if e.code == "DUPLICATE_DATA" and operation == "insert":
+                    e = replace(e, message=f"{e.message or 'duplicate data'}; {DUPLICATE_HINT}")
                 failed[sid] = (e.code or e.status, e.message or "Zoho answered without a record id")
                 bad.append((sid, e))
         tally = self.tally(module)
@@ -206,6 +225,8 @@ class ZohoWrites:
             self.failures.add(module, operation, bad)
             return 0
         self.store.record(module, pairs, failed)
+        if pairs and self.on_settled is not None:
+            self.on_settled(module, pairs)
         self.failures.resolve(module, list(pairs))  # tried before in this run and landed now
         if bad:
             # "unknown" rows count as failed: the target is not known to hold them yet.

@@ -66,7 +66,13 @@ def choose_writer(session: WriteSession, rows: Rows | int, operation: str = "ins
 def _rest_only_reason(run: WriteRun) -> str | None:
     if run.operation == "delete":
         return "Bulk Write has no delete"
-    for _, f in run.plan.values:
+    for c, f in run.plan.values:
+        if c == run.plan.tag_column:
+            return "tags travel in the record's payload, which a Bulk Write CSV does not carry"
+        if f.data_type == "subform":
+            # Zoho takes subform rows as a second CSV in the parent's zip (bulk-write.md section 1);
+            # these files carry one CSV, so a parent with its rows goes through the records API.
+            return f"{f.api_name} rows go inside their parent's record, which a one-CSV Bulk Write cannot carry"
         if f.polymorphic or f.data_type == "multi_module_lookup":
             return f"{f.api_name} points at a different module per row, which a Bulk Write mapping cannot say"
     return None

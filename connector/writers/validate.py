@@ -86,7 +86,13 @@ class RowItem:
 
 def _field_of(ts: TableSchema, column: str) -> tuple[FieldInfo, str] | None:
     col = ts.column(column)
-    if col is None or col.field == "id":
+    if col is None:
+        # A subform is no column of its parent's table (its rows are a table of their own), but
+        # its rows are written only inside the parent's record: a column named after the field
+        # carries them (a JSON array of rows, as Zoho takes them).
+        sub = ts.fields.get(column)
+        return (sub, "value") if sub is not None and sub.data_type == "subform" else None
+    if col.field == "id":
         return None
     f = ts.fields.get(col.field)
     return (f, col.part) if f is not None else None
@@ -118,6 +124,7 @@ class WritePlan:
         self.ignored: list[str] = []  # _Name columns: names are not written, lookups go by id
         self.read_only: list[str] = []
         self.id_column: str | None = None
+        self.tag_column: str | None = None
         unknown: list[str] = []
         for name in columns:
             col = ts.column(name)
@@ -129,7 +136,12 @@ class WritePlan:
                 unknown.append(name)
                 continue
             f, part = found
-            if part == "name":
+            if col is not None and col.value_type == "tag":
+                # Read-only in the metadata, yet a record's tags are set by sending them with it
+                # (records.md section 9): ``Tag: [{"name": ...}]`` adds them (created when new).
+                self.values.append((name, f))
+                self.tag_column = name
+            elif part == "name":
                 self.ignored.append(name)
             elif not f.writable or f.data_type in NOT_SETTABLE:
                 self.read_only.append(name)
@@ -205,6 +217,11 @@ class WritePlan:
 
     def _put(self, payload: dict[str, Any], f: FieldInfo, column: str, raw: Any, row: dict[str, Any]) -> None:
         inserting = self.operation == "insert"
+        if column == self.tag_column:
+            names = tag_names(column, raw)
+            if names:  # no tags given: none added (a write adds tags, it never removes one)
+                payload[f.api_name] = [{"name": n} for n in names]
+            return
         if raw is None or (isinstance(raw, str) and raw == ""):
             # Insert: nothing to send. Update/upsert: the table is the desired state, so null clears.
             if not inserting and f.data_type not in ("ownerlookup", "layout"):
@@ -321,6 +338,26 @@ def _date_text(column: str, raw: Any) -> str:
     raise _invalid(column, expected_data_type="date")
 
 
+def tag_names(column: str, raw: Any) -> list[str]:
+    """A Tag column's value (a list of names, their JSON, or ``a;b`` text from a CSV) -> the names."""
+    if raw is None:
+        return []
+    value = raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise _invalid(column, expected_data_type="jsonarray") from None
+        else:
+            value = text.split(";")
+    if not isinstance(value, (list, tuple)):
+        raise _invalid(column, expected_data_type="jsonarray")
+    names = [str(v.get("name", "")) if isinstance(v, dict) else str(v) for v in value if v is not None]
+    return [n.strip() for n in names if n.strip()]
+
+
 def to_json(f: FieldInfo, column: str, raw: Any) -> Any:
     """A non-null input value -> the JSON Zoho takes for the field, or ``_Bad``."""
     vt = f.value_type
@@ -364,6 +401,14 @@ def to_json(f: FieldInfo, column: str, raw: Any) -> Any:
         return _date_text(column, raw)
     if vt == "datetime":
         return _datetime_text(column, raw)
+    if vt == "subform":
+        try:
+            rows = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise _invalid(column, expected_data_type="jsonarray") from None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise _invalid(column, expected_data_type="jsonarray")
+        return rows
     if vt in JSON_TYPES:
         # The catalog keeps JSON-shaped values as their JSON text; Zoho wants the object back.
         expected = f.json_type or "jsonobject"

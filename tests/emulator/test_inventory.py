@@ -92,6 +92,20 @@ def test_updating_lines_replaces_them_and_moves_the_totals(z: ZohoClient) -> Non
     assert not gone & {x["id"] for x in z.export("Invoiced_Items")}
 
 
+def test_a_line_sent_with__delete_is_removed_and_a_line_without_id_added(z: ZohoClient) -> None:
+    order = next(o for o in z.export("Quotes") if len(o["Quoted_Items"]) >= 2)
+    first, *rest = order["Quoted_Items"]
+    product = first["Product_Name"]["id"]
+    body = [{"id": first["id"], "_delete": None}, *({"id": x["id"]} for x in rest),
+            {"Product_Name": {"id": product}, "Quantity": 2}]
+    r = z.put(f"/Quotes/{order['id']}", json={"data": [{"Quoted_Items": body}]})
+    assert r.status_code == 200, r.text
+    after = z.get(f"/Quotes/{order['id']}").json()["data"][0]["Quoted_Items"]
+    assert first["id"] not in {x["id"] for x in after} and first["id"] not in {x["id"] for x in z.export("Quoted_Items")}
+    assert [x["id"] for x in after[:len(rest)]] == [x["id"] for x in rest] and len(after) == len(rest) + 1
+    check_order(z.get(f"/Quotes/{order['id']}").json()["data"][0], after)
+
+
 @pytest.mark.parametrize("module, record, code, api_name", [
     ("Quotes", {"Subject": "No lines"}, "MANDATORY_NOT_FOUND", "Quoted_Items"),
     ("Quotes", {"Subject": "Empty", "Quoted_Items": []}, "MANDATORY_NOT_FOUND", "Quoted_Items"),
