@@ -17,6 +17,14 @@ class Part:
     data: bytes
 
 
+def _unescaped(filename: str | None) -> str | None:
+    """A file name as browsers and urllib3 send it (WHATWG form-data): ``"`` and line breaks come
+    as ``%22``, ``%0D``, ``%0A`` inside the quoted value; anything else is taken as it is."""
+    if filename is None:
+        return None
+    return filename.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
+
+
 def form_parts(req: Request) -> list[Part]:
     """Every part of a multipart body, in order (empty when the body is not multipart)."""
     ctype = req.headers.get("content-type") or ""
@@ -32,6 +40,6 @@ def form_parts(req: Request) -> list[Part]:
         if not isinstance(name, str):
             continue
         payload = part.get_payload(decode=True)
-        out.append(Part(name, part.get_filename(), part.get_content_type(),
+        out.append(Part(name, _unescaped(part.get_filename()), part.get_content_type(),
                         payload if isinstance(payload, bytes) else b""))
     return out

@@ -52,6 +52,7 @@ from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
 from .paths import REPORT_DIR, STATE, usable_file, usable_folder
 from .state import ModuleState
+from .zoho_children import ChildWrites, children_last, handled, needs
 from .zoho_needs import store_facts, writes_needed
 from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner, UserMap, fixed_chunks
@@ -115,6 +116,7 @@ class ZohoTarget(Target):
         self.users = UserMap({}, {}, None)
         self._lookups: dict[str, list[LookupColumn]] = {}
         self._layouts: dict[str, dict[str, str]] = {}
+        self.children: ChildWrites | None = None  # attachments, file fields, links (zoho_children)
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoTarget:
@@ -157,7 +159,7 @@ class ZohoTarget(Target):
                                        {n: parent_edges(self.lookups(n)) for n in names if n in known})
         if deferred:
             log.info("lookup cycles; set in a second pass: %s", sorted(deferred))
-        return ordered + [n for n in names if n not in known]
+        return children_last(ordered + [n for n in names if n not in known])
 
     def state_file(self, source: Source) -> tuple[Path, str, str]:
         """The sync state file of this source/target pair, and the two identities it is bound to."""
@@ -170,7 +172,7 @@ class ZohoTarget(Target):
         # Opened only if it exists: a run refused below leaves no state file (nor any batch) behind.
         store = self.store or (SyncStateStore(path) if path.exists() else None)
         try:
-            self._check_allowed(names, store)
+            self._check_allowed(names, store, source)
         except BaseException:
             if store is not None:
                 store.close()
@@ -183,6 +185,9 @@ class ZohoTarget(Target):
                                    f"{path.stem}.report" if self.report_dir else "report")
         self.writes = ZohoWrites(self.session, self.store, self.failures, mode=self.mode,
                                  key=self.key or self.source_id_field, write_api=self.write_api, progress=progress)
+        if not self.dry_run:
+            self.children = ChildWrites(self.session, self.store, self.failures, source,
+                                        self.report_dir or reports_dir(path))
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
@@ -191,12 +196,14 @@ class ZohoTarget(Target):
             me, target_users = None, []
         self.users = UserMap.build(source.users(), target_users, str(me) if me else None)
 
-    def _check_allowed(self, names: list[str], store: SyncStateStore | None) -> None:
+    def _check_allowed(self, names: list[str], store: SyncStateStore | None, source: Source) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
         catalog = self.session.catalog
         writable = [n for n in names if n in catalog.modules() and read_only_reason(catalog.table(n)) is None]
-        needs = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
-        require_writes(self.session.config, needs, whose="the target connection")
+        wanted = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
+        for module, ops in needs(self.session, source, names, writable).items():
+            wanted[module] = sorted({*wanted.get(module, []), *ops}, key=("insert", "upsert", "update").index)
+        require_writes(self.session.config, wanted, whose="the target connection")
 
     def _started(self) -> ZohoWrites:
         if self.writes is None:
@@ -225,21 +232,29 @@ class ZohoTarget(Target):
         tally = self.writes.tally(module)
         would = ({k[len("would_"):]: v for k, v in self.failures.tally(module).items() if k.startswith("would_")}
                  if self.dry_run else {})
-        return ModuleStats(failed=self.failures.failed(module), notes=list(tally.notes), would=would,
-                           sent=tally.sent)
+        notes = [*tally.notes, *(self.children.module_notes(module) if self.children else [])]
+        return ModuleStats(failed=self.failures.failed(module), notes=notes, would=would, sent=tally.sent)
 
     # -- data --------------------------------------------------------------------------------------
 
     def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                        state: ModuleState) -> int:
         writes = self._started()
+        if self.children is not None and handled(module):  # attachments, links: not through the records API
+            written = self.children.replace(module, batches, state)
+            self.save_state(state)
+            return written
         writes.recover(module)
         planner = self._planner(module, schema)
         seen: set[str] = set()
         written = 0
+        if self.children is not None:
+            batches = self.children.wrap(module, schema, batches)
         for table in fixed_chunks(batches, self.batch_rows):
             seen.update(table.column("id").to_pylist())
             written += self._write_chunk(writes, module, planner, table)
+        if self.children is not None:
+            self.children.after(module)  # the file fields' files, now that the records exist
         # A full load is the whole source: records we put there whose source row is gone go too.
         writes.delete(module, sorted(writes.store.source_ids(module) - seen))
         state.rows = len(writes.store.source_ids(module))
@@ -249,12 +264,20 @@ class ZohoTarget(Target):
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
         writes = self._started()
+        if self.children is not None and handled(module):
+            written, removed = self.children.apply(module, batches, deleted_ids, state)
+            self.save_state(state)
+            return written, removed
         writes.recover(module)
         planner = self._planner(module, schema)
         written, rows = 0, 0
+        if self.children is not None:
+            batches = self.children.wrap(module, schema, batches)
         for table in fixed_chunks(batches, self.batch_rows):
             rows += table.num_rows
             written += self._write_chunk(writes, module, planner, table)
+        if self.children is not None:
+            self.children.after(module)
         removed = writes.delete(module, deleted_ids)
         if not rows and not removed:
             return 0, 0  # nothing changed: the state stays as it was (as every target keeps it)
@@ -307,6 +330,8 @@ class ZohoTarget(Target):
 
     def close(self) -> None:
         try:
+            if self.children is not None:
+                self.children.close()
             if self.failures is not None:
                 self.failures.close()
             if self.store is not None:
