@@ -209,6 +209,8 @@ def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any
         module = (params or {}).get("module") if parts[:1] == ["settings"] else None
         return CallKind(METADATA, str(module) if isinstance(module, str) and _MODULE_NAME.fullmatch(module) else "")
     module, rest = parts[0], parts[1:]
+    if module == "Contacts" and rest[:1] == ["roles"] and method in ("GET", "HEAD"):
+        return CallKind(METADATA)  # the org's contact role picklist (Setup), not records
     if method in ("GET", "HEAD"):
         if rest[:1] == ["search"]:
             return CallKind("search_records", module)

@@ -150,8 +150,16 @@ class MetadataReader:
             for rid in ids:
                 for related in spec.related or ("",):
                     path = spec.path.replace("{id}", rid).replace("{related}", related)
-                    for obj in self._pages(path, spec):
-                        yield spec.parent, {**obj, "@parent_id": rid, "@related": related}
+                    try:
+                        for obj in self._pages(path, spec):
+                            yield spec.parent, {**obj, "@parent_id": rid, "@related": related}
+                    except FatalApiError as exc:
+                        # "The relation name given seems to be invalid" (the path's 5th part): this org
+                        # has no such list (a Standard edition without contact roles): no rows, not an error
+                        if exc.code != "INVALID_DATA" or (exc.details or {}).get("resource_path_index") != 4:
+                            raise
+                        log.info("%s: %s has no %s related list", spec.name, spec.parent, related)
+                        return
             return
         for module in self._modules(spec, wanted):
             path = spec.path.replace("{module}", module)

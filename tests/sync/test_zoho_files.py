@@ -2,7 +2,8 @@
 
 Two real emulators over HTTP. Attachments must arrive on their parents' new records and file
 and image fields on their records, byte-exact (the SHA-256 B's own export computes equals A's);
-campaign members with their status on the mapped campaigns and records. A second run sends
+campaign members with their status on the mapped campaigns and records, contact roles on the
+mapped deals. A second run sends
 nothing; a run killed while its uploads' answers are lost, then run again, leaves no duplicate;
 a run through 5% faults (lost answers included) ends equal too; rows removed from the source are
 removed from B.
@@ -36,9 +37,9 @@ from .helpers import session
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = ["Accounts", "Contacts", "Leads", "Deals", "Campaigns", "Projects"]
-MODULES = [*RECORDS, "Attachments", "_Campaign_Members"]
+MODULES = [*RECORDS, "Attachments", "_Campaign_Members", "_Contact_Roles"]
 WRITES = ";AllowedOperations=read,insert,update,delete;AllowedModules=" + ",".join([*RECORDS, "Attachments"])
-UPLOADS = ("upload_attachment", "upload_files", "link_records", "link_record")
+UPLOADS = ("upload_attachment", "upload_files", "link_records", "link_record", "put_contact_role")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,8 @@ def field_files(value: str | None) -> list[tuple[str, str]]:
 def compare(a_out: Path, b: Emulator, state: Path, tmp: Path) -> dict[str, int]:
     """B exported again: every A file and link whose records were migrated is in B once, byte-exact."""
     b_out = tmp / f"b-{time.monotonic_ns()}"
-    result = migrate(b.connection_string, f"parquet:{b_out}", modules=["Projects", "Attachments", "_Campaign_Members"])
+    result = migrate(b.connection_string, f"parquet:{b_out}",
+                     modules=["Projects", "Attachments", "_Campaign_Members", "_Contact_Roles"])
     assert result.ok, result.as_rows()
     ids = idmap(state)
     # attachments: (new parent, name, bytes or link), as a multiset: a duplicate counts twice
@@ -120,8 +122,15 @@ def compare(a_out: Path, b: Emulator, state: Path, tmp: Path) -> dict[str, int]:
     got_links = [(r["Campaign_Id"], r["Member_Module"], r["Member_Id"], r["Member_Status"])
                  for r in table(b_out, "_Campaign_Members") if r["Campaign_Id"] in campaigns]
     assert len(got_links) == len(set(got_links)) and set(got_links) == want_links and len(want_links) > 20
-    return {"attachments": sum(want.values()), "unmapped": unmapped, "files": files, "links": len(want_links),
-            "unmapped_links": lost_links}
+    # contact roles: the same contacts on the mapped deals, with the same role
+    want_roles = {(ids[("Deals", r["Deal_Id"])], ids[("Contacts", r["Contact_Id"])], r["Contact_Role"])
+                  for r in table(a_out, "_Contact_Roles")}
+    deals = {w[0] for w in want_roles}
+    got_roles = [(r["Deal_Id"], r["Contact_Id"], r["Contact_Role"]) for r in table(b_out, "_Contact_Roles")
+                 if r["Deal_Id"] in deals]
+    assert len(got_roles) == len(set(got_roles)) and set(got_roles) == want_roles and len(want_roles) > 5
+    return {"attachments": sum(want.values()), "unmapped": unmapped, "files": files,
+            "links": len(want_links) + len(want_roles), "unmapped_links": lost_links}
 
 
 def report_lines(state: Path) -> list[dict[str, str]]:
@@ -149,7 +158,8 @@ def test_round_trip_is_byte_exact_and_a_second_run_sends_nothing(exported: Path,
         before = uploads(b)
         again = into(b, exported, state)
         assert uploads(b) == before, "a second run uploaded or linked again"
-        assert sum(m.rows_written for m in again.modules if m.module in ("Attachments", "_Campaign_Members")) == 0
+        assert sum(m.rows_written for m in again.modules if m.module in ("Attachments", "_Campaign_Members",
+                                                                         "_Contact_Roles")) == 0
         compare(exported, b, state, tmp_path)
 
 
@@ -196,7 +206,7 @@ def test_five_percent_faults_with_lost_answers_end_equal(exported: Path, tmp_pat
                 result = into(b, exported, state)
             except Exception:  # a call that failed through all its retries stops the run: run again
                 continue
-            if all(m.rows_failed == 0 for m in result.modules if m.module in ("Projects", "_Campaign_Members")):
+            if all(m.rows_failed == 0 for m in result.modules if m.module in ("Projects", "_Contact_Roles")):
                 break
         assert sum(b.stats()["faults_injected"].values()) > 0
         requests.post(f"{b.origin}/__emulator/config", json={"fault_rate": 0.0}, timeout=30).raise_for_status()
@@ -220,6 +230,9 @@ def test_rows_gone_from_the_source_are_removed_and_changed_files_refused(exporte
         pq.write_table(atts.filter(pc.not_equal(atts.column("id"), gone["id"])), source / "Attachments.parquet")
         pq.write_table(members.filter(pc.not_equal(members.column("id"), member_gone["id"])),
                        source / "_Campaign_Members.parquet")
+        roles = pq.read_table(source / "_Contact_Roles.parquet")
+        role_gone = next(r for r in roles.to_pylist() if ("_Contact_Roles", r["id"]) in ids)
+        pq.write_table(roles.filter(pc.not_equal(roles.column("id"), role_gone["id"])), source / "_Contact_Roles.parquet")
         into(b, source, state, incremental=True)
         listed = {x["id"] for x in requests.get(f"{b.origin}/__emulator/export/Attachments", timeout=60).json()["data"]}
         assert ids[("Attachments", gone["id"])] not in listed
@@ -231,6 +244,10 @@ def test_rows_gone_from_the_source_are_removed_and_changed_files_refused(exporte
                               timeout=60).json()["data"]
         assert not [x for x in linked if str((x.get("Campaign") or {}).get("id")) == campaign and
                     str((x.get(member_gone["Member_Module"][:-1]) or {}).get("id")) == member]
+        deal, contact = ids[("Deals", role_gone["Deal_Id"])], ids[("Contacts", role_gone["Contact_Id"])]
+        assert not [x for x in requests.get(f"{b.origin}/__emulator/export/Deals_X_Contact_Roles", timeout=60).json()
+                    ["data"] if x["Deal"]["id"] == deal and x["Contact"]["id"] == contact]
+        assert sum(1 for x in report_lines(state) if x["status"] == "delinked") == 2
         assert {x["status"] for x in report_lines(state)} >= {"deleted", "delinked"}
         # a file whose bytes are not the table's is refused, and nothing is sent for it
         with Emulator(records=0, seed=81) as c:
