@@ -240,10 +240,8 @@ class ZohoTarget(Target):
     def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                        state: ModuleState) -> int:
         writes = self._started()
-        if self.children is not None and handled(module):  # attachments, links: not through the records API
-            written = self.children.replace(module, batches, state)
-            self.save_state(state)
-            return written
+        if handled(module):  # attachments, links: not through the records API
+            return self._children(module, batches, None, state)[0]
         writes.recover(module)
         planner = self._planner(module, schema)
         seen: set[str] = set()
@@ -264,10 +262,8 @@ class ZohoTarget(Target):
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
         writes = self._started()
-        if self.children is not None and handled(module):
-            written, removed = self.children.apply(module, batches, deleted_ids, state)
-            self.save_state(state)
-            return written, removed
+        if handled(module):
+            return self._children(module, batches, deleted_ids, state)
         writes.recover(module)
         planner = self._planner(module, schema)
         written, rows = 0, 0
@@ -282,6 +278,20 @@ class ZohoTarget(Target):
         if not rows and not removed:
             return 0, 0  # nothing changed: the state stays as it was (as every target keeps it)
         state.rows = len(writes.store.source_ids(module))
+        self.save_state(state)
+        return written, removed
+
+    def _children(self, module: str, batches: Iterator[pa.RecordBatch], deleted_ids: list[str] | None,
+                  state: ModuleState) -> tuple[int, int]:
+        """Attachments and links (zoho_children): a full load when ``deleted_ids`` is None."""
+        if self.children is None:  # a dry run: nothing is uploaded or linked, nothing removed
+            n = sum(b.num_rows for b in batches)
+            self._started().tally(module).notes.append(f"dry run: {n:,} rows would be uploaded or linked")
+            return 0, 0
+        if deleted_ids is None:
+            written, removed = self.children.replace(module, batches, state), 0
+        else:
+            written, removed = self.children.apply(module, batches, deleted_ids, state)
         self.save_state(state)
         return written, removed
 

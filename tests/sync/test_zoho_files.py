@@ -258,3 +258,36 @@ def test_rows_gone_from_the_source_are_removed_and_changed_files_refused(exporte
             assert [x["code"] for x in bad] == ["FILE_CHANGED"]
             assert {m.module: m.rows_failed for m in result.modules}["Attachments"] >= 1
             assert ("Attachments", changed["id"]) not in idmap(other)
+
+
+def test_a_file_gone_from_a_field_is_taken_off_the_record(exported: Path, tmp_path: Path) -> None:
+    state = tmp_path / "st.duckdb"
+    source = tmp_path / "src"
+    shutil.copytree(exported, source)
+    with Emulator(records=0, seed=82) as b:
+        into(b, source, state)
+        projects = pq.read_table(source / "Projects.parquet")
+        rows = projects.to_pylist()
+        row = next(r for r in rows if r["Photos"] and len(json.loads(r["Photos"])) >= 2)
+        kept = json.loads(row["Photos"])[1:]
+        row["Photos"] = json.dumps(kept)
+        pq.write_table(type(projects).from_pylist(rows, schema=projects.schema), source / "Projects.parquet")
+        before = uploads(b)
+        into(b, source, state)  # a full load again: every record updated, its files compared
+        assert uploads(b) == before, "nothing new to upload"
+        target = idmap(state)[("Projects", row["id"])]
+        got = requests.get(f"{b.origin}/__emulator/export/Projects", timeout=60).json()["data"]
+        photos = next(x["Photos"] for x in got if x["id"] == target)
+        assert sorted(e["$sha256"] for e in photos) == sorted(e["$sha256"] for e in kept)
+        assert any(x["status"] == "removed" and x["source_id"] == row["id"] for x in report_lines(state))
+
+
+def test_a_dry_run_uploads_and_links_nothing(exported: Path, tmp_path: Path) -> None:
+    with Emulator(records=0, seed=83) as b:
+        target = ZohoTarget(session(b, WRITES + ";DryRun=true"), state_path=tmp_path / "st.duckdb")
+        with FileSource(exported, "parquet") as src, target:
+            result = run(src, target, modules=MODULES)
+        assert uploads(b) == 0
+        by = {m.module: m for m in result.modules}
+        assert by["Attachments"].error is None and any("would be uploaded or linked" in n for n in by["Attachments"].notes)
+        assert by["_Contact_Roles"].error is None
