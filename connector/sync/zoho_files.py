@@ -279,9 +279,12 @@ class ZohoFiles:
         for b in batches:
             cols = [f for f in fields if f in b.schema.names]
             if cols:
-                for r in b.select(["id", *cols]).to_pylist():
+                rows = b.select(["id", *cols]).to_pylist()
+                # a row with no files now but some uploaded before: they are taken off its record
+                had = {sid for sid, _ in self.ledger.lines(module, [str(r["id"]) for r in rows])}
+                for r in rows:
                     values = {f: r[f] for f in cols if r[f] not in (None, "", "[]")}
-                    if values or self.ledger.lines(module, [str(r["id"])]):
+                    if values or str(r["id"]) in had:
                         keep.append((str(r["id"]), values))
             yield b
 

@@ -28,6 +28,7 @@ from typing import Any
 from connector.localfs import open_private
 
 from .idmap import SyncStateStore
+from .paths import rollback
 
 _DDL = ("CREATE TABLE IF NOT EXISTS child_writes (module VARCHAR, source_id VARCHAR, slot VARCHAR, "
         "parent_module VARCHAR, parent_id VARCHAR, name VARCHAR, size BIGINT, sha256 VARCHAR, value VARCHAR, "
@@ -89,7 +90,7 @@ class Ledger:
                 con.execute("DELETE FROM failed WHERE module = ? AND source_id = ?", [line.module, line.source_id])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
 
     def drop(self, module: str, source_id: str, slot: str | None = None) -> None:

@@ -226,7 +226,12 @@ def test_rows_gone_from_the_source_are_removed_and_changed_files_refused(exporte
         mapped = [r for r in files.to_pylist() if ("Attachments", r["id"]) in ids]
         gone, changed = mapped[0], mapped[1]
         members = pq.read_table(source / "_Campaign_Members.parquet")
-        member_gone = next(r for r in members.to_pylist() if ("_Campaign_Members", r["id"]) in ids)
+        mapped_members = [r for r in members.to_pylist() if ("_Campaign_Members", r["id"]) in ids]
+        member_gone, member_moved = mapped_members[0], mapped_members[1]
+        status = "Opted Out" if member_moved["Member_Status"] != "Opted Out" else "Bounced"
+        members = members.set_column(members.schema.get_field_index("Member_Status"), "Member_Status",
+                                     pc.if_else(pc.equal(members.column("id"), member_moved["id"]), status,
+                                                members.column("Member_Status")))
         pq.write_table(atts.filter(pc.not_equal(atts.column("id"), gone["id"])), source / "Attachments.parquet")
         pq.write_table(members.filter(pc.not_equal(members.column("id"), member_gone["id"])),
                        source / "_Campaign_Members.parquet")
@@ -248,6 +253,16 @@ def test_rows_gone_from_the_source_are_removed_and_changed_files_refused(exporte
         assert not [x for x in requests.get(f"{b.origin}/__emulator/export/Deals_X_Contact_Roles", timeout=60).json()
                     ["data"] if x["Deal"]["id"] == deal and x["Contact"]["id"] == contact]
         assert sum(1 for x in report_lines(state) if x["status"] == "delinked") == 2
+        # a link whose status changed at the source is re-sent with it, and only that one
+        moved = ids[("Campaigns", member_moved["Campaign_Id"])], ids[(member_moved["Member_Module"],
+                                                                     member_moved["Member_Id"])]
+        field = member_moved["Member_Module"][:-1]
+        assert [x["Member_Status"] for x in requests.get(
+            f"{b.origin}/__emulator/export/Campaigns_X_{member_moved['Member_Module']}", timeout=60).json()["data"]
+            if (x["Campaign"]["id"], x[field]["id"]) == moved] == [status]
+        relinked = [x for x in report_lines(state) if x["module"] == "_Campaign_Members" and x["status"] == "linked"]
+        assert [x["source_id"] for x in relinked].count(member_moved["id"]) == 2  # first run, then the change
+        assert len(relinked) == len(mapped_members) + 1
         assert {x["status"] for x in report_lines(state)} >= {"deleted", "delinked"}
         # a file whose bytes are not the table's is refused, and nothing is sent for it
         with Emulator(records=0, seed=81) as c:
