@@ -192,7 +192,9 @@ class MetadataReader:
             params: dict[str, Any] = dict(spec.params + extra)
             if spec.paged:
                 params.update(page=page, per_page=PER_PAGE)
-            r = self.ctx.http.get(path, params=params, kind="metadata", what=f"{spec.name} {path}")
+            # per-parent lists: INVALID_DATA may only say the org has no such list (see _objects)
+            r = self.ctx.http.get(path, params=params, kind="metadata", what=f"{spec.name} {path}",
+                                  expected=("INVALID_DATA",) if spec.scope == "parent" else ())
             if r.empty or not isinstance(r.body, dict):
                 return
             yield from (o for o in r.body.get(spec.key) or [] if isinstance(o, dict))
