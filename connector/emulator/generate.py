@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from . import files, schema, stage_history
 from .org import (
+    contact_roles,
     gen_activities,
     gen_classic,
     gen_files,
@@ -58,7 +59,7 @@ Hook = Callable[[GenContext, dict[str, pa.Array]], None]
 FORMATTED_TEXT = frozenset({"call_duration"})
 #: per module: fills the columns one field at a time cannot (polymorphic lookups, totals ...)
 HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_activities.HOOKS, **gen_inventory.HOOKS, **gen_marketing.HOOKS,
-                          **gen_notes.HOOKS, **gen_files.HOOKS}
+                          **gen_notes.HOOKS, **gen_files.HOOKS, **contact_roles.HOOKS}
 
 
 def module_sizes(records: int, overrides: dict[str, int] | None = None, org: OrgSchema | None = None

@@ -14,6 +14,7 @@ import dataclasses
 from .org.activities import CALLS, EVENTS
 from .org.classic import ACCOUNTS, CONTACTS, DEALS, LEADS, TASKS
 from .org.common import PICK_INDUSTRY, PICK_LEAD_SOURCE, PICK_RATING
+from .org.contact_roles import DEAL_CONTACT_ROLES
 from .org.custom import (
     DEALS_X_COMPETITORS,
     PROJECT_MILESTONES,
@@ -70,7 +71,7 @@ MODULES: tuple[ModuleDef, ...] = (
 #: the modules only a whole standard org has (Settings.org == "enterprise"; issue 13)
 ENTERPRISE_ONLY: tuple[ModuleDef, ...] = (
     *INVENTORY, *MARKETING_AND_SERVICE, CALLS, EVENTS,
-    NOTES, ATTACHMENTS, STAGE_HISTORY,
+    NOTES, ATTACHMENTS, STAGE_HISTORY, DEAL_CONTACT_ROLES,
 )
 #: every module definition, in load order: what the store creates and the generator fills
 ALL_MODULES: tuple[ModuleDef, ...] = MODULES + ENTERPRISE_ONLY

@@ -225,7 +225,9 @@ def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any
             op = body.get("operation") if isinstance(body, dict) else None
             return CallKind(op if op in WRITE_OPERATIONS else BULK_WRITE, _bulk_module(body))
         return CallKind(METADATA)  # a write job's status: the writer that started it reads it
-    if parts[:1] == ["upload"]:
+    if parts[:1] == ["upload"] or (parts == ["files"] and method == "POST"):
+        # Bytes for a Bulk Write job, or for a file field (POST /files): what they become is the
+        # write that names them, so they are allowed as part of that write only.
         return CallKind(BULK_WRITE)
     if parts[:1] == ["coql"]:
         coql = body.get("select_query") if isinstance(body, dict) else None
@@ -236,6 +238,8 @@ def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any
         module = (params or {}).get("module") if parts[:1] == ["settings"] else None
         return CallKind(METADATA, str(module) if isinstance(module, str) and _MODULE_NAME.fullmatch(module) else "")
     module, rest = parts[0], parts[1:]
+    if module == "Contacts" and rest[:1] == ["roles"] and method in ("GET", "HEAD"):
+        return CallKind(METADATA)  # the org's contact role picklist (Setup), not records
     if method in ("GET", "HEAD"):
         if rest[:1] == ["search"]:
             return CallKind("search_records", module)
@@ -248,6 +252,9 @@ def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any
         return CallKind("list_records", module)
     if rest[:1] == ["upsert"]:
         return CallKind("upsert", module)
+    if len(rest) >= 2 and rest[1] == "Attachments" and method in ("POST", "DELETE"):
+        # Zoho's own scope for these is the attachments one (ZohoCRM.modules.attachments.CREATE)
+        return CallKind("insert" if method == "POST" else "delete", "Attachments")
     if method == "DELETE":
         return CallKind("delete", module)
     if method == "PUT" or rest:  # record actions (/{id}, /actions/...) change existing records
@@ -346,7 +353,7 @@ class CallPolicy:
         if not module and purpose is not None and purpose.operation in WRITE_OPERATIONS:
             op, module = (purpose.operation if op == BULK_WRITE else op), purpose.module  # a Bulk Write upload
         if op == BULK_WRITE:
-            return Decision(False, op, module, "a Bulk Write upload outside a write of this connection")
+            return Decision(False, op, module, "a file upload (Bulk Write, /files) outside a write of this connection")
         if op not in config.allowed_operations:
             return Decision(False, op, module, f"AllowedOperations ({','.join(config.allowed_operations)}) "
                                                f"does not list {op}")

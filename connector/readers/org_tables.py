@@ -150,8 +150,16 @@ class MetadataReader:
             for rid in ids:
                 for related in spec.related or ("",):
                     path = spec.path.replace("{id}", rid).replace("{related}", related)
-                    for obj in self._pages(path, spec):
-                        yield spec.parent, {**obj, "@parent_id": rid, "@related": related}
+                    try:
+                        for obj in self._pages(path, spec):
+                            yield spec.parent, {**obj, "@parent_id": rid, "@related": related}
+                    except FatalApiError as exc:
+                        # "The relation name given seems to be invalid" (the path's 5th part): this org
+                        # has no such list (a Standard edition without contact roles): no rows, not an error
+                        if exc.code != "INVALID_DATA" or (exc.details or {}).get("resource_path_index") != 4:
+                            raise
+                        log.info("%s: %s has no %s related list", spec.name, spec.parent, related)
+                        return
             return
         for module in self._modules(spec, wanted):
             path = spec.path.replace("{module}", module)
@@ -184,7 +192,9 @@ class MetadataReader:
             params: dict[str, Any] = dict(spec.params + extra)
             if spec.paged:
                 params.update(page=page, per_page=PER_PAGE)
-            r = self.ctx.http.get(path, params=params, kind="metadata", what=f"{spec.name} {path}")
+            # per-parent lists: INVALID_DATA may only say the org has no such list (see _objects)
+            r = self.ctx.http.get(path, params=params, kind="metadata", what=f"{spec.name} {path}",
+                                  expected=("INVALID_DATA",) if spec.scope == "parent" else ())
             if r.empty or not isinstance(r.body, dict):
                 return
             yield from (o for o in r.body.get(spec.key) or [] if isinstance(o, dict))

@@ -20,6 +20,7 @@ except that an equality or ``IN`` on a table's key column (``module``,
 | ``_Deleted_Records`` | ``GET /{module}/deleted?type=all`` per module | recycle-bin or permanently deleted record |
 | ``_Stage_History`` | ``GET /Deals/{id}/Stage_History`` per deal | stage a deal went through |
 | ``_Campaign_Members`` | ``GET /Campaigns/{id}/Leads`` and ``/Contacts`` per campaign | member, with its status |
+| ``_Contact_Roles`` | ``GET /Deals/{id}/Contact_Roles`` per deal | contact of a deal, with its role |
 """
 
 from __future__ import annotations
@@ -171,6 +172,15 @@ TABLES: tuple[OrgTable, ...] = (
         instead="link, re-status or delink members with Zoho's related records API "
                 "(PUT/DELETE /Campaigns/{id}/Leads/{lead id})",
         doc="the leads and contacts of each campaign, with their member status (id: campaign id:record id)"),
+    OrgTable("_Contact_Roles", "/Deals/{id}/{related}", "data", (
+        col("id", S, "@link_key"), col("Deal_Id", S, "@parent_id"), col("Contact_Id", S, "id"),
+        col("Contact_Name", S, "Full_Name"), col("Email"), col("Contact_Role", S, "Contact_Role.name"),
+        col("Contact_Role_Id", S, "Contact_Role.id")),
+        scope="parent", parent="Deals", related=("Contact_Roles",), key_column="Deal_Id", paged=True,
+        params=(("fields", "Full_Name,Email"),), migrated=True,
+        instead="give a contact a role on a deal, or take it off, with Zoho's contact roles API "
+                "(PUT/DELETE /Deals/{id}/Contact_Roles/{contact id})",
+        doc="the contacts of each deal with their contact role (id: deal id:contact id)"),
 )
 BY_NAME = {t.name: t for t in TABLES}
 

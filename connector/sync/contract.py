@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, Self
+from typing import Any, BinaryIO, ClassVar, NamedTuple, Self
 
 import pyarrow as pa
+
+from connector.errors import NotSupportedError
 
 from .record_files import Fetch, FilePlan
 from .state import BoundaryCheck, ModuleState
@@ -134,6 +136,12 @@ class Source(ABC):
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """The module's file columns and how to download a file (Zoho: attachments, file fields)."""
         return None
+
+    def open_file(self, path: str) -> BinaryIO:
+        """One file this source keeps beside its tables, opened for reading in chunks, by the path its
+        table gives (Attachments' ``File_Path``, a file field entry's ``$path``): what a Zoho target
+        re-uploads. OSError when it is not there; NotSupportedError for a source that keeps none."""
+        raise NotSupportedError(f"{self.scheme} sources keep no file bytes beside their tables")
 
     def __enter__(self) -> Self:
         return self

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +42,7 @@ from connector.localfs import private_dir, private_umask
 from .contract import Source, Target
 from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
 from .paths import TARGET, usable_folder
+from .record_files import open_stored
 from .schema_io import conform, merged, schema_from_json, schema_to_json
 from .state import BoundaryCheck, ModuleState, since_watermark
 
@@ -394,6 +395,10 @@ class FileSource(FileDir, Source):
 
     def users(self) -> list[dict[str, Any]]:
         return list(self.manifest().get("users") or [])
+
+    def open_file(self, path: str) -> BinaryIO:
+        """A file under ``DIR/_files`` by the path the table gives (relative to ``DIR``)."""
+        return open_stored(self.root, path)
 
     def close(self) -> None:
         pass  # nothing held open: every read opens and closes its file

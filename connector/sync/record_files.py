@@ -23,6 +23,7 @@ and the folders of deleted records.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -32,7 +33,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -274,6 +275,23 @@ class RecordFiles:
             return
         keep = {safe_name(i) for i in seen}
         self.remove(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
+
+
+def open_stored(base: Path, path: str) -> BinaryIO:
+    """A file a migration wrote under ``base``, by the relative path its table gives, opened for reading.
+
+    The path comes from a table someone may have edited: absolute paths, ``..`` and links that
+    lead out of ``base`` are refused (an OSError, like a missing file), so a source folder cannot
+    make a migration upload what lies outside it.
+    """
+    rel = Path(path)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise OSError(errno.EACCES, "not a path inside the source folder", path)
+    root = base.resolve()
+    full = (root / rel).resolve()
+    if not full.is_relative_to(root):
+        raise OSError(errno.EACCES, "leads out of the source folder", path)
+    return open(full, "rb")
 
 
 def _manifest(folder: Path) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -20,6 +20,7 @@ import pyarrow as pa
 from connector.errors import ConfigError, StateError
 
 from .contract import Source
+from .record_files import open_stored
 from .schema_io import conform, schema_from_json
 from .state import BoundaryCheck, ModuleState
 from .target_duckdb import SCHEMA_TABLE, STATE_TABLE, USERS_TABLE, q
@@ -106,6 +107,10 @@ class DuckDBSource(Source):
     def users(self) -> list[dict[str, Any]]:
         raw = self._meta(USERS_TABLE).get("users")
         return list(json.loads(raw)) if raw else []
+
+    def open_file(self, path: str) -> BinaryIO:
+        """A file of ``PATH.files`` by the path the table gives (relative to the database's folder)."""
+        return open_stored(self.path.parent, path)
 
     def close(self) -> None:
         self.con.close()

@@ -100,9 +100,20 @@ class ZohoSource(Source):
         return hashlib.sha256(self.identity().encode()).hexdigest()[:16]
 
     def modules(self) -> list[str]:
-        """Every record module, Attachments, and the org tables that hold record data (campaign members)."""
+        """Every record module, Attachments, and the org tables that hold record data (campaign members,
+        contact roles) when the org has their related lists (an edition without contact roles has none)."""
         return [m for m, info in self.session.catalog.modules().items()
-                if info.generated_type in DEFAULT_MODULE_TYPES or getattr(org_table(m), "migrated", False)]
+                if info.generated_type in DEFAULT_MODULE_TYPES or self._links_here(m)]
+
+    def _links_here(self, name: str) -> bool:
+        spec = org_table(name)
+        if spec is None or not spec.migrated:
+            return False
+        if not spec.parent or not spec.related:
+            return True
+        r = self.session.http.get("/settings/related_lists", params={"module": spec.parent}, kind="metadata")
+        lists = {str(x.get("api_name")) for x in (r.body.get("related_lists") or [] if isinstance(r.body, dict) else [])}
+        return set(spec.related) <= lists
 
     def schema(self, module: str) -> pa.Schema:
         return self.session.catalog.table(module).arrow_schema

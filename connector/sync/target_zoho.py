@@ -54,6 +54,7 @@ from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
 from .paths import REPORT_DIR, STATE, usable_file, usable_folder
 from .state import ModuleState
+from .zoho_children import ChildWrites, children_last, handled, needs
 from .zoho_needs import store_facts, writes_needed
 from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner, UserMap, fixed_chunks
@@ -120,6 +121,7 @@ class ZohoTarget(Target):
         self._layouts: dict[str, dict[str, str]] = {}
         self.subforms = Subforms(session, self.lookups)  # line items, written inside their parents
         self._would_load: frozenset[str] = frozenset()
+        self.children: ChildWrites | None = None  # attachments, file fields, links (zoho_children)
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoTarget:
@@ -163,7 +165,7 @@ class ZohoTarget(Target):
                                         for n in names if n in known})
         if deferred:
             log.info("lookup cycles; set in a second pass: %s", sorted(deferred))
-        return self.subforms.order(ordered) + [n for n in names if n not in known]
+        return children_last(self.subforms.order(ordered) + [n for n in names if n not in known])
 
     def state_file(self, source: Source) -> tuple[Path, str, str]:
         """The sync state file of this source/target pair, and the two identities it is bound to."""
@@ -176,7 +178,7 @@ class ZohoTarget(Target):
         # Opened only if it exists: a run refused below leaves no state file (nor any batch) behind.
         store = self.store or (SyncStateStore(path) if path.exists() else None)
         try:
-            self._check_allowed(names, store)
+            self._check_allowed(names, store, source)
         except BaseException:
             if store is not None:
                 store.close()
@@ -193,6 +195,9 @@ class ZohoTarget(Target):
         self.writes.on_settled = self._landed
         # A dry run inserts nothing: records of its modules are taken as there when pointed at.
         self._would_load = frozenset(names) if self.dry_run else frozenset()
+        if not self.dry_run:
+            self.children = ChildWrites(self.session, self.store, self.failures, source,
+                                        self.report_dir or reports_dir(path))
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
@@ -201,16 +206,18 @@ class ZohoTarget(Target):
             me, target_users = None, []
         self.users = UserMap.build(source.users(), target_users, str(me) if me else None)
 
-    def _check_allowed(self, names: list[str], store: SyncStateStore | None) -> None:
+    def _check_allowed(self, names: list[str], store: SyncStateStore | None, source: Source) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
         catalog = self.session.catalog
         writable = [n for n in names if n in catalog.modules() and read_only_reason(catalog.table(n)) is None
                     and not Subforms.is_subform(self.session, n)]  # line items go inside their parent
-        needs = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
+        wanted = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
         for parent in writable:  # the target's lines of a parent are listed (COQL) to map and replace them
             for sub in self.subforms.of(parent):
-                needs.setdefault(sub.module, []).append("query")
-        require_writes(self.session.config, needs, whose="the target connection")
+                wanted.setdefault(sub.module, []).append("query")
+        for module, ops in needs(self.session, source, names, writable).items():
+            wanted[module] = sorted({*wanted.get(module, []), *ops}, key=("insert", "upsert", "update").index)
+        require_writes(self.session.config, wanted, whose="the target connection")
 
     def _started(self) -> ZohoWrites:
         if self.writes is None:
@@ -239,8 +246,8 @@ class ZohoTarget(Target):
         tally = self.writes.tally(module)
         would = ({k[len("would_"):]: v for k, v in self.failures.tally(module).items() if k.startswith("would_")}
                  if self.dry_run else {})
-        return ModuleStats(failed=self.failures.failed(module), notes=list(tally.notes), would=would,
-                           sent=tally.sent)
+        notes = [*tally.notes, *(self.children.module_notes(module) if self.children else [])]
+        return ModuleStats(failed=self.failures.failed(module), notes=notes, would=would, sent=tally.sent)
 
     # -- data --------------------------------------------------------------------------------------
 
@@ -249,14 +256,20 @@ class ZohoTarget(Target):
         writes = self._started()
         if Subforms.is_subform(self.session, module):
             return self._line_table(module, batches, state, full=True)
+        if handled(module):  # attachments, links: not through the records API
+            return self._children(module, batches, None, state)[0]
         writes.recover(module)
         planner = self._planner(module, schema)
         seen: set[str] = set()
         written = 0
+        if self.children is not None:
+            batches = self.children.wrap(module, schema, batches)
         for table in fixed_chunks(batches, self.batch_rows):
             seen.update(table.column("id").to_pylist())
             written += self._write_chunk(writes, module, planner, table)
         self.subforms.mend(module, writes.store)
+        if self.children is not None:
+            self.children.after(module)  # the file fields' files, now that the records exist
         # A full load is the whole source: records we put there whose source row is gone go too.
         writes.delete(module, sorted(writes.store.source_ids(module) - seen))
         state.rows = len(writes.store.source_ids(module))
@@ -269,10 +282,14 @@ class ZohoTarget(Target):
         if Subforms.is_subform(self.session, module):
             writes.store.forget(module, deleted_ids)  # lines gone with their parent's rewrite
             return self._line_table(module, batches, state, full=False), 0
+        if handled(module):
+            return self._children(module, batches, deleted_ids, state)
         writes.recover(module)
         planner = self._planner(module, schema)
         written, rows = 0, 0
         seen: set[str] = set()
+        if self.children is not None:
+            batches = self.children.wrap(module, schema, batches)
         for table in fixed_chunks(batches, self.batch_rows):
             rows += table.num_rows
             seen.update(str(i) for i in table.column("id").to_pylist())
@@ -280,10 +297,26 @@ class ZohoTarget(Target):
         refreshed = self._refresh_lines(writes, module, seen)
         written += refreshed
         self.subforms.mend(module, writes.store)
+        if self.children is not None:
+            self.children.after(module)
         removed = writes.delete(module, deleted_ids)
         if not rows and not removed and not refreshed:
             return 0, 0  # nothing changed: the state stays as it was (as every target keeps it)
         state.rows = len(writes.store.source_ids(module))
+        self.save_state(state)
+        return written, removed
+
+    def _children(self, module: str, batches: Iterator[pa.RecordBatch], deleted_ids: list[str] | None,
+                  state: ModuleState) -> tuple[int, int]:
+        """Attachments and links (zoho_children): a full load when ``deleted_ids`` is None."""
+        if self.children is None:  # a dry run: nothing is uploaded or linked, nothing removed
+            n = sum(b.num_rows for b in batches)
+            self._started().tally(module).notes.append(f"dry run: {n:,} rows would be uploaded or linked")
+            return 0, 0
+        if deleted_ids is None:
+            written, removed = self.children.replace(module, batches, state), 0
+        else:
+            written, removed = self.children.apply(module, batches, deleted_ids, state)
         self.save_state(state)
         return written, removed
 
@@ -359,6 +392,8 @@ class ZohoTarget(Target):
 
     def close(self) -> None:
         try:
+            if self.children is not None:
+                self.children.close()
             if self.failures is not None:
                 self.failures.close()
             if self.store is not None:

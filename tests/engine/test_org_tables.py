@@ -175,6 +175,23 @@ def test_campaign_members_equal_the_links_with_their_status(org: Emulator, clien
     assert spent(org, before) == {"get_related": 2}, "one campaign's Leads and Contacts lists"
 
 
+def test_contact_roles_equal_the_deals_contacts_with_their_role(org: Emulator, client: ZohoClient,
+                                                                 engine: Engine) -> None:
+    roles = {r["id"]: r["name"] for r in client.get("/Contacts/roles").json()["contact_roles"]}
+    want = sorted((r["Deal"]["id"], r["Contact"]["id"], roles[str(r["Contact_Role"])])
+                  for r in client.export("Deals_X_Contact_Roles"))
+    got = engine.query_table("SELECT id, Deal_Id, Contact_Id, Contact_Role, Contact_Role_Id FROM _Contact_Roles")
+    rows = got.to_pylist()
+    assert want and sorted((r["Deal_Id"], r["Contact_Id"], r["Contact_Role"]) for r in rows) == want
+    assert all(r["id"] == f"{r['Deal_Id']}:{r['Contact_Id']}" and roles[r["Contact_Role_Id"]] == r["Contact_Role"]
+               for r in rows)
+    deal = want[0][0]
+    before = calls(org)
+    one = engine.query_table(f"SELECT count(*) FROM _Contact_Roles WHERE Deal_Id = '{deal}'")
+    assert one.column(0).to_pylist() == [sum(1 for w in want if w[0] == deal)]
+    assert spent(org, before) == {"get_contact_roles": 1}, "one deal's Contact_Roles list"
+
+
 # ---- pushdown on the key column -----------------------------------------------------------------
 
 

@@ -47,6 +47,14 @@ CLASSIFIED = [
     ("GET", "/crm/v8/users", None, "metadata", ""),
     ("GET", "/crm/v8/settings/fields", None, "metadata", ""),
     ("GET", "/crm/bulk/v8/write/5843104000000425001", None, "metadata", ""),
+    # attachments are governed as Attachments (Zoho's attachments scope), not as their parent
+    ("POST", "/crm/v8/Leads/5843104000000425001/Attachments", None, "insert", "Attachments"),
+    ("DELETE", "/crm/v8/Deals/5843104000000425001/Attachments/5843104000000425002", None, "delete", "Attachments"),
+    ("GET", "/crm/v8/Leads/5843104000000425001/Attachments", None, "list_records", "Attachments"),
+    # a file for a file field: allowed only as part of the write that names it
+    ("POST", "/crm/v8/files", None, "bulk_write", ""),
+    ("GET", "/crm/v8/files", None, "list_records", "files"),
+    ("PUT", "/crm/v8/Campaigns/5843104000000425001/Leads/5843104000000425002", {"data": [{}]}, "update", "Campaigns"),
 ]
 
 

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from connector.emulator import Emulator
+from connector.errors import PermissionDenied
 from connector.sync import migrate
 
 from ..conftest import ZohoClient
@@ -110,20 +112,31 @@ def test_incremental_carries_changes_and_deletions_of_children(make_emulator: Ca
     assert links[f"{campaign}:{restatus['Lead']['id']}"]["Member_Status"] != restatus["Member_Status"]
 
 
-def test_into_zoho_the_read_only_tables_are_named_not_attempted(make_emulator: Callable[..., Emulator],
-                                                                tmp_path: Path) -> None:
-    """Until attachments and links are re-created in the target (issue 13 item 6), they are refused by
-    name per module, and neither they nor the permissions they would need stop the records."""
+def test_into_zoho_files_and_links_are_asked_for_first_and_need_the_bytes(make_emulator: Callable[..., Emulator],
+                                                                            tmp_path: Path) -> None:
+    """Attachments and links are written into Zoho (issue 13 item 6): a target that may not write them
+    refuses the run before any write, naming them; from a Zoho source (no bytes beside its tables) link
+    attachments and campaign members are made, file attachments fail by row, saying where bytes come from."""
     a, b = make_emulator(records=100, seed=28), make_emulator(records=0, seed=29)
-    target = b.connection_string + ";AllowedOperations=read,insert;AllowedModules=Leads"
+    modules = ["Leads", "Campaigns", "Attachments", "_Campaign_Members"]
     had = len(ZohoClient(b).export("Attachments"))
-    run = migrate(a.connection_string, target, modules=["Leads", "Attachments", "_Campaign_Members"],
-                  state_path=str(tmp_path / "state.duckdb"))
+    narrow = b.connection_string + ";AllowedOperations=read,insert;AllowedModules=Leads,Campaigns"
+    with pytest.raises(PermissionDenied) as refused:
+        migrate(a.connection_string, narrow, modules=modules, state_path=str(tmp_path / "refused.duckdb"))
+    assert "insert on" in str(refused.value) and "Attachments" in str(refused.value)
+    assert "update on Campaigns" in str(refused.value)
+    assert len(ZohoClient(b).export("Attachments")) == had and ZohoClient(b).export("Leads")[3:] == []
+    wide = b.connection_string + ";AllowedOperations=read,insert,update;AllowedModules=Leads,Campaigns,Attachments"
+    run = migrate(a.connection_string, wide, modules=modules, state_path=str(tmp_path / "state.duckdb"))
     by = {m.module: m for m in run.modules}
     assert by["Leads"].error is None and by["Leads"].rows_written > 0
-    for name in ("Attachments", "_Campaign_Members"):
-        assert by[name].error and f"{name} is not written into Zoho: it is a read-only table" in by[name].error
-    assert len(ZohoClient(b).export("Attachments")) == had
+    assert by["Attachments"].error is None and by["_Campaign_Members"].error is None
+    on_leads = [x for x in ZohoClient(a).export("Attachments") if x["$se_module"] == "Leads"]
+    links = [x for x in on_leads if x["$link_url"]]
+    assert links and by["Attachments"].rows_written == len(links)
+    assert by["Attachments"].rows_failed == len(ZohoClient(a).export("Attachments")) - len(links)
+    assert by["_Campaign_Members"].rows_written > 0
+    assert len(ZohoClient(b).export("Attachments")) == had + len(links)
 
 
 def test_an_attachment_delta_lists_the_parents_once_then_asks_only_the_changed_ones(

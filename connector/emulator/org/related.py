@@ -8,6 +8,7 @@ Kinds:
 * ``linking``: a many-to-many relation kept in a linking module (a multi-select lookup's
   ``*_X_*`` module). Linked (``PUT``) and delinked (``DELETE``) here.
 * ``attachments``: the Attachments API (its own shapes, see ``handlers/attachments.py``).
+* ``contact_roles``: the contacts of a deal, each with its role (``handlers/contact_roles.py``).
 
 A related list's ``id`` is stable: derived from the parent module's id and the list's place.
 """
@@ -18,6 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from functools import cache
 
+from .contact_roles import DEAL_CONTACT_ROLES, LIST_NAME
 from .registry import OrgSchema
 from .types import ModuleDef
 
@@ -82,6 +84,13 @@ def _linked(parent: ModuleDef, modules: tuple[ModuleDef, ...]) -> list[RelatedLi
                                linking=linking.api_name, connected_field=other.api_name))
     for linking in modules:
         if linking.generated_type != "linking" or linking.api_name in via_field:
+            continue
+        if linking.api_name == DEAL_CONTACT_ROLES.api_name:
+            # Zoho's own list, not one named after the other module: Deals' Contact_Roles
+            if parent.api_name == "Deals":
+                out.append(RelatedList(LIST_NAME, "Contact Roles", "Contacts", "contact_roles", field="Deal",
+                                       linking=linking.api_name, connected_field="Contact",
+                                       data_fields=("Contact_Role",)))
             continue
         ends = [x for x in linking.fields if x.data_type == "lookup"]
         if len(ends) != 2:
