@@ -38,7 +38,9 @@ from .helpers import session
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = ["Accounts", "Contacts", "Leads", "Deals", "Campaigns", "Projects"]
 MODULES = [*RECORDS, "Attachments", "_Campaign_Members", "_Contact_Roles"]
-WRITES = ";AllowedOperations=read,insert,update,delete;AllowedModules=" + ",".join([*RECORDS, "Attachments"])
+# Project_Milestones: Projects' subform, whose target lines a run lists (query) to map and replace them
+WRITES = (";AllowedOperations=read,insert,update,delete;AllowedModules="
+          + ",".join([*RECORDS, "Attachments", "Project_Milestones"]))
 UPLOADS = ("upload_attachment", "upload_files", "link_records", "link_record", "put_contact_role")
 
 
