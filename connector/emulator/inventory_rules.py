@@ -4,8 +4,9 @@
 * ``List_Price`` defaults to the product's ``Unit_Price``;
 * ``Discount`` may be an amount or a percentage string (``"10%"`` of quantity x list price; the SDK
   types it as a string for that reason);
-* ``Tax`` defaults to the line's ``Line_Tax`` percentages applied after the discount, and each
-  ``Line_Tax`` entry gets its ``value``;
+* ``Tax`` defaults to the line's ``Line_Tax`` percentages applied after the discount; each
+  ``Line_Tax`` entry gets its ``value`` (its percentage of the discounted amount) and the ``id`` of
+  the org's tax of that name, as Zoho answers them whether or not ``Tax`` was sent;
 * ``Sequence_Number`` defaults to the line's place in the list.
 
 Values of the wrong type are left alone: the row's decoding reports them like any other field.
@@ -16,13 +17,15 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from .org.gen_inventory import ITEM_PARENT
+from .org.gen_inventory import ITEM_PARENT, TAXES
 from .value_types import as_id
 
 if TYPE_CHECKING:
     from .app import App
 
 CENT = Decimal("0.01")
+#: the org's taxes by name (the ids the generated lines carry)
+TAX_IDS = {name: f"58431040000007010{i:02d}" for i, (_, name) in enumerate(TAXES) if name}
 
 
 def is_line_items(module_name: str) -> bool:
@@ -65,7 +68,7 @@ def prepare_line(app: App, row: dict[str, Any], position: int, new: bool) -> dic
         if share is not None and share.is_finite():
             line["Discount"] = float((amount * share / 100).quantize(CENT, ROUND_HALF_UP))
     taxes = line.get("Line_Tax")
-    if "Tax" not in line and isinstance(taxes, list) and amount is not None:
+    if isinstance(taxes, list) and amount is not None:
         base = amount - (_number(line.get("Discount")) or Decimal(0))
         total = Decimal(0)
         filled = []
@@ -75,8 +78,10 @@ def prepare_line(app: App, row: dict[str, Any], position: int, new: bool) -> dic
                 return line  # a malformed entry: the decoding reports it
             value = (base * pct / 100).quantize(CENT, ROUND_HALF_UP)
             total += value
-            filled.append({**t, "value": float(value)})
+            known = TAX_IDS.get(str(t.get("name")))
+            filled.append({**t, "value": float(value), **({"id": known} if known and "id" not in t else {})})
         line["Line_Tax"] = filled
-        line["Tax"] = float(total)
+        if "Tax" not in line:
+            line["Tax"] = float(total)
     return line
 

@@ -385,6 +385,10 @@ class ZohoTarget(Target):
             return [f"dry run: {n} lookups would be set by the second pass, once their records exist"] if n else []
         notes = resolve_deferred(writes, self.lookups)
         for module, tally in writes.tallies.items():
+            if tally.participants_dropped:
+                notes.append(f"{module}: {tally.participants_dropped} participants point at contacts or leads not in "
+                             "the target and were left out of their meetings (migrate those records, then run again "
+                             "without --incremental)")
             if tally.owners_defaulted:
                 notes.append(f"{module}: {tally.owners_defaulted} user lookups (owners, members) matched no active "
                              "user of the target and were set to the connection's user")

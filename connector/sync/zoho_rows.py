@@ -22,6 +22,7 @@ import pyarrow as pa
 from connector.schema.types import TableSchema
 from connector.writers.validate import NOT_SETTABLE
 
+from . import participants
 from .line_items import LineFailure, LineItems, encode
 from .lookups import LAYOUT, RECORD, USER, LookupColumn
 
@@ -61,6 +62,11 @@ class UserMap:
                 mapping[str(u.get("id"))] = hit
         return cls(mapping, by_name, me)
 
+    def active_target(self, source_id: str) -> str | None:
+        """The active target user a source user is (no fallback: None when there is none)."""
+        hit = self.by_source.get(source_id)
+        return hit[0] if hit is not None and hit[1] else None
+
     def map(self, source_id: str | None, name: str | None) -> str | None:
         if source_id is None and not name:
             return None
@@ -81,6 +87,8 @@ class Prepared:
     deferred: list[tuple[str, str, str, str]] = field(default_factory=list)  # (source id, field, ref, ref module)
     #: rows not sent, and why: (source id, code, message) — a mandatory lookup or line item not in the target
     failed: list[tuple[str, str, str]] = field(default_factory=list)
+    #: meeting participants left out: records not in the target (see participants.py)
+    participants_dropped: int = 0
 
 
 #: target parent ids -> the ids of the lines each has now (for a whole replacement on update)
@@ -104,6 +112,7 @@ class RowPlanner:
         self.values: list[str] = []
         self.skipped: list[str] = []
         self.tag_column: str | None = None  # the record's tags, sent with it (read-only in the metadata)
+        self.participant_columns: list[str] = []  # Events' Participants, re-pointed (participants.py)
         for name in source_columns:
             col = ts.by_name.get(name)
             if col is None:
@@ -117,12 +126,15 @@ class RowPlanner:
                 continue
             if col.part in ("id", "module"):
                 continue  # a lookup that is not writable (Converted_Account, Created_By ...)
+            if f.data_type == "participants" and f.writable:
+                self.participant_columns.append(name)
+                continue
             if f.writable and f.data_type not in NOT_SETTABLE:
                 self.values.append(name)
         self.source_id_field = source_id_field if source_id_field in ts.by_name else None
         #: columns whose values this planner writes as text (re-pointed ids, their modules, the source id)
         self.text_columns = ({c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
-                             | {li.sub.field for li, _ in self.lines})
+                             | {li.sub.field for li, _ in self.lines} | set(self.participant_columns))
 
     def output_schema(self, source: pa.Schema) -> pa.Schema:
         """Every column this planner may write: values keep the source's types (a CSV without a
@@ -132,7 +144,7 @@ class RowPlanner:
             names += [lc.column] + ([lc.module_column] if lc.module_column else [])
         if self.source_id_field and self.source_id_field not in names:
             names.append(self.source_id_field)
-        names += [li.sub.field for li, _ in self.lines]
+        names += [li.sub.field for li, _ in self.lines] + self.participant_columns
         if self.tag_column:
             names.append(self.tag_column)
         return pa.schema([pa.field(n, source.field(n).type if n in source.names and n not in self.text_columns
@@ -175,6 +187,9 @@ class RowPlanner:
                                                                                      else None)
                 if ref is not None and target:
                     refs.setdefault(str(target), set()).add(str(ref))
+        for name in self.participant_columns:
+            for module, ids in participants.record_refs(r.get(name) for r in rows).items():
+                refs.setdefault(module, set()).update(ids)
         maps = {m: resolve(m, ids) for m, ids in refs.items()}
         ins: list[dict[str, Any]] = []
         ins_ids: list[str] = []
@@ -190,6 +205,10 @@ class RowPlanner:
                 row[self.tag_column] = r[self.tag_column]  # absent when none: a write adds tags only
             for lc in self.lookups:
                 self._lookup(lc, r, row, sid, maps, out)
+            for name in self.participant_columns:
+                if r.get(name) is not None or sid in mapped:  # an update clears what the source cleared
+                    row[name], dropped = participants.rewrite(r.get(name), maps, self.users.active_target)
+                    out.participants_dropped += dropped
             failed_now = {f[0] for f in out.failed[failed_before:]}
             if sid in failed_now:
                 continue

@@ -59,6 +59,7 @@ class ModuleTally:
     notes: list[str] = field(default_factory=list)
     sent: int = 0  # source rows handed to the writers so far
     owners_defaulted: int = 0  # user lookups set to the connection's user (no active user matched)
+    participants_dropped: int = 0  # meeting participants whose record is not in the target
 
 
 class ZohoWrites:
@@ -121,6 +122,8 @@ class ZohoWrites:
         sids = [str(s) for s in table.column("id").to_pylist()]
         prep = planner.prepare(table, self.store.lookup(module, sids), self.store.lookup)
         written = 0
+        if prep.participants_dropped:
+            self.tally(module).participants_dropped += prep.participants_dropped
         if prep.failed:  # not sent: a record they need is not in the target (the message says which)
             self.failures.add(module, self.operation, [(sid, Entry(0, "failed", code=code, message=message))
                                                        for sid, code, message in prep.failed])

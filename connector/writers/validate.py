@@ -36,10 +36,10 @@ OPERATIONS = ("insert", "update", "upsert", "delete")
 DEFAULT_LENGTHS = {"text": 255, "phone": 30, "email": 100, "website": 255, "picklist": 255, "textarea": 32_000}
 STRING_TYPES = frozenset(DEFAULT_LENGTHS) | {"autonumber", "event_reminder"}
 # Not writable through the records API even when metadata does not say read_only (the photo has its own API).
-# File/image uploads name files of the source org (they are uploaded again first) and Participants
-# name its contacts and leads: neither can be written back as read.
-NOT_SETTABLE = frozenset({"formula", "rollup_summary", "autonumber", "profileimage", "fileupload", "imageupload",
-                          "participants"})
+# File/image uploads name files of the source org: they are uploaded again first (sync/zoho_files.py).
+# Participants are written as Zoho takes them (type, participant, invited); a migration re-points
+# their contacts and leads first (sync/participants.py).
+NOT_SETTABLE = frozenset({"formula", "rollup_summary", "autonumber", "profileimage", "fileupload", "imageupload"})
 INTEGER_MAX = 999_999_999  # "integer, max 9 digits"
 BIGINT_DIGITS = 18
 NUMBER_LIMIT = 10**16  # double / currency: at most 16 digits

@@ -9,6 +9,7 @@ original points at (and show the same name), never at the raw source id.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -50,6 +51,25 @@ def id_maps(state_path: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+def _without_ids(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_without_ids(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _without_ids(x) for k, x in v.items() if k != "id"}
+    return v
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal values. JSON text (pricing tiers, line taxes) compares as JSON, whatever its key order, and
+    without the ids inside it: the target numbers its entries itself (and its taxes are its own)."""
+    if isinstance(a, str) and isinstance(b, str) and a[:1] in "[{" and b[:1] in "[{":
+        try:
+            return bool(_without_ids(json.loads(a)) == _without_ids(json.loads(b)))
+        except ValueError:
+            pass
+    return bool(a == b)
+
+
 def _writable(ts: TableSchema, name: str) -> bool:
     col = ts.by_name[name]
     f = ts.fields.get(col.field)
@@ -73,10 +93,10 @@ def assert_copied(ts: TableSchema, original: pa.Table, copy: pa.Table, maps: dic
         for name in original.column_names:
             col = ts.by_name[name]
             f = ts.fields.get(col.field)
-            if name == "id" or f is None or not _writable(ts, name):
-                continue
+            if name == "id" or f is None or not _writable(ts, name) or f.data_type == "participants":
+                continue  # participants name records by id: compared by following them (test_whole_org_roundtrip)
             if col.part == "value":
-                assert a[name] == b[name], f"{module}.{name} of {a['id']}: {a[name]!r} != {b[name]!r}"
+                assert same_value(a[name], b[name]), f"{module}.{name} of {a['id']}: {a[name]!r} != {b[name]!r}"
             elif col.part == "name" and f.data_type in ("ownerlookup", "userlookup"):
                 # Users map by email; a deactivated user cannot be set, so the connection's user is.
                 want = CONNECTION_USER if a[name] in INACTIVE_USERS else a[name]

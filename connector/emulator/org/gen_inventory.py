@@ -79,7 +79,8 @@ def items(ctx: GenContext, cols: Columns) -> None:
     discount = np.where(rng.random(ctx.n) < 0.3, total * rng.integers(1, 20, ctx.n) // 100, 0)
     which = rng.integers(0, len(TAXES), ctx.n)
     percent = np.array([t[0] for t in TAXES])[which]
-    tax = np.round((total - discount) * percent / 100.0).astype(np.int64)
+    # cents, half up as Zoho rounds a line's tax (and as a line written through the API gets it)
+    tax = ((total - discount) * percent.astype(np.int64) + 50) // 100
     cols["Quantity"] = pa.array(qty.astype(np.float64))
     cols["List_Price"] = pa.array(np.round(price / 100.0, 2))
     cols["Discount"] = pa.array(np.round(discount / 100.0, 2))
