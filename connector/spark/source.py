@@ -41,7 +41,7 @@ from connector.schema.catalog import CatalogSnapshot
 from .filters import condition, quote_name, where_clause
 from .options import Settings, changes_option, config_for
 from .session import PlannedOnDriver, connection_option, driver_session, executor_config, executor_session
-from .types import for_spark, spark_arrow_schema, struct_type
+from .types import gathered, spark_arrow_schema, struct_type
 
 
 class ZohoDataSource(DataSource):
@@ -179,18 +179,17 @@ class ZohoReader(PlannedOnDriver, DataSourceReader):
             if self.settings.query is not None:
                 from connector.engine.executor import Engine
 
-                for batch in Engine(session).execute(self.settings.query):
-                    yield for_spark(batch, schema)
+                yield from gathered(Engine(session).execute(self.settings.query), schema)
                 return
             if partition.table is not None:
                 api, module, pushdown = partition.table
                 columns = [f.name for f in schema]
-                for batch in reader_for(api, session.reader_context()).batches(module, columns, pushdown):
-                    yield for_spark(batch, schema)
+                yield from gathered(reader_for(api, session.reader_context()).batches(module, columns, pushdown),
+                                    schema)
                 return
             part = partition.slice
             if part is None:
                 return
             columns = [f.name for f in schema]
-            for batch in strategy_for(part.api).read_partition(session.reader_context(), part, columns):
-                yield for_spark(batch, schema)
+            yield from gathered(strategy_for(part.api).read_partition(session.reader_context(), part, columns),
+                                schema)
