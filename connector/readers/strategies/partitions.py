@@ -24,7 +24,8 @@ slices together return exactly the rows of one full read, values included.
 Bounds cost one COQL ``COUNT(id)`` and one 1-credit ``limit 1 offset k`` call
 per bound (an offset reaches at most 100,000 rows, so a longer step takes
 several hops). They only balance the slices: a poor guess costs time, never
-correctness.
+correctness — except in credits for Bulk, where a slice is a job stream: its
+bounds fall on whole pages (:func:`time_bounds`).
 """
 
 from __future__ import annotations
