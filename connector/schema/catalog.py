@@ -33,12 +33,31 @@ class ModuleInfo:
     raw: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    modules: dict[str, ModuleInfo] | None
+    tables: dict[str, TableSchema]
+
+
 class Catalog:
     def __init__(self, http: ZohoHttp) -> None:
         self.http = http
         self._lock = threading.Lock()
         self._modules: dict[str, ModuleInfo] | None = None
         self._tables: dict[str, TableSchema] = {}
+
+    def snapshot(self) -> CatalogSnapshot:
+        """What this catalog has loaded (module list, table schemas): no secret, picklable, for :meth:`seed`."""
+        with self._lock:
+            return CatalogSnapshot(dict(self._modules) if self._modules is not None else None, dict(self._tables))
+
+    def seed(self, snap: CatalogSnapshot) -> None:
+        """Take over another process's loaded metadata (a Spark driver's, for its executors): not fetched again."""
+        with self._lock:
+            if self._modules is None and snap.modules is not None:
+                self._modules = dict(snap.modules)
+            for api, ts in snap.tables.items():
+                self._tables.setdefault(api, ts)
 
     def refresh(self) -> None:
         with self._lock:

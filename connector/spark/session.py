@@ -21,6 +21,7 @@ import threading
 from connector.config import parse_connection_string
 from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError
+from connector.schema.catalog import CatalogSnapshot
 from connector.session import ZohoSession
 
 from .options import Settings, config_for
@@ -57,11 +58,15 @@ def executor_config(session: ZohoSession) -> ConnectionConfig:
                                   oauth_grant_type="authorization_code")
 
 
-def executor_session(config: ConnectionConfig) -> ZohoSession:
+def executor_session(config: ConnectionConfig, catalog: CatalogSnapshot | None = None) -> ZohoSession:
+    """An executor's session: the access token the driver minted, and the driver's metadata when given."""
     if config.oauth_refresh_token is not None or config.oauth_client_secret is not None:
         raise ConfigError("an executor was given a refresh token or client secret; only access tokens leave "
                           "the driver")
-    return ZohoSession(config)
+    session = ZohoSession(config)
+    if catalog is not None:
+        session.catalog.seed(catalog)  # every task would otherwise list the modules and fields again
+    return session
 
 
 def parse(connection: str) -> ConnectionConfig:
@@ -71,9 +76,12 @@ def parse(connection: str) -> ConnectionConfig:
 class PlannedOnDriver:
     """A reader Spark plans on the driver and pickles to its executors: the connection string stays behind."""
 
-    def __init__(self, connection: str, settings: Settings) -> None:
+    def __init__(self, connection: str, settings: Settings, catalog: CatalogSnapshot | None = None) -> None:
         self._connection: str | None = connection
         self.settings = settings
+        #: the metadata the driver loaded (module list, table schemas): Spark plans a read in several Python
+        #: processes and runs it in more; each takes this instead of asking Zoho again (a credit a call)
+        self.catalog = catalog
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -83,7 +91,10 @@ class PlannedOnDriver:
     def _session(self) -> ZohoSession:
         if self._connection is None:
             raise ConfigError("this reader was planned elsewhere: it has no connection of its own")
-        return driver_session(config_for(self._connection, self.settings))
+        session = driver_session(config_for(self._connection, self.settings))
+        if self.catalog is not None:
+            session.catalog.seed(self.catalog)
+        return session
 
     def _slices(self, session: ZohoSession) -> int:
         """How many slices to cut a read into: numPartitions, capped by MaxConcurrency (its default too)."""

@@ -25,7 +25,6 @@ read by one executor into Arrow batches.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -37,11 +36,12 @@ from connector.errors import ConfigError
 from connector.model import Pushdown
 from connector.readers import reader_for
 from connector.readers.strategies import STRATEGIES, Partition, strategy_for
+from connector.schema.catalog import CatalogSnapshot
 
 from .filters import condition, quote_name, where_clause
 from .options import Settings, changes_option, config_for
 from .session import PlannedOnDriver, connection_option, driver_session, executor_config, executor_session
-from .types import for_spark, spark_arrow_schema, struct_type
+from .types import gathered, spark_arrow_schema, struct_type
 
 
 class ZohoDataSource(DataSource):
@@ -58,6 +58,8 @@ class ZohoDataSource(DataSource):
         settings = self._settings()
         session = driver_session(config_for(connection_option(self.options), settings))
         schema = _arrow_schema(session, settings)
+        # Spark pickles this object to the processes that plan the read: they take the metadata from here
+        self._catalog: CatalogSnapshot | None = session.catalog.snapshot()
         if changes_option(self.options):
             from .stream import stream_schema
 
@@ -66,8 +68,7 @@ class ZohoDataSource(DataSource):
         return struct_type(schema)
 
     def reader(self, schema: Any) -> DataSourceReader:
-        settings = self._settings()
-        return ZohoReader(connection_option(self.options), settings)
+        return ZohoReader(connection_option(self.options), self._settings(), self._loaded())
 
     def streamReader(self, schema: Any) -> Any:  # noqa: N802 - Spark's name
         from .stream import ZohoStreamReader
@@ -79,7 +80,17 @@ class ZohoDataSource(DataSource):
             raise ConfigError("spark.readStream.format('zohocrm') needs .option('changes', 'true')",
                               hint="a stream's rows carry _deleted and _deleted_time beside the module's columns, "
                                    "and Spark takes one schema for batch reads and streams alike")
-        return ZohoStreamReader(connection_option(self.options), settings)
+        return ZohoStreamReader(connection_option(self.options), settings, self._loaded())
+
+    def _loaded(self) -> CatalogSnapshot:
+        """The metadata schema() loaded; loaded here when Spark was given a schema and did not ask."""
+        catalog: CatalogSnapshot | None = getattr(self, "_catalog", None)
+        if catalog is None:
+            settings = self._settings()
+            session = driver_session(config_for(connection_option(self.options), settings))
+            _arrow_schema(session, settings)
+            catalog = self._catalog = session.catalog.snapshot()
+        return catalog
 
     def writer(self, schema: Any, overwrite: bool) -> Any:
         from .write import WriteSettings, ZohoWriter
@@ -94,17 +105,6 @@ def _arrow_schema(session: Any, settings: Settings) -> pa.Schema:
 
     # the query's columns without reading its rows: DuckDB binds it over the modules' empty relations
     return Engine(session).execute(f"SELECT * FROM ({settings.query}) AS q LIMIT 0").read_all().schema
-
-
-def _bulk_jobs(ctx: Any, module: str, pushdown: Any) -> int:
-    """The Bulk jobs one read of these rows takes: each slice is a job, and a job costs the same for any
-    count up to a page of 200,000 rows — more slices than pages would multiply the credits."""
-    from connector.readers.coql import where_parts
-    from connector.readers.strategies import BULK
-    from connector.readers.strategies.partitions import count_rows
-
-    rows = count_rows(ctx, module, where_parts(pushdown))
-    return max(1, math.ceil(rows / BULK.limits.rows_per_call))
 
 
 class ZohoPartition(InputPartition):
@@ -123,8 +123,8 @@ class ZohoPartition(InputPartition):
 class ZohoReader(PlannedOnDriver, DataSourceReader):
     """Planned on the driver (pushFilters, partitions), pickled to the executors that run ``read``."""
 
-    def __init__(self, connection: str, settings: Settings) -> None:
-        super().__init__(connection, settings)
+    def __init__(self, connection: str, settings: Settings, catalog: CatalogSnapshot | None = None) -> None:
+        super().__init__(connection, settings, catalog)
         self.where = ""  # the SQL conditions of the filters sent to Zoho
 
     # ---- driver ------------------------------------------------------------------------------
@@ -166,10 +166,8 @@ class ZohoReader(PlannedOnDriver, DataSourceReader):
         if scan.api not in STRATEGIES:  # metadata tables, Attachments: their own reader, not sliced
             return [ZohoPartition(0, None, executor, schema, (scan.api, scan.module, scan.pushdown))]
         n = self._slices(session)
-        ctx = session.reader_context()
-        if scan.api == "Bulk" and n > 1 and "COQL" in session.catalog.table(scan.module).read_apis:
-            n = min(n, _bulk_jobs(ctx, scan.module, scan.pushdown))
-        slices = strategy_for(scan.api).partitions(ctx, scan.module, scan.pushdown, n)
+        # Bulk cuts no more slices than the read has pages (a slice is a job stream): the strategy counts once
+        slices = strategy_for(scan.api).partitions(session.reader_context(), scan.module, scan.pushdown, n)
         return [ZohoPartition(i, s, executor, schema) for i, s in enumerate(slices)]
 
     # ---- executor ----------------------------------------------------------------------------
@@ -177,22 +175,21 @@ class ZohoReader(PlannedOnDriver, DataSourceReader):
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         assert isinstance(partition, ZohoPartition)
         schema = partition.schema
-        with executor_session(partition.executor) as session:
+        with executor_session(partition.executor, self.catalog) as session:
             if self.settings.query is not None:
                 from connector.engine.executor import Engine
 
-                for batch in Engine(session).execute(self.settings.query):
-                    yield for_spark(batch, schema)
+                yield from gathered(Engine(session).execute(self.settings.query), schema)
                 return
             if partition.table is not None:
                 api, module, pushdown = partition.table
                 columns = [f.name for f in schema]
-                for batch in reader_for(api, session.reader_context()).batches(module, columns, pushdown):
-                    yield for_spark(batch, schema)
+                yield from gathered(reader_for(api, session.reader_context()).batches(module, columns, pushdown),
+                                    schema)
                 return
             part = partition.slice
             if part is None:
                 return
             columns = [f.name for f in schema]
-            for batch in strategy_for(part.api).read_partition(session.reader_context(), part, columns):
-                yield for_spark(batch, schema)
+            yield from gathered(strategy_for(part.api).read_partition(session.reader_context(), part, columns),
+                                schema)

@@ -104,7 +104,7 @@ class ZohoStreamReader(PlannedOnDriver, DataSourceStreamReader):
         assert isinstance(partition, StreamPartition)
         lo, hi = _instant(partition.start), _instant(partition.end)
         assert hi is not None
-        with executor_session(partition.executor) as session:
+        with executor_session(partition.executor, self.catalog) as session:
             if partition.deletions:
                 yield from _deletions(session, partition, lo, hi)
                 return

@@ -25,7 +25,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -35,7 +35,7 @@ import pytest
 from connector.emulator import Emulator
 from connector.model import Pushdown
 from connector.readers.base import ReaderContext
-from connector.readers.strategies import IdRange, Partition, TimeRange, strategy_for
+from connector.readers.strategies import BULK, IdRange, Partition, TimeRange, strategy_for
 from connector.schema.types import TableSchema
 from connector.session import ZohoSession
 
@@ -71,6 +71,14 @@ CASES = [
     Case("Bulk", "Contacts", OPT_IN, "NOT Email_Opt_Out"),
 ]
 ORG = {"records": 4_000, "sizes": {"Leads": 2_400, "Contacts": 900}, "downloads_per_minute": 10_000}
+#: Bulk cuts no more slices than a read has pages (a slice is a job stream, a job up to a page): the
+#: strategy is told of 40-row pages so these few thousand rows can be cut in 7 (each slice still one job)
+BULK_PAGE = 40
+
+
+@pytest.fixture(autouse=True)
+def small_bulk_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(BULK, "limits", replace(BULK.limits, rows_per_call=BULK_PAGE))
 
 
 @pytest.fixture(scope="module")

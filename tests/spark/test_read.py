@@ -87,6 +87,16 @@ def test_executors_never_mint_a_token_with_sixteen_partitions(spark: Any, make_e
     assert counters(emu)["tokens_minted"] - before <= 1
 
 
+def test_a_partitioned_read_loads_the_metadata_once(spark: Any, make_emulator: Any) -> None:
+    emu = make_emulator(org="classic", records=600, seed=6)
+    conn = emu.connection_string + ";MaxConcurrency=4"
+    df = spark.read.format("zohocrm").option("connection", conn).option("api", "COQL").option("numPartitions", 3)
+    assert to_arrow(df.load("Leads")).num_rows == emu.stats()["module_sizes"]["Leads"]
+    calls = emu.stats()["calls"]
+    # schema() loads it; the planning processes and the three tasks take it from there (a credit a call)
+    assert calls.get("list_modules", 0) == 1 and calls.get("list_fields", 0) == 1, calls
+
+
 @pytest.mark.parametrize("option, value, message", [
     ("api", "Graph", "is not a Zoho read API"),
     ("numPartitions", "many", "is not a whole number"),

@@ -7,7 +7,9 @@ and one download at 1 credit each; the CSV holds ids only, so user and layout
 names cost a call each per read and polymorphic lookups their look-ups.
 
 Partitions are ``Created_Time`` ranges (the criteria document no comparison on
-ids; Created_Time never changes): one job stream per slice.
+ids; Created_Time never changes): one job stream per slice, each slice but the
+last a whole number of pages, so a partitioned read costs the jobs of one read
+(:func:`.partitions.time_bounds`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .base import (
     fill_in_cost,
     lookup_cost,
 )
-from .partitions import IMMUTABLE_TIME, sliced_cost, time_bounds, time_ranges
+from .partitions import IMMUTABLE_TIME, bounds_cost, time_bounds, time_ranges
 
 #: status polls a job is assumed to need (the reader backs off from 0.5 s)
 POLLS_PER_JOB = 2
@@ -73,12 +75,17 @@ class BulkStrategy:
         used = BULK.conditions(pd.bulk_criteria) + (pd.modified_since is not None)
         splittable = (n > 1 and pd.limit is None and IMMUTABLE_TIME in ts.fields
                       and used + 2 <= self.limits.conditions)
-        bounds = time_bounds(ctx, ts.module, IMMUTABLE_TIME, where_parts(pd), n) if splittable else []
+        bounds = (time_bounds(ctx, ts.module, IMMUTABLE_TIME, where_parts(pd), n, self.limits.rows_per_call)
+                  if splittable else [])
         ranges = time_ranges(IMMUTABLE_TIME, bounds)
         return [Partition(self.name, ts.module, pd, i, len(ranges), r) for i, r in enumerate(ranges)]
 
     def partition_cost(self, rows: int | None, fields: int, n: int) -> Cost:
-        return sliced_cost(self.cost, rows, fields, n)
+        """The jobs of one read (slices hold whole pages: no job more), plus the walk that finds the cuts."""
+        if rows is None:
+            return UNKNOWN
+        slices = min(max(1, n), max(1, math.ceil(rows / self.limits.rows_per_call)))
+        return bounds_cost(rows, slices) + self.cost(rows, fields)
 
     def read_partition(self, ctx: ReaderContext, partition: Partition,
                        columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:

@@ -24,7 +24,8 @@ slices together return exactly the rows of one full read, values included.
 Bounds cost one COQL ``COUNT(id)`` and one 1-credit ``limit 1 offset k`` call
 per bound (an offset reaches at most 100,000 rows, so a longer step takes
 several hops). They only balance the slices: a poor guess costs time, never
-correctness.
+correctness — except in credits for Bulk, where a slice is a job stream: its
+bounds fall on whole pages (:func:`time_bounds`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 from connector.api import coql as api
 from connector.readers.base import ReaderContext
 from connector.readers.dialects import COQL
-from connector.readers.dialects.coql import MAX_OFFSET_PLUS_LIMIT, CoqlQuery
+from connector.readers.dialects.coql import MAX_OFFSET_PLUS_LIMIT, CoqlQuery, datetime_literal
 
 from .base import UNKNOWN, Cost, IdRange, TimeRange
 
@@ -76,34 +77,97 @@ def id_bounds(ctx: ReaderContext, module: str, where: Sequence[str], n: int) -> 
     return bounds
 
 
-def time_bounds(ctx: ReaderContext, module: str, field: str, where: Sequence[str], n: int) -> list[datetime]:
-    """Up to ``n - 1`` whole seconds of ``field`` cutting the matching records into runs of about equal size.
+def time_bounds(ctx: ReaderContext, module: str, field: str, where: Sequence[str], n: int,
+                page: int) -> list[datetime]:
+    """Up to ``n - 1`` whole seconds of ``field`` cutting the matching records into slices of whole pages.
 
-    Bound k is the ``field`` of the record at position ``k * step`` (0-based, in ``field`` then id order),
-    which opens slice k + 1 (``< t1``, ``[t1, t2)``...): slice k holds the ``step`` records before it, so
-    slices of a Bulk page each (200,000) fit in one job. Records sharing the bound's second all go to the
-    later slice, which makes the earlier one smaller, never larger.
+    Each slice is one job stream that exports ``page`` rows a job, so every slice but the last holds a
+    whole number of pages and no slice is cut in more pieces than the read has pages: the slices then
+    cost the jobs of one read. Records sharing a second cannot be split by a ``field`` bound, so a cut
+    that falls inside a second moves the ties after it (its slice ends short, never over) and is taken
+    only while the last slice's room (pages x ``page`` - rows) absorbs every such shortfall; otherwise
+    a nearby page boundary that falls between two seconds is taken, or no more cuts are made (fewer
+    slices, never an extra job). One COUNT, then about one ``limit`` call per 100,000 rows walked.
     """
     where = tuple(where)
-    step = _step(ctx, module, where, n) if n > 1 else 0
+    if n <= 1 or page < 1 or "COQL" not in ctx.catalog.table(module).read_apis:
+        return []  # bounds are COQL calls, and COQL does not take every module (Notes): one slice
+    total = count_rows(ctx, module, where)
+    pages = math.ceil(total / page)
+    slices = min(n, pages)
+    room = pages * page - total  # rows the last slice can take beyond its whole pages without a job more
     bounds: list[datetime] = []
-    at: datetime | None = None
-    pos = 0  # the position of the first record at or after ``at`` (ties aside)
-    for k in range(1, n if step else 0):
-        want = k * step
-        while pos < want:
-            hop = min(want - pos, MAX_OFFSET_PLUS_LIMIT - 1)  # offset + limit 1 stays within COQL's reach
-            since = (COQL.at_or_after(field, at),) if at is not None else ()
-            query = CoqlQuery(module, (field,), (*where, *since), order_by=((field, True), ("id", True)), limit=1,
-                              offset=hop)
-            rows, _ = api.run(ctx.http, query.text())
-            if not rows or not rows[0].get(field):
-                return bounds  # fewer records than counted (some were deleted): fewer slices
-            at = _instant(str(rows[0][field]))
-            pos += hop
-        if at is not None and (not bounds or at > bounds[-1]):  # many records in one second: fewer slices
-            bounds.append(at)
+    start: datetime | None = None  # the slice being cut holds the records at or after this second
+    left = pages
+    for k in range(slices - 1):
+        want = math.ceil(left / (slices - k))
+        cut = None
+        for m in (want, want - 1, want + 1):  # the even share first, then a page less or more
+            if not 1 <= m < left:
+                continue
+            seen = _cut_at(ctx, module, field, where, start, m * page)
+            if seen is None:
+                break  # fewer records than counted (some were deleted): the rest is one slice
+            at, ties = seen
+            if ties == 0 or ties <= room:
+                cut = (at, m, ties)
+                break
+        if cut is None:
+            break  # no cut without a job more: the rest is one slice
+        at, m, ties = cut
+        if bounds and at <= bounds[-1]:
+            break
+        bounds.append(at)
+        room -= ties
+        start, left = at, left - m
     return bounds
+
+
+#: rows one call looks back from a cut to count the records sharing its second (a 1-credit LIMIT)
+TIE_WINDOW = 200
+
+
+def _cut_at(ctx: ReaderContext, module: str, field: str, where: tuple[str, ...], start: datetime | None,
+            offset: int) -> tuple[datetime, int] | None:
+    """The ``field`` second of the record ``offset`` places after ``start``'s first (in ``field``, id order)
+    and how many records before it share that second (a cut there leaves them to the next slice); None
+    when there is no such record. Hops of up to 100,000 rows (COQL's reach) follow a (field, id) keyset.
+    """
+    since = (COQL.at_or_after(field, start),) if start is not None else ()
+    order = ((field, True), ("id", True))
+    after: tuple[str, str] | None = None  # (field text, id) of the record the next hop counts from
+    left = offset  # records between the hop's start and the cut record
+    while True:
+        keyset = (f"({field} > {_literal(after[0])}) or (({field} = {_literal(after[0])}) and (id > "
+                  f"{int(after[1])}))",) if after is not None else ()
+        cond = (*where, *since, *keyset)
+        if left < MAX_OFFSET_PLUS_LIMIT - TIE_WINDOW:
+            back = min(left, TIE_WINDOW - 1)
+            rows, _ = api.run(ctx.http, CoqlQuery(module, (field, "id"), cond, order_by=order,
+                                                  limit=back + 1, offset=left - back).text())
+            if len(rows) < back + 1 or not rows[-1].get(field):
+                return None
+            at = _instant(str(rows[-1][field]))
+            ties = 0
+            for row in reversed(rows[:-1]):
+                if _instant(str(row[field])) != at:
+                    break
+                ties += 1
+            else:
+                if back < left or after is not None:  # all looked at share the second: maybe more before
+                    ties = offset
+            return at, ties
+        hop = MAX_OFFSET_PLUS_LIMIT - 1
+        rows, _ = api.run(ctx.http, CoqlQuery(module, (field, "id"), cond, order_by=order, limit=1,
+                                              offset=hop - 1).text())
+        if not rows or not rows[0].get(field):
+            return None
+        after = (str(rows[0][field]), str(rows[0]["id"]))
+        left -= hop
+
+
+def _literal(text: str) -> str:
+    return datetime_literal(_instant(text))
 
 
 def _instant(text: str) -> datetime:
