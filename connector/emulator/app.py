@@ -293,6 +293,7 @@ class App:
             "credits_used": self.limits.credits_used,
             "credits_remaining": self.limits.remaining(),
             "rejected_429": self.limits.rejected,
+            "concurrency": self.limits.peaks(),
             "tokens_minted": self.tokens.minted,
             "token_requests_throttled": self.tokens.throttled,
             "faults_injected": self.faults.snapshot(),
