@@ -47,6 +47,9 @@ class Limits:
         #: ``reset_peaks``: benchmarks and tests show with it that a client stayed within the limits
         self._peak: dict[str, int] = defaultdict(int)
         self._peak_heavy: dict[str, int] = defaultdict(int)
+        #: calls admitted into a concurrency slot, and how many of them were heavy
+        self.admitted = 0
+        self.admitted_heavy = 0
 
     # -- credits ----------------------------------------------------------------------
 
@@ -92,6 +95,7 @@ class Limits:
             self._downloads.clear()
             self._peak.clear()
             self._peak_heavy.clear()
+            self.admitted = self.admitted_heavy = 0
 
     # -- concurrency ------------------------------------------------------------------
 
@@ -102,6 +106,8 @@ class Limits:
                 self.rejected += 1
                 raise too_many_requests()  # not queued: the extra call fails at once
             self._inflight[client_id] += 1
+            self.admitted += 1
+            self.admitted_heavy += heavy
             self._peak[client_id] = max(self._peak[client_id], self._inflight[client_id])
             if heavy:
                 self._inflight_heavy[client_id] += 1
@@ -119,7 +125,8 @@ class Limits:
             peak, heavy = dict(self._peak), dict(self._peak_heavy)
         return {"limit": self.concurrency, "sub_limit": self.sub_concurrency,
                 "peak": max(peak.values(), default=0), "peak_heavy": max(heavy.values(), default=0),
-                "peak_per_client": peak, "peak_heavy_per_client": heavy}
+                "peak_per_client": peak, "peak_heavy_per_client": heavy,
+                "admitted": self.admitted, "admitted_heavy": self.admitted_heavy}
 
     def reset_peaks(self) -> None:
         with self._lock:
