@@ -135,6 +135,10 @@ class Source(ABC):
         """The module's file columns and how to download a file (Zoho: attachments, file fields)."""
         return None
 
+    def concurrency(self) -> int:
+        """Independent calls (file downloads) the source serves at once (Zoho: the connection's MaxConcurrency)."""
+        return 1
+
     def __enter__(self) -> Self:
         return self
 

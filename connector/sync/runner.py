@@ -136,7 +136,7 @@ def _record_files(source: Source, target: Target, module: str) -> RecordFiles | 
     if folder is None or found is None:
         return None
     plan, fetch = found
-    return RecordFiles(plan, fetch, folder[0], folder[1])
+    return RecordFiles(plan, fetch, folder[0], folder[1], workers=source.concurrency())
 
 
 def _reference_clearer(source: Source, target: Target, names: list[str]) -> Callable[[str, list[str]], int] | None:

@@ -348,6 +348,9 @@ class ZohoSource(Source):
                     return True
         return False
 
+    def concurrency(self) -> int:
+        return self.session.config.max_concurrency
+
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""
         ts = self.session.catalog.table(module)
