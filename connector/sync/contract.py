@@ -127,8 +127,8 @@ class Source(ABC):
         """The source's users (id, name, email, status): a Zoho target maps owners by email with them."""
         return []
 
-    def credits(self) -> int:
-        """API credits this source has spent (0 for local files)."""
+    def credits(self, module: str | None = None) -> int:
+        """API credits this source has spent (0 for local files); ``module``: those spent for it."""
         return 0
 
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
@@ -234,8 +234,8 @@ class Target(ABC):
         """The per-row report of rows the target did not take, when there is one."""
         return None
 
-    def credits(self) -> int:
-        """API credits this target has spent (0 for local files)."""
+    def credits(self, module: str | None = None) -> int:
+        """API credits this target has spent (0 for local files); ``module``: those spent for it."""
         return 0
 
     def files_folder(self) -> tuple[Path, Path] | None:

@@ -138,8 +138,9 @@ class ZohoSource(Source):
         """Zoho's clock (from the Date header), second precision: the run's signpost."""
         return metadata.server_now(self.session.http)
 
-    def credits(self) -> int:
-        return int(self.session.http.meter.total)
+    def credits(self, module: str | None = None) -> int:
+        meter = self.session.http.meter
+        return int(meter.total if module is None else meter.charged(module))
 
     def users(self) -> list[dict[str, Any]]:
         """Every user (id, name, email, status): a Zoho target maps record owners by email with them."""
