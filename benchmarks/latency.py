@@ -21,6 +21,9 @@ With ``C`` = min(MaxConcurrency, the org's 20) slots, and min(C, 10) for heavy c
 
     bound = max(N x L / C, H x L / min(C, 10), B + 2 L if B else L)
 
+A pass with latency 0 (in the default list) measures what is left once nothing waits: this machine's own
+CPU and disk for the same phase (the emulator's included: it shares the machine), given as ``floor_s``.
+
 No client can finish sooner with the calls it made: every call holds a slot for L, the bulk jobs run one
 after another, and one of them has to be submitted before and downloaded after. The table also gives
 the peak concurrency the emulator saw (all calls / heavy calls) and its 429 count.
@@ -47,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ZOHOCRM = [sys.executable, "-m", "connector.cli"]
 ORG_CONCURRENCY, HEAVY_CONCURRENCY = 20, 10
 BULK_ROWS_PER_S = 20_000
+#: where the phases import the connector from (None: this checkout)
+CLIENT_PATH: str | None = None
 ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Leads"
 
 
@@ -69,8 +74,11 @@ def stats(info: dict[str, Any]) -> dict[str, Any]:
 
 def phase(name: str, **args: Any) -> dict[str, Any]:
     """Run one phase in a child process; its JSON result."""
+    env = dict(os.environ)
+    if CLIENT_PATH:  # --client-path: the connector measured is another copy (an older commit's, for "before")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (CLIENT_PATH, env.get("PYTHONPATH", "")) if p)
     out = subprocess.run([sys.executable, __file__, "--phase", name, "--args", json.dumps(args)], cwd=ROOT,
-                         capture_output=True, text=True, check=False)
+                         capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise SystemExit(f"phase {name} failed:\n{out.stderr[-4000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -144,7 +152,7 @@ def measured(label: str, info: dict[str, Any], latency_s: float, slots: int, nam
     before = stats(info)
     res = phase(name, **args)
     res.update(bound(before, stats(info), latency_s, slots))
-    res["ratio"] = round(res["seconds"] / res["bound_s"], 2) if res["bound_s"] else None
+    res["ratio"] = round(res["seconds"] / res["bound_s"], 2) if res["bound_s"] and latency_s else None
     print(row(label, res), flush=True)
     return res
 
@@ -159,6 +167,15 @@ def row(label: str, r: dict[str, Any]) -> str:
             f"{r['peak_concurrency']:>4}/{r['peak_heavy']:<4} {r['rejected_429']:>4}")
 
 
+def floors(results: dict[str, Any]) -> None:
+    """Beside each phase measured with latency, the same phase with none (this machine's own time for it)."""
+    floor = results.get("0ms", {})
+    for key, phases in results.items():
+        for name, r in phases.items():
+            if key != "0ms" and name in floor:
+                r["floor_s"] = floor[name]["seconds"]
+
+
 def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     latency_s, slots = latency_ms / 1000, min(opts.max_concurrency, ORG_CONCURRENCY)
     extra = f";MaxConcurrency={opts.max_concurrency}"
@@ -167,7 +184,7 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
         proc, emu = start_emulator(n, latency_ms, opts.seed)
         try:
             conn = emu["connection_string"] + extra
-            folder = work / f"org-{n}"
+            folder = work / f"org-{n}-{latency_ms:g}ms"  # its own: a migration reuses files already there
             out[f"migrate {n // 1000}k"] = measured(f"migrate {n // 1000}k @{latency_ms:g}ms", emu, latency_s, slots,
                                                     "migrate", conn=conn, dir=str(folder))
             for module, size in dict(emu["records"]).items():
@@ -188,7 +205,7 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
         proc.terminate()
     leads = work / "leads"
     if not leads.exists():
-        phase("export", src=str(work / f"org-{records[0]}"), dir=str(leads), rows=opts.insert_rows)
+        phase("export", src=str(work / f"org-{records[0]}-{latency_ms:g}ms"), dir=str(leads), rows=opts.insert_rows)
     proc, emu = start_emulator(0, latency_ms, 7)
     try:
         out["insert"] = measured(f"insert {opts.insert_rows // 1000}k REST @{latency_ms:g}ms", emu, latency_s, slots, "insert",
@@ -201,7 +218,8 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--latency-ms", type=float, nargs="+", default=[300.0, 100.0])
+    ap.add_argument("--latency-ms", type=float, nargs="+", default=[300.0, 100.0, 0.0],
+                    help="one pass per latency; 0 gives this machine's floor (its CPU and disk, no waiting)")
     ap.add_argument("--records", type=int, default=60_000, help="records of the org migrated whole")
     ap.add_argument("--large", action="store_true", help="also migrate and sync an org of 200,000 records")
     ap.add_argument("--select-rows", type=int, default=50_000, help="records of the module read by SELECT")
@@ -210,12 +228,16 @@ def main() -> None:
                     help="MaxConcurrency of the connection (default: the org's 20)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latency.json"))
+    ap.add_argument("--client-path", help="run the phases with the connector package found here (e.g. an older "
+                    "commit's `git archive` tree), the emulators from this checkout")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("--args", help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.phase:
         print(json.dumps(run_phase(opts.phase, json.loads(opts.args))))
         return
+    global CLIENT_PATH
+    CLIENT_PATH = opts.client_path
     records = [opts.records, *([200_000] if opts.large else [])]
     work = Path(tempfile.mkdtemp(prefix="zohocrm-latency-"))
     results: dict[str, Any] = {}
@@ -225,6 +247,7 @@ def main() -> None:
             results[f"{ms:g}ms"] = one_latency(ms, records, opts, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    floors(results)
     report = {"benchmark": "latency", "records": records, "bulk_rows_per_s": BULK_ROWS_PER_S,
               "max_concurrency": opts.max_concurrency, "org_concurrency": ORG_CONCURRENCY,
               "heavy_concurrency": HEAVY_CONCURRENCY, "results": results, "cpus": os.cpu_count(),
