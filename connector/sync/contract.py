@@ -139,6 +139,10 @@ class Source(ABC):
         """Independent calls (file downloads) the source serves at once (Zoho: the connection's MaxConcurrency)."""
         return 1
 
+    def read_ahead(self) -> int:
+        """Full loads the runner may read ahead of the module it writes (0: none; see ``prefetch.py``)."""
+        return 0
+
     def __enter__(self) -> Self:
         return self
 

@@ -263,10 +263,6 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
     return res
 
 
-#: full loads read ahead of the one being written, at most (half the source's MaxConcurrency)
-MAX_READ_AHEAD = 8
-
-
 def _one_module(result: MigrationResult, source: Source, target: Target, module: str,
                 states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
                 refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
@@ -353,7 +349,7 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     clear_refs = _reference_clearer(source, target, names)
     full = [m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)]
     # While a module is written, the next full loads are read already (the target still writes one at a time).
-    ahead = ReadAhead(source.read, full, min(MAX_READ_AHEAD, source.concurrency() // 2))
+    ahead = ReadAhead(source.read, full, source.read_ahead())
     try:
         for module in names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,

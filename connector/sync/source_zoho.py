@@ -62,6 +62,10 @@ def _not_taken(batches: Iterator[pa.RecordBatch], second: datetime, taken: set[s
             yield kept
 
 
+#: full loads read ahead of the one being written, at most (half the connection's MaxConcurrency)
+MAX_READ_AHEAD = 8
+
+
 class ZohoSource(Source):
     scheme = "zoho"
 
@@ -351,6 +355,12 @@ class ZohoSource(Source):
 
     def concurrency(self) -> int:
         return self.session.config.max_concurrency
+
+    def read_ahead(self) -> int:
+        config = self.session.config
+        if config.credit_budget or config.credit_budget_per_day:
+            return 0  # a budget is spent in module order, so that where it stops, whole modules are kept
+        return min(MAX_READ_AHEAD, config.max_concurrency // 2)
 
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""

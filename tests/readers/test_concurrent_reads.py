@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from connector.emulator import Emulator
 from connector.model import Pushdown
+from connector.readers.concurrent import round_robin
 from connector.readers.coql import CoqlReader
 from connector.readers.rest import RestReader
-from connector.readers.concurrent import round_robin
 from connector.readers.strategies.base import keyset_cost
 from connector.session import ZohoSession
 
