@@ -30,6 +30,7 @@ from .clock import VirtualClock
 from .faults import DROP, FaultInjector
 from .generate import module_sizes, populate
 from .http import Request, Response, match
+from .job_queue import JobQueue
 from .limits import Limits
 from .settings import Settings
 from .store import Store
@@ -279,6 +280,17 @@ class App:
             self.tokens.reset_windows()  # minting windows were on the clock that just went back
         self.save_state()
 
+    def _bulk_jobs(self) -> dict[str, dict[str, float]]:
+        """Per job queue (bulk read, bulk write): jobs finished and the virtual seconds they took."""
+        with self.state_lock:
+            queues = [q for q in self.state.values() if isinstance(q, JobQueue)]
+        out: dict[str, dict[str, float]] = {}
+        for q in queues:
+            q.refresh(self)
+            with q.lock:
+                out[q.state_key] = {"jobs": q.finished_jobs, "seconds": round(q.busy_s, 3)}
+        return out
+
     def snapshot_stats(self) -> dict[str, Any]:
         with self.stats.lock:
             calls = dict(self.stats.calls)
@@ -293,6 +305,8 @@ class App:
             "credits_used": self.limits.credits_used,
             "credits_remaining": self.limits.remaining(),
             "rejected_429": self.limits.rejected,
+            "concurrency": self.limits.peaks(),
+            "bulk_jobs": self._bulk_jobs(),
             "tokens_minted": self.tokens.minted,
             "token_requests_throttled": self.tokens.throttled,
             "faults_injected": self.faults.snapshot(),

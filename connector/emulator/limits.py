@@ -43,6 +43,13 @@ class Limits:
         self._inflight_heavy: dict[str, int] = defaultdict(int)
         self._downloads: deque[float] = deque()
         self.rejected = 0
+        #: the most calls (and heavy calls) seen in flight at once per client since the last
+        #: ``reset_peaks``: benchmarks and tests show with it that a client stayed within the limits
+        self._peak: dict[str, int] = defaultdict(int)
+        self._peak_heavy: dict[str, int] = defaultdict(int)
+        #: calls admitted into a concurrency slot, and how many of them were heavy
+        self.admitted = 0
+        self.admitted_heavy = 0
 
     # -- credits ----------------------------------------------------------------------
 
@@ -86,6 +93,9 @@ class Limits:
             self._spent_total = 0
             self.credits_used = 0
             self._downloads.clear()
+            self._peak.clear()
+            self._peak_heavy.clear()
+            self.admitted = self.admitted_heavy = 0
 
     # -- concurrency ------------------------------------------------------------------
 
@@ -96,14 +106,32 @@ class Limits:
                 self.rejected += 1
                 raise too_many_requests()  # not queued: the extra call fails at once
             self._inflight[client_id] += 1
+            self.admitted += 1
+            self.admitted_heavy += heavy
+            self._peak[client_id] = max(self._peak[client_id], self._inflight[client_id])
             if heavy:
                 self._inflight_heavy[client_id] += 1
+                self._peak_heavy[client_id] = max(self._peak_heavy[client_id], self._inflight_heavy[client_id])
 
     def leave(self, client_id: str, heavy: bool) -> None:
         with self._lock:
             self._inflight[client_id] -= 1
             if heavy:
                 self._inflight_heavy[client_id] -= 1
+
+    def peaks(self) -> dict[str, object]:
+        """The limits and the peak in-flight calls per client (all calls, heavy calls) since the last reset."""
+        with self._lock:
+            peak, heavy = dict(self._peak), dict(self._peak_heavy)
+        return {"limit": self.concurrency, "sub_limit": self.sub_concurrency,
+                "peak": max(peak.values(), default=0), "peak_heavy": max(heavy.values(), default=0),
+                "peak_per_client": peak, "peak_heavy_per_client": heavy,
+                "admitted": self.admitted, "admitted_heavy": self.admitted_heavy}
+
+    def reset_peaks(self) -> None:
+        with self._lock:
+            self._peak.clear()
+            self._peak_heavy.clear()
 
     def in_flight(self) -> dict[str, int]:
         with self._lock:

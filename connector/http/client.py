@@ -4,7 +4,8 @@ One pooled ``requests`` session per connection; ``Authorization:
 Zoho-oauthtoken``; retries with exponential backoff and full jitter (tenacity)
 on 429, 5xx, Zoho's throttle/error bodies and dropped connections, honouring
 ``Retry-After``; an INVALID_TOKEN answer refreshes the token once and replays;
-a semaphore caps concurrent calls (MaxConcurrency); credits are counted per
+slots cap concurrent calls (MaxConcurrency, and Zoho's 10 for heavy calls:
+:mod:`.concurrency`); credits are counted per
 call and each call is written to the audit log.
 
 Writes that are not idempotent (``idempotent=False``) are not replayed after
@@ -42,6 +43,7 @@ from connector.redaction import redact
 from . import calllog
 from .audit import AuditLog
 from .classify import classify, is_invalid_token, lost_answer, parse_body
+from .concurrency import Slots, is_heavy
 from .credits import CreditMeter, estimate_credits
 from .policy import CallPolicy, Decision, allowing_hint, policy_url, purpose_headers
 from .retry import Backoff as Backoff  # re-exported (tests and callers import them from here)
@@ -127,7 +129,7 @@ class ZohoHttp:
         adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self._slots = threading.BoundedSemaphore(config.max_concurrency)
+        self._slots = Slots(config.max_concurrency)
         self.timeout = timeouts(config)
         self._stats_lock = threading.Lock()
         #: HTTP attempts made, and how many of them were retries of a failed attempt
@@ -276,7 +278,7 @@ class ZohoHttp:
             headers = {**(headers or {}), **purpose_headers()}
         queued_from = time.monotonic()
         try:
-            with self._slots:
+            with self._slots.held(is_heavy(method, url, params, json)):
                 started = time.monotonic()
                 resp = self.session.request(method, url, params=params, json=json, data=data, files=files,
                                             headers=headers, auth=ZohoTokenAuth(token), timeout=self.timeout,

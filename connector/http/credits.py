@@ -11,7 +11,24 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+#: what the calls made in this context are for (a migration's module), so that work done for several
+#: modules at once (a read ahead, a module written) still adds up per module
+_CHARGED_TO: ContextVar[str | None] = ContextVar("zohocrm_charged_to", default=None)
+
+
+@contextmanager
+def charging(tag: str) -> Iterator[None]:
+    """Credits of the calls made inside (in this thread, or a thread started with its context) count for ``tag``."""
+    token = _CHARGED_TO.set(tag)
+    try:
+        yield
+    finally:
+        _CHARGED_TO.reset(token)
 
 _COUNT_RE = re.compile(r"\blimit\s+(\d+)(?:\s*,\s*(\d+))?", re.IGNORECASE)
 
@@ -56,6 +73,8 @@ class CreditMeter:
         self.total = 0
         self.calls = 0
         self.by_kind: dict[str, int] = {}
+        #: credits per :func:`charging` tag
+        self.by_tag: dict[str, int] = {}
         #: last X-API-CREDITS-REMAINING Zoho sent (None until it sends one)
         self.remaining: int | None = None
 
@@ -64,11 +83,19 @@ class CreditMeter:
             self.total += credits
             self.calls += 1
             self.by_kind[kind] = self.by_kind.get(kind, 0) + credits
+            tag = _CHARGED_TO.get()
+            if tag is not None:
+                self.by_tag[tag] = self.by_tag.get(tag, 0) + credits
             if remaining_header is not None:
                 try:
                     self.remaining = int(remaining_header)
                 except ValueError:
                     pass
+
+    def charged(self, tag: str) -> int:
+        """Credits of the calls made for ``tag`` (see :func:`charging`)."""
+        with self._lock:
+            return self.by_tag.get(tag, 0)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

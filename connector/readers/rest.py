@@ -3,7 +3,7 @@
 * ``fields`` takes at most 50 names per call, so a wide module is read as one
   paginated pass over the first 50 fields plus, per page, ``?ids=`` calls for
   the other field groups (100 ids each), joined by id — rows can never be
-  misaligned by concurrent writes.
+  misaligned by concurrent writes. A page's ``?ids=`` calls are sent at once (MaxConcurrency).
 * Sorted by id ascending with ``page_token`` chaining
   (:class:`~.paging.PageTokenPaginator`; page numbers stop at 2,000 records).
   Page tokens stop at 100,000 records; past that the reader continues with
@@ -15,12 +15,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import Any
 
 import pyarrow as pa
 
 from connector.api import records as api
+from connector.http.client import cancellable
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 
@@ -98,11 +102,29 @@ class RestReader:
         return [] if r.empty else list(r.body.get("data", []))
 
     def join_groups(self, module: str, groups: list[list[str]], recs: list[dict[str, Any]]) -> None:
+        """The other field groups of these records, by ``?ids=`` (100 a call), the calls sent at once."""
         by_id = {str(r["id"]): r for r in recs}
         ids = list(by_id)
-        for fields in groups:
-            for i in range(0, len(ids), ID_BATCH):
-                for extra in self._fetch_ids(module, fields, ids[i:i + ID_BATCH]):
-                    target = by_id.get(str(extra.get("id")))
-                    if target is not None:
-                        target.update({k: v for k, v in extra.items() if k in fields})
+        calls = [(fields, ids[i:i + ID_BATCH]) for fields in groups for i in range(0, len(ids), ID_BATCH)]
+        for (fields, _), extras in zip(calls, self._fetch_all(module, calls), strict=True):
+            for extra in extras:
+                target = by_id.get(str(extra.get("id")))
+                if target is not None:
+                    target.update({k: v for k, v in extra.items() if k in fields})
+
+    def _fetch_all(self, module: str, calls: list[tuple[list[str], list[str]]]) -> list[list[dict[str, Any]]]:
+        """Each ``(fields, ids)`` call's records, in order; up to MaxConcurrency of them in flight."""
+        workers = min(self.ctx.config.max_concurrency, len(calls))
+        if workers <= 1:
+            return [self._fetch_ids(module, fields, chunk) for fields, chunk in calls]
+        cancel = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho-join")
+        try:
+            futures = [pool.submit(copy_context().run, cancellable, cancel, self._fetch_ids, module, fields, chunk)
+                       for fields, chunk in calls]
+            return [f.result() for f in futures]
+        except BaseException:
+            cancel.set()  # the rest are not sent; a call in flight is not waited for
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)

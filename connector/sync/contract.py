@@ -129,8 +129,8 @@ class Source(ABC):
         """The source's users (id, name, email, status): a Zoho target maps owners by email with them."""
         return []
 
-    def credits(self) -> int:
-        """API credits this source has spent (0 for local files)."""
+    def credits(self, module: str | None = None) -> int:
+        """API credits this source has spent (0 for local files); ``module``: those spent for it."""
         return 0
 
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
@@ -142,6 +142,14 @@ class Source(ABC):
         table gives (Attachments' ``File_Path``, a file field entry's ``$path``): what a Zoho target
         re-uploads. OSError when it is not there; NotSupportedError for a source that keeps none."""
         raise NotSupportedError(f"{self.scheme} sources keep no file bytes beside their tables")
+
+    def concurrency(self) -> int:
+        """Independent calls (file downloads) the source serves at once (Zoho: the connection's MaxConcurrency)."""
+        return 1
+
+    def read_ahead(self) -> int:
+        """Full loads the runner may read ahead of the module it writes (0: none; see ``prefetch.py``)."""
+        return 0
 
     def __enter__(self) -> Self:
         return self
@@ -238,8 +246,8 @@ class Target(ABC):
         """The per-row report of rows the target did not take, when there is one."""
         return None
 
-    def credits(self) -> int:
-        """API credits this target has spent (0 for local files)."""
+    def credits(self, module: str | None = None) -> int:
+        """API credits this target has spent (0 for local files); ``module``: those spent for it."""
         return 0
 
     def files_folder(self) -> tuple[Path, Path] | None:

@@ -19,6 +19,12 @@ id, the name, size and hash written. Zoho never changes the bytes behind a file 
 is a new id), so a file already there under its id is not fetched again: an incremental run (or a
 full reload) downloads only new and changed files, and removes the files a record no longer has
 and the folders of deleted records.
+
+The files of one batch are downloaded concurrently (``workers``: the source's MaxConcurrency; the HTTP
+client's slots keep the calls within Zoho's limits): each folder's files by one worker, one after the
+other, so a folder's manifest is only ever written by one thread. The batch goes on once all of its
+files are in place; on Ctrl-C the workers stop sending and nobody waits for a download in flight
+(its ``.part`` file never gets a final name).
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ import logging
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -38,6 +47,8 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from connector.errors import ConnectorError, FileAccessError
+from connector.http.client import cancellable
+from connector.interrupts import is_interrupt
 from connector.localfs import open_private, private_dir, reporting_os_errors, write_private
 
 log = logging.getLogger("connector.sync")
@@ -89,6 +100,9 @@ class FilePlan:
     fields: tuple[str, ...] = ()
 
 
+#: one record's file field: its text, the parsed entries, the files, each entry with its file, the folder
+_FieldPlan = tuple[str | None, list[Any], list["FileRef"], list[tuple[dict[str, Any], "FileRef"]], tuple[str, ...]]
+
 #: a source's download: (GET path, params) -> the body in chunks
 Fetch = Callable[[str, dict[str, str]], Iterator[bytes]]
 
@@ -114,11 +128,13 @@ class FileCounts:
 class RecordFiles:
     """The files of one module in one run: adds their columns, downloads what is new, tidies up."""
 
-    def __init__(self, plan: FilePlan, fetch: Fetch, root: Path, base: Path) -> None:
+    def __init__(self, plan: FilePlan, fetch: Fetch, root: Path, base: Path, *, workers: int = 1) -> None:
         self.plan, self.fetch = plan, fetch
         self.root = root  # the files folder
         self.base = base  # paths in the table are relative to this (the target's folder)
         self.counts = FileCounts()
+        self.workers = max(1, workers)
+        self._counts_lock = threading.Lock()
 
     def schema(self, schema: pa.Schema) -> pa.Schema:
         if not self.plan.attachments:
@@ -140,19 +156,19 @@ class RecordFiles:
     def _attachments(self, b: pa.RecordBatch) -> pa.RecordBatch:
         rows = b.select([c for c in ("id", "File_Id", "File_Name", "Parent_Id_Id", "Parent_Id_Module")
                          if c in b.schema.names]).to_pylist()
-        paths: list[str | None] = []
-        sizes: list[int | None] = []
-        hashes: list[str | None] = []
+        refs: list[FileRef | None] = []
         for r in rows:
-            got = None
+            ref = None
             if r.get("File_Id") and r.get("Parent_Id_Id") and r.get("Parent_Id_Module"):  # links have no bytes
                 folder = (self.plan.module, safe_name(str(r["id"])))
                 ref = FileRef(folder, safe_name(str(r.get("File_Name") or ""), str(r["id"])), str(r["File_Id"]),
                               f"/{r['Parent_Id_Module']}/{r['Parent_Id_Id']}/Attachments/{r['id']}")
-                got = self._store(ref)
-            paths.append(got[0] if got else None)
-            sizes.append(got[1] if got else None)
-            hashes.append(got[2] if got else None)
+            refs.append(ref)
+        stored = iter(self._store_all([ref for ref in refs if ref is not None]))
+        got_all = [next(stored) if ref is not None else None for ref in refs]
+        paths = [got[0] if got else None for got in got_all]
+        sizes = [got[1] if got else None for got in got_all]
+        hashes = [got[2] if got else None for got in got_all]
         for (name, typ), values in zip(ATTACHMENT_COLUMNS, (paths, sizes, hashes), strict=True):
             column = pa.array(values, typ)
             if name in b.schema.names:
@@ -167,16 +183,20 @@ class RecordFiles:
             if name not in b.schema.names:
                 continue
             values = b.column(name).to_pylist()
-            out = [self._field_value(str(rid), name, v) for rid, v in zip(ids, values, strict=True)]
+            plans = [self._field_plan(str(rid), name, v) for rid, v in zip(ids, values, strict=True)]
+            stored = iter(self._store_all([ref for p in plans if p is not None for ref in p[2]]))
+            out = [v if p is None else self._field_value(p, [next(stored) for _ in p[2]])
+                   for v, p in zip(values, plans, strict=True)]
             b = b.set_column(b.schema.get_field_index(name), b.schema.field(name), pa.array(out, pa.string()))
         return b
 
-    def _field_value(self, rid: str, field_name: str, text: str | None) -> str | None:
+    def _field_plan(self, rid: str, field_name: str, text: str | None) -> _FieldPlan | None:
+        """The files one record's field names, each entry beside its file (None: not a list of entries)."""
         folder = (self.plan.module, safe_name(rid), safe_name(field_name))
         entries = json.loads(text) if text else []
         if not isinstance(entries, list):
-            return text
-        wanted: dict[str, str] = {}  # file id -> name in the folder
+            return None
+        pairs: list[tuple[dict[str, Any], FileRef]] = []
         names: set[str] = set()
         for e in entries:
             if not isinstance(e, dict) or not e.get("File_Id__s"):
@@ -185,15 +205,53 @@ class RecordFiles:
             if name in names:
                 name = safe_name(f"{e.get('id') or e['File_Id__s'][:12]}_{name}")
             names.add(name)
-            ref = FileRef(folder, name, str(e["File_Id__s"]), f"/{self.plan.module}/{rid}/actions/"
-                          "download_fields_attachment", {"fields_attachment_id": str(e.get("id") or "")})
-            got = self._store(ref)
-            wanted[ref.file_id] = name
+            pairs.append((e, FileRef(folder, name, str(e["File_Id__s"]), f"/{self.plan.module}/{rid}/actions/"
+                                     "download_fields_attachment", {"fields_attachment_id": str(e.get("id") or "")})))
+        return (text, entries, [ref for _, ref in pairs], pairs, folder)
+
+    def _field_value(self, plan: _FieldPlan, stored: list[tuple[str, int, str] | None]) -> str | None:
+        """The field's JSON with each entry's ``$path``, ``$size`` and ``$sha256`` (``stored``: what each of its
+        files got, in order); the files it no longer has go."""
+        text, entries, _, pairs, folder = plan
+        wanted: dict[str, str] = {}  # file id -> name in the folder
+        for (e, ref), got in zip(pairs, stored, strict=True):
+            wanted[ref.file_id] = ref.name
             e["$path"], e["$size"], e["$sha256"] = got if got else (None, None, None)
         self._keep_only(self.root.joinpath(*folder), wanted)
         return json.dumps(entries, ensure_ascii=False, separators=(",", ":")) if text else text
 
     # -- files -----------------------------------------------------------------------------------
+
+    def _store_all(self, refs: list[FileRef]) -> list[tuple[str, int, str] | None]:
+        """Every ref stored (see :meth:`_store`), in order: up to ``workers`` folders at once, a folder's files
+        one after the other."""
+        by_folder: dict[tuple[str, ...], list[int]] = {}
+        for i, ref in enumerate(refs):
+            by_folder.setdefault(ref.folder, []).append(i)
+        out: list[tuple[str, int, str] | None] = [None] * len(refs)
+        if self.workers == 1 or len(by_folder) <= 1:
+            return [self._store(ref) for ref in refs]
+
+        def folder_files(group: list[int]) -> None:
+            for i in group:
+                out[i] = self._store(refs[i])
+
+        cancel = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=min(self.workers, len(by_folder)), thread_name_prefix="zoho-files")
+        interrupted = False
+        try:
+            futures = [pool.submit(copy_context().run, cancellable, cancel, folder_files, group)
+                       for group in by_folder.values()]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for f in [*done, *futures]:
+                f.result()  # the first error (the target's disk, a stop) is raised here
+        except BaseException as exc:
+            interrupted = is_interrupt(exc)
+            cancel.set()  # no new download starts; one in flight never gets its final name
+            raise
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+        return out
 
     def _store(self, ref: FileRef) -> tuple[str, int, str] | None:
         """The file in place (downloaded unless already there by its id): (relative path, size, sha256)."""
@@ -206,7 +264,8 @@ class RecordFiles:
                 with reporting_os_errors(target, "attachment file"):
                     os.replace(folder / known["name"], target)
                 self._remember(folder, ref.file_id, ref.name, known["size"], known["sha256"])
-            self.counts.reused += 1
+            with self._counts_lock:
+                self.counts.reused += 1
             return rel, int(known["size"]), str(known["sha256"])
         private_dir(folder, "folder of downloaded files")
         part = folder / f".{ref.name}.part"
@@ -226,15 +285,17 @@ class RecordFiles:
             raise  # the target's disk: the run cannot go on
         except ConnectorError as exc:  # Zoho would not give this file: the row says so, the run goes on
             part.unlink(missing_ok=True)
-            self.counts.failed += 1
+            with self._counts_lock:
+                self.counts.failed += 1
             log.warning("%s: cannot download %s (%s)", self.plan.module, rel, exc)
             return None
         except BaseException:
             part.unlink(missing_ok=True)
             raise
         self._remember(folder, ref.file_id, ref.name, size, digest.hexdigest())
-        self.counts.downloaded += 1
-        self.counts.bytes += size
+        with self._counts_lock:
+            self.counts.downloaded += 1
+            self.counts.bytes += size
         return rel, size, digest.hexdigest()
 
     def _remember(self, folder: Path, file_id: str, name: str, size: int, sha: str) -> None:

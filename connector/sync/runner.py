@@ -24,9 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connector.errors import ConnectorError, CreditBudgetReached, PermissionDenied
+from connector.http.credits import charging
 from connector.interrupts import as_interrupt, is_interrupt
 
 from .contract import LookupRef, ProgressFn, Source, Target
+from .prefetch import ReadAhead
 from .record_files import RecordFiles
 from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
@@ -136,7 +138,7 @@ def _record_files(source: Source, target: Target, module: str) -> RecordFiles | 
     if folder is None or found is None:
         return None
     plan, fetch = found
-    return RecordFiles(plan, fetch, folder[0], folder[1])
+    return RecordFiles(plan, fetch, folder[0], folder[1], workers=source.concurrency())
 
 
 def _reference_clearer(source: Source, target: Target, names: list[str]) -> Callable[[str, list[str]], int] | None:
@@ -173,7 +175,10 @@ def _formulas_due(refresh: bool | timedelta, state: ModuleState | None, signpost
 def sync_module(source: Source, target: Target, module: str, state: ModuleState | None, *, incremental: bool,
                 signpost: datetime, progress: ProgressFn | None = None,
                 refresh_formulas: bool | timedelta = False,
-                clear_refs: Callable[[str, list[str]], int] | None = None) -> ModuleResult:
+                clear_refs: Callable[[str, list[str]], int] | None = None,
+                read: Callable[[str], Iterator[pa.RecordBatch]] | None = None) -> ModuleResult:
+    """One module: a full load, or the changes since its state (``read``: where a full load's rows come from,
+    ``source.read`` unless the runner reads ahead, :mod:`.prefetch`)."""
     started = time.monotonic()
     schema = source.schema(module)
     has_mt = "Modified_Time" in schema.names
@@ -188,7 +193,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost)
 
         def full_batches() -> Iterator[pa.RecordBatch]:
-            for b in counter.wrap(source.read(module)):
+            for b in counter.wrap((read or source.read)(module)):
                 # Every row read goes to the target; the watermark counts only rows older than the
                 # signpost, so rows changed while we read are read again (and upserted) next run.
                 if has_mt:
@@ -258,6 +263,38 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
     return res
 
 
+def _one_module(result: MigrationResult, source: Source, target: Target, module: str,
+                states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
+                refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
+                ahead: ReadAhead) -> bool:
+    """Sync one module into ``result``; False when it failed (its error is in its result).
+
+    Its credits are those of the calls made for it, wherever they ran (:func:`charging`): a read ahead
+    of its turn counts for it, not for the module written meanwhile.
+    """
+    result.interrupted_in = module
+    try:
+        if progress is not None:  # a scheduler's log shows the module is under way before its first rows
+            progress(module, "start", 0)
+        # File and DuckDB sources are complete per module up to their own upstream signpost.
+        cap = source.signpost(module) or signpost
+        with charging(module):
+            result.modules.append(sync_module(source, target, module, states.get(module),
+                                              incremental=incremental, signpost=cap, progress=progress,
+                                              refresh_formulas=refresh_formulas, clear_refs=clear_refs,
+                                              read=ahead.read))
+    except (PermissionDenied, CreditBudgetReached):
+        raise  # the connection's settings, not this module: every later call would be refused too
+    except ConnectorError as exc:
+        log.error("module %s failed: %s", module, exc)
+        result.modules.append(ModuleResult(module, "incremental" if incremental else "full", error=str(exc)))
+        return False
+    finally:
+        if result.modules and result.modules[-1].module == module:
+            result.modules[-1].credits = source.credits(module) + target.credits(module)
+    return True
+
+
 def _credits(source: Source, target: Target) -> int:
     return source.credits() + target.credits()
 
@@ -310,27 +347,16 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     signpost = source.now()
     result.started_at = signpost
     clear_refs = _reference_clearer(source, target, names)
-    for module in names:
-        spent = _credits(source, target)
-        result.interrupted_in = module
-        try:
-            if progress is not None:  # a scheduler's log shows the module is under way before its first rows
-                progress(module, "start", 0)
-            # File and DuckDB sources are complete per module up to their own upstream signpost.
-            cap = source.signpost(module) or signpost
-            result.modules.append(sync_module(source, target, module, states.get(module), incremental=incremental,
-                                              signpost=cap, progress=progress, refresh_formulas=refresh_formulas,
-                                              clear_refs=clear_refs))
-        except (PermissionDenied, CreditBudgetReached):
-            raise  # the connection's settings, not this module: every later call would be refused too
-        except ConnectorError as exc:
-            log.error("module %s failed: %s", module, exc)
-            result.modules.append(ModuleResult(module, "incremental" if incremental else "full", error=str(exc)))
-            if stop_on_error:
+    full = [m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)]
+    # While a module is written, the next full loads are read already (the target still writes one at a time).
+    ahead = ReadAhead(source.read, full, source.read_ahead())
+    try:
+        for module in names:
+            if not _one_module(result, source, target, module, states, signpost, incremental, progress,
+                               refresh_formulas, clear_refs, ahead) and stop_on_error:
                 break
-        finally:
-            if result.modules and result.modules[-1].module == module:
-                result.modules[-1].credits = _credits(source, target) - spent
+    finally:
+        ahead.close()
     result.interrupted_in = SECOND_PASS
     result.notes += target.finish(progress)
     for m in result.modules:  # the second pass may have failed rows too

@@ -62,6 +62,10 @@ def _not_taken(batches: Iterator[pa.RecordBatch], second: datetime, taken: set[s
             yield kept
 
 
+#: full loads read ahead of the one being written, at most (half the connection's MaxConcurrency)
+MAX_READ_AHEAD = 8
+
+
 class ZohoSource(Source):
     scheme = "zoho"
 
@@ -149,8 +153,9 @@ class ZohoSource(Source):
         """Zoho's clock (from the Date header), second precision: the run's signpost."""
         return metadata.server_now(self.session.http)
 
-    def credits(self) -> int:
-        return int(self.session.http.meter.total)
+    def credits(self, module: str | None = None) -> int:
+        meter = self.session.http.meter
+        return int(meter.total if module is None else meter.charged(module))
 
     def users(self) -> list[dict[str, Any]]:
         """Every user (id, name, email, status): a Zoho target maps record owners by email with them."""
@@ -358,6 +363,15 @@ class ZohoSource(Source):
                 if rows:
                     return True
         return False
+
+    def concurrency(self) -> int:
+        return self.session.config.max_concurrency
+
+    def read_ahead(self) -> int:
+        config = self.session.config
+        if config.credit_budget or config.credit_budget_per_day:
+            return 0  # a budget is spent in module order, so that where it stops, whole modules are kept
+        return min(MAX_READ_AHEAD, config.max_concurrency // 2)
 
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""

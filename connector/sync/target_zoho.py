@@ -139,8 +139,9 @@ class ZohoTarget(Target):
     def identity(self) -> str:
         return f"zoho:{self.session.config.api_domain}#{self.session.org().get('id')}"
 
-    def credits(self) -> int:
-        return int(self.session.http.meter.total)
+    def credits(self, module: str | None = None) -> int:
+        meter = self.session.http.meter
+        return int(meter.total if module is None else meter.charged(module))
 
     @property
     def report_path(self) -> str | None:

@@ -261,3 +261,18 @@ def test_paging_with_page_and_page_token(make_emulator):
     emu.advance_clock(86_401)
     z.token = z.mint()
     err(create(z, dict(query, page_token=tok)), 400, "EXPIRED_VALUE")
+
+
+def test_counters_give_the_jobs_finished_and_the_seconds_zoho_spent_on_them(make_emulator):
+    # One job of n rows takes max(0.2, n / bulk_rows_per_s) virtual seconds, jobs of an org one after another:
+    # the part of a load no client can shorten, which benchmarks/latency.py builds its lower bound on.
+    emu = make_emulator(records=900, seed=11, bulk_rows_per_s=1_000)
+    z = ZohoClient(emu)
+    assert emu.stats()["bulk_jobs"] == {}
+    sizes = []
+    for module in ("Contacts", "Leads"):
+        _, _, rows = run_job(z, {"module": {"api_name": module}, "fields": ["Last_Name"]})
+        sizes.append(len(rows))
+    seen = emu.stats()["bulk_jobs"]["bulk_read"]
+    assert seen["jobs"] == 2
+    assert seen["seconds"] == pytest.approx(sum(max(0.2, n / 1_000) for n in sizes), abs=0.002)

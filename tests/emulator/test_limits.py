@@ -151,6 +151,25 @@ def test_heavy_calls_have_a_sub_concurrency_of_ten(make_emulator, heavy):
         assert statuses == [200] * 13
 
 
+def test_counters_show_the_peak_concurrency_per_client_and_start_again_on_request(make_emulator):
+    emu = make_emulator(records=60, latency_ms=700)  # concurrency 20, sub-concurrency 10
+    z = ZohoClient(emu)
+    heavy = {"fields": "Last_Name", "per_page": 2, "sort_by": "Modified_Time"}
+    answers = together([(z.headers(), f"{z.base}/Leads", heavy)] * 13 + [(z.headers(), f"{z.base}/org", {})] * 3)
+    admitted = sum(r.status_code == 200 for r in answers)
+    seen = emu.stats()["concurrency"]
+    assert (seen["limit"], seen["sub_limit"]) == (20, 10)
+    assert seen["peak_heavy"] == 10 and seen["peak_heavy_per_client"] == {emu.client_id: 10}
+    assert 10 <= seen["peak"] <= min(admitted, 20) and seen["peak_per_client"] == {emu.client_id: seen["peak"]}
+    assert emu.stats()["rejected_429"] == 16 - admitted >= 1
+    # POST reads the counters and starts the peaks again (one benchmark phase at a time)
+    before = z.admin("POST", "stats").json()["concurrency"]
+    assert before["peak_heavy"] == 10
+    assert z.get("/org").status_code == 200
+    after = emu.stats()["concurrency"]
+    assert (after["peak"], after["peak_heavy"]) == (1, 0)
+
+
 def test_concurrency_limit_can_change_at_run_time(make_emulator):
     emu = make_emulator(records=30, latency_ms=700)
     z = ZohoClient(emu)

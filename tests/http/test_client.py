@@ -316,3 +316,48 @@ def test_backoff_is_exponential_jittered_and_honours_retry_after(attempt, retry_
     backoff = Backoff(base=1.0, cap=8.0)
     waits = [backoff(_state(attempt, retry_after)) for _ in range(50)]
     assert all(low <= w <= high for w in waits)
+
+
+def test_heavy_calls_wait_for_one_of_zohos_ten_heavy_slots(make_emulator):
+    # MaxConcurrency 20 is the Enterprise limit, but COQL is heavy: Zoho takes 10 at once and refuses the
+    # 11th with a 429 rather than queueing it. The connection queues the extra ones itself.
+    emu = make_emulator(records=10, latency_ms=300)
+    with fast_session(conn(emu, MaxConcurrency=20, MaxRetries=0)) as s:
+        s.tokens.access_token()
+        errors: list[Exception] = []
+
+        def coql() -> None:
+            try:
+                s.http.post("/coql", json={"select_query": "select id from Leads where id is not null limit 1"},
+                            kind="query")
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        pool = [threading.Thread(target=coql) for _ in range(14)] + [
+            threading.Thread(target=lambda: s.http.get("/org")) for _ in range(6)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    seen = stats(emu)
+    assert errors == [] and seen["rejected_429"] == 0
+    assert seen["concurrency"]["peak_heavy"] == 10 and seen["concurrency"]["peak"] <= 20
+
+
+@pytest.mark.parametrize(("method", "url", "params", "body", "heavy"), [
+    ("POST", "https://x/crm/v8/coql", None, {"select_query": "select id from Leads"}, True),
+    ("GET", "https://x/crm/v8/Leads", {"sort_by": "id", "per_page": 200}, None, True),
+    ("GET", "https://x/crm/v8/Leads", {"cvid": "1"}, None, True),
+    ("GET", "https://x/crm/v8/Leads", {"sort_by": None, "fields": "id"}, None, False),
+    ("GET", "https://x/crm/v8/Leads", None, None, False),
+    ("POST", "https://x/crm/v8/Leads", None, {"data": [{}] * 11}, True),
+    ("POST", "https://x/crm/v8/Leads/upsert", None, {"data": [{}] * 11}, True),
+    ("PUT", "https://x/crm/v8/Leads", None, {"data": [{}] * 10}, False),
+    ("POST", "https://x/crm/v8/Leads/1/actions/convert", None, {"data": [{}]}, True),
+    ("POST", "https://x/crm/bulk/v8/read", None, {"query": {"module": {"api_name": "Leads"}}}, False),
+    ("GET", "https://x/crm/v8/org", None, None, False),
+])
+def test_which_calls_are_heavy(method, url, params, body, heavy):
+    from connector.http.concurrency import is_heavy
+
+    assert is_heavy(method, url, params, body) is heavy

@@ -121,6 +121,22 @@ def test_migration_writes_every_file_byte_exact(kind: str, org: Emulator, tmp_pa
     assert any("downloaded" in note for m in result.modules for note in m.notes)
 
 
+def test_files_are_downloaded_concurrently_within_max_concurrency(make_emulator: Callable[..., Emulator],
+                                                                   tmp_path: Path) -> None:
+    # Every file is one GET: with Zoho's latency, one at a time is what made a whole-org migration slow.
+    # Projects is read by one paged read (one call at a time): only its files can overlap.
+    emu = make_emulator(records=300, seed=21, latency_ms=60)
+    client = ZohoClient(emu)
+    client.admin("POST", "stats")  # the peaks start now
+    out = tmp_path / "out"
+    result = migrate(emu.connection_string + ";MaxConcurrency=6", f"parquet:{out}", modules=["Projects"])
+    assert result.ok, [(m.module, m.error, m.notes) for m in result.modules]
+    assert assert_field_files_match(client, "parquet", out, out) >= 8
+    seen = emu.stats()
+    assert seen["rejected_429"] == 0
+    assert 2 <= seen["concurrency"]["peak"] <= 6
+
+
 def test_incremental_fetches_only_new_files_and_drops_gone_ones(make_emulator: Callable[..., Emulator],
                                                                 tmp_path: Path) -> None:
     emu = make_emulator(records=300, seed=22)

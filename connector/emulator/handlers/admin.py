@@ -32,6 +32,14 @@ def stats(app: App, req: Request) -> Response:
     return Response.json(app.snapshot_stats())
 
 
+@route("POST", r"/__emulator/stats", kind="admin")
+def stats_and_reset_peaks(app: App, req: Request) -> Response:
+    """The counters, then the concurrency peaks start again (one phase of a benchmark at a time)."""
+    snapshot = app.snapshot_stats()
+    app.limits.reset_peaks()
+    return Response.json(snapshot)
+
+
 @route("GET", r"/__emulator/export/(?P<module>[A-Za-z0-9_]+)", kind="admin")
 def export(app: App, req: Request) -> Response:
     """Ground truth: every record of a module in the API's own record shape (single-record form)."""

@@ -57,7 +57,7 @@ class RestStrategy:
         if rows <= listed:
             return price
         # Past 100,000 records the reader goes on by COQL keyset (every field in one call).
-        return price + keyset_cost(rows - listed, limit, listed)
+        return price + keyset_cost(rows - listed, limit, listed, slots=extras.slots)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
         pd = pushdown or NO_PUSHDOWN
@@ -94,7 +94,7 @@ def _ids_where(pd: Pushdown) -> tuple[str, ...]:
 def _ids_in(ctx: ReaderContext, module: str, pd: Pushdown, bounds: IdRange) -> Iterator[list[str]]:
     """The slice's ids, 100 at a time, listed by COQL keyset as the slice reads them."""
     ids = CoqlReader(ctx).batches(module, ["id"], Pushdown(modified_since=pd.modified_since),
-                                  after_id=bounds.after, upto_id=bounds.upto)
+                                  after_id=bounds.after, upto_id=bounds.upto, split=False)
     for batch in ids:
         column = [str(i) for i in batch.column("id").to_pylist()]
         for i in range(0, len(column), MAX_IDS):

@@ -1,0 +1,152 @@
+"""A whole read's independent slices run at once: same rows, a fixed order, within Zoho's limits.
+
+Against an emulator that answers every call after a small latency (so calls sent together overlap and
+its counters see the peak in flight); nothing here asserts a duration.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector.emulator import Emulator
+from connector.model import Pushdown
+from connector.readers.concurrent import round_robin
+from connector.readers.coql import CoqlReader
+from connector.readers.rest import RestReader
+from connector.readers.strategies.base import keyset_cost
+from connector.session import ZohoSession
+
+from .expected import volatile_columns
+
+COLUMNS = ["id", "Last_Name", "Email", "Annual_Revenue", "Modified_Time"]
+
+
+@pytest.fixture(scope="module")
+def slow_org() -> Iterator[Emulator]:
+    with Emulator(records=0, sizes={"Leads": 9_000}, seed=5, latency_ms=40, org="classic") as emu:
+        yield emu
+
+
+def read(emu: Emulator, max_concurrency: int, pushdown: Pushdown | None = None) -> tuple[list[dict[str, Any]],
+                                                                                          dict[str, Any]]:
+    """The rows of one COQL read of Leads, in the order they came, and what the emulator counted for it."""
+    requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)  # peaks start now
+    before = emu.stats()
+    with ZohoSession(emu.connection_string + f";MaxConcurrency={max_concurrency}") as s:
+        s.catalog.table("Leads")  # metadata first: only the read's own calls below
+        rows = [r for b in CoqlReader(s.reader_context()).batches("Leads", COLUMNS, pushdown) for r in b.to_pylist()]
+    after = emu.stats()
+    return rows, {"credits": after["credits_used"] - before["credits_used"],
+                  "peak_heavy": after["concurrency"]["peak_heavy"], "rejected": after["rejected_429"]}
+
+
+def test_a_whole_read_runs_its_id_slices_at_once_with_the_same_rows(slow_org: Emulator) -> None:
+    serial, one = read(slow_org, 1)
+    split, many = read(slow_org, 6)
+    again, _ = read(slow_org, 6)
+    assert len(serial) == 9_000 == len({r["id"] for r in split})
+    assert sorted(split, key=lambda r: int(r["id"])) == serial  # the serial read comes in id order
+    assert [r["id"] for r in again] == [r["id"] for r in split]  # a fixed order, whichever answer came first
+    assert one["peak_heavy"] == 1 and 2 <= many["peak_heavy"] <= 6
+    assert one["rejected"] == many["rejected"] == 0
+    # The same 2,000-row pages (each slice ends at its last id, no empty call), plus one COUNT and one
+    # credit per bound: at most one credit per slice above the serial read; the cost model says so too.
+    assert one["credits"] <= many["credits"] <= one["credits"] + 6
+    model = keyset_cost(9_000, slots=6).credits - keyset_cost(9_000).credits  # type: ignore[operator]
+    assert many["credits"] - one["credits"] == model > 0
+
+
+@pytest.mark.parametrize("pushdown", [Pushdown(limit=5_000, exact=True),
+                                      Pushdown(order_by=(("Last_Name", True),), limit=1_500, exact=True)],
+                         ids=["limit", "order-by"])
+def test_a_limit_or_an_order_keeps_the_read_whole(slow_org: Emulator, pushdown: Pushdown) -> None:
+    rows, seen = read(slow_org, 6, pushdown)
+    assert len(rows) == pushdown.limit and seen["peak_heavy"] == 1
+    if not pushdown.order_by:
+        assert [int(r["id"]) for r in rows] == sorted(int(r["id"]) for r in rows)
+
+
+def test_records_changing_during_a_split_read_are_never_doubled_nor_lost(slow_org: Emulator) -> None:
+    # Id ranges never move a record: every record present throughout comes back exactly once.
+    start = {r["id"] for r in read(slow_org, 1)[0]}
+    stop = threading.Event()
+    touched: set[str] = set()
+
+    def mutate() -> None:
+        while not stop.is_set():
+            r = requests.post(f"{slow_org.origin}/__emulator/mutate", headers=slow_org.admin_headers(), timeout=60,
+                              json={"module": "Leads", "updates": 20, "creates": 5, "deletes": 5, "seed": len(touched)})
+            body = r.json()
+            touched.update(str(i) for k in ("updated", "created", "deleted") for i in body.get(k, []))
+
+    t = threading.Thread(target=mutate)
+    t.start()
+    try:
+        rows, seen = read(slow_org, 6)
+    finally:
+        stop.set()
+        t.join()
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) and seen["peak_heavy"] >= 2
+    assert start - touched <= set(ids)  # nobody touched them: they are there
+
+
+def test_a_wide_rest_page_joins_its_field_groups_at_once(slow_org: Emulator) -> None:
+    # Leads has more than 50 fields: each page of 200 is joined by ?ids= calls (100 ids each) for the rest.
+    def rest(max_concurrency: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        requests.post(f"{slow_org.origin}/__emulator/stats", headers=slow_org.admin_headers(), timeout=30)
+        with ZohoSession(slow_org.connection_string + f";MaxConcurrency={max_concurrency}") as s:
+            ts = s.catalog.table("Leads")
+            assert len(ts.fields_for(None)) > 50
+            drift = volatile_columns(ts)  # formulas over "now"
+            rows = [{k: v for k, v in r.items() if k not in drift} for b in RestReader(s.reader_context()).batches(
+                "Leads", None, Pushdown(limit=400, exact=True)) for r in b.to_pylist()]
+        return rows, slow_org.stats()
+
+    serial, one = rest(1)
+    joined, many = rest(6)
+    assert len(serial) == 400 and joined == serial
+    assert one["concurrency"]["peak"] == 1 and many["concurrency"]["peak"] >= 2
+    assert many["rejected_429"] == 0
+
+
+def _slices(lengths: list[int]) -> list[Callable[[], Iterator[tuple[int, int]]]]:
+    return [(lambda i=i, n=n: iter([(i, k) for k in range(n)])) for i, n in enumerate(lengths)]  # type: ignore[misc]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 7), min_size=1, max_size=6))
+def test_round_robin_hands_batches_on_in_slice_order(lengths: list[int]) -> None:
+    want = [(i, k) for k in range(max(lengths)) for i, n in enumerate(lengths) if k < n]
+    assert list(round_robin(_slices(lengths))) == want
+
+
+def test_a_slice_error_reaches_the_caller_and_stops_the_others() -> None:
+    ran: list[int] = []
+
+    def bad() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch({"x": [1]})
+        raise RuntimeError("no answer")
+
+    def endless() -> Iterator[pa.RecordBatch]:
+        while True:
+            ran.append(1)
+            yield pa.record_batch({"x": [2]})
+
+    got = []
+    with pytest.raises(RuntimeError, match="no answer"):
+        for b in round_robin([bad, endless]):
+            got.append(b)
+    assert len(got) == 2  # the first batch of each, then the error in turn
+    # the endless slice stops once the caller does: its buffer fills and it is told to end
+    seen = len(ran)
+    threading.Event().wait(0.3)
+    assert len(ran) <= seen + 1
