@@ -27,9 +27,9 @@ import pyarrow.compute as pc
 
 from . import files, schema, stage_history
 from .org import (
-    contact_roles,
     gen_activities,
     gen_classic,
+    gen_contact_roles,
     gen_files,
     gen_inventory,
     gen_marketing,
@@ -59,7 +59,7 @@ Hook = Callable[[GenContext, dict[str, pa.Array]], None]
 FORMATTED_TEXT = frozenset({"call_duration"})
 #: per module: fills the columns one field at a time cannot (polymorphic lookups, totals ...)
 HOOKS: dict[str, Hook] = {**gen_classic.HOOKS, **gen_activities.HOOKS, **gen_inventory.HOOKS, **gen_marketing.HOOKS,
-                          **gen_notes.HOOKS, **gen_files.HOOKS, **contact_roles.HOOKS}
+                          **gen_notes.HOOKS, **gen_files.HOOKS, **gen_contact_roles.HOOKS}
 
 
 def module_sizes(records: int, overrides: dict[str, int] | None = None, org: OrgSchema | None = None

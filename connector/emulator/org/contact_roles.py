@@ -11,14 +11,7 @@ campaign members): not in ``/settings/modules``, COQL or bulk. A contact has one
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import pyarrow as pa
-
 from .types import FieldDef, ModuleDef
-
-if TYPE_CHECKING:
-    from .gen_base import GenContext
 
 #: (id, name): Zoho's default contact roles, in their picklist order
 ROLES: tuple[tuple[int, str], ...] = tuple(
@@ -41,21 +34,3 @@ DEAL_CONTACT_ROLES = ModuleDef(
         FieldDef("Modified_Time", "datetime", "Modified Time", read_only=True, gen="modified"),
     ),
 )
-
-
-def deal_roles(ctx: GenContext, cols: dict[str, pa.Array]) -> None:
-    """Spread over deals round-robin, distinct contacts per deal (a contact has one role in a deal)."""
-    # imported here: the generator's helpers import the store, which imports the module table (and this)
-    from ..store import id_base
-    from .gen_base import module_def, row_index
-
-    n_d, n_c = max(ctx.sizes["Deals"], 1), max(ctx.sizes["Contacts"], 1)
-    k = row_index(ctx)
-    deal = k % n_d
-    contact = (deal * 7919 + k // n_d) % n_c + 1
-    cols["Deal"] = pa.array(id_base(module_def("Deals")) + deal + 1, pa.int64())
-    cols["Contact"] = pa.array(id_base(module_def("Contacts")) + contact, pa.int64())
-    cols["Contact_Role"] = pa.array([ROLES[int(i) % len(ROLES)][0] for i in (k * 5 + deal)], pa.int64())
-
-
-HOOKS = {DEAL_CONTACT_ROLES.api_name: deal_roles}
