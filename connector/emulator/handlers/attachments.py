@@ -29,7 +29,7 @@ from ..zoho_errors import ZohoError, record_error, required_param
 from .common import API, MODULE, RECORD_ID, get_module, int_param, scopes_for
 from .external_ids import path_record_id
 from .files import BAD_REQUEST, download, too_large
-from .write_common import INVALID_ID, MAX_RECORDS, caller, record_details, respond, success
+from .write_common import INVALID_ID, caller, ids_param, record_details, respond, success
 
 PATH = API + "/" + MODULE + "/" + RECORD_ID + "/Attachments"
 LINK = "Link URL"
@@ -159,12 +159,7 @@ def _delete(app: App, req: Request, m: ModuleDef, rid: int, raw_ids: list[str]) 
 @route("DELETE", PATH, scopes=scopes_for("READ"))
 def delete_attachments(app: App, req: Request) -> Response:
     m, rid = _parent(app, req, "DELETE")
-    ids = [s.strip() for s in (req.param("ids") or "").split(",") if s.strip()]
-    if not ids:
-        raise required_param("ids")
-    if len(ids) > MAX_RECORDS:
-        raise ZohoError(400, "LIMIT_EXCEEDED", f"the maximum number of ids allowed is {MAX_RECORDS}",
-                        {"limit": MAX_RECORDS})
+    ids = ids_param(req)
     return _delete(app, req, m, rid, ids)
 
 

@@ -29,9 +29,9 @@ from ..org.related import RelatedList
 from ..store import q
 from ..value_types import as_id
 from ..writes import insert_records
-from ..zoho_errors import ZohoError, record_error, required_param
+from ..zoho_errors import ZohoError, record_error
 from .common import API, MODULE, RECORD_ID, SETTINGS_READ, fixed_scopes, int_param, scopes_for, split_fields
-from .write_common import MAX_RECORDS, caller, parse_body, respond, success
+from .write_common import caller, ids_param, parse_body, respond, success
 
 PATH = API + "/" + MODULE + "/" + RECORD_ID + "/(?P<related>" + LIST_NAME + ")"
 CONTACT = r"/(?P<contact>[0-9]+)"
@@ -157,10 +157,5 @@ def delete_contact_role(app: App, req: Request) -> Response:
 
 @route("DELETE", PATH, scopes=scopes_for("DELETE"))
 def delete_contact_roles(app: App, req: Request) -> Response:
-    ids = [s.strip() for s in (req.param("ids") or "").split(",") if s.strip()]
-    if not ids:
-        raise required_param("ids")
-    if len(ids) > MAX_RECORDS:
-        raise ZohoError(400, "LIMIT_EXCEEDED", f"the maximum number of ids allowed is {MAX_RECORDS}",
-                        {"limit": MAX_RECORDS})
+    ids = ids_param(req)
     return _remove(app, req, ids)

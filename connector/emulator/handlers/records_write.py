@@ -16,15 +16,15 @@ from ..schema import ModuleDef
 from ..values import decode_record
 from ..write_batch import WriteBatch
 from ..writes import delete_records, insert_records, record_triggers, update_records
-from ..zoho_errors import ZohoError, record_error, required_param
+from ..zoho_errors import record_error
 from .common import API, MODULE, RECORD_ID, bool_param, get_module, scopes_for
 from .external_ids import external_field, ids_for
 from .write_common import (
     INVALID_ID,
-    MAX_RECORDS,
     caller,
     header_time,
     heavy_call,
+    ids_param,
     parse_body,
     record_details,
     record_states,
@@ -140,12 +140,7 @@ def _delete(app: App, req: Request, m: ModuleDef, raw_ids: list[str]) -> Respons
 @route("DELETE", API + "/" + MODULE, scopes=scopes_for("DELETE"))
 def delete_many(app: App, req: Request) -> Response:
     m = get_module(app.org, req.path_params["module"])
-    ids = [s.strip() for s in (req.param("ids") or "").split(",") if s.strip()]
-    if not ids:
-        raise required_param("ids")
-    if len(ids) > MAX_RECORDS:
-        raise ZohoError(400, "LIMIT_EXCEEDED", f"the maximum number of ids allowed is {MAX_RECORDS}",
-                        {"limit": MAX_RECORDS})
+    ids = ids_param(req)
     return _delete(app, req, m, ids)
 
 

@@ -20,10 +20,10 @@ from ..org.related import RelatedList
 from ..store import q
 from ..value_types import FieldError, as_id, scalar_value
 from ..writes import insert_records
-from ..zoho_errors import ZohoError, record_error, required_param
+from ..zoho_errors import ZohoError, record_error
 from .common import scopes_for
 from .related_records import PATH, resolve
-from .write_common import MAX_RECORDS, caller, parse_body, respond, success
+from .write_common import caller, ids_param, parse_body, respond, success
 
 RELATED_INVALID = "the related id given seems to be invalid"
 
@@ -109,12 +109,7 @@ def link_record(app: App, req: Request) -> Response:
 def delink_records(app: App, req: Request) -> Response:
     _, parent_id, rl, _ = resolve(app, req, "UPDATE")
     _linking(rl)
-    ids = [s.strip() for s in (req.param("ids") or "").split(",") if s.strip()]
-    if not ids:
-        raise required_param("ids")
-    if len(ids) > MAX_RECORDS:
-        raise ZohoError(400, "LIMIT_EXCEEDED", f"the maximum number of ids allowed is {MAX_RECORDS}",
-                        {"limit": MAX_RECORDS})
+    ids = ids_param(req)
     return _delink(app, parent_id, rl, ids)
 
 

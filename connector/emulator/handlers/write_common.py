@@ -21,10 +21,21 @@ from ..http import Request, Response
 from ..schema import ModuleDef
 from ..write_batch import user_ref
 from ..writes import TRIGGERS
-from ..zoho_errors import ZohoError, record_error
+from ..zoho_errors import ZohoError, record_error, required_param
 from .common import scopes_for
 
 MAX_RECORDS = 100
+
+
+def ids_param(req: Request) -> list[str]:
+    """The ``ids`` query parameter of a delete or delink: required, at most 100 (Zoho's limit per call)."""
+    ids = [s.strip() for s in (req.param("ids") or "").split(",") if s.strip()]
+    if not ids:
+        raise required_param("ids")
+    if len(ids) > MAX_RECORDS:
+        raise ZohoError(400, "LIMIT_EXCEEDED", f"the maximum number of ids allowed is {MAX_RECORDS}",
+                        {"limit": MAX_RECORDS})
+    return ids
 INVALID_ID = "the id given seems to be invalid"
 
 
