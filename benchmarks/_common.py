@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -65,3 +66,16 @@ def micro_main(doc: str | None, name: str, default_runs: int, unit: str, run: Ca
     print_table(report)
     save(report, args.output)
     return 0
+
+
+def start_emulator(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """``zohocrm emulator ARGS`` as a process of its own (its CPU and memory are not the measured client's),
+    and the JSON line it prints when ready."""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "emulator", *args], cwd=root,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit("the emulator did not start")
+    return proc, json.loads(line)

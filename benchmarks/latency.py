@@ -44,10 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from _common import save  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import save, start_emulator  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
-ZOHOCRM = [sys.executable, "-m", "connector.cli"]
 ORG_CONCURRENCY, HEAVY_CONCURRENCY = 20, 10
 BULK_ROWS_PER_S = 20_000
 #: where the phases import the connector from (None: this checkout)
@@ -55,16 +54,10 @@ CLIENT_PATH: str | None = None
 ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Leads"
 
 
-def start_emulator(records: int, latency_ms: float, seed: int, *sizes: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def emulator(records: int, latency_ms: float, seed: int, *sizes: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     size_args = [a for s in sizes for a in ("--size", s)]
-    proc = subprocess.Popen([*ZOHOCRM, "emulator", "--org", "classic", "--records", str(records), "--seed", str(seed),
-                             "--latency-ms", str(latency_ms), "--bulk-rows-per-s", str(BULK_ROWS_PER_S), *size_args],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        raise SystemExit("the emulator did not start")
-    return proc, json.loads(line)
+    return start_emulator("--org", "classic", "--records", str(records), "--seed", str(seed), "--latency-ms",
+                          str(latency_ms), "--bulk-rows-per-s", str(BULK_ROWS_PER_S), *size_args)
 
 
 def stats(info: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +174,7 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
     extra = f";MaxConcurrency={opts.max_concurrency}"
     out: dict[str, Any] = {}
     for n in records:
-        proc, emu = start_emulator(n, latency_ms, opts.seed)
+        proc, emu = emulator(n, latency_ms, opts.seed)
         try:
             conn = emu["connection_string"] + extra
             folder = work / f"org-{n}-{latency_ms:g}ms"  # its own: a migration reuses files already there
@@ -197,7 +190,7 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
                                                  "sync", conn=conn, dir=str(folder))
         finally:
             proc.terminate()
-    proc, emu = start_emulator(0, latency_ms, opts.seed, f"Leads={opts.select_rows}")
+    proc, emu = emulator(0, latency_ms, opts.seed, f"Leads={opts.select_rows}")
     try:
         out["select"] = measured(f"select {opts.select_rows // 1000}k @{latency_ms:g}ms", emu, latency_s, slots, "select",
                                      conn=emu["connection_string"] + extra)
@@ -206,7 +199,7 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
     leads = work / "leads"
     if not leads.exists():
         phase("export", src=str(work / f"org-{records[0]}-{latency_ms:g}ms"), dir=str(leads), rows=opts.insert_rows)
-    proc, emu = start_emulator(0, latency_ms, 7)
+    proc, emu = emulator(0, latency_ms, 7)
     try:
         out["insert"] = measured(f"insert {opts.insert_rows // 1000}k REST @{latency_ms:g}ms", emu, latency_s, slots, "insert",
                                      conn=emu["connection_string"] + extra, dir=str(leads),

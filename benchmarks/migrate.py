@@ -45,23 +45,16 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from _common import save  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import save, start_emulator  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
-ZOHOCRM = [sys.executable, "-m", "connector.cli"]
 ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Leads"
 
 
 # -- emulators and phases in processes of their own ------------------------------------------------
 
-def start_emulator(records: int, seed: int, org: str = "classic") -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    proc = subprocess.Popen([*ZOHOCRM, "emulator", "--org", org, "--records", str(records), "--seed", str(seed)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        raise SystemExit("the emulator did not start")
-    return proc, json.loads(line)
+def emulator(records: int, seed: int, org: str = "classic") -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    return start_emulator("--org", org, "--records", str(records), "--seed", str(seed))
 
 
 def stats(info: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +202,7 @@ def main() -> None:
     rows = 0
     try:
         if opts.whole_org:
-            proc, w = start_emulator(opts.whole_org, opts.seed, org="enterprise")
+            proc, w = emulator(opts.whole_org, opts.seed, org="enterprise")
             procs.append(proc)
             results["whole-org"] = measured("whole-org", w, 0, conn=w["connection_string"], dir=str(work / "org"))
             results["whole-org"]["org_records"] = sum(dict(w["records"]).values())
@@ -219,7 +212,7 @@ def main() -> None:
             raise _Done
         print(f"starting an emulator with {opts.records:,} records ...", flush=True)
         t0 = time.perf_counter()
-        proc, a = start_emulator(opts.records, opts.seed)
+        proc, a = emulator(opts.records, opts.seed)
         procs.append(proc)
         sizes = dict(a["records"])
         print(f"  ready in {time.perf_counter() - t0:.1f} s: {sizes}", flush=True)
@@ -243,7 +236,7 @@ def main() -> None:
         pq_dir = work / "leads"
         phase("export-leads", db=str(db), dir=str(pq_dir), rows=rows)
         for api in ("rest", "bulk"):
-            proc, b = start_emulator(0, 7)
+            proc, b = emulator(0, 7)
             procs.append(proc)
             results[f"write-{api}"] = measured(f"write-{api}", b, min_write_credits(rows, api), conn=b[
                 "connection_string"], dir=str(pq_dir), state=str(work / f"state-{api}.duckdb"))
