@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from _common import save, start_emulator  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import leads_without_external_ref, save, start_emulator  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 ORG_CONCURRENCY, HEAVY_CONCURRENCY = 20, 10
@@ -93,25 +93,12 @@ def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
         with ZohoSession(args["conn"] + ";APIType=COQL") as session:
             rows = sum(b.num_rows for b in Engine(session).execute("SELECT * FROM Leads"))
     elif name == "export":
-        import pyarrow as pa
-
         from connector.sync import open_source, open_target
         from connector.sync.state import ModuleState
 
         src, tgt = open_source(f"parquet:{args['src']}"), open_target(f"parquet:{args['dir']}")
-
-        def head():  # type: ignore[no-untyped-def]
-            # External_Ref is unique and the empty org's seed leads hold some values: left empty
-            left = args["rows"]
-            for b in src.read("Leads"):
-                if left <= 0:
-                    return
-                b = b.slice(0, left)
-                i = b.schema.get_field_index("External_Ref")
-                yield b.set_column(i, "External_Ref", pa.nulls(b.num_rows, pa.string())) if i >= 0 else b
-                left -= b.num_rows
-
-        rows = tgt.replace_module("Leads", src.schema("Leads"), head(), ModuleState("Leads", loaded=True))
+        rows = tgt.replace_module("Leads", src.schema("Leads"), leads_without_external_ref(src, args["rows"]),
+                                  ModuleState("Leads", loaded=True))
         tgt.close()
         src.close()
     else:  # insert

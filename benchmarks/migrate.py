@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from _common import save, start_emulator  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import leads_without_external_ref, save, start_emulator  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Leads"
@@ -90,20 +90,9 @@ def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
         tgt = open_target(f"parquet:{args['dir']}")
         import pyarrow as pa
 
-        def head():  # type: ignore[no-untyped-def]
-            # External_Ref is unique and the fresh org's three seed leads hold the first values.
-            left = args["rows"]
-            for b in src.read("Leads"):
-                if left <= 0:
-                    return
-                b = b.slice(0, left)
-                i = b.schema.get_field_index("External_Ref")
-                yield b.set_column(i, "External_Ref", pa.nulls(b.num_rows, pa.string())) if i >= 0 else b
-                left -= b.num_rows
-
         from connector.sync.state import ModuleState
-
-        rows = tgt.replace_module("Leads", src.schema("Leads"), head(), ModuleState("Leads", loaded=True))
+        rows = tgt.replace_module("Leads", src.schema("Leads"), leads_without_external_ref(src, args["rows"]),
+                                  ModuleState("Leads", loaded=True))
         tgt.close()
         src.close()
         extra = {"arrow": pa.__version__}
