@@ -43,6 +43,7 @@ from .idmap import SyncStateStore, pending_dir
 from .paths import STATE
 from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner
+from .zoho_tags import TagSync
 
 log = logging.getLogger("connector.sync")
 #: said with an insert Zoho refused as a duplicate: the record it names was not made by this migration
@@ -79,6 +80,7 @@ class ZohoWrites:
         self.dry_deferred = 0  # lookups a dry run would have left to the second pass
         #: told (module, source id -> target id) of every batch that landed (a target maps line items with it)
         self.on_settled: Callable[[str, dict[str, str]], None] | None = None
+        self.tags = TagSync(session, store, failures)  # tags the source dropped come off the target's records
 
     def tally(self, module: str) -> ModuleTally:
         return self.tallies.setdefault(module, ModuleTally())
@@ -143,6 +145,7 @@ class ZohoWrites:
         for t in prep.updates:
             report = self.write(module, t.drop_columns(["__source_id"]), "update")
             written += self.settle(module, report, _source_ids(t), "update")
+            self.tags.landed(module, t, report, _source_ids(t), "update", planner.tag_column)
         return written
 
     # -- pending insert batches (the crash-safe part) ---------------------------------------------
@@ -198,6 +201,7 @@ class ZohoWrites:
                     p.unlink(missing_ok=True)
             raise
         written = self.settle(module, report, _source_ids(table), meta["operation"])
+        self.tags.landed(module, table, report, _source_ids(table), meta["operation"], self.tags.column(module))
         if report.summary().get("unknown"):
             # Rows whose fate Zoho did not tell us stay pending: the next run looks them up first.
             return written
