@@ -66,7 +66,7 @@ class TagSync:
         landed = {sids[e.row]: str(e.record_id) for e in entries if e.status in DONE and e.record_id}
         if not landed:
             return
-        now = {sid: [] for sid in landed}
+        now: dict[str, list[str]] = {sid: [] for sid in landed}
         if tag_column in table.column_names:
             for sid, raw in zip(sids, table.column(tag_column).to_pylist(), strict=True):
                 if sid in landed:
