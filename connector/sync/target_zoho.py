@@ -81,6 +81,11 @@ def reports_dir(state: Path) -> Path:
     return state.with_name(state.stem + ".reports")
 
 
+def staging_dir(state: Path) -> Path:
+    """Where a Zoho source's files wait for their upload: ``<state>.files/`` (``s.duckdb`` -> ``s.files``)."""
+    return state.with_name(state.stem + ".files")
+
+
 class ZohoTarget(Target):
     scheme = "zoho"
     derives_values = True  # Zoho computes formulas and rollups and empties lookups to deleted records itself
@@ -198,7 +203,7 @@ class ZohoTarget(Target):
         self._would_load = frozenset(names) if self.dry_run else frozenset()
         if not self.dry_run:
             self.children = ChildWrites(self.session, self.store, self.failures, source,
-                                        self.report_dir or reports_dir(path))
+                                        self.report_dir or reports_dir(path), (staging_dir(path), path.parent))
         try:
             me = (metadata.current_user(self.session.http) or {}).get("id")
             target_users = metadata.list_users(self.session.http)
@@ -224,6 +229,15 @@ class ZohoTarget(Target):
         if self.writes is None:
             raise StateError("the Zoho target has not been started", hint="run it through connector.sync.run")
         return self.writes
+
+    def files_folder(self) -> tuple[Path, Path] | None:
+        """A Zoho source's attachments and file-field files are downloaded beside the sync state
+        (``<state>.files/``, private) and uploaded from there: Zoho to Zoho carries the bytes too. They
+        stay as a cache: a later run downloads only new and changed files (:mod:`.record_files`)."""
+        if self.dry_run or self.store is None or str(self.store.path) == ":memory:":
+            return None
+        state = Path(self.store.path)
+        return staging_dir(state), state.parent
 
     def load_state(self) -> dict[str, ModuleState]:
         return self._started().store.load_states()

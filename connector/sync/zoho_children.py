@@ -66,12 +66,12 @@ def needs(session: ZohoSession, source: Source, names: list[str], writable: list
 
 class ChildWrites:
     def __init__(self, session: ZohoSession, store: SyncStateStore, failures: FailureLog, source: Source,
-                 report_folder: Path) -> None:
+                 report_folder: Path, staged: tuple[Path, Path] | None = None) -> None:
         self.session = session
         self.notes: dict[str, list[str]] = {}
         self.ledger = Ledger(store)
         self.report = FileReport(report_folder)
-        self.files = ZohoFiles(session, store, self.ledger, self.report, failures, source, self._note)
+        self.files = ZohoFiles(session, store, self.ledger, self.report, failures, source, self._note, staged)
         self.links = ZohoLinks(session, store, self.ledger, self.report, failures, self._note)
         self._fields: dict[str, list[str]] = {}
 

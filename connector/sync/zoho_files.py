@@ -29,6 +29,7 @@ import logging
 import mimetypes
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -41,6 +42,7 @@ from connector.writers.report import Entry
 
 from .contract import Source
 from .idmap import SyncStateStore
+from .record_files import open_stored
 from .upload_body import FilePart, file_digest
 from .zoho_ledger import DONE, SENDING, UPLOADED, FileReport, Ledger, Line
 from .zoho_report import FailureLog
@@ -74,9 +76,12 @@ class Wanted:
 
 class ZohoFiles:
     def __init__(self, session: ZohoSession, store: SyncStateStore, ledger: Ledger, report: FileReport,
-                 failures: FailureLog, source: Source, note: Callable[[str, str], None]) -> None:
+                 failures: FailureLog, source: Source, note: Callable[[str, str], None],
+                 staged: tuple[Path, Path] | None = None) -> None:
         self.session, self.store, self.ledger, self.report = session, store, ledger, report
         self.failures, self.source, self.note = failures, source, note
+        #: (folder, base) where the run put a Zoho source's files on their way (``ZohoTarget.files_folder``)
+        self.staged = staged
         self.http = session.http
         self.pending: dict[str, list[tuple[str, dict[str, str]]]] = {}  # module -> (source id, field -> JSON)
 
@@ -97,7 +102,7 @@ class ZohoFiles:
         path = want.path
 
         def opener() -> BinaryIO:
-            return self.source.open_file(path)
+            return self._open(path)
 
         try:
             size, sha = file_digest(opener)
@@ -111,6 +116,15 @@ class ZohoFiles:
                                             f"{(want.sha256 or '')[:12]}...); export it again")
         want.size, want.sha256 = size, sha
         return opener
+
+    def _open(self, path: str) -> BinaryIO:
+        """A file this run staged from a Zoho source (paths under the staging folder), else the source's own."""
+        if self.staged is not None:
+            folder, base = self.staged
+            inside = folder.resolve().relative_to(base.resolve()).parts
+            if Path(path).parts[:len(inside)] == inside:
+                return open_stored(base, path)
+        return self.source.open_file(path)
 
     def _send(self, path: str, opener: Callable[[], BinaryIO], want: Wanted, what: str) -> tuple[str, FilePart]:
         """POST one file as the multipart part ``file``; (the answer's id, the part as sent)."""
