@@ -21,6 +21,7 @@ except that an equality or ``IN`` on a table's key column (``module``,
 | ``_Stage_History`` | ``GET /Deals/{id}/Stage_History`` per deal | stage a deal went through |
 | ``_Campaign_Members`` | ``GET /Campaigns/{id}/Leads`` and ``/Contacts`` per campaign | member, with its status |
 | ``_Contact_Roles`` | ``GET /Deals/{id}/Contact_Roles`` per deal | contact of a deal, with its role |
+| ``_Price_Book_Products`` | ``GET /Price_Books/{id}/Products`` per price book | product of a price book, with its list price |
 """
 
 from __future__ import annotations
@@ -181,6 +182,14 @@ TABLES: tuple[OrgTable, ...] = (
         instead="give a contact a role on a deal, or take it off, with Zoho's contact roles API "
                 "(PUT/DELETE /Deals/{id}/Contact_Roles/{contact id})",
         doc="the contacts of each deal with their contact role (id: deal id:contact id)"),
+    OrgTable("_Price_Book_Products", "/Price_Books/{id}/{related}", "data", (
+        col("id", S, "@link_key"), col("Price_Book_Id", S, "@parent_id"), col("Product_Id", S, "id"),
+        col("Product_Name"), col("Product_Code"), col("List_Price", pa.decimal128(18, 2), "list_price")),
+        scope="parent", parent="Price_Books", related=("Products",), key_column="Price_Book_Id", paged=True,
+        params=(("fields", "Product_Name,Product_Code"),), migrated=True,
+        instead="add a product to a price book, re-price it or take it out with Zoho's related records API "
+                "(PUT/DELETE /Price_Books/{id}/Products/{product id}, with list_price)",
+        doc="the products of each price book with their list price in it (id: price book id:product id)"),
 )
 BY_NAME = {t.name: t for t in TABLES}
 

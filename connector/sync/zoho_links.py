@@ -1,11 +1,14 @@
-"""Related-list links into Zoho: campaign members with their status, contact roles on deals.
+"""Related-list links into Zoho: campaign members with their status, contact roles on deals, the
+products of price books with their list prices.
 
-A link table of the source (``_Campaign_Members``, ``_Contact_Roles``: :mod:`connector.schema.org_tables`)
+A link table of the source (``_Campaign_Members``, ``_Contact_Roles``, ``_Price_Book_Products``:
+:mod:`connector.schema.org_tables`)
 has one row per link: the parent record, the linked record (and its module), and the link's own
 value. Both ends go through the id map; the link is made with Zoho's related records API::
 
     PUT /Campaigns/{id}/{Leads|Contacts}      {"data": [{"id": <record>, "Member_Status": ...}]} (100 a call)
     PUT /Deals/{id}/Contact_Roles/{contact}    {"data": [{"Contact_Role": {"id": ..., "name": ...}}]}
+    PUT /Price_Books/{id}/Products              {"data": [{"id": <product>, "list_price": 12.5}]} (100 a call)
 
 A ``PUT`` links, or re-values a link that exists: sending it again changes nothing, so a run
 stopped half-way simply sends what it had not settled. Each link's outcome is kept in the sync
@@ -53,6 +56,9 @@ class LinkTable:
     fixed_member_module: str | None
     value_column: str  # the link's own value
     batched: bool  # PUT .../{list} with up to 100 records, or one PUT .../{list}/{record} each
+    #: the value's key in Zoho's payload (the column's name when None), and whether it is a number there
+    value_key: str | None = None
+    numeric: bool = False
 
 
 LINK_TABLES = {
@@ -60,6 +66,8 @@ LINK_TABLES = {
                                    None, None, "Member_Status", True),
     "_Contact_Roles": LinkTable("_Contact_Roles", "Deals", "Deal_Id", "Contact_Id", None, "Contact_Roles",
                                 "Contacts", "Contact_Role", False),
+    "_Price_Book_Products": LinkTable("_Price_Book_Products", "Price_Books", "Price_Book_Id", "Product_Id", None,
+                                      "Products", "Products", "List_Price", True, "list_price", True),
 }
 
 
@@ -77,7 +85,9 @@ class ZohoLinks:
 
     def _payload(self, spec: LinkTable, value: str | None) -> dict[str, Any]:
         if spec.value_column != "Contact_Role":
-            return {spec.value_column: value} if value is not None else {}
+            if value is None:
+                return {}
+            return {spec.value_key or spec.value_column: float(value) if spec.numeric else value}
         if self._roles is None:
             r = self.http.get("/Contacts/roles", kind="metadata")
             found = (r.body or {}).get("contact_roles", []) if isinstance(r.body, dict) else []

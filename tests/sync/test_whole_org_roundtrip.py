@@ -36,7 +36,7 @@ from .roundtrip import assert_copied
 
 SEED_A, SEED_B = 91, 92
 #: the per-record tables checked as sets of (parent, file or link) rather than as records
-CHILDREN = ("Attachments", "_Campaign_Members", "_Contact_Roles")
+CHILDREN = ("Attachments", "_Campaign_Members", "_Contact_Roles", "_Price_Book_Products")
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,8 @@ def parent_of(maps: dict[str, dict[str, str]], module: str | None, source_id: st
 
 
 def assert_children_equal(a_out: Path, b_out: Path, maps: dict[str, dict[str, str]]) -> None:
-    """Attachments (bytes), campaign members (status) and contact roles (role): A's, re-pointed, once each."""
+    """Attachments (bytes), campaign members (status), contact roles (role) and price books' products (list
+    price): A's, re-pointed, once each."""
     def attachments(folder: Path, remap: bool) -> Counter[tuple[Any, ...]]:
         out: Counter[tuple[Any, ...]] = Counter()
         for r in read(folder, "Attachments").to_pylist():
@@ -204,6 +205,12 @@ def assert_children_equal(a_out: Path, b_out: Path, maps: dict[str, dict[str, st
     roles_b = Counter((r["Deal_Id"], r["Contact_Id"], r["Contact_Role"])
                       for r in read(b_out, "_Contact_Roles").to_pylist())
     assert roles_b == roles_a and len(roles_a) > 5
+
+    prices_a = Counter((parent_of(maps, "Price_Books", r["Price_Book_Id"]), parent_of(maps, "Products", r["Product_Id"]),
+                        r["List_Price"]) for r in read(a_out, "_Price_Book_Products").to_pylist())
+    prices_b = Counter((r["Price_Book_Id"], r["Product_Id"], r["List_Price"])
+                       for r in read(b_out, "_Price_Book_Products").to_pylist())
+    assert prices_b == prices_a and len(prices_a) > 5
 
 
 def test_the_round_trip_is_not_vacuous(org_a: Path) -> None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import schema
 from ..app import App
-from ..encoding import RecordReader, meta_keys, record_fields
+from ..encoding import RecordReader, meta_keys, record_fields, scalar_to_json
 from ..http import Request, Response, route
 from ..org.related import RelatedList, related_list
 from ..schema import ModuleDef
@@ -71,7 +72,9 @@ def relation_data(app: App, rl: RelatedList, parent_id: int, ids: list[int]) -> 
     rows = app.store.fetchall(f"SELECT {q(rl.connected_field)}, {cols} FROM {q(rl.linking)} "
                               f"WHERE {q(rl.field)} = ? AND {q(rl.connected_field)} IN (SELECT unnest(?))",
                               [parent_id, ids])
-    return {r[0]: dict(zip(rl.data_fields, r[1:], strict=True)) for r in rows}
+    types = [schema.MODULES_BY_NAME[rl.linking].by_name[c].value_type for c in rl.data_fields]
+    return {r[0]: {c: scalar_to_json(t, v, app.clock) for c, t, v in zip(rl.data_fields, types, r[1:], strict=True)}
+            for r in rows}
 
 
 def child_where(parent: ModuleDef, rl: RelatedList, child: ModuleDef) -> str:

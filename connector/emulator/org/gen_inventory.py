@@ -96,7 +96,23 @@ def items(ctx: GenContext, cols: Columns) -> None:
         cols["Product_Name"] = pa.nulls(ctx.n, pa.int64())
 
 
+def book_products(ctx: GenContext, cols: Columns) -> None:
+    """Links spread over the price books round-robin, each book's products distinct (product
+    ``(book x 7919 + k) mod products``), priced at the product's unit price less 0-30%."""
+    n_b, n_p = max(ctx.sizes["Price_Books"], 1), max(ctx.sizes["Products"], 1)
+    k = row_index(ctx)
+    book = k % n_b
+    product = (book * 7919 + k // n_b) % n_p
+    cols["Price_Book"] = pa.array(id_base(module_def("Price_Books")) + book + 1, pa.int64())
+    cols["Product"] = pa.array(id_base(module_def("Products")) + product + 1, pa.int64())
+    unit = product_prices(ctx.seed, ctx.sizes["Products"])[product] if ctx.sizes["Products"] else np.zeros(ctx.n)
+    off = ctx.rng.integers(70, 101, ctx.n)
+    cols["list_price"] = pa.array(np.round(unit * off / 100) / 100.0)
+
+
 GENERATORS.update({
+    "book_of_link": lambda c, f: pa.nulls(c.n, pa.int64()),  # the hook fills both ends
+    "product_of_link": lambda c, f: pa.nulls(c.n, pa.int64()),
     "product_name": lambda c, f: pc.binary_join_element_wise(pick(c, PRODUCT_NAMES), str_index(c, 4), " #"),
     "product_code": lambda c, f: pc.binary_join_element_wise(pa.scalar("SKU-"), str_index(c, 6), ""),
     "price_book_name": lambda c, f: pc.binary_join_element_wise(pick(c, ["Partner", "Retail", "Wholesale", "EDU"]),
@@ -118,5 +134,5 @@ GENERATORS.update({
     "pricing_details": lambda c, f: pa.nulls(c.n, pa.string()),
 })
 
-HOOKS = {"Products": products, "Price_Books": price_books,
+HOOKS = {"Products": products, "Price_Books": price_books, "Price_Books_X_Products": book_products,
          **{items_module: items for items_module in ITEM_PARENT}}

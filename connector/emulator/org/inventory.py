@@ -207,6 +207,24 @@ ORDERED_ITEMS = _items("Ordered_Items", "Sales_Orders", 5843104000000002221, 29,
 PURCHASE_ITEMS = _items("Purchase_Items", "Purchase_Orders", 5843104000000002223, 30, 0.035)
 INVOICED_ITEMS = _items("Invoiced_Items", "Invoices", 5843104000000002225, 31, 0.1)
 
+# The products of a price book, each with its list price in that book: the related lists
+# ``Products`` of a price book and ``Price_Books`` of a product, linked (or re-priced) and
+# delinked through the related records API (``PUT /Price_Books/{id}/Products`` with
+# ``{"data": [{"id": <product>, "list_price": 12.5}]}``). No module of its own (not in
+# /settings/modules, COQL or bulk), like campaign members.
+PRICE_BOOK_PRODUCTS = ModuleDef(
+    "Price_Books_X_Products", 5843104000000402801, "Price Book Product", "Price Book Products", "id",
+    generated_type="linking", share=0.008, id_slot=43, parent_module="Price_Books", api_supported=False,
+    listed=False, creatable=False, bulk_read=False, bulk_write=False, coql=False, search=False,
+    fields=(
+        FieldDef("Price_Book", "lookup", "Price Book", lookup="Price_Books", mandatory=True, gen="book_of_link"),
+        FieldDef("Product", "lookup", lookup="Products", mandatory=True, gen="product_of_link"),
+        FieldDef("list_price", "currency", "List Price", decimal_place=2, gen="product_price"),
+        FieldDef("Created_Time", "datetime", "Created Time", read_only=True, gen="created"),
+        FieldDef("Modified_Time", "datetime", "Modified Time", read_only=True, gen="modified"),
+    ),
+)
+
 #: load order: what line items and orders look up comes first
 INVENTORY = (VENDORS, PRODUCTS, PRICE_BOOKS, QUOTES, SALES_ORDERS, PURCHASE_ORDERS, INVOICES,
-             QUOTED_ITEMS, ORDERED_ITEMS, PURCHASE_ITEMS, INVOICED_ITEMS)
+             QUOTED_ITEMS, ORDERED_ITEMS, PURCHASE_ITEMS, INVOICED_ITEMS, PRICE_BOOK_PRODUCTS)
