@@ -20,11 +20,12 @@ is a new id), so a file already there under its id is not fetched again: an incr
 full reload) downloads only new and changed files, and removes the files a record no longer has
 and the folders of deleted records.
 
-The files of one batch are downloaded concurrently (``workers``: the source's MaxConcurrency; the HTTP
-client's slots keep the calls within Zoho's limits): each folder's files by one worker, one after the
-other, so a folder's manifest is only ever written by one thread. The batch goes on once all of its
-files are in place; on Ctrl-C the workers stop sending and nobody waits for a download in flight
-(its ``.part`` file never gets a final name).
+Files are downloaded concurrently (``workers``: the source's MaxConcurrency; the HTTP client's slots
+keep the calls within Zoho's limits), file by file — two files of one record at once too, a folder's
+manifest updated under that folder's lock. One pool serves the whole module, and the files of the
+next batch start while the previous batch waits for its last ones, so no slot idles at a batch's
+tail. Batches still leave in order, each once all of its files are in place; on Ctrl-C the workers
+stop sending and nobody waits for a download in flight (its ``.part`` file never gets a final name).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ import os
 import re
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +107,10 @@ _FieldPlan = tuple[str | None, list[Any], list["FileRef"], list[tuple[dict[str, 
 
 #: a source's download: (GET path, params) -> the body in chunks
 Fetch = Callable[[str, dict[str, str]], Iterator[bytes]]
+#: what storing one file gave: (relative path, size, sha256), None when Zoho would not give it
+Stored = tuple[str, int, str] | None
+#: batches whose files may be on their way while the oldest waits for its last ones
+BATCHES_AHEAD = 1
 
 
 @dataclass
@@ -135,6 +141,8 @@ class RecordFiles:
         self.counts = FileCounts()
         self.workers = max(1, workers)
         self._counts_lock = threading.Lock()
+        self._folder_locks: dict[Path, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def schema(self, schema: pa.Schema) -> pa.Schema:
         if not self.plan.attachments:
@@ -148,12 +156,19 @@ class RecordFiles:
 
     def wrap(self, batches: Iterable[pa.RecordBatch], seen: set[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Each batch with its files written and described; ``seen`` collects the row ids."""
-        for b in batches:
-            if seen is not None:
-                seen.update(i for i in b.column("id").to_pylist() if i is not None)
-            yield self._attachments(b) if self.plan.attachments else self._fields(b)
+        with _Downloads(self.workers) as downloads:
+            waiting: deque[Callable[[], pa.RecordBatch]] = deque()
+            for b in batches:
+                if seen is not None:
+                    seen.update(i for i in b.column("id").to_pylist() if i is not None)
+                waiting.append(self._attachments(b, downloads) if self.plan.attachments
+                               else self._fields(b, downloads))
+                while len(waiting) > BATCHES_AHEAD:
+                    yield waiting.popleft()()
+            while waiting:
+                yield waiting.popleft()()
 
-    def _attachments(self, b: pa.RecordBatch) -> pa.RecordBatch:
+    def _attachments(self, b: pa.RecordBatch, downloads: _Downloads) -> Callable[[], pa.RecordBatch]:
         rows = b.select([c for c in ("id", "File_Id", "File_Name", "Parent_Id_Id", "Parent_Id_Module")
                          if c in b.schema.names]).to_pylist()
         refs: list[FileRef | None] = []
@@ -164,31 +179,46 @@ class RecordFiles:
                 ref = FileRef(folder, safe_name(str(r.get("File_Name") or ""), str(r["id"])), str(r["File_Id"]),
                               f"/{r['Parent_Id_Module']}/{r['Parent_Id_Id']}/Attachments/{r['id']}")
             refs.append(ref)
-        stored = iter(self._store_all([ref for ref in refs if ref is not None]))
-        got_all = [next(stored) if ref is not None else None for ref in refs]
-        paths = [got[0] if got else None for got in got_all]
-        sizes = [got[1] if got else None for got in got_all]
-        hashes = [got[2] if got else None for got in got_all]
-        for (name, typ), values in zip(ATTACHMENT_COLUMNS, (paths, sizes, hashes), strict=True):
-            column = pa.array(values, typ)
-            if name in b.schema.names:
-                b = b.set_column(b.schema.get_field_index(name), name, column)
-            else:
-                b = b.append_column(pa.field(name, typ), column)
-        return b
+        started = downloads.start(self._store, [ref for ref in refs if ref is not None])
 
-    def _fields(self, b: pa.RecordBatch) -> pa.RecordBatch:
+        def finish() -> pa.RecordBatch:
+            stored = iter(started())
+            got_all = [next(stored) if ref is not None else None for ref in refs]
+            out = b
+            for i, (name, typ) in enumerate(ATTACHMENT_COLUMNS):
+                column = pa.array([got[i] if got else None for got in got_all], typ)
+                if name in out.schema.names:
+                    out = out.set_column(out.schema.get_field_index(name), name, column)
+                else:
+                    out = out.append_column(pa.field(name, typ), column)
+            return out
+
+        return finish
+
+    def _fields(self, b: pa.RecordBatch, downloads: _Downloads) -> Callable[[], pa.RecordBatch]:
+        """Every file field of the batch at once (one wait for the batch, not one per field)."""
         ids = b.column("id").to_pylist()
+        fields: list[tuple[str, list[Any], list[_FieldPlan | None]]] = []
         for name in self.plan.fields:
             if name not in b.schema.names:
                 continue
             values = b.column(name).to_pylist()
-            plans = [self._field_plan(str(rid), name, v) for rid, v in zip(ids, values, strict=True)]
-            stored = iter(self._store_all([ref for p in plans if p is not None for ref in p[2]]))
-            out = [v if p is None else self._field_value(p, [next(stored) for _ in p[2]])
-                   for v, p in zip(values, plans, strict=True)]
-            b = b.set_column(b.schema.get_field_index(name), b.schema.field(name), pa.array(out, pa.string()))
-        return b
+            fields.append((name, values, [self._field_plan(str(rid), name, v)
+                                          for rid, v in zip(ids, values, strict=True)]))
+        started = downloads.start(self._store, [ref for _, _, plans in fields for p in plans if p is not None
+                                                for ref in p[2]])
+
+        def finish() -> pa.RecordBatch:
+            stored = iter(started())
+            out = b
+            for name, values, plans in fields:
+                column = [v if p is None else self._field_value(p, [next(stored) for _ in p[2]])
+                          for v, p in zip(values, plans, strict=True)]
+                out = out.set_column(out.schema.get_field_index(name), out.schema.field(name),
+                                     pa.array(column, pa.string()))
+            return out
+
+        return finish
 
     def _field_plan(self, rid: str, field_name: str, text: str | None) -> _FieldPlan | None:
         """The files one record's field names, each entry beside its file (None: not a list of entries)."""
@@ -222,51 +252,26 @@ class RecordFiles:
 
     # -- files -----------------------------------------------------------------------------------
 
-    def _store_all(self, refs: list[FileRef]) -> list[tuple[str, int, str] | None]:
-        """Every ref stored (see :meth:`_store`), in order: up to ``workers`` folders at once, a folder's files
-        one after the other."""
-        by_folder: dict[tuple[str, ...], list[int]] = {}
-        for i, ref in enumerate(refs):
-            by_folder.setdefault(ref.folder, []).append(i)
-        out: list[tuple[str, int, str] | None] = [None] * len(refs)
-        if self.workers == 1 or len(by_folder) <= 1:
-            return [self._store(ref) for ref in refs]
+    def _lock(self, folder: Path) -> threading.Lock:
+        with self._locks_lock:
+            return self._folder_locks.setdefault(folder, threading.Lock())
 
-        def folder_files(group: list[int]) -> None:
-            for i in group:
-                out[i] = self._store(refs[i])
-
-        cancel = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=min(self.workers, len(by_folder)), thread_name_prefix="zoho-files")
-        interrupted = False
-        try:
-            futures = [pool.submit(copy_context().run, cancellable, cancel, folder_files, group)
-                       for group in by_folder.values()]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for f in [*done, *futures]:
-                f.result()  # the first error (the target's disk, a stop) is raised here
-        except BaseException as exc:
-            interrupted = is_interrupt(exc)
-            cancel.set()  # no new download starts; one in flight never gets its final name
-            raise
-        finally:
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
-        return out
-
-    def _store(self, ref: FileRef) -> tuple[str, int, str] | None:
+    def _store(self, ref: FileRef) -> Stored:
         """The file in place (downloaded unless already there by its id): (relative path, size, sha256)."""
         folder = self.root.joinpath(*ref.folder)
         target = folder / ref.name
         rel = target.relative_to(self.base).as_posix()
-        known = _manifest(folder).get(ref.file_id)
-        if known and (folder / known["name"]).is_file() and (folder / known["name"]).stat().st_size == known["size"]:
-            if known["name"] != ref.name:  # a sibling of the same name went: this one takes its plain name
-                with reporting_os_errors(target, "attachment file"):
-                    os.replace(folder / known["name"], target)
-                self._remember(folder, ref.file_id, ref.name, known["size"], known["sha256"])
-            with self._counts_lock:
-                self.counts.reused += 1
-            return rel, int(known["size"]), str(known["sha256"])
+        with self._lock(folder):  # the folder's manifest and names: one thread at a time
+            known = _manifest(folder).get(ref.file_id)
+            if known and (folder / known["name"]).is_file() and \
+                    (folder / known["name"]).stat().st_size == known["size"]:
+                if known["name"] != ref.name:  # a sibling of the same name went: this one takes its plain name
+                    with reporting_os_errors(target, "attachment file"):
+                        os.replace(folder / known["name"], target)
+                    self._remember(folder, ref.file_id, ref.name, known["size"], known["sha256"])
+                with self._counts_lock:
+                    self.counts.reused += 1
+                return rel, int(known["size"]), str(known["sha256"])
         private_dir(folder, "folder of downloaded files")
         part = folder / f".{ref.name}.part"
         digest, size = hashlib.sha256(), 0
@@ -292,7 +297,8 @@ class RecordFiles:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        self._remember(folder, ref.file_id, ref.name, size, digest.hexdigest())
+        with self._lock(folder):
+            self._remember(folder, ref.file_id, ref.name, size, digest.hexdigest())
         with self._counts_lock:
             self.counts.downloaded += 1
             self.counts.bytes += size
@@ -336,6 +342,39 @@ class RecordFiles:
             return
         keep = {safe_name(i) for i in seen}
         self.remove(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
+
+
+class _Downloads:
+    """One module's download pool: files started batch by batch, each batch's results awaited in order.
+
+    With one worker everything runs in the caller's thread when the batch is awaited. On an error
+    or a stop, no new download starts (``cancel``), and a stop does not wait for those in flight.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.cancel = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho-files") if workers > 1 else None
+        self.interrupted = False
+
+    def __enter__(self) -> _Downloads:
+        return self
+
+    def start(self, store: Callable[[FileRef], Stored], refs: list[FileRef]) -> Callable[[], list[Stored]]:
+        """Start these files; the returned call waits for them and gives their results in order."""
+        pool = self.pool
+        if pool is None:
+            return lambda: [store(ref) for ref in refs]
+        futures: list[Future[Stored]] = [pool.submit(copy_context().run, cancellable, self.cancel, store, ref)
+                                         for ref in refs]
+        return lambda: [f.result() for f in futures]  # the first error (the disk, a stop) is raised here
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            self.interrupted = is_interrupt(exc)
+            self.cancel.set()  # no new download starts; one in flight never gets its final name
+        if self.pool is not None:
+            self.pool.shutdown(wait=not self.interrupted, cancel_futures=True)
 
 
 def open_stored(base: Path, path: str) -> BinaryIO:

@@ -137,6 +137,21 @@ def test_files_are_downloaded_concurrently_within_max_concurrency(make_emulator:
     assert 2 <= seen["concurrency"]["peak"] <= 6
 
 
+def test_one_record_s_files_are_downloaded_at_once(make_emulator: Callable[..., Emulator], tmp_path: Path) -> None:
+    # One project with two files in each of its two file fields: the four GETs overlap (neither a
+    # field nor a record's folder makes them wait in turn), and each file still lands whole.
+    emu = make_emulator(records=100, seed=23, latency_ms=200, sizes={"Projects": 1})
+    client = ZohoClient(emu)
+    (project,) = client.export("Projects")
+    assert (len(project["Contract"]), len(project["Photos"])) == (2, 2)
+    client.admin("POST", "stats")
+    out = tmp_path / "out"
+    result = migrate(emu.connection_string + ";MaxConcurrency=6", f"parquet:{out}", modules=["Projects"])
+    assert result.ok, [(m.module, m.error, m.notes) for m in result.modules]
+    assert assert_field_files_match(client, "parquet", out, out) == 4
+    assert emu.stats()["concurrency"]["peak"] >= 3  # 1 when they waited in turn (4 on a quiet machine)
+
+
 def test_incremental_fetches_only_new_files_and_drops_gone_ones(make_emulator: Callable[..., Emulator],
                                                                 tmp_path: Path) -> None:
     emu = make_emulator(records=300, seed=22)
