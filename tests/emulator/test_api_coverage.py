@@ -80,3 +80,23 @@ def test_the_table_covers_every_module_of_the_org(z: ZohoClient) -> None:
     kinds = {"Quoted_Items", "Ordered_Items", "Purchase_Items", "Invoiced_Items"}
     assert listed - kinds - {"Accounts", "Contacts", "Deals", "Tasks", "Projects", "Project_Milestones",
                              "Projects_X_Contacts", "Projects_X_Users", "Deals_X_Competitors"} <= set(COVERAGE)
+
+
+# How each metadata endpoint says "no module" or "not that module": Zoho's own specs differ per endpoint
+# (zoho/crm-oas v8.0: fields.json's InvalidParamError has empty details, related_lists.json names the
+# param as ``param``, custom_views.json as ``param_name``) and a client that checks shapes must see them.
+ERROR_DETAILS = [
+    ("/settings/fields", {"module": "Nope"}, "INVALID_MODULE", {}),
+    ("/settings/fields/5843104000000002001", {"module": "Nope"}, "INVALID_MODULE", {}),
+    ("/settings/related_lists", {"module": "Nope"}, "INVALID_MODULE", {"param": "module"}),
+    ("/settings/custom_views", {}, "REQUIRED_PARAM_MISSING", {"param_name": "module"}),
+    ("/settings/tags", {}, "REQUIRED_PARAM_MISSING", {"param": "module"}),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "code", "details"), ERROR_DETAILS)
+def test_metadata_errors_carry_the_details_zoho_s_spec_gives(z: ZohoClient, path: str, params: dict[str, str],
+                                                            code: str, details: dict[str, str]) -> None:
+    r = z.get(path, params=params)
+    assert r.status_code == 400 and r.json()["code"] == code
+    assert r.json()["details"] == details

@@ -66,8 +66,7 @@ def list_fields(app: App, req: Request) -> Response:
                         {"param_name": "module", "param": "module"})
     m = app.org.module(name)
     if m is None:
-        raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid",
-                        {"param_name": "module"})
+        raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {})  # fields.json
     return Response.json({"fields": [field_json(m, f, i) for i, f in enumerate(m.fields)]})
 
 

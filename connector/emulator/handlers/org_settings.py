@@ -57,7 +57,7 @@ def get_field(app: App, req: Request) -> Response:
         raise required_param("module")
     m = app.org.module(name)
     if m is None:
-        raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {"param_name": "module"})
+        raise ZohoError(400, "INVALID_MODULE", "the module name given seems to be invalid", {})  # fields.json
     for i, f in enumerate(m.fields):
         if field_id(m, i) == req.path_params["field_id"]:
             return Response.json({"fields": [field_json(m, f, i)]})
