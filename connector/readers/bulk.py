@@ -13,7 +13,9 @@ completed and said ``more_records``, a worker thread creates the next job (with
 polls and downloads it while this
 thread decodes and yields the current page. A read therefore takes about
 ``max(decode, job)`` per page, and holds at most two page files on disk and a
-few CSV blocks in memory.
+few CSV blocks in memory. The next page's job is created as soon as the
+current one says ``COMPLETED`` (before its download): an org's jobs run one
+after another, so Zoho's queue then never waits for this side.
 
 Lookups: the CSV holds ids only. Names of record lookups come from
 ``<Lookup>.<display field>`` columns in the same job; owner/user and layout
@@ -75,6 +77,8 @@ class PageFile:
     count: int
     more: bool
     next_page_token: str | None
+    #: the next page's job, created the moment this one completed (None: the caller creates it)
+    next_job: str | None = None
 
 
 def job_criteria(pd: Pushdown) -> dict[str, Any] | None:
@@ -117,14 +121,27 @@ class BulkReader:
 
         return plan_csv(ts, resolve_columns(ts, columns), display)
 
+    def start(self, module: str, columns: list[str] | None = None, pushdown: Pushdown | None = None) -> str:
+        """Create the first page's job of this read now; :meth:`batches` given its id goes on from there.
+
+        For a caller that plans a read in one place and runs it in another (a Spark partition): Zoho's queue
+        works on the job while the runner starts.
+        """
+        pd = pushdown or NO_PUSHDOWN
+        ts = self.ctx.catalog.table(module)
+        own, _ = split_columns(ts, resolve_columns(ts, columns))
+        plan = self.plan(module, own)
+        return self.create_job(plan.module, plan.fields, job_criteria(pd), 1, None)
+
     def batches(self, module: str, columns: list[str] | None = None,
-                pushdown: Pushdown | None = None) -> Iterator[pa.RecordBatch]:
+                pushdown: Pushdown | None = None, first_job: str | None = None) -> Iterator[pa.RecordBatch]:
+        """The read's rows; ``first_job``: the id :meth:`start` returned for the same read."""
         pd = pushdown or NO_PUSHDOWN
         ts = self.ctx.catalog.table(module)
         cols = resolve_columns(ts, columns)
         own, extra = split_columns(ts, cols)
         if extra:  # Tag, file uploads, Participants: not exported, the list API fills them in by id
-            yield from complete(self.ctx, ts, cols, extra, self.batches(module, own, pd))
+            yield from complete(self.ctx, ts, cols, extra, self.batches(module, own, pd, first_job))
             return
         plan = self.plan(module, cols)
         module = plan.module
@@ -141,18 +158,21 @@ class BulkReader:
         interrupted = False
         pager = BulkJobPaginator(limit)
 
-        def next_page() -> Future[PageFile]:
+        # the next job is created as a job completes only when every page will be read (no LIMIT to stop at)
+        chain = limit is None
+
+        def next_page(job: str | None) -> Future[PageFile]:
             at = pager.update_request({})
-            return pool.submit(copy_context().run, cancellable, cancel, self.fetch_page, module, plan.fields, criteria, at["page"],
-                               at["page_token"], workdir, cancel)
+            return pool.submit(copy_context().run, cancellable, cancel, self.fetch_page, module, plan.fields,
+                               criteria, at["page"], at["page_token"], workdir, cancel, job, chain)
 
         try:
-            pending: Future[PageFile] | None = next_page()
+            pending: Future[PageFile] | None = next_page(first_job)
             while pending is not None:
                 page = self._result(pending)
                 pager.update_state(page.page, page.count, page.more, page.next_page_token)
                 # Pipelining: the next job runs on Zoho while this page decodes.
-                pending = next_page() if pager.has_next_page else None
+                pending = next_page(page.next_job) if pager.has_next_page else None
                 rows = 0
                 for batch in decode_page(page.path, plan, names, block_size=self.block_size):
                     if limit is not None and fetched + batch.num_rows > limit:
@@ -188,14 +208,31 @@ class BulkReader:
     # -- one page: create, poll, download (runs on the worker thread) -------------------------
 
     def fetch_page(self, module: str, fields: list[str], criteria: dict[str, Any] | None, page: int,
-                   page_token: str | None, workdir: Path, cancel: threading.Event) -> PageFile:
-        job_id = self.create_job(module, fields, criteria, page, page_token)
-        result = self.wait(module, job_id, cancel)
+                   page_token: str | None, workdir: Path, cancel: threading.Event, job_id: str | None = None,
+                   chain: bool = False) -> PageFile:
+        """One page's job (``job_id``: created already), waited for and downloaded; with ``chain`` the next
+        page's job is created as soon as this one completes, so it runs while this one downloads."""
+        result: dict[str, Any] | None = None
+        if job_id is not None:
+            try:
+                result = self.wait(module, job_id, cancel)
+            except FatalApiError as exc:
+                # a job made when the read was planned, gone or failed since (a task run again a day later)
+                log.info("bulk read job %s: %s; creating it again", job_id, exc)
+        if result is None:
+            job_id = self.create_job(module, fields, criteria, page, page_token)
+            result = self.wait(module, job_id, cancel)
+        assert job_id is not None
+        token = result.get("next_page_token") or None
+        page = int(result.get("page") or page)
+        more = bool(result.get("more_records"))
+        next_job = None
+        if chain and more:
+            next_job = self.create_job(module, fields, criteria, page + 1, str(token) if token else None)
         path = workdir / f"{job_id}.zip"
         self.download(job_id, path, cancel)
-        token = result.get("next_page_token") or None
-        return PageFile(job_id, int(result.get("page") or page), path, int(result.get("count") or 0),
-                        bool(result.get("more_records")), str(token) if token else None)
+        return PageFile(job_id, page, path, int(result.get("count") or 0), more, str(token) if token else None,
+                        next_job)
 
     def create_job(self, module: str, fields: list[str], criteria: dict[str, Any] | None, page: int,
                    page_token: str | None) -> str:

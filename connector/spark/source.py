@@ -20,7 +20,10 @@ from an unpushed read.
 
 Partitions: the chosen API's read strategy cuts the read into independent
 slices (``partitions(n)``: id ranges, or Created_Time ranges for Bulk), each
-read by one executor into Arrow batches.
+read by one executor into Arrow batches. A Bulk slice's first job is created
+when the read is planned: an org's Bulk jobs run one after another, and Zoho
+works on the first ones while Spark starts the tasks (a plan that never runs,
+``df.rdd.getNumPartitions()`` say, has spent those jobs' credits).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from connector.errors import ConfigError
 from connector.model import Pushdown
 from connector.readers import reader_for
 from connector.readers.strategies import STRATEGIES, Partition, strategy_for
+from connector.readers.strategies.bulk import BulkStrategy
 from connector.schema.catalog import CatalogSnapshot
 
 from .filters import condition, quote_name, where_clause
@@ -111,13 +115,15 @@ class ZohoPartition(InputPartition):
     """One slice of the read and what its executor needs: a connection holding only an access token."""
 
     def __init__(self, index: int, slice_: Partition | None, executor: ConnectionConfig, schema: pa.Schema,
-                 table: tuple[str, str, Pushdown] | None = None) -> None:
+                 table: tuple[str, str, Pushdown] | None = None, job: str | None = None) -> None:
         super().__init__(index)
         self.slice = slice_
         self.executor = executor
         self.schema = schema
         #: (api, module, pushdown) of a table its own endpoint serves (metadata, per parent record): read whole
         self.table = table
+        #: a Bulk slice's first job, created by the planner (the executor waits for it instead of making one)
+        self.job = job
 
 
 class ZohoReader(PlannedOnDriver, DataSourceReader):
@@ -167,8 +173,15 @@ class ZohoReader(PlannedOnDriver, DataSourceReader):
             return [ZohoPartition(0, None, executor, schema, (scan.api, scan.module, scan.pushdown))]
         n = self._slices(session)
         # Bulk cuts no more slices than the read has pages (a slice is a job stream): the strategy counts once
-        slices = strategy_for(scan.api).partitions(session.reader_context(), scan.module, scan.pushdown, n)
-        return [ZohoPartition(i, s, executor, schema) for i, s in enumerate(slices)]
+        strategy = strategy_for(scan.api)
+        ctx = session.reader_context()
+        slices = strategy.partitions(ctx, scan.module, scan.pushdown, n)
+        columns = [f.name for f in schema]
+        # in slice order: the org's queue runs them in the order they were made, one at a time
+        jobs = [strategy.start_partition(ctx, s, columns) if isinstance(strategy, BulkStrategy) else None
+                for s in slices]
+        return [ZohoPartition(i, s, executor, schema, job=job) for i, (s, job) in enumerate(zip(slices, jobs,
+                                                                                                strict=True))]
 
     # ---- executor ----------------------------------------------------------------------------
 
@@ -191,5 +204,8 @@ class ZohoReader(PlannedOnDriver, DataSourceReader):
             if part is None:
                 return
             columns = [f.name for f in schema]
-            yield from gathered(strategy_for(part.api).read_partition(session.reader_context(), part, columns),
-                                schema)
+            strategy = strategy_for(part.api)
+            ctx = session.reader_context()
+            rows = (strategy.read_partition(ctx, part, columns, partition.job) if isinstance(strategy, BulkStrategy)
+                    else strategy.read_partition(ctx, part, columns))
+            yield from gathered(rows, schema)

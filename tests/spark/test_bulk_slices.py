@@ -8,14 +8,18 @@ boundaries.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connector.emulator import Emulator
+from connector.readers.bulk import BulkReader
 from connector.readers.strategies import BULK
+from connector.session import ZohoSession
 from connector.spark.options import Settings
 from connector.spark.source import ZohoPartition, ZohoReader
 
@@ -58,5 +62,40 @@ def test_slices_with_ties_at_a_page_boundary_cost_the_jobs_of_one_read(tied: Emu
     # and push its ties into a slice that then needs a job more: the cut is taken at row 200 instead
     assert after.get("create_read_job", 0) - before.get("create_read_job", 0) == 3
     assert len(parts) == 2
+    # each slice's first job was made as the read was planned (Zoho runs it while Spark starts the tasks)
+    assert planned.get("create_read_job", 0) - before.get("create_read_job", 0) == len(parts)
+    assert all(isinstance(p, ZohoPartition) and p.job for p in parts)
     # one COUNT (not one for the slice count and another for the bounds), then one call per cut looked at
     assert planned.get("coql_query", 0) - before.get("coql_query", 0) == 3
+
+
+class Recording(BulkReader):
+    """The Bulk reader, noting how many jobs this read had created when each page's download began."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.jobs_at_download: list[int] = []
+
+    def download(self, job_id: str, path: Path, cancel: threading.Event) -> None:
+        self.jobs_at_download.append(int(self.ctx.stats.get("bulk_jobs", 0)))
+        super().download(job_id, path, cancel)
+
+
+def test_the_next_pages_job_is_created_before_this_page_downloads(tied: Emulator) -> None:
+    with ZohoSession(tied.connection_string) as s:
+        reader = Recording(s.reader_context(), poll_initial=0.05)
+        ids = [i for b in reader.batches("Leads", ["id"]) for i in b.column("id").to_pylist()]
+    assert sorted(ids) == sorted(r["id"] for r in tied.export("Leads"))
+    # three 100-row pages: page 2's job exists when page 1 downloads, page 3's when page 2 does
+    assert reader.jobs_at_download == [2, 3, 3]
+
+
+def test_a_planned_job_gone_by_the_time_its_task_runs_is_made_again(tied: Emulator) -> None:
+    reader = ZohoReader(tied.connection_string, Settings("Leads", None, "Bulk", 1))
+    (part,) = reader.partitions()
+    assert isinstance(part, ZohoPartition) and part.job
+    part.job = "5843104980000099999"  # no such job (a task run again after Zoho dropped the result)
+    before = calls(tied).get("create_read_job", 0)
+    ids = [i for b in reader.read(part) for i in b.column("id").to_pylist()]
+    assert sorted(ids) == sorted(r["id"] for r in tied.export("Leads"))
+    assert calls(tied).get("create_read_job", 0) - before == 3  # the first page's job again, then two more

@@ -34,7 +34,6 @@ from pyspark.sql.datasource import (
 
 from connector.spark.filters import condition, literal, where_clause
 
-pytestmark = pytest.mark.xdist_group("spark")
 A = ("a",)
 
 CASES: list[tuple[Any, str | None]] = [

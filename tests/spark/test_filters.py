@@ -15,7 +15,6 @@ from ..conftest import ZohoClient
 from .conftest import counters, spark_client, spark_org, to_arrow
 from .test_read import export_table
 
-pytestmark = pytest.mark.xdist_group("spark")
 org = spark_org
 client = spark_client
 
@@ -45,7 +44,7 @@ def test_pushed_filters_never_change_an_answer(spark: Any, org: Emulator, client
     for spark_expr, duck_expr, narrows in filters:
         want, tolerant = export_table(org, client, "Leads", duck_expr)
         before = counters(org)["records_read"]
-        got = to_arrow(reader.load("Leads").filter(spark_expr))
+        got = to_arrow(reader.load("Leads").filter(spark_expr).select("id"))  # Zoho is read the same
         read = counters(org)["records_read"] - before
         assert sorted(got.column("id").to_pylist()) == sorted(want.column("id").to_pylist()), (api, spark_expr)
         if narrows and api != "Bulk":  # a Bulk job exports what its criteria select; counted per job, not record

@@ -16,8 +16,6 @@ from connector.spark.types import spark_arrow_schema
 from ..readers.expected import assert_same_rows, expected_table, volatile_columns
 from ..sync.helpers import export, mutate
 
-pytestmark = pytest.mark.xdist_group("spark")
-
 
 def run_once(spark: Any, emu: Emulator, out: Path, checkpoint: Path) -> None:
     """One start of the streaming query from its checkpoint: every change available now, then stop."""
@@ -46,7 +44,7 @@ def folded(out: Path) -> pa.Table:
 
 def test_three_micro_batches_with_changes_and_restarts_equal_the_export(spark: Any, make_emulator: Any,
                                                                         tmp_path: Path) -> None:
-    emu = make_emulator(records=1_500, seed=31)
+    emu = make_emulator(org="classic", records=400, seed=31)
     out, checkpoint = tmp_path / "sink", tmp_path / "checkpoint"
     with ZohoSession(emu.connection_string) as s:
         ts = s.catalog.table("Leads")

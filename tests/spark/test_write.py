@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,6 @@ from connector.emulator import Emulator
 from ..conftest import ZohoClient
 from ..writers.conftest import configure, marker
 
-pytestmark = pytest.mark.xdist_group("spark")
 WRITES = ";AllowedOperations=read,insert,upsert;AllowedModules=Leads"
 
 
@@ -25,6 +25,16 @@ def frame(spark: Any, tag: str, n: int, partitions: int = 3) -> Any:
 
 def mine(z: ZohoClient, tag: str) -> list[dict[str, Any]]:
     return [r for r in z.export("Leads") if r.get("Company") == tag]
+
+
+def settled(spark: Any, z: ZohoClient, tag: str) -> None:
+    """Wait for a failed job's other tasks to stop: Spark cancels them, but a task's Python worker is killed
+    only up to spark.python.task.killTimeout later and writes until then (a run started sooner would race it)."""
+    tracker = spark.sparkContext.statusTracker()
+    seen = -1
+    while tracker.getActiveStageIds() or len(mine(z, tag)) != seen:
+        seen = len(mine(z, tag))
+        time.sleep(1.0)
 
 
 def writer(df: Any, emu: Emulator, reports: Path, **options: str) -> Any:
@@ -71,6 +81,7 @@ def test_a_job_failing_mid_way_then_run_again_writes_every_row_once(spark: Any, 
         writer(df, emu, reports, api="rest") \
             .option("connection", emu.connection_string + WRITES + ";MaxRetries=0").save()
     configure(emu, fault_rate=0.0)
+    settled(spark, private, tag)
     first = [r["Email"] for r in mine(private, tag)]
     assert len(first) == len(set(first)) < 1000, f"the failed run wrote {len(first)} rows"
     writer(df, emu, reports, api="rest").save()

@@ -87,12 +87,21 @@ class BulkStrategy:
         slices = min(max(1, n), max(1, math.ceil(rows / self.limits.rows_per_call)))
         return bounds_cost(rows, slices) + self.cost(rows, fields)
 
-    def read_partition(self, ctx: ReaderContext, partition: Partition,
-                       columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-        bounds = partition.bounds
-        assert isinstance(bounds, TimeRange)
-        pd = partition.pushdown
-        start = BULK.since(bounds.field, bounds.start) if bounds.start is not None else None
-        end = BULK.before(bounds.field, bounds.end) if bounds.end is not None else None
-        criteria = BULK.conjoin([pd.bulk_criteria, start, end])
-        return BulkReader(ctx).batches(partition.module, columns, replace(pd, bulk_criteria=criteria))
+    def read_partition(self, ctx: ReaderContext, partition: Partition, columns: list[str] | None = None,
+                       first_job: str | None = None) -> Iterator[pa.RecordBatch]:
+        """The slice's rows; ``first_job``: what :meth:`start_partition` returned for it."""
+        return BulkReader(ctx).batches(partition.module, columns, _slice_pushdown(partition), first_job)
+
+    def start_partition(self, ctx: ReaderContext, partition: Partition, columns: list[str] | None = None) -> str:
+        """Create the slice's first job now (Zoho runs it while the slice's reader is being started)."""
+        return BulkReader(ctx).start(partition.module, columns, _slice_pushdown(partition))
+
+
+def _slice_pushdown(partition: Partition) -> Pushdown:
+    """The read's pushdown with the slice's Created_Time bounds added to its criteria."""
+    bounds = partition.bounds
+    assert isinstance(bounds, TimeRange)
+    pd = partition.pushdown
+    start = BULK.since(bounds.field, bounds.start) if bounds.start is not None else None
+    end = BULK.before(bounds.field, bounds.end) if bounds.end is not None else None
+    return replace(pd, bulk_criteria=BULK.conjoin([pd.bulk_criteria, start, end]))
