@@ -142,20 +142,6 @@ zoho = client_fixture("emulator", "session")
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> None:
-    """``-n 2`` distributes by group: the Spark tests (xdist_group "spark") share one worker, so one JVM
-    starts per run. Set here (before xdist would choose "load") rather than as ``--dist`` in addopts,
-    which a run with ``-p no:xdist`` rejects."""
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "no":
-        config.option.dist = "loadgroup"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
-        # a worker's options are read from the command line again, without the "loadgroup" set above:
-        # it must still name tests by their group, as the controller's LoadGroupScheduling expects
-        config.option.loadgroup = True
-
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., Emulator]]:
     """Factory for a private emulator (use for writes, faults, clock moves); stopped after the test."""
