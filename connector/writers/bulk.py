@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from connector.api import bulk
 from connector.errors import ConnectorError, PlanningError, RetriableError
+from connector.http.retry import pause
 
 from .base import Rows, RowSource, Writer, WriteRun, WriteSession
 from .bulk_csv import CsvColumn, CsvFile, ResultRow, field_mappings, parse_result, plan_columns, split_files
@@ -196,7 +197,7 @@ class BulkWriter(Writer):
             if time.monotonic() - started > self.poll_timeout:
                 raise RetriableError(f"bulk write job {job_id} still {status.get('status')} after "
                                      f"{self.poll_timeout:.0f} s", code="JOB_TIMEOUT")
-            time.sleep(delay)
+            pause(delay)  # ends at once when the run stops (a chunk sender sees no signal itself)
             delay = min(self.poll_max, delay * 1.5)
 
     @staticmethod
