@@ -26,8 +26,9 @@ from connector.readers.strategies import Cost
 BULK_ROWS_PER_S = 20_000.0
 #: COQL calls made in turn before a long read splits: its first two pages and the COUNT of the rest
 COQL_SERIAL_CALLS = 3
-#: a faster API is taken over the preferred one only when it saves at least this much (seconds)
-MIN_GAIN_S = 0.1
+#: a faster API is taken over the preferred one only when it saves at least this much (seconds): less
+#: goes unnoticed, and the preferred one has its reasons (the list API's calls are light, COQL's heavy)
+MIN_GAIN_S = 0.25
 
 
 def read_seconds(api: str, cost: Cost, rows: int | None, *, latency_s: float, slots: int = 1,

@@ -81,5 +81,5 @@ def chosen(latency_ms: float) -> str:
 
 def test_the_choice_flips_with_the_latency_the_connection_measures() -> None:
     assert chosen(0).startswith("Leads -> REST:")
-    slow = chosen(300)
+    slow = chosen(500)
     assert slow.startswith("Leads -> COQL:") and "faster at" in slow
