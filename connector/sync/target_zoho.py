@@ -407,6 +407,8 @@ class ZohoTarget(Target):
 
     def close(self) -> None:
         try:
+            if self.writes is not None:
+                self.writes.inflight.close()  # its sender threads (every chunk was settled or abandoned)
             if self.children is not None:
                 self.children.close()
             if self.failures is not None:
