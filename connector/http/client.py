@@ -45,6 +45,7 @@ from .audit import AuditLog
 from .classify import classify, is_invalid_token, lost_answer, parse_body
 from .concurrency import Slots, is_heavy
 from .credits import CreditMeter, estimate_credits
+from .latency import Latency
 from .policy import CallPolicy, Decision, allowing_hint, policy_url, purpose_headers
 from .retry import Backoff as Backoff  # re-exported (tests and callers import them from here)
 from .retry import CallCancelled, check_cancelled, retriable
@@ -140,6 +141,8 @@ class ZohoHttp:
         #: calls sent that may change records (anything but a GET and the read-only POSTs): what caches
         #: Zoho's contents (the planner's statistics) compares it to know it is out of date
         self.writes = 0
+        #: moving average of how long calls take to answer (the planner prices a read's time with it)
+        self.latency = Latency()
 
     def __repr__(self) -> str:
         return f"ZohoHttp(api_domain={self.api_domain!r}, max_concurrency={self.config.max_concurrency})"
@@ -296,6 +299,8 @@ class ZohoHttp:
             # Refused or unreachable before anything was sent: safe to retry even a write.
             raise lost_answer(exc, what=what, message=message, hint=hint, idempotent=idempotent) from None
         finished = time.monotonic()
+        if not stream:  # a streamed download's time is its size's, not the round trip's
+            self.latency.observe(finished - started)
         remaining = resp.headers.get("X-API-CREDITS-REMAINING")
         calllog.log_response(resp, stream)
         if stream and resp.status_code == 200 and "json" not in resp.headers.get("Content-Type", ""):

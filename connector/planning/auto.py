@@ -147,7 +147,8 @@ def _request(ref: TableRef, sent: Mapping[str, FilterPushdown], units: list[Unit
         if covers else None, bulk_same=_covers(sent.get("Bulk"), coql),
         rest_rows=None, rest_exact=not ref.conjuncts or rest.exact,
         limit=ref.limit if ref.lone else None, unordered=ref.order_by == (), coql_sorts=coql_sorts, extras=extras,
-        apis=ts.read_apis, records_only=not ts.records_only_columns.isdisjoint(ref.column_list()))
+        apis=ts.read_apis, records_only=not ts.records_only_columns.isdisjoint(ref.column_list()),
+        latency_s=stats.latency_s())
 
 
 def _search_rows(ts: TableSchema, stats: Statistics, units: list[Unit], search: FilterPushdown | None,

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field, replace
 from connector.readers.strategies import BULK, COQL, NO_EXTRAS, REST, SEARCH, Cost, Extras
 from connector.schema.access import ALL_APIS, fallback_api, refusal_note
 
+from .timing import fastest, read_seconds
+
 #: credits of one statistic (a COQL ``COUNT`` or a 200-group ``GROUP BY``: LIMIT <= 200, 1 credit)
 STAT_CREDITS = 1
 #: buy a statistic when choosing without it may lose more than this many times what it costs
@@ -113,6 +115,8 @@ class ReadRequest:
     apis: frozenset[str] = ALL_APIS
     #: the read needs columns only the records API returns (COQL and Bulk fill them in by id)
     records_only: bool = False
+    #: the connection's measured seconds per call: on equal credits the faster API wins (:mod:`.timing`)
+    latency_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -183,11 +187,26 @@ def choose(req: ReadRequest, *, use_coql: bool = False) -> Choice:
         api = min(safe, key=lambda a: (at_guess[a], regret[a], ORDER.index(a)))
     else:
         api = min(apis, key=lambda a: (regret[a], at_guess[a], ORDER.index(a)))
+    # Equal credits (at the guess and at worst): the faster, when it is faster by enough to matter.
+    tied = [a for a in (safe or apis) if (at_guess[a], regret[a]) == (at_guess[api], regret[api])]
+    preferred = api
+    if len(tied) > 1 and not math.isinf(at_guess[api]):
+        api = fastest(api, {a: seconds(req, a, guess) for a in tied})
     if math.isinf(regret[api]) and "Bulk" in apis:
         # Nothing bounds the read's size (no count, no LIMIT): assume it is large, where Bulk is cheapest per row.
         return Choice("Bulk", f"{_size(req)} and {rows.text()}: Bulk Read is the cheapest per row", candidates,
                       None, rows)
-    return Choice(api, _why(req, api, rows, regret[api], candidates), candidates, regret[api], rows)
+    why = _why(req, api, rows, regret[api], candidates)
+    if api != preferred:
+        why += (f"; as cheap as {preferred} and faster at {req.latency_s * 1000:,.0f} ms a call "
+                f"(~{seconds(req, api, guess):,.1f} s against ~{seconds(req, preferred, guess):,.1f} s)")
+    return Choice(api, why, candidates, regret[api], rows)
+
+
+def seconds(req: ReadRequest, api: str, rows: int | None) -> float:
+    """What ``api`` waits on Zoho for ``rows`` rows at the connection's latency (:func:`.timing.read_seconds`)."""
+    cost = price(req, api, rows, search_guess(req.search_rows, rows))
+    return read_seconds(api, cost, rows, latency_s=req.latency_s, slots=req.extras.slots)
 
 
 def price(req: ReadRequest, api: str, rows: int | None, search_rows: int | None = None) -> Cost:

@@ -99,6 +99,10 @@ class Statistics(Protocol):
         """Records the Search API's ``criteria`` match: exactly, or at least a page's worth."""
         ...
 
+    def latency_s(self) -> float:
+        """The connection's measured seconds per call (0.0: unknown), to price a read's time."""
+        ...
+
 
 class GivenSizes:
     """Statistics from a function that knows module sizes (tests, tools, the benchmark); nothing is bought."""
@@ -124,6 +128,9 @@ class GivenSizes:
     def search(self, module: str, criteria: str, *, buy: bool) -> RowRange | None:
         return None
 
+    def latency_s(self) -> float:
+        return 0.0
+
 
 class CachedOnly:
     """Another set's cached statistics, never buying; ``wanted`` says whether the planner asked to buy one.
@@ -148,6 +155,9 @@ class CachedOnly:
     def search(self, module: str, criteria: str, *, buy: bool) -> RowRange | None:
         return self._note(buy, self.stats.search(module, criteria, buy=False))
 
+    def latency_s(self) -> float:
+        return self.stats.latency_s()
+
     def _note(self, buy: bool, value: T) -> T:
         self.wanted = self.wanted or (buy and value is None)
         return value
@@ -166,6 +176,9 @@ class ZohoStatistics:
         #: statistics bought through this object (calls, credits), for EXPLAIN and the benchmark
         self.calls = 0
         self.credits = 0
+
+    def latency_s(self) -> float:
+        return self.http.latency.seconds
 
     def total(self, module: str, *, buy: bool) -> int | None:
         found, value = self._cached(("total", module))

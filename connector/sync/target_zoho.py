@@ -279,9 +279,14 @@ class ZohoTarget(Target):
         written = 0
         if self.children is not None:
             batches = self.children.wrap(module, schema, batches)
-        for table in fixed_chunks(batches, self.batch_rows):
-            seen.update(table.column("id").to_pylist())
-            written += self._write_chunk(writes, module, planner, table)
+        try:
+            for table in fixed_chunks(batches, self.batch_rows):
+                seen.update(table.column("id").to_pylist())
+                written += self._write_chunk(writes, module, planner, table)
+            written += writes.drain()  # chunks still on the wire land before the module's files and deletes
+        except BaseException:
+            writes.abandon()  # their chunks stay pending: the next run resumes them
+            raise
         self.subforms.mend(module, writes.store)
         if self.children is not None:
             self.children.after(module)  # the file fields' files, now that the records exist
@@ -305,10 +310,15 @@ class ZohoTarget(Target):
         seen: set[str] = set()
         if self.children is not None:
             batches = self.children.wrap(module, schema, batches)
-        for table in fixed_chunks(batches, self.batch_rows):
-            rows += table.num_rows
-            seen.update(str(i) for i in table.column("id").to_pylist())
-            written += self._write_chunk(writes, module, planner, table)
+        try:
+            for table in fixed_chunks(batches, self.batch_rows):
+                rows += table.num_rows
+                seen.update(str(i) for i in table.column("id").to_pylist())
+                written += self._write_chunk(writes, module, planner, table)
+            written += writes.drain()
+        except BaseException:
+            writes.abandon()
+            raise
         refreshed = self._refresh_lines(writes, module, seen)
         written += refreshed
         self.subforms.mend(module, writes.store)
@@ -411,6 +421,8 @@ class ZohoTarget(Target):
 
     def close(self) -> None:
         try:
+            if self.writes is not None:
+                self.writes.inflight.close()  # its sender threads (every chunk was settled or abandoned)
             if self.children is not None:
                 self.children.close()
             if self.failures is not None:

@@ -132,6 +132,9 @@ class RowPlanner:
             if f.writable and f.data_type not in NOT_SETTABLE:
                 self.values.append(name)
         self.source_id_field = source_id_field if source_id_field in ts.by_name else None
+        #: source columns a row is built from (see prepare)
+        self._reads = {"id", *self.values, *self.participant_columns, *(c for c in lookup_cols if c),
+                       *(lc.name_column for lc in self.lookups), *((self.tag_column,) if self.tag_column else ())}
         #: columns whose values this planner writes as text (re-pointed ids, their modules, the source id)
         self.text_columns = ({c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
                              | {li.sub.field for li, _ in self.lines} | set(self.participant_columns))
@@ -157,8 +160,12 @@ class RowPlanner:
         # Updates leave a deferred lookup alone by not naming its column (a null would clear it),
         # so updates are grouped by the columns they carry.
         updates: dict[tuple[str, ...], list[pa.Table]] = {}
-        for start in range(0, table.num_rows, SLICE_ROWS):
-            ins, ins_ids, upd, upd_ids = self._slice(table.slice(start, SLICE_ROWS).to_pylist(), mapped, resolve,
+        # Only the columns a row is built from become Python values (a source row carries system fields,
+        # formulas and names this planner never writes: converting them cost more than the rest of a chunk).
+        read = [n for n in table.column_names if n in self._reads]
+        needed = table.select(read)
+        for start in range(0, needed.num_rows, SLICE_ROWS):
+            ins, ins_ids, upd, upd_ids = self._slice(needed.slice(start, SLICE_ROWS).to_pylist(), mapped, resolve,
                                                      out)
             if ins:
                 # Tags go through the records API only (their batches never Bulk): left out where none has any.

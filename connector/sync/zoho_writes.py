@@ -12,7 +12,9 @@ and what is kept of it:
   ``<state>.pending/`` and the writer journals every row ``unknown`` before its call; the id
   map is committed after the batch, then the pending files go. A re-run finds them and
   resumes the writer, which looks rows with no known outcome up in Zoho before sending again;
-* updates, upserts by key and deletes are safe to repeat, so they are sent as they are.
+* updates, upserts by key and deletes are safe to repeat, so they are sent as they are;
+* a module whose rows cannot point at each other keeps up to two insert chunks on the wire while
+  the next is prepared (:mod:`.zoho_inflight`); they are settled in order on the run's thread.
 
 The second pass (:mod:`.zoho_second_pass`) writes through :meth:`ZohoWrites.write` too.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +43,9 @@ from connector.writers.report import DONE, Entry, WriteReport
 
 from .contract import ProgressFn
 from .idmap import SyncStateStore, pending_dir
+from .lookups import RECORD
 from .paths import STATE
+from .zoho_inflight import InFlight
 from .zoho_report import FailureLog
 from .zoho_rows import RowPlanner
 from .zoho_tags import TagSync
@@ -81,6 +86,10 @@ class ZohoWrites:
         #: told (module, source id -> target id) of every batch that landed (a target maps line items with it)
         self.on_settled: Callable[[str, dict[str, str]], None] | None = None
         self.tags = TagSync(session, store, failures)  # tags the source dropped come off the target's records
+        self.inflight = InFlight()  # insert chunks on the wire while the next is prepared
+        self._progress_lock = threading.Lock()  # senders report progress from their threads
+        #: module -> rows done so far by each chunk on the wire (they count in the module's progress)
+        self._live: dict[str, dict[object, int]] = {}
 
     def tally(self, module: str) -> ModuleTally:
         return self.tallies.setdefault(module, ModuleTally())
@@ -95,23 +104,32 @@ class ZohoWrites:
             return "rest"
         return self.write_api
 
-    def _progress(self, module: str) -> ProgressCallback | None:
-        """The writer's per-write counts, as rows written in this module so far."""
+    def _progress(self, module: str, live: object | None = None) -> ProgressCallback | None:
+        """The writer's per-write counts, as rows written in this module so far: rows settled, those
+        done by the chunks on the wire, and this write's (``live``: this write is such a chunk)."""
         progress = self.progress
         if progress is None:
             return None
         base = self.tally(module).sent
+        chunks = self._live.setdefault(module, {})
 
         def report(info: WriteProgress) -> None:
-            progress(module, "write", base + info.done)
+            with self._progress_lock:
+                if live is not None:
+                    chunks[live] = info.done
+                    progress(module, "write", self.tally(module).sent + sum(chunks.values()))
+                else:
+                    progress(module, "write", base + sum(chunks.values()) + info.done)
 
         return report
 
     def write(self, module: str, rows: Rows, operation: str, key: str | None = None,
-              *, report_path: Path | None = None, resume_from: Path | None = None) -> WriteReport:
+              *, report_path: Path | None = None, resume_from: Path | None = None,
+              live: object | None = None) -> WriteReport:
         """One write through the writers, by this module's API, counted in the run's progress."""
         return writers.write(self.session, module, rows, operation, key, api=self.api(module),
-                             report_path=report_path, resume_from=resume_from, progress=self._progress(module))
+                             report_path=report_path, resume_from=resume_from,
+                             progress=self._progress(module, live))
 
     # -- a chunk of source rows -------------------------------------------------------------------
 
@@ -141,12 +159,58 @@ class ZohoWrites:
             # Deferred lookups are kept before the write: if we die after it, the second pass still knows.
             self.store.defer(module, sids, prep.deferred)
         if prep.inserts is not None:
-            written += self.send_pending(module, self._save_pending(module, prep.inserts))
+            path = self._save_pending(module, prep.inserts)
+            if self._pipelined(module, planner):
+                written += self._launch(module, path)
+            else:
+                written += self.drain() + self.send_pending(module, path)
         for t in prep.updates:
             report = self.write(module, t.drop_columns(["__source_id"]), "update")
             written += self.settle(module, report, _source_ids(t), "update")
             self.tags.landed(module, t, report, _source_ids(t), "update", planner.tag_column)
         return written
+
+    # -- chunks on the wire while the next is prepared (zoho_inflight) -----------------------------
+
+    @staticmethod
+    def _pipelined(module: str, planner: RowPlanner) -> bool:
+        """Whether the next chunk may be prepared before this one lands: no row of this module can
+        point at another (a lookup to the module itself, line items) — else it would find no id."""
+        return not planner.lines and not any(
+            lc.kind == RECORD and (module in lc.targets or not lc.targets) for lc in planner.lookups)
+
+    def _launch(self, module: str, path: Path) -> int:
+        """Hand a saved chunk to a sender; settle the oldest first when DEPTH are on the wire already."""
+        written = 0
+        while self.inflight.full():
+            written += self._settle_oldest()
+        key = object()
+        with self._progress_lock:
+            self._live.setdefault(module, {})[key] = 0
+        self.inflight.submit(module, path, key, lambda: self._send_pending(module, path, live=key))
+        return written
+
+    def _settle_oldest(self) -> int:
+        try:
+            chunk = self.inflight.oldest()
+        except BaseException:
+            self.abandon()
+            raise
+        report, table, operation = chunk.future.result()
+        return self._finish_pending(chunk.module, chunk.path, report, table, operation, chunk.key)
+
+    def drain(self) -> int:
+        """Settle every chunk still on the wire (before a module's deletes, files or state); rows written."""
+        written = 0
+        while len(self.inflight):
+            written += self._settle_oldest()
+        return written
+
+    def abandon(self) -> None:
+        """The run is stopping: stop the senders; their chunks stay pending for the next run."""
+        self.inflight.abandon()
+        with self._progress_lock:
+            self._live.clear()
 
     # -- pending insert batches (the crash-safe part) ---------------------------------------------
 
@@ -188,20 +252,33 @@ class ZohoWrites:
                 self.unsettled.setdefault(module, set()).update(str(i) for i in ids)
 
     def send_pending(self, module: str, path: Path) -> int:
+        report, table, operation = self._send_pending(module, path)
+        return self._finish_pending(module, path, report, table, operation)
+
+    def _send_pending(self, module: str, path: Path, live: object | None = None
+                      ) -> tuple[WriteReport, pa.Table, str]:
+        """The write of a saved batch (files and Zoho only: a sender thread may run it)."""
         table = pq.read_table(path)
         meta = json.loads(path.with_suffix(".json").read_text())
         report_path = path.with_suffix(".report.csv")
         try:
             report = self.write(module, table.drop_columns(["__source_id"]), meta["operation"], meta.get("key"),
-                                report_path=report_path, resume_from=report_path if report_path.exists() else None)
+                                report_path=report_path, resume_from=report_path if report_path.exists() else None,
+                                live=live)
         except PermissionDenied:
             if not report_path.exists() or not WriteReport.read(report_path).table.num_rows:
                 # Refused before anything was sent: no batch is left behind to resume.
                 for p in (path, path.with_suffix(".json"), report_path):
                     p.unlink(missing_ok=True)
             raise
-        written = self.settle(module, report, _source_ids(table), meta["operation"])
-        self.tags.landed(module, table, report, _source_ids(table), meta["operation"], self.tags.column(module))
+        return report, table, str(meta["operation"])
+
+    def _finish_pending(self, module: str, path: Path, report: WriteReport, table: pa.Table, operation: str,
+                        live: object | None = None) -> int:
+        """Settle a saved batch's outcome (id map, report) on the run's thread, then let its files go."""
+        written = self.settle(module, report, _source_ids(table), operation, live=live)
+        self.tags.landed(module, table, report, _source_ids(table), operation, self.tags.column(module))
+        report_path = path.with_suffix(".report.csv")
         if report.summary().get("unknown"):
             # Rows whose fate Zoho did not tell us stay pending: the next run looks them up first.
             return written
@@ -212,12 +289,14 @@ class ZohoWrites:
         report_path.unlink(missing_ok=True)
         return written
 
-    def settle(self, module: str, report: WriteReport, sids: list[str], operation: str) -> int:
+    def settle(self, module: str, report: WriteReport, sids: list[str], operation: str,
+               live: object | None = None) -> int:
         """Commit the id map for what landed; keep what did not for the report (one line per source row)."""
         pairs: dict[str, str] = {}
         failed: dict[str, tuple[str, str]] = {}
         bad: list[tuple[str, Entry]] = []
-        for e in report.entries().values():
+        entries = report.entries().values()
+        for e in entries:
             sid = sids[e.row]
             if e.status in DONE and e.record_id:
                 pairs[sid] = e.record_id
@@ -227,7 +306,9 @@ class ZohoWrites:
                 failed[sid] = (e.code or e.status, e.message or "Zoho answered without a record id")
                 bad.append((sid, e))
         tally = self.tally(module)
-        tally.sent += len(sids)
+        with self._progress_lock:  # from the chunk's live count to the settled count, at once
+            tally.sent += len(sids)
+            self._live.get(module, {}).pop(live, None)
         if self.dry_run:  # every row is reported (would_insert ..., or why it would fail); nothing is kept
             self.failures.add(module, operation, bad)
             return 0
@@ -242,7 +323,7 @@ class ZohoWrites:
             if unknown:
                 tally.notes.append(f"{unknown} rows were sent but Zoho's answer was lost; the next run looks "
                                    "them up before sending anything again")
-        return sum(1 for e in report.entries().values() if e.status in ("inserted", "updated"))
+        return sum(1 for e in entries if e.status in ("inserted", "updated"))
 
     def delete(self, module: str, source_ids: list[str]) -> int:
         """Delete the records these source rows became; records deleted."""

@@ -149,7 +149,7 @@ class WriteRun:
     def record(self, entries: list[Entry], credits: int) -> None:
         """Keep a batch's outcome (on the caller's thread) and tell the progress callback."""
         entries = self.stamped(entries)
-        self.journal.record(entries)
+        self.journal.record(entries, durable=False)  # outcomes: see ReportJournal.record
         with self.lock:
             self.claimed.update(e.record_id for e in entries if e.record_id and e.status == "inserted")
             self.done += sum(1 for e in entries if e.status != "unknown")

@@ -3,8 +3,10 @@
 bulk-write.md: upload to the content host (``feature: bulk-write``,
 ``X-CRM-ORG: <zgid>``), create the job with field mappings and ``find_by``,
 poll it with backoff, download the result CSV and map its rows (in input
-order) back to input rows. Files are processed one after another: Zoho runs an
-org's jobs in sequence anyway.
+order) back to input rows. Zoho runs an org's jobs one after another, so the next
+file is built, uploaded and its job created while the previous job is queued or
+running; a job is polled only once the jobs this connection created before it have
+finished (a poll costs a credit, and a queued job has nothing to tell).
 
 Zoho's Bulk Write has no delete and cannot say which module a polymorphic or
 multi-module lookup points at per row, so those writes go through the REST
@@ -23,14 +25,20 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from connector.api import bulk
 from connector.errors import ConnectorError, PlanningError, RetriableError
+from connector.http.client import ZohoHttp
+from connector.http.retry import check_cancelled, pause
 
 from .base import Rows, RowSource, Writer, WriteRun, WriteSession
 from .bulk_csv import CsvColumn, CsvFile, ResultRow, field_mappings, parse_result, plan_columns, split_files
@@ -44,6 +52,54 @@ JOB_CREDITS = 500  # limits-and-errors.md section 2
 JOB_OVERHEAD_CREDITS = 10  # upload, status polls and the download are ordinary 1-credit calls
 REST_RECORDS_PER_CREDIT = 10
 TERMINAL = ("COMPLETED", "FAILED", "FAILURE")
+
+
+class JobLine:
+    """The Bulk Write jobs one connection created and has not seen finish, oldest first: Zoho runs them in
+    that order, so a job waits for those before it to be polled (chunks of a migration write at once)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._jobs: list[str] = []
+
+    def join(self, job_id: str) -> None:
+        with self._cond:
+            self._jobs.append(job_id)
+
+    def wait_turn(self, job_id: str) -> None:
+        with self._cond:
+            while self._jobs and self._jobs[0] != job_id and job_id in self._jobs:
+                self._cond.wait(0.2)
+                check_cancelled()  # a stopping run does not wait for its turn
+
+    def leave(self, job_id: str) -> None:
+        with self._cond:
+            if job_id in self._jobs:
+                self._jobs.remove(job_id)
+            self._cond.notify_all()
+
+
+_LINES: weakref.WeakKeyDictionary[ZohoHttp, JobLine] = weakref.WeakKeyDictionary()
+_LINES_LOCK = threading.Lock()
+
+
+def job_line(http: ZohoHttp) -> JobLine:
+    with _LINES_LOCK:
+        line = _LINES.get(http)
+        if line is None:
+            line = _LINES[http] = JobLine()
+        return line
+
+
+@dataclass
+class _Job:
+    """A file whose job was created (or whose rows are already settled: ``entries``)."""
+
+    file: CsvFile
+    sent: datetime
+    job_id: str | None = None
+    retried: bool = False
+    entries: list[Entry] | None = None
 
 
 def rest_credits(rows: int) -> int:
@@ -104,8 +160,20 @@ class BulkWriter(Writer):
         cols = plan_columns(run.plan)
         find_by = self._find_by(run)
         zgid = str(self.session.org()["zgid"])
-        for n, f in enumerate(split_files(cols, items, max_rows=self.max_rows, max_bytes=self.max_bytes)):
-            run.record(self._send_file(run, cols, f, zgid, n, find_by), self.http.meter.total)
+        line = job_line(self.http)
+        started: list[_Job] = []  # jobs created and not finished yet, oldest first
+        try:
+            for n, f in enumerate(split_files(cols, items, max_rows=self.max_rows, max_bytes=self.max_bytes)):
+                # This file's job goes into Zoho's queue behind the previous one, which is then waited for.
+                started.append(self._start_file(run, cols, f, zgid, n, find_by, line))
+                if len(started) > 1:
+                    run.record(self._finish_file(run, cols, started.pop(0), find_by, line), self.http.meter.total)
+            while started:
+                run.record(self._finish_file(run, cols, started.pop(0), find_by, line), self.http.meter.total)
+        finally:
+            for job in started:  # stopped before their turn: their rows stay "unknown" in the journal
+                if job.job_id is not None:
+                    line.leave(job.job_id)
 
     # -- one file ---------------------------------------------------------------------------------
 
@@ -122,6 +190,13 @@ class BulkWriter(Writer):
 
     def _send_file(self, run: WriteRun, cols: list[CsvColumn], f: CsvFile, zgid: str, n: int,
                    find_by: str | None) -> list[Entry]:
+        """One file from upload to its rows' outcome."""
+        line = job_line(self.http)
+        return self._finish_file(run, cols, self._start_file(run, cols, f, zgid, n, find_by, line), find_by, line)
+
+    def _start_file(self, run: WriteRun, cols: list[CsvColumn], f: CsvFile, zgid: str, n: int,
+                    find_by: str | None, line: JobLine) -> _Job:
+        """Journal the rows, upload the file and create its job (queued at Zoho behind the ones before)."""
         name = f"{run.module}-{n + 1:04d}.csv"
         sent = run.clock.now()  # Zoho's clock: a resumed run compares it with Created_Time
         keys = upsert_keys(run.plan)
@@ -131,33 +206,54 @@ class BulkWriter(Writer):
         if run.operation in ("insert", "upsert"):
             run.journal.record(Entry(it.row, "unknown", it.key, None, None, "sent in a bulk job; no result yet",
                                      run.unsure.get(it.row, sent)) for it in f.items)
-        retried = False
-        job_id: str | None = None
+        job = _Job(f, sent)
         try:
             file_id = self._upload(f.zipped(name), name, zgid)
             for attempt in range(self.config.max_retries + 1):
                 try:
-                    job_id = bulk.create_write_job(self.http, run.operation, run.module, file_id,
-                                                   field_mappings(cols), find_by=find_by)
+                    job.job_id = bulk.create_write_job(self.http, run.operation, run.module, file_id,
+                                                       field_mappings(cols), find_by=find_by)
                     break
                 except RetriableError as exc:
                     if not exc.ambiguous or attempt == self.config.max_retries:
                         raise
                     if not repeatable:
-                        return self._entries(f.items, "unknown", "JOB_UNCONFIRMED",
-                                             "the answer to the job creation was lost; resume to look these "
-                                             "rows up before writing them again")
-                    retried = True  # the same job again is harmless (see the module docstring)
-            assert job_id is not None
-            self.jobs.append(job_id)
+                        job.entries = self._entries(f.items, "unknown", "JOB_UNCONFIRMED",
+                                                    "the answer to the job creation was lost; resume to look "
+                                                    "these rows up before writing them again")
+                        return job
+                    job.retried = True  # the same job again is harmless (see the module docstring)
+            assert job.job_id is not None
+            self.jobs.append(job.job_id)
+            line.join(job.job_id)
+        except STOPPERS:
+            raise
+        except ConnectorError as exc:
+            job.entries = self._failed_job(run, f, job.job_id, exc)
+        return job
+
+    def _failed_job(self, run: WriteRun, f: CsvFile, job_id: str | None, exc: ConnectorError) -> list[Entry]:
+        # Once a job may exist, its rows may be written whatever happens to us: look before repeating.
+        doubt = (isinstance(exc, RetriableError) and exc.ambiguous) or job_id is not None
+        state = "unknown" if run.operation != "update" and doubt else "failed"
+        return self._entries(f.items, state, getattr(exc, "code", None) or type(exc).__name__, str(exc))
+
+    def _finish_file(self, run: WriteRun, cols: list[CsvColumn], job: _Job, find_by: str | None,
+                     line: JobLine) -> list[Entry]:
+        """Wait for the job (after those before it), download its result, one entry per row."""
+        if job.entries is not None:
+            return job.entries
+        f, job_id = job.file, job.job_id
+        assert job_id is not None
+        try:
+            line.wait_turn(job_id)
             status = self._wait(job_id)
         except STOPPERS:
             raise
         except ConnectorError as exc:
-            # Once a job may exist, its rows may be written whatever happens to us: look before repeating.
-            doubt = (isinstance(exc, RetriableError) and exc.ambiguous) or job_id is not None
-            state = "unknown" if run.operation != "update" and doubt else "failed"
-            return self._entries(f.items, state, getattr(exc, "code", None) or type(exc).__name__, str(exc))
+            return self._failed_job(run, f, job_id, exc)
+        finally:
+            line.leave(job_id)
         url = (status.get("result") or {}).get("download_url")
         may_have_inserted = run.operation != "update"
         if not url:
@@ -173,8 +269,8 @@ class BulkWriter(Writer):
             return self._entries(f.items, "unknown" if may_have_inserted else "failed", "RESULT_MISMATCH",
                                  f"job {job_id} answered {len(results)} rows for {len(f.items)}")
         entries = [self._entry(run, it, res, cols, find_by) for it, res in zip(f.items, results, strict=True)]
-        if retried and find_by is not None:
-            entries = self._claim_skipped(run, f.items, entries, sent)
+        if job.retried and find_by is not None:
+            entries = self._claim_skipped(run, f.items, entries, job.sent)
         return entries
 
     def _upload(self, data: bytes, name: str, zgid: str) -> str:
@@ -196,7 +292,7 @@ class BulkWriter(Writer):
             if time.monotonic() - started > self.poll_timeout:
                 raise RetriableError(f"bulk write job {job_id} still {status.get('status')} after "
                                      f"{self.poll_timeout:.0f} s", code="JOB_TIMEOUT")
-            time.sleep(delay)
+            pause(delay)  # ends at once when the run stops (a chunk sender sees no signal itself)
             delay = min(self.poll_max, delay * 1.5)
 
     @staticmethod

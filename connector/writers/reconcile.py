@@ -82,6 +82,7 @@ class ServerClock:
         self.known = False
         self.user_id: str | None = None  # the user this connection acts as, when Zoho said
         self._lock = threading.Lock()
+        self._priming = threading.Lock()  # writes starting together (a migration's chunks) ask once
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         raw = (headers or {}).get("Date") or (headers or {}).get("date")
@@ -101,8 +102,11 @@ class ServerClock:
 
     def prime(self, http: ZohoHttp) -> None:
         """Learn Zoho's clock (and who we are) before the first write stamps a time."""
-        if self.known:
-            return
+        with self._priming:
+            if not self.known:
+                self._prime(http)
+
+    def _prime(self, http: ZohoHttp) -> None:
         try:
             r = http.get("/users", params={"type": "CurrentUser"}, kind="metadata", what="server time")
             users = r.body.get("users") if isinstance(r.body, dict) else None

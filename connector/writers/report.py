@@ -118,10 +118,14 @@ class WriteReport:
         self.warnings = list(warnings)
         self.path = path
         self.credits = credits
+        self._entries: dict[int, Entry] | None = None
 
     @classmethod
     def from_entries(cls, entries: Iterable[Entry], **kw: Any) -> WriteReport:
-        return cls(_table(entries), **kw)
+        rows = sorted(entries, key=lambda e: e.row)
+        report = cls(_table(rows), **kw)
+        report._entries = {e.row: e for e in rows}  # kept: turning the table back into entries costs more
+        return report
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -131,6 +135,8 @@ class WriteReport:
         return f"WriteReport({self.operation} {self.module}: {counts})"
 
     def entries(self) -> dict[int, Entry]:
+        if self._entries is not None:
+            return dict(self._entries)
         return {int(d["row"]): Entry(int(d["row"]), d["status"], d["key"], d["record_id"], d["code"],
                                      d["message"], d["at"] or utc_now())
                 for d in self.table.to_pylist()}
@@ -204,6 +210,10 @@ class ReportJournal:
         self._lock = threading.Lock()
         self.entries: dict[int, Entry] = {}
         self._fh: Any = None
+        # Group commit: batches finishing together share one fsync (each still returns only once its lines
+        # are on disk). _written counts the writes, _synced the last one an fsync covered.
+        self._sync_lock = threading.Lock()
+        self._written = self._synced = 0
         if self.path is not None:
             _check_suffix(self.path)
             private_dir(self.path.parent, "folder of the write report")
@@ -222,19 +232,37 @@ class ReportJournal:
         for e in carried:
             self.entries[e.row] = e
 
-    def record(self, entries: Iterable[Entry]) -> None:
+    def record(self, entries: Iterable[Entry], *, durable: bool = True) -> None:
+        """Keep ``entries``; on disk before this returns when ``durable`` (an insert's ``unknown`` rows, journaled
+        before their call). An outcome need not wait for its fsync: if it is lost with the machine, its row is
+        still ``unknown`` and the resumed write looks it up; the next durable record carries it to disk too."""
         batch = list(entries)
         if not batch:
             return
         with self._lock:
             for e in batch:
                 self.entries[e.row] = e
-            if self._fh is not None:
-                buf = io.StringIO()
-                csv.writer(buf).writerows(e.csv_row() for e in batch)
-                self._fh.write(buf.getvalue())
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
+            if self._fh is None:
+                return
+            buf = io.StringIO()
+            csv.writer(buf).writerows(e.csv_row() for e in batch)
+            self._fh.write(buf.getvalue())
+            self._fh.flush()
+            self._written += 1
+            mine = self._written
+        if durable:
+            self._sync(mine)
+
+    def _sync(self, mine: int) -> None:
+        """Return once write number ``mine`` is on disk: one fsync covers every write made before it began."""
+        with self._sync_lock:
+            if self._synced >= mine:
+                return  # a batch that finished with ours already synced it
+            with self._lock:
+                upto, fh = self._written, self._fh
+            if fh is not None:
+                os.fsync(fh.fileno())
+            self._synced = upto
 
     def get(self, row: int) -> Entry | None:
         with self._lock:
@@ -247,7 +275,7 @@ class ReportJournal:
         self.record(Entry(r, status, message=message) for r in missing)
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock, self._lock:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None

@@ -16,6 +16,7 @@ that record when the record is ours (:meth:`.reconcile.RecordFinder.adopt`).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context  # workers serve the purpose of the call that started them
@@ -23,7 +24,8 @@ from typing import Any
 
 from connector.api import records
 from connector.errors import AuthError, ConnectorError, PermissionDenied, QuotaExhaustedError, RetriableError
-from connector.http.client import ZohoResponse, cancellable, pause
+from connector.http.client import ZohoHttp, ZohoResponse, cancellable, pause
+from connector.http.retry import CallCancelled, check_cancelled
 from connector.interrupts import is_interrupt
 
 from .base import Writer, WriteRun, WriteSession
@@ -37,6 +39,24 @@ STOPPERS = (QuotaExhaustedError, AuthError, PermissionDenied)
 DONE_STATUS = {"insert": "inserted", "update": "updated", "delete": "deleted"}
 #: how long a stopping write waits for batches already on the wire before it leaves them to the journal
 STOP_WAIT_S = 0.3
+#: how often a write run on a worker thread looks whether its owner is stopping (it sees no signal itself)
+CANCEL_POLL_S = 0.1
+
+
+_POOLS: weakref.WeakKeyDictionary[ZohoHttp, dict[int, ThreadPoolExecutor]] = weakref.WeakKeyDictionary()
+_POOLS_LOCK = threading.Lock()
+
+
+def batch_pool(http: ZohoHttp, workers: int) -> ThreadPoolExecutor:
+    """The threads that send one connection's write batches, shared by its writes: a migration writes
+    chunk after chunk (two at once), and starting twenty threads for each cost more than its calls' JSON.
+    The connection's slots, not the pool, hold the calls to Zoho's limits."""
+    with _POOLS_LOCK:
+        pools = _POOLS.setdefault(http, {})
+        pool = pools.get(workers)
+        if pool is None:
+            pool = pools[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho-write")
+        return pool
 
 
 def _detail_text(details: Any, columns: dict[str, str]) -> str:
@@ -113,7 +133,7 @@ class RestWriter(Writer):
         self.concurrency = max(1, concurrency or self.config.max_concurrency)
 
     def _execute(self, run: WriteRun, items: Iterator[RowItem]) -> None:
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="zoho-write")
+        pool = batch_pool(self.http, self.concurrency)
         cancel = threading.Event()
         pending: set[Future[list[Entry]]] = set()
         interrupted = False
@@ -135,7 +155,8 @@ class RestWriter(Writer):
             # Stop sending; batches already on the wire finish and are recorded, the rest never start.
             # On Ctrl-C / SIGTERM nobody waits for a slow answer: an insert's rows are journaled
             # "unknown" before its call, so the resumed run looks them up instead of sending twice.
-            interrupted = is_interrupt(exc)
+            # A write on a worker thread (a migration's chunk sender) is stopped by its owner's event.
+            interrupted = is_interrupt(exc) or isinstance(exc, CallCancelled)
             if interrupted:
                 cancel.set()
             for f in pending:
@@ -148,11 +169,13 @@ class RestWriter(Writer):
                     except BaseException:  # noqa: BLE001 - the first error is the one to raise
                         pass
             raise
-        finally:
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
 
     def _collect(self, run: WriteRun, pending: set[Future[list[Entry]]], how: str) -> set[Future[list[Entry]]]:
-        done, rest = wait(pending, return_when=how)
+        while True:
+            done, rest = wait(pending, timeout=CANCEL_POLL_S, return_when=how)
+            if done:
+                break
+            check_cancelled()  # this write runs on a worker thread whose owner is stopping
         for f in done:
             pending.discard(f)
             run.record(f.result(), self.http.meter.total)  # a STOPPERS error surfaces here
