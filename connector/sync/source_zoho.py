@@ -379,6 +379,14 @@ class ZohoSource(Source):
             return 0  # a budget is spent in module order, so that where it stops, whole modules are kept
         return min(MAX_READ_AHEAD, config.max_concurrency // 2)
 
+    def delta_ahead(self, module: str) -> bool:
+        """A record module with its own ``/deleted`` log that is neither a linking nor a subform module
+        (whose vanished rows are found from their parents' deletions and edits of this run)."""
+        info = self.session.catalog.modules().get(module)
+        if info is None or info.generated_type in ("linking", "subform"):
+            return False
+        return self.session.catalog.table(module).read_apis not in (PER_PARENT, METADATA)
+
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""
         ts = self.session.catalog.table(module)
