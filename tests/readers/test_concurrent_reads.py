@@ -155,3 +155,27 @@ def test_a_slice_error_reaches_the_caller_and_stops_the_others() -> None:
     seen = len(ran)
     threading.Event().wait(0.3)
     assert len(ran) <= seen + 1
+
+
+def test_a_rest_read_of_known_size_asks_its_numbered_pages_at_once(slow_org: Emulator) -> None:
+    # Page numbers reach 2,000 records: those ten pages go out together, the rest follows page tokens.
+    def rest(max_concurrency: int, pushdown: Pushdown) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        requests.post(f"{slow_org.origin}/__emulator/stats", headers=slow_org.admin_headers(), timeout=30)
+        with ZohoSession(slow_org.connection_string + f";MaxConcurrency={max_concurrency}") as s:
+            s.catalog.table("Leads")
+            before = slow_org.stats()
+            rows = [r for b in RestReader(s.reader_context()).batches("Leads", COLUMNS, pushdown) for r in b.to_pylist()]
+        after = slow_org.stats()
+        return rows, {"credits": after["credits_used"] - before["credits_used"],
+                      "peak_heavy": after["concurrency"]["peak_heavy"], "rejected": after["rejected_429"]}
+
+    known = Pushdown(expected_rows=9_000)
+    serial, one = rest(1, known)
+    ahead, many = rest(6, known)
+    unknown, alone = rest(6, Pushdown())
+    assert len(serial) == 9_000 and ahead == serial == unknown  # the same rows in the same order
+    assert many["credits"] == one["credits"] == alone["credits"] == 45  # 45 pages of 200, one credit each
+    assert one["peak_heavy"] == alone["peak_heavy"] == 1 and 2 <= many["peak_heavy"] <= 6
+    assert many["rejected"] == 0
+    too_many, guessed = rest(6, Pushdown(expected_rows=300))  # a count too low: the rest by token
+    assert too_many == serial and guessed["credits"] == 45
