@@ -115,12 +115,6 @@ class CoqlReader:
         """The rest of the read (``id > pager.after_id``): its slices at once, their batches in a fixed order."""
         fetched = pager.rows.fetched
         slices = first_pages(self.ctx, query, pager.after_id, starts)
-        if not slices:  # nothing could be asked at once: in turn, as if never split
-            for rows in self._pages(query, pager):
-                fetched += len(rows)
-                yield convert(rows)
-                self.ctx.report(module, fetched)
-            return
         for batch in round_robin([self._slice(query, s, convert) for s in slices]):
             fetched += batch.num_rows
             yield batch

@@ -102,7 +102,7 @@ def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts:
             wave.append((j, replace(query, after_id=aid, upto_id=None, limit=page, offset=offset,
                                     order_by=(("id", True),))))
         if not wave:
-            return []  # no anchor within reach (cannot happen while slice 0 is asked first): read in turn
+            break  # no anchor within reach (the plan keeps every start within one): the slice before goes on
         for (j, _), rows in zip(wave, _run_all(ctx, [q for _, q in wave]), strict=True):
             got[j] = rows
             if rows:
