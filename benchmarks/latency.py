@@ -9,9 +9,12 @@ Each emulator runs as a process of its own (``zohocrm emulator --org classic --l
 --bulk-rows-per-s 20000``) and every phase in a child process. Phases, per latency:
 
 * ``migrate``: the whole org (``--records``; ``--large`` adds a 200,000-record org) to ``parquet:``;
-* ``select``: ``SELECT *`` of a 50,000-record Leads module with ``APIType=COQL``, rows fetched;
+* ``select``: ``SELECT *`` of a 50,000-record Leads module with ``APIType=COQL``, rows fetched, by a
+  connection that holds the module's count (a statistic, bought in the phase: 1 credit) — a COQL read
+  splits only on a count it already has; ``select serial``: the same at ``MaxConcurrency=1``;
 * ``sync``: after ``/__emulator/mutate`` changed 5% of each module (4% updated, 0.5% created,
-  0.5% deleted), an incremental sync of the migrated folder;
+  0.5% deleted), an incremental sync of the migrated folder; ``sync serial``: the same changes synced
+  into a copy of the folder at ``MaxConcurrency=1`` (its credits are the ones to match);
 * ``insert``: 20,000 Leads from the migrated Parquet inserted into an empty org over REST.
 
 The lower bound of a phase is computed from what the emulator counted during it (``POST
@@ -51,6 +54,7 @@ ORG_CONCURRENCY, HEAVY_CONCURRENCY = 20, 10
 BULK_ROWS_PER_S = 20_000
 #: where the phases import the connector from (None: this checkout)
 CLIENT_PATH: str | None = None
+PHASES = ("migrate", "sync", "select", "insert")
 ALLOW = ";AllowedOperations=read,insert,update,upsert,delete;AllowedModules=Leads"
 
 
@@ -91,7 +95,9 @@ def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
         from connector.session import ZohoSession
 
         with ZohoSession(args["conn"] + ";APIType=COQL") as session:
-            rows = sum(b.num_rows for b in Engine(session).execute("SELECT * FROM Leads"))
+            engine = Engine(session)
+            engine.statistics.total("Leads", buy=True)  # the count a connection holds (cached for minutes)
+            rows = sum(b.num_rows for b in engine.execute("SELECT * FROM Leads"))
     elif name == "export":
         from connector.sync import open_source, open_target
         from connector.sync.state import ModuleState
@@ -133,6 +139,7 @@ def measured(label: str, info: dict[str, Any], latency_s: float, slots: int, nam
     res = phase(name, **args)
     res.update(bound(before, stats(info), latency_s, slots))
     res["ratio"] = round(res["seconds"] / res["bound_s"], 2) if res["bound_s"] and latency_s else None
+    res["load_1m"] = round(os.getloadavg()[0], 2)  # the machine is shared: what else ran meanwhile
     print(row(label, res), flush=True)
     return res
 
@@ -160,29 +167,43 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
     latency_s, slots = latency_ms / 1000, min(opts.max_concurrency, ORG_CONCURRENCY)
     extra = f";MaxConcurrency={opts.max_concurrency}"
     out: dict[str, Any] = {}
-    for n in records:
+    serial = ";MaxConcurrency=1"
+    for n in records if {"migrate", "sync"} & set(opts.phases) else []:
         proc, emu = emulator(n, latency_ms, opts.seed)
         try:
             conn = emu["connection_string"] + extra
             folder = work / f"org-{n}-{latency_ms:g}ms"  # its own: a migration reuses files already there
             out[f"migrate {n // 1000}k"] = measured(f"migrate {n // 1000}k @{latency_ms:g}ms", emu, latency_s, slots,
                                                     "migrate", conn=conn, dir=str(folder))
+            if "sync" not in opts.phases:
+                continue
             for module, size in dict(emu["records"]).items():
                 k = size * 4 // 100
                 if size:
                     body = {"module": module, "updates": k, "creates": size // 200, "deletes": size // 200, "seed": 5}
                     requests.post(f"{emu['api_domain']}/__emulator/mutate", json=body, timeout=600).raise_for_status()
             requests.post(f"{emu['api_domain']}/__emulator/clock", json={"advance_s": 2}, timeout=60)
+            copy = work / f"org-{n}-{latency_ms:g}ms-serial"
+            shutil.copytree(folder, copy)
             out[f"sync {n // 1000}k"] = measured(f"sync 5% {n // 1000}k @{latency_ms:g}ms", emu, latency_s, slots,
                                                  "sync", conn=conn, dir=str(folder))
+            if opts.serial:
+                out[f"sync {n // 1000}k serial"] = measured("  the same, serial", emu, latency_s, 1, "sync",
+                                                            conn=emu["connection_string"] + serial, dir=str(copy))
         finally:
             proc.terminate()
-    proc, emu = emulator(0, latency_ms, opts.seed, f"Leads={opts.select_rows}")
-    try:
-        out["select"] = measured(f"select {opts.select_rows // 1000}k @{latency_ms:g}ms", emu, latency_s, slots, "select",
-                                     conn=emu["connection_string"] + extra)
-    finally:
-        proc.terminate()
+    if "select" in opts.phases:
+        proc, emu = emulator(0, latency_ms, opts.seed, f"Leads={opts.select_rows}")
+        try:
+            out["select"] = measured(f"select {opts.select_rows // 1000}k @{latency_ms:g}ms", emu, latency_s, slots,
+                                     "select", conn=emu["connection_string"] + extra)
+            if opts.serial:
+                out["select serial"] = measured("  the same, serial", emu, latency_s, 1, "select",
+                                                conn=emu["connection_string"] + serial)
+        finally:
+            proc.terminate()
+    if "insert" not in opts.phases:
+        return out
     leads = work / "leads"
     if not leads.exists():
         phase("export", src=str(work / f"org-{records[0]}-{latency_ms:g}ms"), dir=str(leads), rows=opts.insert_rows)
@@ -219,7 +240,6 @@ def insert_only(opts: argparse.Namespace) -> None:
                              dir=str(work / "leads"), state=str(work / f"state-{ms:g}.duckdb"))
             finally:
                 proc.terminate()
-            r["load_avg_1m"] = round(os.getloadavg()[0], 2)  # the machine is shared: how busy it was
             report["results"].setdefault(f"{ms:g}ms", {})["insert"] = r
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -240,6 +260,10 @@ def main() -> None:
     ap.add_argument("--insert-rows", type=int, default=20_000, help="Leads inserted over REST")
     ap.add_argument("--max-concurrency", type=int, default=ORG_CONCURRENCY,
                     help="MaxConcurrency of the connection (default: the org's 20)")
+    ap.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES,
+                    help="phases to run (sync runs after its migrate, insert needs the migrated Leads)")
+    ap.add_argument("--serial", action="store_true",
+                    help="also run select and sync at MaxConcurrency=1: the credits a concurrent run must not pass")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latency.json"))
     ap.add_argument("--client-path", help="run the phases with the connector package found here (e.g. an older "
@@ -267,11 +291,17 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     floors(results)
+    out = Path(opts.out)
+    if set(opts.phases) != set(PHASES) and out.exists():  # a partial run updates its phases, keeps the others
+        kept = json.loads(out.read_text()).get("results", {})
+        for key, phases in results.items():
+            kept.setdefault(key, {}).update(phases)
+        results = kept
     report = {"benchmark": "latency", "records": records, "bulk_rows_per_s": BULK_ROWS_PER_S,
               "max_concurrency": opts.max_concurrency, "org_concurrency": ORG_CONCURRENCY,
               "heavy_concurrency": HEAVY_CONCURRENCY, "results": results, "cpus": os.cpu_count(),
               "python": platform.python_version(), "platform": platform.platform()}
-    save(report, Path(opts.out))
+    save(report, out)
 
 
 if __name__ == "__main__":

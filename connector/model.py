@@ -26,6 +26,9 @@ class Pushdown:
     exact: bool = False
     #: (column, values) a table read per module or per parent limits its calls to (org tables, Attachments)
     keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: rows the read returns, by a count the caller holds already (no call made for it): a COQL read splits
+    #: into slices read at once only when it knows this (connector/readers/coql_slices.py)
+    expected_rows: int | None = None
 
 
 NO_PUSHDOWN = Pushdown()

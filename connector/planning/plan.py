@@ -16,7 +16,7 @@ and whether exactly, their limits how much, their cost models what it costs).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlglot import exp
@@ -210,6 +210,11 @@ def _plan_scan(ref: TableRef, relation: str, config: ConnectionConfig, stats: St
     pd = Pushdown(criteria=_value(sent, "Search"), coql_where=_value(sent, "COQL"),
                   bulk_criteria=_value(sent, "Bulk"), modified_since=rest.since if api == "REST" else None,
                   limit=limit, order_by=order_by, exact=exact)
+    if api in ("COQL", "REST") and limit is None and not order_by and pd.modified_since is None:
+        # A count already held (bought for the choice, or cached) lets a long keyset read split at no credit.
+        where = pd.coql_where if api == "COQL" else None
+        known = stats.count(ts.module, where, buy=False) if where else stats.total(ts.module, buy=False)
+        pd = replace(pd, expected_rows=known)
     residual = _residual(ref, units, exact_units)
     if decision is not None:
         rows, price = _expected(decision, api)

@@ -27,6 +27,7 @@ from connector.schema.convert import records_to_batch
 
 from .base import ReaderContext, resolve_columns
 from .concurrent import round_robin
+from .coql_slices import Slice, first_pages, plan
 from .dialects import COQL
 from .dialects.coql import MAX_LIMIT, CoqlQuery
 from .names import LookupNames
@@ -53,8 +54,9 @@ class CoqlReader:
                 ) -> Iterator[pa.RecordBatch]:
         """Rows of ``module``; ``after_id < id <= upto_id`` when given (a partition, the REST hand-off).
 
-        ``split``: a read that goes on past its second page continues in id slices read at once
-        (:meth:`_split`); a partition (already one slice of a split read) passes False.
+        ``split``: a whole read whose size the caller knows (``Pushdown.expected_rows``) goes on after its
+        first page in id slices read at once (:mod:`.coql_slices`); a partition (already one slice of a
+        split read) passes False.
         """
         pd = pushdown or NO_PUSHDOWN
         ts = self.ctx.catalog.table(module)
@@ -84,52 +86,52 @@ class CoqlReader:
                 yield convert(rows)
             return
         pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already)
-        # A whole read (no LIMIT, no upper bound) still going after its first two pages (200, then 2,000 rows)
-        # goes on in id slices read at once, within the connection's heavy slots (COQL is heavy).
-        split = split and limit is None and upto_id is None and names is None and heavy_slots(self.ctx) > 1
-        pages = 0
+        # A whole read (no LIMIT, no upper bound) whose size the caller knows goes on, after its first page, in
+        # id slices read at once within the connection's heavy slots (COQL is heavy), for the same pages.
+        known = pd.expected_rows if split and limit is None and upto_id is None and names is None else None
+        for rows in self._pages(query, pager):
+            yield convert(rows)
+            self.ctx.report(module, pager.rows.fetched)
+            if known is not None and pager.has_next_page and heavy_slots(self.ctx) > 1:
+                starts = plan(known - pager.rows.fetched, heavy_slots(self.ctx))
+                if len(starts) > 1:
+                    yield from self._split(module, query, pager, starts, convert)
+                    return
+                known = None
+
+    def _pages(self, query: CoqlQuery, pager: CoqlKeysetPaginator) -> Iterator[list[dict[str, Any]]]:
+        """Keyset pages of ``query`` until a short page, the LIMIT, or its upper bound (no empty call past it)."""
         while pager.has_next_page:
             rows, more = api.run(self.ctx.http, pager.update_request(query).text())
             kept = pager.update_state(rows, more)
             if not kept:
                 return
-            yield convert(kept)
-            self.ctx.report(module, pager.rows.fetched)
-            pages += 1
-            if split and pages == SPLIT_AFTER_PAGES and pager.has_next_page:
-                yield from self._split(module, query, pager.after_id, pager.rows.fetched, convert)
-                return
+            yield kept
+            if query.upto_id is not None and pager.after_id == query.upto_id:
+                return  # the range's last record: asking again would only find nothing
 
-    def _split(self, module: str, query: CoqlQuery, after: str | None, fetched: int,
+    def _split(self, module: str, query: CoqlQuery, pager: CoqlKeysetPaginator, starts: list[int],
                convert: Callable[[list[dict[str, Any]]], pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """The rest of the read (``id > after``): its id slices at once, their batches in a fixed order."""
-        from .strategies.partitions import page_slices  # imported here: the strategies import this reader
-
-        ranges = page_slices(self.ctx, module, query.where, after, heavy_slots(self.ctx), MAX_LIMIT)
-        for batch in round_robin([self._slice(query, r.after, r.upto, convert) for r in ranges]):
+        """The rest of the read (``id > pager.after_id``): its slices at once, their batches in a fixed order."""
+        fetched = pager.rows.fetched
+        slices = first_pages(self.ctx, query, pager.after_id, starts)
+        for batch in round_robin([self._slice(query, s, convert) for s in slices]):
             fetched += batch.num_rows
             yield batch
             self.ctx.report(module, fetched)
 
-    def _slice(self, query: CoqlQuery, after: str | None, upto: str | None,
-               convert: Callable[[list[dict[str, Any]]], pa.RecordBatch]) -> Callable[[], Iterator[pa.RecordBatch]]:
-        """One id range of a split read: pages of 2,000, ending at its upper bound without an empty call."""
+    def _slice(self, query: CoqlQuery, part: Slice, convert: Callable[[list[dict[str, Any]]], pa.RecordBatch]
+               ) -> Callable[[], Iterator[pa.RecordBatch]]:
+        """One slice: the rows its first page brought, then its next pages of 2,000 up to its upper bound."""
         def read() -> Iterator[pa.RecordBatch]:
-            pager = CoqlKeysetPaginator(None, after_id=after, first_page=MAX_LIMIT)
-            sliced = replace(query, upto_id=upto)
-            while pager.has_next_page:
-                rows, more = api.run(self.ctx.http, pager.update_request(sliced).text())
-                kept = pager.update_state(rows, more)
-                if not kept:
-                    return
-                yield convert(kept)
-                if upto is not None and pager.after_id == upto:
-                    return  # the slice's last record: asking again would only find nothing
+            if part.rows:
+                yield convert(part.rows)
+            if part.done or not part.rows:
+                return
+            pager = CoqlKeysetPaginator(None, after_id=str(part.rows[-1]["id"]), first_page=MAX_LIMIT)
+            for rows in self._pages(replace(query, upto_id=part.upto), pager):
+                yield convert(rows)
         return read
-
-
-#: a read splits once it has read this many pages and goes on (200 + 2,000 rows: small reads never pay a COUNT)
-SPLIT_AFTER_PAGES = 2
 
 
 def heavy_slots(ctx: ReaderContext) -> int:

@@ -41,6 +41,8 @@ from connector.schema.org_tables import PER_PARENT_KEYS, OrgColumn, OrgTable, or
 from connector.schema.types import TableSchema
 
 from .base import ReaderContext, resolve_columns
+from .coql import CoqlReader
+from .rest import RestReader
 
 log = logging.getLogger("connector.readers")
 
@@ -214,10 +216,9 @@ def _since(batch: pa.RecordBatch, pd: Pushdown) -> pa.RecordBatch:
 
 def _ids(ctx: ReaderContext, module: str, modified_since: Any = None) -> list[str]:
     """Every record id of ``module``, through the cheapest API that serves it."""
-    from . import reader_for
-
     apis = ctx.catalog.table(module).read_apis
-    reader = reader_for(fallback_api(apis, "COQL"), ctx)
+    # A parent is a record module: COQL where it serves (2,000 ids a call), else the list API, which serves all.
+    reader = CoqlReader(ctx) if fallback_api(apis, "COQL") == "COQL" else RestReader(ctx)
     return [str(i) for b in reader.batches(module, ["id"], Pushdown(modified_since=modified_since))
             for i in b.column("id").to_pylist() if i]
 

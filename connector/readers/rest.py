@@ -5,7 +5,8 @@
   the other field groups (100 ids each), joined by id — rows can never be
   misaligned by concurrent writes. A page's ``?ids=`` calls are sent at once (MaxConcurrency).
 * Sorted by id ascending with ``page_token`` chaining
-  (:class:`~.paging.PageTokenPaginator`; page numbers stop at 2,000 records).
+  (:class:`~.paging.PageTokenPaginator`; page numbers stop at 2,000 records). When the caller
+  knows the read's size, the pages it needs within those 2,000 are asked by number at once.
   Page tokens stop at 100,000 records; past that the reader continues with
   COQL keyset paging (``id > last``), which has no ceiling.
 * Leads are read with ``converted=both``: the table holds every record.
@@ -15,16 +16,19 @@
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from connector.api import records as api
 from connector.http.client import cancellable
+from connector.http.concurrency import HEAVY_LIMIT
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 
@@ -34,6 +38,9 @@ from .dialects import rest as dialect
 from .paging import PageTokenPaginator
 
 ID_BATCH = dialect.MAX_IDS
+#: page numbers reach this many records; past them only page tokens do (records.md section 1)
+NUMBERED_ROWS = 2_000
+T = TypeVar("T")
 
 
 def field_groups(fields: list[str], size: int = api.MAX_FIELDS_PER_CALL) -> list[list[str]]:
@@ -65,8 +72,7 @@ class RestReader:
             "converted": converted,
             "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
-        while pager.has_next_page:
-            page = api.list_page(self.ctx.http, module, groups[0], **pager.update_request(request))
+        for page in self._pages(module, groups[0], request, pager, pd):
             recs = pager.update_state(page)
             if not recs:
                 return
@@ -78,6 +84,34 @@ class RestReader:
             # Past 100,000 records page tokens end; continue by id with COQL keyset paging.
             yield from CoqlReader(self.ctx).batches(module, cols, pd, after_id=pager.handoff_after,
                                                     already=pager.rows.fetched)
+
+    def _pages(self, module: str, fields: list[str], request: dict[str, Any], pager: PageTokenPaginator,
+               pd: Pushdown) -> Iterator[api.Page]:
+        """The list pages in order: the numbered ones the read will need, at once, then on by page token."""
+        for page in self._numbered(module, fields, request, pd):
+            if not pager.has_next_page:
+                return  # fewer rows than counted: the serial read would have stopped here too
+            yield page
+        while pager.has_next_page:
+            yield api.list_page(self.ctx.http, module, fields, **pager.update_request(request))
+
+    def _numbered(self, module: str, fields: list[str], request: dict[str, Any], pd: Pushdown) -> list[api.Page]:
+        """Pages 1..n asked at once, when the caller knows the read's size (``expected_rows``).
+
+        Page numbers reach the first 2,000 records (records.md section 1), so up to that many the pages a
+        serial read would chain by token (one credit each, until ``more_records`` is false) are asked
+        together instead; the last one's ``next_page_token`` goes on. Past 2,000 a token comes only with
+        the page before it: those pages wait in turn (the list API takes no id range to split by).
+        """
+        per = max(1, int(request["per_page"]))
+        known, slots = pd.expected_rows, min(self.ctx.config.max_concurrency, HEAVY_LIMIT)
+        if known is None or (pd.exact and pd.limit is not None) or slots < 2:
+            return []
+        n = min(NUMBERED_ROWS // per, math.ceil(known / per))
+        if n < 2:
+            return []
+        return self._at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
+                                      **{**request, "page_token": None}) for i in range(1, n + 1)], slots)
 
     def by_ids(self, module: str, columns: list[str] | None, ids: Iterable[list[str]]) -> Iterator[pa.RecordBatch]:
         """The current rows of the given ids (chunks of at most 100); ids no longer there are left out."""
@@ -114,14 +148,18 @@ class RestReader:
 
     def _fetch_all(self, module: str, calls: list[tuple[list[str], list[str]]]) -> list[list[dict[str, Any]]]:
         """Each ``(fields, ids)`` call's records, in order; up to MaxConcurrency of them in flight."""
-        workers = min(self.ctx.config.max_concurrency, len(calls))
+        return self._at_once([partial(self._fetch_ids, module, fields, chunk) for fields, chunk in calls],
+                             self.ctx.config.max_concurrency)
+
+    def _at_once(self, calls: list[Callable[[], T]], limit: int) -> list[T]:
+        """Each call's answer, in order; up to ``limit`` of them in flight."""
+        workers = min(limit, len(calls))
         if workers <= 1:
-            return [self._fetch_ids(module, fields, chunk) for fields, chunk in calls]
+            return [call() for call in calls]
         cancel = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho-join")
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho-rest")
         try:
-            futures = [pool.submit(copy_context().run, cancellable, cancel, self._fetch_ids, module, fields, chunk)
-                       for fields, chunk in calls]
+            futures = [pool.submit(copy_context().run, cancellable, cancel, call) for call in calls]
             return [f.result() for f in futures]
         except BaseException:
             cancel.set()  # the rest are not sent; a call in flight is not waited for

@@ -148,8 +148,14 @@ class Source(ABC):
         return 1
 
     def read_ahead(self) -> int:
-        """Full loads the runner may read ahead of the module it writes (0: none; see ``prefetch.py``)."""
+        """Modules the runner may read ahead of the one it writes (0: none; see ``prefetch.py``)."""
         return 0
+
+    def delta_ahead(self, module: str) -> bool:
+        """Whether an incremental read of ``module`` may run ahead of its turn: its deletions come from
+        :meth:`deleted_ids` (never None for it), :meth:`cascade_suspected` is False for it without a call,
+        and its read depends on no other module's read of this run."""
+        return False
 
     def __enter__(self) -> Self:
         return self

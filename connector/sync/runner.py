@@ -28,9 +28,10 @@ from connector.http.credits import charging
 from connector.interrupts import as_interrupt, is_interrupt
 
 from .contract import LookupRef, ProgressFn, Source, Target
+from .delta import DeltaStart, start_delta
 from .prefetch import ReadAhead
 from .record_files import RecordFiles
-from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
+from .state import ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
 
@@ -118,17 +119,6 @@ def _at_or_after(batch: pa.RecordBatch, signpost: datetime) -> int:
     return int(pc.sum(pc.greater_equal(mt, pa.scalar(signpost, pa.timestamp("s", tz="UTC")))).as_py() or 0)
 
 
-def _deleted_ids(source: Source, target: Target, module: str, state: ModuleState) -> list[str]:
-    listed = source.deleted_ids(module, state.deleted_since)
-    if listed is None:
-        # Files and DuckDB keep no deletion log: whatever the target has and the source lacks is gone.
-        return sorted(target.ids(module) - source.ids(module))
-    gone = set(listed)
-    if source.cascade_suspected(module, state.deleted_since):
-        gone |= target.ids(module) - source.ids(module)  # rows that went with a parent, unlisted
-    return sorted(gone)
-
-
 def _record_files(source: Source, target: Target, module: str) -> RecordFiles | None:
     """The module's files when the source has some and the target keeps them (not in a dry run)."""
     if target.dry_run:
@@ -176,9 +166,14 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
                 signpost: datetime, progress: ProgressFn | None = None,
                 refresh_formulas: bool | timedelta = False,
                 clear_refs: Callable[[str, list[str]], int] | None = None,
-                read: Callable[[str], Iterator[pa.RecordBatch]] | None = None) -> ModuleResult:
-    """One module: a full load, or the changes since its state (``read``: where a full load's rows come from,
-    ``source.read`` unless the runner reads ahead, :mod:`.prefetch`)."""
+                read: Callable[[str], Iterator[pa.RecordBatch]] | None = None,
+                delta: Callable[[str], tuple[DeltaStart, Iterator[pa.RecordBatch]]] | None = None) -> ModuleResult:
+    """One module: a full load, or the changes since its state.
+
+    Where the rows come from unless the runner reads them ahead (:mod:`.prefetch`): ``read``, a full
+    load's (else ``source.read``); ``delta``, an incremental module's deletions and changed rows (else
+    :func:`.delta.start_delta`, now).
+    """
     started = time.monotonic()
     schema = source.schema(module)
     has_mt = "Modified_Time" in schema.names
@@ -212,17 +207,11 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
     else:
         res = ModuleResult(module, "incremental")
         counter = _Counter(module, "delta", progress)
-        deleted = _deleted_ids(source, target, module, state)
         # Deleted records no longer sit at the boundary second: a count there must not expect them.
-        wm = state.watermark.without(deleted)
+        head, raw = delta(module) if delta is not None else start_delta(source, target, module, state, has_mt)
+        deleted, wm, check = head.deleted, head.watermark, head.check
         taken: list[pa.RecordBatch] = []
-        check = BoundaryCheck(wm)
-        if has_mt:
-            delta = _filtered(counter.wrap(source.read(module, modified_since=wm.modified_time,
-                                                       exclude_ids=wm.boundary_ids or None, boundary=check)),
-                              wm, signpost, taken, res)
-        else:
-            delta = counter.wrap(source.read(module))  # no watermark column: re-read the (small) module
+        changed = _filtered(counter.wrap(raw), wm, signpost, taken, res) if has_mt else counter.wrap(raw)
         if clear_refs is not None and deleted:
             # Before the deletions commit with the state: a crash in between redoes both.
             res.lookups_cleared = clear_refs(module, deleted)
@@ -230,7 +219,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
                                 formulas_refreshed_at=state.formulas_refreshed_at)
 
         def delta_batches() -> Iterator[pa.RecordBatch]:
-            for b in delta:
+            for b in changed:
                 if b.num_rows:
                     yield b
             new_state.watermark = wm.advanced(taken, check, signpost) if has_mt else wm
@@ -266,7 +255,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
 def _one_module(result: MigrationResult, source: Source, target: Target, module: str,
                 states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
                 refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
-                ahead: ReadAhead) -> bool:
+                ahead: ReadAhead[DeltaStart | None]) -> bool:
     """Sync one module into ``result``; False when it failed (its error is in its result).
 
     Its credits are those of the calls made for it, wherever they ran (:func:`charging`): a read ahead
@@ -282,7 +271,7 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
             result.modules.append(sync_module(source, target, module, states.get(module),
                                               incremental=incremental, signpost=cap, progress=progress,
                                               refresh_formulas=refresh_formulas, clear_refs=clear_refs,
-                                              read=ahead.read))
+                                              read=ahead.read, delta=lambda m: _delta_of(ahead, m)))
     except (PermissionDenied, CreditBudgetReached):
         raise  # the connection's settings, not this module: every later call would be refused too
     except ConnectorError as exc:
@@ -293,6 +282,13 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
         if result.modules and result.modules[-1].module == module:
             result.modules[-1].credits = source.credits(module) + target.credits(module)
     return True
+
+
+def _delta_of(ahead: ReadAhead[DeltaStart | None], module: str) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
+    head, rows = ahead.take(module)
+    if head is None:
+        raise RuntimeError(f"{module}: an incremental module was started as a full load")
+    return head, rows
 
 
 def _credits(source: Source, target: Target) -> int:
@@ -347,9 +343,17 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     signpost = source.now()
     result.started_at = signpost
     clear_refs = _reference_clearer(source, target, names)
-    full = [m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)]
-    # While a module is written, the next full loads are read already (the target still writes one at a time).
-    ahead = ReadAhead(source.read, full, source.read_ahead())
+    full = {m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)}
+
+    def start(module: str, in_thread: bool) -> tuple[DeltaStart | None, Iterator[pa.RecordBatch]]:
+        if module in full:
+            return None, source.read(module)
+        has_mt = "Modified_Time" in source.schema(module).names
+        return start_delta(source, None if in_thread else target, module, states[module], has_mt)
+
+    # While a module is written, the next ones are read already (the target still writes one at a time): full
+    # loads, and the deltas whose deletions and rows depend on no other module nor on the target.
+    ahead = ReadAhead(start, names, source.read_ahead(), [m for m in names if m in full or source.delta_ahead(m)])
     try:
         for module in names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,

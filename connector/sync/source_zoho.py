@@ -198,21 +198,26 @@ class ZohoSource(Source):
             log.info("cannot count %s (%s)", module, exc)
             return None
 
-    def _reader(self, module: str, since: datetime | None) -> Reader:
+    def _reader(self, module: str, since: datetime | None) -> tuple[Reader, int | None]:
+        """The reader for a full load (``since`` None) or a delta, and the rows it should find when counted."""
         ctx = self.session.reader_context(progress=self.progress)
         choice = self.api_type
+        expected: int | None = None
         if choice == "Auto":
             # The planner's policy: deltas are usually small (COQL, keyset by id, the boundary ids left out by
             # the query), full loads and big deltas as cheap in credits as the list API or Bulk Read make them.
-            choice, why = choose_api(self._request(module, since))
+            request = self._request(module, since)
+            choice, why = choose_api(request)
             log.info("%s: reading with %s: %s", module, choice, why)
+            # The count paid for the choice sizes the read too: a long COQL read splits on it at no credit.
+            expected = request.total_rows if since is None else request.rows.guess if request.rows else None
         elif choice == "Search":
             choice = "COQL"  # a sync has no search criteria; Search would only fall back to COQL
         apis = self.session.catalog.table(module).read_apis
         if choice not in apis:
             log.info("%s: reading with %s: %s", module, fallback_api(apis, choice), refusal_note(module, apis, choice))
             choice = fallback_api(apis, choice)
-        return reader_for(choice, ctx)
+        return reader_for(choice, ctx), expected
 
     def read(self, module: str, columns: list[str] | None = None, *, modified_since: datetime | None = None,
              exclude_ids: set[str] | None = None, boundary: BoundaryCheck | None = None
@@ -236,7 +241,7 @@ class ZohoSource(Source):
 
     def _read(self, module: str, columns: list[str] | None, modified_since: datetime | None,
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
-        reader = self._reader(module, modified_since)
+        reader, expected = self._reader(module, modified_since)
         ids = sorted(exclude_ids or (), key=int)
         if modified_since is not None and self.session.catalog.table(module).read_apis == PER_PARENT:
             # Attachments: the rows already taken are dropped here, and when this run's id listing
@@ -245,10 +250,11 @@ class ZohoSource(Source):
                                   modified_since, set(ids))
             return
         if modified_since is None or not ids:
-            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
+            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since, expected_rows=expected))
         elif getattr(reader, "name", "") == "COQL" and len(ids) <= COQL_IN_MAX * COQL_IN_CLAUSES:
             where = boundary_clause(modified_since, ids)
-            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since, coql_where=where))
+            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since, coql_where=where,
+                                                                expected_rows=expected))
         elif boundary is None:
             yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
         else:
@@ -373,6 +379,14 @@ class ZohoSource(Source):
         if config.credit_budget or config.credit_budget_per_day:
             return 0  # a budget is spent in module order, so that where it stops, whole modules are kept
         return min(MAX_READ_AHEAD, config.max_concurrency // 2)
+
+    def delta_ahead(self, module: str) -> bool:
+        """A record module with its own ``/deleted`` log that is neither a linking nor a subform module
+        (whose vanished rows are found from their parents' deletions and edits of this run)."""
+        info = self.session.catalog.modules().get(module)
+        if info is None or info.generated_type in ("linking", "subform"):
+            return False
+        return self.session.catalog.table(module).read_apis not in (PER_PARENT, METADATA)
 
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""

@@ -39,8 +39,8 @@ def test_explain_shows_the_price_range_of_what_was_not_counted() -> None:
                               estimate_rows=lambda m: 90_000))
     assert text.splitlines()[0] == ("Leads -> Bulk: the filter selects 0-90,000 rows, not counted: at most 54 "
                                     "credits above the cheapest API anywhere in that range: ~55 credits")
-    # 30,000 rows by COQL at MaxConcurrency 4: 200 + 2,000 rows, a COUNT, 3 bounds, 14 pages in 4 slices
-    assert "COQL 20 calls, 50 credits (1-140 over the rows possible)" in text
+    # 30,000 rows by COQL: 200 rows, then 15 pages of 2,000 (read in slices or in turn, the same pages)
+    assert "COQL 16 calls, 46 credits (1-136 over the rows possible)" in text
     assert "Bulk 6 calls, 55 credits (chosen)" in text
 
 
@@ -72,8 +72,7 @@ def test_explain_table_has_one_row_per_scan() -> None:
     assert [r["table"] for r in rows] == ["Contacts", "Accounts"]
     assert rows[0]["api"] == "COQL" and rows[0]["coql_where"] == "Lead_Source in ('Web', 'Partner')"
     assert json.loads(rows[0]["bulk_criteria"])["value"] == ["Web", "Partner"]
-    # 3,000 accounts: COQL's 200 and 2,000 rows, the COUNT that finds too little left to split, 800 rows
-    # (8 credits) against 15 list pages
-    assert rows[1]["api"] == "COQL" and rows[1]["residual"] is None and rows[1]["estimated_calls"] == 4
-    assert rows[1]["candidates"] == "REST 15 calls, 15 credits; COQL 4 calls, 8 credits (chosen); Bulk 6 calls, 55 credits"
+    # 3,000 accounts: COQL's 200 and 2,000 rows, then 800 rows (7 credits) against 15 list pages
+    assert rows[1]["api"] == "COQL" and rows[1]["residual"] is None and rows[1]["estimated_calls"] == 3
+    assert rows[1]["candidates"] == "REST 15 calls, 15 credits; COQL 3 calls, 7 credits (chosen); Bulk 6 calls, 55 credits"
     assert rows[0]["columns"][0] == "id" and rows[0]["exact"] is False

@@ -139,8 +139,8 @@ def test_estimates() -> None:
     search = scan("SELECT * FROM Leads WHERE Email = 'a@b.com'", ConnectionConfig(api_type="Search"))
     assert (search.estimated_rows, search.estimated_calls, search.estimated_credits) == (1, 3, 3)
     coql = scan("SELECT * FROM Leads WHERE Lead_Score > 5", rows=9_000)
-    # 200 and 2,000 rows, a COUNT of the rest (too little to split), 800 rows
-    assert (coql.estimated_rows, coql.estimated_calls, coql.estimated_credits) == (3_000, 4, 8)
+    # 200 and 2,000 rows, then 800
+    assert (coql.estimated_rows, coql.estimated_calls, coql.estimated_credits) == (3_000, 3, 7)
     unknown = scan("SELECT * FROM Leads")
     assert unknown.estimated_rows is unknown.estimated_calls is unknown.estimated_credits is None
 

@@ -21,7 +21,6 @@ from connector.model import Pushdown
 from connector.readers.concurrent import round_robin
 from connector.readers.coql import CoqlReader
 from connector.readers.rest import RestReader
-from connector.readers.strategies.base import keyset_cost
 from connector.session import ZohoSession
 
 from .expected import volatile_columns
@@ -49,19 +48,25 @@ def read(emu: Emulator, max_concurrency: int, pushdown: Pushdown | None = None) 
 
 
 def test_a_whole_read_runs_its_id_slices_at_once_with_the_same_rows(slow_org: Emulator) -> None:
-    serial, one = read(slow_org, 1)
-    split, many = read(slow_org, 6)
-    again, _ = read(slow_org, 6)
+    known = Pushdown(expected_rows=9_000)  # a count the caller holds: the read may split on it
+    serial, one = read(slow_org, 1, known)
+    split, many = read(slow_org, 6, known)
+    again, _ = read(slow_org, 6, known)
     assert len(serial) == 9_000 == len({r["id"] for r in split})
     assert sorted(split, key=lambda r: int(r["id"])) == serial  # the serial read comes in id order
     assert [r["id"] for r in again] == [r["id"] for r in split]  # a fixed order, whichever answer came first
     assert one["peak_heavy"] == 1 and 2 <= many["peak_heavy"] <= 6
     assert one["rejected"] == many["rejected"] == 0
-    # The same 2,000-row pages (each slice ends at its last id, no empty call), plus one COUNT and one
-    # credit per bound: at most one credit per slice above the serial read; the cost model says so too.
-    assert one["credits"] <= many["credits"] <= one["credits"] + 6
-    model = keyset_cost(9_000, slots=6).credits - keyset_cost(9_000).credits  # type: ignore[operator]
-    assert many["credits"] - one["credits"] == model > 0
+    # The serial read's pages and no other call (no COUNT, no bound calls): the same credits.
+    assert many["credits"] == one["credits"]
+
+
+def test_without_a_count_the_read_goes_in_turn(slow_org: Emulator) -> None:
+    # Buying a COUNT to split could cost a credit the pages never win back: no count held, no split.
+    rows, seen = read(slow_org, 6)
+    _, serial = read(slow_org, 1)
+    assert len(rows) == 9_000 and seen["peak_heavy"] == 1
+    assert seen["credits"] == serial["credits"]
 
 
 @pytest.mark.parametrize("pushdown", [Pushdown(limit=5_000, exact=True),
@@ -90,7 +95,7 @@ def test_records_changing_during_a_split_read_are_never_doubled_nor_lost(slow_or
     t = threading.Thread(target=mutate)
     t.start()
     try:
-        rows, seen = read(slow_org, 6)
+        rows, seen = read(slow_org, 6, Pushdown(expected_rows=len(start)))
     finally:
         stop.set()
         t.join()
@@ -150,3 +155,27 @@ def test_a_slice_error_reaches_the_caller_and_stops_the_others() -> None:
     seen = len(ran)
     threading.Event().wait(0.3)
     assert len(ran) <= seen + 1
+
+
+def test_a_rest_read_of_known_size_asks_its_numbered_pages_at_once(slow_org: Emulator) -> None:
+    # Page numbers reach 2,000 records: those ten pages go out together, the rest follows page tokens.
+    def rest(max_concurrency: int, pushdown: Pushdown) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        requests.post(f"{slow_org.origin}/__emulator/stats", headers=slow_org.admin_headers(), timeout=30)
+        with ZohoSession(slow_org.connection_string + f";MaxConcurrency={max_concurrency}") as s:
+            s.catalog.table("Leads")
+            before = slow_org.stats()
+            rows = [r for b in RestReader(s.reader_context()).batches("Leads", COLUMNS, pushdown) for r in b.to_pylist()]
+        after = slow_org.stats()
+        return rows, {"credits": after["credits_used"] - before["credits_used"],
+                      "peak_heavy": after["concurrency"]["peak_heavy"], "rejected": after["rejected_429"]}
+
+    known = Pushdown(expected_rows=9_000)
+    serial, one = rest(1, known)
+    ahead, many = rest(6, known)
+    unknown, alone = rest(6, Pushdown())
+    assert len(serial) == 9_000 and ahead == serial == unknown  # the same rows in the same order
+    assert many["credits"] == one["credits"] == alone["credits"] == 45  # 45 pages of 200, one credit each
+    assert one["peak_heavy"] == alone["peak_heavy"] == 1 and 2 <= many["peak_heavy"] <= 6
+    assert many["rejected"] == 0
+    too_many, guessed = rest(6, Pushdown(expected_rows=300))  # a count too low: the rest by token
+    assert too_many == serial and guessed["credits"] == 45

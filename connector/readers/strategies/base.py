@@ -98,24 +98,19 @@ class Extras:
     #: columns only the records API returns (Tag, file uploads, Participants): COQL and Bulk fill them in
     #: through the list API by ``?ids=``, 100 a call, per batch they read (connector.readers.records_only)
     fill_ins: bool = False
-    #: COQL calls the connection has in flight at once (min(MaxConcurrency, 10)): a long keyset read splits
-    #: into id slices read at once, which costs a COUNT and a call per bound (:func:`keyset_cost`)
-    slots: int = 1
 
 
 NO_EXTRAS = Extras()
 
 
-def keyset_cost(rows: int, limit: int | None = None, already: int = 0, *, slots: int = 1) -> Cost:
+def keyset_cost(rows: int, limit: int | None = None, already: int = 0) -> Cost:
     """What :class:`~connector.readers.paging.CoqlKeysetPaginator` spends on ``rows`` rows.
 
     Its first call asks for 200 rows (1 credit), later ones for 2,000 (3 credits), each capped by what an exact
     LIMIT leaves; a read ends at a short page, so a result of exactly 200 + k x 2,000 rows costs one more call
-    that finds nothing (the reader does not trust ``more_records`` alone). With ``slots`` > 1 a read without
-    LIMIT still going after those two pages splits (:func:`split_keyset_cost`).
+    that finds nothing (the reader does not trust ``more_records`` alone). A read split into slices read at
+    once (:mod:`connector.readers.coql_slices`) makes the same pages and no other call: the same cost.
     """
-    if limit is None and slots > 1 and rows >= KEYSET_FIRST + KEYSET_PAGE:
-        return split_keyset_cost(rows, slots)
     room = None if limit is None else max(0, limit - already)
     calls = credits = 0
     left = rows
@@ -139,28 +134,6 @@ def keyset_cost(rows: int, limit: int | None = None, already: int = 0, *, slots:
                 break
         ask = KEYSET_PAGE if room is None else min(KEYSET_PAGE, room)
     return Cost(calls, credits)
-
-
-def split_keyset_cost(rows: int, slots: int) -> Cost:
-    """The keyset read's first two pages, then a COUNT of the rest and its id slices read at once.
-
-    :func:`connector.readers.strategies.partitions.page_slices`: ``n = min(slots, pages // 2)`` slices of
-    whole 2,000-row pages (none when n < 2: the read goes on by keyset), one 1-credit call per bound; each
-    slice but the last ends at its bound without an empty call.
-    """
-    first = Cost(2, coql_call_credits(KEYSET_FIRST) + coql_call_credits(KEYSET_PAGE))
-    count = Cost(1, 1)
-    left = rows - KEYSET_FIRST - KEYSET_PAGE
-    pages = math.ceil(left / KEYSET_PAGE)
-    n = min(slots, pages // 2)
-    if n < 2:
-        tail = left // KEYSET_PAGE + 1  # full pages, then the short (or empty) one that ends the read
-        return first + count + Cost(tail, tail * coql_call_credits(KEYSET_PAGE))
-    step = math.ceil(pages / n) * KEYSET_PAGE
-    bounds = len(range(step, left, step))
-    last = left - bounds * step
-    calls = pages + (1 if last % KEYSET_PAGE == 0 else 0)
-    return first + count + Cost(bounds, bounds) + Cost(calls, calls * coql_call_credits(KEYSET_PAGE))
 
 
 def fill_in_cost(batches: list[int], extras: Extras) -> Cost:

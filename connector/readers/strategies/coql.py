@@ -58,7 +58,7 @@ class CoqlStrategy:
         if sorted_limit and limit is not None and limit <= self.limits.rows_per_call:
             read = Cost(1, coql_call_credits(limit)) + fill_in_cost([rows], extras)
         else:
-            read = keyset_cost(rows, limit, slots=extras.slots) + fill_in_cost(keyset_batches(rows), extras)
+            read = keyset_cost(rows, limit) + fill_in_cost(keyset_batches(rows), extras)
         return read + lookup_cost(rows, extras, module_only=True)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:

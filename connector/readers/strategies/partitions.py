@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
 from datetime import UTC, datetime
 
 from connector.api import coql as api
@@ -205,53 +203,3 @@ def bounds_cost(rows: int | None, n: int) -> Cost:
     hops = max(1, math.ceil(math.ceil(rows / n) / MAX_OFFSET_PLUS_LIMIT))
     calls = 1 + (n - 1) * hops
     return Cost(calls, calls)
-
-
-def page_slices(ctx: ReaderContext, module: str, where: Sequence[str], after: str | None, slots: int,
-                page: int) -> list[IdRange]:
-    """The rest of a keyset read (``id > after``) cut into at most ``slots`` id ranges of whole pages each.
-
-    For a read whose first page came back full: one ``COUNT(id)`` of what is left, then the bounds, all asked
-    at once (each ``limit 1 offset k`` from ``after`` while COQL's 100,000 offset reaches, a hop further from
-    the last bound found beyond it). Slices hold whole ``page``-row pages, so they cost the keyset read's own
-    page credits, plus the COUNT and one credit a bound; a read of fewer than four pages is not split (one
-    range: the caller goes on as it was).
-    """
-    where = tuple(where)
-    rows, _ = api.run(ctx.http, CoqlQuery(module, where=where, after_id=after).count())
-    left = int(rows[0].get("COUNT(id)", 0)) if rows else 0
-    pages = math.ceil(left / page)
-    n = min(slots, pages // 2)
-    if n < 2:
-        return [IdRange(after, None)]
-    step = math.ceil(pages / n) * page
-    positions = list(range(step, left, step))  # the last record of each slice but the last
-    bounds: list[str] = []
-    base, base_pos = after, 0
-    while positions:
-        reach = [p for p in positions if p - base_pos <= MAX_OFFSET_PLUS_LIMIT] or positions[:1]
-        found = _concurrently(ctx, [CoqlQuery(module, ("id",), where, after_id=base, limit=1,
-                                              offset=min(p - base_pos, MAX_OFFSET_PLUS_LIMIT) - 1)
-                                    for p in reach])
-        if any(f is None for f in found):
-            break  # fewer records than counted (some were deleted): fewer slices
-        if reach[-1] - base_pos > MAX_OFFSET_PLUS_LIMIT:  # a hop towards a far bound, not a bound
-            base, base_pos = found[-1], base_pos + MAX_OFFSET_PLUS_LIMIT
-            continue
-        bounds.extend(str(f) for f in found)
-        base, base_pos = bounds[-1], reach[-1]
-        positions = positions[len(reach):]
-    edges: list[str | None] = [after, *bounds, None]
-    return [IdRange(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
-
-
-def _concurrently(ctx: ReaderContext, queries: list[CoqlQuery]) -> list[str | None]:
-    """The id each one-row query answers (None: no row), the queries sent at once."""
-    def one(q: CoqlQuery) -> str | None:
-        rows, _ = api.run(ctx.http, q.text())
-        return str(rows[0]["id"]) if rows else None
-
-    if len(queries) == 1:
-        return [one(queries[0])]
-    with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="zoho-bounds") as pool:
-        return list(pool.map(lambda q: copy_context().run(one, q), queries))

@@ -57,7 +57,7 @@ class RestStrategy:
         if rows <= listed:
             return price
         # Past 100,000 records the reader goes on by COQL keyset (every field in one call).
-        return price + keyset_cost(rows - listed, limit, listed, slots=extras.slots)
+        return price + keyset_cost(rows - listed, limit, listed)
 
     def partitions(self, ctx: ReaderContext, module: str, pushdown: Pushdown | None, n: int) -> list[Partition]:
         pd = pushdown or NO_PUSHDOWN

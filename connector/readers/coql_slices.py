@@ -1,0 +1,148 @@
+"""A COQL keyset read cut into id slices read at once, for no credit more than reading it in turn.
+
+Credits go by LIMIT (1 up to 200 rows, 2 up to 1,000, 3 up to 2,000: search-and-coql.md
+B.7), so a read costs what its pages cost. Read in turn, the rows after the first
+page come in pages of 2,000 and the read ends at the first short page. A split read
+makes **the same number of 2,000-row pages and no other call**:
+
+* no COUNT: the rows to expect are a count the caller already holds (the planner's
+  statistics, the sync's record count: ``Pushdown.expected_rows``); without one the
+  read is not split, since a COUNT bought here can cost a credit the pages never win
+  back (a read whose last page is nearly full gains nothing from knowing its size);
+* no bound calls: slice ``j``'s first page is itself a page of the read, asked by
+  offset (``id > a order by id limit 2000 offset o``), one row early — its first row
+  is the last row of slice ``j - 1``. That row is slice ``j - 1``'s upper bound
+  (``id <= b``), an id that exists, so the slices tile the id line whatever changes
+  meanwhile, and slice ``j - 1`` stops when it reads it, without an empty call;
+* whole pages: every slice but the last holds ``2000 k - 1`` rows of its own (the
+  first ``2000 k``), so it ends on a page boundary. The overlap rows shift the last
+  page by one row per slice; the plan keeps that shift inside the last page (fewer
+  slices when the last page is nearly full), so the pages are the serial read's count.
+
+A count that is wrong (stale statistics, records created or deleted meanwhile) never
+makes an answer wrong — ranges are ids read from the module — only the pages can then
+differ from the serial read's by one.
+
+OFFSET + LIMIT is capped at 100,000 (B.2): an offset counts from the nearest id
+already known (the read's start, or the last row of a slice's first page), so a read
+longer than that finds its later slices in a few waves of first pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
+from dataclasses import dataclass, replace
+from typing import Any
+
+from connector.api import coql as api
+
+from .base import ReaderContext
+from .dialects.coql import MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT, CoqlQuery
+
+Row = dict[str, Any]
+#: pages a slice may hold: the next slice's first page is then within an offset of 100,000 of this one's
+REACH_PAGES = (MAX_OFFSET_PLUS_LIMIT - MAX_LIMIT) // MAX_LIMIT + 1
+
+
+def plan(left: int, slots: int, page: int = MAX_LIMIT) -> list[int]:
+    """Where each slice's own rows start (0-based positions among the ``left`` rows still to read).
+
+    ``[0]`` alone: no split. Slice 0 holds ``2000 k0`` rows, slice ``j`` (not the last) ``2000 kj - 1``
+    (its first page starts one row early); the pages (``sum kj``) are those of a serial read of ``left``
+    rows, ``left // page + 1`` (it ends at a short or empty page), as long as the ``n - 1`` overlap rows
+    fit in the last page's room.
+    """
+    if left <= 0 or slots < 2 or page < 2:
+        return [0]
+    pages = left // page + 1
+    n = min(slots, pages, page - left % page)
+    if n < 2:
+        return [0]
+    extra = pages % n  # the later slices take a page more: the last one's last page is the partial one
+    sizes = [pages // n + (1 if j >= n - extra else 0) for j in range(n)]
+    if max(sizes[:-1]) > REACH_PAGES:  # each slice's first page must be an offset away from the one before it
+        sizes = [REACH_PAGES] * (n - 1) + [pages - REACH_PAGES * (n - 1)]
+    starts = [0, page * sizes[0]]
+    for k in sizes[1:-1]:
+        starts.append(starts[-1] + page * k - 1)
+    return starts
+
+
+@dataclass
+class Slice:
+    """One id range ``after < id <= upto`` (``upto`` None: to the end) and the rows its first page brought."""
+
+    after: str | None
+    upto: str | None
+    rows: list[Row]
+    #: its first page ended the range (short, or reached ``upto``): nothing more to ask
+    done: bool
+
+
+def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts: Sequence[int],
+                page: int = MAX_LIMIT) -> list[Slice]:
+    """Every slice's first page, asked at once (in waves where an offset would pass 100,000), as slices.
+
+    ``query``: the read (its fields and WHERE); ``after``: the last id read. Slice 0's first page is the
+    keyset page ``id > after``; slice ``j``'s starts at position ``starts[j] - 1`` (the overlap row).
+    """
+    got: dict[int, list[Row]] = {}
+    anchors: list[tuple[int, str | None]] = [(-1, after)]  # (position, id): rows after it are counted from it
+    todo = list(range(len(starts)))
+    while todo:
+        wave: list[tuple[int, CoqlQuery]] = []
+        for j in todo:
+            at = max(starts[j] - 1, 0)  # the position of the page's first row
+            pos, aid = max((a for a in anchors if a[0] < at), key=lambda a: a[0])
+            offset = at - pos - 1
+            if offset + page > MAX_OFFSET_PLUS_LIMIT:
+                break  # later slices wait for an anchor nearer to them (this wave's pages give some)
+            wave.append((j, replace(query, after_id=aid, upto_id=None, limit=page, offset=offset,
+                                    order_by=(("id", True),))))
+        if not wave:
+            break  # no anchor within reach (the plan keeps every start within one): the slice before goes on
+        for (j, _), rows in zip(wave, _run_all(ctx, [q for _, q in wave]), strict=True):
+            got[j] = rows
+            if rows:
+                anchors.append((max(starts[j] - 1, 0) + len(rows) - 1, str(rows[-1]["id"])))
+        todo = todo[len(wave):]
+        if any(not got[j] for j, _ in wave):
+            break  # a page found nothing: the module ends before it, the later slices hold nothing
+    return _slices(after, [got.get(j, []) for j in range(len(starts))], page)
+
+
+def _slices(after: str | None, pages: list[list[Row]], page: int) -> list[Slice]:
+    """The first pages as slices: each one's first row bounds the slice before it; later rows cut at it."""
+    bounds: list[str] = []
+    for rows in pages[1:]:
+        if not rows or (bounds and int(rows[0]["id"]) <= int(bounds[-1])) \
+                or (after is not None and int(rows[0]["id"]) <= int(after)):
+            break  # the module ends before this slice (or the ids did not rise): the slice before goes on
+        bounds.append(str(rows[0]["id"]))
+    out: list[Slice] = []
+    lower = after
+    for j in range(len(bounds) + 1):
+        upto = bounds[j] if j < len(bounds) else None
+        asked = pages[j]
+        own = asked if j == 0 else asked[1:]  # the overlap row is the slice before's last
+        kept = own if upto is None else [r for r in own if int(r["id"]) <= int(upto)]
+        done = len(asked) < page or len(kept) < len(own) or (upto is not None and bool(kept)
+                                                              and str(kept[-1]["id"]) == upto)
+        out.append(Slice(lower, upto, kept, done))
+        lower = upto
+    return out
+
+
+def _run_all(ctx: ReaderContext, queries: list[CoqlQuery]) -> list[list[Row]]:
+    """Each query's rows, the queries sent at once (the HTTP client's heavy slots bound them)."""
+    def one(q: CoqlQuery) -> list[Row]:
+        rows, _ = api.run(ctx.http, q.text())
+        return rows
+
+    if len(queries) == 1:
+        return [one(queries[0])]
+    with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="zoho-first-pages") as pool:
+        return list(pool.map(lambda q: copy_context().run(one, q), queries))
+

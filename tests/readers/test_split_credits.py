@@ -1,0 +1,112 @@
+"""A COQL read split into slices read at once costs no credit more than the same read in turn.
+
+The emulator's own credit counter, for reads of several sizes (cut from one module by ``id <= b``):
+sizes whose last page is short, full (the serial read's empty last call), or nearly full (where
+the overlap rows would push the split one page further, so it must split less or not at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector.emulator import Emulator
+from connector.model import Pushdown
+from connector.readers.coql import CoqlReader
+from connector.readers.coql_slices import REACH_PAGES, plan
+from connector.session import ZohoSession
+
+COLUMNS = ["id", "Last_Name", "Email"]
+PAGE = 2_000
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[tuple[Emulator, list[str]]]:
+    with Emulator(records=0, sizes={"Leads": 25_000}, seed=11, latency_ms=15, org="classic") as emu:
+        with ZohoSession(emu.connection_string) as s:
+            ids = [i for b in CoqlReader(s.reader_context()).batches("Leads", ["id"]) for i in b.column("id").to_pylist()]
+        yield emu, ids
+
+
+def read(emu: Emulator, max_concurrency: int, pushdown: Pushdown) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)  # peaks start now
+    with ZohoSession(emu.connection_string + f";MaxConcurrency={max_concurrency}") as s:
+        s.catalog.table("Leads")  # metadata first: only the read's own calls are counted below
+        before = emu.stats()
+        rows = [r for b in CoqlReader(s.reader_context()).batches("Leads", COLUMNS, pushdown) for r in b.to_pylist()]
+    after = emu.stats()
+    return rows, {"credits": after["credits_used"] - before["credits_used"],
+                  "calls": after["calls"].get("coql_query", 0) - before["calls"].get("coql_query", 0),
+                  "peak_heavy": after["concurrency"]["peak_heavy"], "rejected": after["rejected_429"]}
+
+
+# 200 + L rows: L % 2,000 = 300 | 0 (serial's empty last call) | 1,999 (no room: no split) | 1,995 (room for 5
+# slices) | 800; 25,000: the whole module
+SIZES = [2_500, 4_200, 6_199, 10_195, 9_000, 25_000]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_a_split_read_costs_no_more_than_the_serial_read(org: tuple[Emulator, list[str]], n: int) -> None:
+    emu, ids = org
+    pd = Pushdown(coql_where=None if n == len(ids) else f"id <= {ids[n - 1]}", expected_rows=n)
+    serial, one = read(emu, 1, pd)
+    split, many = read(emu, 10, pd)
+    assert [r["id"] for r in serial] == ids[:n]
+    assert sorted(split, key=lambda r: int(r["id"])) == serial  # the same rows, values included
+    assert many["credits"] <= one["credits"] and many["calls"] <= one["calls"]
+    assert one["peak_heavy"] == 1 and many["rejected"] == one["rejected"] == 0
+    slices = len(plan(n - 200, 10))  # after the first page of 200
+    assert many["peak_heavy"] <= 10
+    if slices >= 3:
+        assert many["peak_heavy"] >= 2  # the slices' first pages went out together
+    if n == 6_199:
+        assert slices == 1  # the last page has no room for an overlap row: read in turn
+
+
+def test_a_stale_count_never_changes_the_answer(org: tuple[Emulator, list[str]]) -> None:
+    # Counts from statistics can be minutes old: too high or too low, the rows are those of the module.
+    emu, ids = org
+    n = 9_000
+    where = f"id <= {ids[n - 1]}"
+    for guess in (5_000, 9_000 + 3_000, 30_000):
+        rows, _ = read(emu, 10, Pushdown(coql_where=where, expected_rows=guess))
+        assert sorted((r["id"] for r in rows), key=int) == ids[:n]
+
+
+def serial_pages(left: int) -> int:
+    return left // PAGE + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 3_000_000), st.integers(1, 12))
+def test_the_plan_makes_the_serial_reads_pages(left: int, slots: int) -> None:
+    starts = plan(left, slots)
+    n = len(starts)
+    assert starts[0] == 0 and n <= max(1, slots) and starts == sorted(set(starts))
+    if n == 1:
+        return
+    # Slice 0 holds 2,000 k rows, the others 2,000 k - 1 (their first page begins with the row before them);
+    # the last one reads to the end: pages of 2,000 until a short one.
+    sizes = [starts[1] // PAGE] + [(b - a + 1) // PAGE for a, b in zip(starts[1:], starts[2:], strict=False)]
+    assert starts[1] % PAGE == 0 and all((b - a + 1) % PAGE == 0 for a, b in zip(starts[1:], starts[2:], strict=False))
+    last = (left - starts[-1] + 1) // PAGE + 1
+    assert sum(sizes) + last == serial_pages(left)
+    assert all(1 <= k <= REACH_PAGES for k in sizes) and last >= 1
+
+
+@pytest.mark.parametrize(("left", "slots", "want"), [
+    (0, 10, [0]),
+    (1_999, 10, [0]),  # one short page: nothing to split
+    (2_300, 10, [0, 2_000]),
+    (4_000, 2, [0, 2_000]),  # 2,000 + 2,000 + the empty call that ends it; slice 1: 1,999 + 1 + nothing
+    (5_999, 10, [0]),  # the last page is full but one row: an overlap row would need a page more
+    (7_995, 10, [0, 2_000, 3_999, 5_998]),  # room for 4 overlap rows: 4 slices of the 4 pages
+    (47_800, 10, [0, 4_000, 7_999, 11_998, 15_997, 19_996, 23_995, 29_994, 35_993, 41_992]),
+])
+def test_plan_table(left: int, slots: int, want: list[int]) -> None:
+    assert plan(left, slots) == want
