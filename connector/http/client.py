@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, TypeVar
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -286,7 +287,7 @@ class ZohoHttp:
         try:
             with self._slots.held(is_heavy(method, url, params, json)):
                 started = time.monotonic()
-                resp = self.session.request(method, url, params=params, json=json, data=data, files=files,
+                resp = self.session.request(method, url, params=query_string(params), json=json, data=data, files=files,
                                             headers=headers, auth=ZohoTokenAuth(token), timeout=self.timeout,
                                             stream=stream)
                 if not stream:
@@ -398,6 +399,18 @@ def _code(exc: ConnectorError) -> str | None:
     if isinstance(exc, ApiError):
         return exc.code
     return exc.zoho_error if isinstance(exc, AuthError) else None
+
+
+def query_string(params: dict[str, Any] | None) -> str | None:
+    """``params`` as requests would encode them (None values left out, a list repeats its key),
+    but with commas kept as they are. Zoho's lists (``fields``, ``ids``) are comma-separated; a
+    query with no %-escape in it lets urllib3 take its fast path instead of checking the target
+    byte by byte in Python, which took about 1 ms per call of 100 ids, twice through a broker."""
+    if not params:
+        return None
+    pairs = [(k, v) for k, vs in params.items() for v in (vs if isinstance(vs, list | tuple) else (vs,))
+             if v is not None]
+    return urlencode(pairs, safe=",")
 
 
 def _path(url: str) -> str:
