@@ -110,7 +110,7 @@ def run(records: int, rounds: int) -> dict[str, Any]:
                      "broker": f"Broker={url};BrokerKeyFile={work / 'plain.key'}",
                      "broker+envelope": f"Broker={url};BrokerKeyFile={work / 'sealed.key'}"}
             report: dict[str, Any] = {"records": records, "rounds": rounds, "python": platform.python_version(),
-                                      "cpus": os.cpu_count(), "reads": {}}
+                                      "cpus": os.cpu_count(), "load_average_at_start": _load(), "reads": {}}
             for read_name, read in (("list_records", _list_records), ("bulk_select", _bulk_select)):
                 figures = _best(read, paths, rounds)
                 base, audited = figures["direct"]["rows_per_s"], figures["direct+audit"]["rows_per_s"]
@@ -118,10 +118,15 @@ def run(records: int, rounds: int) -> dict[str, Any]:
                     f["ratio"] = round(f["rows_per_s"] / base, 2)
                     f["vs_audited"] = round(f["rows_per_s"] / audited, 2)
                 report["reads"][read_name] = figures
+            report["load_average_at_end"] = _load()  # the machine is shared: say how busy it was
         finally:
             proc.terminate()
             proc.wait(timeout=60)
     return report
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -130,6 +135,8 @@ def print_table(report: dict[str, Any]) -> None:
         for path, f in figures.items():
             print(f"{read_name:<14} {path:<16} {f['rows']:>8} {f['seconds']:>8.2f} {f['rows_per_s']:>9} "
                   f"{f['ratio']:>6.2f} {f['vs_audited']:>10.2f}")
+    print(f"load average (1, 5, 15 min): {report['load_average_at_start']} at start, "
+          f"{report['load_average_at_end']} at end")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -200,7 +200,7 @@ class Broker:
                                     data=body if json_body is None and body else None,
                                     headers={k: v for k, v in sent.items() if k.lower() != "content-type"}
                                     if json_body is not None else sent,
-                                    batch=method in ("POST", "PUT"), kind="broker", stream=stream)
+                                    batch=method in ("POST", "PUT"), kind="broker", stream=stream, raw=True)
         except PermissionDenied as exc:
             return zoho_error(403, "BROKER_DENIED", exc.message)
         except CreditBudgetReached as exc:
@@ -217,7 +217,10 @@ class Broker:
             return zoho_error(502, "BROKER_UPSTREAM", exc.message)
         content = b"".join(resp.iter_content()) if hasattr(resp, "iter_content") else resp.content
         out = {k: v for k, v in resp.headers.items() if k in FORWARDED_ANSWER_HEADERS}
-        if isinstance(resp.body, dict | list) and b"download_url" in content:
+        # Zoho's bytes go on as they came; only an answer naming a download (a Bulk Write
+        # result) is decoded, to point it through the broker. Asked in this order, a page of
+        # records (``raw=True``: left undecoded) is never decoded here.
+        if b"download_url" in content and isinstance(resp.body, dict | list):
             rewritten = self._rewrite_downloads(served, resp.body, origin)
             content = json.dumps(rewritten).encode()
         return Answer(resp.status, out, content)

@@ -8,6 +8,8 @@ carries Zoho's code, message and details.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import requests
@@ -49,6 +51,48 @@ def parse_body(resp: requests.Response) -> Any:
         return resp.json()
     except ValueError:
         return None
+
+
+_PAGE_START = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[')
+_COLON = re.compile(rb'\s*:\s*')
+_TAIL = re.compile(r'\s*\}\s*\Z')
+
+
+def listed_count(resp: requests.Response) -> int | None:
+    """The records of a 2xx page, read from its ``info`` alone, without decoding the records.
+
+    Zoho's list-shaped answers (records, by ids, search, related records, COQL) are
+    ``{"data":[...],"info":{...,"count":N,...}}``. A caller that only forwards the bytes (the
+    broker) needs the count for its audit line, and decoding every record to count them was
+    most of its own cost per page. The answer is None (decode it all, as before) unless the
+    shape is certain: a JSON body that starts with ``{"data":[`` and ends with ``,"info":{...}}``,
+    an object holding an integer ``count``. That ``"info"`` is a key of the outermost object:
+    its opening quote follows a comma (a quote inside a string would follow a backslash), the
+    quote after ``info`` is unescaped (so it closes the key), and its value is followed only by
+    the document's last brace. A body of that shape is never an error object (those carry no
+    ``data`` with ``info``), so nothing but the count is needed before the bytes go on.
+    """
+    if not 200 <= resp.status_code < 300 or resp.status_code == 204 or \
+            "json" not in resp.headers.get("Content-Type", ""):
+        return None
+    content = resp.content
+    if not _PAGE_START.match(content):
+        return None
+    at = content.rfind(b'"info"')
+    if at <= 0 or content[max(0, at - 64):at].rstrip()[-1:] != b",":
+        return None
+    colon = _COLON.match(content, at + len(b'"info"'))
+    if colon is None:
+        return None
+    try:
+        tail = content[colon.end():].decode("utf-8")
+        info, end = json.JSONDecoder().raw_decode(tail)
+    except ValueError:
+        return None
+    count = info.get("count") if isinstance(info, dict) else None
+    if not _TAIL.match(tail, end) or type(count) is not int or count < 0:
+        return None
+    return count
 
 
 def error_object(body: Any) -> dict[str, Any] | None:
