@@ -238,3 +238,21 @@ def test_rows_left_unknown_keep_their_send_time_so_a_resume_finds_them(fresh, tm
     resumed = RestWriter(session).write("Leads", rows, resume_from=path)
     assert resumed.summary() == {"inserted": 5, "total": 5}
     assert sorted(r["Last_Name"] for r in exported(z, "Leads", tag)) == sorted(r["Last_Name"] for r in rows)
+
+
+def test_an_unknown_row_is_not_given_a_later_record_that_only_shares_its_name(fresh, tmp_path):
+    """Deals are recognised by Deal_Name, their duplicate-check field, which is not unique: a deal another
+    batch created since this row was sent, with the same name but other values, is not this row's. (The
+    50k whole-org round trip found 95 pairs of source deals that had become one deal this way.)"""
+    emu, session, z = fresh()
+    name = f"{marker()} renewal"
+    row = {"Deal_Name": name, "Stage": "Qualification", "Amount": 100.0, "Closing_Date": "2026-01-01"}
+    sent_at = datetime.now(UTC) - timedelta(seconds=1)
+    later = z.post("/Deals", json={"data": [{**row, "Amount": 999.0}], "trigger": []}).json()["data"][0]
+    path = tmp_path / "deals.csv"
+    _journal(path, [(0, sent_at)])  # sent, answer lost, never landed
+    report = RestWriter(session).write("Deals", [row], resume_from=path)
+    assert report.summary() == {"inserted": 1, "total": 1}
+    assert report.record_ids()[0] != later["details"]["id"]
+    amounts = sorted(r["Amount"] for r in z.export("Deals") if r["Deal_Name"] == name)
+    assert amounts == [100.0, 999.0]
