@@ -6,7 +6,7 @@ at 50,000) and writes what it measured to ``benchmarks/results/roundtrip.json``:
 per module, seconds and credits per phase, files, kills and exit statuses, and the tally
 (lost, duplicated) — also when a comparison fails, so the JSON shows how far it got.
 
-    python benchmarks/roundtrip.py [--records 50000] [--work DIR --keep]
+    python benchmarks/roundtrip.py [--records 50000] [--work DIR --keep] [--reuse-a DIR/a]
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def main() -> int:
     ap.add_argument("--work", type=Path, help="folder for both exports and the sync state (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "roundtrip.json")
+    ap.add_argument("--reuse-a", type=Path, help="A's export (the a/ folder) of an earlier run with as many "
+                    "--records: the export of A is not redone (its figures are that run's)")
     opts = ap.parse_args()
     from tests.sync.test_whole_org_roundtrip import round_trip
 
@@ -48,7 +50,7 @@ def main() -> int:
                               "platform": platform.platform()}
     started = time.perf_counter()
     try:
-        round_trip(opts.records, work, report)
+        round_trip(opts.records, work, report, opts.reuse_a)
         report["ok"] = True
     except BaseException as exc:  # the figures so far are still worth saving; the failure goes with them
         report["ok"] = False
@@ -56,7 +58,7 @@ def main() -> int:
         raise
     finally:
         report["seconds"] = round(time.perf_counter() - started, 1)
-        report["files_a"] = files_under(work / "a" / "_files")
+        report["files_a"] = files_under((opts.reuse_a or work / "a") / "_files")
         report["files_b"] = files_under(work / "b.duckdb.files")
         save(report, opts.out)
         if not opts.keep:

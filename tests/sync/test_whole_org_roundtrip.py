@@ -103,14 +103,16 @@ def measured(report: dict[str, Any], name: str, emu: Emulator | None, step: Call
     print(f"{name}: {figures}", flush=True)  # a long scale run shows where it is (pytest keeps it unless -s)
 
 
-def round_trip(records: int, work: Path, report: dict[str, Any]) -> None:
+def round_trip(records: int, work: Path, report: dict[str, Any], a_dir: Path | None = None) -> None:
     """A (``records``) -> parquet -> B (killed 3x, 5% faults) -> DuckDB, compared; figures into ``report``
-    as they come (a failing comparison leaves what was measured before it)."""
+    as they come (a failing comparison leaves what was measured before it). ``a_dir``: A's export from
+    an earlier run of the same size (A is generated from its seed, so it is the same org), not redone."""
     scale = max(1.0, records / CI_RECORDS)
-    a_url, b_url, state = f"parquet:{work / 'a'}", f"duckdb:{work / 'b.duckdb'}", work / "st.duckdb"
+    a_url, b_url, state = f"parquet:{a_dir or work / 'a'}", f"duckdb:{work / 'b.duckdb'}", work / "st.duckdb"
     report.update(records=records, seeds=[SEED_A, SEED_B])
-    with Emulator(records=records, seed=SEED_A) as a:
-        measured(report, "export_a", a, lambda: migrate_cli(a.connection_string, a_url, 900 * scale))
+    if a_dir is None:
+        with Emulator(records=records, seed=SEED_A) as a:
+            measured(report, "export_a", a, lambda: migrate_cli(a.connection_string, a_url, 900 * scale))
     a_out = Export(a_url)
     report["org_rows"] = {m: a_out.read(m).num_rows for m in a_out.modules()}
     with Emulator(records=0, seed=SEED_B) as b:
