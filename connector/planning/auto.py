@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from connector.config.config import ConnectionConfig
+from connector.http.concurrency import HEAVY_LIMIT
 from connector.readers.strategies import Extras
 from connector.schema.types import TableSchema
 
@@ -63,7 +64,8 @@ def extras_for(ts: TableSchema, columns: Sequence[str], config: ConnectionConfig
             name_lookups.add(col.field)
     return Extras(users=users, layouts=layouts, module_lookups=len(module_lookups), name_lookups=len(name_lookups),
                   index_lag=config.search_index_lag > 0, page_size=config.page_size,
-                  fill_ins=not ts.records_only_columns.isdisjoint(columns))
+                  fill_ins=not ts.records_only_columns.isdisjoint(columns),
+                  slots=min(config.max_concurrency, HEAVY_LIMIT))
 
 
 def decide(ref: TableRef, config: ConnectionConfig, sent: Mapping[str, FilterPushdown], units: list[Unit],

@@ -9,8 +9,9 @@ fewer turns wins. The latency is the connection's own, measured (``ZohoHttp.late
 The model, per API (``calls`` from its strategy's cost model):
 
 * the list API (REST) and Search follow page tokens: one call after another;
-* COQL's keyset read asks its first two pages and a COUNT in turn, then reads id slices at once,
-  ``slots`` (min(MaxConcurrency, 10): COQL is a heavy call) at a time;
+* COQL's keyset read of a known size asks its first page, then the rest in slices read at once,
+  ``slots`` (min(MaxConcurrency, 10): COQL is a heavy call) at a time, for the same calls
+  (:mod:`connector.readers.coql_slices`); the model is asked only with a row count;
 * a Bulk Read's calls (create, poll, download) come one after another, and the job itself takes
   its rows at :data:`BULK_ROWS_PER_S` (Zoho does not publish a rate; this is what benchmarks/latency.py
   gives the emulator).
@@ -24,8 +25,8 @@ from connector.readers.strategies import Cost
 
 #: rows a Zoho Bulk Read job exports per second (an assumption: Zoho publishes none)
 BULK_ROWS_PER_S = 20_000.0
-#: COQL calls made in turn before a long read splits: its first two pages and the COUNT of the rest
-COQL_SERIAL_CALLS = 3
+#: COQL calls made in turn before a read of known size splits: its first page
+COQL_SERIAL_CALLS = 1
 #: a faster API is taken over the preferred one only when it saves at least this much (seconds): less
 #: goes unnoticed, and the preferred one has its reasons (the list API's calls are light, COQL's heavy)
 MIN_GAIN_S = 0.25

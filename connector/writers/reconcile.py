@@ -7,7 +7,8 @@ sent again:
 
 * by key (the ``key`` given to the writer, else the module's unique or
   duplicate-check field, records.md section 5) with COQL
-  ``where <key> in (...)``, which reads its own writes (the Search API lags);
+  ``where <key> in (...)``, which reads its own writes (the Search API lags),
+  every other value the row sets compared too (a duplicate-check field is not unique);
 * without a key value, or where COQL is not served, by scanning the records
   created since the batch was sent (``sort_by=Created_Time`` desc) and matching
   every written field.
@@ -245,20 +246,28 @@ class RecordFinder:
         for start in range(0, len(items), COQL_IN_MAX):
             chunk = items[start:start + COQL_IN_MAX]
             values = sorted({self._literal(m, it.payload[m.api_name]) for it in chunk})
-            query = (f"select id, Created_Time, {m.api_name} from {self.ts.module} "
+            # Every value the rows set is compared, not the key alone: a duplicate-check field
+            # (Deal_Name, Subject...) is not unique, and a record another batch made since the
+            # send may bear the same name (two source rows then took one record).
+            fields = self._fingerprint_fields(chunk)
+            names = ", ".join(dict.fromkeys(["id", "Created_Time", m.api_name, *(f.api_name for f in fields)]))
+            query = (f"select {names} from {self.ts.module} "
                      f"where {m.api_name} in ({', '.join(values)}) limit 2000")
             r = self.http.post("/coql", json={"select_query": query}, idempotent=True, kind="coql",
                                what=f"COQL lookup in {self.ts.module}")
             self.clock.observe(r.headers)
             rows = [] if r.empty else list(r.body.get("data", []))
-            found.update(self._assign(chunk, rows, sent, taken, [m]))
+            found.update(self._assign(chunk, rows, sent, taken, fields or [m]))
         return found
 
     # -- by scanning what was created since ------------------------------------------------
 
     def _fingerprint_fields(self, items: list[RowItem]) -> list[FieldInfo]:
         used = {k for it in items for k in it.payload}
-        out = [f for f in self.plan.fields if f.api_name in used and (f.value_type in FINGERPRINT or f.is_lookup)]
+        # Not the fields only the records API answers (Tag, files, participants): COQL refuses them, and
+        # Zoho reads them back in another shape (a tag with its id, a file by its id) than they were sent.
+        out = [f for f in self.plan.fields if f.api_name in used and not f.records_only
+               and (f.value_type in FINGERPRINT or f.is_lookup)]
         if self.match is not None and self.match in out:
             out.remove(self.match)
             out.insert(0, self.match)

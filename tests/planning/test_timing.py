@@ -20,8 +20,8 @@ from connector.session import ZohoSession
 @pytest.mark.parametrize(("api", "cost", "rows", "latency", "slots", "expected"), [
     ("REST", Cost(4, 4), 800, 0.3, 10, 1.2),  # pages follow page tokens: one after another
     ("COQL", Cost(2, 4), 800, 0.3, 10, 0.6),
-    ("COQL", Cost(23, 53), 30_000, 0.3, 10, (3 + 2) * 0.3),  # two pages and a COUNT, then 20 calls, 10 at once
-    ("COQL", Cost(23, 53), 30_000, 0.3, 1, 23 * 0.3),  # MaxConcurrency=1: every call in turn
+    ("COQL", Cost(16, 46), 30_000, 0.3, 10, (1 + 2) * 0.3),  # the first page, then 15 calls, 10 at once
+    ("COQL", Cost(16, 46), 30_000, 0.3, 1, 16 * 0.3),  # MaxConcurrency=1: every call in turn
     ("Search", Cost(3, 3), 500, 0.1, 10, 0.3),
     ("Bulk", Cost(4, 53), 30_000, 0.3, 10, 4 * 0.3 + 30_000 / BULK_ROWS_PER_S),  # the job takes its rows' time
     ("Bulk", Cost(4, 53), 30_000, 0.0, 10, 30_000 / BULK_ROWS_PER_S),

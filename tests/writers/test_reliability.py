@@ -238,3 +238,40 @@ def test_rows_left_unknown_keep_their_send_time_so_a_resume_finds_them(fresh, tm
     resumed = RestWriter(session).write("Leads", rows, resume_from=path)
     assert resumed.summary() == {"inserted": 5, "total": 5}
     assert sorted(r["Last_Name"] for r in exported(z, "Leads", tag)) == sorted(r["Last_Name"] for r in rows)
+
+
+def test_an_unknown_row_is_not_given_a_later_record_that_only_shares_its_name(fresh, tmp_path):
+    """Deals are recognised by Deal_Name, their duplicate-check field, which is not unique: a deal another
+    batch created since this row was sent, with the same name but other values, is not this row's. (The
+    50k whole-org round trip found 95 pairs of source deals that had become one deal this way.)"""
+    emu, session, z = fresh()
+    name = f"{marker()} renewal"
+    row = {"Deal_Name": name, "Stage": "Qualification", "Amount": 100.0, "Closing_Date": "2026-01-01"}
+    sent_at = datetime.now(UTC) - timedelta(seconds=1)
+    later = z.post("/Deals", json={"data": [{**row, "Amount": 999.0}], "trigger": []}).json()["data"][0]
+    path = tmp_path / "deals.csv"
+    _journal(path, [(0, sent_at)])  # sent, answer lost, never landed
+    report = RestWriter(session).write("Deals", [row], resume_from=path)
+    assert report.summary() == {"inserted": 1, "total": 1}
+    assert report.record_ids()[0] != later["details"]["id"]
+    amounts = sorted(r["Amount"] for r in z.export("Deals") if r["Deal_Name"] == name)
+    assert amounts == [100.0, 999.0]
+
+
+@pytest.mark.parametrize("clock_hours", [0, 1])
+def test_tagged_rows_whose_answer_was_lost_are_recognised(fresh, tmp_path, clock_hours):
+    """Rows that carry tags landed, their answers lost. Tag is a field only the records API answers
+    (COQL refuses it) and Zoho reads a tag back with its id: the rows are recognised by their other
+    values, by the COQL lookup (journal on time) or from the DUPLICATE_DATA answer of the re-send
+    (journal an hour fast, the lookup window misses them), and nothing is inserted twice."""
+    emu, session, z = fresh()
+    tag = marker()
+    rows = [{"Account_Name": f"{tag} {i}", "Phone": f"555-01{i:02d}", "Tag": [{"name": f"t{i % 2}"}]}
+            for i in range(6)]
+    landed = z.post("/Accounts", json={"data": rows, "trigger": []}).json()["data"]
+    path = tmp_path / "accounts.csv"
+    _journal(path, [(i, datetime.now(UTC) + timedelta(hours=clock_hours)) for i in range(len(rows))])
+    report = RestWriter(session).write("Accounts", rows, resume_from=path)
+    assert report.summary() == {"inserted": 6, "total": 6}, report.table.to_pylist()
+    assert report.record_ids() == [d["details"]["id"] for d in landed]
+    assert sum(1 for r in z.export("Accounts") if str(r.get("Account_Name", "")).startswith(tag)) == 6

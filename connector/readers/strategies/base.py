@@ -98,6 +98,10 @@ class Extras:
     #: columns only the records API returns (Tag, file uploads, Participants): COQL and Bulk fill them in
     #: through the list API by ``?ids=``, 100 a call, per batch they read (connector.readers.records_only)
     fill_ins: bool = False
+    #: COQL calls the connection has in flight at once (min(MaxConcurrency, 10): COQL is heavy). A keyset read
+    #: whose size is known splits into slices read at once for the same pages and credits
+    #: (:mod:`connector.readers.coql_slices`), so this changes its time, not its cost
+    slots: int = 1
 
 
 NO_EXTRAS = Extras()
