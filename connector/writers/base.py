@@ -11,7 +11,9 @@ reported at once and never stop the others.
 from __future__ import annotations
 
 import logging
+import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,12 +22,19 @@ from typing import Any, Protocol, TypeAlias
 
 import pyarrow as pa
 
-from connector.api import metadata
+from connector.api import bulk, metadata
 from connector.config.config import ConnectionConfig
-from connector.errors import ConfigError, PlanningError, StateError
+from connector.errors import (
+    ConfigError,
+    FatalApiError,
+    PlanningError,
+    RetriableError,
+    StateError,
+)
 from connector.http.client import ZohoHttp
 from connector.http.guard import require_write
 from connector.http.policy import acting_as
+from connector.http.retry import pause
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
@@ -34,6 +43,22 @@ from .report import DONE, Entry, ReportJournal, WriteReport
 from .validate import OPERATIONS, Problem, RowItem, WritePlan
 
 log = logging.getLogger("connector.writers")
+
+#: the code of an ``unknown`` row whose Bulk Write job was created and not seen to finish
+PENDING_CODE = "JOB_PENDING"
+JOB_WAIT_S = 6 * 3600.0  # a resumed write waits this long for a job an earlier run left at Zoho
+_PENDING = re.compile(r"^bulk write job (\d+)\b")
+
+
+def pending_message(job_id: str) -> str:
+    return f"bulk write job {job_id} created; no result yet"
+
+
+def pending_job(entry: Entry) -> str | None:
+    """The Bulk Write job an ``unknown`` row was sent in, when the journal knows it."""
+    hit = _PENDING.match(entry.message or "") if entry.status == "unknown" else None
+    return hit.group(1) if hit else None
+
 CHUNK_ROWS = 1_000  # rows converted from Arrow to Python at a time
 IDS_PER_CALL = 100  # GET /{module}?ids= takes at most 100 (records.md section 1)
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")  # records.md section 3
@@ -259,12 +284,37 @@ class Writer:
         if run.operation == "upsert":  # rows with a key are simply upserted again; the others were inserts
             keys = upsert_keys(run.plan)
             items = [it for it in items if not has_key(keys, it)]
+        self._await_jobs(sorted({j for e in unknown if (j := pending_job(e)) is not None}))
         found = run.finder.find(items, min(e.at for e in unknown), run.claimed)
         by_row = {it.row: it for it in items}
         run.record([Entry(r, "inserted", by_row[r].key, rid, "SUCCESS",
                           "record added (found in Zoho after an interrupted write)") for r, rid in found.items()],
                    self.http.meter.total)
         return set(found)
+
+    def _await_jobs(self, job_ids: list[str]) -> None:
+        """Wait for the Bulk Write jobs an earlier run left behind: until Zoho has run them, their rows
+        cannot be found, and sending those rows again would write them twice."""
+        for job_id in job_ids:
+            delay, started = 0.25, time.monotonic()
+            while True:
+                try:
+                    state = str(bulk.write_job_status(self.http, job_id).get("status", "")).upper()
+                except FatalApiError as exc:
+                    # Zoho keeps a job's details for a limited time; one it no longer knows has long ended.
+                    log.info("bulk write job %s left by an earlier run: %s; looking its rows up", job_id, exc.code)
+                    break
+                if state.replace("INPROGRESS", "IN PROGRESS") in ("COMPLETED", "FAILED", "FAILURE"):
+                    log.info("bulk write job %s left by an earlier run has ended (%s)", job_id, state)
+                    break
+                if time.monotonic() - started > JOB_WAIT_S:
+                    raise RetriableError(
+                        f"the bulk write job {job_id} an earlier run started is still {state.lower()} at Zoho",
+                        code="JOB_PENDING", hint="resume once Zoho has run it; its rows are looked up then, so "
+                        "none is written twice")
+                log.info("waiting for bulk write job %s left by an earlier run (%s)", job_id, state.lower())
+                pause(delay)
+                delay = min(10.0, delay * 1.5)
 
     def _valid_items(self, run: WriteRun, source: RowSource, todo: list[int]) -> Iterator[RowItem]:
         """Validated rows, in input order; invalid rows are reported as they are met."""

@@ -40,7 +40,7 @@ from connector.errors import ConnectorError, PlanningError, RetriableError
 from connector.http.client import ZohoHttp
 from connector.http.retry import check_cancelled, pause
 
-from .base import Rows, RowSource, Writer, WriteRun, WriteSession
+from .base import PENDING_CODE, Rows, RowSource, Writer, WriteRun, WriteSession, pending_message
 from .bulk_csv import CsvColumn, CsvFile, ResultRow, field_mappings, parse_result, plan_columns, split_files
 from .reconcile import default_match_field, has_key, upsert_keys
 from .report import Entry
@@ -226,6 +226,11 @@ class BulkWriter(Writer):
             assert job.job_id is not None
             self.jobs.append(job.job_id)
             line.join(job.job_id)
+            if run.operation in ("insert", "upsert"):
+                # A run killed from here on leaves a job Zoho may still run: a resumed write waits for it
+                # (by this id) before looking its rows up, or it would send them a second time.
+                run.journal.record(Entry(it.row, "unknown", it.key, None, PENDING_CODE, pending_message(job.job_id),
+                                         run.unsure.get(it.row, sent)) for it in f.items)
         except STOPPERS:
             raise
         except ConnectorError as exc:
@@ -236,7 +241,8 @@ class BulkWriter(Writer):
         # Once a job may exist, its rows may be written whatever happens to us: look before repeating.
         doubt = (isinstance(exc, RetriableError) and exc.ambiguous) or job_id is not None
         state = "unknown" if run.operation != "update" and doubt else "failed"
-        return self._entries(f.items, state, getattr(exc, "code", None) or type(exc).__name__, str(exc))
+        message = f"{pending_message(job_id)}: {exc}" if job_id is not None and state == "unknown" else str(exc)
+        return self._entries(f.items, state, getattr(exc, "code", None) or type(exc).__name__, message)
 
     def _finish_file(self, run: WriteRun, cols: list[CsvColumn], job: _Job, find_by: str | None,
                      line: JobLine) -> list[Entry]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
@@ -9,9 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connector.emulator.bulk_write import BulkWriteQueue
 from connector.readers import RestReader
 from connector.writers import BulkWriter, RestWriter, WriteReport, choose_writer, write
+from connector.writers.base import pending_message
 from connector.writers.bulk import bulk_credits, rest_credits
+from connector.writers.report import Entry
 
 from .conftest import exported, leads, marker, write_calls
 
@@ -130,6 +134,56 @@ def test_resume_after_a_crash_between_files(fresh, tmp_path):
     assert report.summary() == {"inserted": 75, "total": 75}
     got = {r["id"]: r["Last_Name"] for r in exported(z, "Leads", tag)}
     assert len(got) == 75 and all(got[e["record_id"]] == f"{tag}-{e['row']}" for e in report.table.to_pylist())
+
+
+def test_a_resumed_write_waits_for_the_job_the_killed_run_left_at_zoho(fresh, tmp_path):
+    emu, session, z = fresh()
+    tag = marker()
+    path = tmp_path / "bulk.parquet"
+    # The second job's rows land only once someone asks Zoho about that job: until then it runs on.
+    queue, asked = BulkWriteQueue.of(emu.app), threading.Event()
+    work, get, started = queue.work, queue.get, []
+
+    def slow_work(app, job):
+        started.append(job.id)
+        if len(started) == 2:
+            asked.wait(15)
+        work(app, job)
+
+    def watched_get(app, job_id):
+        if len(started) >= 2 and job_id == str(started[1]):
+            asked.set()
+        return get(app, job_id)
+
+    queue.work, queue.get = slow_work, watched_get
+
+    def stop(progress):
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), report_path=path, progress=stop)
+    left = [e for e in WriteReport.read(path).table.to_pylist() if e["status"] == "unknown"]
+    assert len(started) == 2 and len(left) == 30 and len(exported(z, "Leads", tag)) == 30
+    # The journal names the job the rows went in, so the resumed write can wait for it.
+    assert {(e["code"], e["message"]) for e in left} == {
+        ("JOB_PENDING", f"bulk write job {started[1]} created; no result yet")}
+    report = BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), resume_from=path)
+    assert asked.is_set() and report.summary() == {"inserted": 75, "total": 75}
+    assert len(started) == 3  # the left job's rows were found there, only the third file was sent
+    got = {r["id"]: r["Last_Name"] for r in exported(z, "Leads", tag)}
+    assert len(got) == 75 and all(got[e["record_id"]] == f"{tag}-{e['row']}" for e in report.table.to_pylist())
+
+
+def test_a_job_zoho_no_longer_knows_does_not_hold_the_resume_up(fresh, tmp_path):
+    emu, session, z = fresh()
+    tag = marker()
+    path = tmp_path / "old.csv"
+    # A report from long ago: its job's details have expired at Zoho (it answers RESOURCE_NOT_FOUND).
+    sent = datetime.now(UTC)
+    WriteReport.from_entries([Entry(i, "unknown", None, None, "JOB_PENDING", pending_message("999999"), sent)
+                              for i in range(5)], module="Leads", operation="insert").write_results(path)
+    report = BulkWriter(session).write("Leads", leads(tag, 5), resume_from=path)
+    assert report.summary() == {"inserted": 5, "total": 5} and len(exported(z, "Leads", tag)) == 5
 
 
 def test_the_next_file_is_uploaded_and_queued_while_the_previous_job_runs(fresh):
