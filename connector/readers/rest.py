@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from functools import partial
 from typing import Any, TypeVar
@@ -72,28 +72,38 @@ class RestReader:
             "converted": converted,
             "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
-        for page in self._pages(module, groups[0], request, pager, pd):
-            recs = pager.update_state(page)
-            if not recs:
-                return
-            if len(groups) > 1:
-                self.join_groups(module, groups[1:], recs)
-            yield records_to_batch(ts, cols, recs)
-            self.ctx.report(module, pager.rows.fetched)
+        numbered = self._numbered(module, groups[0], request, pd)
+        ahead = _PageAhead(self.ctx.config.max_concurrency >= 2)
+        try:
+            while True:
+                if numbered:
+                    if not pager.has_next_page:
+                        break  # fewer rows than counted: the serial read would have stopped here too
+                    page = numbered.pop(0)
+                elif ahead.pending:
+                    page = ahead.take()
+                elif pager.has_next_page:
+                    page = api.list_page(self.ctx.http, module, groups[0], **pager.update_request(request))
+                else:
+                    break
+                recs = pager.update_state(page)
+                if not recs:
+                    return
+                if not numbered and pager.has_next_page:
+                    # Past the numbered pages a token comes only with the page before: the next page's call
+                    # goes out now, while this page's other field groups are fetched and it is converted.
+                    ahead.start(partial(api.list_page, self.ctx.http, module, groups[0],
+                                        **dict(pager.update_request(request))))
+                if len(groups) > 1:
+                    self.join_groups(module, groups[1:], recs)
+                yield records_to_batch(ts, cols, recs)
+                self.ctx.report(module, pager.rows.fetched)
+        finally:
+            ahead.close()
         if pager.handoff_after is not None:
             # Past 100,000 records page tokens end; continue by id with COQL keyset paging.
             yield from CoqlReader(self.ctx).batches(module, cols, pd, after_id=pager.handoff_after,
                                                     already=pager.rows.fetched)
-
-    def _pages(self, module: str, fields: list[str], request: dict[str, Any], pager: PageTokenPaginator,
-               pd: Pushdown) -> Iterator[api.Page]:
-        """The list pages in order: the numbered ones the read will need, at once, then on by page token."""
-        for page in self._numbered(module, fields, request, pd):
-            if not pager.has_next_page:
-                return  # fewer rows than counted: the serial read would have stopped here too
-            yield page
-        while pager.has_next_page:
-            yield api.list_page(self.ctx.http, module, fields, **pager.update_request(request))
 
     def _numbered(self, module: str, fields: list[str], request: dict[str, Any], pd: Pushdown) -> list[api.Page]:
         """Pages 1..n asked at once, when the caller knows the read's size (``expected_rows``).
@@ -166,3 +176,44 @@ class RestReader:
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _PageAhead:
+    """At most one list page in flight ahead of the one being used, on a thread of its own.
+
+    The call runs in a copy of the caller's context: a statement's interrupt (or a run's stop) reaches it
+    as it would reach the caller's own calls.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[api.Page] | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._future is not None
+
+    def start(self, call: Callable[[], api.Page]) -> None:
+        if not self.enabled:
+            self._future = _done(call())
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-rest-ahead")
+        self._future = self._pool.submit(copy_context().run, call)
+
+    def take(self) -> api.Page:
+        assert self._future is not None
+        future, self._future = self._future, None
+        return future.result()
+
+    def close(self) -> None:
+        """The reader stopped (or is done): a page asked ahead and not used is not waited for."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _done(page: api.Page) -> Future[api.Page]:
+    f: Future[api.Page] = Future()
+    f.set_result(page)
+    return f

@@ -63,10 +63,11 @@ def test_errors_come_through_and_a_stop_is_seen_while_the_source_is_blocked() ->
 
 def test_connection_interrupt_stops_a_running_query_and_the_connection_goes_on(
         make_emulator: Callable[..., Emulator]) -> None:
-    emu = make_emulator(records=2_000, seed=4, latency_ms=300)
+    # 2,100 Leads: past the 2,000 that numbered pages reach, the pages follow tokens at 300 ms a call.
+    emu = make_emulator(records=6_000, seed=4, latency_ms=300)
     with connector.connect(emu.connection_string + ";APIType=REST") as conn:
         cur = conn.cursor().execute("SELECT * FROM Leads")
-        timer = threading.Timer(1.0, conn.interrupt)
+        timer = threading.Timer(0.5, conn.interrupt)
         timer.start()
         with pytest.raises(KeyboardInterrupt):
             cur.fetchall()

@@ -179,3 +179,26 @@ def test_a_rest_read_of_known_size_asks_its_numbered_pages_at_once(slow_org: Emu
     assert many["rejected"] == 0
     too_many, guessed = rest(6, Pushdown(expected_rows=300))  # a count too low: the rest by token
     assert too_many == serial and guessed["credits"] == 45
+
+
+def test_a_token_chained_rest_read_asks_the_next_page_while_the_caller_has_this_one(slow_org: Emulator) -> None:
+    # Past the numbered pages a page's token comes with the page before it: the next page's call goes out
+    # as soon as the token is known, so Zoho's latency overlaps the join, the conversion and the caller.
+    def list_calls() -> int:
+        return int(slow_org.stats()["calls"].get("list_records", 0))
+
+    with ZohoSession(slow_org.connection_string + ";MaxConcurrency=4;PageSize=200") as s:
+        s.catalog.table("Leads")
+        pages = RestReader(s.reader_context()).batches("Leads", COLUMNS, Pushdown(limit=1_000, exact=True))
+        before = list_calls()
+        seen_ahead = []
+        for n, batch in enumerate(pages, start=1):
+            assert batch.num_rows == 200
+            # While this batch is ours, the call for the next page reaches Zoho (waited for, never timed).
+            deadline = threading.Event()
+            for _ in range(200):
+                if list_calls() - before >= min(n + 1, 5):
+                    break
+                deadline.wait(0.05)
+            seen_ahead.append(list_calls() - before)
+    assert seen_ahead == [2, 3, 4, 5, 5]  # never more than one page ahead, and none past an exact limit

@@ -30,7 +30,7 @@ def zohocrm(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_progress_lines_while_it_runs_and_a_summary_that_is_not_cut(tmp_path: Path) -> None:
-    with Emulator(org="classic", records=600, seed=95, latency_ms=20) as emu:
+    with Emulator(org="classic", records=600, seed=95, latency_ms=60) as emu:
         # list pages of 20 rows: slow enough for progress lines (Auto would read these few rows by COQL at once)
         proc = zohocrm("--source", emu.connection_string + ";PageSize=20;APIType=REST", "--target",
                        f"duckdb:{tmp_path / 'c.duckdb'}",
