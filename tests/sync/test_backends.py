@@ -33,7 +33,7 @@ def read_target(kind: str, where: Path, module: str, schema: pa.Schema) -> pa.Ta
         # (a photo's Record_Image_Path/_Size/_SHA256 ride beside the fields: test_record_photos.py)
         return pq.read_table(where / f"{module}.parquet").select(schema.names).cast(schema)
     batches = list(FileSource(where, "csv").read(module))
-    return pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+    return pa.Table.from_batches(batches).select(schema.names).cast(schema) if batches else schema.empty_table()
 
 
 def fingerprint(kind: str, where: Path) -> dict[str, tuple[int, int]]:
