@@ -11,7 +11,8 @@ Layout:
 * ``"<Module>$history"``: the previous versions of records updated through the
   API, with ``_superseded_at``; search reads "as of" a lagged cutoff from the
   union of both, so a just-edited record still matches on its old values.
-* ``users``, ``layouts``, ``deleted_records`` and ``counters``; ``files`` (:mod:`.files`).
+* ``users``, ``layouts``, ``deleted_records`` and ``counters``; ``files`` (:mod:`.files`);
+  ``photos``, the uploaded record photos (:mod:`.photos`).
 
 Reads run on per-thread cursors (DuckDB MVCC gives each a consistent
 snapshot); writes are serialized by one lock so concurrent API writers never
@@ -40,6 +41,10 @@ WRITTEN_AT = "_written_at"
 #: the uploaded and generated files (Files API, attachments, file/image fields: :mod:`.files`)
 FILES_COLUMNS = "file_id VARCHAR PRIMARY KEY, name VARCHAR, size BIGINT, content_type VARCHAR, data BLOB, " \
                 "created_time TIMESTAMP, created_by BIGINT"
+
+#: the record photos uploaded through the Photo API (:mod:`.photos`)
+PHOTOS_COLUMNS = "photo_id VARCHAR PRIMARY KEY, content_type VARCHAR, data BLOB"
+
 
 def q(name: str) -> str:
     """Quote an identifier for DuckDB."""
@@ -163,6 +168,7 @@ class Store:
                 deleted_by BIGINT, created_by BIGINT, deleted_time TIMESTAMP)""")
             cur.execute("CREATE TABLE IF NOT EXISTS counters (name VARCHAR PRIMARY KEY, value BIGINT)")
             cur.execute(f"CREATE TABLE IF NOT EXISTS files ({FILES_COLUMNS})")  # see files.py
+            cur.execute(f"CREATE TABLE IF NOT EXISTS photos ({PHOTOS_COLUMNS})")  # see photos.py
             cur.execute("CREATE TABLE IF NOT EXISTS tags (id BIGINT PRIMARY KEY, module VARCHAR, name VARCHAR, "
                         "color_code VARCHAR, created_time TIMESTAMP, modified_time TIMESTAMP, created_by BIGINT, "
                         "modified_by BIGINT)")

@@ -240,6 +240,10 @@ def classify_call(method: str, url: str, body: Any = None, params: dict[str, Any
     module, rest = parts[0], parts[1:]
     if module == "Contacts" and rest[:1] == ["roles"] and method in ("GET", "HEAD"):
         return CallKind(METADATA)  # the org's contact role picklist (Setup), not records
+    if len(rest) == 2 and _RECORD_ID.fullmatch(rest[0]) and rest[1] == "photo":
+        # A record's photo (the Photo API): reading it reads the record; uploading or deleting it
+        # changes the record (its Record_Image), so both are an update of that module.
+        return CallKind("get_record" if method in ("GET", "HEAD") else "update", module)
     if method in ("GET", "HEAD"):
         if rest[:1] == ["search"]:
             return CallKind("search_records", module)

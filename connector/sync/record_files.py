@@ -5,12 +5,16 @@ Layout under the target's files folder (``DIR/_files`` for ``parquet:``/``csv:``
 
     Attachments/<attachment id>/<file name>        one attachment (its row's id)
     <Module>/<record id>/<Field>/<file name>       each file of a record's file or image field
+    <Module>/<record id>/Record_Image/photo.<ext>  a record's photo (its ``profileimage`` field)
 
 Names are Zoho's, made safe for a file system (:func:`safe_name`); a second file of the same name
 in one field gets ``<entry id>_`` in front. The table says where each file went and what it holds:
 Attachments gain ``File_Path`` (relative to the target: ``_files/Attachments/...``),
 ``File_Size`` and ``File_SHA256``; each entry of a file field's JSON gains ``$path``, ``$size``
-and ``$sha256``.
+and ``$sha256``. A record's photo (``Record_Image``, whose value is Zoho's photo id; the bytes come
+from the Photo API, ``GET /{module}/{id}/photo``) keeps its value and gains three columns beside it:
+``Record_Image_Path``, ``Record_Image_Size`` and ``Record_Image_SHA256``; its file's extension comes
+from the image's first bytes (``.png``, ``.jpg``, ``.gif``, ``.bmp``, ``.webp``; none when unknown).
 
 Each download is streamed to a private temp file in its folder, hashed on the way, fsynced and
 renamed into place, so no file set — not even one file — is held in memory, and a killed run
@@ -57,8 +61,27 @@ log = logging.getLogger("connector.sync")
 
 FOLDER_MANIFEST = ".zohocrm-files.json"
 ATTACHMENT_COLUMNS = (("File_Path", pa.string()), ("File_Size", pa.int64()), ("File_SHA256", pa.string()))
+#: the columns a photo field gains, after its own name
+PHOTO_SUFFIXES = (("_Path", pa.string()), ("_Size", pa.int64()), ("_SHA256", pa.string()))
+PHOTO_STEM = "photo"
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"))
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 MAX_NAME_BYTES = 200
+
+
+def photo_columns(field_name: str) -> list[tuple[str, pa.DataType]]:
+    """The columns that say where a photo field's file went: ``<Field>_Path``, ``_Size``, ``_SHA256``."""
+    return [(field_name + suffix, typ) for suffix, typ in PHOTO_SUFFIXES]
+
+
+def image_extension(head: bytes) -> str:
+    """A photo file's extension by its first bytes ("" when it is no image type known here)."""
+    for magic, ext in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return ext
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    return ""
 
 
 def safe_name(name: str, fallback: str = "file") -> str:
@@ -87,6 +110,8 @@ class FileRef:
     file_id: str
     path: str  # the GET that answers its bytes
     params: dict[str, str] = field(default_factory=dict)
+    #: ``name`` is a stem: the extension comes from the file's first bytes (photos: Zoho gives no name)
+    sniff: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,11 +120,13 @@ class FilePlan:
 
     ``attachments``: the module is Zoho's Attachments (one file a row: ``File_Id``, its parent's
     module and id). ``fields``: the file/image upload columns (JSON text lists of entries).
+    ``photo``: the record photo column (``Record_Image``: the photo id), if the module has one.
     """
 
     module: str
     attachments: bool = False
     fields: tuple[str, ...] = ()
+    photo: str | None = None
 
 
 #: one record's file field: its text, the parsed entries, the files, each entry with its file, the folder
@@ -145,9 +172,10 @@ class RecordFiles:
         self._locks_lock = threading.Lock()
 
     def schema(self, schema: pa.Schema) -> pa.Schema:
-        if not self.plan.attachments:
-            return schema
-        for name, typ in ATTACHMENT_COLUMNS:
+        added = list(ATTACHMENT_COLUMNS) if self.plan.attachments else []
+        if self.plan.photo:
+            added += photo_columns(self.plan.photo)
+        for name, typ in added:
             if name not in schema.names:
                 schema = schema.append(pa.field(name, typ))
         return schema
@@ -205,8 +233,12 @@ class RecordFiles:
             values = b.column(name).to_pylist()
             fields.append((name, values, [self._field_plan(str(rid), name, v)
                                           for rid, v in zip(ids, values, strict=True)]))
+        photo = self.plan.photo
+        photo_ids = b.column(photo).to_pylist() if photo and photo in b.schema.names else [None] * len(ids)
+        photo_refs = [self._photo_ref(str(rid), pid) if rid is not None and pid else None
+                      for rid, pid in zip(ids, photo_ids, strict=True)]
         started = downloads.start(self._store, [ref for _, _, plans in fields for p in plans if p is not None
-                                                for ref in p[2]])
+                                                for ref in p[2]] + [r for r in photo_refs if r is not None])
 
         def finish() -> pa.RecordBatch:
             stored = iter(started())
@@ -216,9 +248,27 @@ class RecordFiles:
                           for v, p in zip(values, plans, strict=True)]
                 out = out.set_column(out.schema.get_field_index(name), out.schema.field(name),
                                      pa.array(column, pa.string()))
+            if photo:
+                got_all = [next(stored) if ref is not None else None for ref in photo_refs]
+                for rid, ref, got in zip(ids, photo_refs, got_all, strict=True):
+                    if rid is not None:  # the photo kept, or the folder of one the record no longer has gone
+                        folder = self.root.joinpath(self.plan.module, safe_name(str(rid)), safe_name(photo))
+                        self._keep_only(folder, {ref.file_id: Path(got[0]).name} if ref and got else {})
+                for i, (name, typ) in enumerate(photo_columns(photo)):
+                    column = pa.array([got[i] if got else None for got in got_all], typ)
+                    if name in out.schema.names:
+                        out = out.set_column(out.schema.get_field_index(name), name, column)
+                    else:
+                        out = out.append_column(pa.field(name, typ), column)
             return out
 
         return finish
+
+    def _photo_ref(self, rid: str, photo_id: str) -> FileRef:
+        """A record's photo: ``<Module>/<record id>/<Field>/photo.<ext>``, by the Photo API."""
+        assert self.plan.photo is not None
+        return FileRef((self.plan.module, safe_name(rid), safe_name(self.plan.photo)), PHOTO_STEM, str(photo_id),
+                       f"/{self.plan.module}/{rid}/photo", sniff=True)
 
     def _field_plan(self, rid: str, field_name: str, text: str | None) -> _FieldPlan | None:
         """The files one record's field names, each entry beside its file (None: not a list of entries)."""
@@ -265,7 +315,9 @@ class RecordFiles:
             known = _manifest(folder).get(ref.file_id)
             if known and (folder / known["name"]).is_file() and \
                     (folder / known["name"]).stat().st_size == known["size"]:
-                if known["name"] != ref.name:  # a sibling of the same name went: this one takes its plain name
+                if ref.sniff:  # a photo keeps the name its bytes gave it
+                    rel = (folder / known["name"]).relative_to(self.base).as_posix()
+                elif known["name"] != ref.name:  # a sibling of the same name went: this one takes its plain name
                     with reporting_os_errors(target, "attachment file"):
                         os.replace(folder / known["name"], target)
                     self._remember(folder, ref.file_id, ref.name, known["size"], known["sha256"])
@@ -275,14 +327,21 @@ class RecordFiles:
         private_dir(folder, "folder of downloaded files")
         part = folder / f".{ref.name}.part"
         digest, size = hashlib.sha256(), 0
+        name = ref.name
         try:
             with open_private(part, "wb", "downloaded file") as out:
                 for chunk in self.fetch(ref.path, ref.params):
+                    if ref.sniff and size == 0 and chunk:
+                        name = safe_name(ref.name + image_extension(chunk), ref.name)
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            if ref.sniff and size == 0:  # 204: the photo went between the row's read and this call
+                raise ConnectorError(f"{ref.path} answered no photo")
+            target = folder / name
+            rel = target.relative_to(self.base).as_posix()
             with reporting_os_errors(target, "downloaded file"):
                 os.replace(part, target)
         except FileAccessError:
@@ -298,7 +357,7 @@ class RecordFiles:
             part.unlink(missing_ok=True)
             raise
         with self._lock(folder):
-            self._remember(folder, ref.file_id, ref.name, size, digest.hexdigest())
+            self._remember(folder, ref.file_id, name, size, digest.hexdigest())
         with self._counts_lock:
             self.counts.downloaded += 1
             self.counts.bytes += size

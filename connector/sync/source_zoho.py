@@ -389,16 +389,19 @@ class ZohoSource(Source):
         return self.session.catalog.table(module).read_apis not in (PER_PARENT, METADATA)
 
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
-        """Attachments (one file a row) and file/image upload fields: their bytes come by one GET each."""
+        """Attachments (one file a row), file/image upload fields and the record photo (``profileimage``,
+        by the Photo API): their bytes come by one GET each."""
         ts = self.session.catalog.table(module)
         if ts.read_apis == PER_PARENT and "File_Id" in ts.by_name:
             plan = FilePlan(ts.module, attachments=True)
         else:
             fields = tuple(c.name for c in ts.columns if c.field in ts.fields
                            and ts.fields[c.field].data_type in ("fileupload", "imageupload"))
-            if not fields:
+            photo = next((c.name for c in ts.columns if c.field in ts.fields
+                          and ts.fields[c.field].data_type == "profileimage"), None)
+            if not fields and photo is None:
                 return None
-            plan = FilePlan(ts.module, fields=fields)
+            plan = FilePlan(ts.module, fields=fields, photo=photo)
 
         def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
             r = self.session.http.request("GET", path, params=params or None, stream=True, kind="file_download",

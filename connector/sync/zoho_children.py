@@ -8,7 +8,7 @@ as they are:
   instead of the records API;
 * a record module with file or image upload fields passes its rows through :meth:`wrap` (which
   keeps the fields' file lists) and, once its records are written, :meth:`after` uploads the files
-  and names them in the records;
+  and names them in the records; its record photos (``Record_Image``) likewise, by the Photo API;
 * the writes these make are part of the run's one permission check (:meth:`needs`): ``insert`` on
   Attachments (Zoho's attachments scope), ``update`` on the modules whose file fields are filled,
   on Campaigns (members) and Deals (contact roles). Removing an attachment or a link is a
@@ -27,8 +27,9 @@ from connector.session import ZohoSession
 
 from .contract import Source
 from .idmap import SyncStateStore
+from .record_files import photo_columns
 from .state import ModuleState
-from .zoho_files import ATTACHMENTS, FILE_TYPES, ZohoFiles
+from .zoho_files import ATTACHMENTS, FILE_TYPES, PHOTO_TYPE, ZohoFiles
 from .zoho_ledger import FileReport, Ledger
 from .zoho_links import LINK_TABLES, ZohoLinks
 from .zoho_report import FailureLog
@@ -37,6 +38,15 @@ from .zoho_report import FailureLog
 def file_fields(ts: TableSchema) -> list[str]:
     """The module's file-upload and image-upload columns."""
     return [c.name for c in ts.columns if c.field in ts.fields and ts.fields[c.field].data_type in FILE_TYPES]
+
+
+def photo_field(ts: TableSchema, source_names: list[str]) -> str | None:
+    """The module's photo field (``Record_Image``) when the source kept its file (``Record_Image_Path``)."""
+    for c in ts.columns:
+        if c.field in ts.fields and ts.fields[c.field].data_type == PHOTO_TYPE \
+                and photo_columns(c.name)[0][0] in source_names:
+            return c.name
+    return None
 
 
 def handled(module: str) -> bool:
@@ -58,8 +68,9 @@ def needs(session: ZohoSession, source: Source, names: list[str], writable: list
         elif n in LINK_TABLES:
             out.setdefault(LINK_TABLES[n].parent, []).append("update")
         elif n in writable:
-            fields = file_fields(session.catalog.table(n))
-            if fields and set(fields) & set(source.schema(n).names):
+            ts, names = session.catalog.table(n), source.schema(n).names
+            fields = file_fields(ts)
+            if (fields and set(fields) & set(names)) or photo_field(ts, names):
                 out.setdefault(n, []).append("update")
     return out
 
@@ -74,6 +85,7 @@ class ChildWrites:
         self.files = ZohoFiles(session, store, self.ledger, self.report, failures, source, self._note, staged)
         self.links = ZohoLinks(session, store, self.ledger, self.report, failures, self._note)
         self._fields: dict[str, list[str]] = {}
+        self._photos: dict[str, str] = {}
 
     def _note(self, module: str, text: str) -> None:
         kept = self.notes.setdefault(module, [])
@@ -117,13 +129,20 @@ class ChildWrites:
     # -- file fields of record modules ----------------------------------------------------------
 
     def wrap(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        fields = [f for f in file_fields(self.session.catalog.table(module)) if f in schema.names]
+        ts = self.session.catalog.table(module)
+        fields = [f for f in file_fields(ts) if f in schema.names]
         self._fields[module] = fields
+        photo = photo_field(ts, schema.names)
+        if photo is not None:
+            self._photos[module] = photo
+            batches = self.files.keep_photos(module, photo, batches)
         return self.files.keep_fields(module, fields, batches) if fields else batches
 
     def after(self, module: str) -> int:
         fields = self._fields.pop(module, [])
-        return self.files.write_fields(module, fields) if fields else 0
+        photo = self._photos.pop(module, None)
+        n = self.files.write_fields(module, fields) if fields else 0
+        return n + (self.files.write_photos(module, photo) if photo is not None else 0)
 
     def close(self) -> None:
         self.report.close()

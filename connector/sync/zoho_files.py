@@ -20,10 +20,19 @@ where anyone can see it (a field file that reached the file store but no record 
 is sent again; the first copy is named by nothing). A changed file (a new source id, or a field
 entry gone) removes the old one: ``DELETE .../Attachments/{id}``, or ``{"id": entry, "_delete":
 null}`` in the field. Every file gets a line in the per-file report (:class:`FileReport`).
+
+A record's photo (``Record_Image``, which the records API cannot set) is re-uploaded to the new
+record by the Photo API, ``POST /{module}/{id}/photo`` (multipart ``file``; Zoho answers a plain
+``SUCCESS``, no id), from the file the export wrote (``Record_Image_Path``, checked against
+``Record_Image_Size``/``Record_Image_SHA256``). Its ledger line (slot ``Record_Image``) is
+``sending`` before the call and ``done`` after it; a run killed in between downloads the target
+record's photo and compares its SHA-256 before sending it again. A photo the source no longer
+has is removed (``DELETE /{module}/{id}/photo``); an unchanged one (same SHA-256) is not sent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import mimetypes
@@ -42,7 +51,7 @@ from connector.writers.report import Entry
 
 from .contract import Source
 from .idmap import SyncStateStore
-from .record_files import open_stored
+from .record_files import PHOTO_SUFFIXES, open_stored
 from .upload_body import FilePart, file_digest
 from .zoho_ledger import DONE, SENDING, UPLOADED, FileReport, Ledger, Line
 from .zoho_report import FailureLog
@@ -50,6 +59,7 @@ from .zoho_report import FailureLog
 log = logging.getLogger("connector.sync")
 ATTACHMENTS = "Attachments"
 FILE_TYPES = ("fileupload", "imageupload")
+PHOTO_TYPE = "profileimage"
 _ATTACHMENT_COLUMNS = ("id", "File_Name", "Parent_Id_Id", "Parent_Id_Module", "File_Id", "Link_URL", "File_Path",
                        "File_Size", "File_SHA256")
 
@@ -84,6 +94,7 @@ class ZohoFiles:
         self.staged = staged
         self.http = session.http
         self.pending: dict[str, list[tuple[str, dict[str, str]]]] = {}  # module -> (source id, field -> JSON)
+        self.photos: dict[str, list[tuple[str, Wanted | None]]] = {}  # module -> (source id, its photo or None)
 
     # -- shared ------------------------------------------------------------------------------------
 
@@ -404,6 +415,122 @@ class ZohoFiles:
             self.ledger.drop(module, sid, line.slot)
             self.report.add(line, "removed", field=field)
 
+    # -- record photos --------------------------------------------------------------------------------
+
+    def keep_photos(self, module: str, field: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Pass ``batches`` on, keeping each row's photo (where the export put it) to send once the records are
+        written; a row without one whose record got one from an earlier run is kept too (the photo goes)."""
+        keep = self.photos.setdefault(module, [])
+        path, size, sha = (field + suffix for suffix, _ in PHOTO_SUFFIXES)
+        for b in batches:
+            names = [c for c in ("id", field, path, size, sha) if c in b.schema.names]
+            if path not in names:
+                yield b
+                continue
+            rows = b.select(names).to_pylist()
+            had = {sid for sid, slot in self.ledger.lines(module, [str(r["id"]) for r in rows]) if slot == field}
+            for r in rows:
+                sid = str(r["id"])
+                if r.get(field) or r.get(path):
+                    name = Path(str(r.get(path) or "photo")).name
+                    keep.append((sid, Wanted(str(r.get(field) or ""), name, r.get(path), r.get(size), r.get(sha))))
+                elif sid in had:
+                    keep.append((sid, None))
+            yield b
+
+    def write_photos(self, module: str, field: str) -> int:
+        """Upload the kept rows' photos to their new records (or remove the ones gone); photos uploaded."""
+        rows = self.photos.pop(module, [])
+        n = 0
+        with acting_as("update", module):
+            for start in range(0, len(rows), 1000):
+                chunk = rows[start:start + 1000]
+                sids = [sid for sid, _ in chunk]
+                mapped = self.store.lookup(module, sids)
+                lines = self.ledger.lines(module, sids)
+                for sid, want in chunk:
+                    target = mapped.get(sid)
+                    if target is not None:  # else the record's own write failed: it is in the report already
+                        n += self._photo(module, sid, target, field, want, lines.get((sid, field)))
+        return n
+
+    def _photo(self, module: str, sid: str, target: str, field: str, want: Wanted | None,
+               line: Line | None) -> int:
+        path = f"/{module}/{target}/photo"
+        if want is None:
+            if line is not None and line.status == DONE and line.parent_id == target:
+                self._remove_photo(line, path, field)
+            elif line is not None:
+                self.ledger.drop(module, sid, field)
+            return 0
+        new = Line(module, sid, field, module, target, want.name, want.size, want.sha256, want.key)
+        sent = False
+        try:
+            if line is not None and line.parent_id == target:
+                if line.status == DONE and line.sha256 == want.sha256 and want.sha256:
+                    return 0  # sent by an earlier run, unchanged since
+                if line.status == SENDING and line.sha256 and line.sha256 == want.sha256 \
+                        and self._photo_sha256(path) == line.sha256:
+                    self.ledger.done(line, target)  # it arrived before the stop
+                    self.report.add(line, "found after a stop", field=field)
+                    return 1
+            opener = self._checked(want)
+            new.size, new.sha256 = want.size, want.sha256
+            self.ledger.put(new)
+            sent = True
+            self._send_photo(path, opener, want, f"upload of {module} {sid} photo")
+            self.ledger.done(new, target)
+            self.report.add(new, "uploaded", field=field)
+            return 1
+        except RowFailed as exc:
+            if sent:
+                self.ledger.drop(module, sid, field)
+            self._fail(new, exc, field)
+        except RetriableError as exc:
+            if not exc.ambiguous:
+                raise  # Zoho is not answering: the run stops; the line says sending, the next run looks first
+            self._fail(new, exc, field)  # the line stays "sending": the next run compares before sending
+        except ApiError as exc:
+            if sent:
+                self.ledger.drop(module, sid, field)  # refused (too big, not an image...): nothing arrived
+            self._fail(new, exc, field)
+        return 0
+
+    def _send_photo(self, path: str, opener: Callable[[], BinaryIO], want: Wanted, what: str) -> None:
+        ctype = mimetypes.guess_type(want.name)[0] or "application/octet-stream"
+        part = FilePart(opener, int(want.size or 0), want.name, content_type=ctype)
+        r = self.http.request("POST", path, data=part, headers={"Content-Type": part.content_type},
+                              kind="file_upload", what=what)
+        body = r.body if isinstance(r.body, dict) else {}
+        if body.get("status") != "success":
+            raise RowFailed(str(body.get("code") or "UPLOAD_FAILED"), str(body.get("message") or body))
+        if part.sent_sha256 != want.sha256 or part.sent_size != want.size:
+            raise RowFailed("FILE_CHANGED", f"{want.path} changed while it was sent; export it again")
+
+    def _photo_sha256(self, path: str) -> str | None:
+        """The SHA-256 of the photo a target record has now (None: it has none)."""
+        r = self.http.request("GET", path, stream=True, kind="file_download", what=f"photo at {path}")
+        iter_content = getattr(r, "iter_content", None)
+        if r.status != 200:
+            return None
+        digest = hashlib.sha256()
+        for chunk in iter_content(1 << 20) if iter_content is not None else [r.content]:
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def _remove_photo(self, line: Line, path: str, field: str) -> None:
+        """Take off the photo an earlier run sent (the source record has none now)."""
+        try:
+            self.http.request("DELETE", path, kind="file_delete", what=f"delete of {line.module} {line.source_id} "
+                                                                       "photo")
+        except ApiError as exc:
+            if isinstance(exc, RetriableError) and not exc.ambiguous:
+                raise
+            self._fail(line, exc, field)
+            return
+        self.ledger.drop(line.module, line.source_id, field)
+        self.report.add(line, "removed", field=field)
+
 
 def _entries(text: str | None) -> list[Wanted]:
     """The files of a field's JSON text as the export wrote it (entries with ``$path``, ``$size``, ``$sha256``)."""
@@ -417,3 +544,4 @@ def _entries(text: str | None) -> list[Wanted]:
             out.append(Wanted(str(e["File_Id__s"]), str(e.get("File_Name__s") or "file"), e.get("$path"),
                               e.get("$size"), e.get("$sha256"), e.get("Description__s")))
     return out
+

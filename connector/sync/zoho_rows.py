@@ -25,6 +25,7 @@ from connector.writers.validate import NOT_SETTABLE
 from . import participants
 from .line_items import LineFailure, LineItems, encode
 from .lookups import LAYOUT, RECORD, USER, LookupColumn
+from .record_files import PHOTO_SUFFIXES
 
 SLICE_ROWS = 2_000  # rows turned into Python dicts at a time
 Resolver = Callable[[str, set[str]], dict[str, str]]  # (module, source ids) -> {source id: target id}
@@ -113,10 +114,14 @@ class RowPlanner:
         self.skipped: list[str] = []
         self.tag_column: str | None = None  # the record's tags, sent with it (read-only in the metadata)
         self.participant_columns: list[str] = []  # Events' Participants, re-pointed (participants.py)
+        # where an export put each record's photo: sent by the Photo API after the records (zoho_files.py)
+        photo_files = {c.name + suffix for c in ts.columns if c.field in ts.fields
+                       and ts.fields[c.field].data_type == "profileimage" for suffix, _ in PHOTO_SUFFIXES}
         for name in source_columns:
             col = ts.by_name.get(name)
             if col is None:
-                self.skipped.append(name)
+                if name not in photo_files:
+                    self.skipped.append(name)
                 continue
             if col.value_type == "tag":
                 self.tag_column = name

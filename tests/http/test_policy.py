@@ -51,6 +51,9 @@ CLASSIFIED = [
     ("POST", "/crm/v8/Leads/5843104000000425001/Attachments", None, "insert", "Attachments"),
     ("DELETE", "/crm/v8/Deals/5843104000000425001/Attachments/5843104000000425002", None, "delete", "Attachments"),
     ("GET", "/crm/v8/Leads/5843104000000425001/Attachments", None, "list_records", "Attachments"),
+    ("GET", "/crm/v8/Leads/5843104000000425001/photo", None, "get_record", "Leads"),
+    ("POST", "/crm/v8/Accounts/5843104000000425001/photo", None, "update", "Accounts"),
+    ("DELETE", "/crm/v8/Accounts/5843104000000425001/photo", None, "update", "Accounts"),
     # a file for a file field: allowed only as part of the write that names it
     ("POST", "/crm/v8/files", None, "bulk_write", ""),
     ("GET", "/crm/v8/files", None, "list_records", "files"),

@@ -30,9 +30,10 @@ def read_target(kind: str, where: Path, module: str, schema: pa.Schema) -> pa.Ta
     if kind == "duckdb":
         return duckdb_table(str(where), module, schema)
     if kind == "parquet":  # read with pyarrow alone: the files must stand on their own
-        return pq.read_table(where / f"{module}.parquet").cast(schema)
+        # (a photo's Record_Image_Path/_Size/_SHA256 ride beside the fields: test_record_photos.py)
+        return pq.read_table(where / f"{module}.parquet").select(schema.names).cast(schema)
     batches = list(FileSource(where, "csv").read(module))
-    return pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+    return pa.Table.from_batches(batches).select(schema.names).cast(schema) if batches else schema.empty_table()
 
 
 def fingerprint(kind: str, where: Path) -> dict[str, tuple[int, int]]:

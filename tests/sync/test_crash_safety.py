@@ -54,7 +54,7 @@ def read(kind: str, where: Path, module: str, schema):
     import pyarrow.parquet as pq
 
     path = where / f"{module}.parquet"
-    return pq.read_table(path).cast(schema) if path.exists() else schema.empty_table()
+    return pq.read_table(path).select(schema.names).cast(schema) if path.exists() else schema.empty_table()
 
 
 def rerun_and_check(emu: Emulator, kind: str, where: Path) -> None:

@@ -68,5 +68,5 @@ def test_an_incremental_sync_reads_ahead_with_the_serial_runs_calls_and_answer(t
             want = truth(emu, ts)
             for name in ("serial", "ahead"):
                 path = tmp_path / name / f"{m}.parquet"
-                assert_same(m, pq.read_table(path).cast(ts.arrow_schema), want)
+                assert_same(m, pq.read_table(path).select(ts.arrow_schema.names).cast(ts.arrow_schema), want)
         check.close()

@@ -147,6 +147,7 @@ def test_the_whole_org_arrives_once_with_kills_and_faults(ci_trip: tuple[Path, d
     assert checked["tags"] > 50 and checked["participants"] > 50 and checked["lines"] > 100, checked
     assert checked["attachments"] > 20 and checked["file_field_files"] > 20 and checked["totals"] > 100, checked
     assert checked["members"] > 20 and checked["roles"] > 5 and checked["prices"] > 5, checked
+    assert checked["photos"] > 5, checked
 
 
 @pytest.mark.slow

@@ -156,7 +156,10 @@ def test_round_trip_is_byte_exact_and_a_second_run_sends_nothing(exported: Path,
         assert {x["code"] for x in failed} <= {"PARENT_NOT_MIGRATED", "RECORD_NOT_MIGRATED"}
         assert {m.module: m.rows_failed for m in result.modules}["Attachments"] == counts["unmapped"]
         uploaded = [x for x in report_lines(state) if x["status"] in ("uploaded", "linked")]
-        assert len(uploaded) == counts["attachments"] + counts["files"] + counts["links"]
+        ids = idmap(state)
+        photos = sum(1 for m in RECORDS for r in table(exported, m) if r.get("Record_Image_SHA256") and (m, r["id"]) in ids)
+        assert photos and sum(x["field"] == "Record_Image" for x in uploaded) == photos  # (test_zoho_photos.py)
+        assert len(uploaded) == counts["attachments"] + counts["files"] + counts["links"] + photos
         before = uploads(b)
         again = into(b, exported, state)
         assert uploads(b) == before, "a second run uploaded or linked again"

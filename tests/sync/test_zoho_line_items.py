@@ -199,7 +199,7 @@ def test_a_run_killed_while_inserting_orders_resumes_with_nothing_twice(tmp_path
 
         again = zohocrm_run(*args)
         # Only B's own sample records may clash (a unique name A's copy has too), never an order.
-        refused = [r for p in state.with_name("s.reports").glob("*.csv") for r in report(str(p))]
+        refused = [r for p in state.with_name("s.reports").glob("report-*.csv") for r in report(str(p))]
         assert again.returncode == (1 if refused else 0), again.stderr
         assert all(r["code"] == "DUPLICATE_DATA" and r["module"] not in ORDERS for r in refused), refused
         maps = id_maps(state)

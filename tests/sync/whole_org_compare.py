@@ -2,8 +2,8 @@
 
 Each side is read through the connector's own source for its URL (``parquet:`` or ``duckdb:``),
 so the check sees what a user of either export sees. First the tally the acceptance counts —
-records, attachments, file-field files, campaign members, contact roles and price books' products
-lost or duplicated —
+records, attachments, file-field files, record photos, campaign members, contact roles and price
+books' products lost or duplicated —
 then every exact comparison: rows through :func:`assert_copied`, what it leaves aside (tags,
 meeting participants, each line item's order, the totals Zoho computes), and every file on disk
 hashed again against the SHA-256 its table records.
@@ -72,6 +72,12 @@ def _file_columns(ts: TableSchema) -> list[str]:
             and c.part == "value"]
 
 
+def _photo_column(ts: TableSchema) -> str | None:
+    """The record photo column (``Record_Image``), whose file the export describes in ``<it>_Path/_Size/_SHA256``."""
+    return next((c.name for c in ts.columns if (f := ts.fields.get(c.field)) is not None
+                 and f.data_type == "profileimage" and c.part == "value"), None)
+
+
 def _parent(maps: Maps, module: Any, source_id: Any) -> str | None:
     return maps.get(str(module), {}).get(str(source_id)) if source_id else None
 
@@ -99,6 +105,18 @@ def children(a: Export, b: Export, maps: Maps, schemas: dict[str, TableSchema],
                         out[(module, owner, col, e["File_Name__s"], e["$sha256"], e["$size"])] += 1
         return out
 
+    def photos(side: Export, remap: bool) -> Counter[Key]:
+        out: Counter[Key] = Counter()
+        for module, ts in schemas.items():
+            col = _photo_column(ts)
+            for r in side.read(module).to_pylist() if col else []:
+                if not remap and r["id"] in samples[module]:
+                    continue
+                if r.get(f"{col}_SHA256"):
+                    owner = maps.get(module, {}).get(r["id"]) if remap else r["id"]
+                    out[(module, owner, r[f"{col}_SHA256"], r[f"{col}_Size"])] += 1
+        return out
+
     members = [Counter((_parent(maps, "Campaigns", r["Campaign_Id"]), r["Member_Module"],
                         _parent(maps, r["Member_Module"], r["Member_Id"]), r["Member_Status"])
                        for r in a.read("_Campaign_Members").to_pylist()),
@@ -112,7 +130,7 @@ def children(a: Export, b: Export, maps: Maps, schemas: dict[str, TableSchema],
               Counter((r["Price_Book_Id"], r["Product_Id"], r["List_Price"])
                       for r in b.read("_Price_Book_Products").to_pylist())]
     return {"attachments": (attachments(a, True), attachments(b, False)),
-            "file_field_files": (files(a, True), files(b, False)),
+            "file_field_files": (files(a, True), files(b, False)), "photos": (photos(a, True), photos(b, False)),
             "members": (members[0], members[1]), "roles": (roles[0], roles[1]), "prices": (prices[0], prices[1])}
 
 
@@ -184,9 +202,14 @@ def verify_files(side: Export, schemas: dict[str, TableSchema]) -> int:
             n += 1
     for module, ts in schemas.items():
         cols = _file_columns(ts)
-        for r in side.read(module).to_pylist() if cols else []:
+        photo = _photo_column(ts)
+        for r in side.read(module).to_pylist() if cols or photo else []:
             for e in (e for col in cols for e in json.loads(r[col] or "[]")):
                 assert side.hashed(e["$path"]) == (e["$size"], e["$sha256"]), (side.url, e["$path"])
+                n += 1
+            if photo and r.get(f"{photo}_Path"):
+                want = (r[f"{photo}_Size"], r[f"{photo}_SHA256"])
+                assert side.hashed(r[f"{photo}_Path"]) == want, (side.url, r[f"{photo}_Path"])
                 n += 1
     return n
 
@@ -210,7 +233,8 @@ def compare(a: Export, b: Export, maps: Maps, samples: dict[str, set[str]], sche
         checked["records"] += len(live_a[module])
     assert_followed(a, b, maps, schemas, checked)
     for name, (want, got) in kids.items():
-        assert None not in {k[0] for k in want} and None not in {k[1] for k in want if name == "file_field_files"}, \
+        assert None not in {k[0] for k in want} and \
+            None not in {k[1] for k in want if name in ("file_field_files", "photos")}, \
             f"{name}: a parent was not migrated"
         assert got == want, f"{name}: {sum((want - got).values())} lost, {sum((got - want).values())} duplicated"
         checked[name] = sum(want.values())
