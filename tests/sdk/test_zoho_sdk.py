@@ -29,6 +29,9 @@ operations and what each returns:
 | attachments.download | AttachmentsOperations.get_attachment | FileBodyWrapper, the bytes uploaded |
 | attachments.link | AttachmentsOperations.upload_url_attachments | ActionWrapper, SUCCESS |
 | attachments.delete | AttachmentsOperations.delete_attachment | ActionWrapper, SUCCESS |
+| photos.upload | RecordOperations(Accounts).upload_photo | SuccessResponse, SUCCESS; Record_Image set |
+| photos.download | RecordOperations(Accounts).get_photo | FileBodyWrapper, the PNG uploaded |
+| photos.delete | RecordOperations(Accounts).delete_photo | SuccessResponse, SUCCESS; then 204 |
 | files.upload | FilesOperations.upload_files | ActionWrapper, SUCCESS with the file id |
 | files.download | FilesOperations.get_file | FileBodyWrapper, the bytes uploaded |
 | file_field.download | FieldAttachmentsOperations(Projects).get_field_attachments | FileBodyWrapper, a contract file |
@@ -429,6 +432,46 @@ def _attachments_delete(o: Org) -> str:
     r = o.z.get(f"/Leads/{lead}/Attachments", params={"fields": "File_Name"})
     assert aid not in {int(a["id"]) for a in (r.json()["data"] if r.status_code == 200 else [])}
     return "SUCCESS"
+
+
+# A 1x1 PNG: Zoho's Photo API takes images only (its first bytes say which).
+PHOTO = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+         b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
+         b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def _upload_photo(o: Org, name: str) -> int:
+    account = o.first_id("Accounts")
+    body = rc.FileBodyWrapper()
+    body.set_file(o.file(name, PHOTO))
+    got = ok(rc.RecordOperations("Accounts").upload_photo(account, body), rc.SuccessResponse)
+    assert got.get_status().get_value() == "success" and got.get_code().get_value() == "SUCCESS"
+    return account
+
+
+@case("photos.upload")
+def _photos_upload(o: Org) -> str:
+    account = _upload_photo(o, "sdk photo.png")
+    image = o.z.get(f"/Accounts/{account}", params={"fields": "Record_Image"}).json()["data"][0]["Record_Image"]
+    assert image, "Record_Image names no photo after the upload"
+    return "SUCCESS; Record_Image names the photo"
+
+
+@case("photos.download")
+def _photos_download(o: Org) -> str:
+    account = _upload_photo(o, "sdk photo down.png")
+    got = ok(rc.RecordOperations("Accounts").get_photo(account), rc.FileBodyWrapper)
+    assert b"".join(got.get_file().get_stream()) == PHOTO
+    return f"{len(PHOTO)} bytes, byte-exact"
+
+
+@case("photos.delete")
+def _photos_delete(o: Org) -> str:
+    account = _upload_photo(o, "sdk photo gone.png")
+    got = ok(rc.RecordOperations("Accounts").delete_photo(account), rc.SuccessResponse)
+    assert got.get_status().get_value() == "success"
+    assert o.z.get(f"/Accounts/{account}/photo").status_code == 204
+    return "SUCCESS; the record has no photo"
 
 
 def _upload_file(o: Org) -> str:

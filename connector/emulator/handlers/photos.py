@@ -1,8 +1,9 @@
 """Photo API: ``/{module}/{record_id}/photo`` (v8 ``record_photo.json``), a record's ``Record_Image``.
 
 * ``GET``: the photo's bytes (200, ``Content-Type`` the image's: the spec names ``image/png``,
-  which every generated photo is; an uploaded JPEG/GIF/BMP is answered as it came, unconfirmed),
-  204 when the record has none.
+  which every generated photo is; an uploaded JPEG/GIF/BMP is answered as it came, unconfirmed;
+  ``Content-Disposition: attachment; filename="<photo id>.<ext>"``, the name unconfirmed), 204 when
+  the record has none.
 * ``POST``: one multipart part named ``file``; answers ``{"code": "SUCCESS", "message": "Photo
   uploaded successfully", "status": "success", "details": {}}`` (not wrapped in ``data``). Over
   10 MB: 413 ``FILE_SIZE_EXCEEDS``; not an image: 415 ``INVALID_DATA`` "invalid file type".
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from .. import photos
 from ..app import App
+from ..files import disposition
 from ..http import Request, Response, route
 from ..multipart import form_parts
 from ..schema import ModuleDef
@@ -62,7 +64,10 @@ def get_photo(app: App, req: Request) -> Response:
     if found is None:
         return Response.empty(204)
     data, content_type = found
-    return Response(200, data, {"Content-Type": content_type})
+    # Zoho's SDK reads the file name from Content-Disposition on every download it handles (without the
+    # header its get_photo fails), so Zoho sends one; the name used here is unconfirmed.
+    name = f"{photo_id}.{content_type.rsplit('/', 1)[-1]}"
+    return Response(200, data, {"Content-Type": content_type, "Content-Disposition": disposition(name)})
 
 
 @route("POST", PATH, scopes=scopes_for("READ"))
