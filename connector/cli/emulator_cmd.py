@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import threading
+from typing import NoReturn
+
 import click
 
 FAULT_KINDS_HELP = "comma-separated subset of 500,502,503,429,error200,drop,slow,drop_after"
@@ -90,4 +96,19 @@ def emulator(host: str, port: int, allow_remote: bool, admin_token: str | None, 
         code = serve(**kw)
     except ValueError as exc:  # Settings.validate: a usage error, reported on stderr with status 2
         raise click.UsageError(str(exc)) from None
+    _end(code)
+
+
+def _end(code: int) -> NoReturn:
+    """End the process once the emulator has stopped (its org saved, its store closed).
+
+    A request a client walked away from may still be answered on a daemon thread, inside DuckDB or
+    Arrow; the interpreter's finalization would stop that thread in native code and the C++ runtime
+    aborts the process ("terminate called ..."). With nothing left to save, the process ends without it.
+    """
+    if any(t.is_alive() for t in threading.enumerate() if t is not threading.current_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
     raise SystemExit(code)
