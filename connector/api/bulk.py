@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from connector.errors import RetriableError
 from connector.http.client import ZohoHttp
+from connector.http.retry import pause
 
 READ_PAGE_ROWS = 200_000
 WRITE_MAX_ROWS = 25_000
@@ -68,6 +71,28 @@ def create_write_job(http: ZohoHttp, operation: str, module: str, file_id: str,
 def write_job_status(http: ZohoHttp, job_id: str) -> dict[str, Any]:
     r = http.get(f"/write/{job_id}", base="bulk", kind="bulk_status", what=f"bulk write job {job_id}")
     return dict(r.body)
+
+
+#: a Bulk Write job's states once it has ended (Zoho says FAILED; FAILURE as bulk read does is taken too)
+WRITE_JOB_ENDED = ("COMPLETED", "FAILED", "FAILURE")
+
+
+def wait_write_job(http: ZohoHttp, job_id: str, *, initial: float, cap: float, timeout: float) -> dict[str, Any]:
+    """Poll a Bulk Write job with backoff until it has ended; its last status.
+
+    Raises :class:`RetriableError` ``JOB_TIMEOUT`` once ``timeout`` seconds pass with the job still
+    queued or running; the pause between polls ends at once when the run stops.
+    """
+    delay, started = initial, time.monotonic()
+    while True:
+        status = write_job_status(http, job_id)
+        if str(status.get("status", "")).upper().replace("INPROGRESS", "IN PROGRESS") in WRITE_JOB_ENDED:
+            return status
+        if time.monotonic() - started > timeout:
+            raise RetriableError(f"bulk write job {job_id} still {status.get('status')} after {timeout:.0f} s",
+                                 code="JOB_TIMEOUT")
+        pause(delay)
+        delay = min(cap, delay * 1.5)
 
 
 def download_write_result(http: ZohoHttp, url: str) -> bytes:

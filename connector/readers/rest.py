@@ -196,8 +196,7 @@ class _PageAhead:
 
     def start(self, call: Callable[[], api.Page]) -> None:
         if not self.enabled:
-            self._future = _done(call())
-            return
+            return  # one call at a time: the reader asks for the next page when it needs it
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-rest-ahead")
         self._future = self._pool.submit(copy_context().run, call)
@@ -212,8 +211,3 @@ class _PageAhead:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-
-def _done(page: api.Page) -> Future[api.Page]:
-    f: Future[api.Page] = Future()
-    f.set_result(page)
-    return f

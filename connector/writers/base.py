@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,7 +33,6 @@ from connector.errors import (
 from connector.http.client import ZohoHttp
 from connector.http.guard import require_write
 from connector.http.policy import acting_as
-from connector.http.retry import pause
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
@@ -296,25 +294,19 @@ class Writer:
         """Wait for the Bulk Write jobs an earlier run left behind: until Zoho has run them, their rows
         cannot be found, and sending those rows again would write them twice."""
         for job_id in job_ids:
-            delay, started = 0.25, time.monotonic()
-            while True:
-                try:
-                    state = str(bulk.write_job_status(self.http, job_id).get("status", "")).upper()
-                except FatalApiError as exc:
-                    # Zoho keeps a job's details for a limited time; one it no longer knows has long ended.
-                    log.info("bulk write job %s left by an earlier run: %s; looking its rows up", job_id, exc.code)
-                    break
-                if state.replace("INPROGRESS", "IN PROGRESS") in ("COMPLETED", "FAILED", "FAILURE"):
-                    log.info("bulk write job %s left by an earlier run has ended (%s)", job_id, state)
-                    break
-                if time.monotonic() - started > JOB_WAIT_S:
-                    raise RetriableError(
-                        f"the bulk write job {job_id} an earlier run started is still {state.lower()} at Zoho",
-                        code="JOB_PENDING", hint="resume once Zoho has run it; its rows are looked up then, so "
-                        "none is written twice")
-                log.info("waiting for bulk write job %s left by an earlier run (%s)", job_id, state.lower())
-                pause(delay)
-                delay = min(10.0, delay * 1.5)
+            log.info("waiting for bulk write job %s, left by an earlier run, to end", job_id)
+            try:
+                bulk.wait_write_job(self.http, job_id, initial=0.25, cap=10.0, timeout=JOB_WAIT_S)
+            except FatalApiError as exc:
+                # Zoho keeps a job's details for a limited time; one it no longer knows has long ended.
+                log.info("bulk write job %s left by an earlier run: %s; looking its rows up", job_id, exc.code)
+            except RetriableError as exc:
+                if exc.code != "JOB_TIMEOUT":
+                    raise
+                raise RetriableError(
+                    f"the bulk write job {job_id} an earlier run started has not ended at Zoho",
+                    code="JOB_PENDING", hint="resume once Zoho has run it; its rows are looked up then, so "
+                    "none is written twice") from None
 
     def _valid_items(self, run: WriteRun, source: RowSource, todo: list[int]) -> Iterator[RowItem]:
         """Validated rows, in input order; invalid rows are reported as they are met."""

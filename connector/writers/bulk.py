@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import pyarrow as pa
 from connector.api import bulk
 from connector.errors import ConnectorError, PlanningError, RetriableError
 from connector.http.client import ZohoHttp
-from connector.http.retry import check_cancelled, pause
+from connector.http.retry import check_cancelled
 
 from .base import PENDING_CODE, Rows, RowSource, Writer, WriteRun, WriteSession, pending_message
 from .bulk_csv import CsvColumn, CsvFile, ResultRow, field_mappings, parse_result, plan_columns, split_files
@@ -51,7 +50,6 @@ log = logging.getLogger("connector.writers")
 JOB_CREDITS = 500  # limits-and-errors.md section 2
 JOB_OVERHEAD_CREDITS = 10  # upload, status polls and the download are ordinary 1-credit calls
 REST_RECORDS_PER_CREDIT = 10
-TERMINAL = ("COMPLETED", "FAILED", "FAILURE")
 
 
 class JobLine:
@@ -290,16 +288,9 @@ class BulkWriter(Writer):
         raise AssertionError("unreachable")
 
     def _wait(self, job_id: str) -> dict[str, Any]:
-        delay, started = self.poll_initial, time.monotonic()
-        while True:
-            status = bulk.write_job_status(self.http, job_id)
-            if str(status.get("status", "")).upper().replace("INPROGRESS", "IN PROGRESS") in TERMINAL:
-                return status
-            if time.monotonic() - started > self.poll_timeout:
-                raise RetriableError(f"bulk write job {job_id} still {status.get('status')} after "
-                                     f"{self.poll_timeout:.0f} s", code="JOB_TIMEOUT")
-            pause(delay)  # ends at once when the run stops (a chunk sender sees no signal itself)
-            delay = min(self.poll_max, delay * 1.5)
+        # The pause between polls ends at once when the run stops (a chunk sender sees no signal itself).
+        return bulk.wait_write_job(self.http, job_id, initial=self.poll_initial, cap=self.poll_max,
+                                   timeout=self.poll_timeout)
 
     @staticmethod
     def _entries(items: list[RowItem], status: str, code: str, message: str) -> list[Entry]:
