@@ -117,23 +117,33 @@ def test_dry_run_uploads_nothing(fresh):
     assert write_calls(emu) == {}
 
 
-def test_resume_after_a_crash_between_files(fresh, tmp_path):
-    emu, session, z = fresh()
-    tag = marker()
-    path = tmp_path / "bulk.parquet"
+def killed_after_the_first_file(session, tag: str, path) -> None:
+    """75 Leads in files of 30, the run killed as the first file's rows are reported."""
 
     def stop(progress):
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
         BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), report_path=path, progress=stop)
+
+
+def assert_each_row_written_once(z, tag: str, report: WriteReport, n: int) -> None:
+    got = {r["id"]: r["Last_Name"] for r in exported(z, "Leads", tag)}
+    assert len(got) == n and all(got[e["record_id"]] == f"{tag}-{e['row']}" for e in report.table.to_pylist())
+
+
+def test_resume_after_a_crash_between_files(fresh, tmp_path):
+    emu, session, z = fresh()
+    tag = marker()
+    path = tmp_path / "bulk.parquet"
+
+    killed_after_the_first_file(session, tag, path)
     # The second file's job was queued at Zoho while the first ran (pipelined): its rows are unknown, and
     # the resumed write looks them up rather than writing them twice; the third file was never sent.
     assert WriteReport.read(path).summary() == {"inserted": 30, "unknown": 30, "unprocessed": 15, "total": 75}
     report = BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), resume_from=path)
     assert report.summary() == {"inserted": 75, "total": 75}
-    got = {r["id"]: r["Last_Name"] for r in exported(z, "Leads", tag)}
-    assert len(got) == 75 and all(got[e["record_id"]] == f"{tag}-{e['row']}" for e in report.table.to_pylist())
+    assert_each_row_written_once(z, tag, report, 75)
 
 
 def test_a_resumed_write_waits_for_the_job_the_killed_run_left_at_zoho(fresh, tmp_path):
@@ -157,11 +167,7 @@ def test_a_resumed_write_waits_for_the_job_the_killed_run_left_at_zoho(fresh, tm
 
     queue.work, queue.get = slow_work, watched_get
 
-    def stop(progress):
-        raise RuntimeError("killed")
-
-    with pytest.raises(RuntimeError):
-        BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), report_path=path, progress=stop)
+    killed_after_the_first_file(session, tag, path)
     left = [e for e in WriteReport.read(path).table.to_pylist() if e["status"] == "unknown"]
     assert len(started) == 2 and len(left) == 30 and len(exported(z, "Leads", tag)) == 30
     # The journal names the job the rows went in, so the resumed write can wait for it.
@@ -170,8 +176,7 @@ def test_a_resumed_write_waits_for_the_job_the_killed_run_left_at_zoho(fresh, tm
     report = BulkWriter(session, max_rows=30).write("Leads", leads(tag, 75), resume_from=path)
     assert asked.is_set() and report.summary() == {"inserted": 75, "total": 75}
     assert len(started) == 3  # the left job's rows were found there, only the third file was sent
-    got = {r["id"]: r["Last_Name"] for r in exported(z, "Leads", tag)}
-    assert len(got) == 75 and all(got[e["record_id"]] == f"{tag}-{e['row']}" for e in report.table.to_pylist())
+    assert_each_row_written_once(z, tag, report, 75)
 
 
 def test_a_job_zoho_no_longer_knows_does_not_hold_the_resume_up(fresh, tmp_path):
