@@ -80,7 +80,7 @@ class LookupNames:
         per_module = self._targets.get(module)
         if per_module is None:
             per_module = {}
-            for meta in metadata.list_fields(self.ctx.http, module):
+            for meta in self.ctx.catalog.fields(module):
                 raw = meta.get("lookup")
                 lookup: dict[str, Any] = raw if isinstance(raw, dict) else {}
                 mods = [m.get("api_name") for m in lookup.get("modules") or [] if isinstance(m, dict)]

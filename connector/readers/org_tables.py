@@ -233,11 +233,9 @@ class RelatedReader:
 
     def parents(self, module: str) -> list[str]:
         """The modules records of ``module`` hang off (its ``Parent_Id``'s lookup modules) that this org reads."""
-        from connector.api import metadata
-
         mods = self.ctx.catalog.modules()
         out: list[str] = []
-        for f in metadata.list_fields(self.ctx.http, module):
+        for f in self.ctx.catalog.fields(module):
             if f.get("api_name") == "Parent_Id":
                 lookup = f.get("lookup") or {}
                 for m in lookup.get("modules") or [lookup.get("module") or {}]:

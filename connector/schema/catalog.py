@@ -45,6 +45,8 @@ class Catalog:
         self._lock = threading.Lock()
         self._modules: dict[str, ModuleInfo] | None = None
         self._tables: dict[str, TableSchema] = {}
+        #: module -> its fields as Zoho describes them (``/settings/fields``): one call per module per catalog
+        self._fields: dict[str, list[dict[str, Any]]] = {}
 
     def snapshot(self) -> CatalogSnapshot:
         """What this catalog has loaded (module list, table schemas): no secret, picklable, for :meth:`seed`."""
@@ -63,6 +65,7 @@ class Catalog:
         with self._lock:
             self._modules = None
             self._tables.clear()
+            self._fields.clear()
 
     def modules(self) -> dict[str, ModuleInfo]:
         with self._lock:
@@ -101,6 +104,17 @@ class Catalog:
         raise FatalApiError(f"INVALID_MODULE: no module named {name!r} in this org", code="INVALID_MODULE",
                             hint=hint)
 
+    def fields(self, module: str) -> list[dict[str, Any]]:
+        """A module's field metadata as Zoho gives it (lookup targets, subforms, picklists...), asked once:
+        every part of a run that needs more than the table schema reads it from here."""
+        with self._lock:
+            hit = self._fields.get(module)
+        if hit is None:
+            hit = metadata.list_fields(self.http, module)
+            with self._lock:
+                hit = self._fields.setdefault(module, hit)
+        return hit
+
     def table(self, module: str) -> TableSchema:
         api = self.resolve(module)
         with self._lock:
@@ -112,7 +126,7 @@ class Catalog:
         if spec is not None:
             ts = spec.schema()
         else:
-            ts = build_table_schema(api, metadata.list_fields(self.http, api), display_field=info.display_field,
+            ts = build_table_schema(api, self.fields(api), display_field=info.display_field,
                                     generated_type=info.generated_type)
             if api in PER_PARENT_MODULES:
                 ts = with_attachment_keys(ts)

@@ -152,10 +152,19 @@ class Source(ABC):
         return 0
 
     def delta_ahead(self, module: str) -> bool:
-        """Whether an incremental read of ``module`` may run ahead of its turn: its deletions come from
-        :meth:`deleted_ids` (never None for it), :meth:`cascade_suspected` is False for it without a call,
-        and its read depends on no other module's read of this run."""
+        """Whether an incremental read of ``module`` (its deletions, the source's ids when the target must
+        be compared, its changed rows) may run in a thread of its own ahead of its turn: the source can be
+        read from threads, and the read waits for nothing but :meth:`delta_after`."""
         return False
+
+    def delta_after(self, module: str) -> list[str]:
+        """Modules whose reads of this run the module's incremental read looks at (a linking module's
+        cascade check, at its parents' deletions): read ahead, it starts once theirs have ended."""
+        return []
+
+    def prepare(self, names: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
+        """Called once before the run reads ``names``: fetch what it will need about them (a remote source's
+        metadata) at once, rather than one round trip at a time as each module comes."""
 
     def __enter__(self) -> Self:
         return self

@@ -1,9 +1,12 @@
 """What an incremental module reads before it writes: its deletions, then its changed rows.
 
-Both depend only on the module's saved state and the source, except where the deletions must be
-found by comparing ids with the target (file and DuckDB sources keep no deletion log, and Zoho
-lists no cascade) — so a module whose source says so (:meth:`.contract.Source.delta_ahead`) can
-have both read ahead of its turn, in a thread that never touches the target (:mod:`.prefetch`).
+Both come from the module's saved state and the source alone, so a source that allows it
+(:meth:`.contract.Source.delta_ahead`) has them read ahead of the module's turn, in a thread of
+its own (:mod:`.prefetch`). One part may need the target: where rows can vanish without the
+source listing them (file and DuckDB sources keep no deletion log; Zoho lists no cascade into a
+linking or subform module), the source's ids are read with the rest, and what the target holds
+beyond them is added to the deletions at the module's turn, in the runner's thread
+(:meth:`DeltaStart.settle`).
 """
 
 from __future__ import annotations
@@ -26,30 +29,43 @@ class DeltaStart:
     watermark: ModifiedTimeWatermark
     #: what the read does about the boundary second (the source fills it in as it reads)
     check: BoundaryCheck
+    #: every id the source has, when rows may have gone unlisted: the target's others went too
+    source_ids: frozenset[str] | None = None
+
+    def settle(self, target: Target, module: str) -> DeltaStart:
+        """The deletions made complete with the target's ids the source no longer has (at the module's turn:
+        the target is touched only in the runner's thread)."""
+        if self.source_ids is None:
+            return self
+        listed = set(self.deleted)
+        gone = target.ids(module) - self.source_ids - listed
+        # A row read at the boundary second and deleted since no longer sits there (the read itself asked
+        # the source, which has no such row: dropping it here changes no row read).
+        return DeltaStart(sorted(listed | gone), self.watermark.without(gone), self.check)
 
 
-def deleted_ids(source: Source, target: Target | None, module: str, state: ModuleState) -> list[str]:
-    """Ids gone since the module's last run; ``target`` None: from the source's own log only (read ahead)."""
+def deleted_ids(source: Source, module: str, state: ModuleState) -> tuple[list[str], frozenset[str] | None]:
+    """Ids the source lists as gone since the module's last run, and its every id when others may have gone
+    unlisted (to be compared with the target's: :meth:`DeltaStart.settle`)."""
     listed = source.deleted_ids(module, state.deleted_since)
-    if listed is None:
-        # Files and DuckDB keep no deletion log: whatever the target has and the source lacks is gone.
-        return sorted(_target(target, module).ids(module) - source.ids(module))
-    gone = set(listed)
-    if source.cascade_suspected(module, state.deleted_since):
-        gone |= _target(target, module).ids(module) - source.ids(module)  # rows that went with a parent, unlisted
-    return sorted(gone)
-
-
-def _target(target: Target | None, module: str) -> Target:
-    if target is None:  # the source said delta_ahead(module), so its deletions needed no target
-        raise RuntimeError(f"{module}: its deletions need the target; it cannot be read ahead")
-    return target
+    if listed is None:  # files and DuckDB keep no deletion log: whatever the target has and the source lacks
+        return [], frozenset(source.ids(module))
+    if source.cascade_suspected(module, state.deleted_since):  # rows that went with a parent, unlisted
+        return sorted(set(listed)), frozenset(source.ids(module))
+    return sorted(set(listed)), None
 
 
 def start_delta(source: Source, target: Target | None, module: str, state: ModuleState,
                 has_modified_time: bool) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
-    """The module's deletions, then its changed rows (a lazy read: no row is asked for until iterated)."""
-    deleted = deleted_ids(source, target, module, state)
+    """The module's deletions, then its changed rows (a lazy read: no row is asked for until iterated).
+
+    ``target`` None: read ahead, in a thread that must not touch the target; the runner settles the
+    deletions against it at the module's turn, before it writes them. Given, they are settled before
+    the read starts.
+    """
+    deleted, source_ids = deleted_ids(source, module, state)
+    if target is not None and source_ids is not None:
+        deleted, source_ids = sorted(set(deleted) | (target.ids(module) - source_ids)), None
     wm = state.watermark.without(deleted)
     check = BoundaryCheck(wm)
     if has_modified_time:
@@ -57,4 +73,4 @@ def start_delta(source: Source, target: Target | None, module: str, state: Modul
                            boundary=check)
     else:
         rows = source.read(module)  # no watermark column: re-read the (small) module
-    return DeltaStart(deleted, wm, check), rows
+    return DeltaStart(deleted, wm, check, source_ids), rows

@@ -18,14 +18,14 @@ when its module's turn comes, as it would have then. Credits a module's summary
 shows are those of the calls made for it, wherever they ran (``charging``).
 
 A module is read ahead only when the runner says so (``ahead``): a full load
-always; an incremental one when its deletions come from the source's own log and
-its read depends on no other module (:meth:`.contract.Source.delta_ahead`). One
-that does not — a linking or subform module, whose vanished rows are found from
-its parents' deletions and edits of this run, or one whose deletions are found by
-comparing ids with the target — is a fence: it starts at its turn, in the runner's
-thread, and nothing after it starts before then. So what each of its checks sees
-(which parent modules were read this run) is the same in every run, and so are
-its calls.
+always; an incremental one when its source allows it (:meth:`.contract.Source.delta_ahead`:
+a Zoho source for every module — rows that vanished without being listed are found
+against the target at the module's turn, in the runner's thread). One that is not
+is a fence: it starts at its turn, in the runner's thread, and nothing after it starts
+before then. A module whose read looks at other modules' reads of this run (a
+linking module's cascade check, at its parents' deletions: ``after``) starts once
+those reads have ended, so what it sees — and the calls it makes — are the same in
+every run, read ahead or not.
 """
 
 from __future__ import annotations
@@ -61,9 +61,13 @@ class _Failed:
 class _Stream(Generic[H]):
     """One module's read, running in its own thread into a bounded queue."""
 
-    def __init__(self, module: str, start: Start[H], cancel: threading.Event) -> None:
+    def __init__(self, module: str, start: Start[H], cancel: threading.Event, done: threading.Event,
+                 after: list[threading.Event]) -> None:
         self.module = module
         self.cancel = cancel
+        #: set when this read has ended (all its batches queued, or it failed)
+        self.done = done
+        self.after = after
         self.head: Future[H] = Future()
         self.items: queue.Queue[object] = queue.Queue(maxsize=BUFFER)
         self.thread = threading.Thread(target=copy_context().run, args=(cancellable, cancel, self._run, start),
@@ -81,6 +85,11 @@ class _Stream(Generic[H]):
 
     def _run(self, start: Start[H]) -> None:
         try:
+            for ended in self.after:  # the reads this one looks at
+                while not ended.wait(0.1) and not self.cancel.is_set():
+                    continue
+            if self.cancel.is_set():
+                raise CallCancelled("the run stopped before this read began")
             with charging(self.module):  # its credits count for its module, whichever is written meanwhile
                 head, batches = start(self.module, True)
                 self.head.set_result(head)
@@ -92,6 +101,8 @@ class _Stream(Generic[H]):
             if not self.head.done():
                 self.head.set_exception(exc)
             self._put(_END if isinstance(exc, CallCancelled) else _Failed(exc))  # cancelled: nobody takes it
+        finally:
+            self.done.set()
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         while True:
@@ -104,31 +115,49 @@ class _Stream(Generic[H]):
 
 
 class ReadAhead(Generic[H]):
-    """``start(module)`` for the modules of a run, in order; the next ``depth`` of ``ahead`` begun early."""
+    """``start(module)`` for the modules of a run, in order; the next ``depth`` of ``ahead`` begun early.
 
-    def __init__(self, start: Start[H], modules: list[str], depth: int, ahead: Collection[str] | None = None) -> None:
+    ``after(module)``: modules whose reads ``module``'s read looks at; read ahead, it waits for those
+    that come before it in the run to end (one that comes after it, or not at all, is not waited for:
+    at its turn it would not have been read yet either).
+    """
+
+    def __init__(self, start: Start[H], modules: list[str], depth: int, ahead: Collection[str] | None = None,
+                 after: Callable[[str], Collection[str]] | None = None) -> None:
         self._begin = start
         self.modules = list(modules)
         self.ahead = set(self.modules if ahead is None else ahead)
         self.depth = max(0, depth)
+        self.after = after
         self.cancel = threading.Event()
         self._streams: dict[str, _Stream[H]] = {}
+        #: module -> set once its read has ended (read ahead: by its thread; else when the next is taken)
+        self._ended = {m: threading.Event() for m in self.modules}
 
     def take(self, module: str) -> tuple[H, Iterator[pa.RecordBatch]]:
-        """The module's read (waiting for what comes before its rows); then the next modules' reads start."""
-        stream = self._streams.pop(module, None)
-        if stream is not None:
-            head, batches = stream.head.result(), stream.batches()
-        else:  # its turn, in this thread: its fences (target, other modules' reads) are behind it now
-            head, batches = self._begin(module, False)
-        if self.depth and module in self.modules:
-            at = self.modules.index(module)
-            for nxt in self.modules[at + 1:at + 1 + self.depth]:
+        """The module's read (waiting for what comes before its rows); the next modules' reads start with it."""
+        at = self.modules.index(module) if module in self.modules else None
+        if at is not None:
+            for before in self.modules[:at]:  # the runner takes modules in order: theirs are over
+                self._ended[before].set()
+            if module not in self._streams and self.depth and module in self.ahead:
+                self._stream(module)  # with the ones after it, not before them
+            for nxt in self.modules[at + 1:at + 1 + self.depth] if self.depth else ():
                 if nxt not in self.ahead:
                     break  # a fence: what comes after it starts at its turn
                 if nxt not in self._streams:
-                    self._streams[nxt] = _Stream(nxt, self._begin, self.cancel)
-        return head, batches
+                    self._stream(nxt)
+        stream = self._streams.pop(module, None)
+        if stream is not None:
+            return stream.head.result(), stream.batches()
+        # its turn, in this thread: its fences (target, other modules' reads) are behind it now
+        return self._begin(module, False)
+
+    def _stream(self, module: str) -> None:
+        at = self.modules.index(module)
+        looks_at = set(self.after(module)) if self.after is not None else set()
+        waits = [self._ended[m] for m in self.modules[:at] if m in looks_at]
+        self._streams[module] = _Stream(module, self._begin, self.cancel, self._ended[module], waits)
 
     def read(self, module: str) -> Iterator[pa.RecordBatch]:
         """The module's rows (:meth:`take` without its head)."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -209,6 +211,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         counter = _Counter(module, "delta", progress)
         # Deleted records no longer sit at the boundary second: a count there must not expect them.
         head, raw = delta(module) if delta is not None else start_delta(source, target, module, state, has_mt)
+        head = head.settle(target, module)  # read ahead: rows gone unlisted are found now, in this thread
         deleted, wm, check = head.deleted, head.watermark, head.check
         taken: list[pa.RecordBatch] = []
         changed = _filtered(counter.wrap(raw), wm, signpost, taken, res) if has_mt else counter.wrap(raw)
@@ -336,11 +339,15 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
          credits_before: int) -> MigrationResult:
     names = [source.resolve_module(m) for m in modules] if modules else source.modules()
-    names = target.order_modules(names)
-    result.planned = list(names)
-    target.begin(source, names, progress=progress)
-    states = target.load_state()
-    signpost = source.now()
+    with ThreadPoolExecutor(1, thread_name_prefix="zoho-clock") as clock:
+        # Zoho's clock is asked while the modules' metadata is (one round trip for both, not two).
+        now = clock.submit(copy_context().run, source.now)
+        source.prepare(names)
+        names = target.order_modules(names)
+        result.planned = list(names)
+        target.begin(source, names, progress=progress)
+        states = target.load_state()
+        signpost = now.result()
     result.started_at = signpost
     clear_refs = _reference_clearer(source, target, names)
     full = {m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)}
@@ -352,8 +359,9 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         return start_delta(source, None if in_thread else target, module, states[module], has_mt)
 
     # While a module is written, the next ones are read already (the target still writes one at a time): full
-    # loads, and the deltas whose deletions and rows depend on no other module nor on the target.
-    ahead = ReadAhead(start, names, source.read_ahead(), [m for m in names if m in full or source.delta_ahead(m)])
+    # loads, and the deltas the source can read without the target (settled against it at their turn).
+    ahead = ReadAhead(start, names, source.read_ahead(), [m for m in names if m in full or source.delta_ahead(m)],
+                      after=lambda m: () if m in full else source.delta_after(m))
     try:
         for module in names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,

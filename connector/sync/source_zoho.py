@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -82,6 +85,8 @@ class ZohoSource(Source):
         #: per-parent modules (Attachments): what :meth:`ids` listed this run (id, parent, Modified_Time),
         #: so the delta read after it asks again only the parents whose attachments changed
         self._listed: dict[str, pa.Table] = {}
+        #: the source's users, once asked (:meth:`prepare` asks for them with the modules' metadata)
+        self._users: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoSource:
@@ -133,7 +138,7 @@ class ZohoSource(Source):
         if not any(f.polymorphic or f.data_type == "multi_module_lookup" for f in ts.fields.values()):
             targets: dict[str, tuple[str, ...]] = {}
         else:  # the catalog keeps one target per lookup; polymorphic ones need the raw metadata
-            targets = raw_targets(metadata.list_fields(self.session.http, ts.module))
+            targets = raw_targets(self.session.catalog.fields(ts.module))
         cols = lookup_columns(ts, targets, writable_only=False)
         return [LookupRef(lc.column, lc.name_column, lc.module_column, lc.targets) for lc in cols if lc.kind == RECORD]
 
@@ -159,13 +164,31 @@ class ZohoSource(Source):
 
     def users(self) -> list[dict[str, Any]]:
         """Every user (id, name, email, status): a Zoho target maps record owners by email with them."""
-        try:
-            found = metadata.list_users(self.session.http)
-        except ConnectorError as exc:  # no users scope: owners are then mapped by name
-            log.warning("cannot list the source's users (%s); owners will be matched by name", exc)
-            return []
-        return [{"id": str(u.get("id")), "name": u.get("full_name"), "email": u.get("email"),
-                 "status": u.get("status")} for u in found]
+        if self._users is None:
+            try:
+                found = metadata.list_users(self.session.http)
+            except ConnectorError as exc:  # no users scope: owners are then mapped by name
+                log.warning("cannot list the source's users (%s); owners will be matched by name", exc)
+                found = []
+            self._users = [{"id": str(u.get("id")), "name": u.get("full_name"), "email": u.get("email"),
+                            "status": u.get("status")} for u in found]
+        return list(self._users)
+
+    def prepare(self, names: list[str]) -> None:
+        """The modules' field metadata and the users, asked at once (a run needs them all before its first
+        row; one after another they would cost a round trip each). A call that fails here is asked again
+        where it is needed, and fails there with its module."""
+        wanted = [m for m in names if org_table(m) is None]
+        jobs: list[Callable[[], object]] = [self.users, *(partial(self.session.catalog.fields, m) for m in wanted)]
+        slots = min(len(jobs), self.concurrency())
+        if slots <= 1 or not self.read_ahead():
+            return  # one at a time (or a credit budget, spent in module order): each is asked where needed
+        with ThreadPoolExecutor(slots, thread_name_prefix="zoho-metadata") as pool:
+            for done in [pool.submit(copy_context().run, job) for job in jobs]:
+                try:
+                    done.result()
+                except ConnectorError as exc:
+                    log.debug("metadata asked ahead failed (%s); asked again where needed", exc)
 
     def _request(self, module: str, since: datetime | None) -> ReadRequest:
         """The read as the planner's choice policy sees it, sized by Zoho's record count (1 credit).
@@ -350,10 +373,7 @@ class ZohoSource(Source):
             return False
         if since is None:
             return True
-        ts = self.session.catalog.table(module)
-        parents = {f.lookup_module for f in ts.fields.values()
-                   if f.data_type == "lookup" and f.lookup_module and f.lookup_module != module}
-        for parent in sorted(p for p in parents if p in self.session.catalog.modules()):
+        for parent in sorted(self._parents(module)):
             if self.deleted(parent, since, first_page_only=True):
                 return True
             if info.generated_type == "subform":
@@ -381,12 +401,23 @@ class ZohoSource(Source):
         return min(MAX_READ_AHEAD, config.max_concurrency // 2)
 
     def delta_ahead(self, module: str) -> bool:
-        """A record module with its own ``/deleted`` log that is neither a linking nor a subform module
-        (whose vanished rows are found from their parents' deletions and edits of this run)."""
+        """Every module: its reads are calls, and the rows that vanished with a parent are settled against
+        the target at its turn (:meth:`.delta.DeltaStart.settle`)."""
+        return True
+
+    def delta_after(self, module: str) -> list[str]:
+        """A linking or subform module's parents: its cascade check reads their deletions (and a subform's,
+        their edits) from what their own reads of this run found."""
+        return sorted(self._parents(module))
+
+    def _parents(self, module: str) -> set[str]:
         info = self.session.catalog.modules().get(module)
-        if info is None or info.generated_type in ("linking", "subform"):
-            return False
-        return self.session.catalog.table(module).read_apis not in (PER_PARENT, METADATA)
+        if info is None or info.generated_type not in ("linking", "subform"):
+            return set()
+        ts = self.session.catalog.table(module)
+        parents = {f.lookup_module for f in ts.fields.values()
+                   if f.data_type == "lookup" and f.lookup_module and f.lookup_module != module}
+        return {p for p in parents if p in self.session.catalog.modules()}
 
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """Attachments (one file a row), file/image upload fields and the record photo (``profileimage``,

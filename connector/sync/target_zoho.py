@@ -160,7 +160,7 @@ class ZohoTarget(Target):
             if read_only_reason(ts) is not None:  # not written here (see _planner): nothing to order by
                 self._lookups[module] = []
                 return []
-            targets = raw_targets(metadata.list_fields(self.session.http, ts.module))
+            targets = raw_targets(self.session.catalog.fields(ts.module))
             self._lookups[module] = lookup_columns(ts, targets)
         return self._lookups[module]
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector.api import metadata
 from connector.schema.org_tables import read_only_reason
 from connector.session import ZohoSession
 
@@ -54,7 +53,7 @@ class Subforms:
             found: list[Subform] = []
             if parent in catalog.modules() and read_only_reason(catalog.table(parent)) is None \
                     and any(f.data_type == "subform" for f in catalog.table(parent).fields.values()):
-                for field, module in subforms_of(parent, metadata.list_fields(self.session.http, parent)):
+                for field, module in subforms_of(parent, self.session.catalog.fields(parent)):
                     # The link to the parent is read-only in Zoho's metadata (set by Zoho): not among
                     # the writable lookups, so looked for among all of them.
                     link = next((lc.column for lc in lookup_columns(catalog.table(module), writable_only=False)

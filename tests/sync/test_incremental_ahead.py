@@ -61,6 +61,8 @@ def test_an_incremental_sync_reads_ahead_with_the_serial_runs_calls_and_answer(t
         # The same calls, endpoint by endpoint, in every run: reading ahead changes when, never what.
         assert ahead["calls"] == serial["calls"] == again["calls"]
         assert ahead["credits"] == serial["credits"] == again["credits"]
+        # Each module's fields are asked once a run (the catalog keeps what polymorphic lookups need too).
+        assert ahead["calls"]["list_fields"] == len(MODULES)
         assert ahead["rows"] == serial["rows"] > 0 and ahead["deleted"] == serial["deleted"] > 0
         check = source(emu)
         for m in MODULES:

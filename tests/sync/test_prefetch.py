@@ -1,0 +1,145 @@
+"""The runner's read-ahead (:class:`connector.sync.prefetch.ReadAhead`) with reads made of plain functions.
+
+What is checked is who may start before whom — never how long anything takes: a read that must run
+beside another meets it at a barrier (a barrier that breaks means they did not run together), and a
+read that must wait records what it saw when it started.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pytest
+
+from connector.sync.prefetch import ReadAhead
+
+#: how long a barrier waits for reads that should all be running before it says they were not
+MEET = 30.0
+
+
+def batch(module: str) -> pa.RecordBatch:
+    return pa.record_batch({"module": [module]})
+
+
+class Reads:
+    """``start`` for a ReadAhead: records which reads began, in which thread, and what had ended by then."""
+
+    def __init__(self, meet: dict[str, threading.Barrier] | None = None) -> None:
+        self.meet = meet or {}
+        self.lock = threading.Lock()
+        self.started: list[str] = []
+        self.ended: list[str] = []
+        self.ended_before: dict[str, list[str]] = {}
+        self.in_thread: dict[str, bool] = {}
+
+    def start(self, module: str, ahead: bool) -> tuple[str, Iterator[pa.RecordBatch]]:
+        with self.lock:
+            self.started.append(module)
+            self.ended_before[module] = list(self.ended)
+            self.in_thread[module] = ahead
+        barrier = self.meet.get(module)
+        if barrier is not None:
+            barrier.wait(MEET)
+
+        def rows() -> Iterator[pa.RecordBatch]:
+            yield batch(module)
+            with self.lock:
+                self.ended.append(module)
+
+        return f"head of {module}", rows()
+
+
+def drain(ahead: ReadAhead[str], modules: list[str]) -> list[str]:
+    out = []
+    for m in modules:
+        head, rows = ahead.take(m)
+        assert head == f"head of {m}"
+        out += [b.column("module")[0].as_py() for b in rows]
+    return out
+
+
+def test_the_first_module_is_read_beside_the_next_ones_not_before_them() -> None:
+    names = ["A", "B", "C"]
+    together = threading.Barrier(3)  # A, B and C each wait here until all three have started
+    reads = Reads({m: together for m in names})
+    ahead = ReadAhead(reads.start, names, depth=2)
+    try:
+        assert drain(ahead, names) == names
+    finally:
+        ahead.close()
+    assert not together.broken
+    assert all(reads.in_thread.values())
+
+
+def test_a_module_read_ahead_starts_once_the_reads_it_looks_at_have_ended() -> None:
+    names = ["Projects", "Contacts", "Projects_X_Contacts", "Deals"]
+    looks_at = {"Projects_X_Contacts": ["Projects", "Contacts"]}
+    reads = Reads()
+    ahead = ReadAhead(reads.start, names, depth=3, after=lambda m: looks_at.get(m, []))
+    try:
+        assert drain(ahead, names) == names
+    finally:
+        ahead.close()
+    # Read ahead, yet its parents' reads had both ended when it began; a module it does not look at had not
+    # necessarily, and no order is imposed on those.
+    assert reads.in_thread["Projects_X_Contacts"]
+    assert {"Projects", "Contacts"} <= set(reads.ended_before["Projects_X_Contacts"])
+
+
+def test_a_module_that_comes_later_in_the_run_is_not_waited_for() -> None:
+    # Its read would not have happened yet at this module's turn either: waiting for it would hang the run.
+    names = ["Child", "Parent"]
+    reads = Reads()
+    ahead = ReadAhead(reads.start, names, depth=1, after=lambda m: ["Parent"] if m == "Child" else [])
+    try:
+        assert drain(ahead, names) == names
+    finally:
+        ahead.close()
+    assert reads.ended_before["Child"] == []
+
+
+def test_a_fence_starts_at_its_turn_and_nothing_after_it_before_then() -> None:
+    names = ["A", "Fence", "B"]
+    reads = Reads()
+    ahead = ReadAhead(reads.start, names, depth=2, ahead=["A", "B"])
+    try:
+        head, rows = ahead.take("A")
+        list(rows)
+        assert "Fence" not in reads.started and "B" not in reads.started
+        assert drain(ahead, ["Fence", "B"]) == ["Fence", "B"]
+    finally:
+        ahead.close()
+    assert reads.in_thread == {"A": True, "Fence": False, "B": True}
+
+
+def test_without_depth_every_read_is_made_at_its_turn_in_the_callers_thread() -> None:
+    names = ["A", "B", "C"]
+    reads = Reads()
+    ahead = ReadAhead(reads.start, names, depth=0)
+    assert drain(ahead, names) == names
+    assert reads.in_thread == {"A": False, "B": False, "C": False}
+    assert reads.ended_before == {"A": [], "B": ["A"], "C": ["A", "B"]}
+
+
+def test_a_read_waiting_for_another_stops_when_the_run_closes() -> None:
+    names = ["Parent", "Child"]
+    parent_may_end = threading.Event()
+
+    def start(module: str, ahead: bool) -> tuple[str, Iterator[pa.RecordBatch]]:
+        def rows() -> Iterator[pa.RecordBatch]:
+            parent_may_end.wait(MEET)
+            yield batch(module)
+
+        return f"head of {module}", rows() if module == "Parent" else iter(())
+
+    ahead = ReadAhead(start, names, depth=2, after=lambda m: ["Parent"] if m == "Child" else [])
+    ahead.take("Parent")  # its read is under way; the child's waits for it
+    child = ahead._streams["Child"]
+    ahead.close()
+    parent_may_end.set()
+    child.thread.join(MEET)
+    assert not child.thread.is_alive()
+    with pytest.raises(Exception, match="stopped"):
+        child.head.result()
