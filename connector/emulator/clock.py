@@ -24,6 +24,8 @@ class VirtualClock:
         #: the org user's time zone, as a fixed offset (Zoho renders datetimes in it)
         self.tz = timezone(timedelta(minutes=utc_offset_minutes))
         self.utc_offset_minutes = utc_offset_minutes
+        self._shift = timedelta(minutes=utc_offset_minutes)
+        self._suffix = self.offset_text
 
     def time(self) -> float:
         """Seconds since the epoch, virtual."""
@@ -71,9 +73,10 @@ class VirtualClock:
         """Naive-UTC or aware datetime -> Zoho's ``yyyy-MM-ddTHH:mm:ss+05:30``."""
         if value is None:
             return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(self.tz).replace(microsecond=0).isoformat()
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        # The zone is a fixed offset: shift and append it (a page renders thousands of these).
+        return (value + self._shift).replace(microsecond=0).isoformat() + self._suffix
 
     @property
     def offset_text(self) -> str:

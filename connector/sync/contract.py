@@ -230,6 +230,10 @@ class Target(ABC):
         """The order to write ``names`` in (Zoho: parents before the modules that look them up)."""
         return names
 
+    def prepare(self, names: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
+        """Called once before :meth:`order_modules`: fetch what the run will ask about ``names`` (a remote
+        target's metadata) at once, rather than one round trip at a time."""
+
     def begin(self, source: Source, names: list[str], progress: ProgressFn | None = None) -> None:
         """Called once before the first module; keeps the source's users for a later run from here."""
         users = source.users()

@@ -30,18 +30,22 @@ every run, read ahead or not.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Generic, TypeVar
 
 import pyarrow as pa
 
+from connector.errors import ConnectorError
 from connector.http.client import cancellable
 from connector.http.credits import charging
 from connector.http.retry import CallCancelled
+
+log = logging.getLogger("connector.sync")
 
 #: batches a module read ahead may hold before the runner takes them
 BUFFER = 4
@@ -166,3 +170,18 @@ class ReadAhead(Generic[H]):
     def close(self) -> None:
         """Stop every read still running (a call in flight is not waited for)."""
         self.cancel.set()
+
+
+def ask_at_once(jobs: list[Callable[[], object]], slots: int) -> None:
+    """Run independent metadata asks together, ``slots`` at a time (the HTTP client's own slots still bound
+    them): a run's start-up costs one round trip instead of one per ask. What they fetch lands in the
+    caches they fill; an ask that fails is asked again where it is needed, and fails there with its module.
+    With one slot nothing runs here: each is asked where first needed, in the same order as ever."""
+    if min(slots, len(jobs)) <= 1:
+        return
+    with ThreadPoolExecutor(min(slots, len(jobs)), thread_name_prefix="zoho-metadata") as pool:
+        for done in [pool.submit(copy_context().run, job) for job in jobs]:
+            try:
+                done.result()
+            except ConnectorError as exc:
+                log.debug("metadata asked ahead failed (%s); asked again where needed", exc)

@@ -343,6 +343,7 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         # Zoho's clock is asked while the modules' metadata is (one round trip for both, not two).
         now = clock.submit(copy_context().run, source.now)
         source.prepare(names)
+        target.prepare(names)
         names = target.order_modules(names)
         result.planned = list(names)
         target.begin(source, names, progress=progress)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -31,6 +29,7 @@ from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
 from .contract import LookupRef, Source
+from .prefetch import ask_at_once
 from .record_files import Fetch, FilePlan
 from .state import BoundaryCheck
 
@@ -176,19 +175,10 @@ class ZohoSource(Source):
 
     def prepare(self, names: list[str]) -> None:
         """The modules' field metadata and the users, asked at once (a run needs them all before its first
-        row; one after another they would cost a round trip each). A call that fails here is asked again
-        where it is needed, and fails there with its module."""
-        wanted = [m for m in names if org_table(m) is None]
-        jobs: list[Callable[[], object]] = [self.users, *(partial(self.session.catalog.fields, m) for m in wanted)]
-        slots = min(len(jobs), self.concurrency())
-        if slots <= 1 or not self.read_ahead():
-            return  # one at a time (or a credit budget, spent in module order): each is asked where needed
-        with ThreadPoolExecutor(slots, thread_name_prefix="zoho-metadata") as pool:
-            for done in [pool.submit(copy_context().run, job) for job in jobs]:
-                try:
-                    done.result()
-                except ConnectorError as exc:
-                    log.debug("metadata asked ahead failed (%s); asked again where needed", exc)
+        row). Not with a credit budget: that is spent in module order."""
+        if self.read_ahead():
+            ask_at_once([self.users, *(partial(self.session.catalog.fields, m) for m in names
+                                       if org_table(m) is None)], self.concurrency())
 
     def _request(self, module: str, since: datetime | None) -> ReadRequest:
         """The read as the planner's choice policy sees it, sized by Zoho's record count (1 credit).

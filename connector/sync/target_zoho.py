@@ -36,6 +36,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,16 @@ from connector.api import metadata
 from connector.errors import ConfigError, ConnectorError, NotSupportedError, StateError
 from connector.http.guard import require_writes
 from connector.localfs import private_umask
-from connector.schema.org_tables import read_only_reason
+from connector.schema.org_tables import org_table, read_only_reason
 from connector.session import ZohoSession
+from connector.writers.reconcile import server_clock
 from connector.writers.report import Entry
 
 from .contract import ModuleStats, ProgressFn, Source, Target
 from .idmap import SyncStateStore
 from .lookups import LookupColumn, load_order, lookup_columns, parent_edges, raw_targets
 from .paths import REPORT_DIR, STATE, usable_file, usable_folder
+from .prefetch import ask_at_once
 from .state import ModuleState
 from .zoho_children import ChildWrites, children_last, handled, needs
 from .zoho_needs import store_facts, writes_needed
@@ -124,6 +127,7 @@ class ZohoTarget(Target):
         self.users = UserMap({}, {}, None)
         self._lookups: dict[str, list[LookupColumn]] = {}
         self._layouts: dict[str, dict[str, str]] = {}
+        self._target_people: tuple[str | None, list[dict[str, Any]]] | None = None
         self.subforms = Subforms(session, self.lookups)  # line items, written inside their parents
         self._would_load: frozenset[str] = frozenset()
         self.children: ChildWrites | None = None  # attachments, file fields, links (zoho_children)
@@ -204,13 +208,40 @@ class ZohoTarget(Target):
         if not self.dry_run:
             self.children = ChildWrites(self.session, self.store, self.failures, source,
                                         self.report_dir or reports_dir(path), (staging_dir(path), path.parent))
-        try:
-            me = (metadata.current_user(self.session.http) or {}).get("id")
-            target_users = metadata.list_users(self.session.http)
-        except ConnectorError as exc:  # no users scope: owners are left to Zoho (the connection's user)
-            log.warning("cannot list the target's users (%s); record owners are left to Zoho", exc)
-            me, target_users = None, []
-        self.users = UserMap.build(source.users(), target_users, str(me) if me else None)
+        me, target_users = self._people()
+        self.users = UserMap.build(source.users(), target_users, me)
+
+    def prepare(self, names: list[str]) -> None:
+        """What a run asks of the target before its first write — each module's fields and layouts, the org,
+        who the connection is (and Zoho's clock, from the same answer), the users — asked at once."""
+        catalog, cfg = self.session.catalog, self.session.config
+        if cfg.credit_budget or cfg.credit_budget_per_day:
+            return  # a budget is spent in module order
+        known = catalog.modules()
+
+        def module_metadata(module: str) -> None:
+            ts = catalog.table(module)
+            if read_only_reason(ts) is None and not Subforms.is_subform(self.session, module):
+                self._layouts_of(ts.module)
+
+        ask_at_once([self.session.org, self._people,
+                     *(partial(module_metadata, n) for n in names if n in known and org_table(n) is None)],
+                    cfg.max_concurrency)
+
+    def _people(self) -> tuple[str | None, list[dict[str, Any]]]:
+        """The user this connection acts as and the target's users (once a run). The first answer also
+        sets the connection's clock to Zoho's, which every write stamps its send times with."""
+        if self._target_people is None:
+            clock = server_clock(self.session.http)
+            clock.prime(self.session.http)  # GET /users?type=CurrentUser
+            try:
+                if clock.user_id is None:
+                    raise ConnectorError("Zoho did not say which user this connection is")
+                self._target_people = (clock.user_id, metadata.list_users(self.session.http))
+            except ConnectorError as exc:  # no users scope: owners are left to Zoho (the connection's user)
+                log.warning("cannot list the target's users (%s); record owners are left to Zoho", exc)
+                self._target_people = (None, [])
+        return self._target_people
 
     def _check_allowed(self, names: list[str], store: SyncStateStore | None, source: Source) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""

@@ -26,7 +26,7 @@ from ..app import App
 from ..clock import VirtualClock
 from ..coql import parse_coql
 from ..coql_plan import Column, CoqlPlan, plan_coql
-from ..encoding import scalar_to_json
+from ..encoding import scalar_converter
 from ..filters import LOOKUP_TYPES, compile_filter
 from ..http import Request, Response, route
 from ..query import Selection
@@ -70,9 +70,12 @@ def column_sql(sel: Selection, col: Column, clock: VirtualClock) -> tuple[list[s
 
 
 def _scalar(value_type: str, clock: VirtualClock) -> Decoder:
-    def decode(v: Sequence[Any]) -> Any:
-        return scalar_to_json(value_type, v[0], clock)
+    conv = scalar_converter(value_type, clock)
 
+    def decode(v: Sequence[Any]) -> Any:
+        return conv(v[0])
+
+    decode.one = conv  # type: ignore[attr-defined]  # _Select reads single values without a slice
     return decode
 
 
@@ -91,8 +94,15 @@ class _Select:
         self.outputs.append((key, len(self.exprs), len(exprs), decode))
         self.exprs.extend(exprs)
 
-    def decode(self, row: Sequence[Any]) -> dict[str, Any]:
-        return {key: dec(row[i:i + n]) for key, i, n, dec in self.outputs}
+    def decoder(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        """Rows -> records; a one-value column is converted without slicing the row (pages of 2,000)."""
+        outs = [(key, i, None, dec.one) if n == 1 and hasattr(dec, "one") else (key, i, n, dec)
+                for key, i, n, dec in self.outputs]
+
+        def decode(row: Sequence[Any]) -> dict[str, Any]:
+            return {key: conv(row[i]) if n is None else conv(row[i:i + n]) for key, i, n, conv in outs}
+
+        return decode
 
 
 def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[dict[str, Any]], bool]:
@@ -142,8 +152,9 @@ def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[di
     rows = store.fetchall(sql, params)
     more = len(rows) > plan.limit
     records = []
+    decode = out.decoder()
     for row in rows[:plan.limit]:
-        rec = out.decode(row)
+        rec = decode(row)
         if not plan.aggregate:
             rec["id"] = str(row[0])
         records.append(rec)
