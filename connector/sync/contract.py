@@ -157,10 +157,15 @@ class Source(ABC):
         read from threads, and the read waits for nothing but :meth:`delta_after`."""
         return False
 
-    def delta_after(self, module: str) -> list[str]:
-        """Modules whose reads of this run the module's incremental read looks at (a linking module's
-        cascade check, at its parents' deletions): read ahead, it starts once theirs have ended."""
-        return []
+    def delta_after(self, module: str) -> dict[str, str]:
+        """Modules whose reads of this run the module's incremental read looks at, each with what it needs
+        of them: ``"head"`` (their deletions) or ``"rows"`` (their whole read). Read ahead, it starts once
+        those are known (:class:`.prefetch.ReadAhead`)."""
+        return {}
+
+    def expect(self, module: str, modified_since: datetime | None) -> None:  # noqa: B027 - a hook
+        """A read of ``module``'s rows modified since then is coming (after its deletions): start what it
+        needs first, if that can run meanwhile (Zoho: the record count that sizes it)."""
 
     def prepare(self, names: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once before the run reads ``names``: fetch what it will need about them (a remote source's

@@ -63,6 +63,8 @@ def start_delta(source: Source, target: Target | None, module: str, state: Modul
     deletions against it at the module's turn, before it writes them. Given, they are settled before
     the read starts.
     """
+    if has_modified_time:
+        source.expect(module, state.watermark.modified_time)  # what the read needs first, beside the deletions
     deleted, source_ids = deleted_ids(source, module, state)
     if target is not None and source_ids is not None:
         deleted, source_ids = sorted(set(deleted) | (target.ids(module) - source_ids)), None

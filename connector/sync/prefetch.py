@@ -22,10 +22,10 @@ always; an incremental one when its source allows it (:meth:`.contract.Source.de
 a Zoho source for every module — rows that vanished without being listed are found
 against the target at the module's turn, in the runner's thread). One that is not
 is a fence: it starts at its turn, in the runner's thread, and nothing after it starts
-before then. A module whose read looks at other modules' reads of this run (a
-linking module's cascade check, at its parents' deletions: ``after``) starts once
-those reads have ended, so what it sees — and the calls it makes — are the same in
-every run, read ahead or not.
+before then. A module whose read looks at other modules' reads of this run
+(``after``: a linking module's cascade check, at its parents' deletions; a subform's,
+at its parents' edits too) starts once those are known, so what it sees — and the
+calls it makes — are the same in every run, read ahead or not.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Generic, TypeVar
@@ -65,10 +65,12 @@ class _Failed:
 class _Stream(Generic[H]):
     """One module's read, running in its own thread into a bounded queue."""
 
-    def __init__(self, module: str, start: Start[H], cancel: threading.Event, done: threading.Event,
-                 after: list[threading.Event]) -> None:
+    def __init__(self, module: str, start: Start[H], cancel: threading.Event, headed: threading.Event,
+                 done: threading.Event, after: list[threading.Event]) -> None:
         self.module = module
         self.cancel = cancel
+        #: set when what comes before the rows is known (an incremental read: its deletions), or it failed
+        self.headed = headed
         #: set when this read has ended (all its batches queued, or it failed)
         self.done = done
         self.after = after
@@ -97,6 +99,7 @@ class _Stream(Generic[H]):
             with charging(self.module):  # its credits count for its module, whichever is written meanwhile
                 head, batches = start(self.module, True)
                 self.head.set_result(head)
+                self.headed.set()
                 for batch in batches:
                     if not self._put(batch):
                         return
@@ -106,6 +109,7 @@ class _Stream(Generic[H]):
                 self.head.set_exception(exc)
             self._put(_END if isinstance(exc, CallCancelled) else _Failed(exc))  # cancelled: nobody takes it
         finally:
+            self.headed.set()
             self.done.set()
 
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -121,13 +125,14 @@ class _Stream(Generic[H]):
 class ReadAhead(Generic[H]):
     """``start(module)`` for the modules of a run, in order; the next ``depth`` of ``ahead`` begun early.
 
-    ``after(module)``: modules whose reads ``module``'s read looks at; read ahead, it waits for those
-    that come before it in the run to end (one that comes after it, or not at all, is not waited for:
-    at its turn it would not have been read yet either).
+    ``after(module)``: the modules whose reads ``module``'s read looks at, each with what of it:
+    ``"head"`` (what comes before its rows: an incremental read's deletions) or ``"rows"`` (the whole
+    read). Read ahead, it waits for those of them that come before it in the run (one that comes after
+    it, or not at all, is not waited for: at its turn it would not have been read yet either).
     """
 
     def __init__(self, start: Start[H], modules: list[str], depth: int, ahead: Collection[str] | None = None,
-                 after: Callable[[str], Collection[str]] | None = None) -> None:
+                 after: Callable[[str], Mapping[str, str]] | None = None) -> None:
         self._begin = start
         self.modules = list(modules)
         self.ahead = set(self.modules if ahead is None else ahead)
@@ -137,12 +142,15 @@ class ReadAhead(Generic[H]):
         self._streams: dict[str, _Stream[H]] = {}
         #: module -> set once its read has ended (read ahead: by its thread; else when the next is taken)
         self._ended = {m: threading.Event() for m in self.modules}
+        #: module -> set once what comes before its rows is known
+        self._headed = {m: threading.Event() for m in self.modules}
 
     def take(self, module: str) -> tuple[H, Iterator[pa.RecordBatch]]:
         """The module's read (waiting for what comes before its rows); the next modules' reads start with it."""
         at = self.modules.index(module) if module in self.modules else None
         if at is not None:
             for before in self.modules[:at]:  # the runner takes modules in order: theirs are over
+                self._headed[before].set()
                 self._ended[before].set()
             if module not in self._streams and self.depth and module in self.ahead:
                 self._stream(module)  # with the ones after it, not before them
@@ -159,9 +167,11 @@ class ReadAhead(Generic[H]):
 
     def _stream(self, module: str) -> None:
         at = self.modules.index(module)
-        looks_at = set(self.after(module)) if self.after is not None else set()
-        waits = [self._ended[m] for m in self.modules[:at] if m in looks_at]
-        self._streams[module] = _Stream(module, self._begin, self.cancel, self._ended[module], waits)
+        looks_at = self.after(module) if self.after is not None else {}
+        waits = [(self._ended if looks_at[m] == "rows" else self._headed)[m] for m in self.modules[:at]
+                 if m in looks_at]
+        self._streams[module] = _Stream(module, self._begin, self.cancel, self._headed[module], self._ended[module],
+                                        waits)
 
     def read(self, module: str) -> Iterator[pa.RecordBatch]:
         """The module's rows (:meth:`take` without its head)."""

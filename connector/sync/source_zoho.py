@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -78,6 +81,10 @@ class ZohoSource(Source):
         #: (module, since) -> (ids, complete): a parent's deletions serve its linking and subform
         #: modules' cascade checks in the same run instead of being asked for again
         self._deleted: dict[tuple[str, datetime | None], tuple[list[str], bool]] = {}
+        #: (module, criteria) -> a record count asked ahead of the read it sizes (:meth:`expect`)
+        self._counting: dict[tuple[str, str | None], Future[int | None]] = {}
+        self._counter: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
         #: module -> (modified_since of its delta read this run, latest Modified_Time the read saw):
         #: whether a subform's parent was edited since the last run, known without asking again
         self._latest: dict[str, tuple[datetime, datetime | None]] = {}
@@ -195,14 +202,39 @@ class ZohoSource(Source):
         if since is None:
             return ReadRequest(ts.module, fields, self._record_count(ts.module), extras=extras, apis=apis,
                                records_only=extra, latency_s=latency)
-        after = SEARCH.literal("datetime", since + timedelta(seconds=1))
-        delta = self._record_count(ts.module, SEARCH.compare("Modified_Time", "ge", [after], False))
+        delta = self._record_count(ts.module, self._delta_criteria(since))
         # COQL and Bulk read the delta by Modified_Time (the boundary second's ids left out by COQL): the
         # same rows; the list API is no candidate (the module's size is not given, so it is not priced).
         return ReadRequest(ts.module, fields, None, filtered=True, rows=RowRange.exactly(delta), bulk_same=True,
                            extras=extras, apis=apis, records_only=extra, latency_s=latency)
 
+    def expect(self, module: str, modified_since: datetime | None) -> None:
+        """The count that sizes this delta read (:meth:`_request`) is asked now, beside the module's deletion
+        log, instead of after it: the same call, a round trip earlier. Only when the API is chosen by cost
+        (else there is no count) and calls may run together."""
+        if modified_since is None or self.api_type != "Auto" or not self.read_ahead():
+            return
+        criteria = self._delta_criteria(modified_since)
+        key = (self.session.catalog.table(module).module, criteria)
+        with self._lock:
+            if key in self._counting:
+                return
+            if self._counter is None:
+                self._counter = ThreadPoolExecutor(MAX_READ_AHEAD, thread_name_prefix="zoho-count")
+            self._counting[key] = self._counter.submit(copy_context().run, partial(self._count_now, *key))
+
+    @staticmethod
+    def _delta_criteria(since: datetime) -> str:
+        """Records modified after the watermark second (the rows at it were mostly taken last run)."""
+        return str(SEARCH.compare("Modified_Time", "ge", [SEARCH.literal("datetime", since + timedelta(seconds=1))],
+                                  False))
+
     def _record_count(self, module: str, criteria: str | None = None) -> int | None:
+        with self._lock:
+            asked = self._counting.pop((module, criteria), None)
+        return asked.result() if asked is not None else self._count_now(module, criteria)
+
+    def _count_now(self, module: str, criteria: str | None) -> int | None:
         if "COQL" not in self.session.catalog.table(module).read_apis:
             return None  # Notes and the like: no /actions/count (Zoho answers INVALID_MODULE)
         try:
@@ -395,10 +427,13 @@ class ZohoSource(Source):
         the target at its turn (:meth:`.delta.DeltaStart.settle`)."""
         return True
 
-    def delta_after(self, module: str) -> list[str]:
-        """A linking or subform module's parents: its cascade check reads their deletions (and a subform's,
-        their edits) from what their own reads of this run found."""
-        return sorted(self._parents(module))
+    def delta_after(self, module: str) -> dict[str, str]:
+        """A linking or subform module's parents: its cascade check reads their deletions (``head``) and a
+        subform's their edits too (``rows``: the latest Modified_Time their delta read saw) from what their
+        own reads of this run found."""
+        info = self.session.catalog.modules().get(module)
+        what = "rows" if info is not None and info.generated_type == "subform" else "head"
+        return {parent: what for parent in sorted(self._parents(module))}
 
     def _parents(self, module: str) -> set[str]:
         info = self.session.catalog.modules().get(module)
@@ -462,4 +497,6 @@ class ZohoSource(Source):
             page += 1
 
     def close(self) -> None:
+        if self._counter is not None:
+            self._counter.shutdown(wait=False, cancel_futures=True)
         self.session.close()

@@ -75,9 +75,9 @@ def test_the_first_module_is_read_beside_the_next_ones_not_before_them() -> None
 
 def test_a_module_read_ahead_starts_once_the_reads_it_looks_at_have_ended() -> None:
     names = ["Projects", "Contacts", "Projects_X_Contacts", "Deals"]
-    looks_at = {"Projects_X_Contacts": ["Projects", "Contacts"]}
+    looks_at = {"Projects_X_Contacts": {"Projects": "rows", "Contacts": "rows"}}
     reads = Reads()
-    ahead = ReadAhead(reads.start, names, depth=3, after=lambda m: looks_at.get(m, []))
+    ahead = ReadAhead(reads.start, names, depth=3, after=lambda m: looks_at.get(m, {}))
     try:
         assert drain(ahead, names) == names
     finally:
@@ -88,11 +88,33 @@ def test_a_module_read_ahead_starts_once_the_reads_it_looks_at_have_ended() -> N
     assert {"Projects", "Contacts"} <= set(reads.ended_before["Projects_X_Contacts"])
 
 
+def test_a_module_that_needs_only_its_parents_head_starts_while_their_rows_are_read() -> None:
+    # A linking module's cascade check needs its parents' deletions, not their rows.
+    names = ["Parent", "Linking"]
+    started = {"Parent": threading.Event(), "Linking": threading.Event()}
+
+    def start(module: str, ahead: bool) -> tuple[str, Iterator[pa.RecordBatch]]:
+        started[module].set()
+
+        def rows() -> Iterator[pa.RecordBatch]:
+            if module == "Parent":  # its rows wait for the linking module's read to have begun
+                assert started["Linking"].wait(MEET), "the linking module waited for its parent's rows"
+            yield batch(module)
+
+        return f"head of {module}", rows()
+
+    ahead = ReadAhead(start, names, depth=2, after=lambda m: {"Parent": "head"} if m == "Linking" else {})
+    try:
+        assert drain(ahead, names) == names
+    finally:
+        ahead.close()
+
+
 def test_a_module_that_comes_later_in_the_run_is_not_waited_for() -> None:
     # Its read would not have happened yet at this module's turn either: waiting for it would hang the run.
     names = ["Child", "Parent"]
     reads = Reads()
-    ahead = ReadAhead(reads.start, names, depth=1, after=lambda m: ["Parent"] if m == "Child" else [])
+    ahead = ReadAhead(reads.start, names, depth=1, after=lambda m: {"Parent": "rows"} if m == "Child" else {})
     try:
         assert drain(ahead, names) == names
     finally:
@@ -134,7 +156,7 @@ def test_a_read_waiting_for_another_stops_when_the_run_closes() -> None:
 
         return f"head of {module}", rows() if module == "Parent" else iter(())
 
-    ahead = ReadAhead(start, names, depth=2, after=lambda m: ["Parent"] if m == "Child" else [])
+    ahead = ReadAhead(start, names, depth=2, after=lambda m: {"Parent": "rows"} if m == "Child" else {})
     ahead.take("Parent")  # its read is under way; the child's waits for it
     child = ahead._streams["Child"]
     ahead.close()
