@@ -189,9 +189,12 @@ def ask_at_once(jobs: list[Callable[[], object]], slots: int) -> None:
     With one slot nothing runs here: each is asked where first needed, in the same order as ever."""
     if min(slots, len(jobs)) <= 1:
         return
-    with ThreadPoolExecutor(min(slots, len(jobs)), thread_name_prefix="zoho-metadata") as pool:
+    pool = ThreadPoolExecutor(min(slots, len(jobs)), thread_name_prefix="zoho-metadata")
+    try:
         for done in [pool.submit(copy_context().run, job) for job in jobs]:
             try:
                 done.result()
             except ConnectorError as exc:
                 log.debug("metadata asked ahead failed (%s); asked again where needed", exc)
+    finally:  # an interrupt does not wait for the asks still queued or on the wire
+        pool.shutdown(wait=False, cancel_futures=True)

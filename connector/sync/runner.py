@@ -339,7 +339,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
          credits_before: int) -> MigrationResult:
     names = [source.resolve_module(m) for m in modules] if modules else source.modules()
-    with ThreadPoolExecutor(1, thread_name_prefix="zoho-clock") as clock:
+    clock = ThreadPoolExecutor(1, thread_name_prefix="zoho-clock")
+    try:
         # Zoho's clock is asked while the modules' metadata is (one round trip for both, not two).
         now = clock.submit(copy_context().run, source.now)
         source.prepare(names)
@@ -349,6 +350,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         target.begin(source, names, progress=progress)
         states = target.load_state()
         signpost = now.result()
+    finally:  # an interrupt does not wait for the clock's answer
+        clock.shutdown(wait=False)
     result.started_at = signpost
     clear_refs = _reference_clearer(source, target, names)
     full = {m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)}
