@@ -3,7 +3,8 @@
 The life of a page (bulk-read.md): ``POST /read`` with the fields the requested
 columns need and the pushed criteria -> poll ``GET /read/{id}`` with
 a gentle exponential backoff (0.5 s growing by half to 10 s; ``ADDED``, ``QUEUED``, ``IN
-PROGRESS`` wait, ``COMPLETED`` goes on, ``FAILURE``/``FAILED`` raise) ->
+PROGRESS`` wait, ``COMPLETED`` goes on, ``FAILURE``/``FAILED`` raise; a later page's job is first
+asked about when the page before it took about as long, :func:`poll_delays`) ->
 stream the zip to a temporary file -> decode it block by block
 (:mod:`.bulk_csv`).
 
@@ -63,6 +64,30 @@ FAILED_STATES = ("FAILURE", "FAILED")
 #: Zoho allows 10 downloads a minute (bulk-read.md section 3); a throttled download waits this long at most
 DOWNLOAD_WAIT_S = 130.0
 CANCEL_POLL_S = 0.1  # how soon a stopped statement (ctx.cancel) stops waiting for a page
+#: shortest wait between two status polls of a job whose length is expected
+POLL_FLOOR_S = 0.1
+
+
+def poll_delays(initial: float, cap: float, expect: float | None = None) -> Iterator[float]:
+    """Seconds to wait before each status poll of a job: before the first, then between polls.
+
+    Without an expectation: at once, then ``initial`` growing by half up to ``cap``. With ``expect``
+    (seconds the job is expected to run at least: the previous page's job of the same read was still
+    running that long after it was created, and pages are alike) the first poll waits 0.8 of it (at most
+    ``cap``), and the next ones a tenth of it (at least :data:`POLL_FLOOR_S`) growing by half up to ``cap``.
+    A page job's length is then noticed within about a tenth of it, where the plain backoff, by then
+    waiting about half the time already spent, notices a 1.3 s job at 2.4 s; a long job (minutes) is
+    asked about every ``cap`` seconds from the start instead of after a dozen early polls (a credit each).
+    """
+    if expect is None or expect <= 0:
+        yield 0.0
+        delay = initial
+    else:
+        yield min(0.8 * expect, cap)
+        delay = max(0.1 * expect, POLL_FLOOR_S)
+    while True:
+        yield min(delay, cap)
+        delay = min(delay * 1.5, cap)
 
 
 class Cancelled(Exception):
@@ -79,6 +104,10 @@ class PageFile:
     next_page_token: str | None
     #: the next page's job, created the moment this one completed (None: the caller creates it)
     next_job: str | None = None
+    #: seconds this page's job was seen still running after it was created (None: never seen running)
+    running_s: float | None = None
+    #: when (time.monotonic()) ``next_job`` was created
+    next_created: float | None = None
 
 
 def job_criteria(pd: Pushdown) -> dict[str, Any] | None:
@@ -161,10 +190,12 @@ class BulkReader:
         # the next job is created as a job completes only when every page will be read (no LIMIT to stop at)
         chain = limit is None
 
-        def next_page(job: str | None) -> Future[PageFile]:
+        def next_page(job: str | None, after: PageFile | None = None) -> Future[PageFile]:
             at = pager.update_request({})
+            # the page before's job length: this one is first asked about when about as long has passed
+            expect = (after.running_s, after.next_created) if after is not None and job is not None else None
             return pool.submit(copy_context().run, cancellable, cancel, self.fetch_page, module, plan.fields,
-                               criteria, at["page"], at["page_token"], workdir, cancel, job, chain)
+                               criteria, at["page"], at["page_token"], workdir, cancel, job, chain, expect)
 
         try:
             pending: Future[PageFile] | None = next_page(first_job)
@@ -172,7 +203,7 @@ class BulkReader:
                 page = self._result(pending)
                 pager.update_state(page.page, page.count, page.more, page.next_page_token)
                 # Pipelining: the next job runs on Zoho while this page decodes.
-                pending = next_page(page.next_job) if pager.has_next_page else None
+                pending = next_page(page.next_job, page) if pager.has_next_page else None
                 rows = 0
                 for batch in decode_page(page.path, plan, names, block_size=self.block_size):
                     if limit is not None and fetched + batch.num_rows > limit:
@@ -209,30 +240,34 @@ class BulkReader:
 
     def fetch_page(self, module: str, fields: list[str], criteria: dict[str, Any] | None, page: int,
                    page_token: str | None, workdir: Path, cancel: threading.Event, job_id: str | None = None,
-                   chain: bool = False) -> PageFile:
+                   chain: bool = False, expect: tuple[float | None, float | None] | None = None) -> PageFile:
         """One page's job (``job_id``: created already), waited for and downloaded; with ``chain`` the next
-        page's job is created as soon as this one completes, so it runs while this one downloads."""
+        page's job is created as soon as this one completes, so it runs while this one downloads.
+        ``expect``: (seconds the page before's job was seen running, when ``job_id`` was created)."""
         result: dict[str, Any] | None = None
+        running: list[float] = []
         if job_id is not None:
             try:
-                result = self.wait(module, job_id, cancel)
+                result = self.wait(module, job_id, cancel, *(expect or (None, None)), running=running)
             except FatalApiError as exc:
                 # a job made when the read was planned, gone or failed since (a task run again a day later)
                 log.info("bulk read job %s: %s; creating it again", job_id, exc)
         if result is None:
             job_id = self.create_job(module, fields, criteria, page, page_token)
-            result = self.wait(module, job_id, cancel)
+            running.clear()
+            result = self.wait(module, job_id, cancel, since=time.monotonic(), running=running)
         assert job_id is not None
         token = result.get("next_page_token") or None
         page = int(result.get("page") or page)
         more = bool(result.get("more_records"))
-        next_job = None
+        next_job = next_created = None
         if chain and more:
             next_job = self.create_job(module, fields, criteria, page + 1, str(token) if token else None)
+            next_created = time.monotonic()
         path = workdir / f"{job_id}.zip"
         self.download(job_id, path, cancel)
         return PageFile(job_id, page, path, int(result.get("count") or 0), more, str(token) if token else None,
-                        next_job)
+                        next_job, running[-1] if running else None, next_created)
 
     def create_job(self, module: str, fields: list[str], criteria: dict[str, Any] | None, page: int,
                    page_token: str | None) -> str:
@@ -249,10 +284,20 @@ class BulkReader:
                     raise
         raise AssertionError("unreachable")
 
-    def wait(self, module: str, job_id: str, cancel: threading.Event) -> dict[str, Any]:
-        """Poll until the job completes; the job's ``result`` object."""
-        delay = self.poll_initial
+    def wait(self, module: str, job_id: str, cancel: threading.Event, expect: float | None = None,
+             since: float | None = None, running: list[float] | None = None) -> dict[str, Any]:
+        """Poll until the job completes; the job's ``result`` object.
+
+        ``expect``: seconds the job is expected to run at least, counted from ``since`` (its creation, on
+        ``time.monotonic()``; default now) — :func:`poll_delays`. ``running`` gets, for each poll that found
+        the job not done yet, the seconds since ``since`` (so a next page's wait can expect as long).
+        """
+        start = time.monotonic() if since is None else since
+        delays = poll_delays(self.poll_initial, self.poll_cap, expect)
         deadline = time.monotonic() + self.job_timeout_s
+        first = next(delays) - (time.monotonic() - start)  # the time since its creation counts
+        if first > 0 and cancel.wait(first):
+            raise Cancelled()
         while True:
             status = api.read_job_status(self.ctx.http, job_id)
             state = str(status.get("state", "")).upper()
@@ -264,15 +309,17 @@ class BulkReader:
                 raise FatalApiError(f"bulk read job {job_id} for {module} failed: {text or 'no reason given'}",
                                     code="BULK_READ_FAILED", details={"job_id": job_id, "state": state},
                                     hint="run the query again; if it keeps failing, read with APIType=COQL")
+            if running is not None:
+                running.append(time.monotonic() - start)
+            # x1.5, not x2: a job queued behind others (partitions of one read run theirs side by side)
+            # is found done sooner for about the same polls over a short job (0.5, 1.25, 2.4, 4.1 s)
+            delay = next(delays)
             if time.monotonic() + delay > deadline:
                 raise RetriableError(f"bulk read job {job_id} for {module} is still {state} after "
                                      f"{self.job_timeout_s:.0f} s", code="BULK_READ_TIMEOUT",
                                      details={"job_id": job_id}, hint="Zoho's queue is busy; try again later")
             if cancel.wait(delay):
                 raise Cancelled()
-            # x1.5, not x2: a job queued behind others (partitions of one read run theirs side by side)
-            # is found done sooner for about the same polls over a short job (0.5, 1.25, 2.4, 4.1 s)
-            delay = min(delay * 1.5, self.poll_cap)
 
     def download(self, job_id: str, path: Path, cancel: threading.Event) -> None:
         """Stream the result zip to ``path``; waits out the 10-downloads-a-minute limit."""

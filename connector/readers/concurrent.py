@@ -40,13 +40,17 @@ class _Failed:
         self.exc = exc
 
 
-def round_robin(slices: list[Callable[[], Iterator[T]]]) -> Iterator[T]:
-    """Every slice's items, one slice's next item after another's, in slice order, the slices running at once."""
-    if len(slices) == 1:
+def round_robin(slices: list[Callable[[], Iterator[T]]], threaded: bool = False,
+                buffer: int = BUFFER) -> Iterator[T]:
+    """Every slice's items, one slice's next item after another's, in slice order, the slices running at once.
+
+    A single slice runs in the caller's thread unless ``threaded``; ``buffer``: items a slice may read ahead.
+    """
+    if len(slices) == 1 and not threaded:
         yield from slices[0]()
         return
     cancel = threading.Event()
-    queues: list[queue.Queue[object]] = [queue.Queue(maxsize=BUFFER) for _ in slices]
+    queues: list[queue.Queue[object]] = [queue.Queue(maxsize=buffer) for _ in slices]
 
     def put(q: queue.Queue[object], item: object) -> bool:
         while not cancel.is_set():
@@ -88,3 +92,13 @@ def round_robin(slices: list[Callable[[], Iterator[T]]]) -> Iterator[T]:
             live = still
     finally:
         cancel.set()  # threads stop sending and end; a call in flight is not waited for
+
+
+def read_ahead(make: Callable[[], Iterator[T]], buffer: int = 1) -> Iterator[T]:
+    """``make()``'s items, produced on a thread of their own while the caller works on the ones before.
+
+    For a caller whose own work on each item is long (Spark moving an Arrow batch into the JVM): the next
+    items are fetched and decoded meanwhile, instead of each side waiting for the other in turn. At most
+    ``buffer`` items wait for the caller, one more is being made. Stopping is :func:`round_robin`'s.
+    """
+    return round_robin([make], threaded=True, buffer=buffer)

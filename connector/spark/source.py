@@ -38,9 +38,12 @@ from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError
 from connector.model import Pushdown
 from connector.readers import reader_for
+from connector.readers.base import ReaderContext
+from connector.readers.concurrent import read_ahead
 from connector.readers.strategies import STRATEGIES, Partition, strategy_for
 from connector.readers.strategies.bulk import BulkStrategy
 from connector.schema.catalog import CatalogSnapshot
+from connector.session import ZohoSession
 
 from .filters import condition, quote_name, where_clause
 from .options import Settings, changes_option, config_for
@@ -187,25 +190,34 @@ class ZohoReader(PlannedOnDriver, DataSourceReader):
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         assert isinstance(partition, ZohoPartition)
-        schema = partition.schema
         with executor_session(partition.executor, self.catalog) as session:
-            if self.settings.query is not None:
-                from connector.engine.executor import Engine
-
-                yield from gathered(Engine(session).execute(self.settings.query), schema)
-                return
-            if partition.table is not None:
-                api, module, pushdown = partition.table
-                columns = [f.name for f in schema]
-                yield from gathered(reader_for(api, session.reader_context()).batches(module, columns, pushdown),
-                                    schema)
-                return
-            part = partition.slice
-            if part is None:
-                return
-            columns = [f.name for f in schema]
-            strategy = strategy_for(part.api)
             ctx = session.reader_context()
-            rows = (strategy.read_partition(ctx, part, columns, partition.job) if isinstance(strategy, BulkStrategy)
-                    else strategy.read_partition(ctx, part, columns))
-            yield from gathered(rows, schema)
+            try:
+                # Read ahead on a thread of its own: the slice's next batches are fetched and decoded while
+                # Spark moves the one before into the JVM (row by row, about as long as decoding it), instead
+                # of each side waiting for the other in turn.
+                yield from read_ahead(lambda: self._batches(partition, session, ctx))
+            finally:
+                ctx.cancel.set()  # stopped early (a LIMIT met): a reader waiting on Zoho stops waiting too
+
+    def _batches(self, partition: ZohoPartition, session: ZohoSession, ctx: ReaderContext
+                 ) -> Iterator[pa.RecordBatch]:
+        schema = partition.schema
+        if self.settings.query is not None:
+            from connector.engine.executor import Engine
+
+            yield from gathered(Engine(session).execute(self.settings.query), schema)
+            return
+        if partition.table is not None:
+            api, module, pushdown = partition.table
+            columns = [f.name for f in schema]
+            yield from gathered(reader_for(api, ctx).batches(module, columns, pushdown), schema)
+            return
+        part = partition.slice
+        if part is None:
+            return
+        columns = [f.name for f in schema]
+        strategy = strategy_for(part.api)
+        rows = (strategy.read_partition(ctx, part, columns, partition.job) if isinstance(strategy, BulkStrategy)
+                else strategy.read_partition(ctx, part, columns))
+        yield from gathered(rows, schema)

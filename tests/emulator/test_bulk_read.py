@@ -186,6 +186,21 @@ def test_states_queue_and_snapshot_at_start(make_emulator):
     assert "Snapshot Test GmbH" in {row[1] for row in rows}
 
 
+def test_a_queued_job_starts_when_the_one_before_ends_without_anyone_asking(make_emulator):
+    from connector.emulator.bulk_read import queue_of
+
+    emu = make_emulator(records=300)
+    z = ZohoClient(emu)
+    j1 = create(z, {"module": {"api_name": "Accounts"}}).json()["data"][0]["details"]["id"]
+    j2 = create(z, {"module": {"api_name": "Accounts"}, "fields": ["Account_Name"]}).json()["data"][0]["details"]["id"]
+    q = queue_of(emu.app)
+    # no request about any job from here: Zoho runs the org's queue on its own, so job 2's export is made
+    # once job 1's time is up (before, it waited for the next request to look at the queue)
+    q.jobs[int(j2)].done.wait()
+    assert q.jobs[int(j1)].state == "COMPLETED" and q.jobs[int(j2)].started_at == q.jobs[int(j1)].finish_at
+    assert wait_state(z, j2)["state"] == "COMPLETED"
+
+
 def test_eleventh_download_in_a_minute_is_429_and_results_expire_after_a_day(make_emulator):
     emu = make_emulator(records=200)
     z = ZohoClient(emu)

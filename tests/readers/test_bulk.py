@@ -17,7 +17,7 @@ from connector.emulator import Emulator
 from connector.errors import FatalApiError
 from connector.model import Pushdown
 from connector.readers import BulkReader, ReaderContext
-from connector.readers.bulk import job_criteria
+from connector.readers.bulk import POLL_FLOOR_S, job_criteria, poll_delays
 from connector.session import ZohoSession
 
 from ..conftest import ZohoClient
@@ -76,6 +76,55 @@ def test_pages_are_pipelined(make_emulator: Callable[..., Emulator]) -> None:
         got = read_table([first, *gen], ts.arrow_schema)
         assert ctx.stats["bulk_jobs"] == 3
         assert_same_rows(got, expected_table(ZohoClient(emu).export("Contacts"), ts), label="3 bulk pages")
+
+
+def _first(n: int, delays: Any) -> list[float]:
+    return [round(next(delays), 4) for _ in range(n)]
+
+
+def test_poll_delays_follow_the_page_before() -> None:
+    # no expectation: at once, then the plain backoff (0.5 growing by half, capped)
+    assert _first(6, poll_delays(0.5, 2.0)) == [0.0, 0.5, 0.75, 1.125, 1.6875, 2.0]
+    # a page job seen running 1.3 s: first asked at 1.04 s, then every tenth of it growing by half
+    assert _first(4, poll_delays(0.5, 10.0, 1.3)) == [1.04, 0.13, 0.195, 0.2925]
+    # a short one never polls faster than the floor; a long one waits at most the cap, from the start
+    assert _first(2, poll_delays(0.5, 10.0, 0.2)) == [0.16, POLL_FLOOR_S]
+    assert _first(3, poll_delays(0.5, 10.0, 600.0)) == [10.0, 10.0, 10.0]
+
+
+class Polls(BulkReader):
+    """The Bulk reader, noting what each page's wait expected and how many polls found the job running."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.waits: list[tuple[float | None, int]] = []
+
+    def wait(self, module: str, job_id: str, cancel: threading.Event, expect: float | None = None,
+             since: float | None = None, running: list[float] | None = None) -> dict[str, Any]:
+        seen: list[float] = []
+        try:
+            return super().wait(module, job_id, cancel, expect, since, seen)
+        finally:
+            self.waits.append((expect, len(seen)))
+            if running is not None:
+                running.extend(seen)
+
+
+def test_a_later_pages_job_is_first_polled_after_the_page_befores_length(
+        make_emulator: Callable[..., Emulator]) -> None:
+    emu = make_emulator(records=1_500, seed=4, downloads_per_minute=1_000)
+    emu.app.state["bulk_page_size"] = 120  # Contacts: 330 records -> 3 pages
+    with _session(emu) as session:
+        ctx = session.reader_context()
+        ts = ctx.catalog.table("Contacts")
+        reader = Polls(ctx, poll_initial=0.05)
+        got = read_table(list(reader.batches("Contacts")), ts.arrow_schema)
+    assert_same_rows(got, expected_table(ZohoClient(emu).export("Contacts"), ts), label="3 bulk pages")
+    (first, first_running), *later = reader.waits
+    # page 1 is asked about at once (nothing known) and is still running then (0.2 virtual s at least)
+    assert first is None and first_running >= 1
+    # pages 2 and 3: their job is first asked about when the page before's job had been seen running
+    assert len(later) == 2 and all(expect is not None and expect > 0 for expect, _ in later)
 
 
 def test_failed_job_raises_with_its_id(make_emulator: Callable[..., Emulator],

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from connector.emulator import Emulator
 from connector.model import Pushdown
-from connector.readers.concurrent import round_robin
+from connector.readers.concurrent import read_ahead, round_robin
 from connector.readers.coql import CoqlReader
 from connector.readers.rest import RestReader
 from connector.session import ZohoSession
@@ -155,6 +155,49 @@ def test_a_slice_error_reaches_the_caller_and_stops_the_others() -> None:
     seen = len(ran)
     threading.Event().wait(0.3)
     assert len(ran) <= seen + 1
+
+
+def test_read_ahead_makes_the_next_items_on_its_own_thread_while_the_caller_holds_one() -> None:
+    made: list[tuple[int, str]] = []
+    two_made = threading.Event()
+
+    def items() -> Iterator[int]:
+        for k in range(5):
+            made.append((k, threading.current_thread().name))
+            if k == 2:
+                two_made.set()
+            yield k
+
+    got = []
+    for k in read_ahead(items):
+        if k == 0:
+            # while the caller still holds item 0, item 1 waits for it and item 2 is being made
+            two_made.wait()
+        got.append(k)
+    assert got == [0, 1, 2, 3, 4]
+    assert {name for _, name in made} == {"zoho-slice-0"}  # not the caller's thread
+
+
+def test_read_ahead_hands_an_error_on_and_stops_when_the_caller_does() -> None:
+    def bad() -> Iterator[int]:
+        yield 1
+        raise RuntimeError("no answer")
+
+    with pytest.raises(RuntimeError, match="no answer"):
+        list(read_ahead(bad))
+    ran: list[int] = []
+
+    def endless() -> Iterator[int]:
+        while True:
+            ran.append(1)
+            yield len(ran)
+
+    gen = read_ahead(endless)
+    assert next(gen) == 1
+    gen.close()
+    seen = len(ran)
+    threading.Event().wait(0.3)
+    assert len(ran) <= seen + 1  # told to end: its one waiting item is dropped, no more are made
 
 
 def test_a_rest_read_of_known_size_asks_its_numbered_pages_at_once(slow_org: Emulator) -> None:
