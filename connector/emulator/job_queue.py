@@ -154,12 +154,15 @@ class JobQueue(Generic[J]):
         """
         self.work(app, job)
         give_up = time.monotonic() + ADVANCE_WAIT_S  # a frozen clock never reaches the finish: stop looking
-        while app.state.get(self.state_key) is self and time.monotonic() < give_up:
-            self.refresh(app)
-            if self.finished(job):
-                return
-            left = (job.finish_at or 0.0) - app.clock.time()
-            threading.Event().wait(min(max(left, 0.01), 0.5))
+        try:
+            while app.state.get(self.state_key) is self and time.monotonic() < give_up:
+                self.refresh(app)
+                if self.finished(job):
+                    return
+                left = (job.finish_at or 0.0) - app.clock.time()
+                threading.Event().wait(min(max(left, 0.01), 0.5))
+        except Exception:  # noqa: BLE001 - the emulator was stopped meanwhile: the next request would say so
+            return
 
     def _call_back(self, app: Any, job: J, payload: Callable[[], dict[str, Any]], url: str) -> None:
         """Start a thread that POSTs ``payload()`` as JSON to ``url`` once the job has finished.
