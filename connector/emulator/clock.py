@@ -78,6 +78,11 @@ class VirtualClock:
         # The zone is a fixed offset: shift and append it (a page renders thousands of these).
         return (value + self._shift).replace(microsecond=0).isoformat() + self._suffix
 
+    def render_sql(self, expr: str) -> str:
+        """:meth:`render` as DuckDB SQL over a naive-UTC TIMESTAMP expression (NULL stays NULL)."""
+        return (f"(strftime({expr} + INTERVAL ({self.utc_offset_minutes}) MINUTE, '%Y-%m-%dT%H:%M:%S') "
+                f"|| '{self._suffix}')")
+
     @property
     def offset_text(self) -> str:
         sign = "+" if self.utc_offset_minutes >= 0 else "-"

@@ -18,13 +18,16 @@ descending (MySQL's habit; unconfirmed for Zoho).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .. import schema
 from ..app import App
 from ..clock import VirtualClock
 from ..coql import parse_coql
+from ..coql_json import STORED_TYPES, column_json, sql_text
 from ..coql_plan import Column, CoqlPlan, plan_coql
 from ..encoding import scalar_converter
 from ..filters import LOOKUP_TYPES, compile_filter
@@ -43,13 +46,14 @@ def credits_for(limit: int) -> int:
     return 1 if limit <= 200 else 2 if limit <= 1_000 else 3
 
 
-def column_sql(sel: Selection, col: Column, clock: VirtualClock) -> tuple[list[str], Decoder]:
-    """SQL expressions of one plain column (value first) and the decoder of their values."""
+def column_sql(sel: Selection, col: Column, clock: VirtualClock) -> tuple[list[str], Decoder, str]:
+    """SQL expressions of one plain column (value first), the decoder of their values, and the kind
+    of value they are (:func:`..coql_json.column_json` renders it in SQL)."""
     sql, f, kind = sel.path_expr(col.path)
     if kind == "id" or col.vtype == "id":
-        return [sql], lambda v: None if v[0] is None else str(v[0])
+        return [sql], lambda v: None if v[0] is None else str(v[0]), "id"
     if f is None:  # a users-table text column (Owner.last_name ...)
-        return [sql], lambda v: v[0]
+        return [sql], lambda v: v[0], "text"
     if f.data_type in LOOKUP_TYPES:
         owner = sel.alias if len(col.path) == 1 else sel.path_expr(col.path[:-1] + ["id"])[0].rsplit(".", 1)[0]
         exprs = [sql, sel.name_expr(f, owner, tuple(col.path))]
@@ -65,8 +69,8 @@ def column_sql(sel: Selection, col: Column, clock: VirtualClock) -> tuple[list[s
                 out = {"module": {"api_name": v[2], "id": str(mod.module_id) if mod else None}, **out}
             return out
 
-        return exprs, lookup
-    return [sql], _scalar(f.value_type, clock)
+        return exprs, lookup, "lookup"
+    return [sql], _scalar(f.value_type, clock), f.value_type
 
 
 def _scalar(value_type: str, clock: VirtualClock) -> Decoder:
@@ -89,10 +93,31 @@ class _Select:
     def __init__(self) -> None:
         self.exprs: list[str] = []
         self.outputs: list[tuple[str, int, int, Decoder]] = []
+        self.kinds: list[str] = []
 
-    def add(self, key: str, exprs: list[str], decode: Decoder) -> None:
+    def add(self, key: str, exprs: list[str], decode: Decoder, kind: str = "") -> None:
         self.outputs.append((key, len(self.exprs), len(exprs), decode))
+        self.kinds.append(kind)
         self.exprs.extend(exprs)
+
+    def json_sql(self, types: list[str], clock: VirtualClock) -> str | None:
+        """One expression rendering a whole record as JSON text, ``id`` last as the decoder adds it;
+        None when a column's rendering in SQL is not certain (the Python decoders then do it)."""
+        keys = [key for key, *_ in self.outputs]
+        if len(set(keys)) != len(keys):
+            return None
+        parts = []
+        for (key, i, n, _), kind in zip(self.outputs, self.kinds, strict=True):
+            value = column_json(kind, self.exprs[i:i + n], types[i:i + n], clock) if kind else None
+            if value is None:
+                return None
+            parts.append(f"{sql_text(key)}, {value}")
+        if "id" not in keys:
+            value = column_json("id", self.exprs[:1], types[:1], clock)
+            if value is None:
+                return None
+            parts.append(f"'id', {value}")
+        return f"json_object({', '.join(parts)})"
 
     def decoder(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
         """Rows -> records; a one-value column is converted without slicing the row (pages of 2,000)."""
@@ -105,17 +130,36 @@ class _Select:
         return decode
 
 
-def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[dict[str, Any]], bool]:
-    """Execute a plan; returns (rendered rows, more_records)."""
+@dataclass
+class _Sql:
+    """A compiled plan: ``{head}SELECT {select list} FROM {relation}{tail}`` with ``params``."""
+
+    out: _Select
+    relation: str
+    head: str
+    tail: str
+    params: list[Any]
+
+    def text(self, select_list: str) -> str:
+        return f"{self.head}SELECT {select_list} FROM {self.relation}{self.tail}"
+
+
+def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
+    """A plan as SQL. Column 0 of a record row is the record id.
+
+    A page of records is chosen first from the module's own rows and only the joins its filter and
+    order need (a CTE, so both halves read one snapshot), and only that page's rows are joined to
+    everything the select list names: a page past the first thousands of a large module no longer
+    joins and sorts every row after it."""
     sel = Selection(plan.module, clock.now_naive())
-    where, params = compile_filter(plan.where, sel, plan.module, clock) if plan.where is not None else ("", [])
     out = _Select()
-    order: list[str] = []
-    group_sql: list[str] = []
     if plan.aggregate:
+        where, params = compile_filter(plan.where, sel, plan.module, clock) if plan.where is not None else ("", [])
+        order: list[str] = []
+        group_sql: list[str] = []
         group_key: dict[tuple[str | None, str], tuple[list[str], Decoder]] = {}
         for g in plan.group_by:
-            exprs, dec = column_sql(sel, g, clock)
+            exprs, dec, _ = column_sql(sel, g, clock)
             group_key[g.ident] = (exprs, dec)
             group_sql.append(exprs[0])
         agg_sql: dict[tuple[str | None, str], str] = {}
@@ -132,24 +176,44 @@ def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[di
         for col, desc in plan.order_by:
             order.append(_order(agg_sql[col.ident] if col.func else group_key[col.ident][0][0], desc))
         order += [_order(g, False) for g in group_sql]
-    else:
-        for c in plan.columns:
-            exprs, dec = column_sql(sel, c, clock)
-            out.add(c.key, exprs, dec)
-        order = [_order(sel.path_expr(col.path)[0], desc) for col, desc in plan.order_by]
+        tail = ""
+        if where:
+            tail += f" WHERE {where}"
+        if group_sql:
+            tail += f" GROUP BY {', '.join(group_sql)}"
+        if order:
+            tail += f" ORDER BY {', '.join(order)}"
+        # the relation after every path_expr: the joins are known
+        return _Sql(out, sel.from_clause(), "", tail + f" LIMIT {plan.limit + 1} OFFSET {plan.offset}", list(params))
+    for c in plan.columns:
+        exprs, dec, kind = column_sql(sel, c, clock)
+        out.add(c.key, exprs, dec, kind)
+    out.exprs.insert(0, f"{sel.alias}.id")
+    out.outputs = [(k, i + 1, n, d) for k, i, n, d in out.outputs]
+    page = Selection(plan.module, clock.now_naive())  # its joins: those the filter and the order need
+    where, params = compile_filter(plan.where, page, plan.module, clock) if plan.where is not None else ("", [])
+
+    def ordering(s: Selection) -> str:
+        order = [_order(s.path_expr(col.path)[0], desc) for col, desc in plan.order_by]
         if not any(col.path == ["id"] for col, _ in plan.order_by):
-            order.append(f"{sel.alias}.id ASC")
-        out.exprs.insert(0, f"{sel.alias}.id")
-        out.outputs = [(k, i + 1, n, d) for k, i, n, d in out.outputs]
-    sql = f"SELECT {', '.join(out.exprs)} FROM {sel.from_clause()}"  # after every path_expr: joins are known
-    if where:
-        sql += f" WHERE {where}"
-    if group_sql:
-        sql += f" GROUP BY {', '.join(group_sql)}"
-    if order:
-        sql += f" ORDER BY {', '.join(order)}"
-    sql += f" LIMIT {plan.limit + 1} OFFSET {plan.offset}"
-    rows = store.fetchall(sql, params)
+            order.append(f"{s.alias}.id ASC")  # the tie-breaker: OFFSET pages are stable
+        return ", ".join(order)
+
+    chosen = f"SELECT {page.alias}.id FROM "
+    page_order = ordering(page)
+    chosen += page.from_clause() + (f" WHERE {where}" if where else "") + f" ORDER BY {page_order}"
+    chosen += f" LIMIT {plan.limit + 1} OFFSET {plan.offset}"
+    record_order = ordering(sel)
+    head = f"WITH _page AS ({chosen}) "
+    tail = f" WHERE {sel.alias}.id IN (SELECT id FROM _page) ORDER BY {record_order}"
+    return _Sql(out, sel.from_clause(), head, tail, list(params))
+
+
+def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[dict[str, Any]], bool]:
+    """Execute a plan; returns (rendered rows, more_records)."""
+    sql = _compile(clock, plan)
+    out = sql.out
+    rows = store.fetchall(sql.text(", ".join(out.exprs)), sql.params)
     more = len(rows) > plan.limit
     records = []
     decode = out.decoder()
@@ -159,6 +223,21 @@ def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[di
             rec["id"] = str(row[0])
         records.append(rec)
     return records, more
+
+
+def run_plan_json(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[str], bool] | None:
+    """:func:`run_plan` with each record rendered as JSON text by DuckDB (:mod:`..coql_json`); None
+    for a plan it does not render (aggregates, a column whose stored type it is not certain of)."""
+    if plan.aggregate:
+        return None
+    sql = _compile(clock, plan)
+    # the types of the select list over the relation alone (no filter: no parameters to bind)
+    types = STORED_TYPES.of(store, f"SELECT {', '.join(sql.out.exprs)} FROM {sql.relation}", store.fetchall)
+    record = sql.out.json_sql(types, clock)
+    if record is None:
+        return None
+    rows = store.fetchall(sql.text(record), sql.params)
+    return [r[0] for r in rows[:plan.limit]], len(rows) > plan.limit
 
 
 @route("POST", API + "/coql", scopes=fixed_scopes("ZohoCRM.coql.READ"), heavy=lambda req: True)
@@ -179,6 +258,15 @@ def coql_query(app: App, req: Request) -> Response:
     require_scope(req.token, module_scopes_of(m, "READ"))
     plan = plan_coql(query, m)
     req.credits = credits_for(plan.limit)
+    rendered = run_plan_json(app.store, app.clock, plan)
+    if rendered is not None:
+        texts, more = rendered
+        if not texts:
+            return Response.empty(204)
+        req.records = len(texts)
+        info = json.dumps({"count": len(texts), "more_records": more}, separators=(",", ":"))
+        body = f'{{"data":[{",".join(texts)}],"info":{info}}}'.encode()
+        return Response(200, body, {"Content-Type": "application/json;charset=UTF-8"})
     rows, more = run_plan(app.store, app.clock, plan)
     if not rows:
         return Response.empty(204)
