@@ -31,7 +31,7 @@ from .coql_slices import Slice, first_pages, plan
 from .dialects import COQL
 from .dialects.coql import MAX_LIMIT, CoqlQuery
 from .names import LookupNames
-from .paging import CoqlKeysetPaginator
+from .paging import CoqlKeysetPaginator, first_coql_page
 from .records_only import complete, split_columns
 
 
@@ -85,10 +85,12 @@ class CoqlReader:
             if rows:
                 yield convert(rows)
             return
-        pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already)
         # A whole read (no LIMIT, no upper bound) whose size the caller knows goes on, after its first page, in
-        # id slices read at once within the connection's heavy slots (COQL is heavy), for the same pages.
-        known = pd.expected_rows if split and limit is None and upto_id is None and names is None else None
+        # id slices read at once within the connection's heavy slots (COQL is heavy), for the same pages;
+        # one that fits in a call is read in one (with polymorphic names too: they are looked up per page).
+        whole = pd.expected_rows if split and limit is None and upto_id is None else None
+        known = whole if names is None else None
+        pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already, first_page=first_coql_page(whole))
         for rows in self._pages(query, pager):
             yield convert(rows)
             self.ctx.report(module, pager.rows.fetched)

@@ -37,8 +37,21 @@ Row = dict[str, Any]
 #: COQL charges 1 credit up to LIMIT 200 and 3 up to 2,000 (search-and-coql.md B.7): most filtered
 #: reads and deltas are small, so a keyset read starts with a 200-row call
 CHEAP_LIMIT = 200
+#: the LIMITs at which COQL's charge steps up (1, 2, 3 credits)
+CREDIT_STEPS = (CHEAP_LIMIT, 1_000, MAX_LIMIT)
 SEARCH_CAP = 2_000
 BULK_PAGE_ROWS = 200_000
+
+
+def first_coql_page(expected: int | None) -> int:
+    """The LIMIT of a keyset read's first call. Unknown size: 200 (1 credit; most filtered reads and
+    deltas are small). A known size that fits in one call: the cheapest step above it, so the read is
+    one call (945 rows: LIMIT 1,000, 2 credits, instead of 200 then 2,000: 4 credits, a round trip
+    more). The size is an estimate; a read longer than it goes on with pages of 2,000 as ever."""
+    if expected is None:
+        return CHEAP_LIMIT
+    # one more than expected: a full page would mean another call to learn that nothing follows
+    return next((step for step in CREDIT_STEPS if expected + 1 <= step), CHEAP_LIMIT)
 
 
 class RowLimit:

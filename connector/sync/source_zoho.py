@@ -303,16 +303,18 @@ class ZohoSource(Source):
         elif boundary is None:
             yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
         else:
-            yield from self._delta_past_boundary(reader, module, columns, modified_since, set(ids), boundary)
+            yield from self._delta_past_boundary(reader, module, columns, modified_since, set(ids), boundary, expected)
 
     def _delta_past_boundary(self, reader: Reader, module: str, columns: list[str] | None, second: datetime,
-                             taken: set[str], boundary: BoundaryCheck) -> Iterator[pa.RecordBatch]:
+                             taken: set[str], boundary: BoundaryCheck, expected: int | None
+                             ) -> Iterator[pa.RecordBatch]:
         def read_from(since: datetime) -> Iterator[pa.RecordBatch]:
             # A Bulk Read job costs 50 credits and three calls even when it finds nothing: count first.
             bulk = getattr(reader, "name", "") == "Bulk"
             if bulk and self._count(module, COQL.at_or_after("Modified_Time", since)) == 0:
                 return iter(())
-            return reader.batches(module, columns, Pushdown(modified_since=since))
+            # the delta's count is of the rows after the watermark second: those read here
+            return reader.batches(module, columns, Pushdown(modified_since=since, expected_rows=expected))
 
         def count_at(at: datetime) -> int | None:
             return self._count(module, COQL.at("Modified_Time", at))

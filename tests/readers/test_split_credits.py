@@ -16,9 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.emulator import Emulator
+from connector.http.credits import coql_credits
 from connector.model import Pushdown
 from connector.readers.coql import CoqlReader
 from connector.readers.coql_slices import REACH_PAGES, plan
+from connector.readers.paging import first_coql_page
 from connector.session import ZohoSession
 
 COLUMNS = ["id", "Last_Name", "Email"]
@@ -110,3 +112,27 @@ def test_the_plan_makes_the_serial_reads_pages(left: int, slots: int) -> None:
 ])
 def test_plan_table(left: int, slots: int, want: list[int]) -> None:
     assert plan(left, slots) == want
+
+
+# -- a read whose count is known and fits in one call -------------------------------------------------
+
+@pytest.mark.parametrize(("expected", "first"), [
+    (None, 200), (0, 200), (150, 200), (199, 200), (200, 1_000), (945, 1_000), (999, 1_000), (1_000, 2_000),
+    (1_999, 2_000), (2_000, 200), (50_000, 200),
+])
+def test_the_first_call_is_the_cheapest_step_that_holds_the_known_rows(expected: int | None, first: int) -> None:
+    # one more than expected: a call filled to its LIMIT would need another call to learn nothing follows
+    assert first_coql_page(expected) == first
+
+
+@pytest.mark.parametrize("n", [150, 945, 1_999])
+def test_a_known_read_that_fits_in_one_call_is_one_call_and_no_more_credits(org: tuple[Emulator, list[str]],
+                                                                            n: int) -> None:
+    emu, ids = org
+    where = f"id <= {ids[n - 1]}"
+    known, paid = read(emu, 10, Pushdown(coql_where=where, expected_rows=n))
+    blind, before = read(emu, 10, Pushdown(coql_where=where))  # 200, then pages of 2,000
+    assert [r["id"] for r in known] == [r["id"] for r in blind] == ids[:n]
+    assert known == blind
+    assert paid["calls"] == 1 and paid["credits"] == coql_credits(f"limit {first_coql_page(n)}")
+    assert paid["credits"] <= before["credits"] and before["calls"] == (1 if n < 200 else 2)
