@@ -21,6 +21,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import Any
 
 import pyarrow as pa
@@ -28,6 +30,7 @@ import pyarrow.compute as pc
 
 from connector.api import coql as coql_api
 from connector.api import metadata
+from connector.http.concurrency import HEAVY_LIMIT
 
 from .base import ReaderContext
 from .dialects.coql import CoqlQuery
@@ -112,19 +115,32 @@ class LookupNames:
         return {i: self._resolved.get((field, i), (None, None)) for i in wanted}
 
     def _lookup(self, target: str, display: str | None, ids: list[str]) -> dict[str, str | None]:
+        """The ids ``target`` holds, with their display names: 100 ids a call, the calls of one target sent
+        at once within the connection's heavy slots (the same calls and credits as one after another)."""
         select = ("id",) if display in (None, "id") else ("id", str(display))
-        out: dict[str, str | None] = {}
+        queries = []
         for i in range(0, len(ids), IN_LIMIT):
             chunk = [x for x in ids[i:i + IN_LIMIT] if x.isdigit()]  # ids are digits; never quote user input
-            if not chunk:
-                continue
-            query = CoqlQuery(target, select, (f"id in ({', '.join(chunk)})",), order_by=(), limit=IN_LIMIT)
-            rows, _ = coql_api.run(self.ctx.http, query.text())
+            if chunk:
+                queries.append(CoqlQuery(target, select, (f"id in ({', '.join(chunk)})",), order_by=(),
+                                         limit=IN_LIMIT).text())
+        out: dict[str, str | None] = {}
+        for rows in self._run(queries):
             self.ctx.stats["polymorphic_lookup_calls"] = self.ctx.stats.get("polymorphic_lookup_calls", 0) + 1
             for row in rows:
                 rid = str(row.get("id"))
                 out[rid] = rid if display == "id" else (None if display is None else _text(row.get(display)))
         return out
+
+    def _run(self, queries: list[str]) -> list[list[dict[str, Any]]]:
+        def one(text: str) -> list[dict[str, Any]]:
+            return coql_api.run(self.ctx.http, text)[0]
+
+        slots = min(len(queries), self.ctx.config.max_concurrency, HEAVY_LIMIT)
+        if slots <= 1:
+            return [one(q) for q in queries]
+        with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="zoho-lookup-names") as pool:
+            return list(pool.map(lambda q: copy_context().run(one, q), queries))
 
     def polymorphic_arrays(self, module: str, field: str, ids: pa.Array | pa.ChunkedArray
                            ) -> tuple[pa.Array, pa.Array]:
