@@ -14,6 +14,7 @@ backend can do is said by the backend, not guessed here.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -335,9 +336,20 @@ def interrupted_result(exc: BaseException) -> MigrationResult | None:
     return found if isinstance(found, MigrationResult) else None
 
 
+def _warm_arrow() -> None:
+    """pyarrow imports pandas the first time it converts Python values (a fifth of a second, holding the
+    import lock every reader thread then waits on): done while a run's first calls are on the wire, not
+    when its first pages arrive."""
+    try:
+        pa.array([""], pa.string())
+    except Exception:  # noqa: BLE001  (a warm-up: the first real conversion reports any problem)
+        pass
+
+
 def _run(result: MigrationResult, source: Source, target: Target, modules: list[str] | None, incremental: bool,
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
          credits_before: int) -> MigrationResult:
+    threading.Thread(target=_warm_arrow, name="zoho-warm-arrow", daemon=True).start()
     names = [source.resolve_module(m) for m in modules] if modules else source.modules()
     clock = ThreadPoolExecutor(1, thread_name_prefix="zoho-clock")
     try:
