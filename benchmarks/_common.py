@@ -83,14 +83,20 @@ def start_emulator(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
 
 def leads_without_external_ref(source: Any, rows: int) -> Any:
     """The first ``rows`` Leads of a sync source, ``External_Ref`` emptied: it is unique, and an empty
-    org's sample leads hold the first values, so a copy written into one would be refused as duplicates."""
+    org's sample leads hold the first values, so a copy written into one would be refused as duplicates.
+    The record photo's columns are emptied too: the copy is a table without the source's ``_files``
+    folder, so every photo would be reported missing (a failed row) rather than uploaded."""
     import pyarrow as pa
 
+    cleared = ("External_Ref", "Record_Image", "Record_Image_Path", "Record_Image_Size", "Record_Image_SHA256")
     left = rows
     for b in source.read("Leads"):
         if left <= 0:
             return
         b = b.slice(0, left)
-        i = b.schema.get_field_index("External_Ref")
-        yield b.set_column(i, "External_Ref", pa.nulls(b.num_rows, pa.string())) if i >= 0 else b
+        for name in cleared:
+            i = b.schema.get_field_index(name)
+            if i >= 0:
+                b = b.set_column(i, name, pa.nulls(b.num_rows, b.schema.field(i).type))
+        yield b
         left -= b.num_rows
