@@ -18,7 +18,7 @@ from . import schema, stage_history, tags
 from .arrow_rows import execute_with_rows, rows_table
 from .references import clear_references, owned_by
 from .schema import FieldDef, ModuleDef
-from .store import WRITTEN_AT, Store, q, stored_columns
+from .store import WRITTEN_AT, Store, id_base, q, stored_columns
 from .tags import TagRequest
 from .value_types import MAX_ID, TEXT_LIKE, as_id
 from .values import RelatedRows
@@ -79,13 +79,17 @@ def insert_records(app: App, module: ModuleDef, rows: list[dict[str, Any]], user
 def _insert(app: App, m: ModuleDef, rows: list[dict[str, Any]], user_id: int, now: datetime,
             written: datetime) -> list[int]:
     store = app.store
-    ids = store.new_ids(m, len(rows))
+    numbered = [f for f in m.fields if f.auto_number]
+    # The ids and every autonumber reserved in one statement.
+    ids, *numbers = store.next_values_many(
+        [(f"id:{m.api_name}", len(rows), id_base(m) + 1)]
+        + [(f"autonumber:{m.api_name}.{f.api_name}", len(rows), f.auto_number[1])
+           for f in numbered if f.auto_number])
     autos: dict[str, list[str]] = {}
-    for f in m.fields:
-        if f.auto_number:
-            prefix, start, pad = f.auto_number
-            nums = store.next_values(f"autonumber:{m.api_name}.{f.api_name}", len(rows), start)
-            autos[f.api_name] = [f"{prefix}{n:0{pad}d}" for n in nums]
+    for f, nums in zip(numbered, numbers, strict=True):
+        assert f.auto_number is not None
+        prefix, _, pad = f.auto_number
+        autos[f.api_name] = [f"{prefix}{n:0{pad}d}" for n in nums]
     has = set(m.by_name)
     booleans = [f.api_name for f in m.fields if f.data_type == "boolean" and not f.read_only]
     prepared: list[dict[str, Any]] = []
