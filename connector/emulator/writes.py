@@ -92,29 +92,34 @@ def _insert(app: App, m: ModuleDef, rows: list[dict[str, Any]], user_id: int, no
         autos[f.api_name] = [f"{prefix}{n:0{pad}d}" for n in nums]
     has = set(m.by_name)
     booleans = [f.api_name for f in m.fields if f.data_type == "boolean" and not f.read_only]
+    fallback = {name: value for name, value in (("Owner", user_id), ("Layout", schema.DEFAULT_LAYOUT_ID))
+                if name in has}
+    # System fields are the server's: a client cannot backdate or re-attribute a record.
+    system = {name: value for name, value in (("Created_By", user_id), ("Modified_By", user_id),
+                                              ("Created_Time", now), ("Modified_Time", now),
+                                              ("Converted__s", False)) if name in has}
     prepared: list[dict[str, Any]] = []
     related: list[tuple[int, RelatedRows]] = []
     tagged: list[tuple[int, TagRequest]] = []
     for i, (rid, row) in enumerate(zip(ids, rows, strict=True)):
-        rec = {k: v for k, v in row.items() if not isinstance(v, (RelatedRows, TagRequest))}
-        related += [(rid, v) for v in row.values() if isinstance(v, RelatedRows)]
-        tagged += [(rid, v) for v in row.values() if isinstance(v, TagRequest)]
+        rec: dict[str, Any] = {}
+        for k, v in row.items():
+            if isinstance(v, RelatedRows):
+                related.append((rid, v))
+            elif isinstance(v, TagRequest):
+                tagged.append((rid, v))
+            else:
+                rec[k] = v
         rec["id"] = rid
         for name, values in autos.items():
             rec[name] = values[i]
         for name in booleans:  # an unset checkbox reads false, never null
             if rec.get(name) is None:
                 rec[name] = False
-        fallback: dict[str, Any] = {"Owner": user_id, "Layout": schema.DEFAULT_LAYOUT_ID}
         for name, value in fallback.items():
-            if name in has and rec.get(name) is None:
+            if rec.get(name) is None:
                 rec[name] = value
-        # System fields are the server's: a client cannot backdate or re-attribute a record.
-        system: dict[str, Any] = {"Created_By": user_id, "Modified_By": user_id, "Created_Time": now,
-                                  "Modified_Time": now, "Converted__s": False}
-        for name, value in system.items():
-            if name in has:
-                rec[name] = value
+        rec.update(system)
         if "Full_Name" in has:
             rec["Full_Name"] = full_name(rec.get("First_Name"), rec.get("Last_Name"))
         rec[WRITTEN_AT] = written
