@@ -67,13 +67,20 @@ def _count_written(app: App, n: int) -> None:
 def insert_records(app: App, module: ModuleDef, rows: list[dict[str, Any]], user_id: int, *,
                    at: datetime | None = None) -> list[int]:
     """Insert decoded rows; returns the new ids in input order."""
-    if not rows:
-        return []
+    return insert_stamped(app, module, rows, user_id, at=at)[0]
+
+
+def insert_stamped(app: App, module: ModuleDef, rows: list[dict[str, Any]], user_id: int, *,
+                   at: datetime | None = None) -> tuple[list[int], datetime]:
+    """:func:`insert_records`, and the Created_Time (= Modified_Time) the records got: with the
+    user, all a success entry tells of a new record, so the caller need not read it back."""
     now, written = _stamp(app, at)
+    if not rows:
+        return [], now
     with app.store.write_lock:
         ids = _insert(app, module, rows, user_id, now, written)
     _count_written(app, len(ids))
-    return ids
+    return ids, now
 
 
 def _insert(app: App, m: ModuleDef, rows: list[dict[str, Any]], user_id: int, now: datetime,

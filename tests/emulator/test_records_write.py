@@ -65,6 +65,9 @@ def test_insert_success_shape_and_server_filled_fields(z):
     assert rec["Owner"]["id"] == str(ADMIN.id) and rec["Layout"]["id"] == str(schema.DEFAULT_LAYOUT_ID)
     assert rec["Converted__s"] is False and rec["Email_Opt_Out"] is False
     assert rec["Lead_Code"].startswith("LD-") and rec["Modified_Time"] == d["Modified_Time"]
+    # the details are not read back from the store (the insert knows them): they are what it stored
+    assert (rec["Created_Time"], rec["Created_By"]["id"], rec["Modified_By"]["id"]) == \
+        (d["Created_Time"], d["Created_By"]["id"], d["Modified_By"]["id"])
 
 
 def test_autonumbers_continue_the_sequence(z):

@@ -102,11 +102,19 @@ def header_time(req: Request, name: str) -> datetime | None:
     return dt.astimezone(UTC).replace(tzinfo=None)
 
 
-def record_details(app: App, m: ModuleDef, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The ``details`` of a success entry, keys in Zoho's order (records.md section 3)."""
+def record_details(app: App, m: ModuleDef, ids: list[int], written: dict[str, Any] | None = None
+                   ) -> dict[int, dict[str, Any]]:
+    """The ``details`` of a success entry, keys in Zoho's order (records.md section 3).
+
+    ``written``: the times and users every record of ``ids`` was just stored with (an insert's,
+    see :func:`.writes.insert_stamped`); they are then not read back from the store.
+    """
     cols = [c for c in ("Modified_Time", "Modified_By", "Created_Time", "Created_By") if m.field(c)]
-    select = ", ".join(["id", *cols])
-    rows = app.store.fetchall(f'SELECT {select} FROM "{m.api_name}" WHERE id IN (SELECT unnest(?))', [ids])
+    if written is not None:
+        rows: list[tuple[Any, ...]] = [(rid, *(written[c] for c in cols)) for rid in ids]
+    else:
+        select = ", ".join(["id", *cols])
+        rows = app.store.fetchall(f'SELECT {select} FROM "{m.api_name}" WHERE id IN (SELECT unnest(?))', [ids])
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
         got = dict(zip(["id", *cols], row, strict=True))
