@@ -105,10 +105,13 @@ def _decode_fields(ctx: _Ctx, module: ModuleDef, record: dict[str, Any], path: s
     values: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     given: set[str] = set()
+    exact = module.by_name
     for key, raw in record.items():
         if not isinstance(key, str) or key.startswith("$") or key == "id":
             continue
-        f = module.field(key)
+        f = exact.get(key)
+        if f is None:
+            f = module.field(key)  # api names are case-insensitive
         if f is not None and f.virtual == "tags":  # read-only in the metadata, yet tags can be sent (records.md 9)
             given.add(f.api_name)
             try:

@@ -52,12 +52,17 @@ class WriteBatch:
     def prefetch(self, app: App, module: ModuleDef, records: list[Any]) -> None:
         """Load, in one query per target module, the lookup targets the records name."""
         wanted: dict[str, set[int]] = {}
+        exact = module.by_name
         for rec in records:
             if not isinstance(rec, dict):
                 continue
             for key, raw in rec.items():
-                f = module.field(key) if isinstance(key, str) else None
-                if f is None or f.data_type not in ("lookup", "multi_module_lookup") or not isinstance(raw, dict):
+                if not isinstance(raw, dict):
+                    continue  # a lookup is an object: other values name no target
+                f = exact.get(key) if isinstance(key, str) else None
+                if f is None and isinstance(key, str):
+                    f = module.field(key)  # api names are case-insensitive
+                if f is None or f.data_type not in ("lookup", "multi_module_lookup"):
                     continue
                 rid = as_id(raw.get("id"))
                 targets = f.targets or ((f.lookup,) if f.lookup else ())

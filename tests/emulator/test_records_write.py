@@ -358,3 +358,26 @@ def test_delete_limits(z):
     assert r.status_code == 400 and r.json()["code"] == "LIMIT_EXCEEDED" and r.json()["details"] == {"limit": 100}
     r = z.delete("/Leads")
     assert r.status_code == 400 and r.json()["code"] == "REQUIRED_PARAM_MISSING"
+
+
+def test_a_body_parsed_for_its_record_count_is_handed_to_the_handler_once():
+    """``record_count`` (is the call heavy?) parses the body before the handler does; the handler gets that
+    parse, once: a later ``json()`` parses again, and a body that is no JSON still answers INVALID_DATA."""
+    import pytest
+
+    from connector.emulator.handlers.write_common import record_count
+    from connector.emulator.http import Headers, Request
+    from connector.emulator.zoho_errors import ZohoError
+
+    req = Request.build("POST", "/crm/v8/Leads", Headers(), b'{"data": [{"Last_Name": "A"}, {}]}')
+    assert record_count(req) == 2
+    first = req.json()
+    assert first == {"data": [{"Last_Name": "A"}, {}]}
+    first["data"].clear()  # a handler may change what it got
+    assert req.json() == {"data": [{"Last_Name": "A"}, {}]}
+    bad = Request.build("POST", "/crm/v8/Leads", Headers(), b'{"data": [')
+    assert record_count(bad) == 0
+    with pytest.raises(ZohoError) as err:
+        bad.json()
+    assert err.value.status == 400
+    assert record_count(Request.build("POST", "/crm/v8/Leads", Headers(), b"[1, 2]")) == 0
