@@ -41,6 +41,9 @@ class Request:
     credits: int = 1
     #: records touched, for stats and the audit trail
     records: int = 0
+    #: the body as :meth:`peek_json` parsed it, until :meth:`json` hands it over
+    _parsed: Any = field(default=None, repr=False, compare=False)
+    _has_parsed: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, method: str, target: str, headers: Headers, body: bytes, client: str = "") -> Request:
@@ -61,12 +64,22 @@ class Request:
                     out[k] = v[0]
         return out
 
+    def peek_json(self) -> Any:
+        """The body parsed as JSON (raising what ``json.loads`` raises), kept for the next :meth:`json`
+        call: a write call is parsed once though its record count is needed before the handler runs."""
+        parsed = json.loads(self.body)
+        self._parsed, self._has_parsed = parsed, True
+        return parsed
+
     def json(self, *, required: bool = True) -> Any:
         """The JSON body. Records calls arrive without Content-Type (the SDK omits it), so do not require it."""
         if not self.body.strip():
             if required:
                 raise ZohoError(400, "INVALID_DATA", "body is empty", {})
             return None
+        if self._has_parsed:  # handed over once: the handler may change what it gets
+            parsed, self._parsed, self._has_parsed = self._parsed, None, False
+            return parsed
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -93,8 +93,8 @@ def decode_record(app: App, module: ModuleDef, record: dict[str, Any], *, op: st
     if not errors:
         errors = _unique_errors(ctx, values, index, path)
     if not errors:
-        for f in module.fields:
-            if f.unique and values.get(f.api_name) is not None:
+        for f in module.unique_fields:
+            if values.get(f.api_name) is not None:
                 key = (f.api_name, unique_key(f, values[f.api_name]))
                 ctx.batch.claim(key, index, ctx.record_id)
     return values, errors
@@ -105,10 +105,13 @@ def _decode_fields(ctx: _Ctx, module: ModuleDef, record: dict[str, Any], path: s
     values: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     given: set[str] = set()
+    exact = module.by_name
     for key, raw in record.items():
         if not isinstance(key, str) or key.startswith("$") or key == "id":
             continue
-        f = module.field(key)
+        f = exact.get(key)
+        if f is None:
+            f = module.field(key)  # api names are case-insensitive
         if f is not None and f.virtual == "tags":  # read-only in the metadata, yet tags can be sent (records.md 9)
             given.add(f.api_name)
             try:
@@ -147,8 +150,8 @@ def _missing_mandatory(module: ModuleDef, values: dict[str, Any], given: set[str
                        inserting: bool, skip: str = "") -> list[dict[str, Any]]:
     """Insert: every mandatory field needs a value. Update: only an explicit null/"" removes one."""
     out = []
-    for f in module.fields:
-        if not f.mandatory or f.read_only or f.api_name == skip:
+    for f in module.required_fields:
+        if f.api_name == skip:
             continue
         v = values.get(f.api_name)
         # a subform sent empty (an order's line items) removes every row: as good as missing
@@ -161,9 +164,9 @@ def _missing_mandatory(module: ModuleDef, values: dict[str, Any], given: set[str
 
 def _unique_errors(ctx: _Ctx, values: dict[str, Any], index: int, path: str) -> list[dict[str, Any]]:
     m = ctx.module
-    for f in m.fields:
+    for f in m.unique_fields:
         v = values.get(f.api_name)
-        if not f.unique or v is None:
+        if v is None:
             continue
         key = unique_key(f, v)
         ref: dict[str, Any] = {"id": None, "module": {"api_name": m.api_name, "id": str(m.module_id)},

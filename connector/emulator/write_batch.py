@@ -52,12 +52,17 @@ class WriteBatch:
     def prefetch(self, app: App, module: ModuleDef, records: list[Any]) -> None:
         """Load, in one query per target module, the lookup targets the records name."""
         wanted: dict[str, set[int]] = {}
+        exact = module.by_name
         for rec in records:
             if not isinstance(rec, dict):
                 continue
             for key, raw in rec.items():
-                f = module.field(key) if isinstance(key, str) else None
-                if f is None or f.data_type not in ("lookup", "multi_module_lookup") or not isinstance(raw, dict):
+                if not isinstance(raw, dict):
+                    continue  # a lookup is an object: other values name no target
+                f = exact.get(key) if isinstance(key, str) else None
+                if f is None and isinstance(key, str):
+                    f = module.field(key)  # api names are case-insensitive
+                if f is None or f.data_type not in ("lookup", "multi_module_lookup"):
                     continue
                 rid = as_id(raw.get("id"))
                 targets = f.targets or ((f.lookup,) if f.lookup else ())
@@ -67,17 +72,21 @@ class WriteBatch:
         for target, ids in wanted.items():
             for rid in app.store.exists(schema.MODULES_BY_NAME[target], ids):
                 self.known.add((target, rid))
-        for f in module.fields:
-            if f.unique and f.data_type in TEXT_LIKE:
-                # ASCII only: there DuckDB's lower() and Python's agree; other keys are looked up one by one.
-                keys = {rec[f.api_name].lower() for rec in records
-                        if isinstance(rec, dict) and isinstance(rec.get(f.api_name), str)
-                        and rec[f.api_name].isprintable() and rec[f.api_name].isascii()}
-                hits: dict[Any, list[tuple[int, int | None]]] = {k: [] for k in keys}
-                for key, rid, owner in app.store.fetchall(
-                        duplicate_sql(module, f, "IN (SELECT unnest(?))"), [sorted(keys)]):
-                    hits.setdefault(key, []).append((rid, owner))
-                self.unique[f.api_name] = hits
+        # ASCII only: there DuckDB's lower() and Python's agree; other keys are looked up one by one.
+        keys = {f.api_name: {rec[f.api_name].lower() for rec in records
+                             if isinstance(rec, dict) and isinstance(rec.get(f.api_name), str)
+                             and rec[f.api_name].isprintable() and rec[f.api_name].isascii()}
+                for f in module.unique_fields if f.data_type in TEXT_LIKE}
+        for name, wanted_keys in keys.items():
+            self.unique[name] = {k: [] for k in wanted_keys}
+        asked = [name for name, wanted_keys in keys.items() if wanted_keys]
+        if asked:
+            # One scan for every unique field (a query per field scanned the table once each).
+            for row in app.store.fetchall(unique_sql(module, asked), [sorted(keys[name]) for name in asked]):
+                rid, owner = row[-2], row[-1]
+                for name, key in zip(asked, row, strict=False):
+                    if key in keys[name]:
+                        self.unique[name][key].append((rid, owner))
 
     def holder(self, app: App, module: ModuleDef, f: FieldDef, key: Any, exclude: int | None
                ) -> tuple[int, int | None] | None:
@@ -124,6 +133,17 @@ def user_ref(user_id: int, *, zuid: bool = False) -> dict[str, Any]:
 def unique_key(f: FieldDef, value: Any) -> Any:
     # Zoho's unique check is case-insensitive for text (metadata: unique.casesensitive false).
     return value.lower() if f.data_type in TEXT_LIKE and isinstance(value, str) else value
+
+
+def unique_sql(m: ModuleDef, names: list[str]) -> str:
+    """(lower(value) per field named, id, owner) of the records holding one of the given keys in any of
+    the text fields ``names`` (a list parameter per field), oldest first: :func:`duplicate_sql` for
+    several fields in one scan."""
+    cols = [f"lower(t.{q(name)})" for name in names]
+    owner = "t.Owner" if m.field("Owner") else "NULL"
+    order = "t.Created_Time NULLS LAST, t.id" if m.field("Created_Time") else "t.id"
+    where = " OR ".join(f"{c} IN (SELECT unnest(?))" for c in cols)
+    return f"SELECT {', '.join(cols)}, t.id, {owner} FROM {q(m.api_name)} t WHERE {where} ORDER BY {order}"
 
 
 def duplicate_sql(m: ModuleDef, f: FieldDef, condition: str) -> str:

@@ -18,7 +18,7 @@ from . import schema, stage_history, tags
 from .arrow_rows import execute_with_rows, rows_table
 from .references import clear_references, owned_by
 from .schema import FieldDef, ModuleDef
-from .store import WRITTEN_AT, Store, q, stored_columns
+from .store import WRITTEN_AT, Store, id_base, q, stored_columns
 from .tags import TagRequest
 from .value_types import MAX_ID, TEXT_LIKE, as_id
 from .values import RelatedRows
@@ -67,50 +67,66 @@ def _count_written(app: App, n: int) -> None:
 def insert_records(app: App, module: ModuleDef, rows: list[dict[str, Any]], user_id: int, *,
                    at: datetime | None = None) -> list[int]:
     """Insert decoded rows; returns the new ids in input order."""
-    if not rows:
-        return []
+    return insert_stamped(app, module, rows, user_id, at=at)[0]
+
+
+def insert_stamped(app: App, module: ModuleDef, rows: list[dict[str, Any]], user_id: int, *,
+                   at: datetime | None = None) -> tuple[list[int], datetime]:
+    """:func:`insert_records`, and the Created_Time (= Modified_Time) the records got: with the
+    user, all a success entry tells of a new record, so the caller need not read it back."""
     now, written = _stamp(app, at)
+    if not rows:
+        return [], now
     with app.store.write_lock:
         ids = _insert(app, module, rows, user_id, now, written)
     _count_written(app, len(ids))
-    return ids
+    return ids, now
 
 
 def _insert(app: App, m: ModuleDef, rows: list[dict[str, Any]], user_id: int, now: datetime,
             written: datetime) -> list[int]:
     store = app.store
-    ids = store.new_ids(m, len(rows))
+    numbered = [f for f in m.fields if f.auto_number]
+    # The ids and every autonumber reserved in one statement.
+    ids, *numbers = store.next_values_many(
+        [(f"id:{m.api_name}", len(rows), id_base(m) + 1)]
+        + [(f"autonumber:{m.api_name}.{f.api_name}", len(rows), f.auto_number[1])
+           for f in numbered if f.auto_number])
     autos: dict[str, list[str]] = {}
-    for f in m.fields:
-        if f.auto_number:
-            prefix, start, pad = f.auto_number
-            nums = store.next_values(f"autonumber:{m.api_name}.{f.api_name}", len(rows), start)
-            autos[f.api_name] = [f"{prefix}{n:0{pad}d}" for n in nums]
+    for f, nums in zip(numbered, numbers, strict=True):
+        assert f.auto_number is not None
+        prefix, _, pad = f.auto_number
+        autos[f.api_name] = [f"{prefix}{n:0{pad}d}" for n in nums]
     has = set(m.by_name)
     booleans = [f.api_name for f in m.fields if f.data_type == "boolean" and not f.read_only]
+    fallback = {name: value for name, value in (("Owner", user_id), ("Layout", schema.DEFAULT_LAYOUT_ID))
+                if name in has}
+    # System fields are the server's: a client cannot backdate or re-attribute a record.
+    system = {name: value for name, value in (("Created_By", user_id), ("Modified_By", user_id),
+                                              ("Created_Time", now), ("Modified_Time", now),
+                                              ("Converted__s", False)) if name in has}
     prepared: list[dict[str, Any]] = []
     related: list[tuple[int, RelatedRows]] = []
     tagged: list[tuple[int, TagRequest]] = []
     for i, (rid, row) in enumerate(zip(ids, rows, strict=True)):
-        rec = {k: v for k, v in row.items() if not isinstance(v, (RelatedRows, TagRequest))}
-        related += [(rid, v) for v in row.values() if isinstance(v, RelatedRows)]
-        tagged += [(rid, v) for v in row.values() if isinstance(v, TagRequest)]
+        rec: dict[str, Any] = {}
+        for k, v in row.items():
+            if isinstance(v, RelatedRows):
+                related.append((rid, v))
+            elif isinstance(v, TagRequest):
+                tagged.append((rid, v))
+            else:
+                rec[k] = v
         rec["id"] = rid
         for name, values in autos.items():
             rec[name] = values[i]
         for name in booleans:  # an unset checkbox reads false, never null
             if rec.get(name) is None:
                 rec[name] = False
-        fallback: dict[str, Any] = {"Owner": user_id, "Layout": schema.DEFAULT_LAYOUT_ID}
         for name, value in fallback.items():
-            if name in has and rec.get(name) is None:
+            if rec.get(name) is None:
                 rec[name] = value
-        # System fields are the server's: a client cannot backdate or re-attribute a record.
-        system: dict[str, Any] = {"Created_By": user_id, "Modified_By": user_id, "Created_Time": now,
-                                  "Modified_Time": now, "Converted__s": False}
-        for name, value in system.items():
-            if name in has:
-                rec[name] = value
+        rec.update(system)
         if "Full_Name" in has:
             rec["Full_Name"] = full_name(rec.get("First_Name"), rec.get("Last_Name"))
         rec[WRITTEN_AT] = written

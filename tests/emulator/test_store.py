@@ -35,3 +35,22 @@ def test_insert_rows_round_trips_every_column_type():
         assert set(full) == {c for c, _ in stored_columns(m)}
     finally:
         store.close()
+
+
+
+def test_counters_reserved_together_continue_as_one_at_a_time():
+    """``next_values_many`` (ids and autonumbers in one statement) gives what reserving counter by counter
+    gave: a new counter starts at its start, a known one continues, a count of 0 reserves none."""
+    store = Store()
+    try:
+        store.create_schema()
+        store.set_counter("known", 41)
+        assert store.next_values_many([("known", 3, 1), ("new", 2, 100)]) == [[42, 43, 44], [100, 101]]
+        assert store.next_values_many([("new", 0, 7), ("known", 1, 1), ("other", 1, 5)]) == [[], [45], [5]]
+        assert store.next_values("other", 4, 5) == [6, 7, 8, 9]
+        assert store.next_values("zero", 0, 10) == []
+        assert store.next_values_many([]) == []
+        assert store.fetchall("SELECT name, value FROM counters WHERE name IN ('known', 'new', 'other', 'zero') "
+                              "ORDER BY name") == [("known", 45), ("new", 101), ("other", 9), ("zero", 9)]
+    finally:
+        store.close()

@@ -15,7 +15,7 @@ from ..http import Request, Response, route
 from ..schema import ModuleDef
 from ..values import decode_record
 from ..write_batch import WriteBatch
-from ..writes import delete_records, insert_records, record_triggers, update_records
+from ..writes import delete_records, insert_stamped, record_triggers, update_records
 from ..zoho_errors import record_error
 from .common import API, MODULE, RECORD_ID, bool_param, get_module, scopes_for
 from .external_ids import external_field, ids_for
@@ -50,8 +50,10 @@ def insert(app: App, req: Request) -> Response:
                 results[i] = errors[0]  # Zoho reports one error per record
             else:
                 valid.append((i, values))
-        ids = insert_records(app, m, [v for _, v in valid], caller(req))
-        details = record_details(app, m, ids)
+        user = caller(req)
+        ids, now = insert_stamped(app, m, [v for _, v in valid], user)
+        details = record_details(app, m, ids, {"Modified_Time": now, "Modified_By": user, "Created_Time": now,
+                                                "Created_By": user})
         for (i, values), rid in zip(valid, ids, strict=True):
             batch.resolve(i, rid, values.get("Owner") or caller(req))
             results[i] = success(details[rid], "record added")

@@ -11,7 +11,6 @@ than 10 records makes the call "heavy" (sub-concurrency, limits-and-errors.md 2-
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +41,7 @@ INVALID_ID = "the id given seems to be invalid"
 def record_count(req: Request) -> int:
     """How many records the body carries (0 when it is not a JSON object with a ``data`` array)."""
     try:
-        data = json.loads(req.body).get("data")
+        data = req.peek_json().get("data")
     except (ValueError, UnicodeDecodeError, AttributeError):
         return 0
     return len(data) if isinstance(data, list) else 0
@@ -102,23 +101,36 @@ def header_time(req: Request, name: str) -> datetime | None:
     return dt.astimezone(UTC).replace(tzinfo=None)
 
 
-def record_details(app: App, m: ModuleDef, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The ``details`` of a success entry, keys in Zoho's order (records.md section 3)."""
+def record_details(app: App, m: ModuleDef, ids: list[int], written: dict[str, Any] | None = None
+                   ) -> dict[int, dict[str, Any]]:
+    """The ``details`` of a success entry, keys in Zoho's order (records.md section 3).
+
+    ``written``: the times and users every record of ``ids`` was just stored with (an insert's,
+    see :func:`.writes.insert_stamped`); they are then not read back from the store.
+    """
     cols = [c for c in ("Modified_Time", "Modified_By", "Created_Time", "Created_By") if m.field(c)]
-    select = ", ".join(["id", *cols])
-    rows = app.store.fetchall(f'SELECT {select} FROM "{m.api_name}" WHERE id IN (SELECT unnest(?))', [ids])
+
+    def shown(key: str, v: Any) -> Any:
+        return app.clock.render(v) if key.endswith("_Time") else user_ref(v) if v else None
+
+    if written is not None:  # the same for every record: rendered once
+        same = {c: shown(c, written[c]) for c in cols}
+        rows: list[tuple[Any, dict[str, Any]]] = [
+            (rid, {c: dict(v) if isinstance(v, dict) else v for c, v in same.items()}) for rid in ids]
+    else:
+        select = ", ".join(["id", *cols])
+        rows = [(row[0], {c: shown(c, v) for c, v in zip(cols, row[1:], strict=True)}) for row in app.store.fetchall(
+            f'SELECT {select} FROM "{m.api_name}" WHERE id IN (SELECT unnest(?))', [ids])]
     out: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        got = dict(zip(["id", *cols], row, strict=True))
+    for rid, got in rows:
         d: dict[str, Any] = {}
         for key in ("Modified_Time", "Modified_By", "Created_Time", "id", "Created_By"):
             if key == "id":
-                d["id"] = str(row[0])
+                d["id"] = str(rid)
             elif key in got:
-                v = got[key]
-                d[key] = app.clock.render(v) if key.endswith("_Time") else user_ref(v) if v else None
+                d[key] = got[key]
         d["$approval_state"] = "approved"
-        out[int(row[0])] = d
+        out[int(rid)] = d
     return out
 
 

@@ -176,6 +176,16 @@ class ModuleDef:
     def by_name(self) -> dict[str, FieldDef]:
         return {f.api_name: f for f in self.fields}
 
+    @cached_property
+    def unique_fields(self) -> tuple[FieldDef, ...]:
+        """The fields whose values must be unique, in field order (checked for every record written)."""
+        return tuple(f for f in self.fields if f.unique)
+
+    @cached_property
+    def required_fields(self) -> tuple[FieldDef, ...]:
+        """The mandatory fields a client writes (not read-only), in field order."""
+        return tuple(f for f in self.fields if f.mandatory and not f.read_only)
+
     def field(self, api_name: str) -> FieldDef | None:
         hit = self.by_name.get(api_name)
         if hit is None:
