@@ -104,7 +104,10 @@ class RecordReader:
         self.module = module
         self.clock = clock
         self.single_record = single_record
-        self.sel = Selection(module, clock.now_naive(), as_of=as_of)
+        now = clock.now_naive()
+        self.sel = Selection(module, now, as_of=as_of)
+        #: what filters compile against: a page is chosen with only the joins its filter needs
+        self.page = Selection(module, now, as_of=as_of)
         self.exprs: list[str] = [f"{self.sel.alias}.id"]
         self.decoders: list[tuple[str, Decoder]] = []
         self.post: list[FieldDef] = []  # subform / linking values fetched after the main query
@@ -193,15 +196,34 @@ class RecordReader:
     # -- running --------------------------------------------------------------------
 
     def sql(self, where: str = "", order_by: str = "", limit: int | None = None, offset: int = 0) -> str:
-        s = f"SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}"
+        """The select list over the rows ``where`` picks (alias ``t``; filters compiled against :attr:`page`).
+
+        A page (``limit``) is chosen first from the module's own rows and the joins its filter needs
+        (a CTE: one statement, one snapshot), and only its rows are joined to the select list: before,
+        every row past the filter was joined and carried whole through the sort. ``order_by`` names
+        columns of ``t`` only and ends in a unique key, so both halves order the page alike."""
+        if limit is None and not self.page.joins:
+            s = f"SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}"
+            if where:
+                s += f" WHERE {where}"
+            if order_by:
+                s += f" ORDER BY {order_by}"
+            if offset:
+                s += f" OFFSET {int(offset)}"
+            return s
+        chosen = f"SELECT t.id FROM {self.page.from_clause()}"
         if where:
-            s += f" WHERE {where}"
+            chosen += f" WHERE {where}"
+        if order_by:
+            chosen += f" ORDER BY {order_by}"
+        if limit is not None:
+            chosen += f" LIMIT {int(limit)}"
+        if offset:
+            chosen += f" OFFSET {int(offset)}"
+        s = (f"WITH _page AS ({chosen}) SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()} "
+             "WHERE t.id IN (SELECT id FROM _page)")
         if order_by:
             s += f" ORDER BY {order_by}"
-        if limit is not None:
-            s += f" LIMIT {int(limit)}"
-        if offset:
-            s += f" OFFSET {int(offset)}"
         return s
 
     def fetch(self, where: str = "", params: Sequence[Any] | None = None, order_by: str = "",
