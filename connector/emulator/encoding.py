@@ -95,6 +95,19 @@ def scalar_converter(value_type: str, clock: VirtualClock) -> Callable[[Any], An
     return _as_stored
 
 
+class _Scalar:
+    """The decoder of a one-column scalar field: :func:`scalar_converter` of the value at ``index``."""
+
+    __slots__ = ("index", "convert")
+
+    def __init__(self, index: int, convert: Callable[[Any], Any]) -> None:
+        self.index = index
+        self.convert = convert
+
+    def __call__(self, r: Sequence[Any]) -> Any:
+        return self.convert(r[self.index])
+
+
 class RecordReader:
     """Reads records of one module in the API's JSON shape."""
 
@@ -188,10 +201,7 @@ class RecordReader:
             self.decoders.append((name, participants))
             return
 
-        def scalar(r: Sequence[Any], i: int = i, vt: str = vt) -> Any:
-            return scalar_to_json(vt, r[i], self.clock)
-
-        self.decoders.append((name, scalar))
+        self.decoders.append((name, _Scalar(i, scalar_converter(vt, self.clock))))
 
     # -- running --------------------------------------------------------------------
 
@@ -233,10 +243,14 @@ class RecordReader:
 
     def decode(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         out = []
+        # a scalar column is converted from its one value (no call through the row): pages of 200 x 50
+        steps: list[tuple[str, int, Callable[[Any], Any] | None, Decoder]] = [
+            (name, dec.index, dec.convert, dec) if isinstance(dec, _Scalar) else (name, 0, None, dec)
+            for name, dec in self.decoders]
         for r in rows:
             rec: dict[str, Any] = {}
-            for name, dec in self.decoders:
-                rec[name] = dec(r)
+            for name, i, conv, dec in steps:
+                rec[name] = dec(r) if conv is None else conv(r[i])
             if self.se_module_col is not None:
                 rec["$se_module"] = r[self.se_module_col]
             rec["id"] = str(r[0])

@@ -3,11 +3,13 @@ joined to the select list) holds the rows, in the order, that one query joining 
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from connector.emulator import Emulator
 from connector.emulator.criteria import parse_criteria
-from connector.emulator.encoding import RecordReader, record_fields
+from connector.emulator.encoding import RecordReader, record_fields, scalar_converter, scalar_to_json
 from connector.emulator.filters import compile_filter
 
 
@@ -55,3 +57,19 @@ def test_filtered_pages_and_search_criteria_choose_the_same_rows(emulator: Emula
                  101, 20) > 0
     assert _same(emulator, "Contacts", "", [], "t.id ASC", 50, 0, criteria="(Last_Name:starts_with:a)") > 0
     assert _same(emulator, "Deals", "", [], "t.id ASC", 200, 0, criteria="(Owner:equals:5843104000000424672)") > 0
+
+
+def test_the_column_converter_renders_every_stored_value_as_scalar_to_json_does(emulator: Emulator) -> None:
+    clock = emulator.app.clock
+    values: list[Any] = [None, 0, 7, -3, 2.5, Decimal("12.50"), Decimal("-0.01"), "text", "[1, 2]", '{"a": 1}',
+                         ["a", "b"], True, False, datetime(2025, 5, 21, 22, 10, 40, 123), date(2024, 2, 29)]
+    types = {f.value_type for m in emulator.app.org.listed for f in m.fields} | {"bigint", "rollup_summary"}
+    for vt in sorted(types):
+        convert = scalar_converter(vt, clock)
+        for v in values:
+            try:
+                want = scalar_to_json(vt, v, clock)
+            except (TypeError, ValueError):
+                continue  # a value this type never stores
+            got = convert(v)
+            assert (type(got), got) == (type(want), want), (vt, v)
