@@ -95,6 +95,19 @@ def scalar_converter(value_type: str, clock: VirtualClock) -> Callable[[Any], An
     return _as_stored
 
 
+class _Scalar:
+    """The decoder of a one-column scalar field: :func:`scalar_converter` of the value at ``index``."""
+
+    __slots__ = ("index", "convert")
+
+    def __init__(self, index: int, convert: Callable[[Any], Any]) -> None:
+        self.index = index
+        self.convert = convert
+
+    def __call__(self, r: Sequence[Any]) -> Any:
+        return self.convert(r[self.index])
+
+
 class RecordReader:
     """Reads records of one module in the API's JSON shape."""
 
@@ -104,7 +117,10 @@ class RecordReader:
         self.module = module
         self.clock = clock
         self.single_record = single_record
-        self.sel = Selection(module, clock.now_naive(), as_of=as_of)
+        now = clock.now_naive()
+        self.sel = Selection(module, now, as_of=as_of)
+        #: what filters compile against: a page is chosen with only the joins its filter needs
+        self.page = Selection(module, now, as_of=as_of)
         self.exprs: list[str] = [f"{self.sel.alias}.id"]
         self.decoders: list[tuple[str, Decoder]] = []
         self.post: list[FieldDef] = []  # subform / linking values fetched after the main query
@@ -185,23 +201,39 @@ class RecordReader:
             self.decoders.append((name, participants))
             return
 
-        def scalar(r: Sequence[Any], i: int = i, vt: str = vt) -> Any:
-            return scalar_to_json(vt, r[i], self.clock)
-
-        self.decoders.append((name, scalar))
+        self.decoders.append((name, _Scalar(i, scalar_converter(vt, self.clock))))
 
     # -- running --------------------------------------------------------------------
 
     def sql(self, where: str = "", order_by: str = "", limit: int | None = None, offset: int = 0) -> str:
-        s = f"SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}"
+        """The select list over the rows ``where`` picks (alias ``t``; filters compiled against :attr:`page`).
+
+        A page (``limit``) is chosen first from the module's own rows and the joins its filter needs
+        (a CTE: one statement, one snapshot), and only its rows are joined to the select list: before,
+        every row past the filter was joined and carried whole through the sort. ``order_by`` names
+        columns of ``t`` only and ends in a unique key, so both halves order the page alike."""
+        if limit is None and not self.page.joins:
+            s = f"SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}"
+            if where:
+                s += f" WHERE {where}"
+            if order_by:
+                s += f" ORDER BY {order_by}"
+            if offset:
+                s += f" OFFSET {int(offset)}"
+            return s
+        chosen = f"SELECT t.id FROM {self.page.from_clause()}"
         if where:
-            s += f" WHERE {where}"
+            chosen += f" WHERE {where}"
+        if order_by:
+            chosen += f" ORDER BY {order_by}"
+        if limit is not None:
+            chosen += f" LIMIT {int(limit)}"
+        if offset:
+            chosen += f" OFFSET {int(offset)}"
+        s = (f"WITH _page AS ({chosen}) SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()} "
+             "WHERE t.id IN (SELECT id FROM _page)")
         if order_by:
             s += f" ORDER BY {order_by}"
-        if limit is not None:
-            s += f" LIMIT {int(limit)}"
-        if offset:
-            s += f" OFFSET {int(offset)}"
         return s
 
     def fetch(self, where: str = "", params: Sequence[Any] | None = None, order_by: str = "",
@@ -211,10 +243,14 @@ class RecordReader:
 
     def decode(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         out = []
+        # a scalar column is converted from its one value (no call through the row): pages of 200 x 50
+        steps: list[tuple[str, int, Callable[[Any], Any] | None, Decoder]] = [
+            (name, dec.index, dec.convert, dec) if isinstance(dec, _Scalar) else (name, 0, None, dec)
+            for name, dec in self.decoders]
         for r in rows:
             rec: dict[str, Any] = {}
-            for name, dec in self.decoders:
-                rec[name] = dec(r)
+            for name, i, conv, dec in steps:
+                rec[name] = dec(r) if conv is None else conv(r[i])
             if self.se_module_col is not None:
                 rec["$se_module"] = r[self.se_module_col]
             rec["id"] = str(r[0])

@@ -110,7 +110,7 @@ def search_records(app: App, req: Request) -> Response:
         raise ZohoError(400, "LIMIT_REACHED", "maximum response iteration limit reached", {"limit": str(SEARCH_CAP)})
     reader = RecordReader(app.store, m, app.clock, record_fields(m, names), as_of=_lag_cutoff(app))
     where = _base_where(m, req)
-    sql, params = compile_filter(node, reader.sel, m, app.clock)
+    sql, params = compile_filter(node, reader.page, m, app.clock)
     where.append(sql)
     if view_sql:
         where.append(view_sql)
