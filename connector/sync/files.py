@@ -277,7 +277,9 @@ class FileTarget(FileDir, Target):
                 mask = pc.and_(mask, pc.fill_null(pc.equal(t.column(module_col), parent), False))
             return mask
 
-        total = sum(pc.sum(hits(t)).as_py() or 0 for t in self.tables(module, None))
+        # counted on the lookup's own columns (a module's file of 60 columns is read whole only if it must change)
+        looked = [c for c in (id_col, module_col) if c and c in full.names]
+        total = sum(pc.sum(hits(t)).as_py() or 0 for t in self.tables(module, looked))
         if not total:
             return 0
         state = self.load_state().get(module) or ModuleState(module, loaded=True)

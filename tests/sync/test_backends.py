@@ -161,3 +161,27 @@ def test_a_run_with_nothing_new_reads_no_rows_and_writes_nothing(scenario: Scena
 def test_the_target_read_back_as_a_source_gives_the_same_tables(scenario: Scenario) -> None:
     for module, (got, want) in scenario.read_back.items():
         assert_same(module, got, want)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_lookups_pointing_at_deleted_records_read_empty_and_nothing_else_moves(tmp_path: Path, kind: str) -> None:
+    from connector.sync.state import ModuleState
+
+    schema = pa.schema([("id", pa.string()), ("Subject", pa.string()), ("What_Id_Id", pa.string()),
+                        ("What_Id_Name", pa.string()), ("What_Id_Module", pa.string())])
+    rows = {"id": ["1", "2", "3", "4"], "Subject": ["a", "b", "c", "d"], "What_Id_Id": ["10", "10", "11", None],
+            "What_Id_Name": ["Acme", "Acme", "Beta", None], "What_Id_Module": ["Accounts", "Deals", "Accounts", None]}
+    tgt = open_target(f"{kind}:{tmp_path / 'out'}")
+    try:
+        tgt.replace_module("Tasks", schema, iter([pa.RecordBatch.from_pydict(rows, schema=schema)]),
+                           ModuleState("Tasks", loaded=True))
+        # Account 10 deleted: task 1 points at it; task 2 points at a deal with the same id
+        assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["10"]) == 1
+        assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["99"]) == 0
+        got = pa.Table.from_batches(list(open_source(f"{kind}:{tmp_path / 'out'}").read("Tasks"))).to_pydict()
+    finally:
+        tgt.close()
+    assert got["id"] == rows["id"] and got["Subject"] == rows["Subject"]
+    assert got["What_Id_Id"] == [None, "10", "11", None]
+    assert got["What_Id_Name"] == [None, "Acme", "Beta", None]
+    assert got["What_Id_Module"] == [None, "Deals", "Accounts", None]

@@ -151,7 +151,8 @@ def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
     order need (a CTE, so both halves read one snapshot), and only that page's rows are joined to
     everything the select list names: a page past the first thousands of a large module no longer
     joins and sorts every row after it."""
-    sel = Selection(plan.module, clock.now_naive())
+    now = clock.now_naive()  # one instant for both halves: formulas such as Days_Open move with it
+    sel = Selection(plan.module, now)
     out = _Select()
     if plan.aggregate:
         where, params = compile_filter(plan.where, sel, plan.module, clock) if plan.where is not None else ("", [])
@@ -176,13 +177,8 @@ def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
         for col, desc in plan.order_by:
             order.append(_order(agg_sql[col.ident] if col.func else group_key[col.ident][0][0], desc))
         order += [_order(g, False) for g in group_sql]
-        tail = ""
-        if where:
-            tail += f" WHERE {where}"
-        if group_sql:
-            tail += f" GROUP BY {', '.join(group_sql)}"
-        if order:
-            tail += f" ORDER BY {', '.join(order)}"
+        clauses = (("WHERE", where), ("GROUP BY", ", ".join(group_sql)), ("ORDER BY", ", ".join(order)))
+        tail = "".join(f" {keyword} {text}" for keyword, text in clauses if text)
         # the relation after every path_expr: the joins are known
         return _Sql(out, sel.from_clause(), "", tail + f" LIMIT {plan.limit + 1} OFFSET {plan.offset}", list(params))
     for c in plan.columns:
@@ -190,7 +186,7 @@ def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
         out.add(c.key, exprs, dec, kind)
     out.exprs.insert(0, f"{sel.alias}.id")
     out.outputs = [(k, i + 1, n, d) for k, i, n, d in out.outputs]
-    page = Selection(plan.module, clock.now_naive())  # its joins: those the filter and the order need
+    page = Selection(plan.module, now)  # its joins: those the filter and the order need
     where, params = compile_filter(plan.where, page, plan.module, clock) if plan.where is not None else ("", [])
 
     def ordering(s: Selection) -> str:
