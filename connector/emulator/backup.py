@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -170,6 +171,10 @@ class Backups:
         self.lock = threading.RLock()
         self.items: list[Backup] = []
         self.dir = Path(tempfile.mkdtemp(prefix="zoho-backup-"))
+
+    def discard_files(self) -> None:
+        """Remove the backups' zips (the org is stopping: nobody will download them)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def latest(self) -> Backup | None:
         return self.items[-1] if self.items else None

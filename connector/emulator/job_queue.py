@@ -69,6 +69,10 @@ class JobQueue(Generic[J]):
         self._dir = tempfile.TemporaryDirectory(prefix=f"zoho-{self._label}-")
         self.dir = Path(self._dir.name)
 
+    def discard_files(self) -> None:
+        """Remove the jobs' files (the org is stopping: nobody will download them)."""
+        self._dir.cleanup()
+
     @property
     def _label(self) -> str:
         return self.state_key.replace("_", "-")

@@ -155,6 +155,10 @@ class EmulatorServer:
         self.httpd.wait_idle(STOP_WAIT_S)
         self.app.save_state()
         self.app.store.close()
+        for kept in list(self.app.state.values()):  # bulk job files, backup zips: temp folders of this run
+            discard = getattr(kept, "discard_files", None)
+            if callable(discard):
+                discard()
 
 
 def advertised_host(bound: str, advertise: str | None) -> str:

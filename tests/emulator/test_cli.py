@@ -95,3 +95,16 @@ def test_an_enterprise_org_from_the_command_line_keeps_its_kind_across_a_restart
                      headers={"Authorization": f"Zoho-oauthtoken {token}"}, timeout=30)
     assert r.status_code == 200 and len(r.json()["data"]) == 3
     assert stop(second)[0] == 0
+
+
+def test_a_stopped_emulator_leaves_no_job_files_or_backup_zips(make_emulator) -> None:
+    from connector.emulator.backup import backups_of
+    from connector.emulator.bulk_read import BulkReadQueue
+    from connector.emulator.bulk_write import BulkWriteQueue
+
+    emu = make_emulator(records=50)
+    folders = [BulkReadQueue.of(emu.app).dir, BulkWriteQueue.of(emu.app).dir, backups_of(emu.app).dir]
+    (folders[0] / "job-1.zip").write_bytes(b"PK")  # a file a job left, as a finished export does
+    assert all(f.is_dir() for f in folders)
+    emu.stop()
+    assert not any(f.exists() for f in folders)
