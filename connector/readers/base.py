@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from connector.config.config import ConnectionConfig
 from connector.http.client import ZohoHttp
+from connector.http.concurrency import HEAVY_LIMIT
 from connector.model import Pushdown
 from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
@@ -31,6 +32,11 @@ class ReaderContext:
         cb = self.progress
         if callable(cb):
             cb(module, rows)
+
+
+def heavy_slots(ctx: ReaderContext) -> int:
+    """COQL calls the connection may have in flight at once (MaxConcurrency, at most Zoho's 10 heavy)."""
+    return min(ctx.config.max_concurrency, HEAVY_LIMIT)
 
 
 class Reader(Protocol):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from typing import TypeVar
 
@@ -33,6 +34,17 @@ T = TypeVar("T")
 #: batches a slice may read ahead of the caller
 BUFFER = 2
 _END = object()
+
+
+def at_once(calls: list[Callable[[], T]], slots: int, name: str) -> list[T]:
+    """Each call's answer, in the calls' order: up to ``slots`` at a time in threads that carry the caller's
+    context (so a stop reaches their calls), or one after another in the caller's thread with one slot.
+    The HTTP client's own slots still bound what is in flight."""
+    slots = min(slots, len(calls))
+    if slots <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix=name) as pool:
+        return list(pool.map(lambda call: copy_context().run(call), calls))
 
 
 class _Failed:

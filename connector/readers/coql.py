@@ -21,11 +21,10 @@ from typing import Any
 import pyarrow as pa
 
 from connector.api import coql as api
-from connector.http.concurrency import HEAVY_LIMIT
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 
-from .base import ReaderContext, resolve_columns
+from .base import ReaderContext, heavy_slots, resolve_columns
 from .concurrent import round_robin
 from .coql_slices import Slice, first_pages, plan
 from .dialects import COQL
@@ -134,8 +133,3 @@ class CoqlReader:
             for rows in self._pages(replace(query, upto_id=part.upto), pager):
                 yield convert(rows)
         return read
-
-
-def heavy_slots(ctx: ReaderContext) -> int:
-    """COQL calls the connection may have in flight at once (MaxConcurrency, at most Zoho's 10 heavy)."""
-    return min(ctx.config.max_concurrency, HEAVY_LIMIT)

@@ -31,14 +31,14 @@ longer than that finds its later slices in a few waves of first pages.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from connector.api import coql as api
 
 from .base import ReaderContext
+from .concurrent import at_once
 from .dialects.coql import MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT, CoqlQuery
 
 Row = dict[str, Any]
@@ -137,12 +137,9 @@ def _slices(after: str | None, pages: list[list[Row]], page: int) -> list[Slice]
 
 def _run_all(ctx: ReaderContext, queries: list[CoqlQuery]) -> list[list[Row]]:
     """Each query's rows, the queries sent at once (the HTTP client's heavy slots bound them)."""
-    def one(q: CoqlQuery) -> list[Row]:
-        rows, _ = api.run(ctx.http, q.text())
-        return rows
+    return at_once([partial(_rows, ctx, q) for q in queries], len(queries), "zoho-first-pages")
 
-    if len(queries) == 1:
-        return [one(queries[0])]
-    with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="zoho-first-pages") as pool:
-        return list(pool.map(lambda q: copy_context().run(one, q), queries))
+
+def _rows(ctx: ReaderContext, query: CoqlQuery) -> list[Row]:
+    return api.run(ctx.http, query.text())[0]
 

@@ -21,8 +21,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -30,9 +29,9 @@ import pyarrow.compute as pc
 
 from connector.api import coql as coql_api
 from connector.api import metadata
-from connector.http.concurrency import HEAVY_LIMIT
 
-from .base import ReaderContext
+from .base import ReaderContext, heavy_slots
+from .concurrent import at_once
 from .dialects.coql import CoqlQuery
 
 #: COQL accepts at most 100 values in ``in (...)`` (search-and-coql.md B.7)
@@ -133,14 +132,10 @@ class LookupNames:
         return out
 
     def _run(self, queries: list[str]) -> list[list[dict[str, Any]]]:
-        def one(text: str) -> list[dict[str, Any]]:
-            return coql_api.run(self.ctx.http, text)[0]
+        return at_once([partial(self._rows, q) for q in queries], heavy_slots(self.ctx), "zoho-lookup-names")
 
-        slots = min(len(queries), self.ctx.config.max_concurrency, HEAVY_LIMIT)
-        if slots <= 1:
-            return [one(q) for q in queries]
-        with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="zoho-lookup-names") as pool:
-            return list(pool.map(lambda q: copy_context().run(one, q), queries))
+    def _rows(self, query: str) -> list[dict[str, Any]]:
+        return coql_api.run(self.ctx.http, query)[0]
 
     def polymorphic_arrays(self, module: str, field: str, ids: pa.Array | pa.ChunkedArray
                            ) -> tuple[pa.Array, pa.Array]:
