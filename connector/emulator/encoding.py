@@ -95,8 +95,9 @@ def scalar_converter(value_type: str, clock: VirtualClock) -> Callable[[Any], An
     return _as_stored
 
 
-class _Scalar:
-    """The decoder of a one-column scalar field: :func:`scalar_converter` of the value at ``index``."""
+class ScalarDecoder:
+    """The decoder of a one-column scalar field: :func:`scalar_converter` of the value at ``index`` (a page's
+    loop may call ``convert`` on the value itself, without the call through the row)."""
 
     __slots__ = ("index", "convert")
 
@@ -201,7 +202,7 @@ class RecordReader:
             self.decoders.append((name, participants))
             return
 
-        self.decoders.append((name, _Scalar(i, scalar_converter(vt, self.clock))))
+        self.decoders.append((name, ScalarDecoder(i, scalar_converter(vt, self.clock))))
 
     # -- running --------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ class RecordReader:
         out = []
         # a scalar column is converted from its one value (no call through the row): pages of 200 x 50
         steps: list[tuple[str, int, Callable[[Any], Any] | None, Decoder]] = [
-            (name, dec.index, dec.convert, dec) if isinstance(dec, _Scalar) else (name, 0, None, dec)
+            (name, dec.index, dec.convert, dec) if isinstance(dec, ScalarDecoder) else (name, 0, None, dec)
             for name, dec in self.decoders]
         for r in rows:
             rec: dict[str, Any] = {}

@@ -29,7 +29,7 @@ from ..clock import VirtualClock
 from ..coql import parse_coql
 from ..coql_json import STORED_TYPES, column_json, sql_text
 from ..coql_plan import Column, CoqlPlan, plan_coql
-from ..encoding import scalar_converter
+from ..encoding import ScalarDecoder, scalar_converter
 from ..filters import LOOKUP_TYPES, compile_filter
 from ..http import Request, Response, route
 from ..query import Selection
@@ -74,13 +74,7 @@ def column_sql(sel: Selection, col: Column, clock: VirtualClock) -> tuple[list[s
 
 
 def _scalar(value_type: str, clock: VirtualClock) -> Decoder:
-    conv = scalar_converter(value_type, clock)
-
-    def decode(v: Sequence[Any]) -> Any:
-        return conv(v[0])
-
-    decode.one = conv  # type: ignore[attr-defined]  # _Select reads single values without a slice
-    return decode
+    return ScalarDecoder(0, scalar_converter(value_type, clock))  # the column's one value, first of its slice
 
 
 def _order(expr: str, desc: bool) -> str:
@@ -92,12 +86,11 @@ class _Select:
 
     def __init__(self) -> None:
         self.exprs: list[str] = []
-        self.outputs: list[tuple[str, int, int, Decoder]] = []
-        self.kinds: list[str] = []
+        #: (key, first expression, expressions, decoder, kind for :func:`column_json`: "" if none)
+        self.outputs: list[tuple[str, int, int, Decoder, str]] = []
 
     def add(self, key: str, exprs: list[str], decode: Decoder, kind: str = "") -> None:
-        self.outputs.append((key, len(self.exprs), len(exprs), decode))
-        self.kinds.append(kind)
+        self.outputs.append((key, len(self.exprs), len(exprs), decode, kind))
         self.exprs.extend(exprs)
 
     def json_sql(self, types: list[str], clock: VirtualClock) -> str | None:
@@ -107,7 +100,7 @@ class _Select:
         if len(set(keys)) != len(keys):
             return None
         parts = []
-        for (key, i, n, _), kind in zip(self.outputs, self.kinds, strict=True):
+        for key, i, n, _, kind in self.outputs:
             value = column_json(kind, self.exprs[i:i + n], types[i:i + n], clock) if kind else None
             if value is None:
                 return None
@@ -121,8 +114,8 @@ class _Select:
 
     def decoder(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
         """Rows -> records; a one-value column is converted without slicing the row (pages of 2,000)."""
-        outs = [(key, i, None, dec.one) if n == 1 and hasattr(dec, "one") else (key, i, n, dec)
-                for key, i, n, dec in self.outputs]
+        outs = [(key, i, None, dec.convert) if isinstance(dec, ScalarDecoder) else (key, i, n, dec)
+                for key, i, n, dec, _ in self.outputs]
 
         def decode(row: Sequence[Any]) -> dict[str, Any]:
             return {key: conv(row[i]) if n is None else conv(row[i:i + n]) for key, i, n, conv in outs}
@@ -181,11 +174,10 @@ def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
         tail = "".join(f" {keyword} {text}" for keyword, text in clauses if text)
         # the relation after every path_expr: the joins are known
         return _Sql(out, sel.from_clause(), "", tail + f" LIMIT {plan.limit + 1} OFFSET {plan.offset}", list(params))
+    out.exprs.append(f"{sel.alias}.id")  # column 0: the record id
     for c in plan.columns:
         exprs, dec, kind = column_sql(sel, c, clock)
         out.add(c.key, exprs, dec, kind)
-    out.exprs.insert(0, f"{sel.alias}.id")
-    out.outputs = [(k, i + 1, n, d) for k, i, n, d in out.outputs]
     page = Selection(plan.module, now)  # its joins: those the filter and the order need
     where, params = compile_filter(plan.where, page, plan.module, clock) if plan.where is not None else ("", [])
 
