@@ -17,7 +17,7 @@ from typing import Any
 
 from . import schema
 from .clock import VirtualClock
-from .query import Selection
+from .query import Selection, clauses, page_first
 from .schema import FieldDef, ModuleDef
 from .store import Store, display_expr, module_column, q
 from .tags import tag_sql
@@ -209,33 +209,13 @@ class RecordReader:
     def sql(self, where: str = "", order_by: str = "", limit: int | None = None, offset: int = 0) -> str:
         """The select list over the rows ``where`` picks (alias ``t``; filters compiled against :attr:`page`).
 
-        A page (``limit``) is chosen first from the module's own rows and the joins its filter needs
-        (a CTE: one statement, one snapshot), and only its rows are joined to the select list: before,
-        every row past the filter was joined and carried whole through the sort. ``order_by`` names
-        columns of ``t`` only and ends in a unique key, so both halves order the page alike."""
+        A page (``limit``) picks its ids first (:func:`.query.page_first`). ``order_by`` names columns of
+        ``t`` only and ends in a unique key, so both halves order the page alike."""
         if limit is None and not self.page.joins:
-            s = f"SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}"
-            if where:
-                s += f" WHERE {where}"
-            if order_by:
-                s += f" ORDER BY {order_by}"
-            if offset:
-                s += f" OFFSET {int(offset)}"
-            return s
-        chosen = f"SELECT t.id FROM {self.page.from_clause()}"
-        if where:
-            chosen += f" WHERE {where}"
-        if order_by:
-            chosen += f" ORDER BY {order_by}"
-        if limit is not None:
-            chosen += f" LIMIT {int(limit)}"
-        if offset:
-            chosen += f" OFFSET {int(offset)}"
-        s = (f"WITH _page AS ({chosen}) SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()} "
-             "WHERE t.id IN (SELECT id FROM _page)")
-        if order_by:
-            s += f" ORDER BY {order_by}"
-        return s
+            s = f"SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}" + clauses(where=where, order_by=order_by)
+            return s + f" OFFSET {int(offset)}" if offset else s
+        head, tail = page_first(self.page, where, order_by, limit, offset, self.sel.alias, order_by)
+        return f"{head}SELECT {', '.join(self.exprs)} FROM {self.sel.from_clause()}{tail}"
 
     def fetch(self, where: str = "", params: Sequence[Any] | None = None, order_by: str = "",
               limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:

@@ -156,3 +156,25 @@ class Selection:
             alias = self.lookup_alias(alias, f, key, target)
             m = schema.MODULES_BY_NAME[target]
         raise UnknownField(".".join(path), self.module.api_name)
+
+
+def clauses(where: str = "", group_by: str = "", order_by: str = "") -> str:
+    """`` WHERE ... GROUP BY ... ORDER BY ...``, each only when given."""
+    return "".join(f" {keyword} {text}" for keyword, text in (("WHERE", where), ("GROUP BY", group_by),
+                                                               ("ORDER BY", order_by)) if text)
+
+
+def page_first(page: Selection, where: str, page_order: str, limit: int | None, offset: int, row_alias: str,
+               row_order: str) -> tuple[str, str]:
+    """``(head, tail)`` of ``{head}SELECT <list> FROM <relation>{tail}``: a page's ids chosen first from
+    ``page`` (the module's rows and only the joins its filter and order need), and only those rows of the
+    relation (alias ``row_alias``) joined to the select list, in ``row_order``. One statement (a CTE),
+    so both halves read one snapshot; before, every row past the filter was joined and carried whole
+    through the sort. The two orders must rank the rows alike and end in a unique key."""
+    chosen = f"SELECT {page.alias}.id FROM {page.from_clause()}" + clauses(where=where, order_by=page_order)
+    if limit is not None:
+        chosen += f" LIMIT {int(limit)}"
+    if offset:
+        chosen += f" OFFSET {int(offset)}"
+    return f"WITH _page AS ({chosen}) ", f" WHERE {row_alias}.id IN (SELECT id FROM _page)" + clauses(
+        order_by=row_order)

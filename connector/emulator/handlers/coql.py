@@ -32,7 +32,7 @@ from ..coql_plan import Column, CoqlPlan, plan_coql
 from ..encoding import ScalarDecoder, scalar_converter
 from ..filters import LOOKUP_TYPES, compile_filter
 from ..http import Request, Response, route
-from ..query import Selection
+from ..query import Selection, clauses, page_first
 from ..store import Store, module_column, q
 from ..tokens import require_scope
 from ..zoho_errors import ZohoError, module_not_supported
@@ -140,10 +140,8 @@ class _Sql:
 def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
     """A plan as SQL. Column 0 of a record row is the record id.
 
-    A page of records is chosen first from the module's own rows and only the joins its filter and
-    order need (a CTE, so both halves read one snapshot), and only that page's rows are joined to
-    everything the select list names: a page past the first thousands of a large module no longer
-    joins and sorts every row after it."""
+    A page of records picks its ids first (:func:`..query.page_first`): the filter and the order are
+    compiled against a Selection of their own, whose joins are only those they need."""
     now = clock.now_naive()  # one instant for both halves: formulas such as Days_Open move with it
     sel = Selection(plan.module, now)
     out = _Select()
@@ -170,8 +168,7 @@ def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
         for col, desc in plan.order_by:
             order.append(_order(agg_sql[col.ident] if col.func else group_key[col.ident][0][0], desc))
         order += [_order(g, False) for g in group_sql]
-        clauses = (("WHERE", where), ("GROUP BY", ", ".join(group_sql)), ("ORDER BY", ", ".join(order)))
-        tail = "".join(f" {keyword} {text}" for keyword, text in clauses if text)
+        tail = clauses(where, ", ".join(group_sql), ", ".join(order))
         # the relation after every path_expr: the joins are known
         return _Sql(out, sel.from_clause(), "", tail + f" LIMIT {plan.limit + 1} OFFSET {plan.offset}", list(params))
     out.exprs.append(f"{sel.alias}.id")  # column 0: the record id
@@ -187,13 +184,7 @@ def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
             order.append(f"{s.alias}.id ASC")  # the tie-breaker: OFFSET pages are stable
         return ", ".join(order)
 
-    chosen = f"SELECT {page.alias}.id FROM "
-    page_order = ordering(page)
-    chosen += page.from_clause() + (f" WHERE {where}" if where else "") + f" ORDER BY {page_order}"
-    chosen += f" LIMIT {plan.limit + 1} OFFSET {plan.offset}"
-    record_order = ordering(sel)
-    head = f"WITH _page AS ({chosen}) "
-    tail = f" WHERE {sel.alias}.id IN (SELECT id FROM _page) ORDER BY {record_order}"
+    head, tail = page_first(page, where, ordering(page), plan.limit + 1, plan.offset, sel.alias, ordering(sel))
     return _Sql(out, sel.from_clause(), head, tail, list(params))
 
 
