@@ -5,7 +5,9 @@ thread as a :class:`KeyboardInterrupt` (:class:`Terminated` for SIGTERM) so that
 and every target stays resumable. Two things get in the way, and this module handles both:
 
 * DuckDB catches the signal while a statement runs and raises ``RuntimeError("Query
-  interrupted")`` instead, dropping the exception the Python handler raised;
+  interrupted")`` instead, dropping the exception the Python handler raised (or, when the
+  handler's exception ends a Python callback of DuckDB's, such as reading a registered Arrow
+  object, an ``InvalidInputException`` that names it);
   :func:`as_interrupt` turns that back into the interrupt it was, and
   :func:`received` says which signal it was when the CLI's handlers are installed;
 * worker threads (page prefetch, concurrent write batches, HTTP retry backoff) do not see
@@ -18,6 +20,7 @@ CLI all use it, and it imports nothing from them.
 
 from __future__ import annotations
 
+import re
 import signal
 
 _received: int | None = None
@@ -38,9 +41,16 @@ def received() -> int | None:
     return _received
 
 
+#: how DuckDB words a Python callback (reading a registered Arrow object) that the signal's exception ended
+_CALLBACK_INTERRUPTED = re.compile(r"failed: (KeyboardInterrupt|Terminated)\b")
+
+
 def _duckdb_interrupt(exc: BaseException) -> bool:
-    if type(exc).__name__ == "InterruptException" and type(exc).__module__.startswith(("duckdb", "_duckdb")):
+    from_duckdb = type(exc).__module__.startswith(("duckdb", "_duckdb"))
+    if from_duckdb and type(exc).__name__ == "InterruptException":
         return True
+    if from_duckdb and _CALLBACK_INTERRUPTED.search(str(exc)):
+        return True  # the signal arrived while DuckDB was in Python, reading a registered object's schema
     return isinstance(exc, RuntimeError) and str(exc).strip() in ("Query interrupted", "INTERRUPT Error: Interrupted!")
 
 

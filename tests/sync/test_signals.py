@@ -181,10 +181,31 @@ def _duckdb_interrupted() -> BaseException:
     raise AssertionError("the statement was not interrupted")
 
 
+def _duckdb_callback_interrupted() -> BaseException:
+    """What DuckDB raises when the signal's exception ends its read of a registered Arrow object (the
+    target registering a batch as Ctrl-C arrives)."""
+    class Interrupted:
+        def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+            raise KeyboardInterrupt
+
+    con = duckdb.connect()
+    try:
+        con.register("_zoho_batch", Interrupted())
+        con.execute("SELECT * FROM _zoho_batch").fetchall()
+    except BaseException as exc:  # noqa: BLE001 - the very object DuckDB raised is the point
+        return exc
+    finally:
+        con.close()
+    raise AssertionError("the read was not interrupted")
+
+
 @pytest.mark.parametrize(("make", "interrupt", "noted", "status"), [
     (lambda: RuntimeError("Query interrupted"), True, None, 130),  # what DuckDB raises on SIGINT
     (lambda: RuntimeError("Query interrupted"), True, signal.SIGTERM, 143),  # ... and on SIGTERM
     (_duckdb_interrupted, True, None, 130),
+    (_duckdb_callback_interrupted, True, None, 130),
+    (_duckdb_callback_interrupted, True, signal.SIGTERM, 143),
+    (lambda: duckdb.InvalidInputException("reading the schema failed: ValueError: bad"), False, None, 70),
     (KeyboardInterrupt, True, None, 130),
     (lambda: RuntimeError("something else"), False, None, 70),
     (lambda: ValueError("Query interrupted"), False, None, 70),
