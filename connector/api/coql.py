@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.http.client import ZohoHttp
+from connector.http.client import ZohoHttp, ZohoResponse
 
 MAX_LIMIT = 2_000
 MAX_OFFSET_PLUS_LIMIT = 100_000
@@ -20,3 +20,9 @@ def run(http: ZohoHttp, select_query: str) -> tuple[list[dict[str, Any]], bool]:
     if r.empty:
         return [], False
     return list(r.body.get("data", [])), bool(r.body.get("info", {}).get("more_records"))
+
+
+def ask(http: ZohoHttp, select_query: str) -> ZohoResponse:
+    """One COQL statement's answer with its bytes undecoded (``content``; ``body`` decodes on first use)."""
+    return http.post("/coql", json={"select_query": select_query}, idempotent=True, kind="coql",
+                     what="COQL query", raw=True)

@@ -106,6 +106,32 @@ def round_robin(slices: list[Callable[[], Iterator[T]]], threaded: bool = False,
         cancel.set()  # threads stop sending and end; a call in flight is not waited for
 
 
+def one_ahead(items: Iterator[T], name: str = "zoho-next-page") -> Iterator[T]:
+    """``items``, the next one already being made on a thread of its own while the caller works on this one.
+
+    For a slice whose pages come over the network and are then decoded: the next page's call goes out
+    before this page is converted, instead of after. The thread carries the caller's context, so a stop
+    that reaches the caller's calls (``cancellable``) reaches it too; a caller that stops early does not
+    wait for the item in the making.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    ctx = copy_context()
+
+    def make() -> object:
+        return ctx.run(next, items, _END)
+
+    try:
+        pending = pool.submit(make)
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = pool.submit(make)
+            yield item  # type: ignore[misc]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def read_ahead(make: Callable[[], Iterator[T]], buffer: int = 1) -> Iterator[T]:
     """``make()``'s items, produced on a thread of their own while the caller works on the ones before.
 

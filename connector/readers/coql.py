@@ -16,21 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from itertools import chain
 
 import pyarrow as pa
 
-from connector.api import coql as api
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
+from connector.schema.json_page import PageDecoder, RecordPage
 
 from .base import ReaderContext, heavy_slots, resolve_columns
-from .concurrent import round_robin
+from .concurrent import one_ahead, round_robin
 from .coql_slices import Slice, first_pages, plan
 from .dialects import COQL
 from .dialects.coql import MAX_LIMIT, CoqlQuery
 from .names import LookupNames
-from .paging import CoqlKeysetPaginator, first_coql_page
+from .paging import CoqlKeysetPaginator, coql_page, first_coql_page
 from .records_only import complete, split_columns
 
 
@@ -70,19 +70,22 @@ class CoqlReader:
         module_fields = [ts.by_name[c].field for c in cols if ts.by_name[c].part == "module"]
         names = LookupNames(self.ctx) if module_fields else None
 
-        def convert(rows: list[dict[str, Any]]) -> pa.RecordBatch:
-            if names is not None:
-                names.fill_record_modules(module, module_fields, rows)
+        def convert(page: RecordPage) -> pa.RecordBatch:
+            if names is None:
+                return page.to_batch(ts, cols)
+            rows = page.records
+            names.fill_record_modules(module, module_fields, rows)
             return records_to_batch(ts, cols, rows)
 
         query = CoqlQuery(module, tuple(ts.fields_for(cols) or ["id"]), where_parts(pd), upto_id=upto_id)
+        decoder = PageDecoder.for_columns(ts, cols)  # json with polymorphic names: their rows are filled in
         limit = pd.limit if (pd.exact and pd.limit is not None) else None
         if pd.order_by and limit is not None and limit <= MAX_LIMIT:
             # One sorted call; id last, so rows tied on the keys come in one order.
-            rows, _ = api.run(self.ctx.http, CoqlQuery(module, query.fields, query.where, after_id, upto_id,
-                                                       (*pd.order_by, ("id", True)), limit).text())
-            if rows:
-                yield convert(rows)
+            page = coql_page(self.ctx.http, CoqlQuery(module, query.fields, query.where, after_id, upto_id,
+                                                      (*pd.order_by, ("id", True)), limit).text(), decoder)
+            if page:
+                yield convert(page)
             return
         # A whole read (no LIMIT, no upper bound) whose size the caller knows goes on, after its first page, in
         # id slices read at once within the connection's heavy slots (COQL is heavy), for the same pages;
@@ -90,21 +93,21 @@ class CoqlReader:
         whole = pd.expected_rows if split and limit is None and upto_id is None else None
         known = whole if names is None else None
         pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already, first_page=first_coql_page(whole))
-        for rows in self._pages(query, pager):
-            yield convert(rows)
+        for page in self._pages(query, pager, decoder):
+            yield convert(page)
             self.ctx.report(module, pager.rows.fetched)
             if known is not None and pager.has_next_page and heavy_slots(self.ctx) > 1:
                 starts = plan(known - pager.rows.fetched, heavy_slots(self.ctx))
                 if len(starts) > 1:
-                    yield from self._split(module, query, pager, starts, convert)
+                    yield from self._split(module, query, pager, starts, decoder, convert)
                     return
                 known = None
 
-    def _pages(self, query: CoqlQuery, pager: CoqlKeysetPaginator) -> Iterator[list[dict[str, Any]]]:
+    def _pages(self, query: CoqlQuery, pager: CoqlKeysetPaginator, decoder: PageDecoder
+               ) -> Iterator[RecordPage]:
         """Keyset pages of ``query`` until a short page, the LIMIT, or its upper bound (no empty call past it)."""
         while pager.has_next_page:
-            rows, more = api.run(self.ctx.http, pager.update_request(query).text())
-            kept = pager.update_state(rows, more)
+            kept = pager.update_state(coql_page(self.ctx.http, pager.update_request(query).text(), decoder))
             if not kept:
                 return
             yield kept
@@ -112,24 +115,27 @@ class CoqlReader:
                 return  # the range's last record: asking again would only find nothing
 
     def _split(self, module: str, query: CoqlQuery, pager: CoqlKeysetPaginator, starts: list[int],
-               convert: Callable[[list[dict[str, Any]]], pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+               decoder: PageDecoder, convert: Callable[[RecordPage], pa.RecordBatch]
+               ) -> Iterator[pa.RecordBatch]:
         """The rest of the read (``id > pager.after_id``): its slices at once, their batches in a fixed order."""
         fetched = pager.rows.fetched
-        slices = first_pages(self.ctx, query, pager.after_id, starts)
-        for batch in round_robin([self._slice(query, s, convert) for s in slices]):
+        slices = first_pages(self.ctx, query, pager.after_id, starts, decoder)
+        for batch in round_robin([self._slice(query, s, decoder, convert) for s in slices]):
             fetched += batch.num_rows
             yield batch
             self.ctx.report(module, fetched)
 
-    def _slice(self, query: CoqlQuery, part: Slice, convert: Callable[[list[dict[str, Any]]], pa.RecordBatch]
-               ) -> Callable[[], Iterator[pa.RecordBatch]]:
+    def _slice(self, query: CoqlQuery, part: Slice, decoder: PageDecoder,
+               convert: Callable[[RecordPage], pa.RecordBatch]) -> Callable[[], Iterator[pa.RecordBatch]]:
         """One slice: the rows its first page brought, then its next pages of 2,000 up to its upper bound."""
         def read() -> Iterator[pa.RecordBatch]:
-            if part.rows:
-                yield convert(part.rows)
             if part.done or not part.rows:
+                if part.rows:
+                    yield convert(part.rows)
                 return
-            pager = CoqlKeysetPaginator(None, after_id=str(part.rows[-1]["id"]), first_page=MAX_LIMIT)
-            for rows in self._pages(replace(query, upto_id=part.upto), pager):
-                yield convert(rows)
+            pager = CoqlKeysetPaginator(None, after_id=part.rows.ids[-1], first_page=MAX_LIMIT)
+            # each page's next call is on the wire while the page is converted
+            pages = chain([part.rows], self._pages(replace(query, upto_id=part.upto), pager, decoder))
+            for page in one_ahead(pages):
+                yield convert(page)
         return read

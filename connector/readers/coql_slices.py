@@ -35,11 +35,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from connector.api import coql as api
+from connector.schema.json_page import PageDecoder, RecordPage
 
 from .base import ReaderContext
 from .concurrent import at_once
 from .dialects.coql import MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT, CoqlQuery
+from .paging import coql_page
 
 Row = dict[str, Any]
 #: pages a slice may hold: the next slice's first page is then within an offset of 100,000 of this one's
@@ -76,19 +77,20 @@ class Slice:
 
     after: str | None
     upto: str | None
-    rows: list[Row]
+    rows: RecordPage
     #: its first page ended the range (short, or reached ``upto``): nothing more to ask
     done: bool
 
 
 def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts: Sequence[int],
-                page: int = MAX_LIMIT) -> list[Slice]:
+                decoder: PageDecoder | None = None, page: int = MAX_LIMIT) -> list[Slice]:
     """Every slice's first page, asked at once (in waves where an offset would pass 100,000), as slices.
 
-    ``query``: the read (its fields and WHERE); ``after``: the last id read. Slice 0's first page is the
+    ``query``: the read (its fields and WHERE); ``after``: the last id read; ``decoder``: the read's
+    (:class:`~connector.schema.json_page.PageDecoder`; None: by ``json``). Slice 0's first page is the
     keyset page ``id > after``; slice ``j``'s starts at position ``starts[j] - 1`` (the overlap row).
     """
-    got: dict[int, list[Row]] = {}
+    got: dict[int, RecordPage] = {}
     anchors: list[tuple[int, str | None]] = [(-1, after)]  # (position, id): rows after it are counted from it
     todo = list(range(len(starts)))
     while todo:
@@ -103,43 +105,40 @@ def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts:
                                     order_by=(("id", True),))))
         if not wave:
             break  # no anchor within reach (the plan keeps every start within one): the slice before goes on
-        for (j, _), rows in zip(wave, _run_all(ctx, [q for _, q in wave]), strict=True):
+        for (j, _), rows in zip(wave, _run_all(ctx, [q for _, q in wave], decoder), strict=True):
             got[j] = rows
             if rows:
-                anchors.append((max(starts[j] - 1, 0) + len(rows) - 1, str(rows[-1]["id"])))
+                anchors.append((max(starts[j] - 1, 0) + len(rows) - 1, rows.ids[-1]))
         todo = todo[len(wave):]
         if any(not got[j] for j, _ in wave):
             break  # a page found nothing: the module ends before it, the later slices hold nothing
-    return _slices(after, [got.get(j, []) for j in range(len(starts))], page)
+    return _slices(after, [got.get(j) or RecordPage([]) for j in range(len(starts))], page)
 
 
-def _slices(after: str | None, pages: list[list[Row]], page: int) -> list[Slice]:
+def _slices(after: str | None, pages: list[RecordPage], page: int) -> list[Slice]:
     """The first pages as slices: each one's first row bounds the slice before it; later rows cut at it."""
     bounds: list[str] = []
     for rows in pages[1:]:
-        if not rows or (bounds and int(rows[0]["id"]) <= int(bounds[-1])) \
-                or (after is not None and int(rows[0]["id"]) <= int(after)):
+        if not rows or (bounds and int(rows.ids[0]) <= int(bounds[-1])) \
+                or (after is not None and int(rows.ids[0]) <= int(after)):
             break  # the module ends before this slice (or the ids did not rise): the slice before goes on
-        bounds.append(str(rows[0]["id"]))
+        bounds.append(rows.ids[0])
     out: list[Slice] = []
     lower = after
     for j in range(len(bounds) + 1):
         upto = bounds[j] if j < len(bounds) else None
         asked = pages[j]
         own = asked if j == 0 else asked[1:]  # the overlap row is the slice before's last
-        kept = own if upto is None else [r for r in own if int(r["id"]) <= int(upto)]
+        kept = own if upto is None else own[:sum(1 for i in own.ids if int(i) <= int(upto))]  # ids rise
         done = len(asked) < page or len(kept) < len(own) or (upto is not None and bool(kept)
-                                                              and str(kept[-1]["id"]) == upto)
+                                                              and kept.ids[-1] == upto)
         out.append(Slice(lower, upto, kept, done))
         lower = upto
     return out
 
 
-def _run_all(ctx: ReaderContext, queries: list[CoqlQuery]) -> list[list[Row]]:
-    """Each query's rows, the queries sent at once (the HTTP client's heavy slots bound them)."""
-    return at_once([partial(_rows, ctx, q) for q in queries], len(queries), "zoho-first-pages")
-
-
-def _rows(ctx: ReaderContext, query: CoqlQuery) -> list[Row]:
-    return api.run(ctx.http, query.text())[0]
+def _run_all(ctx: ReaderContext, queries: list[CoqlQuery], decoder: PageDecoder | None) -> list[RecordPage]:
+    """Each query's page, the queries sent at once (the HTTP client's heavy slots bound them)."""
+    return at_once([partial(coql_page, ctx.http, q.text(), decoder) for q in queries], len(queries),
+                   "zoho-first-pages")
 

@@ -26,13 +26,34 @@ may cut the last page). The limits each paginator pages around are Zoho's:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
+from connector.api import coql as coql_api
 from connector.api.records import MAX_PER_PAGE, PAGE_TOKEN_LIMIT, Page
+from connector.http.client import ZohoHttp
+from connector.schema.json_page import PageDecoder, RecordPage
 
 from .dialects.coql import MAX_LIMIT, CoqlQuery
 
 Row = dict[str, Any]
+
+
+class _Cuttable(Protocol):
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: slice, /) -> Self: ...
+
+
+R = TypeVar("R", bound=_Cuttable)
+
+
+def coql_page(http: ZohoHttp, select_query: str, decoder: PageDecoder | None = None) -> RecordPage:
+    """One COQL statement's page, decoded by ``decoder`` (Arrow where the values allow:
+    :mod:`connector.schema.json_page`), by ``json`` without one; a 204 is an empty page."""
+    r = coql_api.ask(http, select_query)
+    if r.empty:
+        return RecordPage([])
+    return (decoder or PageDecoder(None)).page(r.content, lambda: r.body)
 
 #: COQL charges 1 credit up to LIMIT 200 and 3 up to 2,000 (search-and-coql.md B.7): most filtered
 #: reads and deltas are small, so a keyset read starts with a 200-row call
@@ -69,7 +90,7 @@ class RowLimit:
     def reached(self) -> bool:
         return self.limit is not None and self.fetched >= self.limit
 
-    def take(self, rows: list[Row]) -> list[Row]:
+    def take(self, rows: R) -> R:
         room = self.room
         kept = rows if room is None else rows[:room]
         self.fetched += len(kept)
@@ -128,15 +149,15 @@ class CoqlKeysetPaginator:
     def update_request(self, query: CoqlQuery) -> CoqlQuery:
         return replace(query, after_id=self.after_id, limit=self.want, order_by=(("id", True),))
 
-    def update_state(self, rows: list[Row], more: bool) -> list[Row]:
+    def update_state(self, rows: RecordPage) -> RecordPage:
         asked = self.want
         kept = self.rows.take(rows)
         if not kept:
             self.has_next_page = False
             return kept
-        self.after_id = str(kept[-1]["id"])
+        self.after_id = kept.ids[-1]
         self.want = self._want(self.page)
-        self.has_next_page = self.want > 0 and (len(rows) >= asked or more)
+        self.has_next_page = self.want > 0 and (len(rows) >= asked or rows.more)
         return kept
 
 

@@ -157,21 +157,30 @@ def _column(ts: TableSchema, col: Column, records: list[dict[str, Any]]) -> pa.A
         get = _lookup_getter(col)
         return pa.array([get(r) for r in records], type=col.arrow)
     key = col.field
+    return column_from_values(ts, col, [r.get(key) for r in records])
+
+
+def column_from_values(ts: TableSchema, col: Column, raw: list[Any]) -> pa.Array:
+    """One column from its JSON values (a field's own values, not a lookup's parts)."""
     whole = _whole(col.arrow) if col.value_type != "tag" else None
-    if whole is not None:
-        raw = [r.get(key) for r in records]
-        if "" not in raw:  # Zoho's empty value; the value-by-value path makes it null
-            try:
-                return whole(raw)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError,
-                    OverflowError):
-                pass  # not all as Arrow takes them: value by value below, with its own rules and errors
+    if whole is not None and "" not in raw:  # Zoho's empty value; the value-by-value path makes it null
+        try:
+            return whole(raw)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError,
+                OverflowError):
+            pass  # not all as Arrow takes them: value by value below, with its own rules and errors
     conv = value_converter(col)
     try:
-        values = [conv(r.get(key)) for r in records]
+        values = [conv(v) for v in raw]
     except (ValueError, TypeError, InvalidOperation) as exc:
-        raise ConversionError(f"{ts.module}.{key}: cannot read a value as {col.arrow}: {exc}") from None
+        raise ConversionError(f"{ts.module}.{col.field}: cannot read a value as {col.arrow}: {exc}") from None
     return pa.array(values, type=col.arrow)
+
+
+def lookup_part(values: pa.StructArray, part: str) -> pa.Array:
+    """A lookup's ``id`` or ``name`` from its ``{"id", "name"}`` values as Arrow holds them (null where the
+    lookup is), as :func:`_lookup_getter` takes them from dicts."""
+    return values.flatten()[values.type.get_field_index(part)]
 
 
 def records_to_batch(ts: TableSchema, columns: list[str], records: list[dict[str, Any]]) -> pa.RecordBatch:

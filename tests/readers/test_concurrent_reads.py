@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from connector.emulator import Emulator
 from connector.model import Pushdown
-from connector.readers.concurrent import read_ahead, round_robin
+from connector.readers.concurrent import one_ahead, read_ahead, round_robin
 from connector.readers.coql import CoqlReader
 from connector.readers.rest import RestReader
 from connector.session import ZohoSession
@@ -198,6 +199,55 @@ def test_read_ahead_hands_an_error_on_and_stops_when_the_caller_does() -> None:
     seen = len(ran)
     threading.Event().wait(0.3)
     assert len(ran) <= seen + 1  # told to end: its one waiting item is dropped, no more are made
+
+
+def test_one_ahead_makes_the_next_item_while_the_caller_works_on_this_one() -> None:
+    """A slice's next page is asked for while its page is converted: item k+1 is being made (on another
+    thread, in the caller's context) before the caller is done with item k, and never two ahead."""
+    marker: ContextVar[str] = ContextVar("marker", default="")
+    marker.set("the caller's")
+    started: list[int] = []
+    contexts: set[str] = set()
+    next_started = threading.Event()
+
+    def items() -> Iterator[int]:
+        for k in range(4):
+            started.append(k)
+            contexts.add(marker.get())
+            if k == 1:
+                next_started.set()
+            yield k
+
+    got = []
+    for k in one_ahead(items()):
+        if k == 0:
+            assert next_started.wait(5)  # item 1 is made while the caller holds item 0 ...
+            assert started == [0, 1]  # ... and not item 2
+        got.append(k)
+    assert got == [0, 1, 2, 3] and contexts == {"the caller's"}
+
+
+def test_one_ahead_hands_an_error_on_and_a_caller_that_stops_does_not_wait() -> None:
+    def bad() -> Iterator[int]:
+        yield 1
+        raise RuntimeError("no answer")
+
+    with pytest.raises(RuntimeError, match="no answer"):
+        list(one_ahead(bad()))
+    release = threading.Event()
+    made: list[int] = []
+
+    def slow() -> Iterator[int]:
+        yield 1
+        release.wait(5)  # the next item takes long: the caller that stops does not wait for it
+        made.append(2)
+        yield 2
+
+    gen = one_ahead(slow())
+    assert next(gen) == 1
+    gen.close()
+    assert made == []
+    release.set()
 
 
 def test_a_rest_read_of_known_size_asks_its_numbered_pages_at_once(slow_org: Emulator) -> None:

@@ -19,6 +19,7 @@ from connector.readers.paging import (
     RowLimit,
     SearchPaginator,
 )
+from connector.schema.json_page import RecordPage
 
 
 def rows(first: int, n: int) -> list[dict[str, Any]]:
@@ -70,20 +71,20 @@ def test_coql_keyset_starts_cheap_then_pages_by_2000_after_the_last_id() -> None
     base = CoqlQuery("Leads", ("id",), ("Amount > 5",), upto_id="5843104000000099999")
     first = pager.update_request(base)
     assert (first.limit, first.after_id, first.upto_id) == (200, None, "5843104000000099999")
-    pager.update_state(rows(0, 200), True)
+    pager.update_state(RecordPage(rows(0, 200), more=True))
     second = pager.update_request(base)
     assert (second.limit, second.after_id) == (2000, rows(199, 1)[0]["id"])
     assert second.text().endswith("and (id > 5843104000000000199)) and (id <= 5843104000000099999)) "
                                   "order by id asc limit 2000")
-    pager.update_state(rows(200, 1500), False)  # a short page without more_records: the end
+    pager.update_state(RecordPage(rows(200, 1500), more=False))  # a short page without more_records: the end
     assert not pager.has_next_page and pager.rows.fetched == 1700
 
 
 def test_coql_keyset_goes_on_after_a_short_page_that_says_more() -> None:
     pager = CoqlKeysetPaginator()
-    pager.update_state(rows(0, 150), True)
+    pager.update_state(RecordPage(rows(0, 150), more=True))
     assert pager.has_next_page
-    pager.update_state([], False)
+    pager.update_state(RecordPage([]))
     assert not pager.has_next_page
 
 
@@ -99,7 +100,7 @@ def test_coql_keyset_asks_only_for_rows_an_exact_limit_allows(limit: int, alread
     while pager.has_next_page:
         want = pager.update_request(CoqlQuery("Leads")).limit or 0
         got.append(want)
-        pager.update_state(rows(at, want), True)
+        pager.update_state(RecordPage(rows(at, want), more=True))
         at += want
     assert got == asks
 
