@@ -147,8 +147,9 @@ class Source(ABC):
         """Independent calls (file downloads) the source serves at once (Zoho: the connection's MaxConcurrency)."""
         return 1
 
-    def read_ahead(self) -> int:
-        """Modules the runner may read ahead of the one it writes (0: none; see ``prefetch.py``)."""
+    def read_ahead(self, deltas_only: bool = False) -> int:
+        """Modules the runner may read ahead of the one it writes (0: none; see ``prefetch.py``);
+        ``deltas_only``: every module of the run is an incremental read (small, so more may wait read)."""
         return 0
 
     def delta_ahead(self, module: str) -> bool:

@@ -418,11 +418,13 @@ class ZohoSource(Source):
     def concurrency(self) -> int:
         return self.session.config.max_concurrency
 
-    def read_ahead(self) -> int:
+    def read_ahead(self, deltas_only: bool = False) -> int:
         config = self.session.config
         if config.credit_budget or config.credit_budget_per_day:
             return 0  # a budget is spent in module order, so that where it stops, whole modules are kept
-        return min(MAX_READ_AHEAD, config.max_concurrency // 2)
+        # A full read holds up to BUFFER batches of a module's rows in memory while it waits; a delta is a
+        # few pages, and an org's modules are many: its reads wait on their calls, not on memory.
+        return config.max_concurrency // 2 if deltas_only else min(MAX_READ_AHEAD, config.max_concurrency // 2)
 
     def delta_ahead(self, module: str) -> bool:
         """Every module: its reads are calls, and the rows that vanished with a parent are settled against
