@@ -165,3 +165,16 @@ def test_a_read_waiting_for_another_stops_when_the_run_closes() -> None:
     assert not child.thread.is_alive()
     with pytest.raises(Exception, match="stopped"):
         child.head.result()
+
+
+@pytest.mark.parametrize(("extra", "full", "deltas"), [
+    (";MaxConcurrency=20", 8, 10),  # a full read holds batches in memory: at most 8 wait read
+    (";MaxConcurrency=25", 8, 12),  # a delta is a few pages: half the connection's calls
+    (";MaxConcurrency=4", 2, 2),
+    (";MaxConcurrency=20;CreditBudget=500", 0, 0),  # a budget is spent in module order: nothing ahead
+])
+def test_an_incremental_run_reads_more_modules_ahead_than_a_full_load(emulator, extra, full, deltas) -> None:
+    from connector.sync.backends import open_source
+
+    with open_source(emulator.connection_string + extra) as source:
+        assert (source.read_ahead(), source.read_ahead(deltas_only=True)) == (full, deltas)
