@@ -26,7 +26,7 @@ from connector.schema.json_page import PageDecoder, RecordPage
 
 from .base import ReaderContext, heavy_slots, resolve_columns
 from .concurrent import one_ahead, round_robin
-from .coql_slices import Slice, first_pages, plan
+from .coql_slices import Slice, first_pages, plan, plan_after_head
 from .dialects import COQL
 from .dialects.coql import MAX_LIMIT, CoqlQuery
 from .names import LookupNames
@@ -93,6 +93,12 @@ class CoqlReader:
         whole = pd.expected_rows if split and limit is None and upto_id is None else None
         known = whole if names is None else None
         pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already, first_page=first_coql_page(whole))
+        if known is not None and heavy_slots(self.ctx) > 2:
+            # the first page's cheap LIMIT and the slices after it asked at once, for no credit more
+            starts = plan_after_head(known - pager.rows.fetched, pager.want, heavy_slots(self.ctx) - 1)
+            if starts:
+                yield from self._split(module, query, pager, starts, decoder, convert, head=pager.want)
+                return
         for page in self._pages(query, pager, decoder):
             yield convert(page)
             self.ctx.report(module, pager.rows.fetched)
@@ -115,11 +121,12 @@ class CoqlReader:
                 return  # the range's last record: asking again would only find nothing
 
     def _split(self, module: str, query: CoqlQuery, pager: CoqlKeysetPaginator, starts: list[int],
-               decoder: PageDecoder, convert: Callable[[RecordPage], pa.RecordBatch]
+               decoder: PageDecoder, convert: Callable[[RecordPage], pa.RecordBatch], head: int = 0
                ) -> Iterator[pa.RecordBatch]:
-        """The rest of the read (``id > pager.after_id``): its slices at once, their batches in a fixed order."""
+        """The rest of the read (``id > pager.after_id``): its slices at once, their batches in a fixed order;
+        ``head``: the read's first page (that many rows) is one of them (:func:`.coql_slices.plan_after_head`)."""
         fetched = pager.rows.fetched
-        slices = first_pages(self.ctx, query, pager.after_id, starts, decoder)
+        slices = first_pages(self.ctx, query, pager.after_id, starts, decoder, head=head)
         for batch in round_robin([self._slice(query, s, decoder, convert) for s in slices]):
             fetched += batch.num_rows
             yield batch

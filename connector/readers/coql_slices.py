@@ -82,16 +82,40 @@ class Slice:
     done: bool
 
 
+def plan_after_head(left: int, head: int, slots: int, page: int = MAX_LIMIT) -> list[int]:
+    """The slices of a read of ``left`` rows that are asked together with its first page of ``head`` rows
+    (a cheap LIMIT), for no credit more than reading that page first: their starts counted from the head's
+    last row, which is the first slice's overlap row (so every slice, the first too, starts one row early
+    and the head's bound is an id that exists). ``[]``: read the head first, then split (:func:`plan`).
+
+    The rows after the head's last row, that row included, are read in the pages a serial read of them
+    makes; that is the serial read's count of pages after the head unless the rows after the head fill
+    their last page but one row (then the overlap row would add a page), which is left to the head-first way.
+    """
+    rest = left - head
+    if head >= page or rest <= 0 or slots < 1 or rest % page == page - 1:
+        return []
+    return plan(rest + 1, slots, page)
+
+
 def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts: Sequence[int],
-                decoder: PageDecoder | None = None, page: int = MAX_LIMIT) -> list[Slice]:
+                decoder: PageDecoder | None = None, page: int = MAX_LIMIT, head: int = 0) -> list[Slice]:
     """Every slice's first page, asked at once (in waves where an offset would pass 100,000), as slices.
 
     ``query``: the read (its fields and WHERE); ``after``: the last id read; ``decoder``: the read's
     (:class:`~connector.schema.json_page.PageDecoder`; None: by ``json``). Slice 0's first page is the
     keyset page ``id > after``; slice ``j``'s starts at position ``starts[j] - 1`` (the overlap row).
+
+    ``head``: a first page of that many rows (``id > after``) goes out with the first wave and is a slice
+    of its own, before the others; ``starts`` then count from its last row (:func:`plan_after_head`), and
+    slice 0 starts at that row, one row early like the others.
     """
     got: dict[int, RecordPage] = {}
-    anchors: list[tuple[int, str | None]] = [(-1, after)]  # (position, id): rows after it are counted from it
+    # (position, id): rows after the id are counted from the position; with a head, position 0 is its last row
+    anchors: list[tuple[int, str | None]] = [(-head if head else -1, after)]
+    first: list[CoqlQuery] = [replace(query, after_id=after, upto_id=None, limit=head, offset=0,
+                                      order_by=(("id", True),))] if head else []
+    heads: list[RecordPage] = []
     todo = list(range(len(starts)))
     while todo:
         wave: list[tuple[int, CoqlQuery]] = []
@@ -105,18 +129,27 @@ def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts:
                                     order_by=(("id", True),))))
         if not wave:
             break  # no anchor within reach (the plan keeps every start within one): the slice before goes on
-        for (j, _), rows in zip(wave, _run_all(ctx, [q for _, q in wave], decoder), strict=True):
+        answers = _run_all(ctx, [*first, *(q for _, q in wave)], decoder)
+        heads += answers[:len(first)]
+        answers, first = answers[len(first):], []
+        for (j, _), rows in zip(wave, answers, strict=True):
             got[j] = rows
             if rows:
                 anchors.append((max(starts[j] - 1, 0) + len(rows) - 1, rows.ids[-1]))
         todo = todo[len(wave):]
         if any(not got[j] for j, _ in wave):
             break  # a page found nothing: the module ends before it, the later slices hold nothing
-    return _slices(after, [got.get(j) or RecordPage([]) for j in range(len(starts))], page)
+    pages = [got.get(j) or RecordPage([]) for j in range(len(starts))]
+    if not head:
+        return _slices(after, pages, page)
+    if first:  # no wave went out (none could): the head alone
+        heads = _run_all(ctx, first, decoder)
+    return _slices(after, [*heads, *pages], page, head)
 
 
-def _slices(after: str | None, pages: list[RecordPage], page: int) -> list[Slice]:
-    """The first pages as slices: each one's first row bounds the slice before it; later rows cut at it."""
+def _slices(after: str | None, pages: list[RecordPage], page: int, head: int = 0) -> list[Slice]:
+    """The first pages as slices: each one's first row bounds the slice before it; later rows cut at it.
+    ``head``: ``pages[0]`` asked that many rows (else ``page``)."""
     bounds: list[str] = []
     for rows in pages[1:]:
         if not rows or (bounds and int(rows.ids[0]) <= int(bounds[-1])) \
@@ -130,8 +163,8 @@ def _slices(after: str | None, pages: list[RecordPage], page: int) -> list[Slice
         asked = pages[j]
         own = asked if j == 0 else asked[1:]  # the overlap row is the slice before's last
         kept = own if upto is None else own[:sum(1 for i in own.ids if int(i) <= int(upto))]  # ids rise
-        done = len(asked) < page or len(kept) < len(own) or (upto is not None and bool(kept)
-                                                              and kept.ids[-1] == upto)
+        done = len(asked) < (head or page if j == 0 else page) or len(kept) < len(own) \
+            or (upto is not None and bool(kept) and kept.ids[-1] == upto)
         out.append(Slice(lower, upto, kept, done))
         lower = upto
     return out

@@ -19,7 +19,7 @@ from connector.emulator import Emulator
 from connector.http.credits import coql_credits
 from connector.model import Pushdown
 from connector.readers.coql import CoqlReader
-from connector.readers.coql_slices import REACH_PAGES, plan
+from connector.readers.coql_slices import REACH_PAGES, plan, plan_after_head
 from connector.readers.paging import first_coql_page
 from connector.session import ZohoSession
 
@@ -62,12 +62,13 @@ def test_a_split_read_costs_no_more_than_the_serial_read(org: tuple[Emulator, li
     assert sorted(split, key=lambda r: int(r["id"])) == serial  # the same rows, values included
     assert many["credits"] <= one["credits"] and many["calls"] <= one["calls"]
     assert one["peak_heavy"] == 1 and many["rejected"] == one["rejected"] == 0
-    slices = len(plan(n - 200, 10))  # after the first page of 200
     assert many["peak_heavy"] <= 10
-    if slices >= 3:
-        assert many["peak_heavy"] >= 2  # the slices' first pages went out together
     if n == 6_199:
-        assert slices == 1  # the last page has no room for an overlap row: read in turn
+        # the rows after the first page fill their last page but one: the first page goes first, and then
+        # the last page has no room for an overlap row: read in turn
+        assert plan_after_head(n, 200, 9) == [] and len(plan(n - 200, 10)) == 1
+    else:
+        assert many["peak_heavy"] >= 2  # the first page of 200 went out with the slices' first pages
 
 
 def test_a_stale_count_never_changes_the_answer(org: tuple[Emulator, list[str]]) -> None:
@@ -99,6 +100,30 @@ def test_the_plan_makes_the_serial_reads_pages(left: int, slots: int) -> None:
     last = (left - starts[-1] + 1) // PAGE + 1
     assert sum(sizes) + last == serial_pages(left)
     assert all(1 <= k <= REACH_PAGES for k in sizes) and last >= 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 3_000_000), st.integers(1, 12), st.sampled_from([200, 1_000]))
+def test_a_head_asked_with_the_slices_makes_the_serial_reads_pages(left: int, slots: int, head: int) -> None:
+    starts = plan_after_head(left, head, slots)
+    if not starts:
+        assert left <= head or (left - head) % PAGE == PAGE - 1 or slots < 1
+        return
+    # The head, then the rows from its last one (an overlap row for slice 0) in the plan's pages, which are a
+    # serial read's of them: as many as a serial read of the rows after the head makes.
+    assert starts == plan(left - head + 1, slots)
+    assert serial_pages(left - head + 1) == serial_pages(left - head)
+
+
+@pytest.mark.parametrize(("left", "head", "slots", "want"), [
+    (200, 200, 9, []),  # nothing after the head
+    (2_500, 200, 9, [0, 2_000]),  # 2,301 rows from the head's last: two slices, 1,999 + 301 of their own
+    (6_199, 200, 9, []),  # the 5,999 rows after the head fill their last page but one: head first
+    # 49,801 rows from the head's last: 25 pages over 9 slices (2, 2, then 3 each), as a serial read of them
+    (50_000, 200, 9, [0, 4_000, 7_999, 13_998, 19_997, 25_996, 31_995, 37_994, 43_993]),
+])
+def test_plan_after_head_table(left: int, head: int, slots: int, want: list[int]) -> None:
+    assert plan_after_head(left, head, slots) == want
 
 
 @pytest.mark.parametrize(("left", "slots", "want"), [
