@@ -87,8 +87,10 @@ class Source(ABC):
         """
 
     @abstractmethod
-    def ids(self, module: str) -> set[str]:
-        """Every id the module has now (deletions are found by comparing these with the target's)."""
+    def ids(self, module: str, expected: int | None = None) -> set[str]:
+        """Every id the module has now (deletions are found by comparing these with the target's);
+        ``expected``: about how many (the rows the target held after the last run), for a source whose
+        listing goes faster when it knows (a guess that is wrong costs at most a few calls, never an id)."""
 
     @abstractmethod
     def now(self) -> datetime:

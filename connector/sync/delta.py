@@ -48,10 +48,11 @@ def deleted_ids(source: Source, module: str, state: ModuleState) -> tuple[list[s
     """Ids the source lists as gone since the module's last run, and its every id when others may have gone
     unlisted (to be compared with the target's: :meth:`DeltaStart.settle`)."""
     listed = source.deleted_ids(module, state.deleted_since)
+    expected = state.rows or None  # the rows the target held after the last run: about the source's count
     if listed is None:  # files and DuckDB keep no deletion log: whatever the target has and the source lacks
-        return [], frozenset(source.ids(module))
+        return [], frozenset(source.ids(module, expected))
     if source.cascade_suspected(module, state.deleted_since):  # rows that went with a parent, unlisted
-        return sorted(set(listed)), frozenset(source.ids(module))
+        return sorted(set(listed)), frozenset(source.ids(module, expected))
     return sorted(set(listed)), None
 
 

@@ -160,7 +160,7 @@ class FileTarget(FileDir, Target):
                                      hint="remove the module's entry to reload it") from None
         return out
 
-    def ids(self, module: str) -> set[str]:
+    def ids(self, module: str, expected: int | None = None) -> set[str]:
         return _ids_of(self.tables(module, ["id"]))
 
     def save_users(self, users: list[dict[str, Any]]) -> None:
@@ -392,7 +392,7 @@ class FileSource(FileDir, Source):
                 t = t.select([c for c in wanted if c in t.column_names])
             yield from t.to_batches()
 
-    def ids(self, module: str) -> set[str]:
+    def ids(self, module: str, expected: int | None = None) -> set[str]:
         return _ids_of(self.tables(module, ["id"]))
 
     def users(self) -> list[dict[str, Any]]:

@@ -101,7 +101,7 @@ class DuckDBSource(Source):
             if batch.num_rows:
                 yield from conform(batch, target).to_batches()
 
-    def ids(self, module: str) -> set[str]:
+    def ids(self, module: str, expected: int | None = None) -> set[str]:
         return {r[0] for r in self.con.execute(f"SELECT id FROM {q(module)}").fetchall() if r[0] is not None}
 
     def users(self) -> list[dict[str, Any]]:

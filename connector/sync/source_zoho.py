@@ -351,17 +351,19 @@ class ZohoSource(Source):
             return None
         return int(rows[0].get("COUNT(id)", 0)) if rows else 0
 
-    def ids(self, module: str) -> set[str]:
-        """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits)."""
+    def ids(self, module: str, expected: int | None = None) -> set[str]:
+        """Every id of a module (COQL keyset over ``id`` alone: 2,000 ids for at most 3 credits); ``expected``
+        lets the listing go in id slices at once (:mod:`connector.readers.coql_slices`)."""
         ts = self.session.catalog.table(module)
         api = fallback_api(ts.read_apis, "COQL")
         reader = reader_for(api, self.session.reader_context())
+        pd = Pushdown(expected_rows=expected) if expected else None
         if ts.read_apis != PER_PARENT or "Modified_Time" not in ts.by_name:
-            return {i for b in reader.batches(module, ["id"]) for i in b.column("id").to_pylist() if i}
+            return {i for b in reader.batches(module, ["id"], pd) for i in b.column("id").to_pylist() if i}
         cols = ["id", *PER_PARENT_KEYS[ts.module], "Modified_Time"]
         want = ts.select(cols)
         listed = pa.Table.from_batches([pa.RecordBatch.from_arrays([b.column(n) for n in cols], schema=want)
-                                        for b in reader.batches(module, cols)], schema=want)
+                                        for b in reader.batches(module, cols, pd)], schema=want)
         self._listed[ts.module] = listed
         return {i for i in listed.column("id").to_pylist() if i}
 
