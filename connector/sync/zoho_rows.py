@@ -143,6 +143,11 @@ class RowPlanner:
         #: columns whose values this planner writes as text (re-pointed ids, their modules, the source id)
         self.text_columns = ({c for c in lookup_cols if c} | ({self.source_id_field} if self.source_id_field else set())
                              | {li.sub.field for li, _ in self.lines} | set(self.participant_columns))
+        #: values written as the source holds them: they go from the source's Arrow to the rows' untouched,
+        #: never through Python (most of a row; converting them was most of a chunk's CPU)
+        self.passed = [n for n in self.values if n not in self.text_columns]
+        self._built = [n for n in self.values if n in self.text_columns]  # values the planner rewrites as text
+        self._python = self._reads - set(self.passed)
 
     def output_schema(self, source: pa.Schema) -> pa.Schema:
         """Every column this planner may write: values keep the source's types (a CSV without a
@@ -166,21 +171,25 @@ class RowPlanner:
         # so updates are grouped by the columns they carry.
         updates: dict[tuple[str, ...], list[pa.Table]] = {}
         # Only the columns a row is built from become Python values (a source row carries system fields,
-        # formulas and names this planner never writes: converting them cost more than the rest of a chunk).
-        read = [n for n in table.column_names if n in self._reads]
-        needed = table.select(read)
+        # formulas and names this planner never writes: converting them cost more than the rest of a chunk);
+        # the values passed as they are stay Arrow and are taken by row number (:func:`_arrow`).
+        needed = table.select([n for n in table.column_names if n in self._python])
+        passed = table.select([n for n in table.column_names if n in self.passed])
         for start in range(0, needed.num_rows, SLICE_ROWS):
-            ins, ins_ids, upd, upd_ids = self._slice(needed.slice(start, SLICE_ROWS).to_pylist(), mapped, resolve,
-                                                     out)
+            rows = needed.slice(start, SLICE_ROWS).to_pylist()
+            for i, r in enumerate(rows):
+                r[_ROW] = i
+            given = passed.slice(start, SLICE_ROWS)
+            ins, ins_ids, upd, upd_ids = self._slice(rows, mapped, resolve, out)
             if ins:
                 # Tags go through the records API only (their batches never Bulk): left out where none has any.
                 sent = [n for n in schema.names if n != self.tag_column or any(r.get(n) for r in ins)]
-                inserts.append(_arrow(ins, ins_ids, schema, sent))
+                inserts.append(_arrow(ins, ins_ids, schema, sent, given))
             groups: dict[tuple[str, ...], list[int]] = {}
-            for i, row in enumerate(upd):
-                groups.setdefault(tuple(n for n in schema.names if n in row), []).append(i)
+            for i, row in enumerate(upd):  # every row carries every value passed as is
+                groups.setdefault(tuple(n for n in schema.names if n in row or n in self.passed), []).append(i)
             for cols, idx in groups.items():
-                t = _arrow([upd[i] for i in idx], [upd_ids[i] for i in idx], schema, list(cols))
+                t = _arrow([upd[i] for i in idx], [upd_ids[i] for i in idx], schema, list(cols), given)
                 updates.setdefault(cols, []).append(t.append_column("id", pa.array(
                     [upd[i]["id"] for i in idx], pa.string())))
         out.inserts = pa.concat_tables(inserts, promote_options="default") if inserts else None
@@ -210,7 +219,8 @@ class RowPlanner:
         failed_before = len(out.failed)
         for r in rows:
             sid = str(r["id"])
-            row = {c: r.get(c) for c in self.values}
+            row = {c: r.get(c) for c in self._built}
+            row[_ROW] = r[_ROW]
             if self.source_id_field:
                 row[self.source_id_field] = sid
             if self.tag_column and r.get(self.tag_column):
@@ -293,8 +303,17 @@ def _with_lines(lines: LineItems, existing: ExistingLines, ins: list[dict[str, A
     return kept[0][0], kept[0][1], kept[1][0], kept[1][1]
 
 
-def _arrow(rows: list[dict[str, Any]], source_ids: list[str], schema: pa.Schema, names: list[str]) -> pa.Table:
-    table = pa.table({n: pa.array([r.get(n) for r in rows], schema.field(n).type) for n in names})
+#: a built row's key for its row number in the slice it came from (never a column: no field's name starts with NUL)
+_ROW = "\x00row"
+
+
+def _arrow(rows: list[dict[str, Any]], source_ids: list[str], schema: pa.Schema, names: list[str],
+           given: pa.Table) -> pa.Table:
+    """The rows as a table of ``names``: the values the planner built from Python, and those passed as the
+    source holds them (``given``'s columns) taken from it by each row's number."""
+    at = pa.array([r[_ROW] for r in rows], pa.int64())
+    table = pa.table({n: given.column(n).take(at) if n in given.column_names
+                      else pa.array([r.get(n) for r in rows], schema.field(n).type) for n in names})
     return table.append_column("__source_id", pa.array(source_ids, pa.string()))
 
 
