@@ -112,24 +112,32 @@ def one_ahead(items: Iterator[T], name: str = "zoho-next-page") -> Iterator[T]:
     For a slice whose pages come over the network and are then decoded: the next page's call goes out
     before this page is converted, instead of after. The thread carries the caller's context, so a stop
     that reaches the caller's calls (``cancellable``) reaches it too; a caller that stops early does not
-    wait for the item in the making.
+    wait for the item in the making (the thread is a daemon: not even the interpreter's exit waits for it).
     """
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
     ctx = copy_context()
 
-    def make() -> object:
-        return ctx.run(next, items, _END)
+    def make() -> queue.SimpleQueue[tuple[bool, object]]:
+        done: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
 
-    try:
-        pending = pool.submit(make)
-        while True:
-            item = pending.result()
-            if item is _END:
-                return
-            pending = pool.submit(make)
-            yield item  # type: ignore[misc]
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        def run() -> None:
+            try:
+                done.put((True, ctx.run(next, items, _END)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
+                done.put((False, exc))
+
+        threading.Thread(target=run, daemon=True, name=name).start()
+        return done
+
+    pending = make()
+    while True:
+        ok, item = pending.get()
+        if not ok:
+            assert isinstance(item, BaseException)
+            raise item
+        if item is _END:
+            return
+        pending = make()
+        yield item  # type: ignore[misc]
 
 
 def read_ahead(make: Callable[[], Iterator[T]], buffer: int = 1) -> Iterator[T]:
