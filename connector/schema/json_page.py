@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
-from typing import Any, overload
+from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -134,7 +134,8 @@ class RecordPage:
     """One page of records: the ids at hand, the values as Arrow decoded them or as ``json`` did.
 
     A slice (``page[a:b]``) is a page of its own; ``records`` decodes the page's JSON on first use
-    (a caller that needs dicts: polymorphic names, the list-shaped API), the batch does not.
+    (a caller that needs dicts: polymorphic names, the list-shaped API), the batch does not. A page is
+    not a list of dicts (no item access, no iteration): a record is only ever decoded by asking for them.
     """
 
     __slots__ = ("_records", "_values", "_content", "_start", "_stop", "more", "_ids", "_by_json")
@@ -174,15 +175,7 @@ class RecordPage:
     def __bool__(self) -> bool:
         return self._stop > self._start
 
-    @overload
-    def __getitem__(self, key: int) -> Row: ...
-
-    @overload
-    def __getitem__(self, key: slice) -> RecordPage: ...
-
-    def __getitem__(self, key: int | slice) -> Row | RecordPage:
-        if isinstance(key, int):
-            return self.records[key]
+    def __getitem__(self, key: slice) -> RecordPage:
         start, stop, step = key.indices(len(self))
         if step != 1:
             raise ValueError("a page is sliced in order")
@@ -196,9 +189,6 @@ class RecordPage:
     def by_arrow(self) -> bool:
         """Decoded by Arrow's JSON reader (False: by ``json``)."""
         return self._values is not None
-
-    def __iter__(self) -> Iterator[Row]:
-        return iter(self.records)
 
     @property
     def ids(self) -> list[str]:

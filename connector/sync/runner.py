@@ -376,7 +376,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
 
     # While a module is written, the next ones are read already (the target still writes one at a time): full
     # loads, and the deltas the source can read without the target (settled against it at their turn).
-    ahead = ReadAhead(start, names, source.read_ahead(deltas_only=not full), [m for m in names if m in full or source.delta_ahead(m)],
+    ahead = ReadAhead(start, names, source.read_ahead(deltas_only=not full),
+                      [m for m in names if m in full or source.delta_ahead(m)],
                       after=lambda m: {} if m in full else source.delta_after(m))
     try:
         for module in names:

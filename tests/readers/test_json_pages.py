@@ -146,7 +146,7 @@ def test_a_slice_of_a_page_keeps_its_rows_and_ids() -> None:
     cut = page[2:5]
     assert cut.by_arrow and cut.ids == ["3", "4", "5"] and len(cut) == 3 and not page[7:]
     assert cut.to_batch(ts, ["id", "Text"]).to_pylist() == [{"id": str(i), "Text": f"t{i}"} for i in (3, 4, 5)]
-    assert [r["id"] for r in cut.records] == ["3", "4", "5"] and cut[1:][0]["Text"] == "t4"
+    assert [r["id"] for r in cut.records] == ["3", "4", "5"] and cut[1:].records[0]["Text"] == "t4"
 
 
 @pytest.fixture(scope="module")
