@@ -9,9 +9,12 @@ fewer turns wins. The latency is the connection's own, measured (``ZohoHttp.late
 The model, per API (``calls`` from its strategy's cost model):
 
 * the list API (REST) and Search follow page tokens: one call after another;
-* COQL's keyset read of a known size asks its first page, then the rest in slices read at once,
-  ``slots`` (min(MaxConcurrency, 10): COQL is a heavy call) at a time, for the same calls
-  (:mod:`connector.readers.coql_slices`); the model is asked only with a row count;
+* COQL's keyset read of a known size is read in slices at once within ``slots`` (min(MaxConcurrency,
+  10): COQL is a heavy call), for the same calls (:mod:`connector.readers.coql_slices`): with more than
+  two slots its first page (a cheap LIMIT) goes out with the first pages of ``slots - 1`` slices, so the
+  rest take ``(calls - 1) / (slots - 1)`` turns; with two, the first page is asked first, then two slices
+  (the model is asked only with a row count; the one size in 2,000 where the head goes first anyway,
+  :func:`~connector.readers.coql_slices.plan_after_head`, is a turn it does not see);
 * a Bulk Read's calls (create, poll, download) come one after another, and the job itself takes
   its rows at :data:`BULK_ROWS_PER_S` (Zoho does not publish a rate; this is what benchmarks/latency.py
   gives the emulator).
@@ -25,8 +28,6 @@ from connector.readers.strategies import Cost
 
 #: rows a Zoho Bulk Read job exports per second (an assumption: Zoho publishes none)
 BULK_ROWS_PER_S = 20_000.0
-#: COQL calls made in turn before a read of known size splits: its first page
-COQL_SERIAL_CALLS = 1
 #: a faster API is taken over the preferred one only when it saves at least this much (seconds): less
 #: goes unnoticed, and the preferred one has its reasons (the list API's calls are light, COQL's heavy)
 MIN_GAIN_S = 0.25
@@ -38,8 +39,10 @@ def read_seconds(api: str, cost: Cost, rows: int | None, *, latency_s: float, sl
     if cost.calls is None:
         return math.inf
     turns = float(cost.calls)
-    if api == "COQL" and slots > 1 and cost.calls > COQL_SERIAL_CALLS:
-        turns = COQL_SERIAL_CALLS + math.ceil((cost.calls - COQL_SERIAL_CALLS) / slots)
+    if api == "COQL" and cost.calls > 1 and slots > 2:
+        turns = math.ceil((cost.calls - 1) / (slots - 1))  # the first page rides in the first wave
+    elif api == "COQL" and cost.calls > 1 and slots == 2:
+        turns = 1 + math.ceil((cost.calls - 1) / 2)
     seconds = turns * max(0.0, latency_s)
     if api == "Bulk":
         seconds += (rows or 0) / bulk_rows_per_s

@@ -19,9 +19,13 @@ from connector.session import ZohoSession
 
 @pytest.mark.parametrize(("api", "cost", "rows", "latency", "slots", "expected"), [
     ("REST", Cost(4, 4), 800, 0.3, 10, 1.2),  # pages follow page tokens: one after another
-    ("COQL", Cost(2, 4), 800, 0.3, 10, 0.6),
-    ("COQL", Cost(16, 46), 30_000, 0.3, 10, (1 + 2) * 0.3),  # the first page, then 15 calls, 10 at once
+    ("COQL", Cost(2, 4), 800, 0.3, 10, 0.3),  # the first page and the one slice after it asked at once
+    # the first page with 9 slices' first pages, then their 6 pages left: 2 waves
+    ("COQL", Cost(16, 46), 30_000, 0.3, 10, 2 * 0.3),
+    ("COQL", Cost(16, 46), 30_000, 0.3, 3, 8 * 0.3),  # the first page beside 2 slices: 15 pages, 2 at a time
+    ("COQL", Cost(16, 46), 30_000, 0.3, 2, (1 + 8) * 0.3),  # two slots: the first page first, then 2 slices
     ("COQL", Cost(16, 46), 30_000, 0.3, 1, 16 * 0.3),  # MaxConcurrency=1: every call in turn
+    ("COQL", Cost(1, 1), 150, 0.3, 10, 0.3),
     ("Search", Cost(3, 3), 500, 0.1, 10, 0.3),
     ("Bulk", Cost(4, 53), 30_000, 0.3, 10, 4 * 0.3 + 30_000 / BULK_ROWS_PER_S),  # the job takes its rows' time
     ("Bulk", Cost(4, 53), 30_000, 0.0, 10, 30_000 / BULK_ROWS_PER_S),
