@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from typing import TypeVar
@@ -36,7 +36,7 @@ BUFFER = 2
 _END = object()
 
 
-def at_once(calls: list[Callable[[], T]], slots: int, name: str) -> list[T]:
+def at_once(calls: Sequence[Callable[[], T]], slots: int, name: str) -> list[T]:
     """Each call's answer, in the calls' order: up to ``slots`` at a time in threads that carry the caller's
     context (so a stop reaches their calls), or one after another in the caller's thread with one slot.
     The HTTP client's own slots still bound what is in flight."""

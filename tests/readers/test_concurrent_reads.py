@@ -124,6 +124,30 @@ def test_a_wide_rest_page_joins_its_field_groups_at_once(slow_org: Emulator) -> 
     assert many["rejected_429"] == 0
 
 
+def test_records_only_columns_of_a_page_are_asked_at_once() -> None:
+    # Projects' Contract and Photos (uploads) come only from the list API by ?ids=, 100 ids a call: the 5
+    # calls of a 450-row COQL page go out together, and the rows are those of a read made one call at a time.
+    with Emulator(records=0, sizes={"Projects": 450}, seed=5, latency_ms=40, org="classic") as emu:
+        def coql(max_concurrency: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            with ZohoSession(emu.connection_string + f";MaxConcurrency={max_concurrency}") as s:
+                ts = s.catalog.table("Projects")
+                assert {"Contract", "Photos"} <= ts.records_only_columns
+                requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)
+                before = emu.stats()
+                rows = [r for b in CoqlReader(s.reader_context()).batches("Projects", ["id", "Contract", "Photos"])
+                        for r in b.to_pylist()]
+            after = emu.stats()
+            return rows, {"peak": after["concurrency"]["peak"],
+                          "by_ids": after["calls"]["list_records"] - before["calls"].get("list_records", 0)}
+
+        serial, one = coql(1)
+        together, many = coql(6)
+    assert len(serial) == 450 and together == serial
+    assert sum(1 for r in serial if r["Photos"]) > 0  # the columns filled in are not all empty
+    assert one["by_ids"] == many["by_ids"] == 5
+    assert one["peak"] == 1 and many["peak"] >= 2
+
+
 def _slices(lengths: list[int]) -> list[Callable[[], Iterator[tuple[int, int]]]]:
     return [(lambda i=i, n=n: iter([(i, k) for k in range(n)])) for i, n in enumerate(lengths)]  # type: ignore[misc]
 
