@@ -112,7 +112,9 @@ class Source(ABC):
         return None
 
     def deleted_ids(self, module: str, since: datetime | None) -> list[str] | None:
-        """Ids deleted after ``since`` from the source's deletion log; None when it keeps none."""
+        """Ids deleted after ``since`` from the source's deletion log; None when it keeps none. Asked again
+        for the same module and ``since`` in a run, a source that calls for them answers from what it was
+        told (a read ahead asks it before it waits for other reads: :func:`.delta.warm_delta`)."""
         return None
 
     def cascade_suspected(self, module: str, since: datetime | None) -> bool:

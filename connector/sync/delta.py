@@ -56,6 +56,15 @@ def deleted_ids(source: Source, module: str, state: ModuleState) -> tuple[list[s
     return sorted(set(listed)), None
 
 
+def warm_delta(source: Source, module: str, state: ModuleState, has_modified_time: bool) -> None:
+    """Ask what :func:`start_delta` asks first and no other module's read decides — the module's record count
+    (:meth:`.contract.Source.expect`) and its deletion log — so a read that waits for its parents' reads has
+    them by then (the source keeps both for the read; nothing is asked twice)."""
+    if has_modified_time:
+        source.expect(module, state.watermark.modified_time)
+    source.deleted_ids(module, state.deleted_since)
+
+
 def start_delta(source: Source, target: Target | None, module: str, state: ModuleState,
                 has_modified_time: bool) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
     """The module's deletions, then its changed rows (a lazy read: no row is asked for until iterated).

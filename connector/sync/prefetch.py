@@ -25,7 +25,9 @@ is a fence: it starts at its turn, in the runner's thread, and nothing after it 
 before then. A module whose read looks at other modules' reads of this run
 (``after``: a linking module's cascade check, at its parents' deletions; a subform's,
 at its parents' edits too) starts once those are known, so what it sees — and the
-calls it makes — are the same in every run, read ahead or not.
+calls it makes — are the same in every run, read ahead or not. What it asks that no
+other read decides (``warm``: an incremental read's deletion log and record count) goes
+out before it waits, so its parents' reads and its own first calls share their round trips.
 """
 
 from __future__ import annotations
@@ -66,8 +68,10 @@ class _Stream(Generic[H]):
     """One module's read, running in its own thread into a bounded queue."""
 
     def __init__(self, module: str, start: Start[H], cancel: threading.Event, headed: threading.Event,
-                 done: threading.Event, after: list[threading.Event]) -> None:
+                 done: threading.Event, after: list[threading.Event],
+                 warm: Callable[[str], None] | None = None) -> None:
         self.module = module
+        self.warm = warm if after else None  # nothing to wait for: the read itself asks at once
         self.cancel = cancel
         #: set when what comes before the rows is known (an incremental read: its deletions), or it failed
         self.headed = headed
@@ -91,6 +95,9 @@ class _Stream(Generic[H]):
 
     def _run(self, start: Start[H]) -> None:
         try:
+            if self.warm is not None:  # what it will ask first and no other read decides: on the wire now
+                with charging(self.module):
+                    self.warm(self.module)
             for ended in self.after:  # the reads this one looks at
                 while not ended.wait(0.1) and not self.cancel.is_set():
                     continue
@@ -129,11 +136,15 @@ class ReadAhead(Generic[H]):
     ``"head"`` (what comes before its rows: an incremental read's deletions) or ``"rows"`` (the whole
     read). Read ahead, it waits for those of them that come before it in the run (one that comes after
     it, or not at all, is not waited for: at its turn it would not have been read yet either).
+    ``warm(module)``: asked in the read's thread before it waits for those (calls whose answers the read
+    takes from a cache later, and that depend on no other module's read); an error it raises is the read's.
     """
 
     def __init__(self, start: Start[H], modules: list[str], depth: int, ahead: Collection[str] | None = None,
-                 after: Callable[[str], Mapping[str, str]] | None = None) -> None:
+                 after: Callable[[str], Mapping[str, str]] | None = None,
+                 warm: Callable[[str], None] | None = None) -> None:
         self._begin = start
+        self.warm = warm
         self.modules = list(modules)
         self.ahead = set(self.modules if ahead is None else ahead)
         self.depth = max(0, depth)
@@ -171,7 +182,7 @@ class ReadAhead(Generic[H]):
         waits = [(self._ended if looks_at[m] == "rows" else self._headed)[m] for m in self.modules[:at]
                  if m in looks_at]
         self._streams[module] = _Stream(module, self._begin, self.cancel, self._headed[module], self._ended[module],
-                                        waits)
+                                        waits, self.warm)
 
     def read(self, module: str) -> Iterator[pa.RecordBatch]:
         """The module's rows (:meth:`take` without its head)."""

@@ -31,7 +31,7 @@ from connector.http.credits import charging
 from connector.interrupts import as_interrupt, is_interrupt
 
 from .contract import LookupRef, ProgressFn, Source, Target
-from .delta import DeltaStart, start_delta
+from .delta import DeltaStart, start_delta, warm_delta
 from .prefetch import ReadAhead
 from .record_files import RecordFiles
 from .state import ModifiedTimeWatermark, ModuleState
@@ -376,9 +376,13 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
 
     # While a module is written, the next ones are read already (the target still writes one at a time): full
     # loads, and the deltas the source can read without the target (settled against it at their turn).
+    def warm(module: str) -> None:
+        if module not in full:
+            warm_delta(source, module, states[module], "Modified_Time" in source.schema(module).names)
+
     ahead = ReadAhead(start, names, source.read_ahead(deltas_only=not full),
                       [m for m in names if m in full or source.delta_ahead(m)],
-                      after=lambda m: {} if m in full else source.delta_after(m))
+                      after=lambda m: {} if m in full else source.delta_after(m), warm=warm)
     try:
         for module in names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,

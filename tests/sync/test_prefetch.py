@@ -178,3 +178,53 @@ def test_an_incremental_run_reads_more_modules_ahead_than_a_full_load(emulator, 
 
     with open_source(emulator.connection_string + extra) as source:
         assert (source.read_ahead(), source.read_ahead(deltas_only=True)) == (full, deltas)
+
+
+def test_a_read_that_waits_for_its_parents_asks_what_they_do_not_decide_first() -> None:
+    # A subform's deletion log and count depend on no other read: they go out while its parent is still read.
+    names = ["Parent", "Child"]
+    warmed = threading.Event()
+    calls: list[str] = []
+
+    def start(module: str, ahead: bool) -> tuple[str, Iterator[pa.RecordBatch]]:
+        calls.append(f"start {module}")
+
+        def rows() -> Iterator[pa.RecordBatch]:
+            if module == "Parent":  # its rows wait until the child's warm-up has been asked
+                assert warmed.wait(MEET), "the child asked nothing before its parent's read ended"
+            yield batch(module)
+
+        return f"head of {module}", rows()
+
+    def warm(module: str) -> None:
+        calls.append(f"warm {module}")
+        warmed.set()
+
+    ahead = ReadAhead(start, names, depth=2, after=lambda m: {"Parent": "rows"} if m == "Child" else {}, warm=warm)
+    try:
+        assert drain(ahead, names) == names
+    finally:
+        ahead.close()
+    # the parent waits for nothing, so its own read asks at once (no warm-up); the child's warm-up comes
+    # before its read, which began only after the parent's had ended
+    assert calls.index("warm Child") < calls.index("start Child")
+    assert "warm Parent" not in calls
+
+
+def test_a_warm_up_that_fails_is_the_reads_error_at_its_turn() -> None:
+    names = ["Parent", "Child"]
+
+    def warm(module: str) -> None:
+        raise RuntimeError(f"no deletion log for {module}")
+
+    reads = Reads()
+    ahead = ReadAhead(reads.start, names, depth=2, after=lambda m: {"Parent": "rows"} if m == "Child" else {},
+                      warm=warm)
+    try:
+        head, rows = ahead.take("Parent")
+        assert [b.column("module")[0].as_py() for b in rows] == ["Parent"]
+        with pytest.raises(RuntimeError, match="no deletion log for Child"):
+            ahead.take("Child")
+    finally:
+        ahead.close()
+    assert "Child" not in reads.started
