@@ -350,11 +350,12 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
          credits_before: int) -> MigrationResult:
     threading.Thread(target=_warm_arrow, name="zoho-warm-arrow", daemon=True).start()
-    names = [source.resolve_module(m) for m in modules] if modules else source.modules()
     clock = ThreadPoolExecutor(1, thread_name_prefix="zoho-clock")
     try:
-        # Zoho's clock is asked while the modules' metadata is (one round trip for both, not two).
+        # Zoho's clock is asked while the modules and their metadata are (it waits for neither); before any
+        # read, so the run's signpost is never later than what the run reads.
         now = clock.submit(copy_context().run, source.now)
+        names = [source.resolve_module(m) for m in modules] if modules else source.modules()
         source.prepare(names)
         target.prepare(names)
         names = target.order_modules(names)

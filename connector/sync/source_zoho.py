@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from datetime import datetime, timedelta
@@ -91,6 +91,8 @@ class ZohoSource(Source):
         #: per-parent modules (Attachments): what :meth:`ids` listed this run (id, parent, Modified_Time),
         #: so the delta read after it asks again only the parents whose attachments changed
         self._listed: dict[str, pa.Table] = {}
+        #: parent module -> api names of its related lists, once asked (which org tables a run reads)
+        self._related_lists: dict[str, set[str]] = {}
         #: the source's users, once asked (:meth:`prepare` asks for them with the modules' metadata)
         self._users: list[dict[str, Any]] | None = None
 
@@ -116,9 +118,18 @@ class ZohoSource(Source):
 
     def modules(self) -> list[str]:
         """Every record module, Attachments, and the org tables that hold record data (campaign members,
-        contact roles) when the org has their related lists (an edition without contact roles has none)."""
-        return [m for m, info in self.session.catalog.modules().items()
-                if info.generated_type in DEFAULT_MODULE_TYPES or self._links_here(m)]
+        contact roles) when the org has their related lists (an edition without contact roles has none).
+
+        Where calls may run together, the related lists are asked beside what a run asks next (:meth:`prepare`:
+        the record modules' fields and the users), so the run's start-up waits one round trip for both."""
+        listed = self.session.catalog.modules()
+        record = [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES]
+        parents = sorted({spec.parent for m in listed if m not in record and (spec := org_table(m)) is not None
+                          and spec.migrated and spec.parent and spec.related})
+        if parents and self.read_ahead():
+            ask_at_once([*(partial(self._related_lists_of, p) for p in parents), *self._preparing(record)],
+                        self.concurrency())
+        return [m for m in listed if m in record or self._links_here(m)]
 
     def _links_here(self, name: str) -> bool:
         spec = org_table(name)
@@ -126,9 +137,17 @@ class ZohoSource(Source):
             return False
         if not spec.parent or not spec.related:
             return True
-        r = self.session.http.get("/settings/related_lists", params={"module": spec.parent}, kind="metadata")
-        lists = {str(x.get("api_name")) for x in (r.body.get("related_lists") or [] if isinstance(r.body, dict) else [])}
-        return set(spec.related) <= lists
+        return set(spec.related) <= self._related_lists_of(spec.parent)
+
+    def _related_lists_of(self, parent: str) -> set[str]:
+        """Api names of ``parent``'s related lists (asked once a run)."""
+        lists = self._related_lists.get(parent)
+        if lists is None:
+            r = self.session.http.get("/settings/related_lists", params={"module": parent}, kind="metadata")
+            lists = {str(x.get("api_name"))
+                     for x in (r.body.get("related_lists") or [] if isinstance(r.body, dict) else [])}
+            self._related_lists[parent] = lists
+        return lists
 
     def schema(self, module: str) -> pa.Schema:
         return self.session.catalog.table(module).arrow_schema
@@ -184,8 +203,11 @@ class ZohoSource(Source):
         """The modules' field metadata and the users, asked at once (a run needs them all before its first
         row). Not with a credit budget: that is spent in module order."""
         if self.read_ahead():
-            ask_at_once([self.users, *(partial(self.session.catalog.fields, m) for m in names
-                                       if org_table(m) is None)], self.concurrency())
+            ask_at_once(self._preparing(names), self.concurrency())
+
+    def _preparing(self, names: list[str]) -> list[Callable[[], object]]:
+        """What :meth:`prepare` asks: the users and the record modules' fields (answers kept by their caches)."""
+        return [self.users, *(partial(self.session.catalog.fields, m) for m in names if org_table(m) is None)]
 
     def _request(self, module: str, since: datetime | None) -> ReadRequest:
         """The read as the planner's choice policy sees it, sized by Zoho's record count (1 credit).

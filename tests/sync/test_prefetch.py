@@ -228,3 +228,34 @@ def test_a_warm_up_that_fails_is_the_reads_error_at_its_turn() -> None:
     finally:
         ahead.close()
     assert "Child" not in reads.started
+
+
+def test_the_related_lists_a_run_needs_are_asked_beside_the_modules_metadata() -> None:
+    # Which org tables a run reads (contact roles, campaign members) depends on their parents' related lists;
+    # those go out with the record modules' fields and the users, which the run asks next anyway.
+    import requests
+
+    from connector.emulator import Emulator
+    from connector.sync.backends import open_source
+
+    with Emulator(records=200, seed=3, latency_ms=40) as emu:
+        def listing(extra: str) -> tuple[list[str], dict[str, int], int, dict[str, int]]:
+            requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)
+            before = emu.stats()["calls"]
+            with open_source(emu.connection_string + extra) as source:
+                names = source.modules()
+                listed = emu.stats()
+                source.prepare(names)
+                after = emu.stats()["calls"]
+            return (names, {k: v - before.get(k, 0) for k, v in listed["calls"].items() if v != before.get(k, 0)},
+                    listed["concurrency"]["peak"],
+                    {k: v - listed["calls"].get(k, 0) for k, v in after.items() if v != listed["calls"].get(k, 0)})
+
+        serial, serial_calls, serial_peak, _ = listing(";MaxConcurrency=1")
+        names, calls, peak, then = listing(";MaxConcurrency=8")
+    assert names == serial and "_Contact_Roles" in names
+    parents = {"Deals", "Campaigns", "Price_Books"}  # contact roles; campaign members; price book products
+    assert serial_calls["list_related_lists"] == calls["list_related_lists"] == len(parents)  # once each
+    assert "list_fields" not in serial_calls and serial_peak == 1
+    assert calls["list_fields"] == sum(1 for m in names if not m.startswith("_")) and calls["users"] == 1
+    assert peak >= 2 and then == {}  # prepare finds them all asked
