@@ -70,6 +70,11 @@ class Source(ABC):
     def modules(self) -> list[str]:
         """Every module this source can give, in a stable order."""
 
+    def modules_for_run(self) -> list[str]:
+        """:meth:`modules`, for a run that asks their metadata next (:meth:`prepare`): a source whose listing
+        takes calls of its own may ask them beside that metadata."""
+        return self.modules()
+
     @abstractmethod
     def schema(self, module: str) -> pa.Schema:
         """The module's Arrow schema; a module the source does not have is a ConnectorError."""

@@ -355,7 +355,7 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         # Zoho's clock is asked while the modules and their metadata are (it waits for neither); before any
         # read, so the run's signpost is never later than what the run reads.
         now = clock.submit(copy_context().run, source.now)
-        names = [source.resolve_module(m) for m in modules] if modules else source.modules()
+        names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run()
         source.prepare(names)
         target.prepare(names)
         names = target.order_modules(names)

@@ -118,10 +118,13 @@ class ZohoSource(Source):
 
     def modules(self) -> list[str]:
         """Every record module, Attachments, and the org tables that hold record data (campaign members,
-        contact roles) when the org has their related lists (an edition without contact roles has none).
+        contact roles) when the org has their related lists (an edition without contact roles has none)."""
+        listed = self.session.catalog.modules()
+        return [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES or self._links_here(m)]
 
-        Where calls may run together, the related lists are asked beside what a run asks next (:meth:`prepare`:
-        the record modules' fields and the users), so the run's start-up waits one round trip for both."""
+    def modules_for_run(self) -> list[str]:
+        """:meth:`modules`, their parents' related lists asked (where calls may run together) beside what the
+        run asks next (:meth:`prepare`: the record modules' fields and the users): one round trip for both."""
         listed = self.session.catalog.modules()
         record = [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES]
         parents = sorted({spec.parent for m in listed if m not in record and (spec := org_table(m)) is not None
@@ -129,7 +132,7 @@ class ZohoSource(Source):
         if parents and self.read_ahead():
             ask_at_once([*(partial(self._related_lists_of, p) for p in parents), *self._preparing(record)],
                         self.concurrency())
-        return [m for m in listed if m in record or self._links_here(m)]
+        return self.modules()
 
     def _links_here(self, name: str) -> bool:
         spec = org_table(name)

@@ -243,7 +243,7 @@ def test_the_related_lists_a_run_needs_are_asked_beside_the_modules_metadata() -
             requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)
             before = emu.stats()["calls"]
             with open_source(emu.connection_string + extra) as source:
-                names = source.modules()
+                names = source.modules_for_run()
                 listed = emu.stats()
                 source.prepare(names)
                 after = emu.stats()["calls"]
@@ -259,3 +259,10 @@ def test_the_related_lists_a_run_needs_are_asked_beside_the_modules_metadata() -
     assert "list_fields" not in serial_calls and serial_peak == 1
     assert calls["list_fields"] == sum(1 for m in names if not m.startswith("_")) and calls["users"] == 1
     assert peak >= 2 and then == {}  # prepare finds them all asked
+
+    # Listing the modules alone (a Zoho target binding its source) asks no module's metadata
+    with Emulator(records=200, seed=3) as emu, open_source(emu.connection_string + ";MaxConcurrency=8") as source:
+        before = emu.stats()["calls"]
+        assert source.modules() == names
+        asked = {k for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+    assert asked - {"token"} == {"list_modules", "list_related_lists"}
