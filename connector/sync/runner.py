@@ -369,17 +369,19 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     clear_refs = _reference_clearer(source, target, names)
     full = {m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)}
 
+    def watermarked(module: str) -> bool:
+        return "Modified_Time" in source.schema(module).names
+
     def start(module: str, in_thread: bool) -> tuple[DeltaStart | None, Iterator[pa.RecordBatch]]:
         if module in full:
             return None, source.read(module)
-        has_mt = "Modified_Time" in source.schema(module).names
-        return start_delta(source, None if in_thread else target, module, states[module], has_mt)
+        return start_delta(source, None if in_thread else target, module, states[module], watermarked(module))
 
     # While a module is written, the next ones are read already (the target still writes one at a time): full
     # loads, and the deltas the source can read without the target (settled against it at their turn).
     def warm(module: str) -> None:
         if module not in full:
-            warm_delta(source, module, states[module], "Modified_Time" in source.schema(module).names)
+            warm_delta(source, module, states[module], watermarked(module))
 
     ahead = ReadAhead(start, names, source.read_ahead(deltas_only=not full),
                       [m for m in names if m in full or source.delta_ahead(m)],

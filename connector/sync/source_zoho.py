@@ -119,16 +119,15 @@ class ZohoSource(Source):
     def modules(self) -> list[str]:
         """Every record module, Attachments, and the org tables that hold record data (campaign members,
         contact roles) when the org has their related lists (an edition without contact roles has none)."""
-        listed = self.session.catalog.modules()
-        return [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES or self._links_here(m)]
+        return [m for m, info in self.session.catalog.modules().items()
+                if info.generated_type in DEFAULT_MODULE_TYPES or self._links_here(m)]
 
     def modules_for_run(self) -> list[str]:
         """:meth:`modules`, their parents' related lists asked (where calls may run together) beside what the
         run asks next (:meth:`prepare`: the record modules' fields and the users): one round trip for both."""
         listed = self.session.catalog.modules()
         record = [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES]
-        parents = sorted({spec.parent for m in listed if m not in record and (spec := org_table(m)) is not None
-                          and spec.migrated and spec.parent and spec.related})
+        parents = sorted({p for m in listed if m not in record and (p := _related_parent(m))})
         if parents and self.read_ahead():
             ask_at_once([*(partial(self._related_lists_of, p) for p in parents), *self._preparing(record)],
                         self.concurrency())
@@ -138,9 +137,8 @@ class ZohoSource(Source):
         spec = org_table(name)
         if spec is None or not spec.migrated:
             return False
-        if not spec.parent or not spec.related:
-            return True
-        return set(spec.related) <= self._related_lists_of(spec.parent)
+        parent = _related_parent(name)
+        return parent is None or set(spec.related) <= self._related_lists_of(parent)
 
     def _related_lists_of(self, parent: str) -> set[str]:
         """Api names of ``parent``'s related lists (asked once a run)."""
@@ -531,3 +529,11 @@ class ZohoSource(Source):
         if self._counter is not None:
             self._counter.shutdown(wait=False, cancel_futures=True)
         self.session.close()
+
+
+def _related_parent(name: str) -> str | None:
+    """The module whose related lists say whether the org has the org table ``name`` (None: no such question)."""
+    spec = org_table(name)
+    if spec is None or not spec.migrated or not spec.parent or not spec.related:
+        return None
+    return spec.parent
