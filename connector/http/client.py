@@ -289,6 +289,7 @@ class ZohoHttp:
         queued_from = time.monotonic()
         try:
             with self._slots.held(is_heavy(method, url, params, json)):
+                check_cancelled()  # the run stopped while this call waited for a slot: it is not sent
                 started = time.monotonic()
                 resp = self.session.request(method, url, params=query_string(params), json=json, data=data, files=files,
                                             headers=headers, auth=ZohoTokenAuth(token), timeout=self.timeout,

@@ -21,8 +21,12 @@ from connector.errors import FatalApiError, RetriableError
 T = TypeVar("T")
 
 # Worker threads (page prefetch, concurrent write batches) do not see Ctrl-C or SIGTERM: the
-# thread that owns them sets this event when it stops, and their retry backoffs end at once.
-_CANCEL: ContextVar[threading.Event | None] = ContextVar("zohocrm_cancel", default=None)
+# thread that owns them sets its event when it stops, and their retry backoffs end at once. Work
+# started by a worker (a slice's own calls sent together) runs under its owner's events and its
+# own: a stop from any owner up the chain reaches it.
+_CANCEL: ContextVar[tuple[threading.Event, ...]] = ContextVar("zohocrm_cancel", default=())
+#: how often a wait under more than one owner looks at the owners further up
+_CHAIN_POLL_S = 0.05
 
 
 class CallCancelled(RetriableError):
@@ -30,8 +34,9 @@ class CallCancelled(RetriableError):
 
 
 def cancellable(cancel: threading.Event, fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn(*args)`` (in a worker thread) so that its calls stop waiting once ``cancel`` is set."""
-    token = _CANCEL.set(cancel)
+    """Run ``fn(*args)`` (in a worker thread) so that its calls stop waiting once ``cancel`` is set, or any
+    event its caller was already running under (a stop anywhere up the chain of owners)."""
+    token = _CANCEL.set((*_CANCEL.get(), cancel))
     try:
         return fn(*args)
     finally:
@@ -39,18 +44,21 @@ def cancellable(cancel: threading.Event, fn: Callable[..., T], *args: Any) -> T:
 
 
 def check_cancelled() -> None:
-    cancel = _CANCEL.get()
-    if cancel is not None and cancel.is_set():
+    if any(cancel.is_set() for cancel in _CANCEL.get()):
         raise CallCancelled("not sent: the run is stopping", hint="run it again to go on")
 
 
 def pause(seconds: float) -> None:
     """Sleep ``seconds``, or raise :class:`CallCancelled` as soon as the current work is cancelled."""
-    cancel = _CANCEL.get()
-    if cancel is None:
+    chain = _CANCEL.get()
+    if not chain:
         time.sleep(seconds)
-    elif cancel.wait(seconds):
+        return
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
         check_cancelled()
+        chain[-1].wait(left if len(chain) == 1 else min(left, _CHAIN_POLL_S))
+    check_cancelled()
 
 
 class Backoff(wait_base):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from typing import TypeVar
 
@@ -38,13 +38,28 @@ _END = object()
 
 def at_once(calls: Sequence[Callable[[], T]], slots: int, name: str) -> list[T]:
     """Each call's answer, in the calls' order: up to ``slots`` at a time in threads that carry the caller's
-    context (so a stop reaches their calls), or one after another in the caller's thread with one slot.
-    The HTTP client's own slots still bound what is in flight."""
+    context (so a stop that reaches the caller's calls reaches theirs), or one after another in the caller's
+    thread with one slot. The HTTP client's own slots still bound what is in flight.
+
+    The first call to fail is raised as soon as it fails (the earliest in order among those failed by
+    then); the calls not yet sent are not sent, and a call in flight is not waited for.
+    """
     slots = min(slots, len(calls))
     if slots <= 1:
         return [call() for call in calls]
-    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix=name) as pool:
-        return list(pool.map(lambda call: copy_context().run(call), calls))
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix=name)
+    try:
+        futures = [pool.submit(copy_context().run, cancellable, cancel, call) for call in calls]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for failed in (f for f in futures if f in done and f.exception() is not None):
+            raise failed.exception()  # type: ignore[misc]
+        return [f.result() for f in futures]
+    except BaseException:
+        cancel.set()  # the rest are not sent
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Failed:

@@ -17,22 +17,21 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 
 from connector.api import records as api
-from connector.http.client import cancellable
 from connector.http.concurrency import HEAVY_LIMIT
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 
 from .base import ReaderContext, resolve_columns
+from .concurrent import at_once
 from .coql import CoqlReader
 from .dialects import rest as dialect
 from .paging import PageTokenPaginator
@@ -40,7 +39,6 @@ from .paging import PageTokenPaginator
 ID_BATCH = dialect.MAX_IDS
 #: page numbers reach this many records; past them only page tokens do (records.md section 1)
 NUMBERED_ROWS = 2_000
-T = TypeVar("T")
 
 
 def field_groups(fields: list[str], size: int = api.MAX_FIELDS_PER_CALL) -> list[list[str]]:
@@ -120,8 +118,8 @@ class RestReader:
         n = min(NUMBERED_ROWS // per, math.ceil(known / per))
         if n < 2:
             return []
-        return self._at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
-                                      **{**request, "page_token": None}) for i in range(1, n + 1)], slots)
+        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
+                                      **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
 
     def by_ids(self, module: str, columns: list[str] | None, ids: Iterable[list[str]]) -> Iterator[pa.RecordBatch]:
         """The current rows of the given ids (chunks of at most 100); ids no longer there are left out."""
@@ -158,24 +156,8 @@ class RestReader:
 
     def _fetch_all(self, module: str, calls: list[tuple[list[str], list[str]]]) -> list[list[dict[str, Any]]]:
         """Each ``(fields, ids)`` call's records, in order; up to MaxConcurrency of them in flight."""
-        return self._at_once([partial(self._fetch_ids, module, fields, chunk) for fields, chunk in calls],
-                             self.ctx.config.max_concurrency)
-
-    def _at_once(self, calls: list[Callable[[], T]], limit: int) -> list[T]:
-        """Each call's answer, in order; up to ``limit`` of them in flight."""
-        workers = min(limit, len(calls))
-        if workers <= 1:
-            return [call() for call in calls]
-        cancel = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho-rest")
-        try:
-            futures = [pool.submit(copy_context().run, cancellable, cancel, call) for call in calls]
-            return [f.result() for f in futures]
-        except BaseException:
-            cancel.set()  # the rest are not sent; a call in flight is not waited for
-            raise
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        return at_once([partial(self._fetch_ids, module, fields, chunk) for fields, chunk in calls],
+                       self.ctx.config.max_concurrency, "zoho-rest")
 
 
 class _PageAhead:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -18,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.emulator import Emulator
+from connector.http.retry import CallCancelled, cancellable, check_cancelled, pause
 from connector.model import Pushdown
-from connector.readers.concurrent import one_ahead, read_ahead, round_robin
+from connector.readers.concurrent import at_once, one_ahead, read_ahead, round_robin
 from connector.readers.coql import CoqlReader
 from connector.readers.rest import RestReader
 from connector.session import ZohoSession
@@ -180,6 +182,85 @@ def test_a_slice_error_reaches_the_caller_and_stops_the_others() -> None:
     seen = len(ran)
     threading.Event().wait(0.3)
     assert len(ran) <= seen + 1
+
+
+def _threads_end(prefix: str) -> None:
+    for t in threading.enumerate():
+        if t.name.startswith(prefix):
+            t.join(timeout=30)
+
+
+def test_calls_sent_together_raise_the_first_failure_at_once_and_send_none_of_the_rest() -> None:
+    """``at_once``: the failure is raised while another call is still in flight (not waited for), and the
+    calls still queued are not sent (each checks the stop first, as the HTTP client does)."""
+    sent: list[int] = []
+    in_flight, release, answered = threading.Event(), threading.Event(), threading.Event()
+
+    def call(i: int) -> int:
+        check_cancelled()
+        sent.append(i)
+        if i == 0:
+            in_flight.wait(30)
+            raise RuntimeError("no answer")
+        if i == 1:
+            in_flight.set()
+            release.wait(30)  # an answer that is slow to come: a call on the wire, deaf to stops
+            answered.set()
+            return i
+        pause(0.02)
+        return i
+
+    try:
+        with pytest.raises(RuntimeError, match="no answer"):
+            at_once([partial(call, i) for i in range(60)], 3, "zoho-test-at-once")
+        assert not answered.is_set()  # raised while call 1 was still in flight
+    finally:
+        release.set()
+    _threads_end("zoho-test-at-once")
+    assert 0 in sent and 1 in sent
+    assert len(sent) < 10, f"{len(sent)} of 60 calls were sent after the first one failed"
+    assert at_once([partial(pow, 2, i) for i in range(12)], 4, "zoho-test-at-once") == [2 ** i for i in range(12)]
+
+
+def test_a_stop_reaches_the_calls_a_slice_sends_together() -> None:
+    """A slice's own calls sent at once run under their own stop and the slice's: when the reader's caller
+    stops, the slice's queued calls are not sent (the stop passes down the chain of owners)."""
+    sent: list[int] = []
+    over = threading.Event()
+
+    def call(i: int) -> int:
+        check_cancelled()
+        sent.append(i)
+        pause(0.05)
+        return i
+
+    def one_slice() -> Iterator[int]:
+        yield -1
+        try:
+            yield sum(at_once([partial(call, i) for i in range(40)], 2, "zoho-test-nested"))
+        finally:
+            over.set()
+
+    reading = round_robin([one_slice], threaded=True, buffer=1)
+    assert next(reading) == -1
+    while not sent:
+        threading.Event().wait(0.01)
+    reading.close()
+    assert over.wait(30)
+    _threads_end("zoho-test-nested")
+    assert len(sent) < 10, f"{len(sent)} of 40 calls were sent after the reader's caller stopped"
+
+
+def test_a_wait_ends_when_any_owner_up_the_chain_stops() -> None:
+    outer, inner = threading.Event(), threading.Event()
+    outer.set()
+    with pytest.raises(CallCancelled):
+        cancellable(outer, cancellable, inner, check_cancelled)
+    with pytest.raises(CallCancelled):
+        cancellable(outer, cancellable, inner, pause, 30)  # ends at once, not after 30 s
+    outer.clear()
+    assert cancellable(outer, cancellable, inner, pause, 0.01) is None
+    check_cancelled()  # outside every owner nothing is stopped
 
 
 def test_read_ahead_makes_the_next_items_on_its_own_thread_while_the_caller_holds_one() -> None:
