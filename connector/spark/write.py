@@ -7,7 +7,11 @@ Options: ``module``; ``operation`` insert (default) or ``upsert`` with
 ``key`` (the duplicate-check field, e.g. Email); ``update`` needs an ``id``
 column; ``api`` rest / bulk / auto (default: the cheaper in credits for the
 task's rows); ``reportDir`` (required): one per-row report per task,
-``part-<partition>.parquet``, on storage every executor can reach.
+``part-<partition>.parquet``, on storage every executor can reach;
+``reportWait`` (seconds, default 900): how long a task waits for another
+attempt of itself still holding its report — a speculative copy, or a
+cancelled attempt's Python worker writing on until Spark kills it — before
+failing (a task never writes its part while another attempt does).
 
 The driver checks AllowedOperations/AllowedModules before any task starts
 (DryRun, too, is the connection's: a dry run reports what it would do and
@@ -38,6 +42,8 @@ from connector.localfs import private_dir
 from .session import driver_session, executor_config, executor_session
 
 OPERATIONS = ("insert", "upsert", "update")
+#: how long a task waits for another attempt of itself to let go of its report (``reportWait``)
+REPORT_WAIT_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class WriteSettings:
     key: str | None
     api: str
     report_dir: str
+    report_wait_s: float = REPORT_WAIT_S
 
     @classmethod
     def of(cls, options: Any, overwrite: bool) -> WriteSettings:
@@ -72,7 +79,16 @@ class WriteSettings:
             raise ConfigError("the zohocrm writer needs .option('reportDir', '<folder every executor can reach>')",
                               hint="each task keeps its per-row report there; a re-run resumes from it, so "
                                    "nothing is written twice")
-        return cls(str(module), op, str(key) if key else None, api, str(report_dir))
+        wait = options.get("reportWait") or options.get("reportwait")
+        try:
+            wait_s = REPORT_WAIT_S if wait is None else float(wait)
+        except ValueError:
+            wait_s = -1.0
+        if not 0 <= wait_s < float("inf"):
+            raise ConfigError(f"option reportWait={wait!r} is not a number of seconds",
+                              hint="e.g. .option('reportWait', '900'); 0 fails a task at once when another attempt "
+                                   "of it holds its report")
+        return cls(str(module), op, str(key) if key else None, api, str(report_dir), wait_s)
 
 
 @dataclass
@@ -89,7 +105,8 @@ class ZohoWriter(DataSourceArrowWriter):
         session = driver_session(connection)
         module = session.catalog.resolve(settings.module)
         require_write(session.config, settings.operation, module)  # before any task starts
-        self.settings = WriteSettings(module, settings.operation, settings.key, settings.api, settings.report_dir)
+        self.settings = WriteSettings(module, settings.operation, settings.key, settings.api, settings.report_dir,
+                                      settings.report_wait_s)
         self.executor: ConnectionConfig = executor_config(session)
         private_dir(Path(settings.report_dir), "the Spark write reports")
 
@@ -108,7 +125,7 @@ class ZohoWriter(DataSourceArrowWriter):
         with executor_session(self.executor) as session:
             done = write(session, self.settings.module, table, self.settings.operation, self.settings.key,
                          api=self.settings.api, report_path=report,
-                         resume_from=report if report.exists() else None)
+                         resume_if_there=True, report_wait_s=self.settings.report_wait_s)
         return TaskResult(partition, str(report), done.summary())
 
     def commit(self, messages: list[Any]) -> None:

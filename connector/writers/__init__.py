@@ -33,8 +33,10 @@ __all__ = ["BulkWriter", "DONE", "OPERATIONS", "RETRY", "RestWriter", "WritePlan
 def write(session: WriteSession, module: str, rows: Rows, operation: str = "insert", key: str | None = None,
           trigger: Iterable[str] = (), dry_run: bool | None = None, *, api: str = "auto",
           report_path: str | Path | None = None, resume_from: str | Path | None = None,
-          progress: ProgressCallback | None = None) -> WriteReport:
-    """Write through ``api`` ("rest", "bulk", or "auto": the cheaper in credits for this many rows)."""
+          progress: ProgressCallback | None = None, report_wait_s: float = 0.0,
+          resume_if_there: bool = False) -> WriteReport:
+    """Write through ``api`` ("rest", "bulk", or "auto": the cheaper in credits for this many rows).
+    ``report_wait_s`` and ``resume_if_there``: see :meth:`Writer.write`."""
     if api == "auto":
         writer = choose_writer(session, rows, operation)
     elif api in ("rest", "bulk"):
@@ -42,4 +44,5 @@ def write(session: WriteSession, module: str, rows: Rows, operation: str = "inse
     else:
         raise ValueError(f"api must be auto, rest or bulk, not {api!r}")
     return writer.write(module, rows, operation, key, trigger, dry_run, report_path=report_path,
-                        resume_from=resume_from, progress=progress)
+                        resume_from=resume_from, progress=progress, report_wait_s=report_wait_s,
+                        resume_if_there=resume_if_there)

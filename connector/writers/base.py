@@ -37,7 +37,7 @@ from connector.schema.catalog import Catalog
 from connector.schema.types import TableSchema
 
 from .reconcile import RecordFinder, ServerClock, has_key, server_clock, upsert_keys
-from .report import DONE, Entry, ReportJournal, WriteReport
+from .report import DONE, Entry, ReportJournal, WriteReport, holding
 from .validate import OPERATIONS, Problem, RowItem, WritePlan
 
 log = logging.getLogger("connector.writers")
@@ -195,15 +195,18 @@ class Writer:
 
     def write(self, module: str, rows: Rows, operation: str = "insert", key: str | None = None,
               trigger: Iterable[str] = (), dry_run: bool | None = None, *, report_path: str | Path | None = None,
-              resume_from: str | Path | None = None, progress: ProgressCallback | None = None) -> WriteReport:
+              resume_from: str | Path | None = None, progress: ProgressCallback | None = None,
+              report_wait_s: float = 0.0, resume_if_there: bool = False) -> WriteReport:
         # The reads a write makes of its own module (ids to check, rows to reconcile) are part of it.
         with acting_as(operation.strip().lower() if isinstance(operation, str) else "", module):
             return self._write(module, rows, operation, key, trigger, dry_run, report_path=report_path,
-                               resume_from=resume_from, progress=progress)
+                               resume_from=resume_from, progress=progress, report_wait_s=report_wait_s,
+                               resume_if_there=resume_if_there)
 
     def _write(self, module: str, rows: Rows, operation: str = "insert", key: str | None = None,
                trigger: Iterable[str] = (), dry_run: bool | None = None, *, report_path: str | Path | None = None,
-               resume_from: str | Path | None = None, progress: ProgressCallback | None = None) -> WriteReport:
+               resume_from: str | Path | None = None, progress: ProgressCallback | None = None,
+               report_wait_s: float = 0.0, resume_if_there: bool = False) -> WriteReport:
         """Write ``rows`` to ``module``; every input row gets one line in the returned report.
 
         ``key``: the duplicate-check field for upsert, and what rows are recognised by after a lost
@@ -211,6 +214,9 @@ class Writer:
         takes the connection's DryRun. ``report_path``: results file (.csv or .parquet) kept up to
         date while the write runs. ``resume_from``: an earlier report; rows it marks done are skipped,
         the others written (the report goes to ``report_path``, else back to ``resume_from``).
+        ``report_wait_s``: how long to wait for another write holding the same report (``holding``).
+        ``resume_if_there``: resume from ``report_path`` when a report is there once this write holds it
+        (a Spark task that may be another attempt of itself).
         """
         op = operation.strip().lower()
         if op not in OPERATIONS:
@@ -229,16 +235,25 @@ class Writer:
             return WriteReport.from_entries([], module=api_module, operation=op, dry_run=dry)
         ts = self.session.catalog.table(api_module)
         plan = WritePlan(ts, source.column_names, op, key)
-        previous = WriteReport.read(resume_from).entries() if resume_from is not None else {}
-        if previous and max(previous) >= source.num_rows:
-            raise StateError(f"the report {resume_from} has row {max(previous)} but the input has "
-                             f"{source.num_rows} rows", hint="resume with the same input as the earlier write")
         target = report_path if report_path is not None else None if dry else resume_from
         if dry and target is not None and resume_from is not None and Path(target).resolve() == \
                 Path(resume_from).resolve():
             # Its "unknown" rows must stay unknown: a later real run looks them up before writing.
             raise ConfigError("a dry run does not overwrite the report it resumes from",
                               hint="give the dry run another report_path, or none")
+        # The report is read only once no other write holds it: all it recorded is then in it.
+        with holding(target if target is not None else resume_from, report_wait_s):
+            if resume_if_there and resume_from is None and target is not None and WriteReport.exists(target):
+                resume_from = target
+            return self._write_held(api_module, op, ts, plan, source, triggers, dry, target, resume_from, progress)
+
+    def _write_held(self, api_module: str, op: str, ts: TableSchema, plan: WritePlan, source: RowSource,
+                    triggers: list[str], dry: bool, target: str | Path | None, resume_from: str | Path | None,
+                    progress: ProgressCallback | None) -> WriteReport:
+        previous = WriteReport.read(resume_from).entries() if resume_from is not None else {}
+        if previous and max(previous) >= source.num_rows:
+            raise StateError(f"the report {resume_from} has row {max(previous)} but the input has "
+                             f"{source.num_rows} rows", hint="resume with the same input as the earlier write")
         journal = ReportJournal(target, previous.values())
         clock: ServerClock = server_clock(self.http)
         run = WriteRun(api_module, op, ts, plan, journal, triggers, dry, progress, clock,

@@ -13,15 +13,24 @@ re-run can resume from. A row may appear several times in a journal; the last
 entry wins. Inserts write an ``unknown`` entry *before* their batch is sent:
 if the process dies before the answer is recorded, the resumed run looks those
 rows up in Zoho instead of inserting them twice.
+
+One write at a time holds a report (``<file>.lock``, :func:`holding`): a second
+write on the same report — the same command started twice, a Spark task's
+speculative copy, or a cancelled task's worker still writing when the task runs
+again — would read the report before the first had marked the rows it is sending,
+and send them again. The second waits (Spark) or is refused (the CLI) until the
+first has let go; then it resumes from everything the first recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +39,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from connector.errors import ConfigError, StateError
 from connector.localfs import open_private, private_dir, private_umask
@@ -45,6 +55,8 @@ COLUMNS = ("row", "key", "record_id", "status", "code", "message", "at")
 SCHEMA = pa.schema([("row", pa.int64()), ("key", pa.string()), ("record_id", pa.string()),
                     ("status", pa.string()), ("code", pa.string()), ("message", pa.string()),
                     ("at", pa.timestamp("ms", tz="UTC"))])
+
+log = logging.getLogger("connector.writers")
 
 
 def utc_now() -> datetime:
@@ -186,6 +198,11 @@ class WriteReport:
         os.replace(tmp, path)
         return path
 
+    @staticmethod
+    def exists(path: str | Path) -> bool:
+        """True when a write left a report (or the journal of one it did not finish) at ``path``."""
+        return Path(path).exists() or _journal_path(Path(path)).exists()
+
     @classmethod
     def read(cls, path: str | Path) -> WriteReport:
         """A report written by :meth:`write_results` or left by an interrupted write (journal included)."""
@@ -200,6 +217,40 @@ class WriteReport:
         if not entries and not path.exists() and not journal.exists():
             raise StateError(f"no write report at {path}", hint="pass the results file of an earlier write")
         return cls.from_entries(entries.values(), path=path)
+
+
+@contextlib.contextmanager
+def holding(path: str | Path | None, wait_s: float = 0.0) -> Iterator[None]:
+    """This write's hold on the report at ``path`` (none without a report), for as long as the write runs.
+
+    ``wait_s``: how long to wait for another write holding it to end; past that (at once, by default)
+    a :class:`StateError` says which report is in use. On a filesystem that cannot lock files, the write
+    goes on unheld, with a warning.
+    """
+    if path is None:
+        yield
+        return
+    path = Path(path)
+    # Made first, so that a folder that takes no files says so (filelock would wait, then blame a holder).
+    open_private(f"{path}.lock", "a", "lock of the write report").close()
+    lock = FileLock(f"{path}.lock", mode=0o600)
+    try:
+        lock.acquire(timeout=wait_s)
+        held = True
+    except Timeout:
+        waited = f" (waited {wait_s:g} s)" if wait_s > 0 else ""
+        raise StateError(f"another write is using the report {path}{waited}",
+                         hint="let it finish (this one would send rows it has not yet marked, twice), then run "
+                              "this again to resume from its report; or give this write another report") from None
+    except (NotImplementedError, OSError) as exc:  # filelock: this filesystem has no flock (some FUSE mounts)
+        log.warning("the report %s cannot be locked on its filesystem (%s): two writes on it at once could send "
+                    "rows twice", path, exc)
+        held = False
+    try:
+        yield
+    finally:
+        if held:
+            lock.release()
 
 
 class ReportJournal:

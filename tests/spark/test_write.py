@@ -102,6 +102,8 @@ def test_writes_are_refused_before_any_task_without_allowed_operations(spark: An
     ({}, "reportDir"),
     ({"reportDir": "R", "operation": "upsert"}, "needs .option\\('key'"),
     ({"reportDir": "R", "operation": "merge"}, "not a Spark write operation"),
+    ({"reportDir": "R", "reportWait": "soon"}, "reportWait='soon' is not a number of seconds"),
+    ({"reportDir": "R", "reportWait": "-5"}, "reportWait='-5' is not a number of seconds"),
 ])
 def test_bad_write_options_are_clear_errors(spark: Any, private: ZohoClient, tmp_path: Path,
                                             options: dict[str, str], message: str) -> None:

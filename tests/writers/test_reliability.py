@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.errors import ConfigError
-from connector.writers import BulkWriter, RestWriter, WriteProgress, WriteReport
+from connector.errors import ConfigError, StateError
+from connector.writers import BulkWriter, RestWriter, WriteProgress, WriteReport, write
 from connector.writers.report import COLUMNS, Entry
 
-from .conftest import configure, exported, leads, marker, write_calls
+from .conftest import configure, exported, leads, marker, writable_session, write_calls
 
 
 class Crash(Exception):
@@ -275,3 +278,54 @@ def test_tagged_rows_whose_answer_was_lost_are_recognised(fresh, tmp_path, clock
     assert report.summary() == {"inserted": 6, "total": 6}, report.table.to_pylist()
     assert report.record_ids() == [d["details"]["id"] for d in landed]
     assert sum(1 for r in z.export("Accounts") if str(r.get("Account_Name", "")).startswith(tag)) == 6
+
+
+def test_a_write_on_a_report_another_process_holds_is_refused_and_sends_nothing(fresh, tmp_path):
+    """The same command started twice: the second would send the rows the first has not yet marked."""
+    emu, session, z = fresh()
+    tag, path = marker(), tmp_path / "leads.parquet"
+    other = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
+                              "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); "
+                              "sys.stdin.read()", f"{path}.lock"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        before = write_calls(emu).get("insert", 0)
+        with pytest.raises(StateError, match="another write is using the report") as info:
+            RestWriter(session).write("Leads", leads(tag, 5), report_path=path)
+        assert "resume" in (info.value.hint or "")
+        assert write_calls(emu).get("insert", 0) == before and exported(z, "Leads", tag) == []
+    finally:
+        other.communicate("")  # the other write ends: its hold goes with its process
+    report = RestWriter(session).write("Leads", leads(tag, 5), report_path=path)
+    assert report.summary() == {"inserted": 5, "total": 5}
+    assert_exactly(z, tag, 5, report)
+
+
+def test_two_attempts_on_one_report_take_turns_and_write_every_row_once(fresh, tmp_path):
+    """A Spark task's speculative copy, or a cancelled attempt's worker still writing when the task runs
+    again: the later attempt waits for the earlier to let go of the report, then resumes from all it
+    recorded, and sends nothing it sent."""
+    emu, _, z = fresh(latency_ms=150)
+    tag, path = marker(), tmp_path / "part-00000.parquet"
+    rows = leads(tag, 3000)  # thirty insert calls, two at a time: fifteen waves
+    first_sending, results = threading.Event(), {}
+    before = write_calls(emu).get("insert", 0)
+
+    def attempt(name: str, progress=None) -> None:
+        with writable_session(emu, ";MaxConcurrency=2") as s:
+            results[name] = write(s, "Leads", rows, api="rest", report_path=path, resume_if_there=True,
+                                  report_wait_s=120, progress=progress)
+
+    first = threading.Thread(target=attempt, args=("first", lambda p: first_sending.set()))
+    first.start()
+    try:
+        assert first_sending.wait(60)  # the first attempt is part-way through its rows
+        attempt("second")
+    finally:
+        first.join(120)
+    assert write_calls(emu).get("insert", 0) - before == 30  # the second attempt sent nothing
+    assert results["first"].summary() == {"inserted": 3000, "total": 3000}
+    assert results["second"].summary() == {"inserted": 3000, "total": 3000}
+    assert results["second"].record_ids() == results["first"].record_ids()
+    assert_exactly(z, tag, 3000, results["second"])
