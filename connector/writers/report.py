@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import fcntl
 import io
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -39,10 +42,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from filelock import FileLock, Timeout
 
 from connector.errors import ConfigError, StateError
-from connector.localfs import open_private, private_dir, private_umask
+from connector.localfs import file_error, open_private, private_dir, private_umask
 
 #: statuses of rows that need nothing more
 DONE = frozenset({"inserted", "updated", "deleted", "skipped"})
@@ -57,6 +59,8 @@ SCHEMA = pa.schema([("row", pa.int64()), ("key", pa.string()), ("record_id", pa.
                     ("at", pa.timestamp("ms", tz="UTC"))])
 
 log = logging.getLogger("connector.writers")
+#: how often a write waiting for a report another write holds looks again
+LOCK_POLL_S = 0.1
 
 
 def utc_now() -> datetime:
@@ -225,32 +229,59 @@ def holding(path: str | Path | None, wait_s: float = 0.0) -> Iterator[None]:
 
     ``wait_s``: how long to wait for another write holding it to end; past that (at once, by default)
     a :class:`StateError` says which report is in use. On a filesystem that cannot lock files, the write
-    goes on unheld, with a warning.
+    goes on unheld, with a warning. The lock file goes when the hold does.
     """
     if path is None:
         yield
         return
     path = Path(path)
-    # Made first, so that a folder that takes no files says so (filelock would wait, then blame a holder).
-    open_private(f"{path}.lock", "a", "lock of the write report").close()
-    lock = FileLock(f"{path}.lock", mode=0o600)
+    lock = Path(f"{path}.lock")
+    private_dir(path.parent, "folder of the write report")
     try:
-        lock.acquire(timeout=wait_s)
-        held = True
-    except Timeout:
+        fd = _lock_file(lock, wait_s)
+    except TimeoutError:
         waited = f" (waited {wait_s:g} s)" if wait_s > 0 else ""
         raise StateError(f"another write is using the report {path}{waited}",
                          hint="let it finish (this one would send rows it has not yet marked, twice), then run "
                               "this again to resume from its report; or give this write another report") from None
-    except (NotImplementedError, OSError) as exc:  # filelock: this filesystem has no flock (some FUSE mounts)
+    except OSError as exc:  # some FUSE and network mounts take no locks
+        if exc.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+            raise file_error(exc, lock, "lock of the write report") from None
         log.warning("the report %s cannot be locked on its filesystem (%s): two writes on it at once could send "
-                    "rows twice", path, exc)
-        held = False
+                    "rows twice", path, exc.strerror or exc)
+        fd = None
     try:
         yield
     finally:
-        if held:
-            lock.release()
+        if fd is not None:
+            lock.unlink(missing_ok=True)  # still held: a write waiting on it finds it gone and takes a new one
+            os.close(fd)
+
+
+def _lock_file(lock: Path, wait_s: float) -> int:
+    """An open descriptor holding ``lock`` (``flock``, exclusive), made if missing; ``TimeoutError`` when
+    another process holds it past ``wait_s``. A file its holder removed while we waited is not taken:
+    the lock is whatever file has the name now."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(str(lock)) from None
+            time.sleep(LOCK_POLL_S)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its holder removed it as it let go: take the one there now
 
 
 class ReportJournal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.errors import ConfigError, StateError
-from connector.writers.report import COLUMNS, SCHEMA, Entry, ReportJournal, WriteReport
+from connector.writers.report import COLUMNS, SCHEMA, Entry, ReportJournal, WriteReport, holding
 
 STATUSES = ["inserted", "updated", "deleted", "skipped", "failed", "unknown", "unprocessed", "would_insert"]
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=30)
@@ -97,3 +98,36 @@ def test_bad_paths_are_refused(tmp_path):
         WriteReport.from_entries([]).write_results(tmp_path / "r.json")
     with pytest.raises(StateError, match="no write report"):
         WriteReport.read(tmp_path / "missing.csv")
+
+
+def test_one_write_holds_a_report_at_a_time_and_its_lock_goes_with_it(tmp_path):
+    """A write waiting for a report takes it when the holder lets go; the holder removes the lock file as it
+    lets go, and a third write meets the new holder's lock, not a removed one."""
+    path, lock = tmp_path / "r.parquet", tmp_path / "r.parquet.lock"
+    seen: list[str] = []
+    waiting = threading.Event()
+
+    def second() -> None:
+        waiting.set()
+        with holding(path, wait_s=60):
+            seen.append("second holds")
+            try:
+                with holding(path):
+                    seen.append("third holds too")
+            except StateError:
+                seen.append("third refused")
+
+    with holding(path):
+        assert lock.exists() and oct(lock.stat().st_mode & 0o777) == "0o600"
+        other = threading.Thread(target=second)
+        other.start()
+        waiting.wait(30)
+        with pytest.raises(StateError, match="another write is using the report"):
+            with holding(path):
+                pass
+        seen.append("first lets go")
+    other.join(60)
+    assert seen == ["first lets go", "second holds", "third refused"]
+    assert not lock.exists()
+    with holding(None):  # a write without a report holds nothing
+        assert not lock.exists()
