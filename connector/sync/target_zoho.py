@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from functools import partial
@@ -46,6 +47,7 @@ from connector.api import metadata
 from connector.errors import ConfigError, ConnectorError, NotSupportedError, StateError
 from connector.http.guard import require_writes
 from connector.localfs import private_umask
+from connector.schema.access import PER_PARENT_MODULES
 from connector.schema.org_tables import org_table, read_only_reason
 from connector.session import ZohoSession
 from connector.writers.reconcile import server_clock
@@ -128,6 +130,8 @@ class ZohoTarget(Target):
         self._lookups: dict[str, list[LookupColumn]] = {}
         self._layouts: dict[str, dict[str, str]] = {}
         self._target_people: tuple[str | None, list[dict[str, Any]]] | None = None
+        self._users: list[dict[str, Any]] | None = None
+        self._users_lock = threading.Lock()
         self.subforms = Subforms(session, self.lookups)  # line items, written inside their parents
         self._would_load: frozenset[str] = frozenset()
         self.children: ChildWrites | None = None  # attachments, file fields, links (zoho_children)
@@ -219,14 +223,12 @@ class ZohoTarget(Target):
             return  # a budget is spent in module order
         known = catalog.modules()
 
-        def module_metadata(module: str) -> None:
-            ts = catalog.table(module)
-            if read_only_reason(ts) is None and not Subforms.is_subform(self.session, module):
-                self._layouts_of(ts.module)
-
-        ask_at_once([self.session.org, self._people,
-                     *(partial(module_metadata, n) for n in names if n in known and org_table(n) is None)],
-                    cfg.max_concurrency)
+        modules = [n for n in names if n in known and org_table(n) is None]
+        # A module's layouts go out beside its fields: whether it is written at all (not a per-parent
+        # table, not a subform) is known from its name and the module list, not from its fields.
+        written = [n for n in modules if n not in PER_PARENT_MODULES and not Subforms.is_subform(self.session, n)]
+        ask_at_once([self.session.org, self._people, self._all_users, *(partial(catalog.table, n) for n in modules),
+                     *(partial(self._layouts_of, n) for n in written)], cfg.max_concurrency)
 
     def _people(self) -> tuple[str | None, list[dict[str, Any]]]:
         """The user this connection acts as and the target's users (once a run). The first answer also
@@ -237,11 +239,18 @@ class ZohoTarget(Target):
             try:
                 if clock.user_id is None:
                     raise ConnectorError("Zoho did not say which user this connection is")
-                self._target_people = (clock.user_id, metadata.list_users(self.session.http))
+                self._target_people = (clock.user_id, self._all_users())
             except ConnectorError as exc:  # no users scope: owners are left to Zoho (the connection's user)
                 log.warning("cannot list the target's users (%s); record owners are left to Zoho", exc)
                 self._target_people = (None, [])
         return self._target_people
+
+    def _all_users(self) -> list[dict[str, Any]]:
+        """The target's users, asked once (a run's start-up asks them beside who the connection is)."""
+        with self._users_lock:
+            if self._users is None:
+                self._users = metadata.list_users(self.session.http)
+            return self._users
 
     def _check_allowed(self, names: list[str], store: SyncStateStore | None, source: Source) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""

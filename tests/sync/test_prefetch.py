@@ -266,3 +266,37 @@ def test_the_related_lists_a_run_needs_are_asked_beside_the_modules_metadata() -
         assert source.modules() == names
         asked = {k for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
     assert asked - {"token"} == {"list_modules", "list_related_lists"}
+
+
+def test_a_zoho_targets_start_up_asks_its_metadata_in_one_round_trip() -> None:
+    # Before its first write a Zoho target needs, per module written, the fields and the layouts, and who the
+    # connection is, the users and the org: none of them waits for another, so all go out together.
+    import requests
+
+    from connector.emulator import Emulator
+    from connector.session import ZohoSession
+    from connector.sync.target_zoho import ZohoTarget
+
+    with Emulator(records=50, seed=3, latency_ms=150) as emu:
+        def start_up(extra: str) -> tuple[dict[str, int], int, dict[str, int]]:
+            with ZohoSession(emu.connection_string + extra) as session:
+                session.catalog.modules()
+                requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)
+                before = emu.stats()["calls"]
+                target = ZohoTarget(session)
+                target.prepare(["Leads", "Contacts", "Attachments"])
+                asked = emu.stats()
+                target._people()
+                target.prepare(["Leads", "Contacts", "Attachments"])
+                after = emu.stats()["calls"]
+            return ({k: v - before.get(k, 0) for k, v in asked["calls"].items() if v != before.get(k, 0)},
+                    asked["concurrency"]["peak"], {k: v - asked["calls"].get(k, 0) for k, v in after.items() if v != asked["calls"].get(k, 0)})
+
+        serial, serial_peak, serial_then = start_up(";MaxConcurrency=1")
+        calls, peak, again = start_up(";MaxConcurrency=20")
+    # fields of the three, layouts of the two record modules (Attachments are listed per parent), the org,
+    # the current user and every user: each once, and nothing asked again afterwards
+    assert serial == {} and serial_peak <= 1  # one slot: each is asked where first needed
+    assert serial_then == {"users": 2}
+    assert calls == {"list_fields": 3, "list_layouts": 2, "org": 1, "users": 2}
+    assert peak == sum(calls.values()) and again == {}
