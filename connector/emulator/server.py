@@ -18,6 +18,8 @@ MAX_BODY = 64 * 1024 * 1024
 #: a client that goes away mid-request (closed socket, reset, timeout): its business, not a server error
 CLIENT_GONE = (ConnectionError, TimeoutError)
 STOP_WAIT_S = 10.0  # how long a stop lets requests in flight finish before the store closes
+#: how often the accept loop looks for a stop: the longest a stop waits for it (every test stops emulators)
+POLL_S = 0.05
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -138,12 +140,12 @@ class EmulatorServer:
         return int(self.httpd.server_address[1])
 
     def start(self) -> None:
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": POLL_S},
                                        name="zoho-emulator", daemon=True)
         self.thread.start()
 
     def serve_forever(self) -> None:
-        self.httpd.serve_forever(poll_interval=0.2)
+        self.httpd.serve_forever(poll_interval=POLL_S)
 
     def stop(self) -> None:
         self.httpd.stopping = True
