@@ -119,7 +119,7 @@ class RestReader:
         if n < 2:
             return []
         return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
-                                      **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
+                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
 
     def by_ids(self, module: str, columns: list[str] | None, ids: Iterable[list[str]]) -> Iterator[pa.RecordBatch]:
         """The current rows of the given ids (chunks of at most 100); ids no longer there are left out."""

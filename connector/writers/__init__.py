@@ -36,7 +36,7 @@ def write(session: WriteSession, module: str, rows: Rows, operation: str = "inse
           progress: ProgressCallback | None = None, report_wait_s: float = 0.0,
           resume_if_there: bool = False) -> WriteReport:
     """Write through ``api`` ("rest", "bulk", or "auto": the cheaper in credits for this many rows).
-    ``report_wait_s`` and ``resume_if_there``: see :meth:`Writer.write`."""
+    ``report_wait_s`` and ``resume_if_there``: see :meth:`Writer._write`."""
     if api == "auto":
         writer = choose_writer(session, rows, operation)
     elif api in ("rest", "bulk"):
