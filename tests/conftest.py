@@ -60,24 +60,6 @@ settings.register_profile("dev", max_examples=25, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-#: the suite's longest modules (kills, whole orgs, faults, Spark; measured with ``--durations``): handed to the
-#: xdist workers first, so that a run ends on short tests spread over every worker instead of one long one
-RUN_FIRST = (
-    "tests/sync/test_whole_org_roundtrip.py", "tests/sync/test_one_policy.py", "tests/readers/test_partitions.py",
-    "tests/sync/test_crash_safety.py", "tests/sync/test_zoho_files.py", "tests/sync/test_write_concurrency.py",
-    "tests/sync/test_quiet_incremental.py", "tests/docs/test_examples.py", "tests/sync/test_zoho_line_items.py",
-    "tests/sync/test_signals.py", "tests/spark/test_filters.py", "tests/sync/test_resume_clock.py",
-    "tests/sync/test_incremental_children.py", "tests/sync/test_record_files.py", "tests/sync/test_state_cli.py",
-    "tests/broker/test_broker_cli.py", "tests/spark/test_read.py", "tests/test_outside_files.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest modules first (in :data:`RUN_FIRST`'s order), everything else as collected."""
-    rank = {path: i for i, path in enumerate(RUN_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(RUN_FIRST)))
-
-
 class ZohoClient:
     """A deliberately naive client written from Zoho's docs: requests + the Zoho-oauthtoken header."""
 

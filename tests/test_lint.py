@@ -21,10 +21,3 @@ def test_ruff_is_clean():
 def test_mypy_strict_is_clean():
     r = _run("mypy", "--strict", "--explicit-package-bases", "--cache-dir", str(ROOT / ".mypy_cache"), "connector")
     assert r.returncode == 0, r.stdout + r.stderr
-
-
-def test_the_modules_run_first_exist() -> None:
-    from tests.conftest import RUN_FIRST
-
-    root = Path(__file__).resolve().parents[1]
-    assert [p for p in RUN_FIRST if not (root / p).is_file()] == []
