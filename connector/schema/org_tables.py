@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from .access import METADATA, PER_PARENT
+from .access import METADATA, PER_PARENT, PER_PARENT_MODULES
 from .types import TIMESTAMP, Column, TableSchema
 
 S, B, INT, TS = pa.string(), pa.bool_(), pa.int64(), TIMESTAMP
@@ -199,6 +199,11 @@ PER_PARENT_KEYS = {"Attachments": ("Parent_Id_Id", "Parent_Id_Module")}
 
 def org_table(name: str) -> OrgTable | None:
     return BY_NAME.get(name)
+
+
+def read_only(name: str) -> bool:
+    """Whether nothing writes to the table ``name`` (:func:`read_only_reason` says why): known from its name."""
+    return name in BY_NAME or name in PER_PARENT_MODULES
 
 
 def key_columns(ts: TableSchema) -> tuple[str, ...]:

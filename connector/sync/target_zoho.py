@@ -47,8 +47,7 @@ from connector.api import metadata
 from connector.errors import ConfigError, ConnectorError, NotSupportedError, StateError
 from connector.http.guard import require_writes
 from connector.localfs import private_umask
-from connector.schema.access import PER_PARENT_MODULES
-from connector.schema.org_tables import org_table, read_only_reason
+from connector.schema.org_tables import org_table, read_only, read_only_reason
 from connector.session import ZohoSession
 from connector.writers.reconcile import server_clock
 from connector.writers.report import Entry
@@ -224,11 +223,9 @@ class ZohoTarget(Target):
         known = catalog.modules()
 
         modules = [n for n in names if n in known and org_table(n) is None]
-        # A module's layouts go out beside its fields: whether it is written at all (not a per-parent
-        # table, not a subform) is known from its name and the module list, not from its fields.
-        written = [n for n in modules if n not in PER_PARENT_MODULES and not Subforms.is_subform(self.session, n)]
+        # A module's layouts go out beside its fields: whether it is written is known without them.
         ask_at_once([self.session.org, self._people, self._all_users, *(partial(catalog.table, n) for n in modules),
-                     *(partial(self._layouts_of, n) for n in written)], cfg.max_concurrency)
+                     *(partial(self._layouts_of, n) for n in modules if self._written(n))], cfg.max_concurrency)
 
     def _people(self) -> tuple[str | None, list[dict[str, Any]]]:
         """The user this connection acts as and the target's users (once a run). The first answer also
@@ -252,11 +249,15 @@ class ZohoTarget(Target):
                 self._users = metadata.list_users(self.session.http)
             return self._users
 
+    def _written(self, module: str) -> bool:
+        """Whether this target writes ``module`` itself: not a read-only table (known from its name), not a
+        subform (known from the module list; line items go inside their parent)."""
+        return not read_only(module) and not Subforms.is_subform(self.session, module)
+
     def _check_allowed(self, names: list[str], store: SyncStateStore | None, source: Source) -> None:
         """Every write this run may make, allowed or refused in one PermissionDenied (before any write)."""
         catalog = self.session.catalog
-        writable = [n for n in names if n in catalog.modules() and read_only_reason(catalog.table(n)) is None
-                    and not Subforms.is_subform(self.session, n)]  # line items go inside their parent
+        writable = [n for n in names if n in catalog.modules() and self._written(n)]
         wanted = writes_needed(self.mode, writable, self.lookups, *store_facts(store))
         for parent in writable:  # the target's lines of a parent are listed (COQL) to map and replace them
             for sub in self.subforms.of(parent):

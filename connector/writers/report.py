@@ -218,7 +218,7 @@ class WriteReport:
         journal = _journal_path(path)
         for e in _read_journal(journal):
             entries[e.row] = e
-        if not entries and not path.exists() and not journal.exists():
+        if not entries and not cls.exists(path):
             raise StateError(f"no write report at {path}", hint="pass the results file of an earlier write")
         return cls.from_entries(entries.values(), path=path)
 
