@@ -70,6 +70,14 @@ def test_insert_success_shape_and_server_filled_fields(z):
         (d["Created_Time"], d["Created_By"]["id"], d["Modified_By"]["id"])
 
 
+def test_field_names_in_another_case_are_the_fields_and_unknown_names_are_ignored(z):
+    name = uniq("Case-")
+    r = send(z, "POST", "/Leads", {"data": [{"LAST_NAME": name, "company": "Acme", "No_Such_Field": 1}]})
+    assert r.status_code == 201, r.text
+    rec = truth(z, "Leads", r.json()["data"][0]["details"]["id"])
+    assert (rec["Last_Name"], rec["Company"]) == (name, "Acme") and "No_Such_Field" not in rec
+
+
 def test_autonumbers_continue_the_sequence(z):
     ids = [e["details"]["id"] for e in send(z, "POST", "/Leads", {"data": [lead(), lead()]}).json()["data"]]
     codes = [truth(z, "Leads", i)["Lead_Code"] for i in ids]

@@ -80,7 +80,7 @@ def download_field_file(app: App, req: Request) -> Response:
         raise required_param("fields_attachment_id")
     rid = path_record_id(app, req, m)
     columns = [f.api_name for f in m.fields if f.data_type in ("fileupload", "imageupload")]
-    row = app.store.raw_rows(m, [rid]).get(rid or 0) if rid is not None and columns else None
+    row = app.store.record_values(m, rid, columns) if rid is not None and columns else None
     if row is None:
         raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", {"id": req.path_params["id"]})
     for col in columns:

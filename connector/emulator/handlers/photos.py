@@ -47,7 +47,7 @@ def _record(app: App, req: Request) -> tuple[ModuleDef, int, str | None]:
     if f is None or f.data_type != photos.DATA_TYPE:
         raise ZohoError(400, "INVALID_URL_PATTERN", URL_PATTERN, {})
     rid = path_record_id(app, req, m)
-    row = app.store.raw_rows(m, [rid]).get(rid) if rid is not None else None
+    row = app.store.record_values(m, rid, [photos.FIELD]) if rid is not None else None
     if rid is None or row is None:
         raise ZohoError(400, "INVALID_DATA", "the id given seems to be invalid", {"id": req.path_params["id"]})
     return m, rid, row.get(photos.FIELD)

@@ -186,14 +186,18 @@ class ModuleDef:
         """The mandatory fields a client writes (not read-only), in field order."""
         return tuple(f for f in self.fields if f.mandatory and not f.read_only)
 
+    @cached_property
+    def _by_lower_name(self) -> dict[str, FieldDef]:
+        out: dict[str, FieldDef] = {}
+        for f in self.fields:
+            out.setdefault(f.api_name.lower(), f)  # the first in field order, as a scan would find
+        return out
+
     def field(self, api_name: str) -> FieldDef | None:
         hit = self.by_name.get(api_name)
         if hit is None:
             # Zoho treats field api names case-insensitively in most places.
-            low = api_name.lower()
-            for f in self.fields:
-                if f.api_name.lower() == low:
-                    return f
+            return self._by_lower_name.get(api_name.lower())
         return hit
 
     @property
