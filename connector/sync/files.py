@@ -17,6 +17,20 @@ and the re-run re-applies the same delta, which is idempotent (upsert by id,
 delete by id). Incremental runs rewrite the module's file with the delta
 applied — a new generation swapped in the same way — so readers never see a
 half state. A lock file keeps two runs from writing one directory at once.
+
+Lookups that point at records deleted at the source are emptied (Zoho empties
+them without moving the referring records' Modified_Time, so no delta brings
+it). Each parent's deletions would otherwise rewrite every module that looks it
+up, before the parent commits: instead the manifest keeps them as *pending
+clears* of the referring module (``pending_clears``: the lookup's columns, the
+parent and the deleted ids), written before the parent's own commit. Every read
+of a module's file through this package applies its pending clears
+(:meth:`FileDir.tables`); the module's next file generation (its own turn in the
+run, whose rewrite reads through them) drops them, and what is still pending
+when a run ends is written out then, one generation per module
+(:meth:`FileTarget.finish`). So a module is rewritten at most once a run for
+its deleted lookups, however many parents lost records, and files read by other
+tools hold no dangling lookup once a run has finished.
 """
 
 from __future__ import annotations
@@ -28,7 +42,9 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,7 +55,7 @@ from filelock import FileLock, Timeout
 from connector.errors import ConfigError, StateError
 from connector.localfs import private_dir, private_umask
 
-from .contract import Source, Target
+from .contract import ProgressFn, Source, Target
 from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
 from .paths import TARGET, usable_folder
 from .record_files import open_stored
@@ -72,7 +88,24 @@ class FileDir:
     def data_path(self, module: str) -> Path:
         return self.root / f"{module}{self.fmt.ext}"
 
+    #: the manifest as last read, kept by a target (which holds the directory's lock: nobody else writes it)
+    _cached: dict[str, Any] | None = None
+    _caches = False
+
+    def _view(self) -> dict[str, Any]:
+        """The manifest for reading only (a target reads it again only after writing it)."""
+        if not self._caches:
+            return self.manifest()
+        if self._cached is None:
+            self._cached = self.manifest()
+        return self._cached
+
+    def _save_manifest(self, data: dict[str, Any]) -> None:
+        write_json_atomic(self.root / MANIFEST, data)
+        self._cached = None
+
     def manifest(self) -> dict[str, Any]:
+        """The manifest, read now (the caller may change it and save it)."""
         path = self.root / MANIFEST
         if not path.exists():
             return {"format": FORMAT_TAG, "version": 1, "kind": self.kind, "modules": {}}
@@ -95,7 +128,7 @@ class FileDir:
         return dict(json.loads(path.read_text(encoding="utf-8")))
 
     def stored_schema(self, module: str) -> pa.Schema | None:
-        entry = self.manifest()["modules"].get(module) or {}
+        entry = self._view()["modules"].get(module) or {}
         raw = entry.get("schema") or self.sidecar().get(module)
         if raw:
             return schema_from_json(raw)
@@ -103,10 +136,27 @@ class FileDir:
         return self.fmt.file_schema(path) if path.exists() else None
 
     def tables(self, module: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The module's rows in chunks (``columns``: only those), its pending clears applied."""
         path = self.data_path(module)
         if not path.exists():
             return iter(())
-        return self.fmt.read(path, self.stored_schema(module), columns)
+        schema = self.stored_schema(module)
+        clears = [c for c in pending_clears(self._view(), module)
+                  if columns is None or any(x in columns for x in c.columns)]
+        if not clears:
+            return self.fmt.read(path, schema, columns)
+        return self._cleared(path, schema, columns, clears)
+
+    def _cleared(self, path: Path, schema: pa.Schema | None, columns: list[str] | None,
+                 clears: list[Clear]) -> Iterator[pa.Table]:
+        need = columns
+        if columns is not None:  # a clear is decided on the lookup's id (and module) column
+            extra = [x for c in clears for x in (c.id_col, c.module_col) if x and x not in columns]
+            need = [*columns, *dict.fromkeys(extra)]
+        for t in self.fmt.read(path, schema, need):
+            for c in clears:
+                t = c.apply(t)
+            yield t if columns is None or need == columns else t.select(columns)
 
 
 class FileTarget(FileDir, Target):
@@ -126,6 +176,7 @@ class FileTarget(FileDir, Target):
                 raise StateError(f"another migration is writing {self.root}",
                                  hint="wait for it to finish; runs into one directory take turns") from None
             self._private.callback(self._lock.release)
+            self._caches = True  # the lock is ours: the manifest changes only through this object
             # Whatever a killed run left half-written is not referenced by the manifest: sweep it.
             shutil.rmtree(self.root / WORK_DIR, ignore_errors=True)
             self.manifest()  # fail early on a foreign or corrupt manifest
@@ -151,7 +202,7 @@ class FileTarget(FileDir, Target):
 
     def load_state(self) -> dict[str, ModuleState]:
         out = {}
-        for module, entry in self.manifest()["modules"].items():
+        for module, entry in self._view()["modules"].items():
             if entry.get("state"):
                 try:
                     out[module] = ModuleState.from_json(entry["state"])
@@ -169,7 +220,7 @@ class FileTarget(FileDir, Target):
         if data.get("users") == users:
             return
         data["users"] = users
-        write_json_atomic(self.root / MANIFEST, data)
+        self._save_manifest(data)
 
     def save_state(self, state: ModuleState) -> None:
         """The module's state alone (a run that changed no row but learned something about its watermark)."""
@@ -178,9 +229,11 @@ class FileTarget(FileDir, Target):
         if entry is None:
             return
         entry["state"] = state.to_json()
-        write_json_atomic(self.root / MANIFEST, data)
+        self._save_manifest(data)
 
     def _commit(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
+        """``new_file`` (written from the module's reads, its pending clears applied, or from the source
+        whole) becomes the module's file; then the manifest, without the module's pending clears."""
         if new_file is not None:
             os.replace(new_file, self.data_path(module))
             fsync_dir(self.root)
@@ -192,7 +245,9 @@ class FileTarget(FileDir, Target):
         data["modules"][module] = {"file": self.data_path(module).name, "rows": state.rows,
                                    "schema": schema_to_json(schema), "state": state.to_json(),
                                    "committed_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        write_json_atomic(self.root / MANIFEST, data)
+        if new_file is not None and module in (data.get(PENDING) or {}):
+            del data[PENDING][module]
+        self._save_manifest(data)
 
     @contextmanager
     def _work(self) -> Iterator[Path]:
@@ -265,33 +320,44 @@ class FileTarget(FileDir, Target):
 
     def clear_references(self, module: str, id_col: str, name_col: str, module_col: str | None, parent: str,
                          ids: list[str]) -> int:
-        """Empty a lookup wherever it points at one of ``ids``: a new generation of the module's file."""
+        """Empty a lookup wherever it points at one of ``ids``: kept in the manifest as a pending clear of
+        the module (see the module's doc), rewritten into its file at its next generation or at the run's
+        end. The lookups it empties, counted on the lookup's own columns."""
         full = self.stored_schema(module)
         if full is None or id_col not in full.names:
             return 0
-        gone = pa.array(ids, pa.string())
-
-        def hits(t: pa.Table) -> pa.ChunkedArray:
-            mask = pc.fill_null(pc.is_in(t.column(id_col), value_set=gone), False)
-            if module_col and module_col in t.column_names:
-                mask = pc.and_(mask, pc.fill_null(pc.equal(t.column(module_col), parent), False))
-            return mask
-
-        # counted on the lookup's own columns (a module's file of 60 columns is read whole only if it must change)
-        looked = [c for c in (id_col, module_col) if c and c in full.names]
-        total = sum(pc.sum(hits(t)).as_py() or 0 for t in self.tables(module, looked))
+        clear = Clear(id_col, name_col if name_col in full.names else "",
+                      module_col if module_col and module_col in full.names else "", parent, tuple(ids))
+        looked = [c for c in (id_col, clear.module_col) if c]
+        total = sum(pc.sum(clear.hits(t)).as_py() or 0 for t in self.tables(module, looked))
         if not total:
             return 0
-        state = self.load_state().get(module) or ModuleState(module, loaded=True)
-        with self._work() as work:
-            with self._generation(work, module, full) as (out, writer):
-                for t in self.tables(module):
-                    mask = hits(t)
-                    arrays = [pc.if_else(mask, pa.nulls(t.num_rows, f.type), t.column(f.name))
-                              if f.name in (id_col, name_col, module_col) else t.column(f.name) for f in full]
-                    writer.write(pa.Table.from_arrays(arrays, schema=full))
-            self._commit(module, out, full, state)
-            return int(total)
+        data = self.manifest()
+        kept = data.setdefault(PENDING, {}).setdefault(module, [])
+        same = next((c for c in kept if Clear.from_json(c).key == clear.key), None)
+        if same is None:
+            kept.append(clear.to_json())
+        else:
+            same["ids"] = sorted(set(same["ids"]) | set(ids))
+        self._save_manifest(data)
+        return int(total)
+
+    def finish(self, progress: ProgressFn | None = None) -> list[str]:
+        """Write out the lookups still pending a clear: one new generation per module that has some."""
+        for module in list(self.manifest().get(PENDING) or {}):
+            full = self.stored_schema(module)
+            if full is None or not self.data_path(module).exists():
+                data = self.manifest()
+                data[PENDING].pop(module, None)
+                self._save_manifest(data)
+                continue
+            state = self.load_state().get(module) or ModuleState(module, loaded=True)
+            with self._work() as work:
+                with self._generation(work, module, full) as (out, writer):
+                    for t in self.tables(module):
+                        writer.write(t)
+                self._commit(module, out, full, state)
+        return []
 
     def update_columns(self, module: str, batches: Iterator[pa.RecordBatch], state: ModuleState) -> int:
         """Overwrite some columns by id (formula refresh): one new generation of the module's file."""
@@ -404,6 +470,72 @@ class FileSource(FileDir, Source):
 
     def close(self) -> None:
         pass  # nothing held open: every read opens and closes its file
+
+
+#: the manifest's key for lookups still to be emptied, per referring module (see the module's doc)
+PENDING = "pending_clears"
+
+
+@dataclass(frozen=True)
+class Clear:
+    """Lookups of a module to empty: where ``id_col`` holds one of ``ids`` (and, for a lookup that can
+    point at several modules, ``module_col`` names ``parent``), the lookup's columns read null."""
+
+    id_col: str
+    name_col: str  # "" when the module's file has none
+    module_col: str  # ""  when the lookup points at one module only
+    parent: str
+    ids: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.id_col, self.name_col, self.module_col) if c)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return self.id_col, self.name_col, self.module_col, self.parent
+
+    @cached_property
+    def _value_set(self) -> pa.Array:
+        return pa.array(self.ids, pa.string())
+
+    def hits(self, t: pa.Table) -> pa.ChunkedArray | pa.Array:
+        mask = pc.fill_null(pc.is_in(t.column(self.id_col), value_set=self._value_set), False)
+        if self.module_col and self.module_col in t.column_names:
+            mask = pc.and_(mask, pc.fill_null(pc.equal(t.column(self.module_col), self.parent), False))
+        return mask
+
+    def apply(self, t: pa.Table) -> pa.Table:
+        if self.id_col not in t.column_names or not self.ids:
+            return t
+        mask = self.hits(t)
+        if not pc.any(mask).as_py():
+            return t
+        for name in self.columns:
+            if name in t.column_names:
+                i = t.schema.get_field_index(name)
+                col = t.column(i)
+                t = t.set_column(i, t.field(i), pc.if_else(mask, pa.nulls(t.num_rows, col.type), col))
+        return t
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id_col": self.id_col, "name_col": self.name_col, "module_col": self.module_col,
+                "parent": self.parent, "ids": sorted(self.ids)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Clear:
+        return cls(str(raw["id_col"]), str(raw.get("name_col") or ""), str(raw.get("module_col") or ""),
+                   str(raw["parent"]), tuple(str(i) for i in raw["ids"]))
+
+
+def pending_clears(manifest: dict[str, Any], module: str) -> list[Clear]:
+    """The module's pending clears as the manifest keeps them (a malformed entry is a StateError)."""
+    raw = (manifest.get(PENDING) or {}).get(module) or []
+    try:
+        return [Clear.from_json(c) for c in raw]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"the pending lookup clears of {module} in {MANIFEST} are corrupt: {exc}",
+                         hint="remove the module's entry under pending_clears and reload the module") from None
 
 
 def _states(manifest: dict[str, Any]) -> dict[str, ModuleState]:
