@@ -28,6 +28,11 @@ record by the Photo API, ``POST /{module}/{id}/photo`` (multipart ``file``; Zoho
 ``sending`` before the call and ``done`` after it; a run killed in between downloads the target
 record's photo and compares its SHA-256 before sending it again. A photo the source no longer
 has is removed (``DELETE /{module}/{id}/photo``); an unchanged one (same SHA-256) is not sent.
+
+Files go up to the connection's MaxConcurrency at a time (:func:`each_at_once`): a file is one job
+(a record's file fields are one job, field after field), the ledger and the reports take one writer
+at a time, and an attachment a stopped run left ``sending`` is looked for before the others go,
+one at a time (the search must not find a copy another row is sending).
 """
 
 from __future__ import annotations
@@ -36,8 +41,12 @@ import hashlib
 import json
 import logging
 import mimetypes
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,6 +55,7 @@ import pyarrow as pa
 from connector.errors import ApiError, ConnectorError, NotSupportedError, RetriableError
 from connector.http.guard import missing_writes
 from connector.http.policy import acting_as
+from connector.http.retry import cancellable
 from connector.session import ZohoSession
 from connector.writers.report import Entry
 
@@ -62,6 +72,40 @@ FILE_TYPES = ("fileupload", "imageupload")
 PHOTO_TYPE = "profileimage"
 _ATTACHMENT_COLUMNS = ("id", "File_Name", "Parent_Id_Id", "Parent_Id_Module", "File_Id", "Link_URL", "File_Path",
                        "File_Size", "File_SHA256")
+
+
+#: how long a stopping run waits for the files already on their way to settle their ledger lines
+STOP_WAIT_S = 10.0
+
+
+def each_at_once(jobs: Sequence[Callable[[], int]], slots: int, name: str) -> int:
+    """Run each job — one file's (or record's) whole write: check, send, settle its ledger line and report
+    line — up to ``slots`` at a time, in threads that carry the caller's context; the sum of their results.
+
+    The HTTP client's slots still hold the calls to MaxConcurrency and Zoho's limit for heavy ones. The
+    first job to fail, or a stop (Ctrl-C), stops the jobs not yet started (their files are not sent) and
+    waits, a bounded time, for those on their way, so each settles what it sent; then it is raised.
+    """
+    slots = min(slots, len(jobs))
+    if slots <= 1:
+        return sum(job() for job in jobs)
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix=name)
+    futures = [pool.submit(copy_context().run, cancellable, stop, job) for job in jobs]
+    try:
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in futures if f in done and f.exception() is not None), None)
+        if failed is not None:
+            raise failed.exception()  # type: ignore[misc]
+        return sum(f.result() for f in futures)
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        # (a future cancelled here is never "done" to wait(), which counts only those a worker saw cancelled)
+        wait([f for f in futures if not f.cancelled()], timeout=STOP_WAIT_S)
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class RowFailed(Exception):
@@ -95,6 +139,8 @@ class ZohoFiles:
         self.http = session.http
         self.pending: dict[str, list[tuple[str, dict[str, str]]]] = {}  # module -> (source id, field -> JSON)
         self.photos: dict[str, list[tuple[str, Wanted | None]]] = {}  # module -> (source id, its photo or None)
+        #: files sent at once (each_at_once): the connection's MaxConcurrency
+        self.slots = max(1, int(session.config.max_concurrency))
 
     # -- shared ------------------------------------------------------------------------------------
 
@@ -168,9 +214,18 @@ class ZohoFiles:
                 for pm in {str(r.get("Parent_Id_Module") or "") for r in rows}:
                     parents[pm] = self.store.lookup(pm, [str(r.get("Parent_Id_Id") or "") for r in rows
                                                          if r.get("Parent_Id_Module") == pm]) if pm else {}
+                jobs = []
                 for r in rows:
                     pm, pid = str(r.get("Parent_Id_Module") or ""), str(r.get("Parent_Id_Id") or "")
-                    written += self._attachment(r, lines.get((str(r["id"]), "")), pm, parents[pm].get(pid))
+                    line = lines.get((str(r["id"]), ""))
+                    job = partial(self._attachment, r, line, pm, parents[pm].get(pid))
+                    if line is not None and line.status != DONE:
+                        # sent by a stopped run: it is looked for among its parent's attachments (none that
+                        # another row holds), so these go one at a time, before the others
+                        written += job()
+                    else:
+                        jobs.append(job)
+                written += each_at_once(jobs, self.slots, "zoho-attachments")
         return written
 
     def _attachment(self, r: dict[str, Any], line: Line | None, pm: str, parent: str | None) -> int:
@@ -321,15 +376,16 @@ class ZohoFiles:
         mapped = self.store.lookup(module, [sid for sid, _ in rows])
         n = 0
         with acting_as("update", module):
-            for sid, values in rows:
-                target = mapped.get(sid)
-                if target is None:
-                    continue  # the record's own write failed: it is in the report already
-                lines = {slot: ln for (_, slot), ln in self.ledger.lines(module, [sid]).items()}
-                for f in fields:
-                    n += self._field(module, sid, target, f, values.get(f),
-                                     {s: ln for s, ln in lines.items() if s.startswith(f + "/")})
+            jobs = [partial(self._record_fields, module, sid, target, fields, values) for sid, values in rows
+                    if (target := mapped.get(sid)) is not None]  # else its own write failed: in the report already
+            n += each_at_once(jobs, self.slots, "zoho-field-files")
         return n
+
+    def _record_fields(self, module: str, sid: str, target: str, fields: list[str], values: dict[str, str]) -> int:
+        """One record's file fields, one field after another (each names its files in one update)."""
+        lines = {slot: ln for (_, slot), ln in self.ledger.lines(module, [sid]).items()}
+        return sum(self._field(module, sid, target, f, values.get(f),
+                               {s: ln for s, ln in lines.items() if s.startswith(f + "/")}) for f in fields)
 
     def _field(self, module: str, sid: str, target: str, field: str, text: str | None,
                lines: dict[str, Line]) -> int:
@@ -448,10 +504,10 @@ class ZohoFiles:
                 sids = [sid for sid, _ in chunk]
                 mapped = self.store.lookup(module, sids)
                 lines = self.ledger.lines(module, sids)
-                for sid, want in chunk:
-                    target = mapped.get(sid)
-                    if target is not None:  # else the record's own write failed: it is in the report already
-                        n += self._photo(module, sid, target, field, want, lines.get((sid, field)))
+                # a record without a target: its own write failed, it is in the report already
+                n += each_at_once([partial(self._photo, module, sid, target, field, want, lines.get((sid, field)))
+                                   for sid, want in chunk if (target := mapped.get(sid)) is not None],
+                                  self.slots, "zoho-photos")
         return n
 
     def _photo(self, module: str, sid: str, target: str, field: str, want: Wanted | None,

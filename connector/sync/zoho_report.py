@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,27 +41,30 @@ class FailureLog:
         self._out: Any = None
         self._lines = 0  # lines appended so far (a row tried twice has two)
         self._latest: dict[tuple[str, str], list[str]] = {}  # (module, source id) -> its last line
+        self._lock = threading.RLock()  # files written at once report their failures from several threads
 
     def add(self, module: str, operation: str, rows: list[tuple[str, Entry]]) -> None:
-        if not rows:
-            return
-        if self._fh is None:
-            self._fh = self._create()
-            self._out = csv.writer(self._fh)
-            self._out.writerow(COLUMNS)
-        for sid, e in rows:
-            line = [module, sid, e.record_id or "", operation, e.status, e.code or "", e.message or ""]
-            self._out.writerow(line)
-            self._latest[(module, sid)] = line
-        self._lines += len(rows)
-        self.count = len(self._latest)
-        self._fh.flush()
+        with self._lock:
+            if not rows:
+                return
+            if self._fh is None:
+                self._fh = self._create()
+                self._out = csv.writer(self._fh)
+                self._out.writerow(COLUMNS)
+            for sid, e in rows:
+                line = [module, sid, e.record_id or "", operation, e.status, e.code or "", e.message or ""]
+                self._out.writerow(line)
+                self._latest[(module, sid)] = line
+            self._lines += len(rows)
+            self.count = len(self._latest)
+            self._fh.flush()
 
     def resolve(self, module: str, source_ids: list[str]) -> None:
         """These rows landed after all: they leave the report."""
-        for sid in source_ids:
-            self._latest.pop((module, sid), None)
-        self.count = len(self._latest)
+        with self._lock:
+            for sid in source_ids:
+                self._latest.pop((module, sid), None)
+            self.count = len(self._latest)
 
     def failed(self, module: str) -> int:
         """Source rows of ``module`` whose last outcome is not a success (nor a dry run's would_...)."""
