@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -34,7 +35,7 @@ from connector.session import ZohoSession
 from connector.writers.report import Entry
 
 from .idmap import SyncStateStore
-from .zoho_files import RowFailed
+from .zoho_files import RowFailed, each_at_once
 from .zoho_ledger import DONE, FileReport, Ledger, Line
 from .zoho_report import FailureLog
 
@@ -78,6 +79,7 @@ class ZohoLinks:
         self.failures, self.note = failures, note
         self.http = session.http
         self._roles: dict[str, str] | None = None
+        self.slots = max(1, int(session.config.max_concurrency))  # link calls at once
 
     def _fail(self, line: Line, code: str, message: str) -> None:
         self.report.add(line, "failed", code, message)
@@ -139,12 +141,11 @@ class ZohoLinks:
             if old is not None and old.status == DONE and old.target_id != line.target_id:
                 self._delink(spec, old)  # the same source link now joins other records
             calls.setdefault((parent, spec.fixed_list or module), []).append((line, payload))
-        written = 0
-        for (parent, related), items in calls.items():
-            step = PER_CALL if spec.batched else 1
-            for i in range(0, len(items), step):
-                written += self._put(spec, parent, related, items[i:i + step])
-        return written
+        step = PER_CALL if spec.batched else 1
+        # each call links members of one parent: independent of the others, so they go MaxConcurrency at a time
+        return each_at_once([partial(self._put, spec, parent, related, items[i:i + step])
+                             for (parent, related), items in calls.items() for i in range(0, len(items), step)],
+                            self.slots, "zoho-links")
 
     def _put(self, spec: LinkTable, parent: str, related: str, items: list[tuple[Line, dict[str, Any]]]) -> int:
         if spec.batched:
