@@ -29,10 +29,10 @@ record by the Photo API, ``POST /{module}/{id}/photo`` (multipart ``file``; Zoho
 record's photo and compares its SHA-256 before sending it again. A photo the source no longer
 has is removed (``DELETE /{module}/{id}/photo``); an unchanged one (same SHA-256) is not sent.
 
-Files go up to the connection's MaxConcurrency at a time (:func:`each_at_once`): a file is one job
-(a record's file fields are one job, field after field), the ledger and the reports take one writer
-at a time, and an attachment a stopped run left ``sending`` is looked for before the others go,
-one at a time (the search must not find a copy another row is sending).
+Files go up to the connection's MaxConcurrency at a time (:func:`each_at_once`): a photo is one job,
+a record's file fields are one job (field after field), a parent's attachments are one job (in row
+order: the search for a stopped run's upload by name and size must not find a sibling still on its
+way); the ledger and the reports take one writer at a time.
 """
 
 from __future__ import annotations
@@ -106,6 +106,10 @@ def each_at_once(jobs: Sequence[Callable[[], int]], slots: int, name: str) -> in
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _in_turn(jobs: list[Callable[[], int]]) -> int:
+    return sum(job() for job in jobs)
 
 
 class RowFailed(Exception):
@@ -214,18 +218,16 @@ class ZohoFiles:
                 for pm in {str(r.get("Parent_Id_Module") or "") for r in rows}:
                     parents[pm] = self.store.lookup(pm, [str(r.get("Parent_Id_Id") or "") for r in rows
                                                          if r.get("Parent_Id_Module") == pm]) if pm else {}
-                jobs = []
+                # One job per parent record, its attachments in row order: a stopped run's upload (or a
+                # changed file's half-sent copy) is looked for among the parent's attachments by name and
+                # size, which must not find a sibling still on its way. Parents go at once.
+                per_parent: dict[tuple[str, str], list[Callable[[], int]]] = {}
                 for r in rows:
                     pm, pid = str(r.get("Parent_Id_Module") or ""), str(r.get("Parent_Id_Id") or "")
-                    line = lines.get((str(r["id"]), ""))
-                    job = partial(self._attachment, r, line, pm, parents[pm].get(pid))
-                    if line is not None and line.status != DONE:
-                        # sent by a stopped run: it is looked for among its parent's attachments (none that
-                        # another row holds), so these go one at a time, before the others
-                        written += job()
-                    else:
-                        jobs.append(job)
-                written += each_at_once(jobs, self.slots, "zoho-attachments")
+                    per_parent.setdefault((pm, pid), []).append(
+                        partial(self._attachment, r, lines.get((str(r["id"]), "")), pm, parents[pm].get(pid)))
+                written += each_at_once([partial(_in_turn, jobs) for jobs in per_parent.values()], self.slots,
+                                        "zoho-attachments")
         return written
 
     def _attachment(self, r: dict[str, Any], line: Line | None, pm: str, parent: str | None) -> int:
