@@ -524,6 +524,11 @@ class Clear:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Clear:
+        missing = [k for k in ("id_col", "parent", "ids") if not isinstance(raw, dict) or k not in raw]
+        if missing:
+            raise ValueError(f"an entry has no {', '.join(missing)}")
+        if not isinstance(raw["ids"], list):
+            raise ValueError(f"ids must be a list of record ids, not {type(raw['ids']).__name__}")
         return cls(str(raw["id_col"]), str(raw.get("name_col") or ""), str(raw.get("module_col") or ""),
                    str(raw["parent"]), tuple(str(i) for i in raw["ids"]))
 
