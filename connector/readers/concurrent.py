@@ -36,27 +36,32 @@ BUFFER = 2
 _END = object()
 
 
-def at_once(calls: Sequence[Callable[[], T]], slots: int, name: str) -> list[T]:
+def at_once(calls: Sequence[Callable[[], T]], slots: int, name: str, settle_s: float = 0.0) -> list[T]:
     """Each call's answer, in the calls' order: up to ``slots`` at a time in threads that carry the caller's
     context (so a stop that reaches the caller's calls reaches theirs), or one after another in the caller's
     thread with one slot. The HTTP client's own slots still bound what is in flight.
 
     The first call to fail is raised as soon as it fails (the earliest in order among those failed by
-    then); the calls not yet sent are not sent, and a call in flight is not waited for.
+    then), as is a stop of the caller; the calls not yet sent are not sent. A call in flight is not waited
+    for, unless ``settle_s``: then up to that long (a write waits for what it sent to be recorded).
     """
     slots = min(slots, len(calls))
     if slots <= 1:
         return [call() for call in calls]
     cancel = threading.Event()
     pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix=name)
+    futures = [pool.submit(copy_context().run, cancellable, cancel, call) for call in calls]
     try:
-        futures = [pool.submit(copy_context().run, cancellable, cancel, call) for call in calls]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         for failed in (f for f in futures if f in done and f.exception() is not None):
             raise failed.exception()  # type: ignore[misc]
         return [f.result() for f in futures]
     except BaseException:
         cancel.set()  # the rest are not sent
+        pool.shutdown(wait=False, cancel_futures=True)
+        if settle_s:
+            # (a future cancelled here is never "done" to wait(), which counts only those a worker saw cancelled)
+            wait([f for f in futures if not f.cancelled()], timeout=settle_s)
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -41,10 +41,7 @@ import hashlib
 import json
 import logging
 import mimetypes
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from contextvars import copy_context
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -55,7 +52,7 @@ import pyarrow as pa
 from connector.errors import ApiError, ConnectorError, NotSupportedError, RetriableError
 from connector.http.guard import missing_writes
 from connector.http.policy import acting_as
-from connector.http.retry import cancellable
+from connector.readers.concurrent import at_once
 from connector.session import ZohoSession
 from connector.writers.report import Entry
 
@@ -80,32 +77,10 @@ STOP_WAIT_S = 10.0
 
 def each_at_once(jobs: Sequence[Callable[[], int]], slots: int, name: str) -> int:
     """Run each job — one file's (or record's) whole write: check, send, settle its ledger line and report
-    line — up to ``slots`` at a time, in threads that carry the caller's context; the sum of their results.
-
-    The HTTP client's slots still hold the calls to MaxConcurrency and Zoho's limit for heavy ones. The
-    first job to fail, or a stop (Ctrl-C), stops the jobs not yet started (their files are not sent) and
-    waits, a bounded time, for those on their way, so each settles what it sent; then it is raised.
-    """
-    slots = min(slots, len(jobs))
-    if slots <= 1:
-        return sum(job() for job in jobs)
-    stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix=name)
-    futures = [pool.submit(copy_context().run, cancellable, stop, job) for job in jobs]
-    try:
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in futures if f in done and f.exception() is not None), None)
-        if failed is not None:
-            raise failed.exception()  # type: ignore[misc]
-        return sum(f.result() for f in futures)
-    except BaseException:
-        stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        # (a future cancelled here is never "done" to wait(), which counts only those a worker saw cancelled)
-        wait([f for f in futures if not f.cancelled()], timeout=STOP_WAIT_S)
-        raise
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    line — up to ``slots`` at a time (:func:`~connector.readers.concurrent.at_once`); the sum of their
+    results. The first job to fail, or a stop (Ctrl-C), stops the jobs not yet started (their files are not
+    sent) and waits up to :data:`STOP_WAIT_S` for those on their way, so each settles what it sent."""
+    return sum(at_once(jobs, slots, name, settle_s=STOP_WAIT_S))
 
 
 def _in_turn(jobs: list[Callable[[], int]]) -> int:
