@@ -77,8 +77,13 @@ def disposition(name: str) -> str:
 
 
 def org_seed(store: Store) -> int:
-    row = store.fetchone("SELECT value FROM counters WHERE name = 'seed'")
-    return int(row[0]) if row else 0
+    """The org's generation seed (0 before generation); a query the first time only."""
+    if store.seed is None:
+        row = store.fetchone("SELECT value FROM counters WHERE name = 'seed'")
+        if row is None:
+            return 0
+        store.seed = int(row[0])
+    return store.seed
 
 
 def register(store: Store, table: pa.Table) -> None:

@@ -117,6 +117,8 @@ class Store:
         self.con = duckdb.connect(self.path)
         self.write_lock = threading.RLock()
         self._local = threading.local()
+        #: the ``seed`` counter, read once (every generated file's and photo's bytes derive from it)
+        self.seed: int | None = None
         self._cursors: list[duckdb.DuckDBPyConnection] = []
 
     # -- plumbing -----------------------------------------------------------------
@@ -213,6 +215,8 @@ class Store:
     def set_counter(self, name: str, value: int) -> None:
         with self.write_lock:
             self.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", [name, value])
+            if name == "seed":
+                self.seed = None
 
     def new_ids(self, m: ModuleDef, count: int) -> list[int]:
         return self.next_values(f"id:{m.api_name}", count, id_base(m) + 1)
