@@ -87,6 +87,9 @@ def leave(status: int) -> NoReturn:
 @click.option("--mode", type=click.Choice(["insert", "upsert"]), default="insert", show_default=True,
               help="Zoho targets: how rows not migrated before are written")
 @click.option("--key", default=None, metavar="FIELD", help="Zoho targets: upsert/match field, e.g. Email")
+@click.option("--no-files", "no_files", is_flag=True,
+              help="records only: download no attachments, record photos or file-field files (the rows keep "
+                   "their file ids and names); a module loaded the other way is loaded whole")
 @click.option("--refresh-formulas", is_flag=True,
               help="re-read formula and rollup fields (they change without Modified_Time moving)")
 @click.option("--state", "state_path", default=None, metavar="PATH",
@@ -103,10 +106,11 @@ def leave(status: int) -> NoReturn:
 @click.option("--progress-every", default=10.0, show_default=True, metavar="SECONDS",
               type=click.FloatRange(min=0), help="off a terminal: a progress line per module this often")
 def migrate(source: str, target: str, modules: str | None, incremental: bool, mode: str, key: str | None,
-            refresh_formulas: bool, state_path: str | None, write_api: str, source_id_field: str | None,
+            no_files: bool, refresh_formulas: bool, state_path: str | None, write_api: str, source_id_field: str | None,
             report_dir: str | None, as_json: bool, progress_every: float) -> None:
     """Copy modules from --source to --target; with --incremental, only what changed since the last run."""
     from connector.sync import interrupted_result, open_source, open_target, run
+    from connector.sync.runner import refuse_files_left_out_of_zoho
 
     on_tty = sys.stderr.isatty()
     errc = Console(stderr=True) if on_tty else Console(stderr=True, width=WIDE, soft_wrap=True)
@@ -124,6 +128,8 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
             click.echo(json.dumps(doc, indent=1))
 
     with friendly_errors():
+        if no_files:
+            refuse_files_left_out_of_zoho(target)  # before anything is opened: a Zoho target takes every file
         try:
             src = open_source(endpoint(source))
             tgt = open_target(endpoint(target), mode=mode, key=key, state_path=state_path, write_api=write_api,
@@ -137,7 +143,8 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
             bars = ProgressBars(errc, meter) if on_tty else PlainProgress(sys.stderr, meter, progress_every)
             with bars:
                 result = run(src, tgt, modules=[m.strip() for m in modules.split(",") if m.strip()] if modules
-                             else None, incremental=incremental, progress=bars, refresh_formulas=refresh_formulas)
+                             else None, incremental=incremental, progress=bars, refresh_formulas=refresh_formulas,
+                             files=not no_files)
         except KeyboardInterrupt as exc:
             status = exit_status(exc)
             text = interruption_text("terminated" if isinstance(exc, Terminated) else "interrupted",

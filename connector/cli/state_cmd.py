@@ -44,15 +44,17 @@ def status_table(view: Any) -> Table:
     zoho = view.kind == "zoho"
     t = Table(title=f"sync state in {view.location}", title_justify="left")
     cols = ["module", "watermark (UTC)", "boundary ids", "last run (UTC)", "rows"]
-    cols += ["id map", "failed", "deferred", "pending batches"] if zoho else []
+    cols += ["id map", "failed", "deferred", "pending batches"] if zoho else ["files"]
     for c in cols:
-        t.add_column(c, justify="left" if c in ("module", "watermark (UTC)", "last run (UTC)") else "right")
+        t.add_column(c, justify="left" if c in ("module", "watermark (UTC)", "last run (UTC)", "files") else "right")
     for m in view.modules:
         boundary = f"{m.boundary_ids:,}" + (" (settled)" if m.boundary_settled and m.boundary_ids else "")
         row = [m.module, _when(m.watermark) or ("full load pending" if not m.loaded else ""), boundary,
                _when(m.last_run), _count(m.rows)]
         if zoho:
             row += [_count(m.id_map), _count(m.failed), _count(m.deferred), _count(m.pending_batches)]
+        else:
+            row.append("" if m.files else "left out")  # --no-files
         t.add_row(*row)
     return t
 
@@ -69,7 +71,7 @@ def state() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def show_cmd(target: str, source: str | None, state_path: str | None, as_json: bool) -> None:
     """Print each module's watermark, boundary ids, last run, rows (and, into Zoho, the id map and
-    pending batches)."""
+    pending batches; into files and DuckDB, whether its files were left out)."""
     from connector.sync.admin import dumps, show
 
     with friendly_errors():

@@ -51,6 +51,7 @@ class ModuleStatus:
     failed: int | None = None  # Zoho targets: rows the last attempt did not write
     deferred: int | None = None  # Zoho targets: lookups waiting for their record
     pending_batches: int | None = None  # Zoho targets: insert batches of a killed run, resumed first
+    files: bool = True  # False: loaded with --no-files (records only; attachments, photos, file fields left out)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
@@ -95,7 +96,7 @@ def locate(target: str, *, source: str | None = None, state_path: str | None = N
 def _status(state: ModuleState) -> ModuleStatus:
     wm = state.watermark
     return ModuleStatus(state.module, state.loaded, wm.modified_time, len(wm.boundary_ids), wm.settled(),
-                        state.deleted_since, state.rows)
+                        state.deleted_since, state.rows, files=state.files)
 
 
 def _read_only(path: Path) -> duckdb.DuckDBPyConnection:

@@ -403,6 +403,16 @@ class RecordFiles:
         self.remove(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
 
 
+def drop_module_files(root: Path, module: str) -> bool:
+    """Remove every downloaded file of ``module`` under the files folder ``root`` (a load that left its
+    files out: no row names them any more). True when there were some."""
+    folder = root / module
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
+
+
 class _Downloads:
     """One module's download pool: files started batch by batch, each batch's results awaited in order.
 

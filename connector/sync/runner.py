@@ -26,14 +26,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connector.errors import ConnectorError, CreditBudgetReached, PermissionDenied
+from connector.errors import ConfigError, ConnectorError, CreditBudgetReached, PermissionDenied
 from connector.http.credits import charging
 from connector.interrupts import as_interrupt, is_interrupt
 
 from .contract import LookupRef, ProgressFn, Source, Target
 from .delta import DeltaStart, start_delta, warm_delta
 from .prefetch import ReadAhead
-from .record_files import RecordFiles
+from .record_files import RecordFiles, drop_module_files
 from .state import ModifiedTimeWatermark, ModuleState
 
 log = logging.getLogger("connector.sync")
@@ -122,16 +122,25 @@ def _at_or_after(batch: pa.RecordBatch, signpost: datetime) -> int:
     return int(pc.sum(pc.greater_equal(mt, pa.scalar(signpost, pa.timestamp("s", tz="UTC")))).as_py() or 0)
 
 
-def _record_files(source: Source, target: Target, module: str) -> RecordFiles | None:
-    """The module's files when the source has some and the target keeps them (not in a dry run)."""
+def _record_files(source: Source, target: Target, module: str, take: bool = True) -> tuple[bool, RecordFiles | None]:
+    """Whether the module has files the target would keep (the source has some, the target a folder for
+    them, not in a dry run), and its :class:`RecordFiles` when this run takes them (``take``)."""
     if target.dry_run:
-        return None
+        return False, None
     folder = target.files_folder()
     found = source.files(module) if folder is not None else None
     if folder is None or found is None:
-        return None
+        return False, None
+    if not take:
+        return True, None
     plan, fetch = found
-    return RecordFiles(plan, fetch, folder[0], folder[1], workers=source.concurrency())
+    return True, RecordFiles(plan, fetch, folder[0], folder[1], workers=source.concurrency())
+
+
+def _files_switched(has_files: bool, state: ModuleState | None, take: bool) -> bool:
+    """The module's files were taken at its last load and this run leaves them out, or the other way round:
+    its table's file columns (paths, sizes, hashes) would be right for some rows only, so it loads whole."""
+    return has_files and state is not None and state.loaded and state.files != take
 
 
 def _reference_clearer(source: Source, target: Target, names: list[str]) -> Callable[[str, list[str]], int] | None:
@@ -170,25 +179,29 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
                 refresh_formulas: bool | timedelta = False,
                 clear_refs: Callable[[str, list[str]], int] | None = None,
                 read: Callable[[str], Iterator[pa.RecordBatch]] | None = None,
-                delta: Callable[[str], tuple[DeltaStart, Iterator[pa.RecordBatch]]] | None = None) -> ModuleResult:
+                delta: Callable[[str], tuple[DeltaStart, Iterator[pa.RecordBatch]]] | None = None,
+                take_files: bool = True) -> ModuleResult:
     """One module: a full load, or the changes since its state.
 
     Where the rows come from unless the runner reads them ahead (:mod:`.prefetch`): ``read``, a full
     load's (else ``source.read``); ``delta``, an incremental module's deletions and changed rows (else
-    :func:`.delta.start_delta`, now).
+    :func:`.delta.start_delta`, now). ``take_files``: download the module's files (attachments, photos,
+    file fields) with its rows; when a run says otherwise than the module's last load, it loads whole.
     """
     started = time.monotonic()
     schema = source.schema(module)
     has_mt = "Modified_Time" in schema.names
-    files = _record_files(source, target, module)
+    has_files, files = _record_files(source, target, module, take_files)
+    switched = _files_switched(has_files, state, take_files)
     seen: set[str] = set()
     if files is not None:
         schema = files.schema(schema)  # Attachments: File_Path, File_Size, File_SHA256
-    if not incremental or state is None or not state.loaded:
+    if not incremental or state is None or not state.loaded or switched:
         res = ModuleResult(module, "full")
         counter = _Counter(module, "full", progress)
         below: list[pa.RecordBatch] = []
-        new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost)
+        new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost,
+                                files=take_files)
 
         def full_batches() -> Iterator[pa.RecordBatch]:
             for b in counter.wrap((read or source.read)(module)):
@@ -220,7 +233,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             # Before the deletions commit with the state: a crash in between redoes both.
             res.lookups_cleared = clear_refs(module, deleted)
         new_state = ModuleState(module, loaded=True, watermark=wm, deleted_since=signpost,
-                                formulas_refreshed_at=state.formulas_refreshed_at)
+                                formulas_refreshed_at=state.formulas_refreshed_at, files=state.files)
 
         def delta_batches() -> Iterator[pa.RecordBatch]:
             for b in changed:
@@ -245,9 +258,15 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             fresh = _Counter(module, "formulas", progress)
             res.formulas_refreshed = target.update_columns(module, fresh.wrap(source.read(module, ["id", *cols])),
                                                            new_state)
+    folder = target.files_folder() if has_files and files is None else None
+    if folder is not None:  # files left out: no row names those of an earlier load (also after a kill right here)
+        drop_module_files(folder[0], module)
     stats = target.module_stats(module)
     res.rows_failed = stats.failed
     res.notes = list(stats.notes)
+    if switched and incremental:
+        res.notes.insert(0, "loaded whole: its files were " + ("left out" if take_files else "taken")
+                         + " at its last load and " + ("are taken" if take_files else "are left out") + " now")
     if files is not None and (files.counts.downloaded or files.counts.reused or files.counts.failed):
         res.notes.append(files.counts.note())
         res.rows_failed += files.counts.failed  # rows whose file is missing from the target
@@ -259,7 +278,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
 def _one_module(result: MigrationResult, source: Source, target: Target, module: str,
                 states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
                 refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
-                ahead: ReadAhead[DeltaStart | None]) -> bool:
+                ahead: ReadAhead[DeltaStart | None], take_files: bool = True) -> bool:
     """Sync one module into ``result``; False when it failed (its error is in its result).
 
     Its credits are those of the calls made for it, wherever they ran (:func:`charging`): a read ahead
@@ -275,7 +294,8 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
             result.modules.append(sync_module(source, target, module, states.get(module),
                                               incremental=incremental, signpost=cap, progress=progress,
                                               refresh_formulas=refresh_formulas, clear_refs=clear_refs,
-                                              read=ahead.read, delta=lambda m: _delta_of(ahead, m)))
+                                              read=ahead.read, delta=lambda m: _delta_of(ahead, m),
+                                              take_files=take_files))
     except (PermissionDenied, CreditBudgetReached):
         raise  # the connection's settings, not this module: every later call would be refused too
     except ConnectorError as exc:
@@ -299,20 +319,39 @@ def _credits(source: Source, target: Target) -> int:
     return source.credits() + target.credits()
 
 
+def refuse_files_left_out_of_zoho(target_url: str) -> None:
+    """Raise :func:`files_left_out_of_zoho` when ``target_url`` (a URL or connection string) is no file or
+    DuckDB target: said before anything is opened."""
+    if not target_url.strip().lower().startswith(("duckdb:", "parquet:", "csv:")):
+        raise files_left_out_of_zoho()
+
+
+def files_left_out_of_zoho() -> ConfigError:
+    return ConfigError("a Zoho target cannot leave files out (--no-files): its attachments, record photos and "
+                       "file fields are uploaded from their bytes",
+                       hint="take the files (drop --no-files), or name the modules to copy with --modules")
+
+
 def run(source: Source, target: Target, *, modules: list[str] | None = None, incremental: bool = False,
         progress: ProgressFn | None = None, stop_on_error: bool = False,
-        refresh_formulas: bool | timedelta = False) -> MigrationResult:
+        refresh_formulas: bool | timedelta = False, files: bool = True) -> MigrationResult:
     """Sync ``modules`` (all the source has when None) from ``source`` to ``target``.
+
+    ``files=False`` leaves out the bytes of attachments, record photos and file fields (no download
+    calls; the rows keep Zoho's file ids and names): records only, into a ``duckdb:``, ``parquet:`` or
+    ``csv:`` target. A module loaded one way and synced the other is loaded whole.
 
     Ctrl-C / SIGTERM (or DuckDB's "Query interrupted", raised as the interrupt it stands for)
     propagate as a :class:`KeyboardInterrupt` that carries what was done so far: see
     :func:`interrupted_result`.
     """
+    if not files and target.scheme == "zoho":
+        raise files_left_out_of_zoho()
     result = MigrationResult(dry_run=target.dry_run)
     credits_before = _credits(source, target)
     try:
         return _run(result, source, target, modules, incremental, progress, stop_on_error, refresh_formulas,
-                    credits_before)
+                    credits_before, files)
     except BaseException as exc:
         if isinstance(exc, CreditBudgetReached):  # a clean stop too: say what was kept, like an interrupt
             result.credits = _credits(source, target) - credits_before
@@ -348,7 +387,7 @@ def _warm_arrow() -> None:
 
 def _run(result: MigrationResult, source: Source, target: Target, modules: list[str] | None, incremental: bool,
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
-         credits_before: int) -> MigrationResult:
+         credits_before: int, files: bool = True) -> MigrationResult:
     threading.Thread(target=_warm_arrow, name="zoho-warm-arrow", daemon=True).start()
     clock = ThreadPoolExecutor(1, thread_name_prefix="zoho-clock")
     try:
@@ -367,7 +406,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         clock.shutdown(wait=False)
     result.started_at = signpost
     clear_refs = _reference_clearer(source, target, names)
-    full = {m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)}
+    full = {m for m in names if not incremental or not ((st := states.get(m)) and st.loaded)
+            or _files_switched(_record_files(source, target, m, take=False)[0], st, files)}
 
     def watermarked(module: str) -> bool:
         return "Modified_Time" in source.schema(module).names
@@ -389,7 +429,7 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     try:
         for module in names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,
-                               refresh_formulas, clear_refs, ahead) and stop_on_error:
+                               refresh_formulas, clear_refs, ahead, files) and stop_on_error:
                 break
     finally:
         ahead.close()

@@ -149,18 +149,25 @@ class ModuleState:
     deleted_since: datetime | None = None  # /deleted is read from here on
     formulas_refreshed_at: datetime | None = None
     rows: int = 0
+    #: the module's files (attachments, photos, file fields) were downloaded with its rows: a run that takes
+    #: them when they were left out (or the other way round) loads the module whole. States written before
+    #: files could be left out say nothing: they were taken.
+    files: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {"module": self.module, "loaded": self.loaded, "watermark": self.watermark.to_json(),
                 "deleted_since": self.deleted_since.isoformat() if self.deleted_since else None,
                 "formulas_refreshed_at": self.formulas_refreshed_at.isoformat() if self.formulas_refreshed_at
-                else None, "rows": self.rows}
+                else None, "rows": self.rows, "files": self.files}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModuleState:
+        files = data.get("files", True)
+        if not isinstance(files, bool):
+            raise ValueError(f"files is {files!r}, not true or false")
         return cls(data["module"], bool(data.get("loaded")), ModifiedTimeWatermark.from_json(data.get("watermark")),
                    _when(data.get("deleted_since")), _when(data.get("formulas_refreshed_at")),
-                   int(data.get("rows") or 0))
+                   int(data.get("rows") or 0), files)
 
 
 # -- a (module, state) table of JSON texts: a DuckDB target's and the Zoho target's sidecar ----------

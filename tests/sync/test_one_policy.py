@@ -26,7 +26,8 @@ def _migrate(emu: Emulator, db: Path, incremental: bool = False) -> dict[str, in
     before = emu.stats()["calls"]
     src, tgt = source(emu), open_target(f"duckdb:{db}")
     try:
-        result = run(src, tgt, modules=["Leads"], incremental=incremental)
+        # records only: the API choice is the subject, not the 5,000 record photos a full load would fetch
+        result = run(src, tgt, modules=["Leads"], incremental=incremental, files=False)
     finally:
         tgt.close()
         src.close()
