@@ -9,6 +9,10 @@
   knows the read's size, the pages it needs within those 2,000 are asked by number at once.
   Page tokens stop at 100,000 records; past that the reader continues with
   COQL keyset paging (``id > last``), which has no ceiling.
+* Past 2,000 records a token comes only with the page before it, so those pages wait in turn: a
+  whole module of a known size over 2,000 is read from both ends at once (:class:`_Meeting`), the
+  same pages by descending id on a thread of its own, until the two meet. Every id is kept by the
+  end that reached it first; batches then come in no particular order.
 * Leads are read with ``converted=both``: the table holds every record.
 * ``modified_since`` becomes ``If-Modified-Since`` (:mod:`.dialects.rest`).
 * :meth:`RestReader.by_ids` reads given ids only (a partition's slice).
@@ -17,6 +21,8 @@
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
@@ -24,6 +30,7 @@ from functools import partial
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.api import records as api
 from connector.http.concurrency import HEAVY_LIMIT
@@ -70,10 +77,12 @@ class RestReader:
             "converted": converted,
             "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
+        meeting = _Meeting() if self._from_both_ends(pd) else None
+        top = _TopEnd(self, module, groups, request, pd, meeting) if meeting is not None else None
         numbered = self._numbered(module, groups[0], request, pd)
         ahead = _PageAhead(self.ctx.config.max_concurrency >= 2)
         try:
-            while True:
+            while meeting is None or not meeting.over:
                 if numbered:
                     if not pager.has_next_page:
                         break  # fewer rows than counted: the serial read would have stopped here too
@@ -86,22 +95,49 @@ class RestReader:
                     break
                 recs = pager.update_state(page)
                 if not recs:
-                    return
-                if not numbered and pager.has_next_page:
+                    break
+                met = False
+                if meeting is not None:
+                    recs, met = meeting.claim_low(recs)
+                if not numbered and pager.has_next_page and not met:
                     # Past the numbered pages a token comes only with the page before: the next page's call
                     # goes out now, while this page's other field groups are fetched and it is converted.
                     ahead.start(partial(api.list_page, self.ctx.http, module, groups[0],
                                         **dict(pager.update_request(request))))
-                if len(groups) > 1:
-                    self.join_groups(module, groups[1:], recs)
-                yield records_to_batch(ts, cols, recs)
-                self.ctx.report(module, pager.rows.fetched)
+                if recs:
+                    if len(groups) > 1:
+                        self.join_groups(module, groups[1:], recs)
+                    yield records_to_batch(ts, cols, recs)
+                    self.ctx.report(module, pager.rows.fetched)
+                if top is not None:
+                    yield from (records_to_batch(ts, cols, r) for r in top.ready())
+                if met:
+                    break
+            if meeting is not None:
+                meeting.finish()  # this end is done: the other stops at its next page
+            if top is not None:
+                yield from (records_to_batch(ts, cols, r) for r in top.rest())
         finally:
             ahead.close()
-        if pager.handoff_after is not None:
+            if top is not None:
+                top.close()
+        if pager.handoff_after is not None and not (meeting is not None and meeting.met):
             # Past 100,000 records page tokens end; continue by id with COQL keyset paging.
-            yield from CoqlReader(self.ctx).batches(module, cols, pd, after_id=pager.handoff_after,
-                                                    already=pager.rows.fetched)
+            rest = CoqlReader(self.ctx).batches(module, cols, pd, after_id=pager.handoff_after,
+                                                already=pager.rows.fetched)
+            yield from (rest if meeting is None else meeting.below_top(rest))
+
+    def _from_both_ends(self, pd: Pushdown) -> bool:
+        """A whole module (no filter, no LIMIT) of a known size past the numbered pages, with slots to spare."""
+        known = pd.expected_rows
+        return (known is not None and NUMBERED_ROWS < known <= api.PAGE_TOKEN_LIMIT and pd.limit is None
+                and pd.modified_since is None and not pd.keys and self.ctx.config.max_concurrency >= 2)
+
+    def numbered_pages(self, module: str, fields: list[str], request: dict[str, Any], n: int) -> list[api.Page]:
+        """Pages 1..n of ``request``'s order, asked at once (up to Zoho's heavy-call slots)."""
+        slots = min(self.ctx.config.max_concurrency, HEAVY_LIMIT)
+        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
+                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
 
     def _numbered(self, module: str, fields: list[str], request: dict[str, Any], pd: Pushdown) -> list[api.Page]:
         """Pages 1..n asked at once, when the caller knows the read's size (``expected_rows``).
@@ -118,8 +154,7 @@ class RestReader:
         n = min(NUMBERED_ROWS // per, math.ceil(known / per))
         if n < 2:
             return []
-        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
-                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
+        return self.numbered_pages(module, fields, request, n)
 
     def by_ids(self, module: str, columns: list[str] | None, ids: Iterable[list[str]]) -> Iterator[pa.RecordBatch]:
         """The current rows of the given ids (chunks of at most 100); ids no longer there are left out."""
@@ -158,6 +193,142 @@ class RestReader:
         """Each ``(fields, ids)`` call's records, in order; up to MaxConcurrency of them in flight."""
         return at_once([partial(self._fetch_ids, module, fields, chunk) for fields, chunk in calls],
                        self.ctx.config.max_concurrency, "zoho-rest")
+
+
+class _Meeting:
+    """Where a read from both ends of a module's id order stands: every id is kept by one end only.
+
+    The low end reads ascending ids and keeps those below the lowest id the high end kept; the high end
+    reads descending ids and keeps those above the highest the low end kept. Each page's ids are contiguous
+    in id order, so when a page reaches past the other end's frontier, every id between the two was in it
+    or was kept by the other end already: no id twice, none skipped (records created meanwhile have higher
+    ids than any before them, as in a one-ended read).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.low: int | None = None  # the highest id the low end kept
+        self.high: int | None = None  # the lowest id the high end kept
+        self.met = False
+        self.over = False  # one end finished: the other stops at its next page
+
+    def claim_low(self, recs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        with self._lock:
+            keep = recs if self.high is None else [r for r in recs if int(r["id"]) < self.high]
+            if keep:
+                self.low = max(int(r["id"]) for r in keep) if self.low is None else \
+                    max(self.low, *(int(r["id"]) for r in keep))
+            met = len(keep) < len(recs)
+            self.met |= met
+            return keep, met
+
+    def claim_high(self, recs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        with self._lock:
+            keep = recs if self.low is None else [r for r in recs if int(r["id"]) > self.low]
+            if keep:
+                self.high = min(int(r["id"]) for r in keep) if self.high is None else \
+                    min(self.high, *(int(r["id"]) for r in keep))
+            met = len(keep) < len(recs)
+            self.met |= met
+            return keep, met
+
+    def finish(self) -> None:
+        with self._lock:
+            self.over = True
+
+    def below_top(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Rows past the low end's page tokens (read by COQL keyset) that the high end has not kept."""
+        for b in batches:
+            with self._lock:
+                high = self.high
+            if high is not None:
+                b = b.filter(pc.less(pc.cast(b.column("id"), pa.int64()), high))
+            if b.num_rows:
+                yield b
+
+
+_DONE = object()
+
+
+class _TopEnd:
+    """The high end of a read from both ends: descending ids, pages by number then by token, on a thread of
+    its own (in a copy of the caller's context: a stop reaches its calls too). Its pages' records, kept by
+    :class:`_Meeting` and joined with their other field groups, wait in a queue for the reader's thread."""
+
+    def __init__(self, reader: RestReader, module: str, groups: list[list[str]], request: dict[str, Any],
+                 pd: Pushdown, meeting: _Meeting) -> None:
+        self.reader, self.module, self.groups, self.meeting = reader, module, groups, meeting
+        self.request = {**request, "sort_order": "desc"}
+        per = max(1, int(request["per_page"]))
+        known = pd.expected_rows or 0
+        # the low end's numbered pages take the first 2,000; this end's take as many of the rest at once
+        self.numbered = max(1, min(NUMBERED_ROWS // per, math.ceil((known - NUMBERED_ROWS) / per)))
+        self.out: queue.Queue[object] = queue.Queue()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=copy_context().run, args=(self._run,), name="zoho-rest-top",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            reader, meeting = self.reader, self.meeting
+            pager = PageTokenPaginator(None)
+            numbered = reader.numbered_pages(self.module, self.groups[0], self.request, self.numbered) \
+                if self.numbered > 1 else []
+            while not self.stop.is_set() and not meeting.over:
+                if numbered:
+                    if not pager.has_next_page:
+                        break
+                    page = numbered.pop(0)
+                elif pager.has_next_page:
+                    page = api.list_page(reader.ctx.http, self.module, self.groups[0],
+                                         **pager.update_request(self.request))
+                else:
+                    break
+                recs = pager.update_state(page)
+                if not recs:
+                    break
+                recs, met = meeting.claim_high(recs)
+                if recs:
+                    if len(self.groups) > 1:
+                        reader.join_groups(self.module, self.groups[1:], recs)
+                    self.out.put(recs)
+                if met or pager.handoff_after is not None:
+                    break  # met the low end; or out of page tokens: the low end reads on up to this end's ids
+            if pager.handoff_after is None:
+                meeting.finish()  # met, or read down to the lowest id: the low end has nothing left to read
+            self.out.put(_DONE)
+        except BaseException as exc:  # raised in the reader's thread
+            self.out.put(exc)
+
+    def _item(self, item: object) -> list[dict[str, Any]] | None:
+        if item is _DONE:
+            self.out.put(_DONE)  # stays done for later takes
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, list)
+        return item
+
+    def ready(self) -> Iterator[list[dict[str, Any]]]:
+        """Pages this end has ready now, without waiting."""
+        while True:
+            try:
+                item = self.out.get_nowait()
+            except queue.Empty:
+                return
+            recs = self._item(item)
+            if recs is None:
+                return
+            yield recs
+
+    def rest(self) -> Iterator[list[dict[str, Any]]]:
+        """Every page until this end is done."""
+        while (recs := self._item(self.out.get())) is not None:
+            yield recs
+
+    def close(self) -> None:
+        self.stop.set()
 
 
 class _PageAhead:
