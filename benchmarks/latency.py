@@ -8,7 +8,8 @@ on a time.
 Each emulator runs as a process of its own (``zohocrm emulator --org classic --latency-ms L
 --bulk-rows-per-s 20000``) and every phase in a child process. Phases, per latency:
 
-* ``migrate``: the whole org (``--records``; ``--large`` adds a 200,000-record org) to ``parquet:``;
+* ``migrate``: the whole org (``--records``; ``--large`` adds a 200,000-record org) to ``parquet:``,
+  then again into a folder of its own with ``--no-files`` (records only: no file or photo downloads);
 * ``select``: ``SELECT *`` of a 50,000-record Leads module with ``APIType=COQL``, rows fetched, by a
   connection that holds the module's count (a statistic, bought in the phase: 1 credit) — a COQL read
   splits only on a count it already has; ``select serial``: the same at ``MaxConcurrency=1``;
@@ -87,7 +88,8 @@ def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     extra: dict[str, Any] = {}
     if name in ("migrate", "sync"):
-        result = migrate(args["conn"], f"parquet:{args['dir']}", incremental=name == "sync")
+        result = migrate(args["conn"], f"parquet:{args['dir']}", incremental=name == "sync",
+                         files=args.get("files", True))
         rows = result.rows_written + sum(m.rows_deleted for m in result.modules)
         extra = {"modules": len(result.modules), "failed": result.rows_failed}
     elif name == "select":
@@ -175,6 +177,9 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
             folder = work / f"org-{n}-{latency_ms:g}ms"  # its own: a migration reuses files already there
             out[f"migrate {n // 1000}k"] = measured(f"migrate {n // 1000}k @{latency_ms:g}ms", emu, latency_s, slots,
                                                     "migrate", conn=conn, dir=str(folder))
+            out[f"migrate {n // 1000}k records only"] = measured(
+                "  the same, --no-files", emu, latency_s, slots, "migrate", conn=conn,
+                dir=str(work / f"org-{n}-{latency_ms:g}ms-records"), files=False)
             if "sync" not in opts.phases:
                 continue
             for module, size in dict(emu["records"]).items():
