@@ -77,12 +77,29 @@ class RestReader:
             "converted": converted,
             "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
-        meeting = _Meeting() if self._from_both_ends(pd) else None
-        top = _TopEnd(self, module, groups, request, pd, meeting) if meeting is not None else None
+        plan = self._ends_plan(pd, int(request["per_page"]))
+        meeting = _Meeting() if plan is not None else None
+        top = _TopEnd(self, module, groups, request, plan[1], meeting) \
+            if plan is not None and meeting is not None else None
         numbered = self._numbered(module, groups[0], request, pd)
         ahead = _PageAhead(self.ctx.config.max_concurrency >= 2)
+        taken = 0  # pages of this end so far
+
+        def alone() -> bool:
+            """This end reads on past its share: the high end is done and the two did not meet (fewer rows
+            above than counted, or the count ran low)."""
+            return top is None or (top.done.is_set() and not meeting_reached())
+
+        def meeting_reached() -> bool:
+            return meeting is not None and (meeting.met or meeting.over)
+
         try:
-            while meeting is None or not meeting.over:
+            while not meeting_reached():
+                if plan is not None and top is not None and taken >= plan[0] and not top.done.is_set():
+                    # This end's share is read: the high end's pages first, then on alone only if they did not meet.
+                    yield from (records_to_batch(ts, cols, r) for r in top.rest())
+                    if meeting_reached():
+                        break
                 if numbered:
                     if not pager.has_next_page:
                         break  # fewer rows than counted: the serial read would have stopped here too
@@ -93,13 +110,15 @@ class RestReader:
                     page = api.list_page(self.ctx.http, module, groups[0], **pager.update_request(request))
                 else:
                     break
+                taken += 1
                 recs = pager.update_state(page)
                 if not recs:
                     break
                 met = False
                 if meeting is not None:
                     recs, met = meeting.claim_low(recs)
-                if not numbered and pager.has_next_page and not met:
+                if not numbered and pager.has_next_page and not met and \
+                        (plan is None or taken < plan[0] or alone()):
                     # Past the numbered pages a token comes only with the page before: the next page's call
                     # goes out now, while this page's other field groups are fetched and it is converted.
                     ahead.start(partial(api.list_page, self.ctx.http, module, groups[0],
@@ -114,24 +133,37 @@ class RestReader:
                 if met:
                     break
             if meeting is not None:
-                meeting.finish()  # this end is done: the other stops at its next page
+                meeting.finish()  # this end is done: the other stops before its next page
             if top is not None:
                 yield from (records_to_batch(ts, cols, r) for r in top.rest())
         finally:
             ahead.close()
             if top is not None:
                 top.close()
-        if pager.handoff_after is not None and not (meeting is not None and meeting.met):
+        if pager.handoff_after is not None and not meeting_reached():
             # Past 100,000 records page tokens end; continue by id with COQL keyset paging.
             rest = CoqlReader(self.ctx).batches(module, cols, pd, after_id=pager.handoff_after,
                                                 already=pager.rows.fetched)
             yield from (rest if meeting is None else meeting.below_top(rest))
 
-    def _from_both_ends(self, pd: Pushdown) -> bool:
-        """A whole module (no filter, no LIMIT) of a known size past the numbered pages, with slots to spare."""
+    def _ends_plan(self, pd: Pushdown, per: int) -> tuple[int, int] | None:
+        """The pages each end reads of a whole module read from both ends (None: from the low end only).
+
+        A whole module (no filter, no LIMIT) of a known size past the numbered pages, with slots to spare.
+        Together the two ends' shares are the pages a serial read makes, so in a still module their last pages
+        share a few rows (kept once) and the read costs a serial read's credits. The low end reads on only when
+        the two have not met: the count was low, records went meanwhile, or the count is a multiple of the page
+        size (the shares then tile the rows exactly, and only one page more shows that nothing lies between).
+        """
         known = pd.expected_rows
-        return (known is not None and NUMBERED_ROWS < known <= api.PAGE_TOKEN_LIMIT and pd.limit is None
-                and pd.modified_since is None and not pd.keys and self.ctx.config.max_concurrency >= 2)
+        if (known is None or not NUMBERED_ROWS < known <= api.PAGE_TOKEN_LIMIT or pd.limit is not None
+                or pd.modified_since is not None or pd.keys or self.ctx.config.max_concurrency < 2):
+            return None
+        per = max(1, per)
+        pages, numbered = math.ceil(known / per), NUMBERED_ROWS // per
+        if pages <= 2 * numbered:  # the high end's share fits in its numbered pages: no token chain at all
+            return numbered, pages - numbered
+        return pages - pages // 2, pages // 2
 
     def numbered_pages(self, module: str, fields: list[str], request: dict[str, Any], n: int) -> list[api.Page]:
         """Pages 1..n of ``request``'s order, asked at once (up to Zoho's heavy-call slots)."""
@@ -213,21 +245,23 @@ class _Meeting:
         self.over = False  # one end finished: the other stops at its next page
 
     def claim_low(self, recs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
-        with self._lock:
-            keep = recs if self.high is None else [r for r in recs if int(r["id"]) < self.high]
-            if keep:
-                self.low = max(int(r["id"]) for r in keep) if self.low is None else \
-                    max(self.low, *(int(r["id"]) for r in keep))
-            met = len(keep) < len(recs)
-            self.met |= met
-            return keep, met
+        """The records of the low end's page no one has kept (ids below the high end's), and whether it met it."""
+        return self._claim(recs, low=True)
 
     def claim_high(self, recs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        return self._claim(recs, low=False)
+
+    def _claim(self, recs: list[dict[str, Any]], *, low: bool) -> tuple[list[dict[str, Any]], bool]:
         with self._lock:
-            keep = recs if self.low is None else [r for r in recs if int(r["id"]) > self.low]
+            other = self.high if low else self.low
+            keep = recs if other is None else [r for r in recs if (int(r["id"]) < other) == low
+                                                and int(r["id"]) != other]
             if keep:
-                self.high = min(int(r["id"]) for r in keep) if self.high is None else \
-                    min(self.high, *(int(r["id"]) for r in keep))
+                ids = [int(r["id"]) for r in keep]
+                if low:
+                    self.low = max(ids if self.low is None else [self.low, *ids])
+                else:
+                    self.high = min(ids if self.high is None else [self.high, *ids])
             met = len(keep) < len(recs)
             self.met |= met
             return keep, met
@@ -256,15 +290,14 @@ class _TopEnd:
     :class:`_Meeting` and joined with their other field groups, wait in a queue for the reader's thread."""
 
     def __init__(self, reader: RestReader, module: str, groups: list[list[str]], request: dict[str, Any],
-                 pd: Pushdown, meeting: _Meeting) -> None:
+                 share: int, meeting: _Meeting) -> None:
         self.reader, self.module, self.groups, self.meeting = reader, module, groups, meeting
         self.request = {**request, "sort_order": "desc"}
-        per = max(1, int(request["per_page"]))
-        known = pd.expected_rows or 0
-        # the low end's numbered pages take the first 2,000; this end's take as many of the rest at once
-        self.numbered = max(1, min(NUMBERED_ROWS // per, math.ceil((known - NUMBERED_ROWS) / per)))
+        self.share = share  # pages this end reads, at most
+        self.numbered = min(share, NUMBERED_ROWS // max(1, int(request["per_page"])))
         self.out: queue.Queue[object] = queue.Queue()
         self.stop = threading.Event()
+        self.done = threading.Event()  # this end will read no more pages
         self.thread = threading.Thread(target=copy_context().run, args=(self._run,), name="zoho-rest-top",
                                        daemon=True)
         self.thread.start()
@@ -275,7 +308,8 @@ class _TopEnd:
             pager = PageTokenPaginator(None)
             numbered = reader.numbered_pages(self.module, self.groups[0], self.request, self.numbered) \
                 if self.numbered > 1 else []
-            while not self.stop.is_set() and not meeting.over:
+            taken = 0
+            while taken < self.share and not self.stop.is_set() and not meeting.over:
                 if numbered:
                     if not pager.has_next_page:
                         break
@@ -285,6 +319,7 @@ class _TopEnd:
                                          **pager.update_request(self.request))
                 else:
                     break
+                taken += 1
                 recs = pager.update_state(page)
                 if not recs:
                     break
@@ -293,13 +328,15 @@ class _TopEnd:
                     if len(self.groups) > 1:
                         reader.join_groups(self.module, self.groups[1:], recs)
                     self.out.put(recs)
-                if met or pager.handoff_after is not None:
-                    break  # met the low end; or out of page tokens: the low end reads on up to this end's ids
-            if pager.handoff_after is None:
-                meeting.finish()  # met, or read down to the lowest id: the low end has nothing left to read
+                if met:
+                    break
+            if not pager.has_next_page and pager.handoff_after is None:
+                meeting.finish()  # read down to the lowest id (or met): the low end has nothing left to read
             self.out.put(_DONE)
         except BaseException as exc:  # raised in the reader's thread
             self.out.put(exc)
+        finally:
+            self.done.set()
 
     def _item(self, item: object) -> list[dict[str, Any]] | None:
         if item is _DONE:

@@ -4,7 +4,10 @@ Limits (records.md section 1): ``per_page`` 200, ``fields`` 50 per call (the
 reader joins further field groups by ``?ids=``, 100 ids a call: a page of 200
 rows of a wide module costs 1 + 2 x (groups - 1) calls), page tokens to 100,000
 records (the reader goes on by COQL keyset), ``ids`` 100 per call, no filter
-by value — only ``If-Modified-Since``. 1 credit per call.
+by value — only ``If-Modified-Since``. 1 credit per call. A whole module of a known size past 2,000
+records is read from both ends of the id order at once, each end its share of the same pages; one
+page more than :meth:`RestStrategy.cost` counts only when the count is a multiple of 200 (the ends
+then meet without sharing a row, and one more page shows it) or was low: not priced.
 
 Partitions are id ranges. The list API cannot start at an id, so a slice
 lists its ids with COQL (``select id``, 2,000 a call) and reads their rows
