@@ -282,6 +282,8 @@ class _Meeting:
 
 
 _DONE = object()
+#: pages the high end may have read and not yet handed to the reader's thread
+TOP_PAGES_AHEAD = 4
 
 
 class _TopEnd:
@@ -295,7 +297,9 @@ class _TopEnd:
         self.request = {**request, "sort_order": "desc"}
         self.share = share  # pages this end reads, at most
         self.numbered = min(share, NUMBERED_ROWS // max(1, int(request["per_page"])))
-        self.out: queue.Queue[object] = queue.Queue()
+        # pages waiting for the reader's thread: bounded, so a slow consumer holds this end back (memory stays
+        # that of a few pages, as with the low end's one page ahead)
+        self.out: queue.Queue[object] = queue.Queue(TOP_PAGES_AHEAD)
         self.stop = threading.Event()
         self.done = threading.Event()  # this end will read no more pages
         self.thread = threading.Thread(target=copy_context().run, args=(self._run,), name="zoho-rest-top",
@@ -327,20 +331,29 @@ class _TopEnd:
                 if recs:
                     if len(self.groups) > 1:
                         reader.join_groups(self.module, self.groups[1:], recs)
-                    self.out.put(recs)
+                    self._put(recs)
                 if met:
                     break
             if not pager.has_next_page and pager.handoff_after is None:
                 meeting.finish()  # read down to the lowest id (or met): the low end has nothing left to read
-            self.out.put(_DONE)
+            self._put(_DONE)
         except BaseException as exc:  # raised in the reader's thread
-            self.out.put(exc)
+            self._put(exc)
         finally:
             self.done.set()
 
+    def _put(self, item: object) -> None:
+        """Hand ``item`` over, waiting while the queue is full; nobody takes any more once the reader closed."""
+        while not self.stop.is_set():
+            try:
+                self.out.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
     def _item(self, item: object) -> list[dict[str, Any]] | None:
         if item is _DONE:
-            self.out.put(_DONE)  # stays done for later takes
+            self.out.put_nowait(_DONE)  # stays done for later takes (the thread put nothing after it)
             return None
         if isinstance(item, BaseException):
             raise item

@@ -9,6 +9,7 @@ alone, by hypothesis over any interleaving of the two ends' pages.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pyarrow as pa
@@ -122,3 +123,22 @@ def test_the_two_ends_keep_every_id_there_throughout_once(data: st.DataObject) -
             ids.add(top_id)
     assert len(kept) == len(set(kept))
     assert start - removed <= set(kept)
+
+
+def test_a_reader_stopped_early_leaves_no_high_end_running() -> None:
+    # A LIMIT met by the engine, or a caller that breaks off: the high end's thread stops with the reader, and
+    # it never held more than a few pages for a consumer that stopped taking them.
+    with Emulator(org="classic", records=0, seed=7, sizes={"Tasks": 9_000}, latency_ms=20) as emu:
+        with ZohoSession(emu.connection_string + ";MaxConcurrency=8") as s:
+            pages = RestReader(s.reader_context()).batches("Tasks", ["id"], Pushdown(expected_rows=9_000))
+            first = next(pages)
+            assert first.num_rows == 200
+            highs = [t for t in threading.enumerate() if t.name == "zoho-rest-top"]
+            assert highs
+            time.sleep(0.5)  # the high end reads on until its queue is full, then waits
+            pages.close()
+            for t in highs:
+                t.join(30)
+                assert not t.is_alive()
+        read = list_calls(emu)
+    assert read < 10 + 10 + 4 + 2, "the high end stopped once its queue was full"
