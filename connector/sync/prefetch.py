@@ -8,7 +8,8 @@ the next: that order is what keeps a crash harmless), but nothing stops it from
 ``depth`` modules are already running in threads of their own — a small module's
 COQL pages, the next module's bulk job submitted and processing at Zoho, an
 incremental module's deletion log and changed rows. Each keeps at most ``BUFFER``
-batches ahead, so memory stays bounded; the HTTP client's slots keep the calls
+batches ahead (more when they are small: up to ``ROWS_AHEAD`` rows, so a module read
+in 200-row list pages goes on too), so memory stays bounded; the HTTP client's slots keep the calls
 within MaxConcurrency and Zoho's 10 heavy ones.
 
 Only what is read changes hands early: targets, state, progress and the summary
@@ -51,6 +52,9 @@ log = logging.getLogger("connector.sync")
 
 #: batches a module read ahead may hold before the runner takes them
 BUFFER = 4
+#: ... or more batches while they hold no more rows than this: list pages are 200 rows each, and four of
+#: them would stop a module's token chain (one page at a time) long before its turn
+ROWS_AHEAD = 10_000
 _END = object()
 
 H = TypeVar("H")
@@ -79,19 +83,32 @@ class _Stream(Generic[H]):
         self.done = done
         self.after = after
         self.head: Future[H] = Future()
-        self.items: queue.Queue[object] = queue.Queue(maxsize=BUFFER)
+        self.items: queue.Queue[object] = queue.Queue()  # bounded by _put: BUFFER batches, or ROWS_AHEAD rows
+        self._room = threading.Condition()
+        self._held = self._held_rows = 0
         self.thread = threading.Thread(target=copy_context().run, args=(cancellable, cancel, self._run, start),
                                        daemon=True, name=f"zoho-read-ahead-{module}")
         self.thread.start()
 
     def _put(self, item: object) -> bool:
-        while not self.cancel.is_set():
-            try:
-                self.items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        rows = item.num_rows if isinstance(item, pa.RecordBatch) else 0
+        with self._room:
+            while self._held >= BUFFER and self._held_rows + rows > ROWS_AHEAD:
+                if self.cancel.is_set():
+                    return False
+                self._room.wait(0.1)
+            if self.cancel.is_set():
+                return False
+            self._held += 1
+            self._held_rows += rows
+        self.items.put(item)
+        return True
+
+    def _taken(self, item: object) -> None:
+        with self._room:
+            self._held -= 1
+            self._held_rows -= item.num_rows if isinstance(item, pa.RecordBatch) else 0
+            self._room.notify()
 
     def _run(self, start: Start[H]) -> None:
         try:
@@ -122,6 +139,7 @@ class _Stream(Generic[H]):
     def batches(self) -> Iterator[pa.RecordBatch]:
         while True:
             item = self.items.get()
+            self._taken(item)
             if item is _END:
                 return
             if isinstance(item, _Failed):

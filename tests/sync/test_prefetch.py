@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 
-from connector.sync.prefetch import ReadAhead
+from connector.sync.prefetch import BUFFER, ROWS_AHEAD, ReadAhead, _Stream
 
 #: how long a barrier waits for reads that should all be running before it says they were not
 MEET = 30.0
@@ -300,3 +300,34 @@ def test_a_zoho_targets_start_up_asks_its_metadata_in_one_round_trip() -> None:
     assert serial_then == {"users": 2}
     assert calls == {"list_fields": 3, "list_layouts": 2, "org": 1, "users": 2}
     assert peak == sum(calls.values()) and again == {}
+
+
+@pytest.mark.parametrize(("rows", "most"), [(200, ROWS_AHEAD // 200), (5_000, BUFFER), (20_000, BUFFER)])
+def test_a_read_ahead_holds_four_batches_or_small_ones_up_to_its_rows(rows: int, most: int) -> None:
+    # 200-row list pages: fifty of them wait (a token chain goes on before its module's turn); large batches:
+    # four, as ever. The read sees, as it makes each batch, what the queue holds: never more than that.
+    seen: list[tuple[int, int]] = []
+    stream: list[_Stream[str]] = []
+    made = threading.Event()
+
+    def start(module: str, ahead: bool) -> tuple[str, Iterator[pa.RecordBatch]]:
+        def gen() -> Iterator[pa.RecordBatch]:
+            assert made.wait(MEET)
+            for _ in range(most + 10):
+                s = stream[0]
+                seen.append((s._held, s._held_rows))
+                yield pa.record_batch({"id": list(range(rows))})
+
+        return "head", gen()
+
+    cancel, headed, done = threading.Event(), threading.Event(), threading.Event()
+    stream.append(_Stream("Tasks", start, cancel, headed, done, []))
+    made.set()
+    waited = 0.0
+    while len(seen) < most + 1 and waited < MEET:  # the read has filled the queue and waits with one more
+        threading.Event().wait(0.01)
+        waited += 0.01
+    got = sum(b.num_rows for b in stream[0].batches())
+    assert got == (most + 10) * rows
+    assert max(h for h, _ in seen) == most
+    assert max(r for _, r in seen) <= max(ROWS_AHEAD, BUFFER * rows)
