@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import threading
@@ -43,6 +44,7 @@ from .coql import CoqlReader
 from .dialects import rest as dialect
 from .paging import PageTokenPaginator
 
+log = logging.getLogger("connector.readers")
 ID_BATCH = dialect.MAX_IDS
 #: page numbers reach this many records; past them only page tokens do (records.md section 1)
 NUMBERED_ROWS = 2_000
@@ -294,7 +296,9 @@ class _TopEnd:
     def __init__(self, reader: RestReader, module: str, groups: list[list[str]], request: dict[str, Any],
                  share: int, meeting: _Meeting) -> None:
         self.reader, self.module, self.groups, self.meeting = reader, module, groups, meeting
-        self.request = {**request, "sort_order": "desc"}
+        # Sorted explicitly (a heavy call, like the low end's): the claim rule needs pages contiguous in id order,
+        # and only an explicit sort_by says so whatever the org's default
+        self.request = {**request, "sort_by": "id", "sort_order": "desc"}
         self.share = share  # pages this end reads, at most
         self.numbered = min(share, NUMBERED_ROWS // max(1, int(request["per_page"])))
         # pages waiting for the reader's thread: bounded, so a slow consumer holds this end back (memory stays
@@ -312,7 +316,7 @@ class _TopEnd:
             pager = PageTokenPaginator(None)
             numbered = reader.numbered_pages(self.module, self.groups[0], self.request, self.numbered) \
                 if self.numbered > 1 else []
-            taken = 0
+            taken, last = 0, None
             while taken < self.share and not self.stop.is_set() and not meeting.over:
                 if numbered:
                     if not pager.has_next_page:
@@ -327,6 +331,14 @@ class _TopEnd:
                 recs = pager.update_state(page)
                 if not recs:
                     break
+                ids = [int(r["id"]) for r in recs]
+                if any(a <= b for a, b in zip(ids, ids[1:], strict=False)) or (last is not None and ids[0] >= last):
+                    # Not descending ids (records inserted between two numbered pages shift them; or an answer
+                    # not sorted as asked): keep nothing of it; the low end reads on to the end alone.
+                    log.info("%s: a page from the high end is not in descending id order after the one before; "
+                             "reading on from the low end only", self.module)
+                    break
+                last = ids[-1]
                 recs, met = meeting.claim_high(recs)
                 if recs:
                     if len(self.groups) > 1:
@@ -334,7 +346,7 @@ class _TopEnd:
                     self._put(recs)
                 if met:
                     break
-            if not pager.has_next_page and pager.handoff_after is None:
+            if not pager.has_next_page and pager.handoff_after is None and last is not None:
                 meeting.finish()  # read down to the lowest id (or met): the low end has nothing left to read
             self._put(_DONE)
         except BaseException as exc:  # raised in the reader's thread

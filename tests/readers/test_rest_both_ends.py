@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
+from typing import Any
 
 import pyarrow as pa
+import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connector.api import records as records_api
 from connector.emulator import Emulator
 from connector.model import Pushdown
 from connector.readers import RestReader
@@ -142,3 +146,31 @@ def test_a_reader_stopped_early_leaves_no_high_end_running() -> None:
                 assert not t.is_alive()
         read = list_calls(emu)
     assert read < 10 + 10 + 4 + 2, "the high end stopped once its queue was full"
+
+
+def test_a_high_end_page_shifted_by_an_insert_hands_the_read_to_the_low_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The claim rule needs each page contiguous in id order. A page that does not come in descending ids
+    # (records inserted between two numbered pages shift them) is kept by neither end: the low end reads on
+    # alone to the end, and every row still comes once.
+    real = records_api.list_page
+    first: list[dict[str, Any]] = []
+
+    def shifted(*args: Any, **kw: Any) -> Any:
+        # the high end's second page as Zoho gives it when a record was created after its first page was
+        # answered: everything one place down, the first page's last record again at its top
+        if kw.get("sort_order") == "desc" and kw.get("page") == 2:
+            while not first:
+                time.sleep(0.01)
+            page = real(*args, **kw)
+            return replace(page, records=[first[0], *page.records[:-1]])
+        page = real(*args, **kw)
+        if kw.get("sort_order") == "desc" and kw.get("page") == 1:
+            first.append(page.records[-1])
+        return page
+
+    monkeypatch.setattr(records_api, "list_page", shifted)
+    with Emulator(org="classic", records=0, seed=8, sizes={"Tasks": 3_000}) as emu:
+        with ZohoSession(emu.connection_string + ";MaxConcurrency=8") as s:
+            ids = [i for b in RestReader(s.reader_context()).batches("Tasks", ["id"], Pushdown(expected_rows=3_000))
+                   for i in b.column("id").to_pylist()]
+        assert len(ids) == len(set(ids)) == 3_000 and set(ids) == export_ids(emu, "Tasks")
