@@ -163,15 +163,12 @@ class RestReader:
             return None
         per = max(1, per)
         pages, numbered = math.ceil(known / per), NUMBERED_ROWS // per
-        if pages <= 2 * numbered:  # the high end's share fits in its numbered pages: no token chain at all
-            return numbered, pages - numbered
-        return pages - pages // 2, pages // 2
-
-    def numbered_pages(self, module: str, fields: list[str], request: dict[str, Any], n: int) -> list[api.Page]:
-        """Pages 1..n of ``request``'s order, asked at once (up to Zoho's heavy-call slots)."""
-        slots = min(self.ctx.config.max_concurrency, HEAVY_LIMIT)
-        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
-                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
+        # The low end's numbered pages come in one round trip, then each end chains its tokens: shares that
+        # end together. (The high end asks no numbered pages: a page number is an offset, and the newest
+        # records, where it starts, are the likeliest to be deleted meanwhile, which shifts every later page
+        # by one and would hide a record between two of them.)
+        low = max(numbered, math.ceil((pages + numbered - 1) / 2))
+        return low, pages - low
 
     def _numbered(self, module: str, fields: list[str], request: dict[str, Any], pd: Pushdown) -> list[api.Page]:
         """Pages 1..n asked at once, when the caller knows the read's size (``expected_rows``).
@@ -188,7 +185,8 @@ class RestReader:
         n = min(NUMBERED_ROWS // per, math.ceil(known / per))
         if n < 2:
             return []
-        return self.numbered_pages(module, fields, request, n)
+        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
+                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
 
     def by_ids(self, module: str, columns: list[str] | None, ids: Iterable[list[str]]) -> Iterator[pa.RecordBatch]:
         """The current rows of the given ids (chunks of at most 100); ids no longer there are left out."""
@@ -289,7 +287,7 @@ TOP_PAGES_AHEAD = 4
 
 
 class _TopEnd:
-    """The high end of a read from both ends: descending ids, pages by number then by token, on a thread of
+    """The high end of a read from both ends: descending ids, pages chained by token, on a thread of
     its own (in a copy of the caller's context: a stop reaches its calls too). Its pages' records, kept by
     :class:`_Meeting` and joined with their other field groups, wait in a queue for the reader's thread."""
 
@@ -300,7 +298,6 @@ class _TopEnd:
         # and only an explicit sort_by says so whatever the org's default
         self.request = {**request, "sort_by": "id", "sort_order": "desc"}
         self.share = share  # pages this end reads, at most
-        self.numbered = min(share, NUMBERED_ROWS // max(1, int(request["per_page"])))
         # pages waiting for the reader's thread: bounded, so a slow consumer holds this end back (memory stays
         # that of a few pages, as with the low end's one page ahead)
         self.out: queue.Queue[object] = queue.Queue(TOP_PAGES_AHEAD)
@@ -314,15 +311,9 @@ class _TopEnd:
         try:
             reader, meeting = self.reader, self.meeting
             pager = PageTokenPaginator(None)
-            numbered = reader.numbered_pages(self.module, self.groups[0], self.request, self.numbered) \
-                if self.numbered > 1 else []
             taken, last = 0, None
             while taken < self.share and not self.stop.is_set() and not meeting.over:
-                if numbered:
-                    if not pager.has_next_page:
-                        break
-                    page = numbered.pop(0)
-                elif pager.has_next_page:
+                if pager.has_next_page:
                     page = api.list_page(reader.ctx.http, self.module, self.groups[0],
                                          **pager.update_request(self.request))
                 else:
@@ -333,8 +324,8 @@ class _TopEnd:
                     break
                 ids = [int(r["id"]) for r in recs]
                 if any(a <= b for a, b in zip(ids, ids[1:], strict=False)) or (last is not None and ids[0] >= last):
-                    # Not descending ids (records inserted between two numbered pages shift them; or an answer
-                    # not sorted as asked): keep nothing of it; the low end reads on to the end alone.
+                    # Not descending ids after the page before (an answer not sorted as asked, or a token that
+                    # does not go on where its page ended): keep nothing of it; the low end reads on alone.
                     log.info("%s: a page from the high end is not in descending id order after the one before; "
                              "reading on from the low end only", self.module)
                     break
