@@ -174,22 +174,3 @@ def running() -> Iterator[list[subprocess.Popen[str]]]:
             p.kill()
             p.communicate()
 
-
-#: test files that take the longest (kills, faults, whole orgs, Spark, subprocess CLIs), measured with a
-#: per-test CPU probe: they are run first. Under ``-n 3`` xdist hands each worker a run of consecutive
-#: tests; with these late in the order, one worker was still in them 3-4 minutes after the others had
-#: finished everything else. First, their time overlaps the many short tests instead.
-LONG_FIRST = (
-    "tests/sync/test_whole_org_roundtrip.py", "tests/readers/test_partitions.py", "tests/sync/test_crash_safety.py",
-    "tests/sync/test_one_policy.py", "tests/docs/test_examples.py", "tests/sync/test_signals.py",
-    "tests/sync/test_write_concurrency.py", "tests/sync/test_quiet_incremental.py", "tests/sync/test_zoho_files.py",
-    "tests/sync/test_state_cli.py", "tests/sync/test_resume_clock.py", "tests/sync/test_zoho_line_items.py",
-    "tests/broker/test_mcp.py", "tests/emulator/test_disconnects.py", "tests/sync/test_incremental_children.py",
-    "tests/engine/test_cli_signals.py", "tests/sync/test_record_files.py", "tests/test_outside_files.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long test files first, each kept whole and in its own order (module fixtures start once)."""
-    rank = {path: i for i, path in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))

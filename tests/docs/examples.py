@@ -73,7 +73,7 @@ NOT_RUN: dict[str, str] = {
     "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/zohocrm demo":
         "makes a virtualenv and installs the package: CI and the new-user check run it; the demo it ends "
         "with is tests/docs/test_demo.py",
-    "python3 -m venv .venv && .venv/bin/pip install -e '.[test,spark]' && .venv/bin/python -m pytest -n 3 --dist worksteal -q":
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[test,spark]' && .venv/bin/python -m pytest -n 3 -q":
         "is this test suite (what .ci/run runs)",
     "zohocrm auth login  -c @desktop-login.txt          # browser consent on CallbackURL (or --headless, --code)":
         "a browser login: needs a person at a browser (the flow is tested in tests/auth)",
