@@ -201,7 +201,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         counter = _Counter(module, "full", progress)
         below: list[pa.RecordBatch] = []
         new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost,
-                                files=take_files)
+                                files=take_files or not has_files)  # False: this module had files, left out
 
         def full_batches() -> Iterator[pa.RecordBatch]:
             for b in counter.wrap((read or source.read)(module)):

@@ -149,9 +149,9 @@ class ModuleState:
     deleted_since: datetime | None = None  # /deleted is read from here on
     formulas_refreshed_at: datetime | None = None
     rows: int = 0
-    #: the module's files (attachments, photos, file fields) were downloaded with its rows: a run that takes
-    #: them when they were left out (or the other way round) loads the module whole. States written before
-    #: files could be left out say nothing: they were taken.
+    #: False: the module has files (attachments, photos, file fields) and its last load left them out. A run
+    #: that takes them when they were left out (or the other way round) loads the module whole. True also for
+    #: a module without files, and for states written before files could be left out (they were taken).
     files: bool = True
 
     def to_json(self) -> dict[str, Any]:
