@@ -329,7 +329,8 @@ def refuse_files_left_out_of_zoho(target_url: str) -> None:
 def files_left_out_of_zoho() -> ConfigError:
     return ConfigError("a Zoho target cannot leave files out (--no-files): its attachments, record photos and "
                        "file fields are uploaded from their bytes",
-                       hint="take the files (drop --no-files), or name the modules to copy with --modules")
+                       hint="drop --no-files: into Zoho, files always come with their records (leave "
+                            "Attachments out of --modules to copy no attachments)")
 
 
 def run(source: Source, target: Target, *, modules: list[str] | None = None, incremental: bool = False,
