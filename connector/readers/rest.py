@@ -33,7 +33,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connector.api import coql as coql_api
 from connector.api import records as api
+from connector.errors import ApiError, PermissionDenied, RetriableError
 from connector.http.concurrency import HEAVY_LIMIT
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
@@ -41,7 +43,9 @@ from connector.schema.convert import records_to_batch
 from .base import ReaderContext, resolve_columns
 from .concurrent import at_once
 from .coql import CoqlReader
+from .dialects import COQL
 from .dialects import rest as dialect
+from .dialects.coql import conjoin
 from .paging import PageTokenPaginator
 
 log = logging.getLogger("connector.readers")
@@ -84,8 +88,19 @@ class RestReader:
         top = _TopEnd(self, module, groups, request, plan[1], meeting) \
             if plan is not None and meeting is not None else None
         numbered = self._numbered(module, groups[0], request, pd)
+        # what a deletion while they were answered moved between two numbered pages: asked beside them
+        checked = _Numbered(self, module, groups[0], numbered, int(request["per_page"]), pd) if numbered else None
         ahead = _PageAhead(self.ctx.config.max_concurrency >= 2)
         taken = 0  # pages of this end so far
+
+        def strays() -> Iterator[pa.RecordBatch]:
+            recs = checked.strays() if checked is not None else []
+            if recs and meeting is not None:
+                recs, _ = meeting.claim_low(recs)
+            if recs:
+                if len(groups) > 1:
+                    self.join_groups(module, groups[1:], recs)
+                yield records_to_batch(ts, cols, recs)
 
         def alone() -> bool:
             """This end reads on past its share: the high end is done and the two did not meet (fewer rows
@@ -102,6 +117,7 @@ class RestReader:
                     yield from (records_to_batch(ts, cols, r) for r in top.rest())
                     if meeting_reached():
                         break
+                from_numbered = bool(numbered)
                 if numbered:
                     if not pager.has_next_page:
                         break  # fewer rows than counted: the serial read would have stopped here too
@@ -116,6 +132,8 @@ class RestReader:
                 recs = pager.update_state(page)
                 if not recs:
                     break
+                if from_numbered and checked is not None:
+                    recs = checked.fresh(recs)  # a record on two numbered pages (a deletion between them): once
                 met = False
                 if meeting is not None:
                     recs, met = meeting.claim_low(recs)
@@ -132,14 +150,21 @@ class RestReader:
                     self.ctx.report(module, pager.rows.fetched)
                 if top is not None:
                     yield from (records_to_batch(ts, cols, r) for r in top.ready())
+                if from_numbered and not numbered and checked is not None:
+                    yield from strays()
+                    checked.close()
+                    checked = None
                 if met:
                     break
+            yield from strays()  # the numbered pages ended the read (fewer rows than counted)
             if meeting is not None:
                 meeting.finish()  # this end is done: the other stops before its next page
             if top is not None:
                 yield from (records_to_batch(ts, cols, r) for r in top.rest())
         finally:
             ahead.close()
+            if checked is not None:
+                checked.close()
             if top is not None:
                 top.close()
         if pager.handoff_after is not None and not meeting_reached():
@@ -188,6 +213,45 @@ class RestReader:
         return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
                                 **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
 
+    def _strays(self, module: str, fields: list[str], pages: list[api.Page], per: int, pd: Pushdown
+                ) -> list[dict[str, Any]]:
+        """Records a deletion while the numbered pages were answered left between two of them.
+
+        A page number is an offset: a record deleted after page k was answered and before page k+1 was
+        shifts every later record up by one, so the record that moved onto page k's last place is on
+        neither page (and one on both, which :class:`_Numbered` drops). A serial read chains tokens and
+        never sees it happen. So once the pages are in, one COQL count over the gaps between consecutive
+        pages (ids above the highest so far and below the next page's first; 1 credit) says whether
+        anything lies there; when something does, its ids, then its rows by ``?ids=``.
+        """
+        gaps = _Numbered.gaps(pages, per)
+        if not gaps or "COQL" not in self.ctx.catalog.table(module).read_apis:
+            return []  # nothing between them; or a module COQL does not serve (no count to size it either)
+        where = COQL.group("or", [f"(id > {a} and id < {b})" for a, b in gaps])
+        if pd.modified_since is not None:  # the pages were those of If-Modified-Since: the same rows here
+            where = conjoin([COQL.at_or_after("Modified_Time", pd.modified_since), where])
+        try:
+            counted = coql_api.ask(self.ctx.http, f"select COUNT(id) from {module} where {where}")
+        except (ApiError, PermissionDenied) as exc:
+            if isinstance(exc, RetriableError):
+                raise  # Zoho is not answering: the read stops as with any of its calls
+            log.warning("%s: cannot check the numbered list pages for a record moved between them (%s); a "
+                        "record deleted while they were answered may hide another", module, exc)
+            return []
+        if counted.empty or not int((counted.body.get("data") or [{}])[0].get("COUNT(id)") or 0):
+            return []
+        ids: list[str] = []
+        while True:  # keyset by id: as many as there are
+            after = f" and id > {ids[-1]}" if ids else ""
+            got = coql_api.ask(self.ctx.http, f"select id from {module} where ({where}){after} order by id limit 2000")
+            page_ids = [] if got.empty else [str(r["id"]) for r in got.body.get("data") or []]
+            ids += page_ids
+            if len(page_ids) < 2000:
+                break
+        log.info("%s: %d record(s) moved between two numbered list pages while they were answered (a deletion "
+                 "meanwhile); read by id", module, len(ids))
+        return [r for k in range(0, len(ids), ID_BATCH) for r in self._fetch_ids(module, fields, ids[k:k + ID_BATCH])]
+
     def by_ids(self, module: str, columns: list[str] | None, ids: Iterable[list[str]]) -> Iterator[pa.RecordBatch]:
         """The current rows of the given ids (chunks of at most 100); ids no longer there are left out."""
         ts = self.ctx.catalog.table(module)
@@ -225,6 +289,51 @@ class RestReader:
         """Each ``(fields, ids)`` call's records, in order; up to MaxConcurrency of them in flight."""
         return at_once([partial(self._fetch_ids, module, fields, chunk) for fields, chunk in calls],
                        self.ctx.config.max_concurrency, "zoho-rest")
+
+
+class _Numbered:
+    """The numbered pages of a read (asked at once, each an offset into the module), made whole again.
+
+    A record deleted while they were answered shifts the later pages by one: the record that moved
+    across a page boundary is on neither page, and one is on both. :meth:`fresh` keeps each id once (pages
+    come in ascending ids); :meth:`strays` gives the records between two pages, asked on a thread of its
+    own as soon as the pages are in (:meth:`RestReader._strays`), so it rides beside the pages' conversion.
+    """
+
+    def __init__(self, reader: RestReader, module: str, fields: list[str], pages: list[api.Page], per: int,
+                 pd: Pushdown) -> None:
+        self.highest: int | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-rest-gaps")
+        self._future = self._pool.submit(copy_context().run, reader._strays, module, fields, list(pages), per, pd)
+
+    @staticmethod
+    def gaps(pages: list[api.Page], per: int) -> list[tuple[int, int]]:
+        """(highest id so far, next page's first new id) wherever something may lie between: after a full page."""
+        out: list[tuple[int, int]] = []
+        top: int | None = None
+        full = False
+        for page in pages:
+            ids = [int(r["id"]) for r in page.records]
+            fresh = [i for i in ids if top is None or i > top]
+            if top is not None and full and fresh and fresh[0] > top + 1:
+                out.append((top, fresh[0]))
+            if fresh:
+                top = max(fresh)
+            full = len(ids) >= per
+        return out
+
+    def fresh(self, recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        keep = recs if self.highest is None else [r for r in recs if int(r["id"]) > self.highest]
+        if keep:
+            self.highest = max(int(r["id"]) for r in keep) if self.highest is None else \
+                max(self.highest, *(int(r["id"]) for r in keep))
+        return keep
+
+    def strays(self) -> list[dict[str, Any]]:
+        return self._future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Meeting:
