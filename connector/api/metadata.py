@@ -49,6 +49,7 @@ def list_modules(http: ZohoHttp) -> list[dict[str, Any]]:
     return list((r.body or {}).get("modules", [])) if not r.empty else []
 
 
-def list_fields(http: ZohoHttp, module: str) -> list[dict[str, Any]]:
-    r = http.get("/settings/fields", params={"module": module}, kind="metadata")
+def list_fields(http: ZohoHttp, module: str, expected: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """``expected``: error codes the caller takes as an answer (logged as such, not as a failure)."""
+    r = http.get("/settings/fields", params={"module": module}, kind="metadata", expected=expected)
     return list((r.body or {}).get("fields", [])) if not r.empty else []

@@ -163,6 +163,7 @@ class Engine:
         module this connection may not query (refused by name, before any call).
         """
         statements.refuse_unreadable_tables(self.session, statement)
+        statements.preload_tables(self.session, statement)
         try:
             with purpose_of(sql_purpose()):  # the counts it buys are reads for this statement
                 cached = CachedOnly(self.statistics)

@@ -124,3 +124,16 @@ def refuse_unreadable_tables(session: ZohoSession, statement: Statement) -> None
             decision = may_query(session.config, table.name)
             if not decision.allowed:
                 session.http.refuse(decision, method="SQL", path=f"/{table.name}", kind="sql")
+
+
+def preload_tables(session: ZohoSession, statement: Statement) -> None:
+    """The metadata of the modules a statement names, asked at once with the module list (one round trip
+    for a cold connection's first query, not one per step): :meth:`~connector.schema.catalog.Catalog.preload`."""
+    tree = statement.tree
+    if tree is None:
+        return
+    ctes = {cte.alias_or_name.casefold() for cte in tree.find_all(exp.CTE)}
+    names = [t.name for t in tree.find_all(exp.Table)
+             if _API_NAME.fullmatch(t.name) and t.name.casefold() not in ctes and not t.args.get("db")]
+    if names:
+        session.catalog.preload(names)

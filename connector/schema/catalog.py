@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import difflib
 import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any
 
 from connector.api import metadata
-from connector.errors import FatalApiError
+from connector.errors import ConnectorError, FatalApiError
 from connector.http.client import ZohoHttp
 
-from .access import PER_PARENT_MODULES
+from .access import METADATA, PER_PARENT_MODULES, read_apis
 from .org_tables import TABLES, org_table, with_attachment_keys
 from .types import TableSchema, build_table_schema
 
@@ -43,6 +46,7 @@ class Catalog:
     def __init__(self, http: ZohoHttp) -> None:
         self.http = http
         self._lock = threading.Lock()
+        self._listing = threading.Lock()
         self._modules: dict[str, ModuleInfo] | None = None
         self._tables: dict[str, TableSchema] = {}
         #: module -> its fields as Zoho describes them (``/settings/fields``): one call per module per catalog
@@ -68,23 +72,25 @@ class Catalog:
             self._fields.clear()
 
     def modules(self) -> dict[str, ModuleInfo]:
-        with self._lock:
-            if self._modules is None:
-                out = {}
+        with self._listing:  # one list call; the state lock stays free meanwhile (fields may be asked at once)
+            mods = self._modules
+            if mods is None:
+                mods = {}
                 for m in metadata.list_modules(self.http):
                     per_parent = m.get("api_name") in PER_PARENT_MODULES  # Attachments: not api_supported
                     if (not m.get("api_supported", True) and not per_parent) or not m.get("api_name"):
                         continue
                     disp = m.get("display_field")
-                    out[m["api_name"]] = ModuleInfo(
+                    mods[m["api_name"]] = ModuleInfo(
                         m["api_name"], str(m.get("id", "")), str(m.get("singular_label", "")),
                         str(m.get("plural_label", "")), str(m.get("generated_type", "default")), True,
                         disp.get("api_name") if isinstance(disp, dict) else None, m)
                 for t in TABLES:  # metadata, deletions, stage history: tables of every org, named _X
-                    if t.scope != "parent" or t.parent in out:
-                        out[t.name] = ModuleInfo(t.name, "", t.doc, t.doc, "metadata", True, None, {})
-                self._modules = out
-            return self._modules
+                    if t.scope != "parent" or t.parent in mods:
+                        mods[t.name] = ModuleInfo(t.name, "", t.doc, t.doc, "metadata", True, None, {})
+                with self._lock:
+                    self._modules = mods
+            return mods
 
     def resolve(self, name: str) -> str:
         """The exact api_name for a user-given module name, or a FatalApiError with a suggestion."""
@@ -114,6 +120,62 @@ class Catalog:
             with self._lock:
                 hit = self._fields.setdefault(module, hit)
         return hit
+
+    def preload(self, names: Iterable[str]) -> None:
+        """The module list and the fields of the modules ``names`` will need, asked at once: a cold query's
+        metadata in one round trip instead of one per step (the list, then each module's fields).
+
+        Before the list is in, a name is taken as its api_name only when it is spelled like one (a capital
+        first, as Zoho writes them): a query that says ``leads`` waits for the list as before. Fields asked
+        for a name that turns out not to be the api_name (a label, another case) are dropped, and an error
+        there is not the query's: :meth:`table` asks again and reports it.
+        """
+        with self._lock:
+            listed = self._modules
+            known = set(self._tables) | set(self._fields)
+        wanted = []
+        for name in dict.fromkeys(names):
+            if org_table(name) is not None or name in known:
+                continue
+            if listed is None:
+                if name[:1].isupper():
+                    wanted.append(name)
+            elif name in listed or any(name.lower() == api.lower() for api in listed):
+                api = name if name in listed else next(a for a in listed if a.lower() == name.lower())
+                if api not in known and org_table(api) is None:
+                    wanted.append(api)
+        calls = ([self.modules] if listed is None else []) + [lambda m=m: self._guess_fields(m) for m in wanted]
+        if len(calls) < 2:
+            return  # one call or none: table() asks it in turn, no earlier
+        pool = ThreadPoolExecutor(len(calls), thread_name_prefix="zoho-metadata")
+        try:
+            for done in [pool.submit(copy_context().run, call) for call in calls]:
+                done.result()
+        finally:  # an interrupt does not wait for an answer in flight
+            pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            mods = self._modules or {}
+            for m in wanted:
+                if m not in mods:  # not an api_name after all
+                    self._fields.pop(m, None)
+
+    def _guess_fields(self, module: str) -> None:
+        try:  # a name that is no module is an answer here, not a failure to log
+            got = metadata.list_fields(self.http, module, expected=("INVALID_MODULE",))
+        except ConnectorError:
+            return  # not a module of this org (or not readable): table() asks in turn and says which
+        with self._lock:
+            self._fields.setdefault(module, got)
+
+    def read_apis(self, module: str) -> frozenset[str]:
+        """The read APIs that serve ``module`` (its table's ``read_apis``), known from the module list alone:
+        a caller that only needs these (a count, a deletion log) does not wait for the module's fields."""
+        api = self.resolve(module)
+        with self._lock:
+            hit = self._tables.get(api)
+        if hit is not None:
+            return hit.read_apis
+        return METADATA if org_table(api) is not None else read_apis(api, self.modules()[api].generated_type)
 
     def table(self, module: str) -> TableSchema:
         api = self.resolve(module)
