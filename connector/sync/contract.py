@@ -241,6 +241,11 @@ class Target(ABC):
 
     # -- hooks ------------------------------------------------------------------------------------
 
+    def state_before_begin(self) -> dict[str, ModuleState] | None:
+        """:meth:`load_state`'s answer when it can be had before :meth:`begin` (a local target's own file), so
+        a run asks its deltas' first calls beside the source's metadata; None (the default): only after."""
+        return None
+
     def order_modules(self, names: list[str]) -> list[str]:
         """The order to write ``names`` in (Zoho: parents before the modules that look them up)."""
         return names

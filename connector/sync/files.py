@@ -200,6 +200,9 @@ class FileTarget(FileDir, Target):
 
     # -- state ---------------------------------------------------------------------------------
 
+    def state_before_begin(self) -> dict[str, ModuleState]:
+        return self.load_state()  # its own file: nothing to open first
+
     def load_state(self) -> dict[str, ModuleState]:
         out = {}
         for module, entry in self._view()["modules"].items():

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from connector.errors import ConfigError, ConnectorError, CreditBudgetReached, PermissionDenied
 from connector.http.credits import charging
+from connector.http.retry import cancellable
 from connector.interrupts import as_interrupt, is_interrupt
 
 from .contract import LookupRef, ProgressFn, Source, Target
@@ -386,15 +387,57 @@ def _warm_arrow() -> None:
         pass
 
 
+def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None, files: bool,
+                      stop: threading.Event | None = None) -> list[Future[None]]:
+    """An incremental run's first calls of each module's delta — its record count and deletion log, which
+    need only the module list, not its fields nor any other module's read — asked now, beside the modules'
+    metadata (:meth:`.contract.Source.modules_for_run`, :meth:`~.contract.Source.prepare`), not a round trip
+    after it. Only a target whose state can be read before the run begins
+    (:meth:`.contract.Target.state_before_begin`), only modules it holds and will read by delta (loaded, files
+    taken as before; of ``modules`` when given), and only where calls may run together. The source keeps the
+    answers for the reads (asked once: a read that starts meanwhile waits for them); a call that fails here
+    (a module gone from the org) is asked again by the read if there is one, which reports it. Returns the
+    asks (the run does not wait for them: its reads do, through the source); ``stop`` set: the asks not
+    answered yet are dropped (the run ended or failed first)."""
+    slots = source.read_ahead(deltas_only=True)
+    try:
+        states = target.state_before_begin() if slots > 1 else None
+    except ConnectorError:
+        return []  # a corrupt state: the run reports it where it loads the state
+    if not states:
+        return []
+    wanted = None if modules is None else {m.lower() for m in modules}
+    todo = [st for m, st in states.items()
+            if st.loaded and st.files == files and (wanted is None or m.lower() in wanted)]
+    if not todo:
+        return []
+
+    def ask(state: ModuleState) -> None:
+        try:
+            module = source.resolve_module(state.module)  # waits for the module list the run asks first
+            with charging(module):
+                warm_delta(source, module, state, state.watermark.modified_time is not None)
+        except ConnectorError as exc:
+            log.debug("%s: not asked early (%s)", state.module, exc)
+
+    pool = ThreadPoolExecutor(min(slots, len(todo)), thread_name_prefix="zoho-early")
+    asked = [pool.submit(copy_context().run, cancellable, stop or threading.Event(), ask, state) for state in todo]
+    pool.shutdown(wait=False)  # the answers are the source's now
+    return asked
+
+
 def _run(result: MigrationResult, source: Source, target: Target, modules: list[str] | None, incremental: bool,
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
          credits_before: int, files: bool = True) -> MigrationResult:
     threading.Thread(target=_warm_arrow, name="zoho-warm-arrow", daemon=True).start()
     clock = ThreadPoolExecutor(1, thread_name_prefix="zoho-clock")
+    early = threading.Event()  # set: the deltas' early asks still unanswered are dropped
     try:
         # Zoho's clock is asked while the modules and their metadata are (it waits for neither); before any
         # read, so the run's signpost is never later than what the run reads.
         now = clock.submit(copy_context().run, source.now)
+        if incremental:
+            _ask_deltas_early(source, target, modules, files, early)
         names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run()
         source.prepare(names)
         target.prepare(names)
@@ -403,6 +446,9 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         target.begin(source, names, progress=progress)
         states = target.load_state()
         signpost = now.result()
+    except BaseException:
+        early.set()
+        raise
     finally:  # an interrupt does not wait for the clock's answer
         clock.shutdown(wait=False)
     result.started_at = signpost
@@ -434,6 +480,7 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
                 break
     finally:
         ahead.close()
+        early.set()
     result.interrupted_in = SECOND_PASS
     result.notes += target.finish(progress)
     for m in result.modules:  # the second pass may have failed rows too

@@ -81,6 +81,7 @@ class ZohoSource(Source):
         #: (module, since) -> (ids, complete): a parent's deletions serve its linking and subform
         #: modules' cascade checks in the same run instead of being asked for again
         self._deleted: dict[tuple[str, datetime | None], tuple[list[str], bool]] = {}
+        self._deleting: dict[tuple[str, datetime | None], threading.Lock] = {}
         #: (module, criteria) -> a record count asked ahead of the read it sizes (:meth:`expect`)
         self._counting: dict[tuple[str, str | None], Future[int | None]] = {}
         self._counter: ThreadPoolExecutor | None = None
@@ -238,7 +239,7 @@ class ZohoSource(Source):
         if modified_since is None or self.api_type != "Auto" or not self.read_ahead():
             return
         criteria = self._delta_criteria(modified_since)
-        key = (self.session.catalog.table(module).module, criteria)
+        key = (self.session.catalog.resolve(module), criteria)  # the module list only: no wait for its fields
         with self._lock:
             if key in self._counting:
                 return
@@ -258,7 +259,7 @@ class ZohoSource(Source):
         return asked.result() if asked is not None else self._count_now(module, criteria)
 
     def _count_now(self, module: str, criteria: str | None) -> int | None:
-        if "COQL" not in self.session.catalog.table(module).read_apis:
+        if "COQL" not in self.session.catalog.read_apis(module):
             return None  # Notes and the like: no /actions/count (Zoho answers INVALID_MODULE)
         try:
             return api.count(self.session.http, module, criteria)
@@ -505,12 +506,20 @@ class ZohoSource(Source):
         Attachments and the metadata tables (``_Users`` ...) have none (``/Attachments/deleted`` is no
         endpoint): None, so ids are compared.
         """
-        if self.session.catalog.table(module).read_apis in (PER_PARENT, METADATA):
+        if self.session.catalog.read_apis(module) in (PER_PARENT, METADATA):
             return None
         return self.deleted(module, since)
 
     def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:
-        """Ids deleted after ``since`` (all of the recycle bin list when None)."""
+        """Ids deleted after ``since`` (all of the recycle bin list when None). Asked once per run: a second
+        caller while the first is on the wire waits for its answer (a run may ask a module's deletions early,
+        beside its metadata, and again when its read starts)."""
+        with self._lock:
+            gate = self._deleting.setdefault((module, since), threading.Lock())
+        with gate:
+            return self._deleted_now(module, since, first_page_only)
+
+    def _deleted_now(self, module: str, since: datetime | None, first_page_only: bool) -> list[str]:
         known = self._deleted.get((module, since))
         if known is not None and (known[1] or first_page_only):
             return list(known[0])

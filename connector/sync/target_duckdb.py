@@ -96,6 +96,9 @@ class DuckDBTarget(Target):
         self.con.execute(f"INSERT OR REPLACE INTO {SCHEMA_TABLE} VALUES (?, ?)",
                          [module, json.dumps(schema_to_json(schema))])
 
+    def state_before_begin(self) -> dict[str, ModuleState]:
+        return self.load_state()  # its own file: nothing to open first
+
     def load_state(self) -> dict[str, ModuleState]:
         return load_state_table(self.con, STATE_TABLE, self.path)
 

@@ -72,3 +72,46 @@ def test_an_incremental_sync_reads_ahead_with_the_serial_runs_calls_and_answer(t
                 path = tmp_path / name / f"{m}.parquet"
                 assert_same(m, pq.read_table(path).select(ts.arrow_schema.names).cast(ts.arrow_schema), want)
         check.close()
+
+
+def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only_once(tmp_path: Path) -> None:
+    """What a module's delta asks first needs only the module list: an incremental run asks it while the modules'
+    fields are on the wire (a round trip earlier), and its reads then use those answers instead of asking again."""
+    from concurrent.futures import wait
+
+    from connector.sync.runner import _ask_deltas_early
+
+    with Emulator(org="classic", records=300, seed=43) as emu:
+        folder = tmp_path / "out"
+        src, tgt = source(emu), open_target(f"parquet:{folder}")
+        assert run(src, tgt).ok
+        tgt.close()
+        src.close()
+        mutate(emu, "Leads", creates=3, updates=5, deletes=2, seed=7)
+        emu.advance_clock(2)
+
+        before = emu.stats()["calls"]
+        src, tgt = ZohoSource(session(emu, ";MaxConcurrency=8")), open_target(f"parquet:{folder}")
+        try:
+            # a records-only run after a load that took the files: whether a module loads whole is not known
+            # without its fields, so nothing is asked early
+            assert _ask_deltas_early(src, tgt, None, files=False) == []
+            asks = _ask_deltas_early(src, tgt, None, files=True)
+            assert len(asks) == len(tgt.load_state())
+            wait(asks)
+            early = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+            assert "list_fields" not in early  # asked with the module list alone
+            assert early["deleted_records"] == early["count_records"] == len(MODULES), early
+            result = run(src, tgt, incremental=True)
+        finally:
+            tgt.close()
+            src.close()
+        assert result.ok, result.as_rows()
+        assert sum(m.rows_deleted for m in result.modules) == 2
+        calls = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+        assert calls["deleted_records"] == calls["count_records"] == len(MODULES), calls  # not asked again
+        check = source(emu)
+        ts = check.session.catalog.table("Leads")
+        assert_same("Leads", pq.read_table(folder / "Leads.parquet").select(ts.arrow_schema.names)
+                    .cast(ts.arrow_schema), truth(emu, ts))
+        check.close()
