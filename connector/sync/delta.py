@@ -12,6 +12,8 @@ beyond them is added to the deletions at the module's turn, in the runner's thre
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -29,8 +31,9 @@ class DeltaStart:
     watermark: ModifiedTimeWatermark
     #: what the read does about the boundary second (the source fills it in as it reads)
     check: BoundaryCheck
-    #: every id the source has, when rows may have gone unlisted: the target's others went too
-    source_ids: frozenset[str] | None = None
+    #: every id the source has, when rows may have gone unlisted: the target's others went too (a future:
+    #: still being listed beside the read)
+    source_ids: frozenset[str] | Future[frozenset[str]] | None = None
 
     def settle(self, target: Target, module: str) -> DeltaStart:
         """The deletions made complete with the target's ids the source no longer has (at the module's turn:
@@ -38,22 +41,39 @@ class DeltaStart:
         if self.source_ids is None:
             return self
         listed = set(self.deleted)
-        gone = target.ids(module) - self.source_ids - listed
+        have = self.source_ids.result() if isinstance(self.source_ids, Future) else self.source_ids
+        gone = target.ids(module) - have - listed
         # A row read at the boundary second and deleted since no longer sits there (the read itself asked
         # the source, which has no such row: dropping it here changes no row read).
         return DeltaStart(sorted(listed | gone), self.watermark.without(gone), self.check)
 
 
-def deleted_ids(source: Source, module: str, state: ModuleState) -> tuple[list[str], frozenset[str] | None]:
+def deleted_ids(source: Source, module: str, state: ModuleState, *, beside: bool = False
+                ) -> tuple[list[str], frozenset[str] | Future[frozenset[str]] | None]:
     """Ids the source lists as gone since the module's last run, and its every id when others may have gone
-    unlisted (to be compared with the target's: :meth:`DeltaStart.settle`)."""
+    unlisted (to be compared with the target's: :meth:`DeltaStart.settle`).
+
+    ``beside``: rows that went with a parent (a linking or subform module) are listed on a thread of their
+    own, beside the delta read, which does not need them (only the settling does): a future. Without a
+    deletion log (files, DuckDB, Attachments) the listing comes first, as the read may build on it."""
     listed = source.deleted_ids(module, state.deleted_since)
     expected = state.rows or None  # the rows the target held after the last run: about the source's count
     if listed is None:  # files and DuckDB keep no deletion log: whatever the target has and the source lacks
         return [], frozenset(source.ids(module, expected))
     if source.cascade_suspected(module, state.deleted_since):  # rows that went with a parent, unlisted
+        if beside:
+            return sorted(set(listed)), _listing(source, module, expected)
         return sorted(set(listed)), frozenset(source.ids(module, expected))
     return sorted(set(listed)), None
+
+
+def _listing(source: Source, module: str, expected: int | None) -> Future[frozenset[str]]:
+    """``source.ids(module)`` on a thread of its own, in the caller's context (its credits' module, its stop)."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="zoho-ids")
+    try:
+        return pool.submit(copy_context().run, lambda: frozenset(source.ids(module, expected)))
+    finally:
+        pool.shutdown(wait=False)
 
 
 def warm_delta(source: Source, module: str, state: ModuleState, has_modified_time: bool) -> None:
@@ -75,8 +95,9 @@ def start_delta(source: Source, target: Target | None, module: str, state: Modul
     """
     if has_modified_time:
         source.expect(module, state.watermark.modified_time)  # what the read needs first, beside the deletions
-    deleted, source_ids = deleted_ids(source, module, state)
+    deleted, source_ids = deleted_ids(source, module, state, beside=target is None)
     if target is not None and source_ids is not None:
+        assert not isinstance(source_ids, Future)  # listed in turn: the target is at hand
         deleted, source_ids = sorted(set(deleted) | (target.ids(module) - source_ids)), None
     wm = state.watermark.without(deleted)
     check = BoundaryCheck(wm)

@@ -18,7 +18,7 @@ from connector.emulator import Emulator
 from connector.sync import open_target, run
 from connector.sync.source_zoho import ZohoSource
 
-from .helpers import MODULES, assert_same, mutate, session, source, truth
+from .helpers import MODULES, assert_same, export, mutate, session, source, truth
 
 
 def sync(emu: Emulator, folder: Path, max_concurrency: int) -> dict[str, Any]:
@@ -99,6 +99,7 @@ def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only
             asks = _ask_deltas_early(src, tgt, None, files=True)
             assert len(asks) == len(tgt.load_state())
             wait(asks)
+            wait(list(src._counting.values()))  # the counts are asked on the source's own threads
             early = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
             assert "list_fields" not in early  # asked with the module list alone
             assert early["deleted_records"] == early["count_records"] == len(MODULES), early
@@ -115,3 +116,44 @@ def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only
         assert_same("Leads", pq.read_table(folder / "Leads.parquet").select(ts.arrow_schema.names)
                     .cast(ts.arrow_schema), truth(emu, ts))
         check.close()
+
+
+def test_a_cascade_check_lists_the_ids_beside_the_read_and_settles_as_in_turn(tmp_path: Path) -> None:
+    """A linking module's rows go with the records they join, unlisted: its read ahead lists every id for the
+    settling on a thread of its own, beside its delta read (which does not need them), and the settling at its
+    turn finds what listing them first finds."""
+    from concurrent.futures import Future
+    from dataclasses import replace
+
+    from connector.sync.delta import start_delta
+
+    module = "Projects_X_Contacts"
+    with Emulator(org="classic", records=400, seed=44) as emu:
+        folder = tmp_path / "out"
+        src, tgt = source(emu), open_target(f"parquet:{folder}")
+        assert run(src, tgt).ok
+        src.close()
+        before = {r["id"] for r in export(emu, module)}
+        mutate(emu, "Projects", deletes=3, seed=9)  # their links go with them, unlisted in the module's /deleted
+        mutate(emu, "Contacts", deletes=6, seed=10)
+        gone = before - {r["id"] for r in export(emu, module)}
+        assert gone
+        emu.advance_clock(2)
+        # no deletion seen since: every id is compared (what a parent's deletions in this run also lead to)
+        state = replace(tgt.load_state()[module], deleted_since=None)
+
+        ahead_src, turn_src = source(emu), source(emu)
+        try:
+            ahead, rows = start_delta(ahead_src, None, module, state, True)
+            assert isinstance(ahead.source_ids, Future)  # listing beside the read
+            read = [b for b in rows]
+            settled = ahead.settle(tgt, module)
+            in_turn, turn_rows = start_delta(turn_src, tgt, module, state, True)
+            assert in_turn.source_ids is None  # settled before the read, in the caller's thread
+            assert sorted(settled.deleted) == sorted(in_turn.deleted) and gone <= set(settled.deleted)
+            assert settled.watermark == in_turn.watermark
+            assert sum(b.num_rows for b in read) == sum(b.num_rows for b in turn_rows)
+        finally:
+            ahead_src.close()
+            turn_src.close()
+            tgt.close()
