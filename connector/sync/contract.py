@@ -177,6 +177,11 @@ class Source(ABC):
         """A read of ``module``'s rows modified since then is coming (after its deletions): start what it
         needs first, if that can run meanwhile (Zoho: the record count that sizes it)."""
 
+    def preload(self, modules: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
+        """Called once, before the modules a run was given by name are resolved: what :meth:`prepare` will
+        fetch about them, asked beside the module list itself where the names can be guessed (a remote
+        source's metadata: one round trip for both)."""
+
     def prepare(self, names: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once before the run reads ``names``: fetch what it will need about them (a remote source's
         metadata) at once, rather than one round trip at a time as each module comes."""

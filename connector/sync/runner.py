@@ -438,6 +438,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         now = clock.submit(copy_context().run, source.now)
         if incremental:
             _ask_deltas_early(source, target, modules, files, early)
+        if modules:
+            source.preload(modules)  # the module list and the named modules' metadata in one round trip
         names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run()
         source.prepare(names)
         target.prepare(names)

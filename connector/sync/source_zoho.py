@@ -201,6 +201,14 @@ class ZohoSource(Source):
                             "status": u.get("status")} for u in found]
         return list(self._users)
 
+    def preload(self, modules: list[str]) -> None:
+        """The module list, the named modules' fields (a name spelled like an api_name is taken for one:
+        :meth:`~connector.schema.catalog.Catalog.preload`) and the users, at once: :meth:`prepare` then finds
+        them asked. Not with a credit budget (spent in module order) nor one slot."""
+        if self.read_ahead():
+            ask_at_once([partial(self.session.catalog.preload, [m for m in modules if org_table(m) is None]),
+                         self.users], self.concurrency())
+
     def prepare(self, names: list[str]) -> None:
         """The modules' field metadata and the users, asked at once (a run needs them all before its first
         row). Not with a credit budget: that is spent in module order."""

@@ -157,3 +157,24 @@ def test_a_cascade_check_lists_the_ids_beside_the_read_and_settles_as_in_turn(tm
             ahead_src.close()
             turn_src.close()
             tgt.close()
+
+
+def test_modules_given_by_name_have_their_metadata_asked_beside_the_module_list(tmp_path: Path) -> None:
+    """``--modules Leads Contacts``: their fields and the users go out with the module list (one round trip),
+    and what the run then prepares is already there; a name that is not an api_name costs nothing more."""
+    with Emulator(org="classic", records=300, seed=45) as emu:
+        src = ZohoSource(session(emu, ";MaxConcurrency=8"))
+        try:
+            src.session.org()  # the access token first: its call is not the metadata's
+            before = emu.stats()["calls"]
+            src.preload(["Leads", "Contacts", "_Users", "deals"])
+            asked = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+            assert asked == {"list_modules": 1, "list_fields": 2, "users": 1}, asked
+            names = [src.resolve_module(m) for m in ("Leads", "Contacts", "_Users", "deals")]
+            src.prepare(names)
+            after = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+            assert after == {"list_modules": 1, "list_fields": 3, "users": 1}, after  # Deals' fields alone, in turn
+        finally:
+            src.close()
+        result = run(source(emu), open_target(f"parquet:{tmp_path / 'out'}"), modules=["Leads", "Contacts"])
+        assert result.ok and result.rows_written > 0
