@@ -69,10 +69,11 @@ def test_pages_are_pipelined(make_emulator: Callable[..., Emulator]) -> None:
         gen = BulkReader(ctx, poll_initial=0.1).batches("Contacts")
         first = next(gen)
         assert first.num_rows <= 120
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # how long a loaded machine may take; a pass never waits that long
         while ctx.stats.get("bulk_jobs", 0) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert ctx.stats["bulk_jobs"] == 2, "page 2's job should start before page 1 is consumed"
+        # (on a slow machine page 3's job may have started too, once page 2's was answered: not a failure)
+        assert ctx.stats["bulk_jobs"] >= 2, "page 2's job should start before page 1 is consumed"
         got = read_table([first, *gen], ts.arrow_schema)
         assert ctx.stats["bulk_jobs"] == 3
         assert_same_rows(got, expected_table(ZohoClient(emu).export("Contacts"), ts), label="3 bulk pages")
