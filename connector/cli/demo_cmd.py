@@ -17,6 +17,7 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -153,11 +154,18 @@ def _demo(records: int, folder: Path, seed: int, org: str = "classic") -> None:
         def credits() -> int:
             return int(meter.total)
 
+        def run_meter() -> Callable[[str | None], int]:
+            """Credits of the run about to start (its modules' calls; all of them for None): the two runs
+            share one connection, whose meter counts since it opened."""
+            total, tags = meter.total, meter.tags()
+            return lambda module: int(meter.total - total if module is None
+                                      else meter.charged(module) - tags.get(module, 0))
+
         # The first load of a whole org is what Bulk Read is for: one export job per module.
         err.print(f"[bold]2.[/bold] Full load of every module into {db_path} (Bulk Read: one export job per "
                   "module) ...")
         t0, c0 = time.monotonic(), credits()
-        with ProgressBars(err, credits) as bars:
+        with ProgressBars(err, run_meter()) as bars:
             full = run(ZohoSource(session, api_type="Bulk"), target, progress=bars)
         _summary(err, full, "full load", time.monotonic() - t0, credits() - c0)
         err.print("[bold]3.[/bold] Changing the CRM: creating, updating and deleting records in Leads, "
@@ -170,7 +178,7 @@ def _demo(records: int, folder: Path, seed: int, org: str = "classic") -> None:
         err.print("[bold]4.[/bold] Incremental sync: COQL for rows with Modified_Time >= the watermark, "
                   "/deleted for deletions ...")
         t0, c0 = time.monotonic(), credits()
-        with ProgressBars(err, credits) as bars:
+        with ProgressBars(err, run_meter()) as bars:
             inc = run(ZohoSource(session), target, incremental=True, progress=bars)
         _summary(err, inc, "incremental", time.monotonic() - t0, credits() - c0)
         total_credits = credits()

@@ -135,8 +135,8 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
             tgt = open_target(endpoint(target), mode=mode, key=key, state_path=state_path, write_api=write_api,
                               source_id_field=source_id_field, report_dir=report_dir)
 
-            def meter() -> int:
-                return src.credits() + tgt.credits()
+            def meter(module: str | None = None) -> int:  # a source and a target of this run alone
+                return src.credits(module) + tgt.credits(module)
 
             errc.print(f"migrate {src!r} -> {tgt!r}" + (" (incremental)" if incremental else ""),
                        style="bold" if on_tty else None, markup=False, highlight=False)

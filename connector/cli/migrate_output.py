@@ -15,11 +15,15 @@ from rich.table import Table
 from connector.sync.contract import Target
 from connector.sync.runner import SECOND_PASS, MigrationResult
 
+#: credits so far of the run's calls for a module (wherever and whenever they were made: read ahead, or
+#: asked beside the run's metadata), or of all its calls (None)
+Meter = Callable[[str | None], int]
+
 
 class ProgressBars:
-    """One bar per module: rows so far, rows/s, and the credits spent while it ran."""
+    """One bar per module: rows so far, rows/s, and the credits of its calls."""
 
-    def __init__(self, console: Console, meter: Callable[[], int]) -> None:
+    def __init__(self, console: Console, meter: Meter) -> None:
         self.meter = meter
         self.bars = Progress(TextColumn("  {task.description:<22}"), BarColumn(bar_width=24),
                              TextColumn("{task.fields[rows]:>10,} rows"), TextColumn("{task.fields[rate]:>8} rows/s"),
@@ -27,8 +31,6 @@ class ProgressBars:
                              console=console, transient=False)
         self.tasks: dict[str, Any] = {}
         self.t0: dict[str, float] = {}
-        self.c0: dict[str, int] = {}
-        self.last = meter()
         self.last_t = time.monotonic()
         self.rows: dict[str, dict[str, int]] = {}
 
@@ -37,27 +39,29 @@ class ProgressBars:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for task in self.tasks.values():
-            self.bars.update(task, total=1, completed=1)
+        self._finish()
         self.bars.__exit__(None, None, None)
 
+    def _finish(self) -> None:
+        """Every bar so far done, with its module's credits as they are now (files fetched after its last rows)."""
+        for module, task in self.tasks.items():
+            self.bars.update(task, total=1, completed=1, credits=self.meter(module))
+
     def __call__(self, module: str, phase: str, rows: int) -> None:
-        now = self.meter()
         if module not in self.tasks:
-            for task in self.tasks.values():  # modules run one after another: the last one is done
-                self.bars.update(task, total=1, completed=1)
+            self._finish()  # modules run one after another: the last one is done
             self.tasks[module] = self.bars.add_task(module, total=None, rows=0, rate="", credits=0)
-            # The module's first calls (a Bulk job, a first page) came before its first report:
-            # time and credits count from the previous report.
-            self.t0[module], self.c0[module] = self.last_t, self.last
-        self.last, self.last_t = now, time.monotonic()
+            # The module's first calls (a Bulk job, a first page) came before its first report: time counts
+            # from the previous report; its credits are its own calls', whenever they were made.
+            self.t0[module] = self.last_t
+        self.last_t = time.monotonic()
         # A Zoho target reports rows written after rows read: once writing, the bar shows those.
         seen = self.rows.setdefault(module, {})
         seen[phase] = rows
         shown = seen.get("write", rows)
         dt = time.monotonic() - self.t0[module]
         self.bars.update(self.tasks[module], rows=shown, rate=f"{shown / dt:,.0f}" if dt > 0.05 else "",
-                         credits=now - self.c0[module])
+                         credits=self.meter(module))
 
 
 class PlainProgress:
@@ -67,14 +71,13 @@ class PlainProgress:
     job being prepared), so a log shows the run is alive; and a last line when the module is done.
     """
 
-    def __init__(self, stream: IO[str], meter: Callable[[], int], every: float) -> None:
+    def __init__(self, stream: IO[str], meter: Meter, every: float) -> None:
         self.stream, self.meter, self.every = stream, meter, every
         self.lock = threading.Lock()
         self.module: str | None = None
         self.rows = 0
         self.phases: dict[str, int] = {}
         self.t0 = self.last_line = time.monotonic()
-        self.c0 = meter()
         self.stop = threading.Event()
         self.ticker = threading.Thread(target=self._tick, name="migrate-progress", daemon=True)
 
@@ -95,7 +98,7 @@ class PlainProgress:
                 if self.module is not None:
                     self._line("done")
                 self.module, self.phases = module, {}
-                self.t0, self.c0 = time.monotonic(), self.meter()  # the runner reports "start" first
+                self.t0 = time.monotonic()  # the runner reports "start" first
             self.phases[phase] = rows
             self.rows = self.phases.get("write", rows)  # a Zoho target: rows written, once writing
             if time.monotonic() - self.last_line >= self.every:
@@ -110,7 +113,7 @@ class PlainProgress:
     def _line(self, state: str = "") -> None:
         now = time.monotonic()
         dt = max(now - self.t0, 1e-9)
-        credits = self.meter() - self.c0
+        credits = self.meter(self.module)
         tail = f", {state}" if state else ""
         self.stream.write(f"{self.module}: {self.rows:,} rows, {self.rows / dt:,.0f} rows/s, {credits:,} credits, "
                           f"{dt:,.0f} s{tail}\n")

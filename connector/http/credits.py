@@ -97,6 +97,11 @@ class CreditMeter:
         with self._lock:
             return self.by_tag.get(tag, 0)
 
+    def tags(self) -> dict[str, int]:
+        """Credits per :func:`charging` tag so far (a copy)."""
+        with self._lock:
+            return dict(self.by_tag)
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {"credits": self.total, "calls": self.calls, "by_kind": dict(self.by_kind),

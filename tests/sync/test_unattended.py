@@ -117,3 +117,22 @@ def test_rows_changed_in_the_second_the_run_starts_are_counted_as_deferred(tmp_p
         emu.advance_clock(2)
         leads = json.loads(zohocrm(*args, "--incremental").stdout)["modules"][0]
         assert leads["rows_written"] == n and leads["rows_deferred"] == 0
+
+
+def test_each_progress_line_counts_its_own_module_s_credits(tmp_path: Path) -> None:
+    """A module's calls are made ahead of its turn (read ahead, counts and deletion logs asked beside the
+    metadata): its line says what they cost, the figure its row of the summary gives, not what the run spent
+    while the line was the current one."""
+    with Emulator(org="classic", records=600, seed=98, latency_ms=20) as emu:
+        db = f"duckdb:{tmp_path / 'c.duckdb'}"
+        assert zohocrm("--source", emu.connection_string, "--target", db).returncode == 0
+        for i, module in enumerate(("Leads", "Contacts", "Deals")):
+            mutate(emu, module, creates=3, updates=8, deletes=2, seed=40 + i)
+        emu.advance_clock(2)
+        proc = zohocrm("--source", emu.connection_string, "--target", db, "--incremental", "--json",
+                       "--progress-every", "30")
+        assert proc.returncode == 0, proc.stderr
+        done = {g[0]: int(g[3].replace(",", "")) for line in proc.stderr.splitlines()
+                if (m := LINE.match(line)) and (g := m.groups())[5] == ", done"}
+        summary = {m["module"]: m["credits"] for m in json.loads(proc.stdout)["modules"]}
+        assert done == summary and sum(summary.values()) > 0, (done, summary)
