@@ -142,6 +142,10 @@ class Source(ABC):
         """API credits this source has spent (0 for local files); ``module``: those spent for it."""
         return 0
 
+    def credits_by_module(self) -> dict[str, int]:
+        """:meth:`credits` of every module spent for so far (a run counts its modules' from here)."""
+        return {}
+
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """The module's file columns and how to download a file (Zoho: attachments, file fields)."""
         return None
@@ -293,6 +297,10 @@ class Target(ABC):
     def credits(self, module: str | None = None) -> int:
         """API credits this target has spent (0 for local files); ``module``: those spent for it."""
         return 0
+
+    def credits_by_module(self) -> dict[str, int]:
+        """:meth:`credits` of every module spent for so far (a run counts its modules' from here)."""
+        return {}
 
     def files_folder(self) -> tuple[Path, Path] | None:
         """Where downloaded files go, and the folder their paths in the table are relative to."""

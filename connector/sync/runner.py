@@ -279,11 +279,12 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
 def _one_module(result: MigrationResult, source: Source, target: Target, module: str,
                 states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
                 refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
-                ahead: ReadAhead[DeltaStart | None], take_files: bool = True) -> bool:
+                ahead: ReadAhead[DeltaStart | None], take_files: bool = True, spent_before: int = 0) -> bool:
     """Sync one module into ``result``; False when it failed (its error is in its result).
 
     Its credits are those of the calls made for it, wherever they ran (:func:`charging`): a read ahead
-    of its turn counts for it, not for the module written meanwhile.
+    of its turn counts for it, not for the module written meanwhile; ``spent_before``: its credits before
+    this run (a source or target that ran before).
     """
     result.interrupted_in = module
     try:
@@ -305,7 +306,7 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
         return False
     finally:
         if result.modules and result.modules[-1].module == module:
-            result.modules[-1].credits = source.credits(module) + target.credits(module)
+            result.modules[-1].credits = source.credits(module) + target.credits(module) - spent_before
     return True
 
 
@@ -351,9 +352,13 @@ def run(source: Source, target: Target, *, modules: list[str] | None = None, inc
         raise files_left_out_of_zoho()
     result = MigrationResult(dry_run=target.dry_run)
     credits_before = _credits(source, target)
+    # a source or target that ran before (one connection, two runs): this run counts its modules' from here
+    spent = source.credits_by_module()
+    for tag, n in target.credits_by_module().items():
+        spent[tag] = spent.get(tag, 0) + n
     try:
         return _run(result, source, target, modules, incremental, progress, stop_on_error, refresh_formulas,
-                    credits_before, files)
+                    credits_before, files, spent)
     except BaseException as exc:
         if isinstance(exc, CreditBudgetReached):  # a clean stop too: say what was kept, like an interrupt
             result.credits = _credits(source, target) - credits_before
@@ -428,7 +433,7 @@ def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None,
 
 def _run(result: MigrationResult, source: Source, target: Target, modules: list[str] | None, incremental: bool,
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
-         credits_before: int, files: bool = True) -> MigrationResult:
+         credits_before: int, files: bool = True, spent: dict[str, int] | None = None) -> MigrationResult:
     threading.Thread(target=_warm_arrow, name="zoho-warm-arrow", daemon=True).start()
     clock = ThreadPoolExecutor(1, thread_name_prefix="zoho-clock")
     early = threading.Event()  # set: the deltas' early asks still unanswered are dropped
@@ -478,7 +483,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     try:
         for module in names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,
-                               refresh_formulas, clear_refs, ahead, files) and stop_on_error:
+                               refresh_formulas, clear_refs, ahead, files, (spent or {}).get(module, 0)) \
+                    and stop_on_error:
                 break
     finally:
         ahead.close()

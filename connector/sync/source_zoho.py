@@ -189,6 +189,9 @@ class ZohoSource(Source):
         meter = self.session.http.meter
         return int(meter.total if module is None else meter.charged(module))
 
+    def credits_by_module(self) -> dict[str, int]:
+        return self.session.http.meter.tags()
+
     def users(self) -> list[dict[str, Any]]:
         """Every user (id, name, email, status): a Zoho target maps record owners by email with them."""
         if self._users is None:

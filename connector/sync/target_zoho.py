@@ -155,6 +155,9 @@ class ZohoTarget(Target):
         meter = self.session.http.meter
         return int(meter.total if module is None else meter.charged(module))
 
+    def credits_by_module(self) -> dict[str, int]:
+        return self.session.http.meter.tags()
+
     @property
     def report_path(self) -> str | None:
         return str(self.failures.path) if self.failures and self.failures.count else None

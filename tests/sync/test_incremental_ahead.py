@@ -178,3 +178,32 @@ def test_modules_given_by_name_have_their_metadata_asked_beside_the_module_list(
             src.close()
         result = run(source(emu), open_target(f"parquet:{tmp_path / 'out'}"), modules=["Leads", "Contacts"])
         assert result.ok and result.rows_written > 0
+
+
+def test_a_source_that_ran_before_counts_each_module_s_credits_from_this_run(tmp_path: Path) -> None:
+    """One connection, two runs (the demo, a scheduler in one process): the second run's modules cost what
+    the same run on a fresh connection costs, not everything since the connection opened."""
+    with Emulator(org="classic", records=300, seed=46) as emu:
+        src = source(emu)
+        try:
+            tgt = open_target(f"parquet:{tmp_path / 'a'}")
+            assert run(src, tgt).ok
+            tgt.close()
+            shutil.copytree(tmp_path / "a", tmp_path / "b")
+            mutate(emu, "Leads", creates=2, updates=6, deletes=1, seed=11)
+            emu.advance_clock(2)
+            tgt = open_target(f"parquet:{tmp_path / 'a'}")
+            again = run(src, tgt, incremental=True)
+            tgt.close()
+        finally:
+            src.close()
+        fresh_src, tgt = source(emu), open_target(f"parquet:{tmp_path / 'b'}")
+        try:
+            fresh = run(fresh_src, tgt, incremental=True)
+        finally:
+            tgt.close()
+            fresh_src.close()
+    assert again.ok and fresh.ok
+    per_module = {m.module: m.credits for m in again.modules}
+    assert per_module == {m.module: m.credits for m in fresh.modules}, (again.as_rows(), fresh.as_rows())
+    assert 0 < sum(per_module.values()) <= again.credits
