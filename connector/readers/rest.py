@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -45,7 +46,7 @@ from .concurrent import at_once
 from .coql import CoqlReader
 from .dialects import COQL
 from .dialects import rest as dialect
-from .dialects.coql import conjoin
+from .dialects.coql import MAX_LIMIT, CoqlQuery
 from .paging import PageTokenPaginator
 
 log = logging.getLogger("connector.readers")
@@ -227,11 +228,12 @@ class RestReader:
         gaps = _Numbered.gaps(pages, per)
         if not gaps or "COQL" not in self.ctx.catalog.table(module).read_apis:
             return []  # nothing between them; or a module COQL does not serve (no count to size it either)
-        where = COQL.group("or", [f"(id > {a} and id < {b})" for a, b in gaps])
-        if pd.modified_since is not None:  # the pages were those of If-Modified-Since: the same rows here
-            where = conjoin([COQL.at_or_after("Modified_Time", pd.modified_since), where])
+        between = COQL.group("or", [f"(id > {a} and id < {b})" for a, b in gaps])
+        # the pages were those of If-Modified-Since when it is set: the same rows here
+        since = (COQL.at_or_after("Modified_Time", pd.modified_since),) if pd.modified_since is not None else ()
+        query = CoqlQuery(module, ("id",), (*since, between), limit=MAX_LIMIT, order_by=(("id", True),))
         try:
-            counted = coql_api.ask(self.ctx.http, f"select COUNT(id) from {module} where {where}")
+            counted = coql_api.ask(self.ctx.http, query.count())
         except (ApiError, PermissionDenied) as exc:
             if isinstance(exc, RetriableError):
                 raise  # Zoho is not answering: the read stops as with any of its calls
@@ -242,11 +244,10 @@ class RestReader:
             return []
         ids: list[str] = []
         while True:  # keyset by id: as many as there are
-            after = f" and id > {ids[-1]}" if ids else ""
-            got = coql_api.ask(self.ctx.http, f"select id from {module} where ({where}){after} order by id limit 2000")
+            got = coql_api.ask(self.ctx.http, replace(query, after_id=ids[-1] if ids else None).text())
             page_ids = [] if got.empty else [str(r["id"]) for r in got.body.get("data") or []]
             ids += page_ids
-            if len(page_ids) < 2000:
+            if len(page_ids) < MAX_LIMIT:
                 break
         log.info("%s: %d record(s) moved between two numbered list pages while they were answered (a deletion "
                  "meanwhile); read by id", module, len(ids))
