@@ -232,7 +232,10 @@ class Store:
         ids = list(ids)
         if not ids:
             return set()
-        rows = self.fetchall(f"SELECT id FROM {q(m.api_name)} WHERE id IN (SELECT unnest(?))", [ids])
+        if len(ids) == 1:  # a record's own path (/Leads/{id}/...): an equality plans in half the time
+            rows = self.fetchall(f"SELECT id FROM {q(m.api_name)} WHERE id = ?", ids)
+        else:
+            rows = self.fetchall(f"SELECT id FROM {q(m.api_name)} WHERE id IN (SELECT unnest(?))", [ids])
         return {r[0] for r in rows}
 
     def raw_rows(self, m: ModuleDef, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -57,7 +57,10 @@ def _rows(app: App, m: ModuleDef, rid: int, names: list[str] | None, where: str 
     att = _attachments()
     reader = RecordReader(app.store, att, app.clock, record_fields(att, names))
     reader.exprs += ['t."$file_id"', 't."$link_url"']
-    sql = reader.sql(f"t.Parent_Id = ? AND t.\"Parent_Id$module\" = '{m.api_name}'" + where, "t.id ASC", limit, offset)
+    # one record's attachments are a handful: filtered, ordered and cut in one plain query (a page
+    # chosen first, as a module's list does, plans a second scan for nothing here)
+    sql = reader.sql(f"t.Parent_Id = ? AND t.\"Parent_Id$module\" = '{m.api_name}'" + where, "t.id ASC")
+    sql += (f" LIMIT {int(limit)}" if limit is not None else "") + (f" OFFSET {int(offset)}" if offset else "")
     rows = app.store.fetchall(sql, [rid, *(params or [])])
     records = reader.decode(rows)
     for rec, row in zip(records, rows, strict=True):

@@ -22,7 +22,7 @@ from .types import ModuleDef
 ORG_KINDS = ("classic", "enterprise")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one instance per kind: hashed by identity (the caches key on it)
 class OrgSchema:
     kind: str
     modules: tuple[ModuleDef, ...]
