@@ -48,7 +48,7 @@ TIMEOUT_S = 600
 def org() -> Iterator[Org]:
     # The second org has no Leads: the few a generated org has share unique External_Ref values
     # with the first org's, and would (rightly) refuse the copies as duplicates.
-    with Emulator(records=2_000, seed=42) as source, Emulator(records=0, seed=43, sizes={"Leads": 0}) as target:
+    with Emulator(records=500, seed=42) as source, Emulator(records=0, seed=43, sizes={"Leads": 0}) as target:
         yield Org(source.connection_string, target.connection_string)
 
 

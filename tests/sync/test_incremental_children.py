@@ -37,7 +37,7 @@ def table(where: Path, module: str) -> object:
 
 def test_incremental_carries_changes_and_deletions_of_children(make_emulator: Callable[..., Emulator],
                                                               tmp_path: Path) -> None:
-    emu = make_emulator(records=400, seed=27)
+    emu = make_emulator(records=150, seed=27)
     c = ZohoClient(emu)
     inc = tmp_path / "inc"
     first = migrate(emu.connection_string, f"parquet:{inc}", modules=MODULES)

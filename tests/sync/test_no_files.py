@@ -50,7 +50,7 @@ def files_root(kind: str, tmp: Path) -> Path:
 @pytest.mark.parametrize("kind", ["parquet", "duckdb"])
 def test_records_only_then_files_then_records_only_again(kind: str, make_emulator: Callable[..., Emulator],
                                                          tmp_path: Path) -> None:
-    emu = make_emulator(records=300, seed=31)
+    emu = make_emulator(records=120, seed=31)
     client = ZohoClient(emu)
     url, where, base = target_of(kind, tmp_path)
     leads = client.export("Leads")

@@ -94,7 +94,7 @@ def report(path: str | None) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("write_api", ["rest", "bulk"])
 def test_orders_notes_and_tags_arrive_in_a_fresh_org(write_api, tmp_path):
-    with Emulator(records=1500, seed=71) as a, Emulator(records=0, seed=71) as b:
+    with Emulator(records=600, seed=71) as a, Emulator(records=0, seed=71) as b:
         pq_dir, state = tmp_path / "pq", tmp_path / "s.duckdb"
         assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES).ok
         res = migrate(f"parquet:{pq_dir}", b.connection_string + ALLOW, state_path=str(state), write_api=write_api)
@@ -150,7 +150,7 @@ def test_orders_notes_and_tags_arrive_in_a_fresh_org(write_api, tmp_path):
 
 
 def test_an_incremental_run_replaces_a_parents_lines_exactly(tmp_path):
-    with Emulator(records=1500, seed=72) as a, Emulator(records=0, seed=72) as b:
+    with Emulator(records=600, seed=72) as a, Emulator(records=0, seed=72) as b:
         pq_dir, state = tmp_path / "pq", tmp_path / "s.duckdb"
         assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES).ok
         assert migrate(f"parquet:{pq_dir}", b.connection_string + ALLOW, state_path=str(state),
