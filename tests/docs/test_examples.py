@@ -22,6 +22,7 @@ import connector.duckdb
 from connector.config import parse_connection_string, read_connection_file
 from connector.emulator import Emulator
 
+from ..spark.conftest import JVM_OPTIONS
 from .examples import (
     CONNECTION_FILES,
     FILES,
@@ -104,6 +105,8 @@ def test_readme_block_runs(block: Block, org: Org, bin_dir: Path, tmp_path: Path
     env = command_env(bin_dir)
     write_files(tmp_path, org)
     if block.language == "python":
+        if "pyspark" in block.text:  # the JIT's first tier, as the Spark tests' session (tests/spark/conftest.py)
+            env["JAVA_TOOL_OPTIONS"] = JVM_OPTIONS
         script = tmp_path / "example.py"
         script.write_text(substitute(block.text, org), encoding="utf-8")
         proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,

@@ -21,6 +21,8 @@ from connector.emulator import Emulator
 
 from ..conftest import ZohoClient, client_fixture, org_fixture
 
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
@@ -38,6 +40,9 @@ def spark() -> Iterator[Any]:
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.default.parallelism", "2")
                .config("spark.sql.adaptive.enabled", "false")  # tiny test data: no re-planning between stages
+               # short jobs on small data: the JIT's first tier only (its optimizing tier cost a third of
+               # the JVM's CPU over the Spark tests, on a machine whose two cores the other workers share)
+               .config("spark.driver.extraJavaOptions", JVM_OPTIONS)
                .config("spark.driver.bindAddress", "127.0.0.1")
                .config("spark.driver.host", "127.0.0.1")
                .getOrCreate())
