@@ -56,6 +56,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(413)
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client left before its body was whole (killed mid-upload): an HTTP server acts on no
+            # part of it, and Zoho keeps nothing of it (a cut multipart would land as a file of the wrong
+            # bytes). Nobody is left to answer.
+            self.close_connection = True
+            return
         headers = Headers({k.lower(): v for k, v in self.headers.items()})
         req = Request.build(self.command, self.path, headers, body, self.client_address[0])
         try:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..conftest import ZohoClient
 from .process import ready_line, start, stop
 
 LEADS = 20_000  # ~45 MB of export JSON: still being built when a stop comes
@@ -105,3 +106,28 @@ def test_a_stop_while_a_left_request_is_still_being_answered_prints_nothing(runn
     code, out, err = stop(proc, signal.SIGINT)
     assert code == 0, err
     assert "Traceback" not in err and "Error" not in err, err
+
+
+def test_a_body_cut_short_by_a_client_that_left_is_not_acted_on(make_emulator):
+    """A client killed mid-upload leaves half a multipart body: nothing of it lands (a server acts only on
+    a whole request), where a cut part used to be stored as an attachment of the wrong bytes."""
+    emu = make_emulator(records=20, seed=3)
+    client = ZohoClient(emu)
+    lead = client.export("Leads")[0]["id"]
+    before = len(client.export("Attachments"))
+    boundary = "cutcutcut"
+    part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contract.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode()
+    whole = part + b"%PDF-1.4 the rest never arrives" * 100 + f"\r\n--{boundary}--\r\n".encode()
+    for cut in (len(part), len(part) + 40):  # right after the part's headers; inside its bytes
+        head = (f"POST /crm/v8/Leads/{lead}/Attachments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Zoho-oauthtoken {client.token}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(whole)}\r\n\r\n")
+        raw_request(emu.origin, head.encode() + whole[:cut], read=0, reset=False)
+    time.sleep(0.5)  # the server has read to the end of what came
+    assert len(client.export("Attachments")) == before
+    assert emu.stats()["calls"].get("upload_attachment", 0) == 0  # not dispatched at all
+    # a whole upload on the same server still lands
+    r = client.post(f"/Leads/{lead}/Attachments", files={"file": ("contract.pdf", b"%PDF-1.4 whole")})
+    assert r.status_code == 200, r.text
+    assert len(client.export("Attachments")) == before + 1
