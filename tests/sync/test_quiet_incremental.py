@@ -22,9 +22,9 @@ from connector.sync.state import BOUNDARY_SETTLE
 from .helpers import MODULES, assert_same, duckdb_table, mutate, source, truth
 from .test_backends import fingerprint
 
-#: emulator call names that read records (the other calls of a run are metadata and /deleted)
 #: the modules the mass update crowds, at the size it needs; the others at a small org's
 CROWDED = {"Leads": 5_600, "Contacts": 2_000}
+#: emulator call names that read records (the other calls of a run are metadata and /deleted)
 READ_CALLS = ("coql_query", "list_records", "get_records", "search_records", "create_read_job")
 
 
