@@ -38,34 +38,8 @@ cli.add_command(broker)
 cli.add_command(mcp)
 
 
-def _arrow_without_pandas() -> None:
-    """Keep pyarrow from importing pandas in a ``zohocrm`` process that never hands it pandas objects.
-
-    The first time pyarrow converts Python values it asks whether pandas is installed, and to know it
-    imports pandas: 0.3 s of CPU and 40 MB in every run, for nothing, since the commands give pyarrow
-    plain values and Arrow data only. That question is answered here with pandas hidden for the moment,
-    so pyarrow takes it as absent: conversions to a given type (the readers' and writers') no longer
-    import it (one that infers its type still does, from pyarrow's C++ side, as before); a call that
-    needs pandas itself (``Table.to_pandas``) imports it then as usual (``tests/test_cli_start.py``
-    checks both). Not done when the connector is used as a library: there the caller may give pyarrow
-    pandas objects.
-    """
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    sys.modules["pandas"] = None  # type: ignore[assignment]  # ``import pandas`` raises ImportError meanwhile
-    try:
-        pa.array([0])
-    except Exception:  # noqa: BLE001  (only a warm-up: any real problem shows at the first real conversion)
-        pass
-    finally:
-        del sys.modules["pandas"]
-
-
 def main(argv: list[str] | None = None) -> int:
     install_signal_handlers()
-    _arrow_without_pandas()
     # Nothing the command writes (targets, state, reports, logs, DuckDB's WAL) is readable by others.
     os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
     try:
