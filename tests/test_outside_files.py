@@ -36,7 +36,7 @@ def test_tests_write_nothing_in_home_or_tmpdir(tmp_path: Path) -> None:
     (home / ".bashrc").write_text("# the user's own file\n")
     env = {k: v for k, v in os.environ.items() if k not in SANDBOX_VARS}
     env.update(HOME=str(home), TMPDIR=str(tmpdir))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
                            f"--basetemp={basetemp}", *REPRESENTATIVE], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
