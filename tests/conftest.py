@@ -47,9 +47,9 @@ def _compile_package() -> None:
 
     The suite starts some 450 processes that import the connector (the CLI, emulators, xdist
     workers). In a fresh clone the package has no ``__pycache__``, and where
-    PYTHONDONTWRITEBYTECODE is set (as on CI machines) no process writes one, so each of them
-    compiled the modules it imports again: about 0.4 s of CPU per process, a few minutes over the
-    run on two cores. ``compileall`` writes the bytecode whatever that variable says (0.5 s once);
+    PYTHONDONTWRITEBYTECODE is set (it is on the machine this suite is timed on) no process writes
+    one, so each of them compiled the modules it imports again: about 0.4 s of CPU per process,
+    a minute or more of the run on two cores. ``compileall`` writes the bytecode whatever that variable says (0.5 s once);
     a source edited later is compiled afresh by its timestamp, as always.
     """
     import compileall

@@ -3,8 +3,8 @@
 Under ``-n 3`` each xdist worker has its own session and the Spark test files spread over
 the workers like any others (``--dist loadfile``: a file's tests stay on one worker): one
 worker running them all one after another finished last. (Pytest 9 ignores xdist 3.8's
-group suffix on test ids, so an ``xdist_group`` mark no longer kept them together anyway.) Spark's Python workers run this
-interpreter, and are kept for the session's later reads.
+group suffix on test ids, so an ``xdist_group`` mark no longer kept them together anyway.)
+Spark's Python workers run this interpreter, and are kept for the session's later reads.
 """
 
 from __future__ import annotations
