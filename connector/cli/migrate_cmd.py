@@ -110,7 +110,7 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
             report_dir: str | None, as_json: bool, progress_every: float) -> None:
     """Copy modules from --source to --target; with --incremental, only what changed since the last run."""
     from connector.sync import interrupted_result, open_source, open_target, run
-    from connector.sync.runner import refuse_files_left_out_of_zoho
+    from connector.sync.runner import refuse_files_left_out_of_zoho, spent_credits
 
     on_tty = sys.stderr.isatty()
     errc = Console(stderr=True) if on_tty else Console(stderr=True, width=WIDE, soft_wrap=True)
@@ -136,7 +136,7 @@ def migrate(source: str, target: str, modules: str | None, incremental: bool, mo
                               source_id_field=source_id_field, report_dir=report_dir)
 
             def meter(module: str | None = None) -> int:  # a source and a target of this run alone
-                return src.credits(module) + tgt.credits(module)
+                return spent_credits(src, tgt, module)
 
             errc.print(f"migrate {src!r} -> {tgt!r}" + (" (incremental)" if incremental else ""),
                        style="bold" if on_tty else None, markup=False, highlight=False)

@@ -146,6 +146,11 @@ class Source(ABC):
         """:meth:`credits` of every module spent for so far (a run counts its modules' from here)."""
         return {}
 
+    def credit_meter(self) -> object | None:
+        """What counts this source's credits (a Zoho session's meter), None for none: a source and a
+        target given one session share it, and a run counts its credits once (:func:`.runner.spent_credits`)."""
+        return None
+
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """The module's file columns and how to download a file (Zoho: attachments, file fields)."""
         return None
@@ -301,6 +306,10 @@ class Target(ABC):
     def credits_by_module(self) -> dict[str, int]:
         """:meth:`credits` of every module spent for so far (a run counts its modules' from here)."""
         return {}
+
+    def credit_meter(self) -> object | None:
+        """What counts this target's credits (see :meth:`Source.credit_meter`), None for none."""
+        return None
 
     def files_folder(self) -> tuple[Path, Path] | None:
         """Where downloaded files go, and the folder their paths in the table are relative to."""

@@ -306,7 +306,7 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
         return False
     finally:
         if result.modules and result.modules[-1].module == module:
-            result.modules[-1].credits = source.credits(module) + target.credits(module) - spent_before
+            result.modules[-1].credits = spent_credits(source, target, module) - spent_before
     return True
 
 
@@ -317,8 +317,23 @@ def _delta_of(ahead: ReadAhead[DeltaStart | None], module: str) -> tuple[DeltaSt
     return head, rows
 
 
-def _credits(source: Source, target: Target) -> int:
-    return source.credits() + target.credits()
+def _shared_meter(source: Source, target: Target) -> bool:
+    meter = source.credit_meter()
+    return meter is not None and meter is target.credit_meter()
+
+
+def spent_credits(source: Source, target: Target, module: str | None = None) -> int:
+    """Credits the source and the target have spent (for ``module``): a meter they share (one Zoho session
+    given to both) is counted once."""
+    return source.credits(module) + (0 if _shared_meter(source, target) else target.credits(module))
+
+
+def _spent_by_module(source: Source, target: Target) -> dict[str, int]:
+    spent = source.credits_by_module()
+    if not _shared_meter(source, target):
+        for tag, n in target.credits_by_module().items():
+            spent[tag] = spent.get(tag, 0) + n
+    return spent
 
 
 def refuse_files_left_out_of_zoho(target_url: str) -> None:
@@ -351,23 +366,21 @@ def run(source: Source, target: Target, *, modules: list[str] | None = None, inc
     if not files and target.scheme == "zoho":
         raise files_left_out_of_zoho()
     result = MigrationResult(dry_run=target.dry_run)
-    credits_before = _credits(source, target)
+    credits_before = spent_credits(source, target)
     # a source or target that ran before (one connection, two runs): this run counts its modules' from here
-    spent = source.credits_by_module()
-    for tag, n in target.credits_by_module().items():
-        spent[tag] = spent.get(tag, 0) + n
+    spent = _spent_by_module(source, target)
     try:
         return _run(result, source, target, modules, incremental, progress, stop_on_error, refresh_formulas,
                     credits_before, files, spent)
     except BaseException as exc:
         if isinstance(exc, CreditBudgetReached):  # a clean stop too: say what was kept, like an interrupt
-            result.credits = _credits(source, target) - credits_before
+            result.credits = spent_credits(source, target) - credits_before
             result.report_path = target.report_path
             exc.migration_result = result  # type: ignore[attr-defined]
             raise
         if not is_interrupt(exc):
             raise
-        result.credits = _credits(source, target) - credits_before
+        result.credits = spent_credits(source, target) - credits_before
         result.report_path = target.report_path
         stop = as_interrupt(exc)
         stop.migration_result = result  # type: ignore[attr-defined]
@@ -497,5 +510,5 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         m.would = dict(stats.would)
     result.interrupted_in = None
     result.report_path = target.report_path
-    result.credits = _credits(source, target) - credits_before
+    result.credits = spent_credits(source, target) - credits_before
     return result

@@ -192,6 +192,9 @@ class ZohoSource(Source):
     def credits_by_module(self) -> dict[str, int]:
         return self.session.http.meter.tags()
 
+    def credit_meter(self) -> object | None:
+        return self.session.http.meter
+
     def users(self) -> list[dict[str, Any]]:
         """Every user (id, name, email, status): a Zoho target maps record owners by email with them."""
         if self._users is None:

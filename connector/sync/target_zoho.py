@@ -158,6 +158,9 @@ class ZohoTarget(Target):
     def credits_by_module(self) -> dict[str, int]:
         return self.session.http.meter.tags()
 
+    def credit_meter(self) -> object | None:
+        return self.session.http.meter
+
     @property
     def report_path(self) -> str | None:
         return str(self.failures.path) if self.failures and self.failures.count else None
