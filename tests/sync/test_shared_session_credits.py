@@ -12,7 +12,7 @@ from pathlib import Path
 
 from connector.emulator import Emulator
 from connector.session import ZohoSession
-from connector.sync import run
+from connector.sync import MigrationResult, run
 from connector.sync.source_zoho import ZohoSource
 from connector.sync.target_zoho import ZohoTarget
 
@@ -23,28 +23,28 @@ def charged(emu: Emulator) -> int:
     return int(emu.stats()["credits_used"])
 
 
+def upsert_leads_back(emu: Emulator, reads: ZohoSession, writes: ZohoSession, state: Path
+                      ) -> tuple[MigrationResult, int]:
+    """The org's Leads upserted into itself by Email: the run's result, and the credits the org charged."""
+    before = charged(emu)
+    result = run(ZohoSource(reads), ZohoTarget(writes, mode="upsert", key="Email", state_path=state),
+                 modules=["Leads"])
+    spent = charged(emu) - before
+    assert result.rows_written > 0, result  # (Leads without an Email are refused by the upsert: rows_failed)
+    assert spent > 0
+    return result, spent
+
+
 def test_one_session_as_source_and_target_counts_its_credits_once(tmp_path: Path) -> None:
-    with Emulator(records=200, seed=17) as emu:
-        with ZohoSession(emu.connection_string + ALLOW) as session:
-            before = charged(emu)
-            result = run(ZohoSource(session), ZohoTarget(session, mode="upsert", key="Email",
-                                                         state_path=tmp_path / "state.json"),
-                         modules=["Leads"])
-            spent = charged(emu) - before
-        assert result.rows_written > 0, result  # (Leads without an Email are refused by the upsert: rows_failed)
-        assert spent > 0
-        assert result.credits == spent, (result.credits, spent)
-        # the module's own calls (the run's metadata calls are nobody's): not counted twice either
-        assert 0 < result.modules[0].credits < spent, (result.modules[0].credits, spent)
+    with Emulator(records=200, seed=17) as emu, ZohoSession(emu.connection_string + ALLOW) as session:
+        result, spent = upsert_leads_back(emu, session, session, tmp_path / "state.json")
+    assert result.credits == spent, (result.credits, spent)
+    # the module's own calls (the run's metadata calls are nobody's): not counted twice either
+    assert 0 < result.modules[0].credits < spent, (result.modules[0].credits, spent)
 
 
 def test_two_sessions_on_one_org_still_add_up(tmp_path: Path) -> None:
-    with Emulator(records=200, seed=17) as emu:
-        with ZohoSession(emu.connection_string) as reads, ZohoSession(emu.connection_string + ALLOW) as writes:
-            before = charged(emu)
-            result = run(ZohoSource(reads), ZohoTarget(writes, mode="upsert", key="Email",
-                                                       state_path=tmp_path / "state.json"),
-                         modules=["Leads"])
-            spent = charged(emu) - before
-        assert result.rows_written > 0, result  # (Leads without an Email are refused by the upsert: rows_failed)
-        assert result.credits == spent, (result.credits, spent)
+    with (Emulator(records=200, seed=17) as emu, ZohoSession(emu.connection_string) as reads,
+          ZohoSession(emu.connection_string + ALLOW) as writes):
+        result, spent = upsert_leads_back(emu, reads, writes, tmp_path / "state.json")
+    assert result.credits == spent, (result.credits, spent)
