@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, NamedTuple, Self
 
 import pyarrow as pa
 
@@ -26,6 +26,9 @@ from connector.errors import NotSupportedError
 
 from .record_files import Fetch, FilePlan
 from .state import BoundaryCheck, ModuleState
+
+if TYPE_CHECKING:
+    from connector.http.credits import CreditMeter
 
 #: (module, phase, rows): phase "start" (0 rows) when a module begins, then "full", "delta",
 #: "formulas" or (Zoho targets) "write" with the rows so far
@@ -51,7 +54,28 @@ class ModuleStats:
     sent: int = 0  # rows handed to the target's API so far (a stop part way says how many are safe)
 
 
-class Source(ABC):
+class Metered:
+    """The API credits a source or a target has spent, from the meter that counts them (none: 0)."""
+
+    def credit_meter(self) -> CreditMeter | None:
+        """What counts this side's credits (a Zoho session's meter), None for none (local files). A source
+        and a target given one session share it, and a run counts it once (:func:`.runner.spent_credits`)."""
+        return None
+
+    def credits(self, module: str | None = None) -> int:
+        """API credits spent so far; ``module``: those spent for it."""
+        meter = self.credit_meter()
+        if meter is None:
+            return 0
+        return int(meter.total if module is None else meter.charged(module))
+
+    def credits_by_module(self) -> dict[str, int]:
+        """:meth:`credits` of every module spent for so far (a run counts its modules' from here)."""
+        meter = self.credit_meter()
+        return {} if meter is None else meter.tags()
+
+
+class Source(Metered, ABC):
     """Where a run reads from: modules, their Arrow schema, their rows (all, or changed since a watermark)."""
 
     #: the URL scheme this backend answers to (``zoho`` for connection strings)
@@ -138,19 +162,6 @@ class Source(ABC):
         """The source's users (id, name, email, status): a Zoho target maps owners by email with them."""
         return []
 
-    def credits(self, module: str | None = None) -> int:
-        """API credits this source has spent (0 for local files); ``module``: those spent for it."""
-        return 0
-
-    def credits_by_module(self) -> dict[str, int]:
-        """:meth:`credits` of every module spent for so far (a run counts its modules' from here)."""
-        return {}
-
-    def credit_meter(self) -> object | None:
-        """What counts this source's credits (a Zoho session's meter), None for none: a source and a
-        target given one session share it, and a run counts its credits once (:func:`.runner.spent_credits`)."""
-        return None
-
     def files(self, module: str) -> tuple[FilePlan, Fetch] | None:
         """The module's file columns and how to download a file (Zoho: attachments, file fields)."""
         return None
@@ -202,7 +213,7 @@ class Source(ABC):
         self.close()
 
 
-class Target(ABC):
+class Target(Metered, ABC):
     """Where a run writes to: a module's rows and its sync state, committed together.
 
     ``replace_module`` (a full load) and ``apply_changes`` (a delta and deletions) write the data
@@ -297,18 +308,6 @@ class Target(ABC):
     @property
     def report_path(self) -> str | None:
         """The per-row report of rows the target did not take, when there is one."""
-        return None
-
-    def credits(self, module: str | None = None) -> int:
-        """API credits this target has spent (0 for local files); ``module``: those spent for it."""
-        return 0
-
-    def credits_by_module(self) -> dict[str, int]:
-        """:meth:`credits` of every module spent for so far (a run counts its modules' from here)."""
-        return {}
-
-    def credit_meter(self) -> object | None:
-        """What counts this target's credits (see :meth:`Source.credit_meter`), None for none."""
         return None
 
     def files_folder(self) -> tuple[Path, Path] | None:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from connector.api import metadata
 from connector.api import records as api
 from connector.errors import ConnectorError
+from connector.http.credits import CreditMeter
 from connector.model import Pushdown
 from connector.planning.auto import extras_for
 from connector.planning.choice import ReadRequest, RowRange, choose_api
@@ -185,14 +186,7 @@ class ZohoSource(Source):
         """Zoho's clock (from the Date header), second precision: the run's signpost."""
         return metadata.server_now(self.session.http)
 
-    def credits(self, module: str | None = None) -> int:
-        meter = self.session.http.meter
-        return int(meter.total if module is None else meter.charged(module))
-
-    def credits_by_module(self) -> dict[str, int]:
-        return self.session.http.meter.tags()
-
-    def credit_meter(self) -> object | None:
+    def credit_meter(self) -> CreditMeter:
         return self.session.http.meter
 
     def users(self) -> list[dict[str, Any]]:

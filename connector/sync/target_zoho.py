@@ -45,6 +45,7 @@ import pyarrow as pa
 
 from connector.api import metadata
 from connector.errors import ConfigError, ConnectorError, NotSupportedError, StateError
+from connector.http.credits import CreditMeter
 from connector.http.guard import require_writes
 from connector.localfs import private_umask
 from connector.schema.org_tables import org_table, read_only, read_only_reason
@@ -151,14 +152,7 @@ class ZohoTarget(Target):
     def identity(self) -> str:
         return f"zoho:{self.session.config.api_domain}#{self.session.org().get('id')}"
 
-    def credits(self, module: str | None = None) -> int:
-        meter = self.session.http.meter
-        return int(meter.total if module is None else meter.charged(module))
-
-    def credits_by_module(self) -> dict[str, int]:
-        return self.session.http.meter.tags()
-
-    def credit_meter(self) -> object | None:
+    def credit_meter(self) -> CreditMeter:
         return self.session.http.meter
 
     @property
