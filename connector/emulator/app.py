@@ -215,6 +215,8 @@ class App:
         if fault is not None and fault.late:
             # The handler ran (a write landed, a token was minted) but the answer is lost.
             self.stats.record(route.name, f"fault:{fault.kind}", req.records if req.method == "GET" else 0)
+            if resp.stream is not None:
+                resp.stream.close()
             return DROP
         self.stats.record(route.name, resp.status, req.records if req.method == "GET" else 0)
         return resp

@@ -11,7 +11,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .zoho_errors import ZohoError
@@ -92,6 +93,15 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: a file sent as the body instead of ``body`` (the server copies it to the socket with ``sendfile``
+    #: and closes it): result zips of hundreds of MB are never read into memory
+    stream: IO[bytes] | None = None
+
+    @property
+    def length(self) -> int:
+        import os
+
+        return os.fstat(self.stream.fileno()).st_size if self.stream is not None else len(self.body)
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -114,9 +124,12 @@ class Response:
         return cls(302, b"", {"Location": location})
 
     @classmethod
-    def file(cls, data: bytes, filename: str, content_type: str = "application/x-download") -> Response:
-        return cls(200, data, {"Content-Type": content_type,
-                               "Content-Disposition": f'attachment; filename="{filename}"'})
+    def file(cls, data: bytes | Path, filename: str, content_type: str = "application/x-download") -> Response:
+        """A download; a path is opened now (a job's file removed meanwhile still goes out whole) and streamed."""
+        headers = {"Content-Type": content_type, "Content-Disposition": f'attachment; filename="{filename}"'}
+        if isinstance(data, Path):
+            return cls(200, b"", headers, data.open("rb"))
+        return cls(200, data, headers)
 
 
 #: ``handler(app, request)``. The app is typed loosely on purpose: this table sits below the

@@ -80,13 +80,25 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         assert isinstance(resp, Response)
+        try:
+            self._send(resp)
+        finally:
+            if resp.stream is not None:
+                resp.stream.close()
+
+    def _send(self, resp: Response) -> None:
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)
         if resp.status not in (204, 304):
-            self.send_header("Content-Length", str(len(resp.body)))
+            self.send_header("Content-Length", str(resp.length))
         buffered = getattr(self, "_headers_buffer", None)  # none for an HTTP/0.9 request line: no headers
-        if resp.body and self.command != "HEAD" and resp.status not in (204, 304):
+        with_body = self.command != "HEAD" and resp.status not in (204, 304)
+        if resp.stream is not None and with_body:
+            self.end_headers()
+            self.connection.sendfile(resp.stream)  # kernel to socket: no copy of the file through Python
+            return
+        if resp.body and with_body:
             if buffered is None:
                 self.end_headers()
                 self.wfile.write(resp.body)

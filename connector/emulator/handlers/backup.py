@@ -166,4 +166,4 @@ def download(app: App, req: Request) -> Response:
     fresh = run is not None and app.clock.time() <= run.finish_at + backup.LINK_TTL_S
     if run is None or run.path is None or not fresh:
         raise ZohoError(400, "RESOURCE_NOT_FOUND", "the requested resource doesn't exist", {"resource": p["job"]})
-    return Response.file((run.path / p["file"]).read_bytes(), p["file"], "application/zip")
+    return Response.file(run.path / p["file"], p["file"], "application/zip")

@@ -272,4 +272,4 @@ def download_read_result(app: App, req: Request) -> Response:
     if job is None or job.state != COMPLETED or job.path is None:
         # The v8 spec lists only 400 RESOURCE_NOT_FOUND here; used for unknown, unfinished and expired jobs.
         raise job_not_found(job_id)
-    return Response.file(job.path.read_bytes(), f"{job.id}.zip", "application/x-download")
+    return Response.file(job.path, f"{job.id}.zip", "application/x-download")

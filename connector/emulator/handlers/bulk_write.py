@@ -387,4 +387,4 @@ def download_write_result(app: App, req: Request) -> Response:
     fresh = job is not None and job.finish_at is not None and app.clock.time() <= job.finish_at + RESULT_TTL_S
     if job is None or not BulkWriteQueue.finished(job) or job.path is None or not fresh:
         raise job_not_found(p["job"])
-    return Response.file(job.path.read_bytes(), f"{job.id}.zip", "application/zip")
+    return Response.file(job.path, f"{job.id}.zip", "application/zip")
