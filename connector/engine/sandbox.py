@@ -46,6 +46,9 @@ def sandboxed_connection() -> duckdb.DuckDBPyConnection:
     try:
         # TimeZone is ICU's setting: not accepted in connect()'s config, so set before the lock.
         con.execute("SET TimeZone='UTC'")
+        # DuckDB draws a progress bar on stdout for a query that runs over 2 s (a read waiting on Zoho):
+        # into a caller's output, a CSV piped on, a scheduler's log. The CLI draws its own bars.
+        con.execute("SET enable_progress_bar=false")
         con.execute("SET lock_configuration=true")
     except BaseException:
         con.close()

@@ -93,7 +93,7 @@ def connect_duckdb(path: Path, what: str, setting: str) -> duckdb.DuckDBPyConnec
     for own in (path, path.with_name(path.name + ".wal")):
         make_private(own)  # made by an older version, or under a looser umask: ours now
     try:
-        return duckdb.connect(str(path))
+        con = duckdb.connect(str(path))
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
@@ -108,6 +108,8 @@ def connect_duckdb(path: Path, what: str, setting: str) -> duckdb.DuckDBPyConnec
     except duckdb.Error as exc:
         raise FileAccessError(f"cannot open the {what} at {path}: {str(exc).splitlines()[0]}",
                               hint=f"give a DuckDB file an earlier run wrote, or a new name, with {setting}") from None
+    con.execute("SET enable_progress_bar=false")  # a long load would draw DuckDB's bar on the caller's stdout
+    return con
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -123,11 +123,14 @@ def test_sandboxed_connection_keeps_python_feeds_and_refuses_the_rest(tmp_path: 
         register_feed(con, ScanFeed("fed", schema, lambda: iter(batches)))
         assert con.sql("SELECT sum(s.a) + sum(f.a) FROM stream s JOIN fed f USING (a)").fetchall() == [(12,)]
         assert con.sql("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+        # no DuckDB progress bar drawn on the caller's stdout by a statement waiting on Zoho for seconds
+        assert con.sql("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
         local_variable = pa.table({"a": [1]})  # noqa: F841 - what a replacement scan would find
         for sql in (f"SELECT * FROM read_csv('{data}')", f"SELECT * FROM '{data}'", "INSTALL httpfs",
                     "LOAD httpfs", f"ATTACH '{tmp_path / 'x.duckdb'}' AS x", f"COPY (SELECT 1) TO '{tmp_path}/o.csv'",
                     "SET enable_external_access=true", "SET lock_configuration=false",
                     "SET autoinstall_known_extensions=true", "SET TimeZone='Europe/Paris'",
+                    "SET enable_progress_bar=true",
                     "SELECT * FROM local_variable"):
             with pytest.raises(duckdb.Error) as info:
                 con.sql(sql).fetchall()

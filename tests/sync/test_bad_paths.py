@@ -160,3 +160,14 @@ def test_a_nul_in_a_path_given_to_the_library_is_a_file_access_error(orgs, tmp_p
     with pytest.raises(FileAccessError) as info:
         connector.migrate(f"csv:{src}", target, modules=["Leads"], **kw)
     assert "control character" in str(info.value) and "\x00" not in str(info.value)
+
+
+def test_a_duckdb_file_the_connector_opens_draws_no_progress_bar(tmp_path: Path) -> None:
+    """A long load into a DuckDB target or the sync state would have DuckDB draw its bar on the caller's stdout."""
+    from connector.sync.paths import connect_duckdb
+
+    con = connect_duckdb(tmp_path / "t.duckdb", "target", "--target")
+    try:
+        assert con.sql("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
+    finally:
+        con.close()
