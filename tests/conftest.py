@@ -155,13 +155,31 @@ def client_fixture(org: str, scope: str = "module") -> Any:
     return pytest.fixture(scope=scope)(client)
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with the Spark tests as one unit: they run on one worker, so one JVM starts.
+
+    Each worker that draws a Spark test file starts a Spark session of its own (the JVM, its Python
+    workers, the JIT warming the same paths again: ~10 s of CPU each); spread by file over three
+    workers, that was three of them. The Spark files together are about 80 s on one worker, and the
+    scheduler keeps giving the other workers the files after them.
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/spark/" if path.startswith("tests/spark/") else path
+
+    return SparkTogether(config, log)
+
+
 emulator = org_fixture("One shared org for read-only tests (2,000 records, seed 42). Do not write to it.",
                        "session", records=2_000, seed=42)
 zoho = client_fixture("emulator", "session")
 
 
-
-@pytest.hookimpl(tryfirst=True)
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., Emulator]]:
     """Factory for a private emulator (use for writes, faults, clock moves); stopped after the test."""

@@ -1,10 +1,9 @@
 """One local[2] Spark session per test process (the JVM starts once in each), with the zohocrm source registered.
 
-Under ``-n 3`` each xdist worker has its own session and the Spark test files spread over
-the workers like any others (``--dist loadfile``: a file's tests stay on one worker): one
-worker running them all one after another finished last. (Pytest 9 ignores xdist 3.8's
-group suffix on test ids, so an ``xdist_group`` mark no longer kept them together anyway.)
-Spark's Python workers run this interpreter, and are kept for the session's later reads.
+Under ``-n 3`` the Spark test files go to one worker together (the root conftest's scheduler:
+``--dist loadfile`` with ``tests/spark/`` as one unit), so one JVM starts for the whole run, not
+one per worker that drew a Spark file. Spark's Python workers run this interpreter, and are kept
+for the session's later reads.
 """
 
 from __future__ import annotations
