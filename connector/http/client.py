@@ -237,7 +237,9 @@ class ZohoHttp:
         except ConnectorError as exc:
             # Verbosity 0 and up: every call that finally failed (after its retries) is in the Logfile.
             level = logging.INFO if _code(exc) in expected else logging.ERROR
-            log.log(level, "%s failed: %s", what, exc, extra={"zohocrm": {
+            reason = str(exc)
+            reason = reason[len(what) + 2:] if reason.startswith(f"{what}: ") else reason  # not the call twice
+            log.log(level, "%s failed: %s", what, reason, extra={"zohocrm": {
                 "event": "call_failed", "method": method, "path": _path(url), "error": type(exc).__name__,
                 "code": _code(exc)}})
             raise

@@ -185,4 +185,5 @@ def test_verbosity_0_logs_a_failed_call_and_nothing_else(emu, tmp_path):
             s.http.get("/NoSuchModule")
     (line,) = log.read_text().splitlines()
     assert " ERROR connector.http: GET http://" in line and "/crm/v8/NoSuchModule failed: " in line
+    assert line.count("/crm/v8/NoSuchModule") == 1, line  # the call named once, then why it failed
     assert emu.client_secret not in line and emu.refresh_token not in line
