@@ -11,6 +11,7 @@ and the fix (exit status 7), never a raw ``OSError`` nor a blame on Zoho.
 errors said in words, and a lock held by another process told apart (a :class:`StateError`:
 another migration is running). Callers hold :func:`~connector.localfs.private_umask` for as
 long as the connection is open, because DuckDB re-creates the WAL at every checkpoint.
+:func:`quiet` is for every DuckDB connection a run opens (its own files, a source file, memory).
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ def connect_duckdb(path: Path, what: str, setting: str) -> duckdb.DuckDBPyConnec
     except duckdb.Error as exc:
         raise FileAccessError(f"cannot open the {what} at {path}: {str(exc).splitlines()[0]}",
                               hint=f"give a DuckDB file an earlier run wrote, or a new name, with {setting}") from None
-    con.execute("SET enable_progress_bar=false")  # a long load would draw DuckDB's bar on the caller's stdout
+    return quiet(con)
+
+
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``con`` without DuckDB's progress bar, which a statement running over 2 s (a long load, a large
+    source read) draws on the caller's stdout: into a piped output or a scheduler's log."""
+    con.execute("SET enable_progress_bar=false")
     return con
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 from connector.errors import ConfigError, StateError
 
 from .contract import Source
+from .paths import quiet
 from .record_files import open_stored
 from .schema_io import conform, schema_from_json
 from .state import BoundaryCheck, ModuleState
@@ -35,7 +36,7 @@ class DuckDBSource(Source):
         self.path = Path(path).expanduser()
         if not self.path.exists():
             raise ConfigError(f"no DuckDB file at {self.path}", hint="give duckdb:PATH of an existing database")
-        self.con = duckdb.connect(str(self.path), read_only=True)
+        self.con = quiet(duckdb.connect(str(self.path), read_only=True))
         self.con.execute("SET TimeZone = 'UTC'")
 
     @classmethod

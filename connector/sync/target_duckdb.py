@@ -22,7 +22,7 @@ import pyarrow as pa
 from connector.localfs import private_umask
 
 from .contract import Target
-from .paths import TARGET, connect_duckdb, rollback, usable_file
+from .paths import TARGET, connect_duckdb, quiet, rollback, usable_file
 from .schema_io import schema_to_json
 from .state import ModuleState, load_state_table, save_state_row
 
@@ -47,7 +47,7 @@ class DuckDBTarget(Target):
         self._private.enter_context(private_umask())
         try:
             if self.path in (":memory:", ""):
-                self.con = duckdb.connect(":memory:")
+                self.con = quiet(duckdb.connect(":memory:"))
             else:
                 where = usable_file(self.path, "DuckDB target", TARGET)
                 self.path = str(where)

@@ -9,6 +9,7 @@ emulators count every call). A state file really held by another process is told
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -162,12 +163,37 @@ def test_a_nul_in_a_path_given_to_the_library_is_a_file_access_error(orgs, tmp_p
     assert "control character" in str(info.value) and "\x00" not in str(info.value)
 
 
-def test_a_duckdb_file_the_connector_opens_draws_no_progress_bar(tmp_path: Path) -> None:
-    """A long load into a DuckDB target or the sync state would have DuckDB draw its bar on the caller's stdout."""
-    from connector.sync.paths import connect_duckdb
+#: run apart from pytest: DuckDB leaves its progress bar off by default under pytest, on otherwise
+_BARS = """
+import json
+import sys
+from pathlib import Path
+from connector.engine.sandbox import sandboxed_connection
+from connector.sync.paths import connect_duckdb
+from connector.sync.source_duckdb import DuckDBSource
+from connector.sync.target_duckdb import DuckDBTarget
 
-    con = connect_duckdb(tmp_path / "t.duckdb", "target", "--target")
-    try:
-        assert con.sql("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
-    finally:
-        con.close()
+folder = Path(sys.argv[1])
+def bar(con):
+    return con.sql("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+import duckdb
+seen = {"plain DuckDB": bar(duckdb.connect()), "engine": bar(sandboxed_connection()),
+        "state": bar(connect_duckdb(folder / "s.duckdb", "sync state", "--state"))}
+for where in (str(folder / "t.duckdb"), ":memory:"):
+    target = DuckDBTarget(where)
+    seen[f"target {where}"] = bar(target.con)
+    target.close()
+seen["source"] = bar(DuckDBSource(folder / "t.duckdb").con)
+print(json.dumps(seen))
+"""
+
+
+def test_no_duckdb_the_connector_opens_draws_a_progress_bar(tmp_path: Path) -> None:
+    """DuckDB draws a progress bar on stdout for a statement over 2 s: a SQL read waiting on Zoho, a long
+    load into a DuckDB target or the sync state, a long read of a DuckDB source. Every connection the
+    connector opens has it off (checked in a process of its own, where DuckDB's default is on)."""
+    out = subprocess.run([sys.executable, "-c", _BARS, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen.pop("plain DuckDB") is True, "DuckDB's default changed: this test no longer proves anything"
+    assert seen and not any(seen.values()), seen
