@@ -8,6 +8,7 @@ with :func:`route`. Each handler module registers its routes at import time;
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,8 +100,6 @@ class Response:
 
     @property
     def length(self) -> int:
-        import os
-
         return os.fstat(self.stream.fileno()).st_size if self.stream is not None else len(self.body)
 
     @classmethod
