@@ -6,6 +6,7 @@ Before anything else it moves the whole run into a throwaway sandbox (see ``_san
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import subprocess
@@ -155,24 +156,77 @@ def client_fixture(org: str, scope: str = "module") -> Any:
     return pytest.fixture(scope=scope)(client)
 
 
+#: seconds each scheduling unit took in a recorded run (``--unit-seconds``), for the scheduler's order
+UNIT_SECONDS = Path(__file__).with_name("unit_seconds.json")
+#: a unit the record does not know yet: about the suite's mean per test
+UNKNOWN_TEST_SECONDS = 0.45
+
+
+def scheduling_unit(nodeid: str) -> str:
+    """The test file, or ``tests/spark/`` for every Spark test (one worker, one JVM)."""
+    path = nodeid.split("::", 1)[0]
+    return "tests/spark/" if path.startswith("tests/spark/") else path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--unit-seconds", metavar="PATH", default=None,
+                     help="write the seconds each scheduling unit (test file; tests/spark/ as one) took to PATH "
+                          "(JSON); tests/unit_seconds.json orders the units under -n, longest first")
+
+
+_unit_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _unit_seconds[scheduling_unit(report.nodeid)] = _unit_seconds.get(scheduling_unit(report.nodeid), 0.0) \
+        + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = session.config.getoption("--unit-seconds", None)
+    if out and _unit_seconds and not hasattr(session.config, "workerinput"):  # the controller has every report
+        Path(out).write_text(json.dumps({u: round(s, 1) for u, s in sorted(_unit_seconds.items())}, indent=0)
+                             + "\n", encoding="utf-8")
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadfile``, with the Spark tests as one unit: they run on one worker, so one JVM starts.
+    """``--dist loadfile``, with the Spark tests as one unit, and the longest units handed out first.
 
     Each worker that draws a Spark test file starts a Spark session of its own (the JVM, its Python
     workers, the JIT warming the same paths again: ~10 s of CPU each); spread by file over three
-    workers, that was three of them. The Spark files together are about 80 s on one worker, and the
-    scheduler keeps giving the other workers the files after them.
+    workers, that was three of them. The Spark files together are about 100 s on one worker.
+
+    xdist hands out units by their number of tests, so a file of two long tests (a whole-org round
+    trip, ~55 s) went last and one worker ran it while the others had nothing left. Units go out
+    longest first instead, by the seconds a recorded run measured (``tests/unit_seconds.json``,
+    written by ``--unit-seconds``; a unit it does not know counts its tests at the suite's mean): the
+    workers then end within seconds of each other. A stale record only costs balance, never a test.
     """
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
-    class SparkTogether(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return "tests/spark/" if path.startswith("tests/spark/") else path
+    try:
+        recorded: dict[str, float] = json.loads(UNIT_SECONDS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = {}
 
-    return SparkTogether(config, log)
+    class LongestFirst(LoadFileScheduling):
+        ordered = False
+
+        def _split_scope(self, nodeid: str) -> str:
+            return scheduling_unit(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not self.ordered:  # the work queue is complete before the first unit goes out
+                self.ordered = True
+                units = sorted(self.workqueue.items(),
+                               key=lambda kv: -recorded.get(kv[0], UNKNOWN_TEST_SECONDS * len(kv[1])))
+                self.workqueue.clear()
+                self.workqueue.update(units)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)
 
 
 emulator = org_fixture("One shared org for read-only tests (2,000 records, seed 42). Do not write to it.",
