@@ -44,7 +44,7 @@ import shutil
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +170,9 @@ class RecordFiles:
         self._counts_lock = threading.Lock()
         self._folder_locks: dict[Path, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        #: downloads started ahead of the rows' turn (:meth:`prefetch`), by file: taken by :meth:`_store`
+        self._early: dict[tuple[tuple[str, ...], str, str, str], Future[Stored]] = {}
+        self._early_pool: ThreadPoolExecutor | None = None
 
     def schema(self, schema: pa.Schema) -> pa.Schema:
         added = list(ATTACHMENT_COLUMNS) if self.plan.attachments else []
@@ -184,19 +187,76 @@ class RecordFiles:
 
     def wrap(self, batches: Iterable[pa.RecordBatch], seen: set[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Each batch with its files written and described; ``seen`` collects the row ids."""
-        with _Downloads(self.workers) as downloads:
-            waiting: deque[Callable[[], pa.RecordBatch]] = deque()
-            for b in batches:
-                if seen is not None:
-                    seen.update(i for i in b.column("id").to_pylist() if i is not None)
-                waiting.append(self._attachments(b, downloads) if self.plan.attachments
-                               else self._fields(b, downloads))
-                while len(waiting) > BATCHES_AHEAD:
+        try:
+            with _Downloads(self.workers) as downloads:
+                waiting: deque[Callable[[], pa.RecordBatch]] = deque()
+                for b in batches:
+                    if seen is not None:
+                        seen.update(i for i in b.column("id").to_pylist() if i is not None)
+                    waiting.append(self._attachments(b, downloads) if self.plan.attachments
+                                   else self._fields(b, downloads))
+                    while len(waiting) > BATCHES_AHEAD:
+                        yield waiting.popleft()()
+                while waiting:
                     yield waiting.popleft()()
-            while waiting:
-                yield waiting.popleft()()
+        finally:
+            self._end_prefetch()
 
-    def _attachments(self, b: pa.RecordBatch, downloads: _Downloads) -> Callable[[], pa.RecordBatch]:
+    def prefetch(self, batches: Iterable[pa.RecordBatch],
+                 keep: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None) -> Iterator[pa.RecordBatch]:
+        """The batches as they come, the files of their rows (those ``keep`` leaves: the rows the module's
+        turn will write) starting to download meanwhile: a module read ahead of its turn has its files in
+        place, or on the wire, when the turn comes, instead of asking them only then.
+
+        Only downloads, never a removal: what a record no longer has goes at the turn (:meth:`wrap`), which
+        takes each file started here instead of asking it again (counted once). A file is written as at the
+        turn (a part file renamed into place), so a run stopped before the turn leaves whole files that the
+        next run finds by their ids; their rows were not committed, so the next run reads them again.
+        """
+        for b in batches:
+            refs = self._refs(keep(b) if keep is not None else b)
+            if refs:
+                self._start_early(refs)
+            yield b
+
+    def _start_early(self, refs: list[FileRef]) -> None:
+        with self._locks_lock:
+            if self._early_pool is None:
+                self._early_pool = ThreadPoolExecutor(self.workers, thread_name_prefix="zoho-files-ahead")
+            pool = self._early_pool
+            for ref in refs:
+                key = _early_key(ref)
+                if key not in self._early:  # the caller's context: its stop and the module its credits count for
+                    self._early[key] = pool.submit(copy_context().run, self._store_now, ref)
+
+    def _end_prefetch(self) -> None:
+        """The turn is over: downloads started ahead and not taken (none, when the turn wrote the rows it was
+        expected to) are dropped; nobody waits for one in flight."""
+        with self._locks_lock:
+            pool, self._early_pool = self._early_pool, None
+            self._early.clear()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _refs(self, b: pa.RecordBatch) -> list[FileRef]:
+        """Every file the batch's rows name (what :meth:`_attachments` and :meth:`_fields` store)."""
+        if self.plan.attachments:
+            return [ref for ref in self._attachment_refs(b) if ref is not None]
+        ids = b.column("id").to_pylist()
+        refs: list[FileRef] = []
+        for name in self.plan.fields:
+            if name in b.schema.names:
+                for rid, v in zip(ids, b.column(name).to_pylist(), strict=True):
+                    plan = self._field_plan(str(rid), name, v)
+                    if plan is not None:
+                        refs += plan[2]
+        photo = self.plan.photo
+        if photo and photo in b.schema.names:
+            refs += [self._photo_ref(str(rid), pid) for rid, pid in zip(ids, b.column(photo).to_pylist(), strict=True)
+                     if rid is not None and pid]
+        return refs
+
+    def _attachment_refs(self, b: pa.RecordBatch) -> list[FileRef | None]:
         rows = b.select([c for c in ("id", "File_Id", "File_Name", "Parent_Id_Id", "Parent_Id_Module")
                          if c in b.schema.names]).to_pylist()
         refs: list[FileRef | None] = []
@@ -207,6 +267,10 @@ class RecordFiles:
                 ref = FileRef(folder, safe_name(str(r.get("File_Name") or ""), str(r["id"])), str(r["File_Id"]),
                               f"/{r['Parent_Id_Module']}/{r['Parent_Id_Id']}/Attachments/{r['id']}")
             refs.append(ref)
+        return refs
+
+    def _attachments(self, b: pa.RecordBatch, downloads: _Downloads) -> Callable[[], pa.RecordBatch]:
+        refs = self._attachment_refs(b)
         started = downloads.start(self._store, [ref for ref in refs if ref is not None])
 
         def finish() -> pa.RecordBatch:
@@ -307,7 +371,18 @@ class RecordFiles:
             return self._folder_locks.setdefault(folder, threading.Lock())
 
     def _store(self, ref: FileRef) -> Stored:
-        """The file in place (downloaded unless already there by its id): (relative path, size, sha256)."""
+        """The file in place (downloaded unless already there by its id): (relative path, size, sha256). One
+        started ahead (:meth:`prefetch`) is waited for, not asked again."""
+        with self._locks_lock:
+            early = self._early.pop(_early_key(ref), None)
+        if early is not None:
+            try:
+                return early.result()
+            except CancelledError:  # dropped before it began: asked now
+                pass
+        return self._store_now(ref)
+
+    def _store_now(self, ref: FileRef) -> Stored:
         folder = self.root.joinpath(*ref.folder)
         target = folder / ref.name
         rel = target.relative_to(self.base).as_posix()
@@ -401,6 +476,10 @@ class RecordFiles:
             return
         keep = {safe_name(i) for i in seen}
         self.remove(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
+
+
+def _early_key(ref: FileRef) -> tuple[tuple[str, ...], str, str, str]:
+    return ref.folder, ref.file_id, ref.name, ref.path
 
 
 def drop_module_files(root: Path, module: str) -> bool:

@@ -138,6 +138,42 @@ def _record_files(source: Source, target: Target, module: str, take: bool = True
     return True, RecordFiles(plan, fetch, folder[0], folder[1], workers=source.concurrency())
 
 
+class ModuleFiles:
+    """Each module's :class:`RecordFiles` for one run, made once: the read ahead of a module's turn starts its
+    downloads (:meth:`prefetch`) and the turn writes its rows with the same object (:meth:`of`)."""
+
+    def __init__(self, source: Source, target: Target, take: bool) -> None:
+        self.source, self.target, self.take = source, target, take
+        self._made: dict[str, tuple[bool, RecordFiles | None]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, module: str) -> tuple[bool, RecordFiles | None]:
+        """Whether the module has files the target keeps, and its :class:`RecordFiles` when the run takes them."""
+        with self._lock:
+            made = self._made.get(module)
+        if made is None:
+            made = _record_files(self.source, self.target, module, self.take)
+            with self._lock:
+                made = self._made.setdefault(module, made)
+        return made
+
+    def prefetch(self, module: str, rows: Iterator[pa.RecordBatch], head: DeltaStart | None,
+                 signpost: datetime) -> Iterator[pa.RecordBatch]:
+        """``rows`` of a module read ahead, its files downloading as they pass: every row of a full load; of a
+        delta, the rows its turn keeps (changed before the signpost: :func:`_filtered`)."""
+        _, files = self.of(module)
+        if files is None:
+            return rows
+        keep = None
+        if head is not None and "Modified_Time" in self.source.schema(module).names:
+            wm = head.watermark
+
+            def keep(b: pa.RecordBatch) -> pa.RecordBatch:
+                return wm.window_filter(b, signpost)
+
+        return files.prefetch(rows, keep)
+
+
 def _files_switched(has_files: bool, state: ModuleState | None, take: bool) -> bool:
     """The module's files were taken at its last load and this run leaves them out, or the other way round:
     its table's file columns (paths, sizes, hashes) would be right for some rows only, so it loads whole."""
@@ -181,18 +217,20 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
                 clear_refs: Callable[[str, list[str]], int] | None = None,
                 read: Callable[[str], Iterator[pa.RecordBatch]] | None = None,
                 delta: Callable[[str], tuple[DeltaStart, Iterator[pa.RecordBatch]]] | None = None,
-                take_files: bool = True) -> ModuleResult:
+                take_files: bool = True, module_files: ModuleFiles | None = None) -> ModuleResult:
     """One module: a full load, or the changes since its state.
 
     Where the rows come from unless the runner reads them ahead (:mod:`.prefetch`): ``read``, a full
     load's (else ``source.read``); ``delta``, an incremental module's deletions and changed rows (else
     :func:`.delta.start_delta`, now). ``take_files``: download the module's files (attachments, photos,
     file fields) with its rows; when a run says otherwise than the module's last load, it loads whole.
+    ``module_files``: where the module's :class:`RecordFiles` come from (a read ahead may have started
+    their downloads with them: :meth:`RecordFiles.prefetch`).
     """
     started = time.monotonic()
     schema = source.schema(module)
     has_mt = "Modified_Time" in schema.names
-    has_files, files = _record_files(source, target, module, take_files)
+    has_files, files = (module_files or ModuleFiles(source, target, take_files)).of(module)
     switched = _files_switched(has_files, state, take_files)
     seen: set[str] = set()
     if files is not None:
@@ -202,7 +240,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         counter = _Counter(module, "full", progress)
         below: list[pa.RecordBatch] = []
         new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost,
-                                files=take_files or not has_files)  # False: this module had files, left out
+                                files=take_files or not has_files,  # False: this module had files, left out
+                                has_files=has_files)
 
         def full_batches() -> Iterator[pa.RecordBatch]:
             for b in counter.wrap((read or source.read)(module)):
@@ -234,7 +273,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             # Before the deletions commit with the state: a crash in between redoes both.
             res.lookups_cleared = clear_refs(module, deleted)
         new_state = ModuleState(module, loaded=True, watermark=wm, deleted_since=signpost,
-                                formulas_refreshed_at=state.formulas_refreshed_at, files=state.files)
+                                formulas_refreshed_at=state.formulas_refreshed_at, files=state.files,
+                                has_files=has_files)
 
         def delta_batches() -> Iterator[pa.RecordBatch]:
             for b in changed:
@@ -279,7 +319,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
 def _one_module(result: MigrationResult, source: Source, target: Target, module: str,
                 states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
                 refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
-                ahead: ReadAhead[DeltaStart | None], take_files: bool = True, spent_before: int = 0) -> bool:
+                ahead: ReadAhead[DeltaStart | None], take_files: bool = True, spent_before: int = 0,
+                module_files: ModuleFiles | None = None) -> bool:
     """Sync one module into ``result``; False when it failed (its error is in its result).
 
     Its credits are those of the calls made for it, wherever they ran (:func:`charging`): a read ahead
@@ -297,7 +338,7 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
                                               incremental=incremental, signpost=cap, progress=progress,
                                               refresh_formulas=refresh_formulas, clear_refs=clear_refs,
                                               read=ahead.read, delta=lambda m: _delta_of(ahead, m),
-                                              take_files=take_files))
+                                              take_files=take_files, module_files=module_files))
     except (PermissionDenied, CreditBudgetReached):
         raise  # the connection's settings, not this module: every later call would be refused too
     except ConnectorError as exc:
@@ -412,7 +453,8 @@ def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None,
     metadata (:meth:`.contract.Source.modules_for_run`, :meth:`~.contract.Source.prepare`), not a round trip
     after it. Only a target whose state can be read before the run begins
     (:meth:`.contract.Target.state_before_begin`), only modules it holds and will read by delta (loaded, files
-    taken as before; of ``modules`` when given), and only where calls may run together. The source keeps the
+    taken as before or none to take: :meth:`.state.ModuleState.loads_incrementally`; of ``modules`` when
+    given), and only where calls may run together. The source keeps the
     answers for the reads (asked once: a read that starts meanwhile waits for them); a call that fails here
     (a module gone from the org) is asked again by the read if there is one, which reports it. Returns the
     asks (the run does not wait for them: its reads do, through the source); ``stop`` set: the asks not
@@ -426,7 +468,7 @@ def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None,
         return []
     wanted = None if modules is None else {m.lower() for m in modules}
     todo = [st for m, st in states.items()
-            if st.loaded and st.files == files and (wanted is None or m.lower() in wanted)]
+            if st.loads_incrementally(files) and (wanted is None or m.lower() in wanted)]
     if not todo:
         return []
 
@@ -479,10 +521,17 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     def watermarked(module: str) -> bool:
         return "Modified_Time" in source.schema(module).names
 
+    module_files = ModuleFiles(source, target, files)
+
     def start(module: str, in_thread: bool) -> tuple[DeltaStart | None, Iterator[pa.RecordBatch]]:
         if module in full:
-            return None, source.read(module)
-        return start_delta(source, None if in_thread else target, module, states[module], watermarked(module))
+            head, rows = None, source.read(module)
+        else:
+            head, rows = start_delta(source, None if in_thread else target, module, states[module],
+                                     watermarked(module))
+        if in_thread:  # read ahead of its turn: its files download as its rows arrive, not at the turn
+            rows = module_files.prefetch(module, rows, head, source.signpost(module) or signpost)
+        return head, rows
 
     # While a module is written, the next ones are read already (the target still writes one at a time): full
     # loads, and the deltas the source can read without the target (settled against it at their turn).
@@ -496,7 +545,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     try:
         for module in names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,
-                               refresh_formulas, clear_refs, ahead, files, (spent or {}).get(module, 0)) \
+                               refresh_formulas, clear_refs, ahead, files, (spent or {}).get(module, 0),
+                               module_files) \
                     and stop_on_error:
                 break
     finally:

@@ -153,21 +153,39 @@ class ModuleState:
     #: that takes them when they were left out (or the other way round) loads the module whole. True also for
     #: a module without files, and for states written before files could be left out (they were taken).
     files: bool = True
+    #: whether the module had files the target keeps at its last run (None: a state written before this was
+    #: kept). A run that says nothing of files to a module without any reads it incrementally whatever
+    #: ``files`` says, so its first calls can go out before its fields are known.
+    has_files: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"module": self.module, "loaded": self.loaded, "watermark": self.watermark.to_json(),
-                "deleted_since": self.deleted_since.isoformat() if self.deleted_since else None,
-                "formulas_refreshed_at": self.formulas_refreshed_at.isoformat() if self.formulas_refreshed_at
-                else None, "rows": self.rows, "files": self.files}
+        out = {"module": self.module, "loaded": self.loaded, "watermark": self.watermark.to_json(),
+               "deleted_since": self.deleted_since.isoformat() if self.deleted_since else None,
+               "formulas_refreshed_at": self.formulas_refreshed_at.isoformat() if self.formulas_refreshed_at
+               else None, "rows": self.rows, "files": self.files}
+        if self.has_files is not None:
+            out["has_files"] = self.has_files
+        return out
+
+    def loads_incrementally(self, take_files: bool) -> bool | None:
+        """Whether a run that takes files (or not) reads this loaded module as a delta, judged by the state
+        alone; None when that needs the module's fields (a state from before ``has_files`` was kept)."""
+        if not self.loaded:
+            return False
+        if self.files == take_files or self.has_files is False:
+            return True
+        return False if self.has_files else None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModuleState:
-        files = data.get("files", True)
+        files, has_files = data.get("files", True), data.get("has_files")
         if not isinstance(files, bool):
             raise ValueError(f"files is {files!r}, not true or false")
+        if has_files is not None and not isinstance(has_files, bool):
+            raise ValueError(f"has_files is {has_files!r}, not true or false")
         return cls(data["module"], bool(data.get("loaded")), ModifiedTimeWatermark.from_json(data.get("watermark")),
                    _when(data.get("deleted_since")), _when(data.get("formulas_refreshed_at")),
-                   int(data.get("rows") or 0), files)
+                   int(data.get("rows") or 0), files, has_files)
 
 
 # -- a (module, state) table of JSON texts: a DuckDB target's and the Zoho target's sidecar ----------

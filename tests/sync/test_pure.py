@@ -20,7 +20,7 @@ from connector.sync.schema_io import (
     text_to_type,
     type_to_text,
 )
-from connector.sync.state import BOUNDARY_SETTLE, BoundaryCheck, ModifiedTimeWatermark
+from connector.sync.state import BOUNDARY_SETTLE, BoundaryCheck, ModifiedTimeWatermark, ModuleState
 from connector.sync.zoho_needs import writes_needed
 from connector.sync.zoho_rows import UserMap
 
@@ -292,3 +292,37 @@ LOOKUPS = {"Contacts": [_lookup("Account_Name", "Accounts"), _lookup("Reporting_
 ])
 def test_writes_a_migration_needs(mode, names, mapped, deferred, needs):
     assert writes_needed(mode, names, lambda m: LOOKUPS.get(m, []), lambda m: m in mapped, deferred) == needs
+
+
+# -- a module's state: whether a run reads it as a delta, before its fields are known ------------------
+
+#: (loaded, files taken at its last load, had files, this run takes files) -> incremental? (None: needs fields)
+INCREMENTAL = [
+    (False, True, None, True, False),  # never loaded: a full load
+    (True, True, None, True, True),  # an old state (no has_files), files taken as before
+    (True, True, None, False, None),  # an old state, files left out now: a module without files, or a switch
+    (True, True, True, False, False),  # files taken last time and left out now: loads whole
+    (True, True, False, False, True),  # no files to take: whatever the run says of files
+    (True, False, True, True, False),  # left out last time, taken now: loads whole
+    (True, False, True, False, True),  # left out as before
+]
+
+
+@pytest.mark.parametrize("loaded, files, has_files, take, expected", INCREMENTAL)
+def test_a_state_says_whether_a_run_reads_its_module_as_a_delta(loaded, files, has_files, take, expected):
+    state = ModuleState("Leads", loaded=loaded, files=files, has_files=has_files)
+    assert state.loads_incrementally(take) is expected
+
+
+@given(st.booleans(), st.sampled_from([None, True, False]), st.integers(0, 10**9))
+def test_a_module_state_survives_its_json(files, has_files, rows):
+    state = ModuleState("Deals", loaded=True, rows=rows, files=files, has_files=has_files)
+    text = state.to_json()
+    assert ("has_files" in text) is (has_files is not None)  # a state from before reads as it always did
+    back = ModuleState.from_json(text)
+    assert (back.files, back.has_files, back.rows) == (files, has_files, rows)
+
+
+def test_a_has_files_that_is_no_boolean_is_refused():
+    with pytest.raises(ValueError, match="has_files"):
+        ModuleState.from_json({"module": "Leads", "loaded": True, "has_files": "yes"})
