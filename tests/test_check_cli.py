@@ -108,6 +108,15 @@ def test_check_with_a_bad_connection_string_exits_2_with_the_property_named():
     assert result.exit_code == 2 and "Region" in result.output
 
 
+def test_a_warning_is_one_plain_line_not_a_place_in_the_package(emu):
+    """``SSLServerCert=*`` turns certificate checks off: the command says so in words, once, and goes on."""
+    proc = zohocrm("check", "--connection", conn(emu) + ";SSLServerCert=*")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "SSLServerCert" in line]
+    assert lines == ["warning: SSLServerCert=* accepts any server certificate; use it only for testing"], proc.stderr
+    assert "UserWarning" not in proc.stderr and ".py:" not in proc.stderr, proc.stderr
+
+
 # -- auth login / status / logout as a user runs them ------------------------------------------------
 
 def test_auth_login_status_logout_as_subprocesses(emu, tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from typing import TextIO
 
 import click
 
@@ -38,8 +40,17 @@ cli.add_command(broker)
 cli.add_command(mcp)
 
 
+def warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+    """A Python warning as one plain line on stderr (``warning: SSLServerCert=* accepts ...``): a user of the
+    command learns what to mind, not the file and source line inside the package that raised it."""
+    del category, filename, lineno, line
+    click.echo(f"warning: {message}", err=True, file=file)
+
+
 def main(argv: list[str] | None = None) -> int:
     install_signal_handlers()
+    warnings.showwarning = warning_line
     # Nothing the command writes (targets, state, reports, logs, DuckDB's WAL) is readable by others.
     os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
     try:
