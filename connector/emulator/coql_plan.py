@@ -41,6 +41,9 @@ MAX_AGGREGATES = 5
 MAX_DEPTH = 2  # lookup hops (dots) in one path
 MAX_JOINS_WHERE = 5
 MAX_JOINS_SELECT = 15
+#: the pseudo-column naming the module a record's polymorphic lookup points at (``What_Id`` of Tasks,
+#: Calls, Events), as the records API's ``$se_module``; selectable single-quoted, answered under that key
+SE_MODULE = "$se_module"
 #: never usable in COQL (B.4): query the subform / linking module itself
 NEVER = frozenset({"subform", "multiselectlookup", "multiuserlookup", "fileupload", "imageupload",
                    "participants"})
@@ -128,6 +131,15 @@ def resolve(module: ModuleDef, path: list[str], func: str | None = None, key: st
     return Column(text, names, func, vtype, f, tuple(hops))
 
 
+def se_module_column(module: ModuleDef, alias: str | None) -> Column:
+    """``'$se_module'`` in SELECT: the module of the record's polymorphic lookup (null when it points nowhere);
+    a module without one has no such column."""
+    poly = [f for f in module.fields if f.data_type == "lookup" and f.targets]
+    if not poly:
+        raise invalid_query("column given seems to be invalid", column_name=SE_MODULE)
+    return Column(alias or SE_MODULE, [SE_MODULE], None, "text", poly[-1])
+
+
 def plan_coql(q: CoqlQuery, module: ModuleDef) -> CoqlPlan:
     """Check a parsed query against the module (names, operators, values, limits)."""
     if q.cvid is not None:  # the emulator has no custom views
@@ -137,7 +149,10 @@ def plan_coql(q: CoqlQuery, module: ModuleDef) -> CoqlPlan:
     aliases: dict[str, Column] = {}
     columns: list[Column] = []
     for item in q.items:
-        col = resolve(module, item.path, item.func, item.alias)
+        if item.func is None and len(item.path) == 1 and item.path[0].lower() == SE_MODULE:
+            col = se_module_column(module, item.alias)
+        else:
+            col = resolve(module, item.path, item.func, item.alias)
         if item.alias is not None:
             if item.alias.lower() in aliases:
                 raise ZohoError(400, "DUPLICATE_ALIAS", "duplicate alias given", {"alias": item.alias})

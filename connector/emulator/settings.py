@@ -46,6 +46,9 @@ class Settings:
     environment: str = "production"
     #: consent page approves at once (tests); otherwise it shows an Accept/Deny form
     auto_approve: bool = True
+    #: COQL answers the ``'$se_module'`` pseudo-column (False: as a Zoho that does not know it, INVALID_QUERY
+    #: naming it; how a client copes with an org or version without it is then testable)
+    coql_se_module: bool = True
     #: bulk read downloads per minute (Zoho: 10)
     downloads_per_minute: int = 10
     #: rows per Bulk Read page (Zoho: 200,000); smaller values let tests page cheaply

@@ -54,7 +54,10 @@ def extras_for(ts: TableSchema, columns: Sequence[str], config: ConnectionConfig
         if f is None or col.part not in ("name", "module"):
             continue
         if col.part == "module":
-            module_lookups.add(col.field)
+            # COQL names the module of a multi-module lookup in its value, and of the polymorphic lookup
+            # '$se_module' describes in that column: the others are looked up
+            if f.data_type == "lookup" and col.field != ts.se_module_field:
+                module_lookups.add(col.field)
             name_lookups.add(col.field)
         elif f.data_type in ("ownerlookup", "userlookup"):
             users = True

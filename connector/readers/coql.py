@@ -6,10 +6,14 @@ asks for ``id > <last id>`` ordered by id until a short page. The statement is
 written by :class:`~.dialects.coql.CoqlQuery`. Lookups come back as
 ``{"name", "id"}`` like the list API, so the same converter applies.
 
-COQL does not say which module a polymorphic lookup (``What_Id``) points at
-(the list API's ``$se_module``); when a ``<Field>_Module`` column is asked
-for, :class:`~.names.LookupNames` finds it by looking the ids up in the
-field's target modules (extra COQL calls, only for such reads).
+A polymorphic lookup's value (``What_Id``) does not say which module it points at.
+When a ``<Field>_Module`` column is asked for, the read selects ``'$se_module'``
+too (single-quoted: the pseudo-column the records API returns beside the record),
+which names it for the module's one such lookup (``What_Id`` of Tasks, Calls,
+Events); any other such lookup, a row whose ``$se_module`` is empty, or a Zoho that
+refuses the column (asked once a session, then not again), has
+:class:`~.names.LookupNames` find the module by looking the ids up in the field's
+target modules (extra COQL calls, only for such reads).
 """
 
 from __future__ import annotations
@@ -17,21 +21,42 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import chain
+from typing import Any
 
 import pyarrow as pa
 
+from connector.errors import ApiError
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 from connector.schema.json_page import PageDecoder, RecordPage
+from connector.schema.types import TableSchema
 
 from .base import ReaderContext, heavy_slots, resolve_columns
 from .concurrent import one_ahead, round_robin
 from .coql_slices import Slice, first_pages, plan, plan_after_head
 from .dialects import COQL
-from .dialects.coql import MAX_LIMIT, CoqlQuery
+from .dialects.coql import MAX_LIMIT, CoqlQuery, quote
 from .names import LookupNames
 from .paging import CoqlKeysetPaginator, coql_page, first_coql_page
 from .records_only import complete, split_columns
+
+#: the records API's name for the module a polymorphic lookup points at; COQL takes it single-quoted
+SE_MODULE = "$se_module"
+
+
+def refuses_se_module(exc: ApiError) -> bool:
+    """Whether Zoho's answer names the query's ``'$se_module'`` column as the one it does not know."""
+    return SE_MODULE in str(exc.details)
+
+
+def take_se_module(rows: list[dict[str, Any]], field: str) -> None:
+    """Move each record's ``$se_module`` into its ``field`` value as ``module`` (the list API's shape); a row
+    without one keeps its value as it came, for the look-ups to fill."""
+    for r in rows:
+        named = r.pop(SE_MODULE, None)
+        v = r.get(field)
+        if named and isinstance(v, dict) and v.get("id") is not None and not isinstance(v.get("module"), dict):
+            v["module"] = {"api_name": str(named)}
 
 
 def where_parts(pd: Pushdown) -> tuple[str, ...]:
@@ -68,16 +93,40 @@ class CoqlReader:
             return
         # Polymorphic lookups whose module COQL leaves out (What_Id): filled in before conversion.
         module_fields = [ts.by_name[c].field for c in cols if ts.by_name[c].part == "module"]
+        se_field = ts.se_module_field if ts.se_module_field in module_fields and \
+            SE_MODULE not in self.ctx.catalog.refused else None
+        started = False
+        try:
+            for batch in self._read(module, ts, cols, pd, module_fields, se_field, after_id, upto_id, already, split):
+                started = True
+                yield batch
+        except ApiError as exc:
+            if se_field is None or started or exc.code not in ("INVALID_QUERY", "SYNTAX_ERROR"):
+                raise
+            # Refused before any row: asked again without '$se_module' (the look-ups then say the module).
+            # When that works, or Zoho named the column, this Zoho does not answer it: not asked again.
+            if refuses_se_module(exc):
+                self.ctx.catalog.refused.add(SE_MODULE)
+            for batch in self._read(module, ts, cols, pd, module_fields, None, after_id, upto_id, already, split):
+                self.ctx.catalog.refused.add(SE_MODULE)
+                yield batch
+
+    def _read(self, module: str, ts: TableSchema, cols: list[str], pd: Pushdown, module_fields: list[str],
+              se_field: str | None, after_id: str | None, upto_id: str | None, already: int, split: bool
+              ) -> Iterator[pa.RecordBatch]:
         names = LookupNames(self.ctx) if module_fields else None
 
         def convert(page: RecordPage) -> pa.RecordBatch:
             if names is None:
                 return page.to_batch(ts, cols)
             rows = page.records
+            if se_field is not None:
+                take_se_module(rows, se_field)
             names.fill_record_modules(module, module_fields, rows)
             return records_to_batch(ts, cols, rows)
 
-        query = CoqlQuery(module, tuple(ts.fields_for(cols) or ["id"]), where_parts(pd), upto_id=upto_id)
+        fields = tuple(ts.fields_for(cols) or ["id"]) + ((quote(SE_MODULE),) if se_field is not None else ())
+        query = CoqlQuery(module, fields, where_parts(pd), upto_id=upto_id)
         decoder = PageDecoder.for_columns(ts, cols)  # json with polymorphic names: their rows are filled in
         limit = pd.limit if (pd.exact and pd.limit is not None) else None
         if pd.order_by and limit is not None and limit <= MAX_LIMIT:

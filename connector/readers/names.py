@@ -7,8 +7,9 @@
 * Polymorphic lookups (``What_Id``: one field, several target modules) and
   multi-module lookups: the CSV has the id only, and COQL returns the name of a
   ``What_Id`` but not which module it points at (search-and-coql.md B.5 offers
-  ``'What_Id->Accounts.Account_Name'`` per target; the list API's ``$se_module``
-  is the only direct answer). Both are resolved here by *membership*: the ids
+  ``'What_Id->Accounts.Account_Name'`` per target; the COQL reader selects the
+  ``'$se_module'`` pseudo-column, the list API's answer, where Zoho gives it:
+  :mod:`.coql`). What neither says is resolved here by *membership*: the ids
   are looked up in each target module (``lookup.modules`` in the field
   metadata) with ``select id, <display field> from <Target> where id in (...)``,
   100 ids a call (COQL's ``in`` limit), stopping at the first target that holds

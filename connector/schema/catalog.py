@@ -51,6 +51,8 @@ class Catalog:
         self._tables: dict[str, TableSchema] = {}
         #: module -> its fields as Zoho describes them (``/settings/fields``): one call per module per catalog
         self._fields: dict[str, list[dict[str, Any]]] = {}
+        #: what this Zoho refused that others accept (COQL's ``'$se_module'``): not asked again this session
+        self.refused: set[str] = set()
 
     def snapshot(self) -> CatalogSnapshot:
         """What this catalog has loaded (module list, table schemas): no secret, picklable, for :meth:`seed`."""

@@ -212,6 +212,13 @@ class TableSchema:
         return out
 
     @cached_property
+    def se_module_field(self) -> str | None:
+        """The polymorphic lookup whose target module a record names in ``$se_module`` (``What_Id`` of Tasks,
+        Calls and Events): the module's one lookup with several target modules; None with none or several."""
+        found = [f.api_name for f in self.fields.values() if f.polymorphic and f.data_type == "lookup"]
+        return found[0] if len(found) == 1 else None
+
+    @cached_property
     def records_only_columns(self) -> frozenset[str]:
         """Columns only the records API returns (see :attr:`FieldInfo.records_only`)."""
         return frozenset(c.name for c in self.columns if c.field in self.fields and self.fields[c.field].records_only)

@@ -266,6 +266,11 @@ ERRORS = [
     ("select Last_Name as n, First_Name as N from Leads", "DUPLICATE_ALIAS", {"alias": "N"}),
     ("select Last_Name as n from Leads where n = 'x'", "INVALID_ALIAS", {"alias": "n"}),
     ("select Lead_Source as s, COUNT(id) from Leads group by s", "INVALID_ALIAS", {"alias": "s"}),
+    # $se_module: only where a polymorphic lookup gives it, and only as a selected column
+    ("select Last_Name, '$se_module' from Leads", "INVALID_QUERY", {"column_name": "$se_module"}),
+    ("select Subject from Tasks where '$se_module' = 'Deals'", "INVALID_QUERY", {"column_name": "$se_module"}),
+    ("select Subject from Tasks order by '$se_module'", "INVALID_QUERY", {"column_name": "$se_module"}),
+    ("select COUNT(id), '$se_module' from Tasks", "INVALID_QUERY", {"column_name": "$se_module"}),
 ]
 
 
@@ -287,6 +292,23 @@ def test_errors(zoho, query, code, details):
     assert set(body) == {"code", "details", "message", "status"} and body["status"] == "error"
     assert body["code"] == code, body
     assert details.items() <= body["details"].items(), body
+
+
+@pytest.mark.parametrize("module, title", [("Tasks", "Subject"), ("Calls", "Subject"), ("Events", "Event_Title")])
+def test_se_module_says_which_module_the_polymorphic_lookup_points_at(zoho, module, title):
+    """COQL leaves the module out of ``What_Id``'s value; ``'$se_module'`` selected (single-quoted) gives it under
+    that key, as the records API does beside the record: null where ``What_Id`` is empty."""
+    truth = {r["id"]: r for r in zoho.export(module)}
+    got = rows(zoho, f"select {title}, What_Id, '$se_module' from {module} where id is not null limit 2000")
+    assert len(got) == len(truth) > 0
+    assert {r["$se_module"] for r in got} - {None} and any(r["What_Id"] is None for r in truth.values())
+    for r in got:
+        assert set(r) == {title, "What_Id", "$se_module", "id"}
+        want = truth[r["id"]]
+        assert r["$se_module"] == (want["$se_module"] if want["What_Id"] else None), r
+        assert r["What_Id"] == want["What_Id"]
+    aliased = rows(zoho, f"select '$se_module' as related_module from {module} where What_Id is not null limit 5")
+    assert all(set(r) == {"related_module", "id"} and r["related_module"] for r in aliased)
 
 
 def test_25_conditions_and_100_values_are_fine(zoho):

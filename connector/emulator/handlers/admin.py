@@ -155,7 +155,7 @@ def grant(app: App, req: Request) -> Response:
 
 CONFIG_KEYS = ("fault_rate", "fault_kinds", "slow_fault_ms", "latency_ms", "index_lag_s", "credits",
                "concurrency", "sub_concurrency", "token_ttl_s", "bulk_rows_per_s", "downloads_per_minute",
-               "bulk_page_size", "auto_approve", "peers")
+               "bulk_page_size", "auto_approve", "peers", "coql_se_module")
 
 
 def _config_json(app: App) -> dict[str, Any]:
@@ -216,9 +216,9 @@ def _coerce(key: str, value: Any) -> Any:
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise _bad("peers must map location codes to accounts server origins", param_name=key)
         return dict(value)
-    if key == "auto_approve":
+    if key in ("auto_approve", "coql_se_module"):
         if not isinstance(value, bool):
-            raise _bad("auto_approve must be true or false", param_name=key)
+            raise _bad(f"{key} must be true or false", param_name=key)
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _bad(f"{key} must be a number", param_name=key)

@@ -28,7 +28,7 @@ from ..app import App
 from ..clock import VirtualClock
 from ..coql import parse_coql
 from ..coql_json import STORED_TYPES, column_json, sql_text
-from ..coql_plan import Column, CoqlPlan, plan_coql
+from ..coql_plan import SE_MODULE, Column, CoqlPlan, invalid_query, plan_coql
 from ..encoding import ScalarDecoder, scalar_converter
 from ..filters import LOOKUP_TYPES, compile_filter
 from ..http import Request, Response, route
@@ -49,6 +49,8 @@ def credits_for(limit: int) -> int:
 def column_sql(sel: Selection, col: Column, clock: VirtualClock) -> tuple[list[str], Decoder, str]:
     """SQL expressions of one plain column (value first), the decoder of their values, and the kind
     of value they are (:func:`..coql_json.column_json` renders it in SQL)."""
+    if col.path == [SE_MODULE] and col.field is not None:  # the polymorphic lookup's module, as stored
+        return [f"{sel.alias}.{q(module_column(col.field) or '')}"], lambda v: v[0], "text"
     sql, f, kind = sel.path_expr(col.path)
     if kind == "id" or col.vtype == "id":
         return [sql], lambda v: None if v[0] is None else str(v[0]), "id"
@@ -236,6 +238,8 @@ def coql_query(app: App, req: Request) -> Response:
     assert req.token is not None
     require_scope(req.token, module_scopes_of(m, "READ"))
     plan = plan_coql(query, m)
+    if not app.settings.coql_se_module and any(c.path == [SE_MODULE] for c in plan.columns):
+        raise invalid_query("column given seems to be invalid", column_name=SE_MODULE)  # as a Zoho without it
     req.credits = credits_for(plan.limit)
     rendered = run_plan_json(app.store, app.clock, plan)
     if rendered is not None:

@@ -85,7 +85,8 @@ class Extras:
     users: bool = False
     #: layout names: Bulk maps ids through the module's layouts (one call)
     layouts: bool = False
-    #: polymorphic lookups whose module is asked for: COQL does not say it, the ids are looked up
+    #: polymorphic lookups whose module is asked for and COQL does not say (all but the one ``$se_module``
+    #: names: :attr:`~connector.schema.types.TableSchema.se_module_field`): the ids are looked up
     module_lookups: int = 0
     #: polymorphic lookups whose name or module is asked for: a Bulk CSV has only the id
     name_lookups: int = 0
