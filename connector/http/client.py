@@ -168,8 +168,12 @@ class ZohoHttp:
         return self.tokens.api_domain or self.config.api_domain
 
     def url(self, path: str, base: str = "api") -> str:
+        """The URL of ``path`` under Zoho's API (``base``: ``api``, ``bulk``, ``content`` or ``root``); a path
+        given without its leading slash (``Leads``) means the same as with it (``/Leads``)."""
         if path.startswith(("http://", "https://")):
             return path
+        if not path.startswith("/"):
+            path = "/" + path
         v = self.config.api_version
         if base == "api":
             return f"{self.api_domain}/crm/{v}{path}"

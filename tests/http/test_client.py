@@ -187,6 +187,13 @@ def test_calls_go_to_the_api_domain_zoho_returns(emu):
         assert s.http.api_domain == emu.api_domain
 
 
+def test_a_path_without_its_leading_slash_means_the_same(emu):
+    with fast_session(conn(emu)) as s:
+        for base, prefix in (("api", "/crm/v8"), ("bulk", "/crm/bulk/v8"), ("root", "")):
+            assert s.http.url("Leads", base) == s.http.url("/Leads", base) == f"{emu.api_domain}{prefix}/Leads"
+        assert s.http.get("org").status == 200  # what Zoho would answer INVALID_URL_PATTERN for at /crm/v8org
+
+
 # -- proxy, TLS, SOCKS ---------------------------------------------------------------------------
 
 class ForwardProxy(ThreadingHTTPServer):
