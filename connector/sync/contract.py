@@ -150,6 +150,11 @@ class Source(Metered, ABC):
         """Whether rows may have gone without being in the deletion log (they went with a parent)."""
         return False
 
+    def cascade_foreseen(self, module: str) -> bool:
+        """True when :meth:`cascade_suspected` will say so whatever its parents' reads of this run find (a
+        parent's record count already shows edits): the check need not wait for them."""
+        return False
+
     def lookup_targets(self, module: str) -> list[LookupRef]:
         """The module's record lookups (a source that knows none answers with none)."""
         return []
@@ -189,8 +194,9 @@ class Source(Metered, ABC):
 
     def delta_after(self, module: str) -> dict[str, str]:
         """Modules whose reads of this run the module's incremental read looks at, each with what it needs
-        of them: ``"head"`` (their deletions) or ``"rows"`` (their whole read). Read ahead, it starts once
-        those are known (:class:`.prefetch.ReadAhead`)."""
+        of them: ``"head"`` (their deletions), ``"rows"`` (their whole read) or ``"settle"`` (their whole
+        read, needed only by what the read settles beside its rows: its cascade check). Read ahead, it
+        starts once those are known, but for ``"settle"`` (:class:`.prefetch.ReadAhead`)."""
         return {}
 
     def expect(self, module: str, modified_since: datetime | None) -> None:  # noqa: B027 - a hook

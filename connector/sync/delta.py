@@ -11,7 +11,7 @@ beyond them is added to the deletions at the module's turn, in the runner's thre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
@@ -32,8 +32,8 @@ class DeltaStart:
     #: what the read does about the boundary second (the source fills it in as it reads)
     check: BoundaryCheck
     #: every id the source has, when rows may have gone unlisted: the target's others went too (a future:
-    #: still being listed beside the read)
-    source_ids: frozenset[str] | Future[frozenset[str]] | None = None
+    #: still being listed beside the read; one that gives None found no reason to list them)
+    source_ids: frozenset[str] | Future[frozenset[str] | None] | None = None
 
     def settle(self, target: Target, module: str) -> DeltaStart:
         """The deletions made complete with the target's ids the source no longer has (at the module's turn:
@@ -42,24 +42,31 @@ class DeltaStart:
             return self
         listed = set(self.deleted)
         have = self.source_ids.result() if isinstance(self.source_ids, Future) else self.source_ids
+        if have is None:  # checked beside the read: nothing can have gone unlisted
+            return DeltaStart(self.deleted, self.watermark, self.check)
         gone = target.ids(module) - have - listed
         # A row read at the boundary second and deleted since no longer sits there (the read itself asked
         # the source, which has no such row: dropping it here changes no row read).
         return DeltaStart(sorted(listed | gone), self.watermark.without(gone), self.check)
 
 
-def deleted_ids(source: Source, module: str, state: ModuleState, *, beside: bool = False
-                ) -> tuple[list[str], frozenset[str] | Future[frozenset[str]] | None]:
+def deleted_ids(source: Source, module: str, state: ModuleState, *, beside: bool = False,
+                wait: Callable[[], None] | None = None
+                ) -> tuple[list[str], frozenset[str] | Future[frozenset[str] | None] | None]:
     """Ids the source lists as gone since the module's last run, and its every id when others may have gone
     unlisted (to be compared with the target's: :meth:`DeltaStart.settle`).
 
     ``beside``: rows that went with a parent (a linking or subform module) are listed on a thread of their
-    own, beside the delta read, which does not need them (only the settling does): a future. Without a
-    deletion log (files, DuckDB, Attachments) the listing comes first, as the read may build on it."""
+    own, beside the delta read, which does not need them (only the settling does): a future. ``wait``
+    (with ``beside``): the parents' reads this check looks at are still under way; the check itself goes
+    on that thread too, once ``wait`` returns, and the future gives None when it finds no cascade. Without
+    a deletion log (files, DuckDB, Attachments) the listing comes first, as the read may build on it."""
     listed = source.deleted_ids(module, state.deleted_since)
     expected = state.rows or None  # the rows the target held after the last run: about the source's count
     if listed is None:  # files and DuckDB keep no deletion log: whatever the target has and the source lacks
         return [], frozenset(source.ids(module, expected))
+    if beside and wait is not None:
+        return sorted(set(listed)), _checked_listing(source, module, state, expected, wait)
     if source.cascade_suspected(module, state.deleted_since):  # rows that went with a parent, unlisted
         if beside:
             return sorted(set(listed)), _listing(source, module, expected)
@@ -67,13 +74,31 @@ def deleted_ids(source: Source, module: str, state: ModuleState, *, beside: bool
     return sorted(set(listed)), None
 
 
-def _listing(source: Source, module: str, expected: int | None) -> Future[frozenset[str]]:
-    """``source.ids(module)`` on a thread of its own, in the caller's context (its credits' module, its stop)."""
+def _listing(source: Source, module: str, expected: int | None) -> Future[frozenset[str] | None]:
+    """``source.ids(module)`` on a thread of its own."""
+    return _on_own_thread(lambda: frozenset(source.ids(module, expected)))
+
+
+def _on_own_thread(work: Callable[[], frozenset[str] | None]) -> Future[frozenset[str] | None]:
+    """``work`` on a thread of its own, in the caller's context (its credits' module, its stop)."""
     pool = ThreadPoolExecutor(1, thread_name_prefix="zoho-ids")
     try:
-        return pool.submit(copy_context().run, lambda: frozenset(source.ids(module, expected)))
+        return pool.submit(copy_context().run, work)
     finally:
         pool.shutdown(wait=False)
+
+
+def _checked_listing(source: Source, module: str, state: ModuleState, expected: int | None,
+                     wait: Callable[[], None]) -> Future[frozenset[str] | None]:
+    """Once ``wait`` returns: the cascade check, and when it finds one, every id (:func:`_listing`'s thread)."""
+    def check() -> frozenset[str] | None:
+        if not source.cascade_foreseen(module):  # else the check's answer is known now, whatever they read
+            wait()
+            if not source.cascade_suspected(module, state.deleted_since):
+                return None
+        return frozenset(source.ids(module, expected))
+
+    return _on_own_thread(check)
 
 
 def warm_delta(source: Source, module: str, state: ModuleState, has_modified_time: bool) -> None:
@@ -86,16 +111,18 @@ def warm_delta(source: Source, module: str, state: ModuleState, has_modified_tim
 
 
 def start_delta(source: Source, target: Target | None, module: str, state: ModuleState,
-                has_modified_time: bool) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
+                has_modified_time: bool, wait: Callable[[], None] | None = None
+                ) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
     """The module's deletions, then its changed rows (a lazy read: no row is asked for until iterated).
 
     ``target`` None: read ahead, in a thread that must not touch the target; the runner settles the
     deletions against it at the module's turn, before it writes them. Given, they are settled before
-    the read starts.
+    the read starts. ``wait``: read ahead before the reads its cascade check looks at have ended (see
+    :func:`deleted_ids`).
     """
     if has_modified_time:
         source.expect(module, state.watermark.modified_time)  # what the read needs first, beside the deletions
-    deleted, source_ids = deleted_ids(source, module, state, beside=target is None)
+    deleted, source_ids = deleted_ids(source, module, state, beside=target is None, wait=wait)
     if target is not None and source_ids is not None:
         assert not isinstance(source_ids, Future)  # listed in turn: the target is at hand
         deleted, source_ids = sorted(set(deleted) | (target.ids(module) - source_ids)), None

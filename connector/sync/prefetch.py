@@ -26,7 +26,10 @@ is a fence: it starts at its turn, in the runner's thread, and nothing after it 
 before then. A module whose read looks at other modules' reads of this run
 (``after``: a linking module's cascade check, at its parents' deletions; a subform's,
 at its parents' edits too) starts once those are known, so what it sees — and the
-calls it makes — are the same in every run, read ahead or not. What it asks that no
+calls it makes — are the same in every run, read ahead or not; where only what the read
+settles beside its rows looks at them (``"settle"``: a subform's cascade check, which needs
+its parents' edits, not its own changed rows), the read starts at once and that part waits
+(:meth:`ReadAhead.wait_settle`). What it asks that no
 other read decides (``warm``: an incremental read's deletion log and record count) goes
 out before it waits, so its parents' reads and its own first calls share their round trips.
 """
@@ -151,9 +154,11 @@ class ReadAhead(Generic[H]):
     """``start(module)`` for the modules of a run, in order; the next ``depth`` of ``ahead`` begun early.
 
     ``after(module)``: the modules whose reads ``module``'s read looks at, each with what of it:
-    ``"head"`` (what comes before its rows: an incremental read's deletions) or ``"rows"`` (the whole
-    read). Read ahead, it waits for those of them that come before it in the run (one that comes after
-    it, or not at all, is not waited for: at its turn it would not have been read yet either).
+    ``"head"`` (what comes before its rows: an incremental read's deletions), ``"rows"`` (the whole
+    read) or ``"settle"`` (the whole read, but only what the read settles beside its rows needs it: the
+    read starts at once and calls :meth:`wait_settle` where it needs them). Read ahead, it waits for those
+    of them that come before it in the run (one that comes after it, or not at all, is not waited for: at
+    its turn it would not have been read yet either).
     ``warm(module)``: asked in the read's thread before it waits for those (calls whose answers the read
     takes from a cache later, and that depend on no other module's read); an error it raises is the read's.
     """
@@ -173,6 +178,8 @@ class ReadAhead(Generic[H]):
         self._ended = {m: threading.Event() for m in self.modules}
         #: module -> set once what comes before its rows is known
         self._headed = {m: threading.Event() for m in self.modules}
+        #: module -> the reads ending before what it settles beside its rows may look at them ("settle")
+        self._settle: dict[str, list[threading.Event]] = {}
 
     def take(self, module: str) -> tuple[H, Iterator[pa.RecordBatch]]:
         """The module's read (waiting for what comes before its rows); the next modules' reads start with it."""
@@ -197,10 +204,24 @@ class ReadAhead(Generic[H]):
     def _stream(self, module: str) -> None:
         at = self.modules.index(module)
         looks_at = self.after(module) if self.after is not None else {}
-        waits = [(self._ended if looks_at[m] == "rows" else self._headed)[m] for m in self.modules[:at]
-                 if m in looks_at]
+        before = [m for m in self.modules[:at] if m in looks_at]
+        waits = [(self._ended if looks_at[m] == "rows" else self._headed)[m] for m in before
+                 if looks_at[m] != "settle"]
+        self._settle[module] = [self._ended[m] for m in before if looks_at[m] == "settle"]
         self._streams[module] = _Stream(module, self._begin, self.cancel, self._headed[module], self._ended[module],
                                         waits, self.warm)
+
+    def settles_later(self, module: str) -> bool:
+        """Whether ``module``'s read ahead started before reads that what it settles looks at had ended."""
+        return bool(self._settle.get(module))
+
+    def wait_settle(self, module: str) -> None:
+        """Wait until the reads ``module`` settles against (``"settle"`` in ``after``) have ended; raises
+        :class:`CallCancelled` once the run stops."""
+        for ended in self._settle.get(module, ()):
+            while not ended.wait(0.1):
+                if self.cancel.is_set():
+                    raise CallCancelled("the run stopped before this read's parents were read")
 
     def read(self, module: str) -> Iterator[pa.RecordBatch]:
         """The module's rows (:meth:`take` without its head)."""

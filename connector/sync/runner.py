@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -526,9 +527,10 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     def start(module: str, in_thread: bool) -> tuple[DeltaStart | None, Iterator[pa.RecordBatch]]:
         if module in full:
             head, rows = None, source.read(module)
-        else:
+        else:  # read ahead of parents still being read: its cascade check waits for them, its rows do not
+            wait = partial(ahead.wait_settle, module) if in_thread and ahead.settles_later(module) else None
             head, rows = start_delta(source, None if in_thread else target, module, states[module],
-                                     watermarked(module))
+                                     watermarked(module), wait)
         if in_thread:  # read ahead of its turn: its files download as its rows arrive, not at the turn
             rows = module_files.prefetch(module, rows, head, source.signpost(module) or signpost)
         return head, rows

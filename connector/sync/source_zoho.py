@@ -85,6 +85,8 @@ class ZohoSource(Source):
         self._deleting: dict[tuple[str, datetime | None], threading.Lock] = {}
         #: (module, criteria) -> a record count asked ahead of the read it sizes (:meth:`expect`)
         self._counting: dict[tuple[str, str | None], Future[int | None]] = {}
+        #: module -> the count of its records modified since its watermark, as its delta read was sized
+        self._edits: dict[str, int | None] = {}
         self._counter: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         #: module -> (modified_since of its delta read this run, latest Modified_Time the read saw):
@@ -235,6 +237,8 @@ class ZohoSource(Source):
             return ReadRequest(ts.module, fields, self._record_count(ts.module), extras=extras, apis=apis,
                                records_only=extra, latency_s=latency)
         delta = self._record_count(ts.module, self._delta_criteria(since))
+        with self._lock:
+            self._edits[ts.module] = delta
         # COQL and Bulk read the delta by Modified_Time (the boundary second's ids left out by COQL): the
         # same rows; the list API is no candidate (the module's size is not given, so it is not priced).
         return ReadRequest(ts.module, fields, None, filtered=True, rows=RowRange.exactly(delta), bulk_same=True,
@@ -431,6 +435,8 @@ class ZohoSource(Source):
             return False
         if since is None:
             return True
+        if self.cascade_foreseen(module):
+            return True
         for parent in sorted(self._parents(module)):
             if self.deleted(parent, since, first_page_only=True):
                 return True
@@ -448,6 +454,25 @@ class ZohoSource(Source):
                 if rows:
                     return True
         return False
+
+    def cascade_foreseen(self, module: str) -> bool:
+        """A subform whose parent's record count for this run's delta shows edits: saving a parent may drop
+        subform rows that Zoho lists nowhere, so the ids are compared (the count is asked beside the module
+        list, long before the parent's rows are read; :meth:`cascade_suspected` answers the same then)."""
+        info = self.session.catalog.modules().get(module)
+        if info is None or info.generated_type != "subform":
+            return False
+        return any(self._edits_counted(parent) for parent in sorted(self._parents(module)))
+
+    def _edits_counted(self, module: str) -> int | None:
+        """The count of ``module``'s records modified since its watermark, asked this run for its delta read
+        (None: not asked, or Zoho would not count)."""
+        with self._lock:
+            known = self._edits.get(module)
+            asked = next((f for (m, criteria), f in self._counting.items() if m == module and criteria), None)
+        if known is not None:
+            return known
+        return asked.result() if asked is not None else None
 
     def concurrency(self) -> int:
         return self.session.config.max_concurrency
@@ -467,10 +492,11 @@ class ZohoSource(Source):
 
     def delta_after(self, module: str) -> dict[str, str]:
         """A linking or subform module's parents: its cascade check reads their deletions (``head``) and a
-        subform's their edits too (``rows``: the latest Modified_Time their delta read saw) from what their
-        own reads of this run found."""
+        subform's their edits too (the latest Modified_Time their delta read saw: their whole read, but only
+        the check needs it, so the subform's own delta read starts at once: ``settle``) from what their own
+        reads of this run found."""
         info = self.session.catalog.modules().get(module)
-        what = "rows" if info is not None and info.generated_type == "subform" else "head"
+        what = "settle" if info is not None and info.generated_type == "subform" else "head"
         return {parent: what for parent in sorted(self._parents(module))}
 
     def _parents(self, module: str) -> set[str]:

@@ -110,6 +110,71 @@ def test_a_module_that_needs_only_its_parents_head_starts_while_their_rows_are_r
         ahead.close()
 
 
+def test_a_module_that_settles_against_its_parents_rows_reads_at_once_and_waits_only_to_settle() -> None:
+    # A subform's cascade check needs its parents' edits (their whole read); its own changed rows do not.
+    names = ["Parent", "Child"]
+    child_started, parent_ended = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+    runs: list[ReadAhead[str]] = []
+
+    def start(module: str, ahead: bool) -> tuple[str, Iterator[pa.RecordBatch]]:
+        if module == "Child":
+            child_started.set()
+            seen["settles later"] = runs[0].settles_later("Child")
+
+            def child_rows() -> Iterator[pa.RecordBatch]:
+                runs[0].wait_settle("Child")  # what the check settles waits for the parent's read
+                seen["parent ended by then"] = parent_ended.is_set()
+                yield batch(module)
+
+            return "head of Child", child_rows()
+
+        def parent_rows() -> Iterator[pa.RecordBatch]:
+            assert child_started.wait(MEET), "the child's read waited for its parent's rows to begin"
+            yield batch(module)
+            parent_ended.set()
+
+        return "head of Parent", parent_rows()
+
+    ahead = ReadAhead(start, names, depth=2, after=lambda m: {"Parent": "settle"} if m == "Child" else {})
+    runs.append(ahead)
+    try:
+        assert drain(ahead, names) == names
+    finally:
+        ahead.close()
+    assert seen == {"settles later": True, "parent ended by then": True}
+    assert not ahead.settles_later("Parent")
+
+
+def test_settling_waits_no_longer_once_the_run_closes() -> None:
+    names = ["Parent", "Child"]
+    never = threading.Event()
+    refused: list[BaseException] = []
+
+    def start(module: str, ahead: bool) -> tuple[str, Iterator[pa.RecordBatch]]:
+        def rows() -> Iterator[pa.RecordBatch]:
+            if module == "Parent":
+                never.wait(MEET)  # a parent read that does not end
+            yield batch(module)
+        return f"head of {module}", rows()
+
+    ahead = ReadAhead(start, names, depth=2, after=lambda m: {"Parent": "settle"} if m == "Child" else {})
+    ahead.take("Parent")  # both reads are under way now
+    waiter = threading.Thread(target=lambda: _expect_cancel(ahead, refused))
+    waiter.start()
+    ahead.close()
+    waiter.join(MEET)
+    never.set()
+    assert not waiter.is_alive() and len(refused) == 1 and "stopped" in str(refused[0])
+
+
+def _expect_cancel(ahead: ReadAhead[str], out: list[BaseException]) -> None:
+    try:
+        ahead.wait_settle("Child")
+    except Exception as exc:  # noqa: BLE001 - the test looks at what was raised
+        out.append(exc)
+
+
 def test_a_module_that_comes_later_in_the_run_is_not_waited_for() -> None:
     # Its read would not have happened yet at this module's turn either: waiting for it would hang the run.
     names = ["Child", "Parent"]
