@@ -2,10 +2,14 @@
 
 Pipeline for every request (in this order, like Zoho's front end):
 route -> fault (pre) -> authentication -> scope -> credits -> concurrency ->
-latency -> handler -> credits charged -> rate headers -> fault (late).
+handler (within the latency) -> credits charged -> rate headers -> fault (late).
 Latency is spent inside the concurrency slot (a slow call holds its slot, so
 overlapping calls meet the concurrency limit); calls rejected before that still
-take the latency. Admin routes (``/__emulator/``) skip everything but routing:
+take the latency. It is the call's whole time at Zoho, the emulator's own work
+included: a handler's work counts toward it, and only work longer than it makes
+a call slower (Zoho's servers do their work in parallel within the time a call
+takes; this process would otherwise add its own CPU time, call after call, on
+top of it). Admin routes (``/__emulator/``) skip everything but routing:
 no latency, no faults, no credits.
 
 Credits: a call that reaches a handler costs ``req.credits`` (default 1) when it
@@ -221,12 +225,15 @@ class App:
         self.stats.record(route.name, resp.status, req.records if req.method == "GET" else 0)
         return resp
 
-    def _delay(self) -> None:
+    def _delay(self, since: float | None = None) -> None:
+        """Wait out the latency; ``since`` (``time.monotonic()``): the call's work began then and counts in it."""
         ms = self.settings.latency_ms
         if ms > 0:
             with self.stats.lock:
                 self.latency_calls += 1
-            time.sleep(ms / 1000.0)
+            left = ms / 1000.0 - (time.monotonic() - since if since is not None else 0.0)
+            if left > 0:
+                time.sleep(left)
 
     def _run(self, route: Any, req: Request) -> Response:
         if route.kind not in TOKEN_KINDS:  # the accounts server: no token, no credits
@@ -245,13 +252,18 @@ class App:
                 e.headers.update(self.limits.headers())
             self._delay()  # a rejected call still travels the network
             raise
+        # Inside the slot: a slow call keeps its concurrency slot busy. The latency is the call's whole time at
+        # Zoho: its own work (a page rendered) is done within it, and only work longer than it adds to it.
+        started = time.monotonic()
         try:
-            self._delay()  # inside the slot: a slow call keeps its concurrency slot busy
             resp: Response = route.handler(self, req)
         except ZohoError as e:
+            self._delay(since=started)
             self.limits.charge(1)
             e.headers.update(self.limits.headers())
             raise
+        else:
+            self._delay(since=started)
         finally:
             self.limits.leave(at.client_id, heavy)
         self.limits.charge(req.credits)

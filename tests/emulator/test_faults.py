@@ -6,7 +6,9 @@ token; that call restarts the fault sequence, so what follows is reproducible.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -161,6 +163,28 @@ def test_latency_is_added_to_every_api_call(make_emulator):
     requests.get(f"{z.base}/org", timeout=30)  # rejected calls as well
     z.admin("GET", "stats")
     assert z.emu.stats()["latency_calls"] == 5
+
+
+def test_latency_is_a_calls_whole_time_at_zoho_its_work_done_within_it(make_emulator):
+    """A call answers no sooner than the latency after it arrived, and its work (a write) is done within it:
+    the record is there for others to read before the writer has its answer."""
+    z = ZohoClient(make_emulator(records=0, latency_ms=1500))
+    z.get("/org")  # the token minted (the accounts server waits too)
+    started = time.monotonic()
+    with ThreadPoolExecutor(1) as pool:
+        write = pool.submit(z.post, "/Leads", json={"data": [{"Last_Name": "Within the latency"}]})
+        seen_at = None
+        while not write.done() and seen_at is None:
+            rows = z.admin("GET", "export/Leads").json()["data"]
+            if any(r.get("Last_Name") == "Within the latency" for r in rows):
+                seen_at = time.monotonic()
+        answer = write.result()
+    answered_at = time.monotonic()
+    assert answer.status_code == 201, answer.text
+    assert seen_at is not None, "the write landed only once its answer was on its way"
+    # the answer waits out the rest of the latency after the work (lower bounds: sleeps, never a time limit)
+    assert answered_at - seen_at >= 0.5
+    assert answered_at - started >= 1.5
 
 
 def test_fault_counts_by_kind_are_in_stats(make_emulator):
