@@ -56,9 +56,11 @@ def _both_ways(emu: Emulator, module: str, query: str) -> tuple[list[Any], Any, 
         rows, more = run_plan(emu.app.store, emu.app.clock, plan)
         rendered = run_plan_json(emu.app.store, emu.app.clock, plan)
     assert rendered is not None, f"{module}: the SQL rendering gave up on {query}"
-    texts, more_json = rendered
+    records, count, more_json = rendered
     assert more_json == more
-    return rows, [json.loads(t, object_pairs_hook=list) for t in texts], more
+    got = json.loads(b"[" + records + b"]", object_pairs_hook=list)
+    assert count == len(got) == len(rows)
+    return rows, got, more
 
 
 def _as_pairs(value: Any) -> Any:

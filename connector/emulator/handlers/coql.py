@@ -134,6 +134,8 @@ class _Sql:
     head: str
     tail: str
     params: list[Any]
+    #: a page of records' row order (ends in the id): None for aggregates
+    order: str | None = None
 
     def text(self, select_list: str) -> str:
         return f"{self.head}SELECT {select_list} FROM {self.relation}{self.tail}"
@@ -186,8 +188,9 @@ def _compile(clock: VirtualClock, plan: CoqlPlan) -> _Sql:
             order.append(f"{s.alias}.id ASC")  # the tie-breaker: OFFSET pages are stable
         return ", ".join(order)
 
-    head, tail = page_first(page, where, ordering(page), plan.limit + 1, plan.offset, sel.alias, ordering(sel))
-    return _Sql(out, sel.from_clause(), head, tail, list(params))
+    row_order = ordering(sel)
+    head, tail = page_first(page, where, ordering(page), plan.limit + 1, plan.offset, sel.alias, row_order)
+    return _Sql(out, sel.from_clause(), head, tail, list(params), row_order)
 
 
 def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[dict[str, Any]], bool]:
@@ -206,19 +209,26 @@ def run_plan(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[di
     return records, more
 
 
-def run_plan_json(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[list[str], bool] | None:
-    """:func:`run_plan` with each record rendered as JSON text by DuckDB (:mod:`..coql_json`); None
-    for a plan it does not render (aggregates, a column whose stored type it is not certain of)."""
+def run_plan_json(store: Store, clock: VirtualClock, plan: CoqlPlan) -> tuple[bytes, int, bool] | None:
+    """:func:`run_plan` rendered by DuckDB (:mod:`..coql_json`): the page's records as JSON, comma-separated
+    in the page's order (UTF-8, one value: no Python string per record), their count and whether more
+    follow; None for a plan it does not render (aggregates, a column whose stored type it is not certain of)."""
     if plan.aggregate:
         return None
     sql = _compile(clock, plan)
+    assert sql.order is not None
     # the types of the select list over the relation alone (no filter: no parameters to bind)
     types = STORED_TYPES.of(store, f"SELECT {', '.join(sql.out.exprs)} FROM {sql.relation}", store.fetchall)
     record = sql.out.json_sql(types, clock)
     if record is None:
         return None
-    rows = store.fetchall(sql.text(record), sql.params)
-    return [r[0] for r in rows[:plan.limit]], len(rows) > plan.limit
+    # the page's rows (one more than the LIMIT: whether more follow) numbered in its order, joined in it
+    rows = sql.text(f"{record} AS _json, row_number() OVER (ORDER BY {sql.order}) AS _n")
+    got = store.fetchone(f"SELECT count(*), encode(string_agg(_json, ',' ORDER BY _n) FILTER (WHERE _n <= "
+                         f"{int(plan.limit)})) FROM ({rows}) AS _rows", sql.params)
+    assert got is not None
+    found = int(got[0])
+    return bytes(got[1] or b""), min(found, plan.limit), found > plan.limit
 
 
 @route("POST", API + "/coql", scopes=fixed_scopes("ZohoCRM.coql.READ"), heavy=lambda req: True)
@@ -243,12 +253,12 @@ def coql_query(app: App, req: Request) -> Response:
     req.credits = credits_for(plan.limit)
     rendered = run_plan_json(app.store, app.clock, plan)
     if rendered is not None:
-        texts, more = rendered
-        if not texts:
+        records, count, more = rendered
+        if not count:
             return Response.empty(204)
-        req.records = len(texts)
-        info = json.dumps({"count": len(texts), "more_records": more}, separators=(",", ":"))
-        body = f'{{"data":[{",".join(texts)}],"info":{info}}}'.encode()
+        req.records = count
+        info = json.dumps({"count": count, "more_records": more}, separators=(",", ":")).encode()
+        body = b"".join((b'{"data":[', records, b'],"info":', info, b"}"))
         return Response(200, body, {"Content-Type": "application/json;charset=UTF-8"})
     rows, more = run_plan(app.store, app.clock, plan)
     if not rows:
