@@ -164,7 +164,7 @@ def generate_chunk(m: ModuleDef, seed: int, sizes: dict[str, int], offset: int, 
 def populate(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema | None = None) -> dict[str, int]:
     """Fill an empty store; returns the number of records per module (``org``: whose tags to generate)."""
     store.create_schema()
-    store.set_counter("seed", seed)  # generated files' bytes derive from it (files.py)
+    counters = {"seed": seed}  # generated files' bytes derive from it (files.py)
     for m in schema.ALL_MODULES:
         n_total = sizes.get(m.api_name, 0)
         for offset in range(0, n_total, CHUNK):
@@ -178,10 +178,11 @@ def populate(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema | No
                 cur.unregister("_gen_chunk")
                 for files_table in side.get("files", []):
                     files.register(store, files_table)
-        store.set_counter(f"id:{m.api_name}", id_base(m) + n_total)
+        counters[f"id:{m.api_name}"] = id_base(m) + n_total
         for f in m.fields:
             if f.auto_number:
-                store.set_counter(f"autonumber:{m.api_name}.{f.api_name}", f.auto_number[1] + n_total - 1)
+                counters[f"autonumber:{m.api_name}.{f.api_name}"] = f.auto_number[1] + n_total - 1
+    store.set_counters(counters)
     if org is not None:
         with store.write_lock:
             gen_tags.populate_tags(store, seed, sizes, org)
