@@ -200,8 +200,9 @@ class Source(Metered, ABC):
         return {}
 
     def expect(self, module: str, modified_since: datetime | None) -> None:  # noqa: B027 - a hook
-        """A read of ``module``'s rows modified since then is coming (after its deletions): start what it
-        needs first, if that can run meanwhile (Zoho: the record count that sizes it)."""
+        """A read of ``module``'s rows modified since then is coming (after its deletions), or of all its rows
+        (``modified_since`` None: a full load, after its metadata): start what it needs first, if that can
+        run meanwhile (Zoho: the record count that sizes it)."""
 
     def preload(self, modules: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once, before the modules a run was given by name are resolved: what :meth:`prepare` will

@@ -502,6 +502,9 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         if modules:
             source.preload(modules)  # the module list and the named modules' metadata in one round trip
         names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run()
+        if not incremental:  # every module is read whole: what sizes each read goes out with the metadata
+            for module in names:
+                source.expect(module, None)
         source.prepare(names)
         target.prepare(names)
         names = target.order_modules(names)

@@ -245,12 +245,13 @@ class ZohoSource(Source):
                            extras=extras, apis=apis, records_only=extra, latency_s=latency)
 
     def expect(self, module: str, modified_since: datetime | None) -> None:
-        """The count that sizes this delta read (:meth:`_request`) is asked now, beside the module's deletion
-        log, instead of after it: the same call, a round trip earlier. Only when the API is chosen by cost
-        (else there is no count) and calls may run together."""
-        if modified_since is None or self.api_type != "Auto" or not self.read_ahead():
+        """The count that sizes this read (:meth:`_request`) is asked now — a delta's beside the module's
+        deletion log, a full load's (``modified_since`` None) beside the module's fields — instead of after
+        them: the same call, a round trip earlier. Only when the API is chosen by cost (else there is no
+        count) and calls may run together."""
+        if self.api_type != "Auto" or not self.read_ahead():
             return
-        criteria = self._delta_criteria(modified_since)
+        criteria = None if modified_since is None else self._delta_criteria(modified_since)
         key = (self.session.catalog.resolve(module), criteria)  # the module list only: no wait for its fields
         with self._lock:
             if key in self._counting:

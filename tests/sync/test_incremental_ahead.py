@@ -126,6 +126,52 @@ def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only
         check.close()
 
 
+def test_a_full_load_s_counts_go_out_beside_the_metadata_with_the_serial_run_s_calls(tmp_path: Path) -> None:
+    """A full load sizes each module's read by its record count, which needs only the module list: the counts are
+    asked before the modules' fields (a round trip earlier), the reads use them (each asked once), and the run
+    makes a serial run's calls and leaves the same files."""
+    from concurrent.futures import wait
+
+    with Emulator(org="classic", records=300, seed=47, latency_ms=20) as emu:
+        src = ZohoSource(session(emu, ";MaxConcurrency=8"))
+        try:
+            names = src.modules_for_run()
+            before = emu.stats()["calls"]
+            for module in names:
+                src.expect(module, None)
+            wait(list(src._counting.values()))
+            early = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+            assert early == {"count_records": len(MODULES)}, early  # the record modules; no field asked for it
+        finally:
+            src.close()
+        class Watched(ZohoSource):
+            counting_when_prepared = -1
+
+            def prepare(self, names: list[str]) -> None:
+                self.counting_when_prepared = len(self._counting)  # the counts asked before the fields
+                super().prepare(names)
+
+        runs, asked_first = {}, {}
+        for name, slots in (("serial", 1), ("ahead", 8)):
+            before = emu.stats()
+            src, tgt = Watched(session(emu, f";MaxConcurrency={slots}")), open_target(f"parquet:{tmp_path / name}")
+            try:
+                assert run(src, tgt).ok
+            finally:
+                tgt.close()
+                src.close()
+            after = emu.stats()
+            asked_first[name] = src.counting_when_prepared
+            runs[name] = ({k: v - before["calls"].get(k, 0) for k, v in after["calls"].items()
+                           if v != before["calls"].get(k, 0)}, after["credits_used"] - before["credits_used"])
+        assert asked_first == {"serial": 0, "ahead": len(MODULES)}, asked_first  # one slot: each in turn
+        assert runs["ahead"] == runs["serial"], runs
+        assert runs["ahead"][0]["count_records"] == len(MODULES)
+        for m in MODULES:
+            assert pq.read_table(tmp_path / "ahead" / f"{m}.parquet").num_rows == \
+                pq.read_table(tmp_path / "serial" / f"{m}.parquet").num_rows
+
+
 def test_a_cascade_check_lists_the_ids_beside_the_read_and_settles_as_in_turn(tmp_path: Path) -> None:
     """A linking module's rows go with the records they join, unlisted: its read ahead lists every id for the
     settling on a thread of its own, beside its delta read (which does not need them), and the settling at its
