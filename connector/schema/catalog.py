@@ -112,6 +112,11 @@ class Catalog:
         raise FatalApiError(f"INVALID_MODULE: no module named {name!r} in this org", code="INVALID_MODULE",
                             hint=hint)
 
+    def has_fields(self, module: str) -> bool:
+        """Whether :meth:`fields` has ``module``'s answer already (asking would cost no call)."""
+        with self._lock:
+            return module in self._fields
+
     def fields(self, module: str) -> list[dict[str, Any]]:
         """A module's field metadata as Zoho gives it (lookup targets, subforms, picklists...), asked once:
         every part of a run that needs more than the table schema reads it from here."""

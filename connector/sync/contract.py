@@ -94,9 +94,10 @@ class Source(Metered, ABC):
     def modules(self) -> list[str]:
         """Every module this source can give, in a stable order."""
 
-    def modules_for_run(self) -> list[str]:
+    def modules_for_run(self, whole: bool = False) -> list[str]:
         """:meth:`modules`, for a run that asks their metadata next (:meth:`prepare`): a source whose listing
-        takes calls of its own may ask them beside that metadata."""
+        takes calls of its own may ask them beside that metadata. ``whole``: the run reads every module whole
+        (what sizes those reads may be asked then too: :meth:`expect`)."""
         return self.modules()
 
     @abstractmethod
@@ -209,9 +210,10 @@ class Source(Metered, ABC):
         fetch about them, asked beside the module list itself where the names can be guessed (a remote
         source's metadata: one round trip for both)."""
 
-    def prepare(self, names: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
+    def prepare(self, names: list[str], whole: bool = False) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once before the run reads ``names``: fetch what it will need about them (a remote source's
-        metadata) at once, rather than one round trip at a time as each module comes."""
+        metadata) at once, rather than one round trip at a time as each module comes; ``whole`` as for
+        :meth:`modules_for_run`."""
 
     def __enter__(self) -> Self:
         return self

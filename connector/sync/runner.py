@@ -501,11 +501,9 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
             _ask_deltas_early(source, target, modules, files, early)
         if modules:
             source.preload(modules)  # the module list and the named modules' metadata in one round trip
-        names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run()
-        if not incremental:  # every module is read whole: what sizes each read goes out with the metadata
-            for module in names:
-                source.expect(module, None)
-        source.prepare(names)
+        # a full load reads every module whole: what sizes each read may go out with the metadata
+        names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run(not incremental)
+        source.prepare(names, not incremental)
         target.prepare(names)
         names = target.order_modules(names)
         result.planned = list(names)

@@ -126,16 +126,27 @@ class ZohoSource(Source):
         return [m for m, info in self.session.catalog.modules().items()
                 if info.generated_type in DEFAULT_MODULE_TYPES or self._links_here(m)]
 
-    def modules_for_run(self) -> list[str]:
+    def modules_for_run(self, whole: bool = False) -> list[str]:
         """:meth:`modules`, their parents' related lists asked (where calls may run together) beside what the
-        run asks next (:meth:`prepare`: the record modules' fields and the users): one round trip for both."""
+        run asks next (:meth:`prepare`: the record modules' fields and the users): one round trip for both;
+        ``whole``, the record counts that size full loads too, as many as fit (:meth:`_expect_whole`)."""
         listed = self.session.catalog.modules()
         record = [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES]
         parents = sorted({p for m in listed if m not in record and (p := _related_parent(m))})
         if parents and self.read_ahead():
-            ask_at_once([*(partial(self._related_lists_of, p) for p in parents), *self._preparing(record)],
-                        self.concurrency())
+            calls = [*(partial(self._related_lists_of, p) for p in parents), *self._preparing(record)]
+            if whole:
+                self._expect_whole(record, len(calls))
+            ask_at_once(calls, self.concurrency())
         return self.modules()
+
+    def _expect_whole(self, names: list[str], asking: int) -> None:
+        """Full loads' record counts (:meth:`expect`) asked beside ``asking`` metadata calls, as many as the
+        connection's slots hold with them: one round trip for all. The others are asked when their reads
+        start (the modules last in the list, read later); sent first, they would push metadata every read
+        waits for into a second round trip."""
+        for module in names[:max(self.concurrency() - asking, 0)]:
+            self.expect(module, None)
 
     def _links_here(self, name: str) -> bool:
         spec = org_table(name)
@@ -211,11 +222,18 @@ class ZohoSource(Source):
             ask_at_once([partial(self.session.catalog.preload, [m for m in modules if org_table(m) is None]),
                          self.users], self.concurrency())
 
-    def prepare(self, names: list[str]) -> None:
+    def prepare(self, names: list[str], whole: bool = False) -> None:
         """The modules' field metadata and the users, asked at once (a run needs them all before its first
-        row). Not with a credit budget: that is spent in module order."""
+        row); ``whole``, the record counts that size full loads too, as many as fit (:meth:`_expect_whole`).
+        Not with a credit budget: that is spent in module order."""
         if self.read_ahead():
-            ask_at_once(self._preparing(names), self.concurrency())
+            calls = self._preparing(names)
+            if whole:
+                catalog = self.session.catalog
+                asking = sum(1 for m in names if org_table(m) is None and not catalog.has_fields(m))
+                self._expect_whole([m for m in names if org_table(m) is None],
+                                   asking + (self._users is None))
+            ask_at_once(calls, self.concurrency())
 
     def _preparing(self, names: list[str]) -> list[Callable[[], object]]:
         """What :meth:`prepare` asks: the users and the record modules' fields (answers kept by their caches)."""
