@@ -134,7 +134,8 @@ class ZohoSource(Source):
         record = [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES]
         parents = sorted({p for m in listed if m not in record and (p := _related_parent(m))})
         if parents and self.read_ahead():
-            calls = [*(partial(self._related_lists_of, p) for p in parents), *self._preparing(record)]
+            calls: list[Callable[[], object]] = [*(partial(self._related_lists_of, p) for p in parents),
+                                                 *self._preparing(record)]
             if whole:
                 self._expect_whole(record, len(calls))
             ask_at_once(calls, self.concurrency())
