@@ -24,6 +24,8 @@ NAMES = ["VIP", "Hot", "Partner", "Renewal 2025", "Do not call", "M\u00fcnchen",
 
 def populate_tags(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema) -> None:
     created = datetime.fromtimestamp(GEN_START, UTC).replace(tzinfo=None)
+    tag_rows: list[tuple[object, ...]] = []
+    links: list[pa.Table] = []
     for k, m in enumerate(org.modules):
         if not m.field("Tag") or not sizes.get(m.api_name):
             continue
@@ -31,10 +33,8 @@ def populate_tags(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema
         count = int(rng.integers(3, 7))
         names = [NAMES[int(i)] for i in rng.choice(len(NAMES), count, replace=False)]
         base = ORG_PREFIX * 10**12 + tags.TAG_SLOT * 10**10 + k * 100
-        for j, name in enumerate(names):
-            store.execute("INSERT INTO tags VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          [base + j, m.api_name, name, tags.COLORS[(k + j) % len(tags.COLORS)], created, created,
-                           people.ADMIN_USER.id, people.ADMIN_USER.id])
+        tag_rows += [(base + j, m.api_name, name, tags.COLORS[(k + j) % len(tags.COLORS)], created, created,
+                      people.ADMIN_USER.id, people.ADMIN_USER.id) for j, name in enumerate(names)]
         n = sizes[m.api_name]
         tagged = rng.choice(n, max(1, n // 6), replace=False) + 1
         first = rng.integers(0, count, len(tagged))
@@ -42,11 +42,17 @@ def populate_tags(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema
         two = rng.random(len(tagged)) < 0.3
         record_ids = id_base(m) + np.concatenate([tagged, tagged[two]])
         tag_ids = base + np.concatenate([first, second[two]])
-        table = pa.table({"module": pa.array([m.api_name] * len(record_ids)),
-                          "record_id": pa.array(record_ids, pa.int64()), "tag_id": pa.array(tag_ids, pa.int64())})
-        cur = store.con.cursor()
-        try:
-            cur.register("_gen_tags", table)
-            cur.execute("INSERT INTO record_tags SELECT module, record_id, tag_id FROM _gen_tags")
-        finally:
-            cur.close()
+        links.append(pa.table({"module": pa.array([m.api_name] * len(record_ids)),
+                               "record_id": pa.array(record_ids, pa.int64()),
+                               "tag_id": pa.array(tag_ids, pa.int64())}))
+    if not tag_rows:
+        return
+    # every module's tags and tagged records in one statement each (a statement per tag cost more than the rest)
+    marks = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in tag_rows)
+    store.execute(f"INSERT INTO tags VALUES {marks}", [v for row in tag_rows for v in row])
+    cur = store.con.cursor()
+    try:
+        cur.register("_gen_tags", pa.concat_tables(links))
+        cur.execute("INSERT INTO record_tags SELECT module, record_id, tag_id FROM _gen_tags")
+    finally:
+        cur.close()
