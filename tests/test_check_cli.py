@@ -117,6 +117,36 @@ def test_a_warning_is_one_plain_line_not_a_place_in_the_package(emu):
     assert "UserWarning" not in proc.stderr and ".py:" not in proc.stderr, proc.stderr
 
 
+def test_a_logged_warning_is_one_line_too_and_a_field_type_unknown_is_said_once(capsys):
+    """What the connector logs as a warning reaches the command's stderr as ``warning: ...``, once: a field whose
+    data type the connector does not know (read as text) was said twice (bare, then as a Python warning)."""
+    import logging
+
+    from connector.cli.main import WarningLines, show_warnings
+    from connector.schema import types
+    from connector.schema.types import build_table_schema
+
+    types._warned.discard("Leads.Hologram_1:hologram")  # said once a process: this test may run again in one
+    logger = logging.getLogger("connector")
+    try:
+        show_warnings()
+        show_warnings()  # a second command in the same process adds no second handler
+        assert sum(isinstance(h, WarningLines) for h in logger.handlers) == 1
+        ts = build_table_schema("Leads", [{"api_name": "Hologram_1", "data_type": "hologram", "json_type": "string",
+                                           "field_label": "Hologram"}])
+        assert str(ts.column("Hologram_1").arrow) == "string"  # type: ignore[union-attr]
+        logging.getLogger("connector.http").warning("refused update on Leads: token=%s", "1000.secretvalue")
+        logging.getLogger("connector.http").info("not a warning: stays out of stderr")
+    finally:
+        for h in [h for h in logger.handlers if isinstance(h, WarningLines)]:
+            logger.removeHandler(h)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("warning: field Leads.Hologram_1 has data_type 'hologram' which the connector does not know; "
+                      "it is read as text"), err
+    assert len(err) == 2 and err[1].startswith("warning: refused update on Leads"), err
+    assert "secretvalue" not in err[1], err  # redacted like every record of the connector's loggers
+
+
 # -- auth login / status / logout as a user runs them ------------------------------------------------
 
 def test_auth_login_status_logout_as_subprocesses(emu, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -10,6 +11,7 @@ from typing import TextIO
 import click
 
 from connector.localfs import PRIVATE_UMASK
+from connector.redaction import RedactingFilter
 
 from .auth_cmd import audit, auth, check
 from .broker_cmd import broker
@@ -48,9 +50,34 @@ def warning_line(message: Warning | str, category: type[Warning], filename: str,
     click.echo(f"warning: {message}", err=True, file=file)
 
 
+class WarningLines(logging.Handler):
+    """The connector's WARNING (and worse) log records as ``warning: ...`` lines on stderr, as :func:`warning_line`
+    shows Python warnings: without a handler, logging's last resort printed them bare, and with a Logfile
+    they reached the file alone. Redacted like every record of the connector's loggers."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter("%(message)s"))
+        self.addFilter(RedactingFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(f"warning: {self.format(record)}", err=True)  # the stderr of now (click's runner swaps it)
+        except Exception:  # noqa: BLE001 - a warning that cannot be shown must not stop the command
+            self.handleError(record)
+
+
+def show_warnings() -> None:
+    """Python warnings and the connector's logged warnings, each once, as ``warning: ...`` lines on stderr."""
+    warnings.showwarning = warning_line
+    logger = logging.getLogger("connector")
+    if not any(isinstance(h, WarningLines) for h in logger.handlers):
+        logger.addHandler(WarningLines())
+
+
 def main(argv: list[str] | None = None) -> int:
     install_signal_handlers()
-    warnings.showwarning = warning_line
+    show_warnings()
     # Nothing the command writes (targets, state, reports, logs, DuckDB's WAL) is readable by others.
     os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
     try:

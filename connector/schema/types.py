@@ -27,7 +27,6 @@ text column and is reported once as a warning.
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -169,7 +168,6 @@ def columns_for(f: FieldInfo, module: str) -> list[Column]:
             msg = (f"field {module}.{f.api_name} has data_type {f.data_type!r} which the connector does not "
                    f"know; it is read as text")
             log.warning(msg)
-            warnings.warn(msg, stacklevel=2)
         t = pa.string()
         vt = "text"
     kind = "json" if vt in JSON_TYPES else vt
