@@ -88,6 +88,12 @@ _HANDLERS: dict[str, _Entry] = {}
 _LOCK = threading.Lock()
 
 
+def logfile_on_stderr() -> bool:
+    """Whether a session's ``Logfile=-`` writes the connector's log to stderr now."""
+    with _LOCK:
+        return STDERR in _HANDLERS
+
+
 def open_logfile(logfile: Path | None, verbosity: int, log_format: str) -> str | None:
     """Attach the Logfile's handler (shared per path); returns the key to pass to :func:`close_logfile`."""
     if logfile is None:

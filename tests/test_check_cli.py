@@ -119,10 +119,12 @@ def test_a_warning_is_one_plain_line_not_a_place_in_the_package(emu):
 
 def test_a_logged_warning_is_one_line_too_and_a_field_type_unknown_is_said_once(capsys):
     """What the connector logs as a warning reaches the command's stderr as ``warning: ...``, once: a field whose
-    data type the connector does not know (read as text) was said twice (bare, then as a Python warning)."""
+    data type the connector does not know (read as text) was said twice (bare, then as a Python warning). With
+    ``Logfile=-`` the log on stderr says it, and no second line does."""
     import logging
 
     from connector.cli.main import WarningLines, show_warnings
+    from connector.logfile import close_logfile, open_logfile
     from connector.schema import types
     from connector.schema.types import build_table_schema
 
@@ -137,14 +139,21 @@ def test_a_logged_warning_is_one_line_too_and_a_field_type_unknown_is_said_once(
         assert str(ts.column("Hologram_1").arrow) == "string"  # type: ignore[union-attr]
         logging.getLogger("connector.http").warning("refused update on Leads: token=%s", "1000.secretvalue")
         logging.getLogger("connector.http").info("not a warning: stays out of stderr")
+        err = capsys.readouterr().err.splitlines()
+        key = open_logfile(Path("-"), 3, "text")
+        try:
+            logging.getLogger("connector.http").warning("said by the log alone")
+        finally:
+            close_logfile(key, 3)
+        logged = capsys.readouterr().err.splitlines()
     finally:
         for h in [h for h in logger.handlers if isinstance(h, WarningLines)]:
             logger.removeHandler(h)
-    err = capsys.readouterr().err.splitlines()
     assert err[0] == ("warning: field Leads.Hologram_1 has data_type 'hologram' which the connector does not know; "
                       "it is read as text"), err
     assert len(err) == 2 and err[1].startswith("warning: refused update on Leads"), err
     assert "secretvalue" not in err[1], err  # redacted like every record of the connector's loggers
+    assert len(logged) == 1 and logged[0].endswith("said by the log alone") and "warning: " not in logged[0], logged
 
 
 # -- auth login / status / logout as a user runs them ------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TextIO
 import click
 
 from connector.localfs import PRIVATE_UMASK
+from connector.logfile import logfile_on_stderr
 from connector.redaction import RedactingFilter
 
 from .auth_cmd import audit, auth, check
@@ -61,6 +62,8 @@ class WarningLines(logging.Handler):
         self.addFilter(RedactingFilter())
 
     def emit(self, record: logging.LogRecord) -> None:
+        if logfile_on_stderr():
+            return  # ``Logfile=-``: the log on stderr says it already
         try:
             click.echo(f"warning: {self.format(record)}", err=True)  # the stderr of now (click's runner swaps it)
         except Exception:  # noqa: BLE001 - a warning that cannot be shown must not stop the command
