@@ -43,7 +43,7 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--seed", default=42, show_default=True, type=int, help="data seed (same seed, same org)")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="persist the org and tokens here")
 @click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0),
-              help="added to every API call")
+              help="every API call's time at Zoho: no answer sooner (the emulator's own work is done within it)")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="share of API calls that fail (seeded, reproducible)")
 @click.option("--fault-kinds", default=None, help=FAULT_KINDS_HELP)

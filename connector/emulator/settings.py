@@ -23,6 +23,7 @@ class Settings:
     records: int = 2_000
     seed: int = 42
     data_dir: str | None = None
+    #: every API call's time at Zoho: answered no sooner, the emulator's own work for it done within it
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = FAULT_KINDS
