@@ -144,6 +144,7 @@ def close_logfile(key: str | None, verbosity: int) -> None:
 
 
 def _apply_logger_level() -> None:
-    """The ``connector`` logger lets through what the most verbose Logfile wants, and no more."""
+    """The ``connector`` logger lets through what the most verbose Logfile wants, and warnings always (a Logfile
+    of errors only keeps them out of its file, not off the command's stderr), no more."""
     levels = [e.handler.level for e in _HANDLERS.values()]
-    log.setLevel(min(levels) if levels else logging.NOTSET)
+    log.setLevel(min(*levels, logging.WARNING) if levels else logging.NOTSET)

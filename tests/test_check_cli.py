@@ -117,7 +117,7 @@ def test_a_warning_is_one_plain_line_not_a_place_in_the_package(emu):
     assert "UserWarning" not in proc.stderr and ".py:" not in proc.stderr, proc.stderr
 
 
-def test_a_logged_warning_is_one_line_too_and_a_field_type_unknown_is_said_once(capsys):
+def test_a_logged_warning_is_one_line_too_and_a_field_type_unknown_is_said_once(capsys, tmp_path):
     """What the connector logs as a warning reaches the command's stderr as ``warning: ...``, once: a field whose
     data type the connector does not know (read as text) was said twice (bare, then as a Python warning). With
     ``Logfile=-`` the log on stderr says it, and no second line does."""
@@ -146,6 +146,13 @@ def test_a_logged_warning_is_one_line_too_and_a_field_type_unknown_is_said_once(
         finally:
             close_logfile(key, 3)
         logged = capsys.readouterr().err.splitlines()
+        errors_only = tmp_path / "errors.log"
+        key = open_logfile(errors_only, 0, "text")  # Verbosity=0: the file takes errors only
+        try:
+            logging.getLogger("connector.http").warning("not the file's, the screen's")
+        finally:
+            close_logfile(key, 0)
+        screen = capsys.readouterr().err.splitlines()
     finally:
         for h in [h for h in logger.handlers if isinstance(h, WarningLines)]:
             logger.removeHandler(h)
@@ -154,6 +161,8 @@ def test_a_logged_warning_is_one_line_too_and_a_field_type_unknown_is_said_once(
     assert len(err) == 2 and err[1].startswith("warning: refused update on Leads"), err
     assert "secretvalue" not in err[1], err  # redacted like every record of the connector's loggers
     assert len(logged) == 1 and logged[0].endswith("said by the log alone") and "warning: " not in logged[0], logged
+    assert screen == ["warning: not the file's, the screen's"], screen
+    assert "screen" not in errors_only.read_text(encoding="utf-8")
 
 
 # -- auth login / status / logout as a user runs them ------------------------------------------------
