@@ -143,9 +143,9 @@ class ZohoSource(Source):
 
     def _expect_whole(self, names: list[str], asking: int) -> None:
         """Full loads' record counts (:meth:`expect`) asked beside ``asking`` metadata calls, as many as the
-        connection's slots hold with them: one round trip for all. The others are asked when their reads
-        start (the modules last in the list, read later); sent first, they would push metadata every read
-        waits for into a second round trip."""
+        connection's slots hold with them: one round trip for all. The others (the modules last in the list,
+        read later) go once that metadata is in (:meth:`prepare`, with nothing left to ask) or when their
+        reads start; sent first, they would push metadata every read waits for into a second round trip."""
         for module in names[:max(self.concurrency() - asking, 0)]:
             self.expect(module, None)
 
