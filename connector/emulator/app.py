@@ -258,13 +258,11 @@ class App:
         try:
             resp: Response = route.handler(self, req)
         except ZohoError as e:
-            self._delay(since=started)
             self.limits.charge(1)
             e.headers.update(self.limits.headers())
             raise
-        else:
-            self._delay(since=started)
         finally:
+            self._delay(since=started)  # every admitted call, whatever its answer
             self.limits.leave(at.client_id, heavy)
         self.limits.charge(req.credits)
         resp.headers.update(self.limits.headers())
