@@ -230,10 +230,9 @@ class ZohoSource(Source):
         if self.read_ahead():
             calls = self._preparing(names)
             if whole:
-                catalog = self.session.catalog
-                asking = sum(1 for m in names if org_table(m) is None and not catalog.has_fields(m))
-                self._expect_whole([m for m in names if org_table(m) is None],
-                                   asking + (self._users is None))
+                record = [m for m in names if org_table(m) is None]
+                asking = sum(not self.session.catalog.has_fields(m) for m in record) + (self._users is None)
+                self._expect_whole(record, asking)
             ask_at_once(calls, self.concurrency())
 
     def _preparing(self, names: list[str]) -> list[Callable[[], object]]:
