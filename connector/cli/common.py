@@ -107,13 +107,14 @@ def install_signal_handlers() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
 
+    # noted either way (DuckDB turns the KeyboardInterrupt into its own error); a commit holds it back
     def on_term(signum: int, frame: object) -> None:
-        interrupts.note_signal(signum)
-        raise Terminated()
+        if interrupts.arrived(signum):
+            raise Terminated()
 
     def on_int(signum: int, frame: object) -> None:
-        interrupts.note_signal(signum)  # noted: DuckDB turns the KeyboardInterrupt into its own error
-        raise KeyboardInterrupt()
+        if interrupts.arrived(signum):
+            raise KeyboardInterrupt()
 
     signal.signal(signal.SIGTERM, on_term)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:

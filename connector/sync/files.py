@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 from filelock import FileLock, Timeout
 
 from connector.errors import ConfigError, StateError
+from connector.interrupts import held
 from connector.localfs import private_dir, private_umask
 
 from .contract import ProgressFn, Source, Target
@@ -236,7 +237,12 @@ class FileTarget(FileDir, Target):
 
     def _commit(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
         """``new_file`` (written from the module's reads, its pending clears applied, or from the source
-        whole) becomes the module's file; then the manifest, without the module's pending clears."""
+        whole) becomes the module's file; then the manifest, without the module's pending clears. A stopping
+        signal waits for both (:func:`connector.interrupts.held`): the file is never the manifest's elder."""
+        with held():
+            self._commit_now(module, new_file, schema, state)
+
+    def _commit_now(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
         if new_file is not None:
             os.replace(new_file, self.data_path(module))
             fsync_dir(self.root)

@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 from connector.errors import ConfigError, ConnectorError, CreditBudgetReached, PermissionDenied
 from connector.http.credits import charging
 from connector.http.retry import cancellable
-from connector.interrupts import as_interrupt, is_interrupt
+from connector.interrupts import as_interrupt, is_interrupt, module_scope
+from connector.interrupts import pending as interrupts_pending
 
 from .contract import LookupRef, ProgressFn, Source, Target
 from .delta import DeltaStart, start_delta, warm_delta
@@ -295,7 +296,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             new_state.rows, new_state.deleted_since = state.rows, state.deleted_since
             target.save_state(new_state)
         cols = [] if target.derives_values else source.formula_columns(module)
-        if cols and _formulas_due(refresh_formulas, state, signpost):
+        if cols and _formulas_due(refresh_formulas, state, signpost) and not interrupts_pending():
+            # (a stop held back by the commit skips it: still due, the next run refreshes them)
             new_state.formulas_refreshed_at = signpost
             fresh = _Counter(module, "formulas", progress)
             res.formulas_refreshed = target.update_columns(module, fresh.wrap(source.read(module, ["id", *cols])),
@@ -328,6 +330,18 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
     of its turn counts for it, not for the module written meanwhile; ``spent_before``: its credits before
     this run (a source or target that ran before).
     """
+    with module_scope():  # a signal after the module's commit is raised once its result is recorded
+        done = _one_module_now(result, source, target, module, states, signpost, incremental, progress,
+                               refresh_formulas, clear_refs, ahead, take_files, spent_before, module_files)
+        result.interrupted_in = None
+    return done
+
+
+def _one_module_now(result: MigrationResult, source: Source, target: Target, module: str,
+                    states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
+                    refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
+                    ahead: ReadAhead[DeltaStart | None], take_files: bool, spent_before: int,
+                    module_files: ModuleFiles | None) -> bool:
     result.interrupted_in = module
     try:
         if progress is not None:  # a scheduler's log shows the module is under way before its first rows

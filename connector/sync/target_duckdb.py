@@ -12,13 +12,14 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from connector.interrupts import held
 from connector.localfs import private_umask
 
 from .contract import Target
@@ -143,17 +144,25 @@ class DuckDBTarget(Target):
         staging = f"_stg_{module}"
         rows = self._stage(staging, schema, batches)
         state.rows = rows
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             self.con.execute(f"DROP TABLE IF EXISTS {q(module)}")
             self.con.execute(f"ALTER TABLE {q(staging)} RENAME TO {q(module)}")
             self._save_state(state)
             self._save_schema(module, schema)
-            self.con.execute("COMMIT")
-        except BaseException:
-            rollback(self.con)
-            raise
         return rows
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction, committed when the block ends well, else rolled back; a stopping signal waits for
+        its end (:func:`connector.interrupts.held`), so a run never stops between a commit and its record."""
+        with held():
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+                self.con.execute("COMMIT")
+            except BaseException:
+                rollback(self.con)
+                raise
 
     def _columns(self, table: str) -> dict[str, str]:
         rows = self.con.execute("SELECT column_name, data_type FROM information_schema.columns "
@@ -185,24 +194,20 @@ class DuckDBTarget(Target):
             if deleted_ids:
                 self.con.unregister("_zoho_deleted")
             return 0, 0
-        self.con.execute("BEGIN TRANSACTION")
         try:
-            for col, typ in new_cols:  # the org gained a field since the last run
-                self.con.execute(f"ALTER TABLE {q(module)} ADD COLUMN {q(col)} {typ}")
-            if rows:
-                self.con.execute(f"DELETE FROM {q(module)} WHERE id IN (SELECT id FROM {q(staging)})")
-                self.con.execute(f"INSERT INTO {q(module)} BY NAME SELECT * FROM {q(staging)}")
-            if deleted:
-                self.con.execute(f"DELETE FROM {q(module)} WHERE id IN (SELECT id FROM _zoho_deleted)")
-            state.rows = self.con.execute(f"SELECT count(*) FROM {q(module)}").fetchall()[0][0]
-            self._save_state(state)
-            if new_cols:
-                self._save_schema(module, schema)
-            self.con.execute(f"DROP TABLE IF EXISTS {q(staging)}")
-            self.con.execute("COMMIT")
-        except BaseException:
-            rollback(self.con)
-            raise
+            with self._transaction():
+                for col, typ in new_cols:  # the org gained a field since the last run
+                    self.con.execute(f"ALTER TABLE {q(module)} ADD COLUMN {q(col)} {typ}")
+                if rows:
+                    self.con.execute(f"DELETE FROM {q(module)} WHERE id IN (SELECT id FROM {q(staging)})")
+                    self.con.execute(f"INSERT INTO {q(module)} BY NAME SELECT * FROM {q(staging)}")
+                if deleted:
+                    self.con.execute(f"DELETE FROM {q(module)} WHERE id IN (SELECT id FROM _zoho_deleted)")
+                state.rows = self.con.execute(f"SELECT count(*) FROM {q(module)}").fetchall()[0][0]
+                self._save_state(state)
+                if new_cols:
+                    self._save_schema(module, schema)
+                self.con.execute(f"DROP TABLE IF EXISTS {q(staging)}")
         finally:
             if deleted_ids:
                 self.con.unregister("_zoho_deleted")
@@ -237,15 +242,10 @@ class DuckDBTarget(Target):
         rows = self._stage(staging, first.schema, iter([first, *batches]))
         cols = [c for c in first.schema.names if c != "id"]
         sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in cols)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             self.con.execute(f"UPDATE {q(module)} AS t SET {sets} FROM {q(staging)} s WHERE t.id = s.id")
             self._save_state(state)
             self.con.execute(f"DROP TABLE {q(staging)}")
-            self.con.execute("COMMIT")
-        except BaseException:
-            rollback(self.con)
-            raise
         return rows
 
     def close(self) -> None:

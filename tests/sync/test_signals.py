@@ -226,3 +226,46 @@ def test_every_shape_of_an_interrupt_ends_as_one(make, interrupt, noted, status,
     assert ended.value.code == status
     said = capsys.readouterr().err
     assert ("internal error" in said) is (status == 70)
+
+
+@pytest.mark.parametrize(("kind", "at", "sig"), [("parquet", "renamed", signal.SIGINT),
+                                                 ("parquet", "committed", signal.SIGTERM),
+                                                 ("duckdb", "in_transaction", signal.SIGTERM),
+                                                 ("duckdb", "committed", signal.SIGINT)])
+def test_a_signal_inside_a_commit_waits_for_it_and_the_module_is_said_kept(kind, at, sig, tmp_path):
+    """The signal lands at an exact point of the second module's commit (``signal_child``): between a
+    file's rename and its manifest, inside DuckDB's transaction, or after the commit before the run has
+    recorded it. The commit finishes first, so the message and ``--json`` count the module as kept (not
+    "was not committed" of data that is there), the target owns it, and the rerun goes on from it."""
+    where = tmp_path / ("crm.duckdb" if kind == "duckdb" else "out")
+    with Emulator(org="classic", records=300, seed=95) as emu:
+        args = ["--source", emu.connection_string + PAGE, "--target", f"{kind}:{where}"]
+        spec = {"args": [*args, "--json"], "at": at, "nth": 2, "sig": int(sig)}
+        proc = subprocess.run([sys.executable, "-m", "tests.sync.signal_child", json.dumps(spec)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        said = assert_stopped_cleanly(proc, sig)
+        assert "was not committed" not in said, said
+        doc = json.loads(proc.stdout)
+        kept = [m["module"] for m in doc["modules"]]
+        assert len(kept) == 2 and doc["interrupted"]["in_module"] is None, doc
+        assert f"{kept[0]} and {kept[1]} were loaded and kept" in said, said
+        src = source(emu)
+        try:
+            for module in kept:
+                assert committed(kind, where, module)
+                ts = src.session.catalog.table(module)
+                assert_same(module, read(kind, where, module, ts.arrow_schema), truth(emu, ts))
+            if kind == "parquet":  # the manifest owns what is on disk: nothing else was renamed into place
+                manifest = json.loads((where / "_zohocrm_state.json").read_text())
+                assert sorted(manifest["modules"]) == sorted(kept)
+                assert sorted(p.stem for p in where.glob("*.parquet")) == sorted(kept)
+            again = zohocrm(*args, "--incremental", "--json")
+            assert again.returncode == 0, again.stderr
+            modes = {m["module"]: m["mode"] for m in json.loads(again.stdout)["modules"]}
+            assert all(modes[m] == "incremental" for m in kept), modes
+            for m in MODULES:
+                ts = src.session.catalog.table(m)
+                assert_same(m, read(kind, where, m, ts.arrow_schema), truth(emu, ts))
+        finally:
+            src.close()
