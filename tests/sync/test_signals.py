@@ -93,17 +93,20 @@ def test_a_signal_mid_migration_keeps_what_committed_and_the_advised_rerun_compl
         args = ["--source", emu.connection_string + PAGE, "--target", f"{kind}:{where}"]
         stopped = migrate_until(args + (["--json"] if kind == "parquet" else []), modules_seen=2, sig=sig)
         said = assert_stopped_cleanly(stopped, sig)
-        assert " loaded and kept; " in said and "was not committed" in said, said
+        assert " loaded and kept; " in said, said
         kept_part, stopped_in = said.split(": ", 1)[1].split("; ")[:2]
         kept = re.split(r", | and ", kept_part.rsplit(" w", 1)[0])  # "A, B and C were loaded and kept"
-        second = stopped_in.split(" was not committed")[0]
+        # Mostly the signal lands in the second module's reads; when it lands as that module commits, the
+        # commit finishes first and the module is kept (test_a_signal_inside_a_commit_... sends it there).
+        second = stopped_in.split(" was not committed")[0] if " was not committed" in stopped_in else None
+        assert second is not None or (len(kept) == 2 and " not started " in stopped_in), said
         src = source(emu)
         try:
             # What the message says is true of the target: kept modules are whole, the stopped one untouched.
             for module in kept:
                 ts = src.session.catalog.table(module)
                 assert_same(module, read(kind, where, module, ts.arrow_schema), truth(emu, ts))
-            assert not committed(kind, where, second)
+            assert second is None or not committed(kind, where, second)
             if kind == "parquet":  # --json: the same story, for a scheduler
                 doc = json.loads(stopped.stdout)
                 assert doc["exit_status"] == stopped.returncode and doc["interrupted"]["in_module"] == second
