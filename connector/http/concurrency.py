@@ -43,19 +43,56 @@ def is_heavy(method: str, url: str, params: dict[str, Any] | None, json: Any) ->
 
 
 class Slots:
-    """MaxConcurrency slots for every call, and min(MaxConcurrency, 10) for heavy ones."""
+    """MaxConcurrency slots for every call, and min(MaxConcurrency, 10) for heavy ones; a call takes both at once
+    (never one while waiting for the other).
+
+    Metadata first: a slot that frees goes to a waiting metadata call (the module list, fields, users)
+    before any other, since every read waits for the metadata it needs while a count, a deletion log or a
+    page asked beside it waits for nothing of its own. So the metadata a run or a statement starts with is
+    answered in the first round trip even when the calls asked beside it outnumber the slots.
+    """
 
     def __init__(self, max_concurrency: int) -> None:
         self.limit = max_concurrency
         self.heavy_limit = min(max_concurrency, HEAVY_LIMIT)
-        self._all = threading.BoundedSemaphore(self.limit)
-        self._heavy = threading.BoundedSemaphore(self.heavy_limit)
+        self._cond = threading.Condition(threading.Lock())
+        self._busy = 0
+        self._heavy_busy = 0
+        self._first_waiting = 0  # metadata calls waiting for a slot
+
+    def _free(self, heavy: bool, first: bool) -> bool:
+        if heavy and self._heavy_busy >= self.heavy_limit:
+            return False
+        # the others leave a slot to each waiting metadata call (which is never heavy)
+        return self._busy + (0 if first else self._first_waiting) < self.limit
 
     @contextmanager
-    def held(self, heavy: bool) -> Iterator[None]:
-        if heavy:
-            with self._heavy, self._all:
-                yield
-        else:
-            with self._all:
-                yield
+    def held(self, heavy: bool, first: bool = False) -> Iterator[None]:
+        """A slot for one call (``heavy``: a heavy one too); ``first``: a metadata call, served before others."""
+        with self._cond:
+            if first:
+                self._first_waiting += 1
+            try:
+                while not self._free(heavy, first):
+                    self._cond.wait()
+            except BaseException:
+                self._cond.notify_all()  # (an interrupt while waiting) its reserved slot goes to the others
+                raise
+            finally:
+                if first:
+                    self._first_waiting -= 1
+            self._busy += 1
+            self._heavy_busy += heavy
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._heavy_busy -= heavy
+                self._cond.notify_all()
+
+    @property
+    def in_use(self) -> tuple[int, int]:
+        """(calls, heavy calls) holding a slot now."""
+        with self._cond:
+            return self._busy, self._heavy_busy
