@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from . import fastjson
 from .settings import FAULT_KINDS, LATE_FAULT_KINDS, Settings
 
 __all__ = ["Emulator", "Settings", "FAULT_KINDS", "LATE_FAULT_KINDS"]
@@ -145,7 +146,7 @@ class Emulator:
         req = urllib.request.Request(f"http://{host}:{self.port}/__emulator/{path}", data=data, headers=headers,
                                      method=method)
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (our own http origin)
-            return json.loads(resp.read())
+            return fastjson.loads(resp.read())
 
     def export(self, module: str) -> list[dict[str, Any]]:
         """Every record of ``module`` in the API's record shape (``GET /__emulator/export/{module}``)."""

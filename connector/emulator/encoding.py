@@ -9,13 +9,12 @@ picklists as arrays, currency as numbers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from . import schema
+from . import fastjson, schema
 from .clock import VirtualClock
 from .query import Selection, clauses, page_first
 from .schema import FieldDef, ModuleDef
@@ -45,7 +44,7 @@ def scalar_to_json(value_type: str, v: Any, clock: VirtualClock) -> Any:
     if value_type == "multiselectpicklist":
         return list(v)
     if value_type in schema.JSON_DOCUMENT_TYPES:
-        return json.loads(v) if isinstance(v, str) else v
+        return fastjson.loads(v) if isinstance(v, str) else v
     if isinstance(v, Decimal):
         return float(v)
     return v
@@ -76,7 +75,7 @@ def scalar_converter(value_type: str, clock: VirtualClock) -> Callable[[Any], An
         return None if v is None else list(v)
 
     def document(v: Any) -> Any:
-        return json.loads(v) if isinstance(v, str) else v
+        return fastjson.loads(v) if isinstance(v, str) else v
 
     if value_type == "bigint":
         return bigint
@@ -183,7 +182,7 @@ class RecordReader:
             i_tags = self._col(tag_sql(self.module.api_name, sel.alias))
 
             def tag_list(r: Sequence[Any], i: int = i_tags) -> Any:
-                return json.loads(r[i]) if r[i] else []
+                return fastjson.loads(r[i]) if r[i] else []
 
             self.decoders.append((name, tag_list))
             return
@@ -195,7 +194,7 @@ class RecordReader:
             def participants(r: Sequence[Any], i: int = i) -> Any:
                 if r[i] is None:
                     return None
-                items = json.loads(r[i])
+                items = fastjson.loads(r[i])
                 people.extend(items)
                 return items
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from . import fastjson
 from .zoho_errors import ZohoError
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class Response:
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = fastjson.dumps(obj)
         h = {"Content-Type": "application/json;charset=UTF-8"}
         h.update(headers or {})
         return cls(status, body, h)

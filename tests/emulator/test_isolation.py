@@ -14,7 +14,7 @@ from pathlib import Path
 import connector.emulator
 
 PACKAGE = Path(connector.emulator.__file__).parent
-ALLOWED_THIRD_PARTY = {"duckdb", "pyarrow", "numpy"}
+ALLOWED_THIRD_PARTY = {"duckdb", "pyarrow", "numpy", "orjson"}  # orjson: optional (fastjson.py)
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 import requests
 
-from connector.emulator import Emulator
+from connector.emulator import Emulator, fastjson
 from connector.schema.convert import records_to_batch
 from connector.schema.types import TableSchema
 from connector.session import ZohoSession
@@ -37,7 +37,7 @@ def source(emu: Emulator, **kw: Any) -> ZohoSource:
 def admin(emu: Emulator, method: str, path: str, **kw: Any) -> Any:
     r = requests.request(method, f"{emu.origin}/__emulator/{path}", timeout=120, **kw)
     assert r.status_code == 200, r.text
-    return r.json()
+    return fastjson.loads(r.content)
 
 
 def mutate(emu: Emulator, module: str, **spec: Any) -> dict[str, list[str]]:
