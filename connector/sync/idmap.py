@@ -33,7 +33,7 @@ import pyarrow as pa
 from connector.errors import StateError
 from connector.localfs import private_umask
 
-from .paths import STATE, connect_duckdb, rollback, usable_file
+from .paths import STATE, connect_duckdb, transaction, usable_file
 from .state import ModuleState, load_state_table, save_state_row
 
 
@@ -177,13 +177,8 @@ class SyncStateStore:
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """All or nothing: a killed run must find either a batch's whole outcome or none of it."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             yield
-            self.con.execute("COMMIT")
-        except BaseException:
-            rollback(self.con)
-            raise
 
     def _through_arrow(self, module: str, name: str, columns: dict[str, list[Any]], *statements: str) -> None:
         """Run ``statements`` (``module`` bound to their ``?``) over ``columns`` registered as table ``name``.

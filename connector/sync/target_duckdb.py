@@ -23,7 +23,7 @@ from connector.interrupts import held
 from connector.localfs import private_umask
 
 from .contract import Target
-from .paths import TARGET, connect_duckdb, quiet, rollback, usable_file
+from .paths import TARGET, connect_duckdb, quiet, transaction, usable_file
 from .schema_io import schema_to_json
 from .state import ModuleState, load_state_table, save_state_row
 
@@ -155,14 +155,8 @@ class DuckDBTarget(Target):
     def _transaction(self) -> Iterator[None]:
         """One transaction, committed when the block ends well, else rolled back; a stopping signal waits for
         its end (:func:`connector.interrupts.held`), so a run never stops between a commit and its record."""
-        with held():
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                yield
-                self.con.execute("COMMIT")
-            except BaseException:
-                rollback(self.con)
-                raise
+        with held(), transaction(self.con):
+            yield
 
     def _columns(self, table: str) -> dict[str, str]:
         rows = self.con.execute("SELECT column_name, data_type FROM information_schema.columns "

@@ -29,7 +29,7 @@ from typing import Any
 from connector.localfs import open_private
 
 from .idmap import SyncStateStore
-from .paths import rollback
+from .paths import transaction
 
 _DDL = ("CREATE TABLE IF NOT EXISTS child_writes (module VARCHAR, source_id VARCHAR, slot VARCHAR, "
         "parent_module VARCHAR, parent_id VARCHAR, name VARCHAR, size BIGINT, sha256 VARCHAR, value VARCHAR, "
@@ -87,17 +87,12 @@ class Ledger:
         with self._lock:
             line.status, line.target_id = DONE, target_id
             con = self.store.con
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 self.put(line)
                 if not line.slot:  # a whole row (an attachment, a link): the id map knows it too
                     con.execute("INSERT OR REPLACE INTO idmap VALUES (?, ?, ?)",
                                 [line.module, line.source_id, mapped or target_id])
                     con.execute("DELETE FROM failed WHERE module = ? AND source_id = ?", [line.module, line.source_id])
-                con.execute("COMMIT")
-            except BaseException:
-                rollback(con)
-                raise
 
     def drop(self, module: str, source_id: str, slot: str | None = None) -> None:
         """Forget a line (``slot`` None: the row's every line, and its id-map entry)."""
