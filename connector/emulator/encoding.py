@@ -132,6 +132,30 @@ class RecordReader:
         for f in fields:
             self._add(f)
 
+    def _add_person_or_layout(self, f: FieldDef) -> None:
+        """A user or layout lookup: its id read, its name (and a user's email) from the store's tables of them,
+        read once (a join per page cost more than the rest of a 100-record page together)."""
+        i_id = self._col(self.sel.value_expr(f))
+        if f.data_type == "layout":
+            layouts = self.store.layout_names()
+
+            def layout(r: Sequence[Any], i: int = i_id) -> Any:
+                v = r[i]
+                return None if v is None else {"name": layouts.get(v), "id": str(v)}
+
+            self.decoders.append((f.api_name, layout))
+            return
+        people = self.store.people()
+
+        def person(r: Sequence[Any], i: int = i_id) -> Any:
+            v = r[i]
+            if v is None:
+                return None
+            name, email = people.get(v, (None, None))
+            return {"name": name, "id": str(v), "email": email}
+
+        self.decoders.append((f.api_name, person))
+
     def _col(self, expr: str) -> int:
         self.exprs.append(expr)
         return len(self.exprs) - 1
@@ -143,6 +167,9 @@ class RecordReader:
         if dt in schema.SINGLE_RECORD_ONLY_TYPES:
             if self.single_record:
                 self.post.append(f)
+            return
+        if dt in ("layout", "ownerlookup", "userlookup") and not f.targets and not f.lookup_extra:
+            self._add_person_or_layout(f)
             return
         if dt in ("lookup", "layout", "ownerlookup", "userlookup", "multi_module_lookup"):
             late = len(f.targets) > LATE_NAME_TARGETS  # names looked up after the page is read

@@ -120,6 +120,10 @@ class Store:
         #: the ``seed`` counter, read once (every generated file's and photo's bytes derive from it)
         self.seed: int | None = None
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        #: users' (full_name, email) and layouts' names by id, read once (both tables are written when the
+        #: store is made and never after): a page names them from here instead of joining them per query
+        self._people: dict[int, tuple[str | None, str | None]] | None = None
+        self._layouts: dict[int, str | None] | None = None
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -182,6 +186,18 @@ class Store:
                         schema.ROLES[u.role], u.profile, schema.PROFILES[u.profile], u.zuid])
                 for lid, name in schema.LAYOUTS.items():
                     cur.execute("INSERT INTO layouts VALUES (?, ?)", [lid, name])
+
+    def people(self) -> dict[int, tuple[str | None, str | None]]:
+        """Every user's (full_name, email) by id."""
+        if self._people is None:
+            self._people = {int(r[0]): (r[1], r[2]) for r in self.fetchall("SELECT id, full_name, email FROM users")}
+        return self._people
+
+    def layout_names(self) -> dict[int, str | None]:
+        """Every layout's name by id."""
+        if self._layouts is None:
+            self._layouts = {int(r[0]): r[1] for r in self.fetchall("SELECT id, name FROM layouts")}
+        return self._layouts
 
     # -- counters (ids, autonumbers) -------------------------------------------------
 

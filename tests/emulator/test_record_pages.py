@@ -73,3 +73,32 @@ def test_the_column_converter_renders_every_stored_value_as_scalar_to_json_does(
                 continue  # a value this type never stores
             got = convert(v)
             assert (type(got), got) == (type(want), want), (vt, v)
+
+
+def test_user_and_layout_lookups_are_named_as_the_users_and_layouts_tables_say(emulator: Emulator) -> None:
+    """Pages name users and layouts from the store's tables read once, not by a join per page: every such
+    lookup of every listed module reads as a join of those tables gives it."""
+    store, checked = emulator.app.store, 0
+    for m in emulator.app.org.listed:
+        if not m.api_supported:
+            continue
+        people = [f for f in m.fields if f.data_type in ("ownerlookup", "userlookup", "layout") and not f.targets]
+        if not people:
+            continue
+        reader = RecordReader(store, m, emulator.app.clock, record_fields(m))
+        got = {r["id"]: r for r in reader.fetch(order_by="t.id", limit=300)}
+        for f in people:
+            table, cols = ("layouts", "j.name") if f.data_type == "layout" else ("users", "j.full_name, j.email")
+            want = store.fetchall(f'SELECT t.id, t."{f.api_name}", {cols} FROM "{m.api_name}" t '
+                                  f'LEFT JOIN {table} j ON j.id = t."{f.api_name}" ORDER BY t.id LIMIT 300')
+            for rid, value, *named in want:
+                seen = got[str(rid)].get(f.api_name)
+                if value is None:
+                    assert seen is None, (m.api_name, f.api_name, rid)
+                    continue
+                expect = {"name": named[0], "id": str(value)}
+                if f.data_type != "layout":
+                    expect["email"] = named[1]
+                assert seen == expect and list(seen) == list(expect), (m.api_name, f.api_name, rid)
+                checked += 1
+    assert checked > 1_000
