@@ -168,17 +168,14 @@ class RecordReader:
             if self.single_record:
                 self.post.append(f)
             return
-        if dt in ("layout", "ownerlookup", "userlookup") and not f.targets and not f.lookup_extra:
+        if dt in ("layout", "ownerlookup", "userlookup"):  # one target each, and no extra columns
             self._add_person_or_layout(f)
             return
-        if dt in ("lookup", "layout", "ownerlookup", "userlookup", "multi_module_lookup"):
+        if dt in ("lookup", "multi_module_lookup"):
             late = len(f.targets) > LATE_NAME_TARGETS  # names looked up after the page is read
             i_id = self._col(sel.value_expr(f))
             i_name = None if late else self._col(sel.name_expr(f))
             i_mod = self._col(f"{sel.alias}.{q(module_column(f) or '')}") if f.targets else None
-            i_mail = None
-            if f.is_user_lookup:
-                i_mail = self._col(f"{sel.lookup_alias(sel.alias, f, (name,), 'Users')}.email")
             extra = [(c, self._col(f"{sel.lookup_alias(sel.alias, f, (name,), f.lookup)}.{q(c)}"))
                      for c in f.lookup_extra if f.lookup and not f.targets]
             if f.targets and dt == "lookup":
@@ -187,14 +184,11 @@ class RecordReader:
             pending = self.pending_names
 
             def dec(r: Sequence[Any], i_id: int = i_id, i_name: int | None = i_name, i_mod: int | None = i_mod,
-                    i_mail: int | None = i_mail, with_module: bool = with_module,
-                    extra: list[tuple[str, int]] = extra) -> Any:
+                    with_module: bool = with_module, extra: list[tuple[str, int]] = extra) -> Any:
                 if r[i_id] is None:
                     return None
                 out: dict[str, Any] = {c: r[i] for c, i in extra}
                 out.update({"name": None if i_name is None else r[i_name], "id": str(r[i_id])})
-                if i_mail is not None:
-                    out["email"] = r[i_mail]
                 if with_module and i_mod is not None:
                     mod = schema.MODULES_BY_NAME.get(r[i_mod])
                     out = {"module": {"api_name": r[i_mod], "id": str(mod.module_id) if mod else None},
@@ -279,8 +273,7 @@ class RecordReader:
                 rows = self.store.fetchall(f"SELECT id, Full_Name, Email FROM {q(module)} "
                                            "WHERE id IN (SELECT unnest(?))", [wanted])
                 found.update(((kind, str(r[0])), (r[1], r[2])) for r in rows)
-        for u in schema.USERS:
-            found[("user", str(u.id))] = (u.full_name, u.email)
+        found.update((("user", str(uid)), person) for uid, person in self.store.people().items())
         for p in self.pending_participants:
             who = str(p.get("participant"))
             name, email = (who, who) if p.get("type") == "email" else found.get((str(p.get("type")), who),
