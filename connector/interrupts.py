@@ -65,7 +65,8 @@ def arrived(signum: int) -> bool:
     return True
 
 
-def _stop_for(signum: int) -> KeyboardInterrupt:
+def _stop_for(signum: int | None) -> KeyboardInterrupt:
+    """The exception a stopping signal unwinds as: Terminated for SIGTERM, else KeyboardInterrupt."""
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
@@ -162,4 +163,4 @@ def as_interrupt(exc: BaseException) -> KeyboardInterrupt:
     """
     if isinstance(exc, KeyboardInterrupt):
         return exc
-    return Terminated() if _received == signal.SIGTERM else KeyboardInterrupt()
+    return _stop_for(_received)
