@@ -118,6 +118,12 @@ def readme_blocks(text: str | None = None) -> list[Block]:
     return blocks
 
 
+def runs_on_spark(block: Block) -> bool:
+    """A Python block that starts Spark: run in the Spark tests' session (tests/spark/test_readme_example.py),
+    whose JVM is already up, rather than in a process of its own."""
+    return block.language == "python" and "pyspark" in block.text
+
+
 def substitute(text: str, org: Org) -> str:
     for shown, (value, _why) in PLACEHOLDERS.items():
         text = text.replace(shown, value(org))

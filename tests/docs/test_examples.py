@@ -22,7 +22,6 @@ import connector.duckdb
 from connector.config import parse_connection_string, read_connection_file
 from connector.emulator import Emulator
 
-from ..spark.conftest import JVM_OPTIONS
 from .examples import (
     CONNECTION_FILES,
     FILES,
@@ -36,12 +35,13 @@ from .examples import (
     has_commands,
     readme_blocks,
     runnable_lines,
+    runs_on_spark,
     substitute,
 )
 
 BLOCKS = readme_blocks()
-RUN = [b for b in BLOCKS if b.language == "python" or has_commands(runnable_lines(b)[0])
-       or runnable_lines(b)[1]]
+RUN = [b for b in BLOCKS if not runs_on_spark(b) and (b.language == "python" or has_commands(runnable_lines(b)[0])
+                                                      or runnable_lines(b)[1])]
 TIMEOUT_S = 600
 
 
@@ -105,8 +105,6 @@ def test_readme_block_runs(block: Block, org: Org, bin_dir: Path, tmp_path: Path
     env = command_env(bin_dir)
     write_files(tmp_path, org)
     if block.language == "python":
-        if "pyspark" in block.text:  # the JIT's first tier, as the Spark tests' session (tests/spark/conftest.py)
-            env["JAVA_TOOL_OPTIONS"] = JVM_OPTIONS
         script = tmp_path / "example.py"
         script.write_text(substitute(block.text, org), encoding="utf-8")
         proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
@@ -126,6 +124,7 @@ def test_readme_block_runs(block: Block, org: Org, bin_dir: Path, tmp_path: Path
 
 def test_every_block_is_run_or_listed_with_a_reason() -> None:
     assert BLOCKS, "no code blocks found in README.md"
+    assert [b for b in BLOCKS if runs_on_spark(b)], "the README's Spark example is gone (or no longer says pyspark)"
     for block in BLOCKS:
         if block.language == "bash":
             script, servers = runnable_lines(block)

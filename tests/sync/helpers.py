@@ -82,6 +82,8 @@ def assert_same(module: str, got: pa.Table, want: pa.Table) -> None:
     assert not missing and not extra, f"{module}: {len(missing)} missing ids, {len(extra)} unexpected ids"
     assert got.schema == want.schema, f"{module}: schema differs"
     for name in want.column_names:
+        if got.column(name).equals(want.column(name)):
+            continue  # the same values (Arrow compares them in C): nothing to tell apart value by value
         a, b = got.column(name).to_pylist(), want.column(name).to_pylist()
         tol = DRIFTING.get((module, name))
         if tol is not None:

@@ -7,7 +7,8 @@ notes hang on their new parents, and notes whose parent is not migrated are repo
 with which record is missing; tags are carried; a lead the target already held is said to
 be one (and adopted with ``--mode upsert --key``). An incremental run replaces a parent's
 lines exactly (also when only a line changed); a run killed while inserting quotes resumes with
-nothing twice.
+nothing twice. A's copies are records only (``files=False``): files into Zoho are
+tests/sync/test_zoho_files.py's subject, and their uploads would only lengthen these runs.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def report(path: str | None) -> list[dict[str, str]]:
 def test_orders_notes_and_tags_arrive_in_a_fresh_org(write_api, tmp_path):
     with Emulator(records=600, seed=71) as a, Emulator(records=0, seed=71) as b:
         pq_dir, state = tmp_path / "pq", tmp_path / "s.duckdb"
-        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES).ok
+        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES, files=False).ok
         res = migrate(f"parquet:{pq_dir}", b.connection_string + ALLOW, state_path=str(state), write_api=write_api)
         by = {m.module: m for m in res.modules}
         # Products (and Price_Books) before the orders whose lines point at them; each line table just
@@ -152,7 +153,7 @@ def test_orders_notes_and_tags_arrive_in_a_fresh_org(write_api, tmp_path):
 def test_an_incremental_run_replaces_a_parents_lines_exactly(tmp_path):
     with Emulator(records=600, seed=72) as a, Emulator(records=0, seed=72) as b:
         pq_dir, state = tmp_path / "pq", tmp_path / "s.duckdb"
-        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES).ok
+        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES, files=False).ok
         assert migrate(f"parquet:{pq_dir}", b.connection_string + ALLOW, state_path=str(state),
                        modules=ORDERED).ok
         # In A: one quote loses a line, one line changes, one is added (Zoho replaces the subform).
@@ -166,7 +167,7 @@ def test_an_incremental_run_replaces_a_parents_lines_exactly(tmp_path):
         assert r.status_code == 200, r.text
         assert len(lines(a, "Quoted_Items")[quote]) == 2
         a.advance_clock(2)
-        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES, incremental=True).ok
+        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=MODULES, incremental=True, files=False).ok
         inc = migrate(f"parquet:{pq_dir}", b.connection_string + ALLOW, state_path=str(state), modules=ORDERED,
                       incremental=True)
         assert inc.ok, inc.as_rows()
@@ -181,7 +182,7 @@ def test_an_incremental_run_replaces_a_parents_lines_exactly(tmp_path):
 def test_a_run_killed_while_inserting_orders_resumes_with_nothing_twice(tmp_path):
     with Emulator(records=3000, seed=73) as a, Emulator(records=0, seed=73) as b:
         pq_dir, state = tmp_path / "pq", tmp_path / "s.duckdb"
-        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=ORDERED).ok
+        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=ORDERED, files=False).ok
         before = {m: {r["id"] for r in export(b, m)} for m in (*ORDERS, *ORDERS.values())}
         args = ["migrate", "--source", f"parquet:{pq_dir}", "--target", b.connection_string + ALLOW,
                 "--state", str(state), "--write-api", "rest"]
@@ -218,7 +219,7 @@ def test_lines_changed_without_their_parent_are_rewritten_on_their_own(tmp_path)
     are rewritten alone, since Zoho takes lines only through their parent."""
     with Emulator(records=1500, seed=74) as a, Emulator(records=0, seed=74) as b:
         pq_dir, state = tmp_path / "pq", tmp_path / "s.duckdb"
-        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=ORDERED).ok
+        assert migrate(a.connection_string, f"parquet:{pq_dir}", modules=ORDERED, files=False).ok
         assert migrate(f"parquet:{pq_dir}", b.connection_string + ALLOW, state_path=str(state), modules=ORDERED).ok
         path = pq_dir / "Quoted_Items.parquet"
         table = pq.read_table(path)
