@@ -90,6 +90,9 @@ class RetriableError(ApiError):
     connection dropped after the request left), so it may have been applied: the caller must
     reconcile (look the rows up) and never simply send it again. The HTTP client does not
     retry an ambiguous error; every other RetriableError it retries with backoff.
+    ``now``: False when trying again within this call cannot help: nothing listens at a local
+    address the connection has never reached (a broker or emulator not started, a wrong port), which no
+    backoff starts. The command ends at once, with the temporary-failure status, saying what to start.
     """
 
     def __init__(
@@ -102,9 +105,11 @@ class RetriableError(ApiError):
         hint: str | None = None,
         retry_after: float | None = None,
         ambiguous: bool = False,
+        now: bool = True,
     ) -> None:
         self.retry_after = retry_after
         self.ambiguous = ambiguous
+        self.now = now
         super().__init__(message, code=code, status=status, details=details, hint=hint)
 
 

@@ -64,6 +64,8 @@ class WarningLines(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if logfile_on_stderr():
             return  # ``Logfile=-``: the log on stderr says it already
+        if getattr(record, "zohocrm", {}).get("event") == "call_failed":
+            return  # the failure reaches the command, which says it once (its error, a module's, a row's)
         try:
             click.echo(f"warning: {self.format(record)}", err=True)  # the stderr of now (click's runner swaps it)
         except Exception:  # noqa: BLE001 - a warning that cannot be shown must not stop the command

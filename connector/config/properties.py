@@ -156,7 +156,8 @@ PROPERTIES: tuple[Property, ...] = (
           "Logfile format: text lines, or json (one object per line: time, level, logger, message, "
           "and fields such as call, credits, seconds) for schedulers and log collectors."),
     _int("Timeout", 60, "Seconds to wait for a response; 0 waits forever."),
-    _int("MaxRetries", 5, "Retries on 429, 5xx, throttling and dropped connections."),
+    _int("MaxRetries", 5, "Retries on 429, 5xx, throttling and dropped connections (not on nothing listening "
+         "at a local address that never answered: a broker or emulator not started)."),
     _int("MaxConcurrency", 4, "Parallel requests per connection (Zoho limits concurrency per org).", 1, 25),
     _int("CallsPerMinute", 0, "At most this many calls start in any minute (a sliding window; calls wait their "
          "turn); 0 = no limit.", 0, 100_000),

@@ -184,11 +184,13 @@ def request_may_have_arrived(exc: BaseException) -> bool:
     return not _never_connected(getattr(inner, "reason", None) if isinstance(inner, BaseException) else None)
 
 
-def lost_answer(exc: BaseException, *, what: str, message: str, hint: str, idempotent: bool) -> RetriableError:
+def lost_answer(exc: BaseException, *, what: str, message: str, hint: str, idempotent: bool,
+                now: bool = True) -> RetriableError:
     """The error for a call that got no HTTP answer: ``ambiguous`` when it was a write that is not
-    idempotent and may have arrived (the caller reconciles; it is never replayed blindly)."""
+    idempotent and may have arrived (the caller reconciles; it is never replayed blindly); ``now``
+    False when retrying within the call cannot help (:class:`~connector.errors.RetriableError`)."""
     return RetriableError(f"{what}: {message}", hint=hint,
-                          ambiguous=not idempotent and request_may_have_arrived(exc))
+                          ambiguous=not idempotent and request_may_have_arrived(exc), now=now)
 
 
 def is_invalid_token(exc: BaseException) -> bool:

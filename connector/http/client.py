@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -87,6 +87,12 @@ READ_ONLY_KINDS = frozenset({"coql", "bulk_read"})
 _DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (the part a refused connection is about)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class _MaskedHeader(str):
     """The Authorization header value: sent as is, but its repr (a frame local, a dict of headers
     printed by a library) never shows the token."""
@@ -144,6 +150,8 @@ class ZohoHttp:
         self.writes = 0
         #: moving average of how long calls take to answer (the planner prices a read's time with it)
         self.latency = Latency()
+        #: origins (scheme://host:port) that have answered this connection at least once
+        self._answered: set[str] = set()
 
     def __repr__(self) -> str:
         return f"ZohoHttp(api_domain={self.api_domain!r}, max_concurrency={self.config.max_concurrency})"
@@ -310,8 +318,14 @@ class ZohoHttp:
             log.info("%s failed after %.3f s: %s", what, elapsed, message,
                      extra={"zohocrm": {"event": "call", "method": method, "path": _path(url), "status": "dropped",
                                         "seconds": round(elapsed, 3), "credits": 0}})
-            # Refused or unreachable before anything was sent: safe to retry even a write.
-            raise lost_answer(exc, what=what, message=message, hint=hint, idempotent=idempotent) from None
+            # Refused or unreachable before anything was sent: safe to retry even a write. But nothing
+            # listening on this machine at an address that never answered (a broker or emulator not started,
+            # a wrong port) will not start during a backoff: said at once, not after a minute of retries.
+            # Once it has answered, a refusal is a restart under way, and is waited for as usual.
+            first_contact = message.startswith("nothing is listening") and _origin(url) not in self._answered
+            raise lost_answer(exc, what=what, message=message, hint=hint, idempotent=idempotent,
+                              now=not first_contact) from None
+        self._answered.add(_origin(url))
         finished = time.monotonic()
         if not stream:  # a streamed download's time is its size's, not the round trip's
             self.latency.observe(finished - started)

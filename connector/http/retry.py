@@ -79,7 +79,7 @@ class Backoff(wait_base):
 
 
 def retriable(exc: BaseException) -> bool:
-    return isinstance(exc, RetriableError) and not isinstance(exc, CallCancelled) and not exc.ambiguous
+    return isinstance(exc, RetriableError) and not isinstance(exc, CallCancelled) and not exc.ambiguous and exc.now
 
 
 def charged_credits(estimate: int, error: BaseException | None) -> int:

@@ -89,12 +89,51 @@ def test_a_write_whose_answer_was_lost_is_ambiguous_and_not_replayed(emu):
     assert len(rows) == before + 1  # the write landed once: the caller must reconcile, not resend
 
 
-def test_a_refused_connection_is_not_ambiguous_and_is_retried_even_for_a_write(emu):
+class _Answers(BaseHTTPRequestHandler):
+    """Any call answered 200 with an empty JSON list: a server that was there once."""
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"data": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_nothing_listening_at_a_local_address_never_reached_is_said_at_once(emu):
+    """A broker or emulator not started, or a wrong port: no backoff starts it, so no retry waits for it."""
     dead = f"http://127.0.0.1:{free_port()}"
     with fast_session(conn(emu, APIServer=dead, MaxRetries=2, **WRITES)) as s:
         with pytest.raises(RetriableError) as info:
             s.http.post("/Leads", json={"data": [lead(2)]})
-        assert info.value.ambiguous is False and s.http.attempts == 3
+        assert info.value.ambiguous is False and info.value.now is False
+        assert s.http.attempts == 1 and s.http.retries == 0
+        assert "nothing is listening at " + dead in str(info.value) and "emulator" in (info.value.hint or "")
+
+
+def test_a_refused_connection_where_a_server_answered_is_retried_even_for_a_write(emu):
+    """Once the address has answered, a refusal is a restart under way: waited for, even for a write (a
+    refused connection sent nothing, so nothing is ambiguous)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with fast_session(conn(emu, APIServer=f"http://127.0.0.1:{server.server_port}", MaxRetries=2, **WRITES)) as s:
+        assert s.http.get("/Leads").body == {"data": []}
+        server.shutdown()
+        server.server_close()
+        thread.join()
+        s.http.session.close()  # no kept-alive connection: the next call connects, and is refused
+        with pytest.raises(RetriableError) as info:
+            s.http.post("/Leads", json={"data": [lead(2)]})
+        assert info.value.ambiguous is False and info.value.now is True
+        assert s.http.attempts == 4 and s.http.retries == 2  # the GET, then the POST and its two retries
 
 
 # -- credits and quota ------------------------------------------------------------------------
