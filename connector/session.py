@@ -23,6 +23,7 @@ from connector.logfile import close_logfile, open_logfile
 from connector.readers.base import ReaderContext
 from connector.redaction import register_secret
 from connector.schema.catalog import Catalog
+from connector.warm import arrow_in_background
 
 log = logging.getLogger("connector")
 
@@ -57,6 +58,7 @@ class ZohoSession:
         except BaseException:  # e.g. ConfigError for a proxy or certificate: don't leak the log handler
             close_logfile(self._logfile, self.config.verbosity)
             raise
+        arrow_in_background()  # pyarrow's first conversion imports pandas: while the first calls are out
         self.catalog = Catalog(self.http)
         self.http.policy.lookup_target = self._lookup_target  # COQL lookups: checked module by module
         self._org: dict[str, Any] | None = None

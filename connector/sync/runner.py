@@ -32,6 +32,7 @@ from connector.http.credits import charging
 from connector.http.retry import cancellable
 from connector.interrupts import as_interrupt, is_interrupt, module_scope
 from connector.interrupts import pending as interrupts_pending
+from connector.warm import arrow_in_background
 
 from .contract import LookupRef, ProgressFn, Source, Target
 from .delta import DeltaStart, start_delta, warm_delta
@@ -451,16 +452,6 @@ def interrupted_result(exc: BaseException) -> MigrationResult | None:
     return found if isinstance(found, MigrationResult) else None
 
 
-def _warm_arrow() -> None:
-    """pyarrow imports pandas the first time it converts Python values (a fifth of a second, holding the
-    import lock every reader thread then waits on): done while a run's first calls are on the wire, not
-    when its first pages arrive."""
-    try:
-        pa.array([""], pa.string())
-    except Exception:  # noqa: BLE001  (a warm-up: the first real conversion reports any problem)
-        pass
-
-
 def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None, files: bool,
                       stop: threading.Event | None = None) -> list[Future[None]]:
     """An incremental run's first calls of each module's delta — its record count and deletion log, which
@@ -504,7 +495,7 @@ def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None,
 def _run(result: MigrationResult, source: Source, target: Target, modules: list[str] | None, incremental: bool,
          progress: ProgressFn | None, stop_on_error: bool, refresh_formulas: bool | timedelta,
          credits_before: int, files: bool = True, spent: dict[str, int] | None = None) -> MigrationResult:
-    threading.Thread(target=_warm_arrow, name="zoho-warm-arrow", daemon=True).start()
+    arrow_in_background()
     clock = ThreadPoolExecutor(1, thread_name_prefix="zoho-clock")
     early = threading.Event()  # set: the deltas' early asks still unanswered are dropped
     try:
