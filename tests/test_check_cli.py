@@ -212,3 +212,13 @@ def test_auth_status_of_a_tampered_store_is_one_clear_line(emu, tmp_path):
 def test_without_a_connection_the_cli_says_how_to_give_one():
     result = zohocrm("auth", "status")
     assert result.returncode != 0 and "ZOHOCRM_CONNECTION" in result.stderr
+
+
+def test_the_command_list_loads_without_the_data_engines():
+    """``zohocrm --help``, ``auth``, ``check`` and ``state``'s own help start at once: loading the commands
+    imports neither pyarrow, DuckDB nor sqlglot (each command imports what it runs when it runs)."""
+    code = ("import sys, connector.cli.main; "
+            "print(sorted(m for m in ('pyarrow', 'duckdb', 'sqlglot', 'pandas', 'connector.sync') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout

@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -23,7 +23,6 @@ from rich.console import Console
 from connector.errors import ConnectorError, CreditBudgetReached
 from connector.interrupts import Terminated
 from connector.redaction import redact
-from connector.sync.contract import Source, Target
 
 from .common import EXIT_PARTIAL, err, exit_status, friendly_errors, resolve_connection
 from .migrate_output import (
@@ -34,6 +33,9 @@ from .migrate_output import (
     result_document,
     summary_table,
 )
+
+if TYPE_CHECKING:  # the command's module loads without the sync engine (``zohocrm --help`` lists it)
+    from connector.sync.contract import Source, Target
 
 __all__ = ["migrate", "endpoint", "ProgressBars", "summary_table"]  # the demo shows the same bars
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.sync.contract import Target
-from connector.sync.runner import SECOND_PASS, MigrationResult
+if TYPE_CHECKING:  # loaded with the migrate command, which ``zohocrm --help`` lists without the sync engine
+    from connector.sync.contract import Target
+    from connector.sync.runner import MigrationResult
 
 #: credits so far of the run's calls for a module (wherever and whenever they were made: read ahead, or
 #: asked beside the run's metadata), or of all its calls (None)
@@ -156,6 +157,8 @@ def interruption_text(word: str, partial: MigrationResult | None, target: Target
         parts.append(f"{_names(kept)} {'was' if len(kept) == 1 else 'were'} loaded and kept")
     if failed:
         parts.append(f"{_names(failed)} failed before the stop")
+    from connector.sync.runner import SECOND_PASS
+
     current = partial.interrupted_in
     if current == SECOND_PASS:
         parts.append("some lookups that wait for their record were not set yet")
