@@ -84,9 +84,12 @@ def load_into_b(b: Emulator, a_out: Export, state: Path, scale: float) -> dict[s
         if done.returncode == 0:
             break
     b.admin("POST", "config", {"fault_rate": 0.0})
-    done = zohocrm_run(*args, timeout=900 * scale)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    statuses.append(done.returncode)
+    if statuses[-1] != 0:  # a fault refused rows in the last try too: one clean run settles them
+        done = zohocrm_run(*args, timeout=900 * scale)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        statuses.append(done.returncode)
+    # (A run that ended 0 loaded everything: another full run would only write every record again, and
+    # could mend what the killed runs left wrong before the comparison sees it.)
     assert statuses[:3] == [-signal.SIGKILL] * 3, statuses
     return {"kills": 3, "kill_after_s": kill_after, "exit_statuses": statuses, "fault_rate": 0.05}
 
