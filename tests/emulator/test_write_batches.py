@@ -172,3 +172,26 @@ def test_the_unique_prefetch_finds_what_a_query_per_field_finds(make_emulator):
         assert batch.unique[f.api_name] == expected, f.api_name
     assert [rid for rid, _ in batch.unique["Email"]["shared@x.example"]] == [base + 1, base + 2]
     assert sorted(batch.unique) == ["Email", "External_Ref"]
+
+
+def test_one_update_call_whose_records_change_different_fields_changes_only_those(private):
+    """Each record of a PUT sets its own fields (a null among them) and keeps every other value as it was,
+    whatever the other records of the call change; the history keeps what they were before."""
+    (a, email_a), (b, email_b), (c, email_c) = _leads(private, 3)
+    before = _truth(private)
+    r = private.put("/Leads", data=json.dumps({"data": [
+        {"id": a, "Phone": "555-0101"},
+        {"id": b, "Email": None, "Lead_Source": "Web Download"},
+        {"id": c, "Phone": "555-0103", "Last_Name": "Renamed"}]}))
+    assert r.status_code == 200, r.text
+    after = _truth(private)
+    changed = {a: {"Phone": "555-0101"}, b: {"Email": None, "Lead_Source": "Web Download"},
+               c: {"Phone": "555-0103", "Last_Name": "Renamed", "Full_Name": "Renamed"}}
+    volatile = {"Modified_Time", "Last_Activity_Time"}
+    for rid, fields in changed.items():
+        for key, value in after[rid].items():
+            if key in volatile:
+                continue
+            want = fields.get(key, before[rid].get(key))
+            assert value == want, (rid, key, value, want)
+    assert (after[a]["Email"], after[c]["Email"]) == (email_a, email_c) and email_b
