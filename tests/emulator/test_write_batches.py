@@ -176,7 +176,7 @@ def test_the_unique_prefetch_finds_what_a_query_per_field_finds(make_emulator):
 
 def test_one_update_call_whose_records_change_different_fields_changes_only_those(private):
     """Each record of a PUT sets its own fields (a null among them) and keeps every other value as it was,
-    whatever the other records of the call change; the history keeps what they were before."""
+    whatever the other records of the call change."""
     (a, email_a), (b, email_b), (c, email_c) = _leads(private, 3)
     before = _truth(private)
     r = private.put("/Leads", data=json.dumps({"data": [
