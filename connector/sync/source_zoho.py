@@ -85,6 +85,9 @@ class ZohoSource(Source):
         self._deleting: dict[tuple[str, datetime | None], threading.Lock] = {}
         #: (module, criteria) -> a record count asked ahead of the read it sizes (:meth:`expect`)
         self._counting: dict[tuple[str, str | None], Future[int | None]] = {}
+        #: the counts a read has taken (asked ahead or by itself): an ask ahead that comes later, slowed on
+        #: its way, would ask again what no read will take
+        self._counted: set[tuple[str, str | None]] = set()
         #: module -> the count of its records modified since its watermark, as its delta read was sized
         self._edits: dict[str, int | None] = {}
         self._counter: ThreadPoolExecutor | None = None
@@ -272,7 +275,7 @@ class ZohoSource(Source):
         criteria = None if modified_since is None else self._delta_criteria(modified_since)
         key = (self.session.catalog.resolve(module), criteria)  # the module list only: no wait for its fields
         with self._lock:
-            if key in self._counting:
+            if key in self._counting or key in self._counted:
                 return
             if self._counter is None:
                 self._counter = ThreadPoolExecutor(MAX_READ_AHEAD, thread_name_prefix="zoho-count")
@@ -287,6 +290,7 @@ class ZohoSource(Source):
     def _record_count(self, module: str, criteria: str | None = None) -> int | None:
         with self._lock:
             asked = self._counting.pop((module, criteria), None)
+            self._counted.add((module, criteria))
         return asked.result() if asked is not None else self._count_now(module, criteria)
 
     def _count_now(self, module: str, criteria: str | None) -> int | None:

@@ -8,6 +8,7 @@ endpoints, as many of each, the same credits) and leave the same target; nothing
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,22 @@ def test_a_source_that_ran_before_counts_each_module_s_credits_from_this_run(tmp
     per_module = {m.module: m.credits for m in again.modules}
     assert per_module == {m.module: m.credits for m in fresh.modules}, (again.as_rows(), fresh.as_rows())
     assert 0 < sum(per_module.values()) <= again.credits
+
+
+def test_a_count_asked_ahead_after_its_read_counted_is_not_asked_again() -> None:
+    """An ask ahead slowed on its way (a loaded machine) can come after the read it was for has counted by
+    itself: it asks nothing then, or the count would be paid twice and taken by no read."""
+    with Emulator(org="classic", records=200, seed=47) as emu:
+        src = source(emu)
+        try:
+            since = datetime(2020, 1, 1, tzinfo=UTC)
+            criteria = src._delta_criteria(since)
+            before = emu.stats()["calls"].get("count_records", 0)
+            assert src._record_count("Leads", criteria) is not None  # the read, with nothing asked ahead
+            src.expect("Leads", since)  # the ask ahead, late
+            src.expect("Contacts", since)  # one in time still goes out
+            assert src._record_count("Contacts", criteria) is not None
+            src._counter.shutdown(wait=True)  # a late ask, had it gone out, has landed
+            assert emu.stats()["calls"]["count_records"] - before == 2
+        finally:
+            src.close()
