@@ -136,6 +136,11 @@ def _reason(exc: BaseException) -> BaseException | None:
     return getattr(inner, "reason", None) if inner is not None else None
 
 
+#: how :func:`describe_unreachable` begins when nothing listens at a local address (a broker or emulator not
+#: started, a wrong port): no backoff makes it listen, so callers say it at once instead of retrying
+NOTHING_LISTENING = "nothing is listening at"
+
+
 def describe_unreachable(exc: BaseException, url: str, config: ConnectionConfig | None = None) -> tuple[str, str]:
     """What went wrong when ``url`` gave no HTTP answer at all, and what to do: ``(message, hint)``.
 
@@ -171,10 +176,10 @@ def describe_unreachable(exc: BaseException, url: str, config: ConnectionConfig 
         from connector.config.regions import is_loopback
 
         if is_loopback(url) and config is not None and config.broker:
-            return (f"nothing is listening at {origin}",
+            return (f"{NOTHING_LISTENING} {origin}",
                     "is `zohocrm broker serve` running there? Start it, or correct Broker")
         if is_loopback(url):
-            return (f"nothing is listening at {origin}",
+            return (f"{NOTHING_LISTENING} {origin}",
                     f"is `zohocrm emulator --port {port}` (or the local server you meant) running? "
                     "Start it, or correct AccountsServer/APIServer")
         return (f"{origin} refused the connection (nothing listens on port {port} there)",
