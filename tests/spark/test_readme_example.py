@@ -19,11 +19,8 @@ from connector.emulator import Emulator
 
 from ..docs.examples import Org, readme_blocks, runs_on_spark, substitute
 
+#: that the README has one is checked with the other blocks (tests/docs/test_examples.py)
 SPARK_BLOCKS = [b for b in readme_blocks() if runs_on_spark(b)]
-
-
-def test_the_readme_has_a_spark_example() -> None:
-    assert SPARK_BLOCKS
 
 
 @pytest.mark.parametrize("block", SPARK_BLOCKS, ids=lambda b: b.name)
