@@ -126,34 +126,46 @@ def round_robin(slices: list[Callable[[], Iterator[T]]], threaded: bool = False,
         cancel.set()  # threads stop sending and end; a call in flight is not waited for
 
 
+def started(call: Callable[[], T], name: str = "zoho-ahead") -> Callable[[], T]:
+    """``call`` begun now on a thread of its own; the returned function waits for its answer (or raises
+    what it raised). The thread carries the caller's context, so a stop that reaches the caller's calls
+    (``cancellable``) reaches it too; an answer nobody takes is dropped (the thread is a daemon: not even
+    the interpreter's exit waits for it)."""
+    ctx = copy_context()
+    done: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
+
+    def run() -> None:
+        try:
+            done.put((True, ctx.run(call)))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the answer, who raises it
+            done.put((False, exc))
+
+    threading.Thread(target=run, daemon=True, name=name).start()
+    taken: list[tuple[bool, object]] = []
+
+    def answer() -> T:
+        if not taken:
+            taken.append(done.get())
+        ok, item = taken[0]
+        if not ok:
+            assert isinstance(item, BaseException)
+            raise item
+        return item  # type: ignore[return-value]
+    return answer
+
+
 def one_ahead(items: Iterator[T], name: str = "zoho-next-page") -> Iterator[T]:
     """``items``, the next one already being made on a thread of its own while the caller works on this one.
 
     For a slice whose pages come over the network and are then decoded: the next page's call goes out
-    before this page is converted, instead of after. The thread carries the caller's context, so a stop
-    that reaches the caller's calls (``cancellable``) reaches it too; a caller that stops early does not
-    wait for the item in the making (the thread is a daemon: not even the interpreter's exit waits for it).
+    before this page is converted, instead of after. A stop and an early end are :func:`started`'s.
     """
-    ctx = copy_context()
-
-    def make() -> queue.SimpleQueue[tuple[bool, object]]:
-        done: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
-
-        def run() -> None:
-            try:
-                done.put((True, ctx.run(next, items, _END)))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
-                done.put((False, exc))
-
-        threading.Thread(target=run, daemon=True, name=name).start()
-        return done
+    def make() -> Callable[[], object]:
+        return started(lambda: next(items, _END), name)
 
     pending = make()
     while True:
-        ok, item = pending.get()
-        if not ok:
-            assert isinstance(item, BaseException)
-            raise item
+        item = pending()
         if item is _END:
             return
         pending = make()

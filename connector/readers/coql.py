@@ -18,14 +18,15 @@ target modules (extra COQL calls, only for such reads).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from itertools import chain
 from typing import Any
 
 import pyarrow as pa
 
 from connector.errors import ApiError
+from connector.http.client import cancellable
 from connector.model import NO_PUSHDOWN, Pushdown
 from connector.schema.convert import records_to_batch
 from connector.schema.json_page import PageDecoder, RecordPage
@@ -33,7 +34,7 @@ from connector.schema.types import TableSchema
 
 from .base import ReaderContext, heavy_slots, resolve_columns
 from .concurrent import one_ahead, round_robin
-from .coql_slices import Slice, first_pages, plan, plan_after_head
+from .coql_slices import Slice, first_pages, next_of, plan, plan_after_head
 from .dialects import COQL
 from .dialects.coql import MAX_LIMIT, CoqlQuery, quote
 from .names import LookupNames
@@ -144,17 +145,20 @@ class CoqlReader:
         pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already, first_page=first_coql_page(whole))
         if known is not None and heavy_slots(self.ctx) > 2:
             # the first page's cheap LIMIT and the slices after it asked at once, for no credit more
-            starts = plan_after_head(known - pager.rows.fetched, pager.want, heavy_slots(self.ctx) - 1)
-            if starts:
-                yield from self._split(module, query, pager, starts, decoder, convert, head=pager.want)
+            left = known - pager.rows.fetched
+            starts = plan_after_head(left, pager.want, heavy_slots(self.ctx) - 1)
+            if starts:  # (their positions count from the head's last row)
+                yield from self._split(module, query, pager, starts, decoder, convert, head=pager.want,
+                                       total=left - pager.want + 1)
                 return
         for page in self._pages(query, pager, decoder):
             yield convert(page)
             self.ctx.report(module, pager.rows.fetched)
             if known is not None and pager.has_next_page and heavy_slots(self.ctx) > 1:
-                starts = plan(known - pager.rows.fetched, heavy_slots(self.ctx))
+                left = known - pager.rows.fetched
+                starts = plan(left, heavy_slots(self.ctx))
                 if len(starts) > 1:
-                    yield from self._split(module, query, pager, starts, decoder, convert)
+                    yield from self._split(module, query, pager, starts, decoder, convert, total=left)
                     return
                 known = None
 
@@ -170,16 +174,22 @@ class CoqlReader:
                 return  # the range's last record: asking again would only find nothing
 
     def _split(self, module: str, query: CoqlQuery, pager: CoqlKeysetPaginator, starts: list[int],
-               decoder: PageDecoder, convert: Callable[[RecordPage], pa.RecordBatch], head: int = 0
-               ) -> Iterator[pa.RecordBatch]:
+               decoder: PageDecoder, convert: Callable[[RecordPage], pa.RecordBatch], head: int = 0,
+               total: int | None = None) -> Iterator[pa.RecordBatch]:
         """The rest of the read (``id > pager.after_id``): its slices at once, their batches in a fixed order;
-        ``head``: the read's first page (that many rows) is one of them (:func:`.coql_slices.plan_after_head`)."""
+        ``head``: the read's first page (that many rows) is one of them (:func:`.coql_slices.plan_after_head`);
+        ``total``: the rows expected, counted as ``starts`` are."""
         fetched = pager.rows.fetched
-        slices = first_pages(self.ctx, query, pager.after_id, starts, decoder, head=head)
-        for batch in round_robin([self._slice(query, s, decoder, convert) for s in slices]):
-            fetched += batch.num_rows
-            yield batch
-            self.ctx.report(module, fetched)
+        stop = threading.Event()  # a second page asked ahead and not taken is not asked again once the read ends
+        try:
+            slices = cancellable(stop, first_pages, self.ctx, query, pager.after_id, starts, decoder, MAX_LIMIT,
+                                 head, total)
+            for batch in round_robin([self._slice(query, s, decoder, convert) for s in slices]):
+                fetched += batch.num_rows
+                yield batch
+                self.ctx.report(module, fetched)
+        finally:
+            stop.set()
 
     def _slice(self, query: CoqlQuery, part: Slice, decoder: PageDecoder,
                convert: Callable[[RecordPage], pa.RecordBatch]) -> Callable[[], Iterator[pa.RecordBatch]]:
@@ -189,9 +199,22 @@ class CoqlReader:
                 if part.rows:
                     yield convert(part.rows)
                 return
-            pager = CoqlKeysetPaginator(None, after_id=part.rows.ids[-1], first_page=MAX_LIMIT)
+
+            def pages() -> Iterator[RecordPage]:
+                yield part.rows
+                after = part.rows.ids[-1]
+                ahead = next_of(part)  # the second page, asked as the first came in
+                if ahead is not None:
+                    rows, done = ahead
+                    if rows:
+                        yield rows
+                        after = rows.ids[-1]
+                    if done:
+                        return
+                pager = CoqlKeysetPaginator(None, after_id=after, first_page=MAX_LIMIT)
+                yield from self._pages(replace(query, upto_id=part.upto), pager, decoder)
+
             # each page's next call is on the wire while the page is converted
-            pages = chain([part.rows], self._pages(replace(query, upto_id=part.upto), pager, decoder))
-            for page in one_ahead(pages):
+            for page in one_ahead(pages()):
                 yield convert(page)
         return read

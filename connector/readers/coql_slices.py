@@ -23,6 +23,11 @@ A count that is wrong (stale statistics, records created or deleted meanwhile) n
 makes an answer wrong — ranges are ids read from the module — only the pages can then
 differ from the serial read's by one.
 
+A slice's second page is asked as soon as its own first page is in, without waiting for the
+others' (whose first rows bound it): ``id > <its last id>``, with no upper bound yet, cut at the
+bound once that is known (ids rise). Only where the plan gives the slice more than one page, so
+the call is one the read makes anyway; the slowest first page no longer holds every slice back.
+
 OFFSET + LIMIT is capped at 100,000 (B.2): an offset counts from the nearest id
 already known (the read's start, or the last row of a slice's first page), so a read
 longer than that finds its later slices in a few waves of first pages.
@@ -30,15 +35,14 @@ longer than that finds its later slices in a few waves of first pages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 from connector.schema.json_page import PageDecoder, RecordPage
 
 from .base import ReaderContext
-from .concurrent import at_once
+from .concurrent import at_once, started
 from .dialects.coql import MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT, CoqlQuery
 from .paging import coql_page
 
@@ -80,6 +84,10 @@ class Slice:
     rows: RecordPage
     #: its first page ended the range (short, or reached ``upto``): nothing more to ask
     done: bool
+    #: its next page (``id >`` the first page's last id, no upper bound: cut at ``upto``), asked already
+    ahead: Callable[[], RecordPage] | None = None
+    #: the rows a page of the slice asks for
+    page: int = MAX_LIMIT
 
 
 def plan_after_head(left: int, head: int, slots: int, page: int = MAX_LIMIT) -> list[int]:
@@ -99,7 +107,8 @@ def plan_after_head(left: int, head: int, slots: int, page: int = MAX_LIMIT) -> 
 
 
 def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts: Sequence[int],
-                decoder: PageDecoder | None = None, page: int = MAX_LIMIT, head: int = 0) -> list[Slice]:
+                decoder: PageDecoder | None = None, page: int = MAX_LIMIT, head: int = 0,
+                total: int | None = None) -> list[Slice]:
     """Every slice's first page, asked at once (in waves where an offset would pass 100,000), as slices.
 
     ``query``: the read (its fields and WHERE); ``after``: the last id read; ``decoder``: the read's
@@ -109,8 +118,12 @@ def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts:
     ``head``: a first page of that many rows (``id > after``) goes out with the first wave and is a slice
     of its own, before the others; ``starts`` then count from its last row (:func:`plan_after_head`), and
     slice 0 starts at that row, one row early like the others.
+
+    ``total``: the rows the plan expects, counted from the same position as ``starts``. A slice the plan
+    gives more than its first page asks its second as soon as its first is in (:attr:`Slice.ahead`);
+    without ``total`` the last slice waits to be read.
     """
-    got: dict[int, RecordPage] = {}
+    got: dict[int, tuple[RecordPage, Callable[[], RecordPage] | None]] = {}
     # (position, id): rows after the id are counted from the position; with a head, position 0 is its last row
     anchors: list[tuple[int, str | None]] = [(-head if head else -1, after)]
     first: list[CoqlQuery] = [replace(query, after_id=after, upto_id=None, limit=head, offset=0,
@@ -129,29 +142,52 @@ def first_pages(ctx: ReaderContext, query: CoqlQuery, after: str | None, starts:
                                     order_by=(("id", True),))))
         if not wave:
             break  # no anchor within reach (the plan keeps every start within one): the slice before goes on
-        answers = _run_all(ctx, [*first, *(q for _, q in wave)], decoder)
-        heads += answers[:len(first)]
+        calls = [_ask(ctx, q, decoder) for q in first]
+        calls += [_ask(ctx, q, decoder, page if _goes_on(starts, j, total, page) else None) for j, q in wave]
+        answers = at_once(calls, len(calls), "zoho-first-pages")
+        heads += [rows for rows, _ in answers[:len(first)]]
         answers, first = answers[len(first):], []
-        for (j, _), rows in zip(wave, answers, strict=True):
-            got[j] = rows
+        for (j, _), answer in zip(wave, answers, strict=True):
+            got[j] = answer
+            rows = answer[0]
             if rows:
                 anchors.append((max(starts[j] - 1, 0) + len(rows) - 1, rows.ids[-1]))
         todo = todo[len(wave):]
-        if any(not got[j] for j, _ in wave):
+        if any(not got[j][0] for j, _ in wave):
             break  # a page found nothing: the module ends before it, the later slices hold nothing
-    pages = [got.get(j) or RecordPage([]) for j in range(len(starts))]
+    pages = [got.get(j, (RecordPage([]), None)) for j in range(len(starts))]
     if not head:
         return _slices(after, pages, page)
     if first:  # no wave went out (none could): the head alone
-        heads = _run_all(ctx, first, decoder)
-    return _slices(after, [*heads, *pages], page, head)
+        heads = [rows for rows, _ in at_once([_ask(ctx, q, decoder) for q in first], 1, "zoho-first-pages")]
+    return _slices(after, [*((rows, None) for rows in heads), *pages], page, head)
 
 
-def _slices(after: str | None, pages: list[RecordPage], page: int, head: int = 0) -> list[Slice]:
-    """The first pages as slices: each one's first row bounds the slice before it; later rows cut at it.
-    ``head``: ``pages[0]`` asked that many rows (else ``page``)."""
+def _goes_on(starts: Sequence[int], j: int, total: int | None, page: int) -> bool:
+    """Whether the plan gives slice ``j`` rows past its first page (which starts at ``starts[j] - 1``)."""
+    end = starts[j + 1] if j + 1 < len(starts) else total
+    return end is not None and end - 1 > max(starts[j] - 1, 0) + page - 1
+
+
+def _ask(ctx: ReaderContext, query: CoqlQuery, decoder: PageDecoder | None, then: int | None = None
+         ) -> Callable[[], tuple[RecordPage, Callable[[], RecordPage] | None]]:
+    """The call of ``query``'s page; ``then``: a full page's next keyset page (that many rows, no upper
+    bound) is asked as soon as the page is in, and handed back beside it to be taken later."""
+    def call() -> tuple[RecordPage, Callable[[], RecordPage] | None]:
+        rows = coql_page(ctx.http, query.text(), decoder)
+        if then is None or len(rows) < (query.limit or 0):
+            return rows, None
+        nxt = replace(query, after_id=rows.ids[-1], upto_id=None, limit=then, offset=0, order_by=(("id", True),))
+        return rows, started(lambda: coql_page(ctx.http, nxt.text(), decoder), "zoho-second-page")
+    return call
+
+
+def _slices(after: str | None, pages: list[tuple[RecordPage, Callable[[], RecordPage] | None]], page: int,
+            head: int = 0) -> list[Slice]:
+    """The first pages (each with its next page when asked already) as slices: each one's first row bounds
+    the slice before it; later rows cut at it. ``head``: ``pages[0]`` asked that many rows (else ``page``)."""
     bounds: list[str] = []
-    for rows in pages[1:]:
+    for rows, _ in pages[1:]:
         if not rows or (bounds and int(rows.ids[0]) <= int(bounds[-1])) \
                 or (after is not None and int(rows.ids[0]) <= int(after)):
             break  # the module ends before this slice (or the ids did not rise): the slice before goes on
@@ -160,18 +196,26 @@ def _slices(after: str | None, pages: list[RecordPage], page: int, head: int = 0
     lower = after
     for j in range(len(bounds) + 1):
         upto = bounds[j] if j < len(bounds) else None
-        asked = pages[j]
+        asked, ahead = pages[j]
         own = asked if j == 0 else asked[1:]  # the overlap row is the slice before's last
-        kept = own if upto is None else own[:sum(1 for i in own.ids if int(i) <= int(upto))]  # ids rise
+        kept = own if upto is None else own[:_upto(own, upto)]
         done = len(asked) < (head or page if j == 0 else page) or len(kept) < len(own) \
             or (upto is not None and bool(kept) and kept.ids[-1] == upto)
-        out.append(Slice(lower, upto, kept, done))
+        out.append(Slice(lower, upto, kept, done, None if done else ahead, page))
         lower = upto
     return out
 
 
-def _run_all(ctx: ReaderContext, queries: list[CoqlQuery], decoder: PageDecoder | None) -> list[RecordPage]:
-    """Each query's page, the queries sent at once (the HTTP client's heavy slots bound them)."""
-    return at_once([partial(coql_page, ctx.http, q.text(), decoder) for q in queries], len(queries),
-                   "zoho-first-pages")
+def _upto(rows: RecordPage, upto: str) -> int:
+    """How many of ``rows`` (ids rising) are at or below ``upto``."""
+    return sum(1 for i in rows.ids if int(i) <= int(upto))
 
+
+def next_of(part: Slice) -> tuple[RecordPage, bool] | None:
+    """The slice's next page asked already (:attr:`Slice.ahead`), cut at its upper bound, and whether the
+    slice ends with it; None when none was asked."""
+    if part.ahead is None:
+        return None
+    rows = part.ahead()
+    kept = rows if part.upto is None else rows[:_upto(rows, part.upto)]
+    return kept, len(rows) < part.page or len(kept) < len(rows) or (bool(kept) and kept.ids[-1] == part.upto)
