@@ -452,19 +452,12 @@ def interrupted_result(exc: BaseException) -> MigrationResult | None:
     return found if isinstance(found, MigrationResult) else None
 
 
-def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None, files: bool,
-                      stop: threading.Event | None = None) -> list[Future[None]]:
-    """An incremental run's first calls of each module's delta — its record count and deletion log, which
-    need only the module list, not its fields nor any other module's read — asked now, beside the modules'
-    metadata (:meth:`.contract.Source.modules_for_run`, :meth:`~.contract.Source.prepare`), not a round trip
-    after it. Only a target whose state can be read before the run begins
-    (:meth:`.contract.Target.state_before_begin`), only modules it holds and will read by delta (loaded, files
-    taken as before or none to take: :meth:`.state.ModuleState.loads_incrementally`; of ``modules`` when
-    given), and only where calls may run together. The source keeps the
-    answers for the reads (asked once: a read that starts meanwhile waits for them); a call that fails here
-    (a module gone from the org) is asked again by the read if there is one, which reports it. Returns the
-    asks (the run does not wait for them: its reads do, through the source); ``stop`` set: the asks not
-    answered yet are dropped (the run ended or failed first)."""
+def _delta_states(source: Source, target: Target, modules: list[str] | None, files: bool) -> list[ModuleState]:
+    """The states of the modules an incremental run will read by delta, known before it begins: only from a
+    target whose state can be read then (:meth:`.contract.Target.state_before_begin`), only modules it holds
+    and will read by delta (loaded, files taken as before or none to take:
+    :meth:`.state.ModuleState.loads_incrementally`; of ``modules`` when given), and only where calls may run
+    together. Empty when there are none, or the state cannot be read (the run reports that where it loads it)."""
     slots = source.read_ahead(deltas_only=True)
     try:
         states = target.state_before_begin() if slots > 1 else None
@@ -473,10 +466,24 @@ def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None,
     if not states:
         return []
     wanted = None if modules is None else {m.lower() for m in modules}
-    todo = [st for m, st in states.items()
-            if st.loads_incrementally(files) and (wanted is None or m.lower() in wanted)]
+    return [st for m, st in states.items() if st.loads_incrementally(files) and (wanted is None or m.lower() in wanted)]
+
+
+def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None, files: bool,
+                      stop: threading.Event | None = None, todo: list[ModuleState] | None = None
+                      ) -> list[Future[None]]:
+    """An incremental run's first calls of each module's delta — its record count and deletion log, which
+    need only the module list, not its fields nor any other module's read — asked now, beside the modules'
+    metadata (:meth:`.contract.Source.modules_for_run`, :meth:`~.contract.Source.prepare`), not a round trip
+    after it. For the modules :func:`_delta_states` gives (``todo``: given already). The source keeps the
+    answers for the reads (asked once: a read that starts meanwhile waits for them); a call that fails here
+    (a module gone from the org) is asked again by the read if there is one, which reports it. Returns the
+    asks (the run does not wait for them: its reads do, through the source); ``stop`` set: the asks not
+    answered yet are dropped (the run ended or failed first)."""
+    todo = _delta_states(source, target, modules, files) if todo is None else todo
     if not todo:
         return []
+    slots = source.read_ahead(deltas_only=True)
 
     def ask(state: ModuleState) -> None:
         try:
@@ -502,10 +509,13 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         # Zoho's clock is asked while the modules and their metadata are (it waits for neither); before any
         # read, so the run's signpost is never later than what the run reads.
         now = clock.submit(copy_context().run, source.now)
-        if incremental:
-            _ask_deltas_early(source, target, modules, files, early)
+        held = _delta_states(source, target, modules, files) if incremental else []
+        if held:
+            _ask_deltas_early(source, target, modules, files, early, held)
         if modules:
             source.preload(modules)  # the module list and the named modules' metadata in one round trip
+        elif held:  # the modules the target holds: their fields with the module list, before any is read
+            source.preload([st.module for st in held])
         # a full load reads every module whole: what sizes each read may go out with the metadata
         names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run(not incremental)
         source.prepare(names, not incremental)

@@ -7,6 +7,7 @@ endpoints, as many of each, the same credits) and leave the same target; nothing
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,7 +134,7 @@ def test_a_full_load_s_counts_go_out_beside_the_metadata_with_the_serial_run_s_c
     the reads use them (each asked once), and the run makes a serial run's calls and leaves the same files."""
     from concurrent.futures import wait
 
-    with Emulator(org="classic", records=300, seed=47, latency_ms=20) as emu:
+    with Emulator(org="classic", records=300, seed=47) as emu:
         src = ZohoSource(session(emu, ";MaxConcurrency=8"))
         try:
             names = src.modules_for_run()
@@ -236,6 +237,40 @@ def test_modules_given_by_name_have_their_metadata_asked_beside_the_module_list(
             src.close()
         result = run(source(emu), open_target(f"parquet:{tmp_path / 'out'}"), modules=["Leads", "Contacts"])
         assert result.ok and result.rows_written > 0
+
+
+def test_an_incremental_run_asks_the_fields_of_the_modules_it_holds_with_the_module_list(tmp_path: Path) -> None:
+    """The modules a target holds are known from its state before the run asks Zoho anything: their fields go
+    out with the module list (the same round trip), not after its answer, and are asked once as before."""
+    with Emulator(org="classic", records=300, seed=47) as emu:
+        folder = tmp_path / "out"
+        first, tgt = source(emu), open_target(f"parquet:{folder}")
+        assert run(first, tgt).ok
+        tgt.close()
+        first.close()
+        mutate(emu, "Leads", creates=2, updates=4, deletes=1, seed=12)
+        emu.advance_clock(2)
+        # an answer takes long enough that what is asked together is asked before the first answer comes
+        requests.post(f"{emu.origin}/__emulator/config", json={"latency_ms": 400}, headers=emu.admin_headers(),
+                      timeout=30).raise_for_status()
+        log = tmp_path / "calls.jsonl"
+        src = ZohoSource(session(emu, f";MaxConcurrency=20;Logfile={log};Verbosity=3;LogFormat=json"))
+        before = emu.stats()["calls"]
+        tgt = open_target(f"parquet:{folder}")
+        try:
+            result = run(src, tgt, incremental=True)
+        finally:
+            tgt.close()
+            src.close()
+        assert result.ok, result.as_rows()
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        listed = next(i for i, e in enumerate(events) if e.get("event") == "call"
+                      and e["path"].endswith("/settings/modules"))  # the module list's answer
+        asked = [i for i, e in enumerate(events) if e.get("event") == "request"
+                 and e["path"].endswith("/settings/fields")]
+        assert len(asked) == len(MODULES) and max(asked) < listed, (asked, listed)
+        calls = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+        assert calls["list_fields"] == len(MODULES) and calls["list_modules"] == 1, calls
 
 
 def test_a_source_that_ran_before_counts_each_module_s_credits_from_this_run(tmp_path: Path) -> None:
