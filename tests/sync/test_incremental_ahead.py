@@ -42,6 +42,20 @@ def sync(emu: Emulator, folder: Path, max_concurrency: int) -> dict[str, Any]:
             "rows": result.rows_written, "deleted": sum(m.rows_deleted for m in result.modules)}
 
 
+def loaded_then_changed(emu: Emulator, folder: Path, **change: int) -> Path:
+    """``folder`` holding a full load of the org; then some Leads changed (``change``: mutate's counts and
+    seed) and the clock moved on, so an incremental run has a delta to read."""
+    src, tgt = source(emu), open_target(f"parquet:{folder}")
+    try:
+        assert run(src, tgt).ok
+    finally:
+        tgt.close()
+        src.close()
+    mutate(emu, "Leads", **change)
+    emu.advance_clock(2)
+    return folder
+
+
 def test_an_incremental_sync_reads_ahead_with_the_serial_runs_calls_and_answer(tmp_path: Path) -> None:
     with Emulator(org="classic", records=600, seed=41, latency_ms=20) as emu:
         base = tmp_path / "base"
@@ -84,13 +98,7 @@ def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only
     from connector.sync.runner import _ask_deltas_early
 
     with Emulator(org="classic", records=300, seed=43) as emu:
-        folder = tmp_path / "out"
-        src, tgt = source(emu), open_target(f"parquet:{folder}")
-        assert run(src, tgt).ok
-        tgt.close()
-        src.close()
-        mutate(emu, "Leads", creates=3, updates=5, deletes=2, seed=7)
-        emu.advance_clock(2)
+        folder = loaded_then_changed(emu, tmp_path / "out", creates=3, updates=5, deletes=2, seed=7)
 
         before = emu.stats()["calls"]
         src, tgt = ZohoSource(session(emu, ";MaxConcurrency=8")), open_target(f"parquet:{folder}")
@@ -243,13 +251,7 @@ def test_an_incremental_run_asks_the_fields_of_the_modules_it_holds_with_the_mod
     """The modules a target holds are known from its state before the run asks Zoho anything: their fields go
     out with the module list (the same round trip), not after its answer, and are asked once as before."""
     with Emulator(org="classic", records=300, seed=47) as emu:
-        folder = tmp_path / "out"
-        first, tgt = source(emu), open_target(f"parquet:{folder}")
-        assert run(first, tgt).ok
-        tgt.close()
-        first.close()
-        mutate(emu, "Leads", creates=2, updates=4, deletes=1, seed=12)
-        emu.advance_clock(2)
+        folder = loaded_then_changed(emu, tmp_path / "out", creates=2, updates=4, deletes=1, seed=12)
         # an answer takes long enough that what is asked together is asked before the first answer comes
         requests.post(f"{emu.origin}/__emulator/config", json={"latency_ms": 400}, headers=emu.admin_headers(),
                       timeout=30).raise_for_status()
