@@ -142,7 +142,7 @@ def test_a_full_load_s_counts_go_out_beside_the_metadata_with_the_serial_run_s_c
     the reads use them (each asked once), and the run makes a serial run's calls and leaves the same files."""
     from concurrent.futures import wait
 
-    with Emulator(org="classic", records=300, seed=47) as emu:
+    with Emulator(org="classic", records=300, seed=47, latency_ms=20) as emu:
         src = ZohoSource(session(emu, ";MaxConcurrency=8"))
         try:
             names = src.modules_for_run()
