@@ -243,7 +243,12 @@ def test_modules_given_by_name_have_their_metadata_asked_beside_the_module_list(
             assert after == {"list_modules": 1, "list_fields": 3, "users": 1}, after  # Deals' fields alone, in turn
         finally:
             src.close()
-        result = run(source(emu), open_target(f"parquet:{tmp_path / 'out'}"), modules=["Leads", "Contacts"])
+        src, tgt = source(emu), open_target(f"parquet:{tmp_path / 'out'}")
+        try:
+            result = run(src, tgt, modules=["Leads", "Contacts"])
+        finally:
+            tgt.close()
+            src.close()
         assert result.ok and result.rows_written > 0
 
 

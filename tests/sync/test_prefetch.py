@@ -349,11 +349,14 @@ def test_a_zoho_targets_start_up_asks_its_metadata_in_one_round_trip() -> None:
                 requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)
                 before = emu.stats()["calls"]
                 target = ZohoTarget(session)
-                target.prepare(["Leads", "Contacts", "Attachments"])
-                asked = emu.stats()
-                target._people()
-                target.prepare(["Leads", "Contacts", "Attachments"])
-                after = emu.stats()["calls"]
+                try:
+                    target.prepare(["Leads", "Contacts", "Attachments"])
+                    asked = emu.stats()
+                    target._people()
+                    target.prepare(["Leads", "Contacts", "Attachments"])
+                    after = emu.stats()["calls"]
+                finally:
+                    target.close()
             return ({k: v - before.get(k, 0) for k, v in asked["calls"].items() if v != before.get(k, 0)},
                     asked["concurrency"]["peak"], {k: v - asked["calls"].get(k, 0) for k, v in after.items() if v != asked["calls"].get(k, 0)})
 

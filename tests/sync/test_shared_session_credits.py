@@ -27,8 +27,11 @@ def upsert_leads_back(emu: Emulator, reads: ZohoSession, writes: ZohoSession, st
                       ) -> tuple[MigrationResult, int]:
     """The org's Leads upserted into itself by Email: the run's result, and the credits the org charged."""
     before = charged(emu)
-    result = run(ZohoSource(reads), ZohoTarget(writes, mode="upsert", key="Email", state_path=state),
-                 modules=["Leads"])
+    target = ZohoTarget(writes, mode="upsert", key="Email", state_path=state)
+    try:
+        result = run(ZohoSource(reads), target, modules=["Leads"])
+    finally:
+        target.close()  # (and its session, which the caller closes again on its way out)
     spent = charged(emu) - before
     assert result.rows_written > 0, result  # (Leads without an Email are refused by the upsert: rows_failed)
     assert spent > 0
