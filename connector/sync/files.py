@@ -23,8 +23,10 @@ them without moving the referring records' Modified_Time, so no delta brings
 it). Each parent's deletions would otherwise rewrite every module that looks it
 up, before the parent commits: instead the manifest keeps them as *pending
 clears* of the referring module (``pending_clears``: the lookup's columns, the
-parent and the deleted ids), written before the parent's own commit. Every read
-of a module's file through this package applies its pending clears
+parent and the deleted ids), written with the parent's own commit (one manifest
+write: its deletions and the clears they cause land together; a run stopped
+before it redoes both). Every read of a module's file through this package (and
+the target's own reads, before that commit) applies its pending clears
 (:meth:`FileDir.tables`); the module's next file generation (its own turn in the
 run, whose rewrite reads through them) drops them, and what is still pending
 when a run ends is written out then, one generation per module
@@ -105,6 +107,10 @@ class FileDir:
         write_json_atomic(self.root / MANIFEST, data)
         self._cached = None
 
+    def _pending(self, module: str) -> list[Clear]:
+        """The module's lookups still to be emptied when its file is read (see the module's doc)."""
+        return pending_clears(self._view(), module)
+
     def manifest(self) -> dict[str, Any]:
         """The manifest, read now (the caller may change it and save it)."""
         path = self.root / MANIFEST
@@ -142,7 +148,7 @@ class FileDir:
         if not path.exists():
             return iter(())
         schema = self.stored_schema(module)
-        clears = [c for c in pending_clears(self._view(), module)
+        clears = [c for c in self._pending(module)
                   if columns is None or any(x in columns for x in c.columns)]
         if not clears:
             return self.fmt.read(path, schema, columns)
@@ -164,6 +170,9 @@ class FileTarget(FileDir, Target):
     def __init__(self, path: str | Path, kind: str) -> None:
         super().__init__(path, kind)
         self.scheme = kind
+        #: pending clears found since the manifest was last written, per referring module: they are written
+        #: with the next manifest, which is normally the commit of the parent whose deletions they follow
+        self._staged: dict[str, list[Clear]] = {}
         # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
         # area hold record data: private for as long as the target is open, whatever the umask.
         self._private = ExitStack()
@@ -242,6 +251,26 @@ class FileTarget(FileDir, Target):
         with held():
             self._commit_now(module, new_file, schema, state)
 
+    def _save_manifest(self, data: dict[str, Any]) -> None:
+        self._merge_staged(data)
+        super()._save_manifest(data)
+
+    def _merge_staged(self, data: dict[str, Any]) -> None:
+        """The clears staged by :meth:`clear_references` into ``data``'s pending ones (one per lookup and
+        parent: the ids of a second deletion of the same parent join the first's)."""
+        for module, clears in self._staged.items():
+            kept = data.setdefault(PENDING, {}).setdefault(module, [])
+            for clear in clears:
+                same = next((c for c in kept if Clear.from_json(c).key == clear.key), None)
+                if same is None:
+                    kept.append(clear.to_json())
+                else:
+                    same["ids"] = sorted(set(same["ids"]) | set(clear.ids))
+        self._staged = {}
+
+    def _pending(self, module: str) -> list[Clear]:
+        return [*super()._pending(module), *self._staged.get(module, ())]
+
     def _commit_now(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
         if new_file is not None:
             os.replace(new_file, self.data_path(module))
@@ -251,6 +280,7 @@ class FileTarget(FileDir, Target):
             side[module] = schema_to_json(schema)
             write_json_atomic(self.root / SCHEMA_SIDECAR, side)
         data = self.manifest()
+        self._merge_staged(data)  # the parent's clears land with its commit; this module's own were read through
         data["modules"][module] = {"file": self.data_path(module).name, "rows": state.rows,
                                    "schema": schema_to_json(schema), "state": state.to_json(),
                                    "committed_at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -331,7 +361,12 @@ class FileTarget(FileDir, Target):
                          ids: list[str]) -> int:
         """Empty a lookup wherever it points at one of ``ids``: kept in the manifest as a pending clear of
         the module (see the module's doc), rewritten into its file at its next generation or at the run's
-        end. The lookups it empties, counted on the lookup's own columns."""
+        end. The lookups it empties, counted on the lookup's own columns.
+
+        The clear is staged, not written at once: it reaches the manifest with the next write, the commit of
+        the parent whose deletions it follows (so the deletions and the clears they cause land in one
+        rename; a run stopped before that commit redoes both), and every read of the module's file through
+        this target applies it meanwhile."""
         full = self.stored_schema(module)
         if full is None or id_col not in full.names:
             return 0
@@ -341,18 +376,13 @@ class FileTarget(FileDir, Target):
         total = sum(pc.sum(clear.hits(t)).as_py() or 0 for t in self.tables(module, looked))
         if not total:
             return 0
-        data = self.manifest()
-        kept = data.setdefault(PENDING, {}).setdefault(module, [])
-        same = next((c for c in kept if Clear.from_json(c).key == clear.key), None)
-        if same is None:
-            kept.append(clear.to_json())
-        else:
-            same["ids"] = sorted(set(same["ids"]) | set(ids))
-        self._save_manifest(data)
+        self._staged.setdefault(module, []).append(clear)
         return int(total)
 
     def finish(self, progress: ProgressFn | None = None) -> list[str]:
         """Write out the lookups still pending a clear: one new generation per module that has some."""
+        if self._staged:  # staged after the last commit (a parent whose deletions were in no file of its own)
+            self._save_manifest(self.manifest())
         for module in list(self.manifest().get(PENDING) or {}):
             full = self.stored_schema(module)
             if full is None or not self.data_path(module).exists():

@@ -202,16 +202,38 @@ def test_lookups_pointing_at_deleted_records_read_empty_and_nothing_else_moves(t
     try:
         tgt.replace_module("Tasks", schema, iter([pa.RecordBatch.from_pydict(rows, schema=schema)]),
                            ModuleState("Tasks", loaded=True))
+        tgt.replace_module("Accounts", ACCOUNTS, iter([pa.RecordBatch.from_pydict(
+            {"id": ["10", "11"], "Account_Name": ["Acme", "Beta"]}, schema=ACCOUNTS)]), ModuleState("Accounts", loaded=True))
         # Account 10 deleted: task 1 points at it; task 2 points at a deal with the same id
         assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["10"]) == 1
         assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["99"]) == 0
-        got = pa.Table.from_batches(list(open_source(f"{kind}:{tmp_path / 'out'}").read("Tasks"))).to_pydict()
+        mine = pa.concat_tables(tgt.tables("Tasks")).to_pydict()  # the target's own reads: at once
+        before = _read(kind, tmp_path / "out", "Tasks")  # another reader: with the account, until it commits
+        _accounts_commit(tgt, ["10"])
+        got = _read(kind, tmp_path / "out", "Tasks")
     finally:
         tgt.close()
+    assert mine["What_Id_Id"] == [None, "10", "11", None]
+    assert before["What_Id_Id"] == rows["What_Id_Id"] and _read(kind, tmp_path / "out", "Accounts")["id"] == ["11"]
     assert got["id"] == rows["id"] and got["Subject"] == rows["Subject"]
     assert got["What_Id_Id"] == [None, "10", "11", None]
     assert got["What_Id_Name"] == [None, "Acme", "Beta", None]
     assert got["What_Id_Module"] == [None, "Deals", "Accounts", None]
+
+
+ACCOUNTS = pa.schema([("id", pa.string()), ("Account_Name", pa.string())])
+
+
+def _read(kind: str, out: Path, module: str) -> dict[str, list[Any]]:
+    """The module as another reader of the folder sees it (this package's source: pending clears applied)."""
+    return pa.Table.from_batches(list(open_source(f"{kind}:{out}").read(module))).to_pydict()
+
+
+def _accounts_commit(tgt: Any, deleted: list[str]) -> None:
+    """The parent's own commit (its deletions): the clears its deletions caused land in the manifest with it."""
+    from connector.sync.state import ModuleState
+
+    tgt.apply_changes("Accounts", ACCOUNTS, iter(()), deleted, ModuleState("Accounts", loaded=True))
 
 
 def _raw(kind: str, out: Path, module: str) -> dict[str, list[Any]]:
@@ -227,9 +249,11 @@ def _raw(kind: str, out: Path, module: str) -> dict[str, list[Any]]:
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_lookup_clears_of_a_run_land_in_the_files_once_and_survive_a_killed_run(tmp_path: Path, kind: str) -> None:
-    """Two parents lose records a module looks up: the lookups read empty at once, the module's file gets
-    them in one generation when the run ends; a run killed before that (its target never finished) leaves
-    them kept in the manifest, read empty by every reader here, and written by the next run's end."""
+    """Parents lose records a module looks up: the lookups read empty at once through the target, and for
+    every reader of the folder from the commit of the parent whose deletions they follow (the clears land in
+    the manifest with it); the module's file gets them in one generation when the run ends; a run killed
+    before that (its target never finished) leaves them kept in the manifest, read empty by every reader
+    here, and written by the next run's end."""
     from connector.sync.files import MANIFEST, PENDING
     from connector.sync.state import ModuleState
 
@@ -243,6 +267,8 @@ def test_lookup_clears_of_a_run_land_in_the_files_once_and_survive_a_killed_run(
     try:
         tgt.replace_module("Tasks", schema, iter([pa.RecordBatch.from_pydict(rows, schema=schema)]),
                            ModuleState("Tasks", loaded=True))
+        tgt.replace_module("Accounts", ACCOUNTS, iter([pa.RecordBatch.from_pydict(
+            {"id": ["10", "11"], "Account_Name": ["Acme", "Beta"]}, schema=ACCOUNTS)]), ModuleState("Accounts", loaded=True))
         commits: list[str] = []
         real = tgt._commit  # type: ignore[attr-defined]
 
@@ -255,8 +281,12 @@ def test_lookup_clears_of_a_run_land_in_the_files_once_and_survive_a_killed_run(
         assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Deals", ["20"]) == 1
         assert tgt.clear_references("Tasks", "Who_Id_Id", "Who_Id_Name", None, "Contacts", ["7"]) == 2
         assert tgt.clear_references("Tasks", "Who_Id_Id", "Who_Id_Name", None, "Contacts", ["7"]) == 0  # done
-        assert commits == []  # nothing rewritten yet: every reader here applies the pending clears
-        read = pa.Table.from_batches(list(open_source(f"{kind}:{out}").read("Tasks"))).to_pydict()
+        assert commits == []  # nothing rewritten yet
+        assert _read(kind, out, "Tasks") == rows  # another reader: no parent has committed its deletions yet
+        assert json.loads((out / MANIFEST).read_text()).get(PENDING) in (None, {})
+        _accounts_commit(tgt, ["10"])  # one parent's commit: every clear staged so far lands with it
+        assert commits == ["Accounts"]
+        read = _read(kind, out, "Tasks")  # every reader here applies the pending clears
         assert read["What_Id_Id"] == [None, None, "10"] and read["What_Id_Name"] == [None, None, "Acme"]
         assert read["What_Id_Module"] == [None, None, "Deals"] and read["Who_Id_Id"] == [None, "8", None]
         assert read["Who_Id_Name"] == [None, "Bob", None]
