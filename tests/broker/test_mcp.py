@@ -61,8 +61,9 @@ def test_the_tools_listed_are_what_the_policy_allows(brokered: Brokered, tmp_pat
     expected = {"analytics": {"query", "get_record", "list_records", "search_records", "create_record",
                               "upsert_record"},
                 "loader": {"query", "create_record"}, "scribe": {"create_record"}, "drafts": {"query", "create_record"}}
+    served_tools = {}  # one server per workspace (each a process of its own)
     for workspace, names in expected.items():
-        listed = served(brokered.connection(workspace), tools, tmp_path / "err.log")
+        listed = served_tools[workspace] = served(brokered.connection(workspace), tools, tmp_path / "err.log")
         assert set(listed) == names, workspace
         for tool in listed.values():
             schema = tool.input_schema
@@ -72,10 +73,10 @@ def test_the_tools_listed_are_what_the_policy_allows(brokered: Brokered, tmp_pat
             assert tool.annotations is not None
             assert tool.annotations.read_only_hint == (tool.name in ("query", "get_record", "list_records",
                                                                      "search_records"))
-    drafts = served(brokered.connection("drafts"), tools, tmp_path / "err.log")
+    drafts = served_tools["drafts"]
     assert drafts["create_record"].input_schema["properties"]["dry_run"]["const"] is True
     # The field names of each named module are in the write schemas (read-only ones left out).
-    writes = served(brokered.connection("scribe"), tools, tmp_path / "err.log")["create_record"].input_schema
+    writes = served_tools["scribe"]["create_record"].input_schema
     (leads,) = [r["then"] for r in writes["allOf"] if r["if"]["properties"]["module"]["const"] == "Leads"]
     names = leads["properties"]["records"]["items"]["propertyNames"]["enum"]
     assert "Last_Name" in names and "Created_Time" not in names and "id" not in names
@@ -100,21 +101,28 @@ def test_sql_answers_with_rows_as_json_and_says_when_it_cut_them(brokered: Broke
 
 
 def test_a_denied_operation_never_reaches_zoho(brokered: Brokered, tmp_path: Path) -> None:
-    def denied(workspace: str, tool: str, **args: Any) -> str:
-        async def work(session: ClientSession) -> tuple[tuple[int, int], tuple[bool, str, Any], tuple[int, int]]:
-            before = brokered.counters()
-            answer = await call(session, tool, **args)
-            return before, answer, brokered.counters()
+    def denied(workspace: str, *calls: tuple[str, dict[str, Any]]) -> list[str]:
+        """Each call refused, in one server of the workspace, and none of them reaching Zoho."""
+        async def work(session: ClientSession) -> list[tuple[tuple[int, int], tuple[bool, str, Any], tuple[int, int]]]:
+            out = []
+            for tool, args in calls:
+                before = brokered.counters()
+                answer = await call(session, tool, **args)
+                out.append((before, answer, brokered.counters()))
+            return out
 
-        before, (is_error, text, _), after = served(brokered.connection(workspace), work, tmp_path / "err.log")
-        assert is_error and after == before, text
-        return text
+        texts = []
+        for before, (is_error, text, _), after in served(brokered.connection(workspace), work, tmp_path / "err.log"):
+            assert is_error and after == before, text
+            texts.append(text)
+        return texts
 
     # A tool the policy does not list is not there to call...
-    assert "no tool 'query'" in denied("scribe", "query", sql="SELECT count(*) FROM Leads")
-    assert "no tool 'delete_record'" in denied("analytics", "delete_record", module="Leads", ids=["1"])
+    assert "no tool 'query'" in denied("scribe", ("query", {"sql": "SELECT count(*) FROM Leads"}))[0]
+    no_tool, text = denied("analytics", ("delete_record", {"module": "Leads", "ids": ["1"]}),
+                           ("query", {"sql": "SELECT count(*) FROM Deals"}))
+    assert "no tool 'delete_record'" in no_tool
     # ... and a module it does not list is refused by the broker, with an audit line that says so.
-    text = denied("analytics", "query", sql="SELECT count(*) FROM Deals")
     assert "does not list Deals" in text
     assert any(e["decision"] == "deny" and e.get("module") == "Deals" and e["workspace"] == "analytics"
                for e in audit(brokered))
