@@ -324,38 +324,36 @@ class FileTarget(FileDir, Target):
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
         with self._work() as work:
-            staged = work / "delta.parquet"
-            delta_writer = None
-            delta_ids: set[str] = set()
+            delta = _Delta(work / "delta.parquet", schema)
             for b in batches:
-                if b.num_rows == 0:
-                    continue
-                if delta_writer is None:
-                    delta_writer = FileFormat("parquet").writer(staged, schema)
-                delta_writer.write(pa.Table.from_batches([b]))
-                delta_ids.update(b.column("id").to_pylist())
-            if delta_writer is not None:
-                delta_writer.close()
-            gone = set(deleted_ids) & self.ids(module) if deleted_ids else set()
-            if not delta_ids and not gone:
-                return 0, 0  # nothing changed: the files and the manifest stay untouched
+                if b.num_rows:
+                    delta.add(b)
+            delta.done()
+            gone: set[str] = set()
+            if not delta.ids:  # only deletions: is any of them in the file at all?
+                gone = set(deleted_ids) & self.ids(module) if deleted_ids else set()
+                if not gone:
+                    return 0, 0  # nothing changed: the files and the manifest stay untouched
             old = self.stored_schema(module)
             full = merged(schema, old)
-            drop = pa.array(sorted(delta_ids | gone), pa.string())
+            drop = pa.array(sorted(delta.ids | set(deleted_ids)), pa.string())
+            # deleted ids found while the file is read again (no read of its ids first when it is rewritten anyway)
+            deleted = pa.array(sorted(set(deleted_ids)), pa.string()) if deleted_ids and not gone else None
             rows = 0
             with self._generation(work, module, full) as (out, writer):
                 for t in self.tables(module):
-                    keep = pc.invert(pc.is_in(t.column("id"), value_set=drop))
-                    kept = t.filter(keep)
+                    ids = t.column("id")
+                    if deleted is not None:
+                        gone.update(ids.filter(pc.is_in(ids, value_set=deleted)).to_pylist())
+                    kept = t.filter(pc.invert(pc.is_in(ids, value_set=drop)))
                     writer.write(conform(kept, full))
                     rows += kept.num_rows
-                if delta_writer is not None:
-                    for t in FileFormat("parquet").read(staged, schema):
-                        writer.write(conform(t, full))
-                        rows += t.num_rows
+                for t in delta.tables():
+                    writer.write(conform(t, full))
+                    rows += t.num_rows
             state.rows = rows
             self._commit(module, out, full, state)
-            return len(delta_ids), len(gone)
+            return len(delta.ids), len(gone)
 
     def clear_references(self, module: str, id_col: str, name_col: str, module_col: str | None, parent: str,
                          ids: list[str]) -> int:
@@ -509,6 +507,46 @@ class FileSource(FileDir, Source):
 
     def close(self) -> None:
         pass  # nothing held open: every read opens and closes its file
+
+
+#: bytes of a module's changed rows an incremental run holds in memory before they go to its work folder
+DELTA_IN_MEMORY = 64 << 20
+
+
+class _Delta:
+    """A module's changed rows, held until its file is written again: in memory, or past
+    :data:`DELTA_IN_MEMORY` in a Parquet file of the work folder (a mass update need not fit in memory)."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.ids: set[str] = set()
+        self._held: list[pa.Table] = []
+        self._bytes = 0
+        self._writer: RowWriter | None = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        t = pa.Table.from_batches([batch])
+        self.ids.update(t.column("id").to_pylist())
+        if self._writer is None:
+            self._held.append(t)
+            self._bytes += t.nbytes
+            if self._bytes <= DELTA_IN_MEMORY:
+                return
+            self._writer = FileFormat("parquet").writer(self.path, self.schema)
+            held, self._held = self._held, []
+            for h in held:
+                self._writer.write(h)
+            return
+        self._writer.write(t)
+
+    def done(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def tables(self) -> Iterator[pa.Table]:
+        if self._writer is None:
+            return iter(self._held)
+        return FileFormat("parquet").read(self.path, self.schema)
 
 
 #: the manifest's key for lookups still to be emptied, per referring module (see the module's doc)

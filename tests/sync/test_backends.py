@@ -307,3 +307,44 @@ def test_lookup_clears_of_a_run_land_in_the_files_once_and_survive_a_killed_run(
     assert raw["What_Id_Id"][:2] == [None, None] and raw["Who_Id_Name"] == [None, "Bob", None]
     assert PENDING not in json.loads((out / MANIFEST).read_text()) or \
         not json.loads((out / MANIFEST).read_text())[PENDING]
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+@pytest.mark.parametrize("held", [64 << 20, 1], ids=["changes-in-memory", "changes-spilled-to-the-work-folder"])
+def test_a_delta_is_applied_whole_whether_its_rows_are_held_in_memory_or_spilled(
+        tmp_path: Path, kind: str, held: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changed rows replace theirs, new ones are added, deleted ones go (a deleted id the file never had
+    counts for nothing), in either place the changes wait while the file is written again."""
+    import connector.sync.files as files
+    from connector.sync.state import ModuleState
+
+    monkeypatch.setattr(files, "DELTA_IN_MEMORY", held)
+    schema = pa.schema([("id", pa.string()), ("Last_Name", pa.string()), ("Score", pa.int64())])
+
+    def batch(ids: list[str], name: str) -> pa.RecordBatch:
+        return pa.RecordBatch.from_pydict({"id": ids, "Last_Name": [f"{name}{i}" for i in ids],
+                                           "Score": [int(i) for i in ids]}, schema=schema)
+
+    out = tmp_path / "out"
+    tgt = open_target(f"{kind}:{out}")
+    try:
+        tgt.replace_module("Leads", schema, iter([batch([str(i) for i in range(1, 101)], "old")]),
+                           ModuleState("Leads", loaded=True))
+        changes = iter([batch(["5", "6"], "new"), batch([], "none"), batch(["7", "200", "201"], "new")])
+        written, removed = tgt.apply_changes("Leads", schema, changes, ["8", "9", "999"],
+                                             ModuleState("Leads", loaded=True))
+        assert (written, removed) == (5, 2)
+        # only deletions, of ids the file does not hold: nothing to write, the file stays as it is
+        before = (out / f"Leads.{kind}").stat().st_mtime_ns
+        assert tgt.apply_changes("Leads", schema, iter(()), ["998"], ModuleState("Leads", loaded=True)) == (0, 0)
+        assert (out / f"Leads.{kind}").stat().st_mtime_ns == before
+        assert tgt.apply_changes("Leads", schema, iter(()), ["10"], ModuleState("Leads", loaded=True)) == (0, 1)
+    finally:
+        tgt.close()
+    got = pa.Table.from_batches(list(open_source(f"{kind}:{out}").read("Leads"))).to_pydict()
+    rows = dict(zip(got["id"], got["Last_Name"], strict=True))
+    assert len(got["id"]) == len(rows) == 100 - 3 + 2  # 8, 9 and 10 gone; 200 and 201 new
+    assert {i: rows[i] for i in ("5", "6", "7", "200", "201", "11")} == {
+        "5": "new5", "6": "new6", "7": "new7", "200": "new200", "201": "new201", "11": "old11"}
+    assert not {"8", "9", "10", "999"} & set(rows)
+    assert not list((out / ".zohocrm-tmp").glob("*"))  # the work folder is left empty either way
