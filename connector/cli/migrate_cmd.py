@@ -66,10 +66,14 @@ def leave(status: int) -> NoReturn:
     """Exit with ``status`` now, even if a worker thread still waits for a slow answer.
 
     Its rows are journaled before their call (a resumed run looks them up), so nothing is lost by
-    not waiting; waiting would keep a scheduler's SIGTERM from stopping the process.
+    not waiting; waiting would keep a scheduler's SIGTERM from stopping the process. The connector's
+    own daemon threads (reads ahead, page decoders: told to stop with the run) are waited for too: one
+    still inside pyarrow or DuckDB while the interpreter tears those down at exit can abort the process
+    (status -6 instead of the signal's). Any still busy at the deadline: the process leaves at once.
     """
     deadline = time.monotonic() + LEAVE_WAIT_S
-    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()
+              and (not t.daemon or t.name.startswith("zoho-"))]
     for t in others:
         t.join(max(0.0, deadline - time.monotonic()))
     if any(t.is_alive() for t in others):
