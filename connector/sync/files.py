@@ -337,8 +337,8 @@ class FileTarget(FileDir, Target):
             old = self.stored_schema(module)
             full = merged(schema, old)
             drop = pa.array(sorted(delta.ids | set(deleted_ids)), pa.string())
-            # deleted ids found while the file is read again (no read of its ids first when it is rewritten anyway)
-            deleted = pa.array(sorted(set(deleted_ids)), pa.string()) if deleted_ids and not gone else None
+            # with changed rows the file is written again anyway: its deleted ids are found as it is read
+            deleted = pa.array(sorted(set(deleted_ids)), pa.string()) if deleted_ids and delta.ids else None
             rows = 0
             with self._generation(work, module, full) as (out, writer):
                 for t in self.tables(module):

@@ -202,8 +202,7 @@ def test_lookups_pointing_at_deleted_records_read_empty_and_nothing_else_moves(t
     try:
         tgt.replace_module("Tasks", schema, iter([pa.RecordBatch.from_pydict(rows, schema=schema)]),
                            ModuleState("Tasks", loaded=True))
-        tgt.replace_module("Accounts", ACCOUNTS, iter([pa.RecordBatch.from_pydict(
-            {"id": ["10", "11"], "Account_Name": ["Acme", "Beta"]}, schema=ACCOUNTS)]), ModuleState("Accounts", loaded=True))
+        _accounts_loaded(tgt)
         # Account 10 deleted: task 1 points at it; task 2 points at a deal with the same id
         assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["10"]) == 1
         assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["99"]) == 0
@@ -227,6 +226,14 @@ ACCOUNTS = pa.schema([("id", pa.string()), ("Account_Name", pa.string())])
 def _read(kind: str, out: Path, module: str) -> dict[str, list[Any]]:
     """The module as another reader of the folder sees it (this package's source: pending clears applied)."""
     return pa.Table.from_batches(list(open_source(f"{kind}:{out}").read(module))).to_pydict()
+
+
+def _accounts_loaded(tgt: Any) -> None:
+    """Accounts 10 and 11 in the target: the parent whose deletions the lookup tests clear."""
+    from connector.sync.state import ModuleState
+
+    tgt.replace_module("Accounts", ACCOUNTS, iter([pa.RecordBatch.from_pydict(
+        {"id": ["10", "11"], "Account_Name": ["Acme", "Beta"]}, schema=ACCOUNTS)]), ModuleState("Accounts", loaded=True))
 
 
 def _accounts_commit(tgt: Any, deleted: list[str]) -> None:
@@ -267,8 +274,7 @@ def test_lookup_clears_of_a_run_land_in_the_files_once_and_survive_a_killed_run(
     try:
         tgt.replace_module("Tasks", schema, iter([pa.RecordBatch.from_pydict(rows, schema=schema)]),
                            ModuleState("Tasks", loaded=True))
-        tgt.replace_module("Accounts", ACCOUNTS, iter([pa.RecordBatch.from_pydict(
-            {"id": ["10", "11"], "Account_Name": ["Acme", "Beta"]}, schema=ACCOUNTS)]), ModuleState("Accounts", loaded=True))
+        _accounts_loaded(tgt)
         commits: list[str] = []
         real = tgt._commit  # type: ignore[attr-defined]
 
@@ -341,7 +347,7 @@ def test_a_delta_is_applied_whole_whether_its_rows_are_held_in_memory_or_spilled
         assert tgt.apply_changes("Leads", schema, iter(()), ["10"], ModuleState("Leads", loaded=True)) == (0, 1)
     finally:
         tgt.close()
-    got = pa.Table.from_batches(list(open_source(f"{kind}:{out}").read("Leads"))).to_pydict()
+    got = _read(kind, out, "Leads")
     rows = dict(zip(got["id"], got["Last_Name"], strict=True))
     assert len(got["id"]) == len(rows) == 100 - 3 + 2  # 8, 9 and 10 gone; 200 and 201 new
     assert {i: rows[i] for i in ("5", "6", "7", "200", "201", "11")} == {
