@@ -31,9 +31,10 @@ from connector.schema.org_tables import key_columns
 from connector.schema.types import TableSchema
 
 from .analyze import Resolver, TableRef, Unit, analyze
-from .auto import Decision, decide, extras_for
+from .auto import Decision, decide
 from .choice import Candidate, price, search_guess
 from .estimates import result_rows
+from .extras import extras_for
 from .predicates import Node, Opaque, Pred
 from .rules import (
     FilterPushdown,

@@ -20,8 +20,8 @@ from connector.api import records as api
 from connector.errors import ConnectorError
 from connector.http.credits import CreditMeter
 from connector.model import Pushdown
-from connector.planning.auto import extras_for
 from connector.planning.choice import ReadRequest, RowRange, choose_api
+from connector.planning.extras import extras_for
 from connector.readers import reader_for
 from connector.readers.base import Reader
 from connector.readers.dialects import COQL, SEARCH

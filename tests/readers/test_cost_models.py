@@ -20,7 +20,7 @@ import pytest
 from connector.config.config import ConnectionConfig
 from connector.emulator import Emulator
 from connector.model import Pushdown
-from connector.planning.auto import extras_for
+from connector.planning.extras import extras_for
 from connector.readers import BulkReader, reader_for
 from connector.readers.base import Reader, ReaderContext
 from connector.readers.strategies import Cost, strategy_for
