@@ -14,7 +14,19 @@ classes (``connector.Error``, ``connector.DatabaseError``...), the type objects
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import TYPE_CHECKING, Any
+
+#: pyarrow's allocator for a process the connector starts in (read by Arrow when it first allocates):
+#: the C library's malloc rather than pyarrow's bundled mimalloc, which on the 2-core Linux VMs this was
+#: measured on spent 0.5 CPU-s more per incremental sync in the kernel and made the test suite's file
+#: syncs 12% dearer in CPU (README, Performance). A choice already made stands: the variable set by the
+#: caller (``ARROW_DEFAULT_MEMORY_POOL=mimalloc`` keeps pyarrow's own), or pyarrow imported before the
+#: connector (its pool may be in use).
+_ARROW_POOL = "system"
+if "pyarrow" not in sys.modules:
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", _ARROW_POOL)
 
 if TYPE_CHECKING:
     from connector.config import parse_connection_string as parse_connection_string

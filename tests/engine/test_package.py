@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
+
+import pytest
 
 import connector
 from connector.engine import dbapi
@@ -53,3 +56,20 @@ def test_a_sync_prices_its_reads_without_the_sql_planner() -> None:
             "print(json.dumps([before, 'sqlglot' in sys.modules, callable(plan_query) and callable(explain)]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == [False, True, True]
+
+
+@pytest.mark.parametrize(("env", "first", "pool"), [
+    (None, "connector", "system"),  # the connector's default for a process it starts in
+    ("mimalloc", "connector", "mimalloc"),  # the caller's choice stands
+    ("jemalloc", "connector", "jemalloc"),
+    (None, "pyarrow", "mimalloc"),  # pyarrow was there first: its pool may be in use, left as it is
+])
+def test_arrow_allocates_with_the_c_library_unless_the_caller_chose(env: str | None, first: str, pool: str) -> None:
+    code = (f"import {first}\nimport connector, pyarrow as pa\n"
+            "print(pa.default_memory_pool().backend_name)\n")
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if env is not None:
+        environ["ARROW_DEFAULT_MEMORY_POOL"] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                         env=environ)
+    assert out.stdout.strip() == pool
