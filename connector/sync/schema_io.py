@@ -74,13 +74,19 @@ def schema_from_json(data: Any) -> pa.Schema:
 def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
     """``batch`` with exactly ``schema``'s columns and types: missing columns are nulls, extras dropped."""
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    have = table.schema
+    if have.equals(schema, check_metadata=True):
+        return table  # the common case: a batch of the very schema it is written with
+    # by position, looked up once: ``table.column_names`` is a new list at every access (77 columns, 2 ms a batch)
+    index = {name: i for i, name in enumerate(have.names)}
     arrays = []
     for f in schema:
-        if f.name in table.column_names:
-            col = table.column(f.name)
-            arrays.append(col if col.type == f.type else col.cast(f.type))
-        else:
+        i = index.get(f.name)
+        if i is None:
             arrays.append(pa.nulls(table.num_rows, f.type))
+        else:
+            col = table.column(i)
+            arrays.append(col if have.field(i).type == f.type else col.cast(f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.errors import StateError
@@ -62,6 +62,32 @@ def test_conform_adds_missing_columns_as_nulls_and_casts():
     want = pa.schema([("id", pa.string()), ("n", pa.int64()), ("new", pa.float64())])
     got = conform(pa.table({"n": pa.array([1, 2], pa.int32()), "id": ["a", "b"], "gone": [1, 2]}), want)
     assert got.schema == want and got.column("new").null_count == 2 and got.column("n").to_pylist() == [1, 2]
+
+
+_CONFORM_TYPES = [pa.string(), pa.int64(), pa.int32(), pa.float64(), pa.bool_()]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from("abcdefg"), unique=True, max_size=7),
+       st.lists(st.sampled_from("abcdefg"), unique=True, min_size=1, max_size=7), st.data())
+def test_conform_gives_the_schema_s_columns_in_its_order_whatever_the_batch_holds(have, want, data):
+    """Every column of the schema, in its order and type: the batch's own values where it has the column
+    (cast where the type differs), nulls where it does not; the batch's other columns dropped; the
+    schema's metadata kept, also when the batch already has exactly its columns."""
+    rows = data.draw(st.integers(0, 2))  # values 0 and 1: every one of the types casts to every other
+    values = pa.array(list(range(rows)), pa.int64())
+    batch = pa.table({n: values.cast(data.draw(st.sampled_from(_CONFORM_TYPES))) for n in have}) if have \
+        else pa.table({"other": values})
+    schema = pa.schema([(n, data.draw(st.sampled_from(_CONFORM_TYPES))) for n in want],
+                       metadata=data.draw(st.sampled_from([None, {"k": "v"}])))
+    got = conform(batch, schema)
+    assert got.schema.equals(schema, check_metadata=True) and got.num_rows == rows
+    for f in schema:
+        if f.name in have:
+            assert got.column(f.name).to_pylist() == batch.column(f.name).cast(f.type).to_pylist()
+        else:
+            assert got.column(f.name).null_count == rows
+    assert conform(got, schema).equals(got)  # already conformed: as it is
 
 
 def test_merged_keeps_columns_the_org_dropped():
