@@ -45,6 +45,8 @@ _LOOKUP = pa.struct([("id", pa.string()), ("name", pa.string())])
 _INFO = pa.struct([("count", pa.int64()), ("more_records", pa.bool_())])
 #: a double holds every whole number below this exactly; past it ``json`` (exact) and a double differ
 _EXACT = float(2 ** 53)
+#: a currency of this many units of its last decimal or more may share its double with its neighbour
+_AT_SCALE = float(2 ** 52)
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, pa.ArrowIndexError,
                  pa.ArrowKeyError)
 
@@ -224,6 +226,22 @@ class RecordPage:
         return records_to_batch(ts, columns, self.records)
 
 
+def _at_scale(raw: pa.Array, t: pa.Decimal128Type, largest: float | None) -> pa.Array | None:
+    """Currency read as doubles, as decimals of the column's scale in one cast, when that is what rounding
+    each value's text half-even gives (:mod:`.convert`): when every value is a number of that many decimals
+    (rounding it to them in double gives it back), so there is nothing to round, and small enough (times
+    10**scale below 2**52) that no two such numbers share a double. None: a value has more decimals than
+    the scale (2.675 at 2 places: its text rounds to 2.68, its double to 2.67), value by value then."""
+    if raw.type != pa.float64() or largest is not None and largest * 10.0 ** t.scale >= _AT_SCALE:
+        return None
+    if not pc.all(pc.equal(pc.round(raw, t.scale, round_mode="half_to_even"), raw)).as_py():
+        return None
+    try:
+        return raw.cast(t)
+    except _ARROW_ERRORS:
+        return None  # past the column's precision: value by value, whose error says which value
+
+
 def _column(ts: TableSchema, col: Column, values: pa.StructArray) -> pa.Array:
     raw = values.field(col.field)
     if col.part in ("id", "name"):
@@ -233,7 +251,7 @@ def _column(ts: TableSchema, col: Column, values: pa.StructArray) -> pa.Array:
         largest = pc.max(pc.abs(raw)).as_py() if len(raw) else None
         if largest is not None and largest >= _EXACT:
             raise _Slow  # json keeps such a whole number exact, a double does not
-        return column_from_values(ts, col, raw.to_pylist())
+        return _at_scale(raw, t, largest) or column_from_values(ts, col, raw.to_pylist())
     temporal = pa.types.is_timestamp(t) or pa.types.is_date(t)
     if raw.type == pa.string() and not (temporal or pa.types.is_string(t) or pa.types.is_large_string(t)):
         return column_from_values(ts, col, raw.to_pylist())  # a number as text (bigint): convert's rules

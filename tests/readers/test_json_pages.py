@@ -60,7 +60,10 @@ GOOD = {
     "Flag": st.one_of(st.none(), st.booleans()),
     "Many": st.one_of(st.none(), st.lists(st.text(max_size=4), max_size=3)),
     "Money": st.one_of(st.none(), st.floats(allow_nan=False, min_value=-1e12, max_value=1e12),
-                       st.integers(-10**16, 10**16)),
+                       st.integers(-10**16, 10**16),
+                       # Zoho's own: a number of the field's 2 decimals, up to past where doubles space 0.01
+                       st.integers(-10**17, 10**17).map(lambda k: k / 100), st.integers(-10**5, 10**5).map(
+                           lambda k: k / 1000)),
     "Account": st.one_of(st.none(), st.fixed_dictionaries({"id": IDS}, optional={"name": st.text(max_size=5)})),
     "Remind_At": st.one_of(st.none(), st.fixed_dictionaries({"ALARM": st.text(max_size=6)}),
                            st.dictionaries(st.text(max_size=3), st.integers() | st.floats(allow_nan=False), max_size=2)),
