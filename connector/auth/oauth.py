@@ -53,6 +53,8 @@ __all__ = ["AccountsServerUnavailable", "TokenThrottled", "Tokens", "ZohoOAuth",
 os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
 
 log = logging.getLogger("connector.auth")
+#: the retry jitter's own generator: the caller's global ``random`` sequence is left as it was
+_JITTER = random.Random()
 THROTTLE_TEXT = "too many requests"
 T = TypeVar("T")
 
@@ -203,7 +205,7 @@ class ZohoOAuth:
                     hint="Zoho Accounts is having an outage; try again in a few minutes", zoho_error="unavailable")
             wait = waits.pop(0)
             log.warning("%s: accounts server unavailable (%s); retrying in %.2f s", step, transient, wait)
-            time.sleep(random.uniform(wait / 2, wait))
+            time.sleep(_JITTER.uniform(wait / 2, wait))
 
     def _tokens(self, raw: Mapping[str, Any], accounts_server: str | None, location: str | None = None) -> Tokens:
         if "access_token" not in raw:

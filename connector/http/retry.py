@@ -18,6 +18,10 @@ from tenacity.wait import wait_base
 
 from connector.errors import FatalApiError, RetriableError
 
+#: the jitter's own generator: backing off never moves the caller's global ``random`` sequence (a caller that
+#: seeds it for its own reproducible draws would see them change with every retry)
+JITTER = random.Random()
+
 T = TypeVar("T")
 
 # Worker threads (page prefetch, concurrent write batches) do not see Ctrl-C or SIGTERM: the
@@ -71,7 +75,7 @@ class Backoff(wait_base):
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         ceiling = min(self.cap, self.base * (2 ** (state.attempt_number - 1)))
-        wait = random.uniform(ceiling / 2, ceiling)
+        wait = JITTER.uniform(ceiling / 2, ceiling)
         hinted = exc.retry_after if isinstance(exc, RetriableError) else None
         if hinted:
             wait = max(wait, min(float(hinted), self.cap))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import random
 import sys
 import threading
 import warnings
@@ -362,6 +363,20 @@ def test_backoff_is_exponential_jittered_and_honours_retry_after(attempt, retry_
     backoff = Backoff(base=1.0, cap=8.0)
     waits = [backoff(_state(attempt, retry_after)) for _ in range(50)]
     assert all(low <= w <= high for w in waits)
+
+
+def test_backing_off_leaves_the_callers_random_sequence_alone():
+    """The jitter has a generator of its own: a program that seeds ``random`` for its own draws gets the
+    same draws whether or not the connector retried meanwhile."""
+    backoff = Backoff(base=1.0, cap=8.0)
+    random.seed(7)
+    expected = [random.random() for _ in range(3)]
+    random.seed(7)
+    got = []
+    for attempt in (1, 2, 3):
+        backoff(_state(attempt))
+        got.append(random.random())
+    assert got == expected
 
 
 def test_heavy_calls_wait_for_one_of_zohos_ten_heavy_slots(make_emulator):
