@@ -80,6 +80,9 @@ def leave(status: int) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
         logging.shutdown()
+        transport = sys.modules.get("connector.config.transport")  # loaded by any run that met a Zoho
+        if transport is not None:
+            transport.remove_certificate_files()  # os._exit runs no exit handler: they would stay in the temp dir
         os._exit(status)
     raise SystemExit(status)
 

@@ -106,7 +106,9 @@ def verify_setting(config: ConnectionConfig) -> bool | str:
 
 
 @atexit.register
-def _cleanup() -> None:
+def remove_certificate_files() -> None:
+    """The temporary PEM files made for ``SSLServerCert`` given as text: removed at exit, and by a process
+    that leaves without running its exit handlers (:func:`connector.cli.migrate_cmd.leave`)."""
     for p in _pem_files.values():
         try:
             os.unlink(p)

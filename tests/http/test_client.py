@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.client
 import random
+import subprocess
 import sys
 import threading
 import warnings
@@ -318,6 +319,26 @@ def test_ssl_server_cert_settings(tmp_path):
         warnings.simplefilter("always")
         assert verify_setting(parse_connection_string(conn_text(SSLServerCert="*"))) is False
     assert any("any server certificate" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_a_certificate_given_as_text_leaves_no_file_behind_however_the_cli_exits(busy: bool) -> None:
+    """The PEM file made for requests is removed at exit, and also when a stopped migration leaves at once
+    (``os._exit``, no exit handlers) because one of its threads is still busy."""
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----"
+    code = ("import sys, threading, time\n"
+            "from connector.config import parse_connection_string\n"
+            "from connector.config.transport import verify_setting\n"
+            "from connector.cli.migrate_cmd import leave\n"
+            f"print(verify_setting(parse_connection_string({conn_text(SSLServerCert=pem)!r})), flush=True)\n"
+            "if sys.argv[1] == 'busy':\n"
+            "    threading.Thread(target=time.sleep, args=(30,), name='zoho-busy', daemon=True).start()\n"
+            "leave(143)\n")
+    out = subprocess.run([sys.executable, "-c", code, "busy" if busy else "idle"], capture_output=True, text=True,
+                         timeout=60)
+    made = Path(out.stdout.strip())
+    assert out.returncode == 143, out.stderr
+    assert made.name.startswith("zohocrm-cert-") and not made.exists()
 
 
 def conn_text(**props: Any) -> str:
