@@ -251,7 +251,8 @@ def _column(ts: TableSchema, col: Column, values: pa.StructArray) -> pa.Array:
         largest = pc.max(pc.abs(raw)).as_py() if len(raw) else None
         if largest is not None and largest >= _EXACT:
             raise _Slow  # json keeps such a whole number exact, a double does not
-        return _at_scale(raw, t, largest) or column_from_values(ts, col, raw.to_pylist())
+        cast = _at_scale(raw, t, largest)
+        return cast if cast is not None else column_from_values(ts, col, raw.to_pylist())
     temporal = pa.types.is_timestamp(t) or pa.types.is_date(t)
     if raw.type == pa.string() and not (temporal or pa.types.is_string(t) or pa.types.is_large_string(t)):
         return column_from_values(ts, col, raw.to_pylist())  # a number as text (bigint): convert's rules
