@@ -33,7 +33,8 @@ BATCH_ROWS = 50_000
 
 
 class RowWriter(Protocol):
-    def write(self, table: pa.Table) -> None: ...
+    def write(self, table: pa.Table) -> None:
+        """Append ``table``'s rows, conformed to the writer's schema (:func:`.schema_io.conform`) here."""
 
     def close(self) -> None: ...
 

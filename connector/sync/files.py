@@ -62,7 +62,7 @@ from .contract import ProgressFn, Source, Target
 from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
 from .paths import TARGET, usable_folder
 from .record_files import open_stored
-from .schema_io import conform, merged, schema_from_json, schema_to_json
+from .schema_io import merged, schema_from_json, schema_to_json
 from .state import BoundaryCheck, ModuleState, since_watermark
 
 log = logging.getLogger("connector.sync")
@@ -346,10 +346,10 @@ class FileTarget(FileDir, Target):
                     if deleted is not None:
                         gone.update(ids.filter(pc.is_in(ids, value_set=deleted)).to_pylist())
                     kept = t.filter(pc.invert(pc.is_in(ids, value_set=drop)))
-                    writer.write(conform(kept, full))
+                    writer.write(kept)
                     rows += kept.num_rows
                 for t in delta.tables():
-                    writer.write(conform(t, full))
+                    writer.write(t)
                     rows += t.num_rows
             state.rows = rows
             self._commit(module, out, full, state)
