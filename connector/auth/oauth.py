@@ -36,7 +36,13 @@ from requests_oauthlib import OAuth2Session
 
 from connector.config.config import ConnectionConfig
 from connector.config.regions import REGIONS, is_loopback, region_for_host, region_for_location
-from connector.config.transport import NOTHING_LISTENING, configure_session, describe_unreachable, timeouts
+from connector.config.transport import (
+    NOTHING_LISTENING,
+    certificate_rejected,
+    configure_session,
+    describe_unreachable,
+    timeouts,
+)
 from connector.config.values import Secret
 from connector.errors import AuthError, ConfigError, ConnectorError
 from connector.logfile import REQUEST
@@ -191,9 +197,10 @@ class ZohoOAuth:
                 transient = str(exc)
             except requests.RequestException as exc:
                 message, hint = describe_unreachable(exc, self.token_url(server), self.config)
-                refused_here = message.startswith(NOTHING_LISTENING)
+                # Nothing listening on this machine will not start listening during a backoff, nor will a
+                # certificate that did not verify become trusted.
+                refused_here = message.startswith(NOTHING_LISTENING) or certificate_rejected(exc)
                 if refused_here or not isinstance(exc, requests.ConnectionError | requests.Timeout) or not waits:
-                    # Nothing listening on this machine will not start listening during a backoff.
                     failure = AccountsServerUnavailable(f"{step}: {message}", hint=hint, zoho_error="unavailable")
                 else:
                     transient = message

@@ -143,6 +143,28 @@ def _reason(exc: BaseException) -> BaseException | None:
 NOTHING_LISTENING = "nothing is listening at"
 
 
+def certificate_rejected(exc: BaseException) -> bool:
+    """Whether the connection failed because the server's TLS certificate did not verify.
+
+    No backoff makes an untrusted or mismatched certificate trusted: the caller says so at once (and what
+    to give, SSLServerCert) instead of retrying. Other TLS failures (a handshake cut off) may pass and are
+    retried like any dropped connection.
+    """
+    import ssl
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e):
+            return True
+        todo.extend([e.__cause__, e.__context__, _reason(e), *(a for a in e.args if isinstance(a, BaseException))])
+    return False
+
+
 def describe_unreachable(exc: BaseException, url: str, config: ConnectionConfig | None = None) -> tuple[str, str]:
     """What went wrong when ``url`` gave no HTTP answer at all, and what to do: ``(message, hint)``.
 

@@ -30,7 +30,13 @@ from requests.models import PreparedRequest
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from connector.config.config import ConnectionConfig
-from connector.config.transport import NOTHING_LISTENING, configure_session, describe_unreachable, timeouts
+from connector.config.transport import (
+    NOTHING_LISTENING,
+    certificate_rejected,
+    configure_session,
+    describe_unreachable,
+    timeouts,
+)
 from connector.config.values import Secret
 from connector.errors import (
     ApiError,
@@ -322,9 +328,10 @@ class ZohoHttp:
             # listening on this machine at an address that never answered (a broker or emulator not started,
             # a wrong port) will not start during a backoff: said at once, not after a minute of retries.
             # Once it has answered, a refusal is a restart under way, and is waited for as usual.
+            # Nor does a backoff make a certificate that did not verify trusted.
             first_contact = message.startswith(NOTHING_LISTENING) and _origin(url) not in self._answered
             raise lost_answer(exc, what=what, message=message, hint=hint, idempotent=idempotent,
-                              now=not first_contact) from None
+                              now=not (first_contact or certificate_rejected(exc))) from None
         self._answered.add(_origin(url))
         finished = time.monotonic()
         if not stream:  # a streamed download's time is its size's, not the round trip's

@@ -113,32 +113,6 @@ def test_listening_beyond_this_machine_needs_tls(tmp_path: Path, make_emulator: 
     assert p.returncode == 2 and "needs TLS" in p.stderr, p.stderr
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zohocrm broker test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "broker.pem", folder / "broker.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 def test_the_broker_speaks_tls_with_a_given_certificate(make_emulator: Callable[..., Emulator],
                                                         tmp_path: Path) -> None:
     from connector.broker.policy import KeyRegistry
@@ -149,7 +123,9 @@ def test_the_broker_speaks_tls_with_a_given_certificate(make_emulator: Callable[
     emu = make_emulator(records=60, seed=47)
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
-    cert, key = _self_signed(tmp_path)
+    from tests.http.support import self_signed
+
+    cert, key = self_signed(tmp_path)
     service = Broker(conn(emu, OAuthSettingsLocation=str(tmp_path / "t.sealed")), policy, tmp_path / "state")
     server = BrokerServer(service, "127.0.0.1", 0, cert=cert, key=key)
     server.start()
@@ -160,9 +136,12 @@ def test_the_broker_speaks_tls_with_a_given_certificate(make_emulator: Callable[
         engine, session = engine_for(f"{text};SSLServerCert={cert}")
         with session:
             assert engine.run("SELECT count(*) AS n FROM Leads").reader.read_all().num_rows == 1
-        engine, session = engine_for(text)  # without trusting the certificate: refused, in words
-        with session, pytest.raises(ConnectorError, match="(?i)certificate"):
+        engine, session = engine_for(text)  # without trusting the certificate: refused, in words, at once
+        with session, pytest.raises(ConnectorError, match="(?i)certificate") as refused:
             engine.run("SELECT count(*) FROM Leads").reader.read_all()
+        assert "SSLServerCert" in (refused.value.hint or "")
+        # no backoff makes the certificate trusted: each call was tried once, none waited to try again
+        assert session.http.stats.backoff == 0.0 and session.http.stats.calls <= 2, session.http.stats.fields()
     finally:
         server.shutdown()
         server.server_close()

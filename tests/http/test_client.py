@@ -26,7 +26,7 @@ from connector.emulator import Emulator
 from connector.errors import AuthError, ConfigError, FatalApiError, QuotaExhaustedError, RetriableError
 from connector.http.client import Backoff
 from connector.session import ZohoSession
-from tests.http.support import configure, conn, fast_session, free_port, grant, stats
+from tests.http.support import configure, conn, fast_session, free_port, grant, self_signed, stats
 
 # Raw writes through session.http are governed like any other: these tests write Leads.
 WRITES = {"AllowedOperations": "read,insert,update,upsert,delete", "AllowedModules": "Leads"}
@@ -136,6 +136,50 @@ def test_a_refused_connection_where_a_server_answered_is_retried_even_for_a_writ
             s.http.post("/Leads", json={"data": [lead(2)]})
         assert info.value.ambiguous is False and info.value.now is True
         assert s.http.attempts == 4 and s.http.retries == 2  # the GET, then the POST and its two retries
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A server over TLS on loopback with a certificate of its own (no system trusts it): origin, certificate."""
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_port}", cert
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_certificate_that_does_not_verify_is_said_at_once_and_trusted_once_given(emu, tls_server):
+    """No backoff makes an untrusted certificate trusted: one attempt, the words and what to give."""
+    origin, cert = tls_server
+    with fast_session(conn(emu, APIServer=origin, MaxRetries=3, **WRITES)) as s:
+        with pytest.raises(RetriableError) as info:
+            s.http.get("/Leads")
+        assert info.value.now is False and info.value.ambiguous is False
+        assert s.http.attempts == 1 and s.http.retries == 0
+        assert f"the TLS certificate of {origin} could not be verified" in str(info.value)
+        assert "SSLServerCert" in (info.value.hint or "")
+    with fast_session(conn(emu, APIServer=origin, SSLServerCert=str(cert), **WRITES)) as s:
+        assert s.http.get("/Leads").body == {"data": []}
+
+
+def test_an_accounts_server_whose_certificate_does_not_verify_is_said_at_once(emu, tls_server, caplog):
+    from connector.auth.oauth import AccountsServerUnavailable
+
+    origin, _ = tls_server
+    with fast_session(conn(emu, AccountsServer=origin)) as s, caplog.at_level("DEBUG", logger="connector"):
+        with pytest.raises(AccountsServerUnavailable, match=f"the TLS certificate of {origin}") as info:
+            s.http.get("/Leads")
+    assert "SSLServerCert" in (info.value.hint or "")
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]  # not one of the waits was taken
+    assert s.http.attempts == 0  # no token, no call to Zoho
 
 
 # -- credits and quota ------------------------------------------------------------------------
