@@ -103,6 +103,9 @@ class ReadRequest:
     #: the list API's answer is the query's (no WHERE, or only Modified_Time): its LIMIT can be pushed;
     #: None: only without a WHERE
     rest_exact: bool | None = None
+    #: calls the list API's read makes beside its pages (a sync's count of its watermark second, whose ids
+    #: the list API cannot leave out where COQL's query does)
+    rest_also: Cost = Cost(0, 0)
     #: LIMIT (+ OFFSET) when this is the statement's only source; None otherwise
     limit: int | None = None
     #: the statement has no ORDER BY
@@ -220,7 +223,7 @@ def price(req: ReadRequest, api: str, rows: int | None, search_rows: int | None 
         listed = req.rest_rows if req.rest_rows is not None else total
         exact = req.rest_exact if req.rest_exact is not None else not req.filtered
         limit = req.limit if exact and req.unordered else None
-        return REST.cost(listed, req.fields, limit, req.extras)
+        return REST.cost(listed, req.fields, limit, req.extras) + req.rest_also
     coql_limit = req.limit if req.coql_exact and (req.unordered or req.coql_sorts) else None
     sorted_limit = not req.unordered and req.coql_sorts
     if api == "COQL":

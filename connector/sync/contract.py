@@ -141,10 +141,19 @@ class Source(Metered, ABC):
         (a copy made by an earlier sync is complete up to that sync's signpost)."""
         return None
 
-    def deleted_ids(self, module: str, since: datetime | None) -> list[str] | None:
+    def deleted_ids(self, module: str, since: datetime | None, apis: frozenset[str] | None = None
+                    ) -> list[str] | None:
         """Ids deleted after ``since`` from the source's deletion log; None when it keeps none. Asked again
         for the same module and ``since`` in a run, a source that calls for them answers from what it was
-        told (a read ahead asks it before it waits for other reads: :func:`.delta.warm_delta`)."""
+        told (a read ahead asks it before it waits for other reads: :func:`.delta.warm_delta`). ``apis``: the
+        module's :meth:`read_apis` as its state kept them, when asked before the source lists its modules
+        (``module`` is then the source's own name for it, as kept)."""
+        return None
+
+    def read_apis(self, module: str) -> frozenset[str] | None:
+        """The APIs that serve ``module`` at the source (Zoho's REST, COQL, Bulk ...), kept in the module's
+        state so that the next run asks its first calls without waiting to learn them; None: a source
+        without such APIs."""
         return None
 
     def cascade_suspected(self, module: str, since: datetime | None) -> bool:
@@ -200,15 +209,17 @@ class Source(Metered, ABC):
         starts once those are known, but for ``"settle"`` (:class:`.prefetch.ReadAhead`)."""
         return {}
 
-    def expect(self, module: str, modified_since: datetime | None) -> None:  # noqa: B027 - a hook
+    def expect(self, module: str, modified_since: datetime | None,  # noqa: B027 - a hook
+               apis: frozenset[str] | None = None) -> None:
         """A read of ``module``'s rows modified since then is coming (after its deletions), or of all its rows
         (``modified_since`` None: a full load, after its metadata): start what it needs first, if that can
-        run meanwhile (Zoho: the record count that sizes it)."""
+        run meanwhile (Zoho: the record count that sizes it). ``apis`` as for :meth:`deleted_ids`."""
 
-    def preload(self, modules: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
+    def preload(self, modules: list[str], every: bool = False) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once, before the modules a run was given by name are resolved: what :meth:`prepare` will
         fetch about them, asked beside the module list itself where the names can be guessed (a remote
-        source's metadata: one round trip for both)."""
+        source's metadata: one round trip for both). ``every``: the run reads every module (``modules`` are
+        those its target holds), so what :meth:`modules_for_run` asks may go out too."""
 
     def prepare(self, names: list[str], whole: bool = False) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once before the run reads ``names``: fetch what it will need about them (a remote source's

@@ -104,10 +104,11 @@ def _checked_listing(source: Source, module: str, state: ModuleState, expected: 
 def warm_delta(source: Source, module: str, state: ModuleState, has_modified_time: bool) -> None:
     """Ask what :func:`start_delta` asks first and no other module's read decides — the module's record count
     (:meth:`.contract.Source.expect`) and its deletion log — so a read that waits for its parents' reads has
-    them by then (the source keeps both for the read; nothing is asked twice)."""
+    them by then (the source keeps both for the read; nothing is asked twice). Where the state kept the
+    module's read APIs, the source need not know its modules yet to ask them."""
     if has_modified_time:
-        source.expect(module, state.watermark.modified_time)
-    source.deleted_ids(module, state.deleted_since)
+        source.expect(module, state.watermark.modified_time, state.read_apis)
+    source.deleted_ids(module, state.deleted_since, state.read_apis)
 
 
 def start_delta(source: Source, target: Target | None, module: str, state: ModuleState,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -244,7 +244,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         below: list[pa.RecordBatch] = []
         new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost,
                                 files=take_files or not has_files,  # False: this module had files, left out
-                                has_files=has_files)
+                                has_files=has_files, read_apis=source.read_apis(module))
 
         def full_batches() -> Iterator[pa.RecordBatch]:
             for b in counter.wrap((read or source.read)(module)):
@@ -277,7 +277,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             res.lookups_cleared = clear_refs(module, deleted)
         new_state = ModuleState(module, loaded=True, watermark=wm, deleted_since=signpost,
                                 formulas_refreshed_at=state.formulas_refreshed_at, files=state.files,
-                                has_files=has_files)
+                                has_files=has_files, read_apis=source.read_apis(module))
 
         def delta_batches() -> Iterator[pa.RecordBatch]:
             for b in changed:
@@ -296,6 +296,10 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             # /deleted keeps being read from where the other modules read it (one call serves all).
             new_state.rows, new_state.deleted_since = state.rows, state.deleted_since
             target.save_state(new_state)
+        elif not written and not removed and state.read_apis != new_state.read_apis:
+            # Nothing changed, but the state did not know the module's read APIs (written before they were
+            # kept) or they changed: the old state with them, once, so the next run asks its first calls early.
+            target.save_state(replace(state, read_apis=new_state.read_apis))
         cols = [] if target.derives_values else source.formula_columns(module)
         if cols and _formulas_due(refresh_formulas, state, signpost) and not interrupts_pending():
             # (a stop held back by the commit skips it: still due, the next run refreshes them)
@@ -487,7 +491,9 @@ def _ask_deltas_early(source: Source, target: Target, modules: list[str] | None,
 
     def ask(state: ModuleState) -> None:
         try:
-            module = source.resolve_module(state.module)  # waits for the module list the run asks first
+            # The module's read APIs, kept by its state, say what may be asked without the module list; an
+            # older state's module waits for the list the run asks first.
+            module = state.module if state.read_apis is not None else source.resolve_module(state.module)
             with charging(module):
                 warm_delta(source, module, state, state.watermark.modified_time is not None)
         except ConnectorError as exc:
@@ -515,7 +521,7 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         if modules:
             source.preload(modules)  # the module list and the named modules' metadata in one round trip
         elif held:  # the modules the target holds: their fields with the module list, before any is read
-            source.preload([st.module for st in held])
+            source.preload([st.module for st in held], every=True)
         # a full load reads every module whole: what sizes each read may go out with the metadata
         names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run(not incremental)
         source.prepare(names, not incremental)

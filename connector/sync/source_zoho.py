@@ -27,6 +27,8 @@ from connector.readers.base import Reader
 from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
+from connector.readers.strategies import Cost
+from connector.readers.strategies.base import coql_call_credits
 from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
 from connector.schema.org_tables import PER_PARENT_KEYS, org_table
 from connector.session import ZohoSession
@@ -92,6 +94,7 @@ class ZohoSource(Source):
         self._edits: dict[str, int | None] = {}
         self._counter: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._pool_lock = threading.Lock()
         #: module -> (modified_since of its delta read this run, latest Modified_Time the read saw):
         #: whether a subform's parent was edited since the last run, known without asking again
         self._latest: dict[str, tuple[datetime, datetime | None]] = {}
@@ -135,7 +138,7 @@ class ZohoSource(Source):
         ``whole``, the record counts that size full loads too, as many as fit (:meth:`_expect_whole`)."""
         listed = self.session.catalog.modules()
         record = [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES]
-        parents = sorted({p for m in listed if m not in record and (p := _related_parent(m))})
+        parents = [p for p in self._org_table_parents() if p not in self._related_lists]
         if parents and self.read_ahead():
             calls: list[Callable[[], object]] = [*(partial(self._related_lists_of, p) for p in parents),
                                                  *self._preparing(record)]
@@ -151,6 +154,17 @@ class ZohoSource(Source):
         reads start; sent first, they would push metadata every read waits for into a second round trip."""
         for module in names[:max(self.concurrency() - asking, 0)]:
             self.expect(module, None)
+
+    def _org_table_parents(self) -> list[str]:
+        """The modules whose related lists say which org tables this org has (after the module list)."""
+        listed = self.session.catalog.modules()
+        return sorted({p for m, info in listed.items()
+                       if info.generated_type not in DEFAULT_MODULE_TYPES and (p := _related_parent(m))})
+
+    def _ask_related_lists(self) -> None:
+        """:meth:`_org_table_parents`' related lists, asked at once as soon as the module list is in (beside
+        the fields :meth:`preload` asks): a run's module set waits for them, and for nothing else after it."""
+        ask_at_once([partial(self._related_lists_of, p) for p in self._org_table_parents()], self.concurrency())
 
     def _links_here(self, name: str) -> bool:
         spec = org_table(name)
@@ -218,13 +232,16 @@ class ZohoSource(Source):
                             "status": u.get("status")} for u in found]
         return list(self._users)
 
-    def preload(self, modules: list[str]) -> None:
+    def preload(self, modules: list[str], every: bool = False) -> None:
         """The module list, the named modules' fields (a name spelled like an api_name is taken for one:
-        :meth:`~connector.schema.catalog.Catalog.preload`) and the users, at once: :meth:`prepare` then finds
-        them asked. Not with a credit budget (spent in module order) nor one slot."""
+        :meth:`~connector.schema.catalog.Catalog.preload`) and the users, at once, and (``every``) the
+        related lists that say which org tables the org has as soon as the list is in: :meth:`modules_for_run`
+        and :meth:`prepare` then find them asked. Not with a credit budget (spent in module order) nor one
+        slot."""
         if self.read_ahead():
-            ask_at_once([partial(self.session.catalog.preload, [m for m in modules if org_table(m) is None]),
-                         self.users], self.concurrency())
+            calls: list[Callable[[], object]] = [
+                partial(self.session.catalog.preload, [m for m in modules if org_table(m) is None]), self.users]
+            ask_at_once([*calls, self._ask_related_lists] if every else calls, self.concurrency())
 
     def prepare(self, names: list[str], whole: bool = False) -> None:
         """The modules' field metadata and the users, asked at once (a run needs them all before its first
@@ -242,12 +259,14 @@ class ZohoSource(Source):
         """What :meth:`prepare` asks: the users and the record modules' fields (answers kept by their caches)."""
         return [self.users, *(partial(self.session.catalog.fields, m) for m in names if org_table(m) is None)]
 
-    def _request(self, module: str, since: datetime | None) -> ReadRequest:
+    def _request(self, module: str, since: datetime | None, count_second: bool = False) -> ReadRequest:
         """The read as the planner's choice policy sees it, sized by Zoho's record count (1 credit).
 
         A full load is every row; a delta is ``Modified_Time >= since``, estimated by the count of
         records modified after the watermark second (the rows at it were mostly taken last run).
         The count comes from statistics Zoho updates within minutes: an estimate, as the planner's.
+        ``count_second``: rows were taken at the watermark second and it is not settled, so a read that
+        cannot leave their ids out (all but COQL) checks the second by a count (:mod:`.boundary`).
         """
         ts = self.session.catalog.table(module)
         columns = [c.name for c in ts.columns]
@@ -261,25 +280,39 @@ class ZohoSource(Source):
         with self._lock:
             self._edits[ts.module] = delta
         # COQL and Bulk read the delta by Modified_Time (the boundary second's ids left out by COQL): the
-        # same rows; the list API is no candidate (the module's size is not given, so it is not priced).
+        # same rows. Where the module has columns only the records API returns, COQL asks the records API
+        # for them too, 100 ids a call after each page; the list API's If-Modified-Since pages hold them
+        # already (and its read checks the watermark second by a count): priced beside the others. Elsewhere
+        # the list API is no candidate (the module's size is not given, so it is not priced).
         return ReadRequest(ts.module, fields, None, filtered=True, rows=RowRange.exactly(delta), bulk_same=True,
-                           extras=extras, apis=apis, records_only=extra, latency_s=latency)
+                           extras=extras, apis=apis, records_only=extra, latency_s=latency,
+                           rest_rows=delta if extra else None,
+                           rest_also=Cost(1, coql_call_credits(1)) if extra and count_second else Cost(0, 0))
 
-    def expect(self, module: str, modified_since: datetime | None) -> None:
+    def expect(self, module: str, modified_since: datetime | None, apis: frozenset[str] | None = None) -> None:
         """The count that sizes this read (:meth:`_request`) is asked now — a delta's beside the module's
         deletion log, a full load's (``modified_since`` None) beside the module's fields — instead of after
         them: the same call, a round trip earlier. Only when the API is chosen by cost (else there is no
-        count) and calls may run together."""
+        count) and calls may run together. ``apis``: the module's read APIs as its state kept them (``module``
+        its api_name as kept): asked beside the module list, not after it."""
         if self.api_type != "Auto" or not self.read_ahead():
             return
         criteria = None if modified_since is None else self._delta_criteria(modified_since)
-        key = (self.session.catalog.resolve(module), criteria)  # the module list only: no wait for its fields
+        # the module list only (no wait for its fields), or not even that when the state knows the module
+        name = module if apis is not None else self.session.catalog.resolve(module)
+        key = (name, criteria)
         with self._lock:
             if key in self._counting or key in self._counted:
                 return
+            self._counting[key] = self._counting_pool().submit(copy_context().run,
+                                                               partial(self._count_now, name, criteria, apis))
+
+    def _counting_pool(self) -> ThreadPoolExecutor:
+        """The threads counts asked ahead of their reads run on (made on first use)."""
+        with self._pool_lock:
             if self._counter is None:
                 self._counter = ThreadPoolExecutor(MAX_READ_AHEAD, thread_name_prefix="zoho-count")
-            self._counting[key] = self._counter.submit(copy_context().run, partial(self._count_now, *key))
+            return self._counter
 
     @staticmethod
     def _delta_criteria(since: datetime) -> str:
@@ -293,8 +326,8 @@ class ZohoSource(Source):
             self._counted.add((module, criteria))
         return asked.result() if asked is not None else self._count_now(module, criteria)
 
-    def _count_now(self, module: str, criteria: str | None) -> int | None:
-        if "COQL" not in self.session.catalog.read_apis(module):
+    def _count_now(self, module: str, criteria: str | None, apis: frozenset[str] | None = None) -> int | None:
+        if "COQL" not in (self.session.catalog.read_apis(module) if apis is None else apis):
             return None  # Notes and the like: no /actions/count (Zoho answers INVALID_MODULE)
         try:
             return api.count(self.session.http, module, criteria)
@@ -302,15 +335,17 @@ class ZohoSource(Source):
             log.info("cannot count %s (%s)", module, exc)
             return None
 
-    def _reader(self, module: str, since: datetime | None) -> tuple[Reader, int | None]:
-        """The reader for a full load (``since`` None) or a delta, and the rows it should find when counted."""
+    def _reader(self, module: str, since: datetime | None, count_second: bool = False
+                ) -> tuple[Reader, int | None]:
+        """The reader for a full load (``since`` None) or a delta, and the rows it should find when counted
+        (``count_second`` as for :meth:`_request`)."""
         ctx = self.session.reader_context(progress=self.progress)
         choice = self.api_type
         expected: int | None = None
         if choice == "Auto":
             # The planner's policy: deltas are usually small (COQL, keyset by id, the boundary ids left out by
             # the query), full loads and big deltas as cheap in credits as the list API or Bulk Read make them.
-            request = self._request(module, since)
+            request = self._request(module, since, count_second)
             choice, why = choose_api(request)
             log.info("%s: reading with %s: %s", module, choice, why)
             # The count paid for the choice sizes the read too: a long COQL read splits on it at no credit.
@@ -345,8 +380,9 @@ class ZohoSource(Source):
 
     def _read(self, module: str, columns: list[str] | None, modified_since: datetime | None,
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
-        reader, expected = self._reader(module, modified_since)
         ids = sorted(exclude_ids or (), key=int)
+        reader, expected = self._reader(module, modified_since,
+                                        bool(ids) and boundary is not None and not boundary.watermark.settled())
         if modified_since is not None and self.session.catalog.table(module).read_apis == PER_PARENT:
             # Attachments: the rows already taken are dropped here, and when this run's id listing
             # (for deletions) says which parents have attachments changed since, only those are asked.
@@ -359,8 +395,11 @@ class ZohoSource(Source):
             where = boundary_clause(modified_since, ids)
             yield from reader.batches(module, columns, Pushdown(modified_since=modified_since, coql_where=where,
                                                                 expected_rows=expected))
-        elif boundary is None:
-            yield from reader.batches(module, columns, Pushdown(modified_since=modified_since))
+        elif boundary is None:  # rows from the second on, those already taken there dropped here
+            asked = columns if columns is None or "Modified_Time" in columns else [*columns, "Modified_Time"]
+            rows = _not_taken(reader.batches(module, asked, Pushdown(modified_since=modified_since)),
+                              modified_since, set(ids))
+            yield from (rows if asked is columns else (b.drop_columns(["Modified_Time"]) for b in rows))
         else:
             yield from self._delta_past_boundary(reader, module, columns, modified_since, set(ids), boundary, expected)
 
@@ -375,7 +414,17 @@ class ZohoSource(Source):
             # the delta's count is of the rows after the watermark second: those read here
             return reader.batches(module, columns, Pushdown(modified_since=since, expected_rows=expected))
 
+        # The second's count needs nothing the read finds (only its comparison does): asked beside the read,
+        # not a round trip after it. Whichever comes first, a row that moved meanwhile makes the two disagree,
+        # and the second is read again whole: never a row missed (see :mod:`.boundary`).
+        early: Future[int | None] | None = None
+        if not boundary.watermark.settled() and self.read_ahead():
+            early = self._counting_pool().submit(copy_context().run, self._count, module,
+                                                 COQL.at("Modified_Time", second))
+
         def count_at(at: datetime) -> int | None:
+            if early is not None and at == second:
+                return early.result()
             return self._count(module, COQL.at("Modified_Time", at))
 
         def read_at(at: datetime, by_coql: bool) -> Iterator[pa.RecordBatch]:
@@ -557,15 +606,20 @@ class ZohoSource(Source):
 
         return plan, fetch
 
-    def deleted_ids(self, module: str, since: datetime | None) -> list[str] | None:
+    def deleted_ids(self, module: str, since: datetime | None, apis: frozenset[str] | None = None
+                    ) -> list[str] | None:
         """Zoho keeps a deletion log (the recycle bin's ``/deleted``): every id deleted after ``since``.
 
         Attachments and the metadata tables (``_Users`` ...) have none (``/Attachments/deleted`` is no
-        endpoint): None, so ids are compared.
+        endpoint): None, so ids are compared. ``apis``: as the module's state kept them (no wait for the
+        module list).
         """
-        if self.session.catalog.read_apis(module) in (PER_PARENT, METADATA):
+        if (self.session.catalog.read_apis(module) if apis is None else apis) in (PER_PARENT, METADATA):
             return None
         return self.deleted(module, since)
+
+    def read_apis(self, module: str) -> frozenset[str]:
+        return self.session.catalog.read_apis(module)
 
     def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:
         """Ids deleted after ``since`` (all of the recycle bin list when None). Asked once per run: a second

@@ -157,6 +157,10 @@ class ModuleState:
     #: kept). A run that says nothing of files to a module without any reads it incrementally whatever
     #: ``files`` says, so its first calls can go out before its fields are known.
     has_files: bool | None = None
+    #: the APIs that served the module at the source at its last run (Zoho: REST, COQL, Bulk...; None: not
+    #: kept, or a source without such APIs): the next run's first calls (a record count, the deletion log)
+    #: need not wait for the source's module list to learn which it may ask
+    read_apis: frozenset[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {"module": self.module, "loaded": self.loaded, "watermark": self.watermark.to_json(),
@@ -165,6 +169,8 @@ class ModuleState:
                else None, "rows": self.rows, "files": self.files}
         if self.has_files is not None:
             out["has_files"] = self.has_files
+        if self.read_apis is not None:
+            out["read_apis"] = sorted(self.read_apis)
         return out
 
     def loads_incrementally(self, take_files: bool) -> bool | None:
@@ -183,9 +189,12 @@ class ModuleState:
             raise ValueError(f"files is {files!r}, not true or false")
         if has_files is not None and not isinstance(has_files, bool):
             raise ValueError(f"has_files is {has_files!r}, not true or false")
+        apis = data.get("read_apis")
+        if apis is not None and not (isinstance(apis, list) and all(isinstance(a, str) for a in apis)):
+            raise ValueError(f"read_apis is {apis!r}, not a list of API names")
         return cls(data["module"], bool(data.get("loaded")), ModifiedTimeWatermark.from_json(data.get("watermark")),
                    _when(data.get("deleted_since")), _when(data.get("formulas_refreshed_at")),
-                   int(data.get("rows") or 0), files, has_files)
+                   int(data.get("rows") or 0), files, has_files, None if apis is None else frozenset(apis))
 
 
 # -- a (module, state) table of JSON texts: a DuckDB target's and the Zoho target's sidecar ----------

@@ -181,7 +181,9 @@ def test_a_run_with_nothing_new_reads_no_rows_and_writes_nothing(scenario: Scena
     assert quiet is not None and quiet.ok
     assert quiet.rows_written == 0 and sum(m.rows_read for m in quiet.modules) == 0
     assert scenario.quiet_rows_read == 0, scenario.quiet_calls
-    assert "list_records" not in scenario.quiet_calls  # only the (empty) delta and /deleted calls
+    # only the (empty) deltas and /deleted calls: Projects' delta (file-upload columns, which COQL does not
+    # return) may be its one list page since the watermark, which comes back empty
+    assert scenario.quiet_calls.get("list_records", 0) <= 1, scenario.quiet_calls
     assert scenario.after_quiet == scenario.before_quiet
 
 

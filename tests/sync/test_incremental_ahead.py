@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,66 @@ def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only
         assert_same("Leads", pq.read_table(folder / "Leads.parquet").select(ts.arrow_schema.names)
                     .cast(ts.arrow_schema), truth(emu, ts))
         check.close()
+
+
+def test_a_state_that_kept_the_read_apis_asks_a_delta_s_first_calls_without_the_module_list(tmp_path: Path) -> None:
+    """The module list is a round trip every delta's count and deletion log waited for, only to learn which
+    APIs serve the module; a state that kept them asks both at once, and an older state gains them once."""
+    from concurrent.futures import wait
+
+    from connector.schema.access import ALL_APIS
+    from connector.sync.runner import _ask_deltas_early
+
+    with Emulator(org="classic", records=300, seed=44) as emu:
+        folder = loaded_then_changed(emu, tmp_path / "out", creates=3, updates=5, deletes=2, seed=8)
+        manifest = folder / "_zohocrm_state.json"
+        kept = {m: st.read_apis for m, st in open_target(f"parquet:{folder}").load_state().items()}
+        assert set(kept) == set(MODULES) and set(kept.values()) == {ALL_APIS}, kept
+        counted = logged = len(MODULES)  # each is counted by COQL and has a deletion log
+
+        before = emu.stats()["calls"]
+        src, tgt = ZohoSource(session(emu, ";MaxConcurrency=12")), open_target(f"parquet:{folder}")
+        try:
+            asks = _ask_deltas_early(src, tgt, None, files=True)
+            wait(asks)
+            wait(list(src._counting.values()))
+            early = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+            assert "list_modules" not in early, early  # nothing waited for the module list: it was never asked
+            assert early["count_records"] == counted and early["deleted_records"] == logged, early
+            result = run(src, tgt, incremental=True)
+        finally:
+            tgt.close()
+            src.close()
+        assert result.ok, result.as_rows()
+        calls = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+        assert calls["count_records"] == counted and calls["deleted_records"] == logged, calls  # not asked again
+        assert sum(m.rows_deleted for m in result.modules) == 2
+        check = source(emu)
+        ts = check.session.catalog.table("Leads")
+        assert_same("Leads", pq.read_table(folder / "Leads.parquet").select(ts.arrow_schema.names)
+                    .cast(ts.arrow_schema), truth(emu, ts))
+        check.close()
+
+        # A state written before the read APIs were kept: its asks wait for the module list, and a run with
+        # nothing new writes them once (the rest of the state as it was).
+        data = json.loads(manifest.read_text())
+        for entry in data["modules"].values():
+            entry["state"].pop("read_apis", None)
+        manifest.write_text(json.dumps(data))
+        old = {m: st for m, st in open_target(f"parquet:{folder}").load_state().items()}
+        assert all(st.read_apis is None for st in old.values())
+        before = emu.stats()["calls"]
+        src, tgt = ZohoSource(session(emu, ";MaxConcurrency=12")), open_target(f"parquet:{folder}")
+        try:
+            wait(_ask_deltas_early(src, tgt, None, files=True))
+            assert emu.stats()["calls"]["list_modules"] == before.get("list_modules", 0) + 1
+            assert run(src, tgt, incremental=True).ok
+        finally:
+            tgt.close()
+            src.close()
+        now = open_target(f"parquet:{folder}").load_state()
+        assert {m: st.read_apis for m, st in now.items()} == kept
+        assert {m: replace(st, read_apis=None) for m, st in now.items()} == old
 
 
 def test_a_full_load_s_counts_go_out_beside_the_metadata_with_the_serial_run_s_calls(tmp_path: Path) -> None:

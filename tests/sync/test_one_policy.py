@@ -54,3 +54,45 @@ def test_full_loads_and_deltas_read_with_the_api_the_planner_would_choose(tmp_pa
         big = _migrate(emu, db, incremental=True)
         assert big.get("create_read_job"), big
         assert_same("Leads", duckdb_table(str(db), "Leads", ts.arrow_schema), truth(emu, ts))
+
+
+def test_a_delta_of_a_module_with_file_fields_reads_list_pages_not_coql_then_ids(tmp_path: Path, caplog) -> None:
+    """COQL returns no file-upload columns: its delta read asks the records API for them by id after each page
+    (a second round trip, a credit per 100 ids). The list API's If-Modified-Since pages hold them: cheaper, one
+    round trip; the watermark second, whose ids the list API cannot leave out, is checked by a count."""
+    db = tmp_path / "crm.duckdb"
+    reads = ("coql_query", "list_records", "count_records", "download_field_file")
+    with Emulator(org="classic", records=1_200, seed=93) as emu:
+        with session(emu) as s:
+            ts = s.catalog.table("Projects")
+            assert ts.records_only_columns  # the file-upload fields
+
+        def delta(mode: str = "incremental") -> dict[str, int]:
+            before = emu.stats()["calls"]
+            src, tgt = source(emu), open_target(f"duckdb:{db}")
+            try:
+                with caplog.at_level("INFO", logger="connector.sync"):
+                    caplog.clear()
+                    result = run(src, tgt, modules=["Projects"], incremental=True)
+            finally:
+                tgt.close()
+                src.close()
+            assert result.ok, result.as_rows()
+            assert result.modules[0].mode == mode and result.modules[0].rows_written >= 20
+            assert [r.getMessage().split(":")[1] for r in caplog.records
+                    if r.getMessage().startswith("Projects: reading with")] == [" reading with REST"]
+            assert_same("Projects", duckdb_table(str(db), "Projects", ts.arrow_schema), truth(emu, ts))
+            after = emu.stats()["calls"]
+            return {k: after.get(k, 0) - before.get(k, 0) for k in reads}
+
+        assert delta("full")["list_records"] >= 1  # the full load lists its pages, file fields and all
+        mutate(emu, "Projects", updates=30, creates=5, seed=6)
+        emu.advance_clock(2)
+        # 35 changed rows: one list page, file fields and all, sized by one count; the generated records'
+        # last second is long past (settled): nothing at it is checked
+        assert delta() == {"coql_query": 0, "list_records": 1, "count_records": 1, "download_field_file": 9}
+        mutate(emu, "Projects", updates=20, seed=7)
+        emu.advance_clock(2)
+        # the last run's rows were changed a second ago: the second they end at is checked by a COQL count
+        calls = delta()
+        assert calls["coql_query"] == 1 and calls["list_records"] == 1 and calls["count_records"] == 1, calls

@@ -342,7 +342,8 @@ def test_a_zoho_targets_start_up_asks_its_metadata_in_one_round_trip() -> None:
     from connector.session import ZohoSession
     from connector.sync.target_zoho import ZohoTarget
 
-    with Emulator(records=50, seed=3, latency_ms=150) as emu:
+    # half a second a call: all eight are in flight at once even when a busy machine starts their threads late
+    with Emulator(records=50, seed=3, latency_ms=500) as emu:
         def start_up(extra: str) -> tuple[dict[str, int], int, dict[str, int]]:
             with ZohoSession(emu.connection_string + extra) as session:
                 session.catalog.modules()

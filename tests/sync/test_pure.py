@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -340,15 +341,25 @@ def test_a_state_says_whether_a_run_reads_its_module_as_a_delta(loaded, files, h
     assert state.loads_incrementally(take) is expected
 
 
-@given(st.booleans(), st.sampled_from([None, True, False]), st.integers(0, 10**9))
-def test_a_module_state_survives_its_json(files, has_files, rows):
-    state = ModuleState("Deals", loaded=True, rows=rows, files=files, has_files=has_files)
+APIS = st.none() | st.frozensets(st.sampled_from(["REST", "COQL", "Search", "Bulk", "Related", "Metadata"]))
+
+
+@given(st.booleans(), st.sampled_from([None, True, False]), st.integers(0, 10**9), APIS)
+def test_a_module_state_survives_its_json(files, has_files, rows, read_apis):
+    state = ModuleState("Deals", loaded=True, rows=rows, files=files, has_files=has_files, read_apis=read_apis)
     text = state.to_json()
     assert ("has_files" in text) is (has_files is not None)  # a state from before reads as it always did
-    back = ModuleState.from_json(text)
-    assert (back.files, back.has_files, back.rows) == (files, has_files, rows)
+    assert ("read_apis" in text) is (read_apis is not None)
+    back = ModuleState.from_json(json.loads(json.dumps(text)))
+    assert back == state
 
 
-def test_a_has_files_that_is_no_boolean_is_refused():
-    with pytest.raises(ValueError, match="has_files"):
-        ModuleState.from_json({"module": "Leads", "loaded": True, "has_files": "yes"})
+@pytest.mark.parametrize(("data", "word"), [
+    ({"has_files": "yes"}, "has_files"),
+    ({"read_apis": "COQL"}, "read_apis"),  # a string is no list of names
+    ({"read_apis": ["COQL", 3]}, "read_apis"),
+    ({"read_apis": {"COQL": True}}, "read_apis"),
+])
+def test_a_state_field_of_the_wrong_kind_is_refused(data, word):
+    with pytest.raises(ValueError, match=word):
+        ModuleState.from_json({"module": "Leads", "loaded": True, **data})
