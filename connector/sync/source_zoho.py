@@ -164,7 +164,11 @@ class ZohoSource(Source):
     def _ask_related_lists(self) -> None:
         """:meth:`_org_table_parents`' related lists, asked at once as soon as the module list is in (beside
         the fields :meth:`preload` asks): a run's module set waits for them, and for nothing else after it."""
-        ask_at_once([partial(self._related_lists_of, p) for p in self._org_table_parents()], self.concurrency())
+        parents = self._org_table_parents()
+        if len(parents) == 1:  # on a thread of :meth:`preload`'s already: asked here, not in turn later
+            self._related_lists_of(parents[0])
+        else:
+            ask_at_once([partial(self._related_lists_of, p) for p in parents], self.concurrency())
 
     def _links_here(self, name: str) -> bool:
         spec = org_table(name)

@@ -197,6 +197,32 @@ def test_a_state_that_kept_the_read_apis_asks_a_delta_s_first_calls_without_the_
         assert {m: replace(st, read_apis=None) for m, st in now.items()} == old
 
 
+def test_the_related_lists_that_decide_the_org_tables_go_out_once_the_module_list_is_in(tmp_path: Path) -> None:
+    """An incremental run's module set waits for the related lists of the org tables' parents (whether Deals
+    have contact roles, here: this org's do not), which need only the module list: asked with the fields of
+    the modules the target holds, not after them, and not again when the run lists its modules."""
+    with Emulator(org="classic", records=300, seed=45) as emu:
+        folder = loaded_then_changed(emu, tmp_path / "out", creates=2, updates=3, seed=9)
+        held = sorted(open_target(f"parquet:{folder}").load_state())
+        before = emu.stats()["calls"]
+
+        def asked() -> dict[str, int]:
+            return {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
+
+        src = ZohoSource(session(emu, ";MaxConcurrency=12"))
+        try:
+            src.preload(held, every=True)
+            early = asked()
+            assert early["list_related_lists"] == 1 and early["list_modules"] == 1, early
+            assert early["list_fields"] == len(held), early
+            src.preload(held)  # modules given by name: no org table is read, so no related list is asked
+            assert asked() == early
+            assert sorted(src.modules_for_run()) == held
+            assert asked()["list_related_lists"] == 1  # the run's module set took the answer already in
+        finally:
+            src.close()
+
+
 def test_a_full_load_s_counts_go_out_beside_the_metadata_with_the_serial_run_s_calls(tmp_path: Path) -> None:
     """A full load sizes each module's read by its record count, which needs only the module list: the counts are
     asked with the modules' fields (a round trip earlier), as many as the connection's slots hold beside them,
