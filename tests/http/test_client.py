@@ -124,7 +124,7 @@ def test_a_refused_connection_where_a_server_answered_is_retried_even_for_a_writ
     """Once the address has answered, a refusal is a restart under way: waited for, even for a write (a
     refused connection sent nothing, so nothing is ambiguous)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     with fast_session(conn(emu, APIServer=f"http://127.0.0.1:{server.server_port}", MaxRetries=2, **WRITES)) as s:
         assert s.http.get("/Leads").body == {"data": []}
@@ -148,7 +148,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"https://127.0.0.1:{server.server_port}", cert
     server.shutdown()
