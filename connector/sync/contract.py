@@ -221,6 +221,11 @@ class Source(Metered, ABC):
         source's metadata: one round trip for both). ``every``: the run reads every module (``modules`` are
         those its target holds), so what :meth:`modules_for_run` asks may go out too."""
 
+    def opening_share(self, modules: list[str]) -> int:
+        """How many of ``modules``' first delta calls may go out beside :meth:`preload`'s (all: a source whose
+        calls share no slots)."""
+        return len(modules)
+
     def prepare(self, names: list[str], whole: bool = False) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once before the run reads ``names``: fetch what it will need about them (a remote source's
         metadata) at once, rather than one round trip at a time as each module comes; ``whole`` as for

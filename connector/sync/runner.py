@@ -516,12 +516,18 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         # read, so the run's signpost is never later than what the run reads.
         now = clock.submit(copy_context().run, source.now)
         held = _delta_states(source, target, modules, files) if incremental else []
+        # The modules whose reads take longest after their first calls (files to download, more rows) ask
+        # those first, as many as fit beside the metadata every read waits for; the others once it is in.
+        held.sort(key=lambda st: (not st.has_files, -st.rows))
+        first = source.opening_share([st.module for st in held]) if held else 0
         if held:
-            _ask_deltas_early(source, target, modules, files, early, held)
+            _ask_deltas_early(source, target, modules, files, early, held[:first])
         if modules:
             source.preload(modules)  # the module list and the named modules' metadata in one round trip
         elif held:  # the modules the target holds: their fields with the module list, before any is read
             source.preload([st.module for st in held], every=True)
+        if held[first:]:
+            _ask_deltas_early(source, target, modules, files, early, held[first:])
         # a full load reads every module whole: what sizes each read may go out with the metadata
         names = [source.resolve_module(m) for m in modules] if modules else source.modules_for_run(not incremental)
         source.prepare(names, not incremental)

@@ -30,7 +30,7 @@ from connector.readers.dialects.coql import CoqlQuery, count_statement
 from connector.readers.strategies import Cost
 from connector.readers.strategies.base import coql_call_credits
 from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
-from connector.schema.org_tables import PER_PARENT_KEYS, org_table
+from connector.schema.org_tables import PER_PARENT_KEYS, TABLES, org_table
 from connector.session import ZohoSession
 
 from .boundary import read_past_boundary
@@ -103,6 +103,7 @@ class ZohoSource(Source):
         self._listed: dict[str, pa.Table] = {}
         #: parent module -> api names of its related lists, once asked (which org tables a run reads)
         self._related_lists: dict[str, set[str]] = {}
+        self._related_gates: dict[str, threading.Lock] = {}
         #: the source's users, once asked (:meth:`prepare` asks for them with the modules' metadata)
         self._users: list[dict[str, Any]] | None = None
 
@@ -138,7 +139,7 @@ class ZohoSource(Source):
         ``whole``, the record counts that size full loads too, as many as fit (:meth:`_expect_whole`)."""
         listed = self.session.catalog.modules()
         record = [m for m, info in listed.items() if info.generated_type in DEFAULT_MODULE_TYPES]
-        parents = [p for p in self._org_table_parents() if p not in self._related_lists]
+        parents = self._org_table_parents()
         if parents and self.read_ahead():
             calls: list[Callable[[], object]] = [*(partial(self._related_lists_of, p) for p in parents),
                                                  *self._preparing(record)]
@@ -178,14 +179,18 @@ class ZohoSource(Source):
         return parent is None or set(spec.related) <= self._related_lists_of(parent)
 
     def _related_lists_of(self, parent: str) -> set[str]:
-        """Api names of ``parent``'s related lists (asked once a run)."""
-        lists = self._related_lists.get(parent)
-        if lists is None:
-            r = self.session.http.get("/settings/related_lists", params={"module": parent}, kind="metadata")
-            lists = {str(x.get("api_name"))
-                     for x in (r.body.get("related_lists") or [] if isinstance(r.body, dict) else [])}
-            self._related_lists[parent] = lists
-        return lists
+        """Api names of ``parent``'s related lists (asked once a run: a second caller while the first is on
+        the wire waits for its answer)."""
+        with self._lock:
+            gate = self._related_gates.setdefault(parent, threading.Lock())
+        with gate:
+            lists = self._related_lists.get(parent)
+            if lists is None:
+                r = self.session.http.get("/settings/related_lists", params={"module": parent}, kind="metadata")
+                lists = {str(x.get("api_name"))
+                         for x in (r.body.get("related_lists") or [] if isinstance(r.body, dict) else [])}
+                self._related_lists[parent] = lists
+            return lists
 
     def schema(self, module: str) -> pa.Schema:
         return self.session.catalog.table(module).arrow_schema
@@ -245,7 +250,18 @@ class ZohoSource(Source):
         if self.read_ahead():
             calls: list[Callable[[], object]] = [
                 partial(self.session.catalog.preload, [m for m in modules if org_table(m) is None]), self.users]
-            ask_at_once([*calls, self._ask_related_lists] if every else calls, self.concurrency())
+            if every:
+                # parents the target holds are asked beside the list; any other once the list names it
+                calls += [*(partial(self._related_lists_of, p) for p in _ORG_TABLE_PARENTS if p in modules),
+                          self._ask_related_lists]
+            ask_at_once(calls, self.concurrency())
+
+    def opening_share(self, modules: list[str]) -> int:
+        """How many modules' first delta calls (a count and a deletion log each) fit in the connection's slots
+        beside what :meth:`preload` asks for ``modules`` and the run's clock: the others wait their turn, so
+        the metadata every read waits for is never queued behind them."""
+        metadata = 4 + sum(not self.session.catalog.has_fields(m) for m in modules if org_table(m) is None)
+        return max(0, self.concurrency() - metadata) // 2
 
     def prepare(self, names: list[str], whole: bool = False) -> None:
         """The modules' field metadata and the users, asked at once (a run needs them all before its first
@@ -661,3 +677,7 @@ def _related_parent(name: str) -> str | None:
     if spec is None or not spec.migrated or not spec.parent or not spec.related:
         return None
     return spec.parent
+
+
+#: the modules whose related lists say whether the org has an org table a migration reads (Deals: contact roles)
+_ORG_TABLE_PARENTS = tuple(sorted({p for t in TABLES if (p := _related_parent(t.name))}))

@@ -223,6 +223,37 @@ def test_the_related_lists_that_decide_the_org_tables_go_out_once_the_module_lis
             src.close()
 
 
+def test_the_opening_asks_the_metadata_and_the_longest_reads_first_calls_together(tmp_path: Path) -> None:
+    """The module list, the fields, the users and the related lists of a parent the target holds go out at once,
+    beside the first calls of the modules whose reads take longest (files to download), as many as the slots
+    hold with them; the other modules' first calls wait until that metadata is in, never ahead of it."""
+    with Emulator(org="classic", records=300, seed=46) as emu:
+        folder = loaded_then_changed(emu, tmp_path / "out", creates=2, updates=3, seed=10)
+        states = open_target(f"parquet:{folder}").load_state()
+        with_files = {m for m, st in states.items() if st.has_files}
+        assert 0 < len(with_files) < len(states)
+        log = tmp_path / "calls.jsonl"
+        requests.post(f"{emu.origin}/__emulator/config", json={"latency_ms": 500}, headers=emu.admin_headers(),
+                      timeout=30).raise_for_status()  # long enough that "at once" is not a matter of luck
+        src = ZohoSource(session(emu, f";MaxConcurrency=20;Logfile={log};Verbosity=3;LogFormat=json"))
+        tgt = open_target(f"parquet:{folder}")
+        try:
+            share = src.opening_share(sorted(states))
+            assert share == (20 - 4 - len(states)) // 2 == len(with_files)  # this org: the three with files
+            result = run(src, tgt, incremental=True)
+        finally:
+            tgt.close()
+            src.close()
+        assert result.ok, result.as_rows()
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        listed = min(e["time"] for e in events if e.get("event") == "call" and e["path"].endswith("/settings/modules"))
+        before = {e["path"].split("/crm/v8/")[1] for e in events if e.get("event") == "request" and e["time"] < listed}
+        assert {"settings/modules", "settings/fields", "users", "settings/related_lists"} <= before, before
+        early = {p.split("/")[0] for p in before if p.endswith("/deleted")}
+        assert early == with_files, before  # the others' deletion logs went once the metadata was in
+        assert {p.split("/")[0] for p in before if p.endswith("/actions/count")} == with_files
+
+
 def test_a_full_load_s_counts_go_out_beside_the_metadata_with_the_serial_run_s_calls(tmp_path: Path) -> None:
     """A full load sizes each module's read by its record count, which needs only the module list: the counts are
     asked with the modules' fields (a round trip earlier), as many as the connection's slots hold beside them,
