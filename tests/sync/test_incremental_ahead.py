@@ -57,6 +57,22 @@ def loaded_then_changed(emu: Emulator, folder: Path, **change: int) -> Path:
     return folder
 
 
+def logged_sync(emu: Emulator, folder: Path, log: Path, latency_ms: float) -> list[dict[str, Any]]:
+    """An incremental run into ``folder`` at ``latency_ms`` a call (long enough that what is asked together is
+    asked before the first answer comes), every call in ``log``: the log's events, in order."""
+    requests.post(f"{emu.origin}/__emulator/config", json={"latency_ms": latency_ms}, headers=emu.admin_headers(),
+                  timeout=30).raise_for_status()
+    src = ZohoSource(session(emu, f";MaxConcurrency=20;Logfile={log};Verbosity=3;LogFormat=json"))
+    tgt = open_target(f"parquet:{folder}")
+    try:
+        result = run(src, tgt, incremental=True)
+    finally:
+        tgt.close()
+        src.close()
+    assert result.ok, result.as_rows()
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
 def test_an_incremental_sync_reads_ahead_with_the_serial_runs_calls_and_answer(tmp_path: Path) -> None:
     with Emulator(org="classic", records=600, seed=41, latency_ms=20) as emu:
         base = tmp_path / "base"
@@ -232,20 +248,10 @@ def test_the_opening_asks_the_metadata_and_the_longest_reads_first_calls_togethe
         states = open_target(f"parquet:{folder}").load_state()
         with_files = {m for m, st in states.items() if st.has_files}
         assert 0 < len(with_files) < len(states)
-        log = tmp_path / "calls.jsonl"
-        requests.post(f"{emu.origin}/__emulator/config", json={"latency_ms": 500}, headers=emu.admin_headers(),
-                      timeout=30).raise_for_status()  # long enough that "at once" is not a matter of luck
-        src = ZohoSource(session(emu, f";MaxConcurrency=20;Logfile={log};Verbosity=3;LogFormat=json"))
-        tgt = open_target(f"parquet:{folder}")
-        try:
+        with ZohoSource(session(emu, ";MaxConcurrency=20")) as src:
             share = src.opening_share(sorted(states))
-            assert share == (20 - 4 - len(states)) // 2 == len(with_files)  # this org: the three with files
-            result = run(src, tgt, incremental=True)
-        finally:
-            tgt.close()
-            src.close()
-        assert result.ok, result.as_rows()
-        events = [json.loads(line) for line in log.read_text().splitlines()]
+        assert share == (20 - 4 - len(states)) // 2 == len(with_files)  # this org: the three with files
+        events = logged_sync(emu, folder, tmp_path / "calls.jsonl", 500)
         listed = min(e["time"] for e in events if e.get("event") == "call" and e["path"].endswith("/settings/modules"))
         before = {e["path"].split("/crm/v8/")[1] for e in events if e.get("event") == "request" and e["time"] < listed}
         assert {"settings/modules", "settings/fields", "users", "settings/related_lists"} <= before, before
@@ -375,20 +381,8 @@ def test_an_incremental_run_asks_the_fields_of_the_modules_it_holds_with_the_mod
     out with the module list (the same round trip), not after its answer, and are asked once as before."""
     with Emulator(org="classic", records=300, seed=47) as emu:
         folder = loaded_then_changed(emu, tmp_path / "out", creates=2, updates=4, deletes=1, seed=12)
-        # an answer takes long enough that what is asked together is asked before the first answer comes
-        requests.post(f"{emu.origin}/__emulator/config", json={"latency_ms": 400}, headers=emu.admin_headers(),
-                      timeout=30).raise_for_status()
-        log = tmp_path / "calls.jsonl"
-        src = ZohoSource(session(emu, f";MaxConcurrency=20;Logfile={log};Verbosity=3;LogFormat=json"))
         before = emu.stats()["calls"]
-        tgt = open_target(f"parquet:{folder}")
-        try:
-            result = run(src, tgt, incremental=True)
-        finally:
-            tgt.close()
-            src.close()
-        assert result.ok, result.as_rows()
-        events = [json.loads(line) for line in log.read_text().splitlines()]
+        events = logged_sync(emu, folder, tmp_path / "calls.jsonl", 400)
         listed = next(i for i, e in enumerate(events) if e.get("event") == "call"
                       and e["path"].endswith("/settings/modules"))  # the module list's answer
         asked = [i for i, e in enumerate(events) if e.get("event") == "request"
