@@ -92,7 +92,9 @@ class RetriableError(ApiError):
     retry an ambiguous error; every other RetriableError it retries with backoff.
     ``now``: False when trying again within this call cannot help: nothing listens at a local
     address the connection has never reached (a broker or emulator not started, a wrong port), which no
-    backoff starts, or a server certificate that did not verify (SSLServerCert), which none makes trusted. The command ends at once, with the temporary-failure status, saying what to start.
+    backoff starts, or the server's certificate did not verify, which no backoff makes trusted. The
+    command ends at once, with the temporary-failure status, saying what to start or to give
+    (SSLServerCert).
     """
 
     def __init__(
