@@ -250,6 +250,9 @@ class Target(Metered, ABC):
     #: Zoho works out formulas and rollups and empties lookups to deleted records by itself; a
     #: target that keeps copies does not, so the runner refreshes and clears them for it
     derives_values: ClassVar[bool] = False
+    #: each module commits with its own state and none needs another's first (ids to map, rows to point at):
+    #: an incremental run may write the one whose read is in first (:mod:`.turns`)
+    writes_in_any_order: ClassVar[bool] = False
     #: validate and report only: nothing is written and no state moves
     dry_run: bool = False
 

@@ -167,6 +167,8 @@ class FileDir:
 
 
 class FileTarget(FileDir, Target):
+    writes_in_any_order = True  # one file and one manifest entry per module; clears wait in the manifest
+
     def __init__(self, path: str | Path, kind: str) -> None:
         super().__init__(path, kind)
         self.scheme = kind

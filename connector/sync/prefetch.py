@@ -14,7 +14,8 @@ within MaxConcurrency and Zoho's 10 heavy ones.
 
 Only what is read changes hands early: targets, state, progress and the summary
 are still handled module by module in the runner's own thread, so a killed run
-leaves the target as it would have without read-ahead. A read that fails raises
+leaves the target as it would have without read-ahead. (Which module comes next may
+follow the reads: :mod:`.turns`, for deltas into a target that takes any order.) A read that fails raises
 when its module's turn comes, as it would have then. Credits a module's summary
 shows are those of the calls made for it, wherever they ran (``charging``).
 
@@ -66,6 +67,24 @@ H = TypeVar("H")
 Start = Callable[[str, bool], tuple[H, Iterator[pa.RecordBatch]]]
 
 
+class Signal:
+    """A count of things that happened, to wait on without missing one that came just before the wait."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.version = 0
+
+    def tell(self) -> None:
+        with self._cond:
+            self.version += 1
+            self._cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Until :attr:`version` is past ``seen`` (what the caller saw before it looked), or ``timeout`` s."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.version != seen, timeout)
+
+
 class _Failed:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -76,8 +95,12 @@ class _Stream(Generic[H]):
 
     def __init__(self, module: str, start: Start[H], cancel: threading.Event, headed: threading.Event,
                  done: threading.Event, after: list[threading.Event],
-                 warm: Callable[[str], None] | None = None) -> None:
+                 warm: Callable[[str], None] | None = None, changed: Signal | None = None) -> None:
         self.module = module
+        #: notified when this read's head is known, when it waits for room, and when it ends
+        self.changed = changed or Signal()
+        #: True while the read waits for the runner to take batches: all it can do before its turn is done
+        self.waiting = False
         self.warm = warm if after else None  # nothing to wait for: the read itself asks at once
         self.cancel = cancel
         #: set when what comes before the rows is known (an incremental read: its deletions), or it failed
@@ -99,7 +122,11 @@ class _Stream(Generic[H]):
             while self._held >= BUFFER and self._held_rows + rows > ROWS_AHEAD:
                 if self.cancel.is_set():
                     return False
+                if not self.waiting:
+                    self.waiting = True
+                    self.changed.tell()
                 self._room.wait(0.1)
+            self.waiting = False
             if self.cancel.is_set():
                 return False
             self._held += 1
@@ -127,6 +154,7 @@ class _Stream(Generic[H]):
                 head, batches = start(self.module, True)
                 self.head.set_result(head)
                 self.headed.set()
+                self.changed.tell()
                 for batch in batches:
                     if not self._put(batch):
                         return
@@ -138,6 +166,7 @@ class _Stream(Generic[H]):
         finally:
             self.headed.set()
             self.done.set()
+            self.changed.tell()
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         while True:
@@ -174,6 +203,10 @@ class ReadAhead(Generic[H]):
         self.after = after
         self.cancel = threading.Event()
         self._streams: dict[str, _Stream[H]] = {}
+        #: every module whose read was begun in a thread of its own, taken or not
+        self._started: dict[str, _Stream[H]] = {}
+        #: told when a read ahead learns its head, waits for room or ends
+        self.changed = Signal()
         #: module -> set once its read has ended (read ahead: by its thread; else when the next is taken)
         self._ended = {m: threading.Event() for m in self.modules}
         #: module -> set once what comes before its rows is known
@@ -182,12 +215,16 @@ class ReadAhead(Generic[H]):
         self._settle: dict[str, list[threading.Event]] = {}
 
     def take(self, module: str) -> tuple[H, Iterator[pa.RecordBatch]]:
-        """The module's read (waiting for what comes before its rows); the next modules' reads start with it."""
+        """The module's read (waiting for what comes before its rows); the next modules' reads start with it.
+
+        Modules are taken in the run's order, except that one read ahead may be taken before others read
+        ahead too (:class:`.turns.WriteTurns`): those earlier ones still running are left to end by themselves."""
         at = self.modules.index(module) if module in self.modules else None
         if at is not None:
-            for before in self.modules[:at]:  # the runner takes modules in order: theirs are over
-                self._headed[before].set()
-                self._ended[before].set()
+            for before in self.modules[:at]:  # read at their turns, in the runner's thread: theirs are over
+                if before not in self._started:
+                    self._headed[before].set()
+                    self._ended[before].set()
             if module not in self._streams and self.depth and module in self.ahead:
                 self._stream(module)  # with the ones after it, not before them
             for nxt in self.modules[at + 1:at + 1 + self.depth] if self.depth else ():
@@ -208,8 +245,29 @@ class ReadAhead(Generic[H]):
         waits = [(self._ended if looks_at[m] == "rows" else self._headed)[m] for m in before
                  if looks_at[m] != "settle"]
         self._settle[module] = [self._ended[m] for m in before if looks_at[m] == "settle"]
-        self._streams[module] = _Stream(module, self._begin, self.cancel, self._headed[module], self._ended[module],
-                                        waits, self.warm)
+        self._streams[module] = self._started[module] = _Stream(
+            module, self._begin, self.cancel, self._headed[module], self._ended[module], waits, self.warm, self.changed)
+
+    def begin(self) -> None:
+        """Start the reads :meth:`take` of the first module would start (it and the next ``depth``), taking none."""
+        for module in self.modules[:1 + self.depth] if self.depth else ():
+            if module not in self.ahead:
+                break  # a fence: it and what comes after it start at its turn
+            if module not in self._started:
+                self._stream(module)
+
+    def head(self, module: str) -> Future[H] | None:
+        """What comes before the rows of ``module``'s read ahead, not taken yet (None: not read ahead, or taken);
+        once done, :meth:`take` gives it without waiting."""
+        stream = self._streams.get(module)
+        return stream.head if stream is not None else None
+
+    def ready(self, module: str) -> bool:
+        """Whether ``module``'s read ahead (taken or not) has done all it can before its turn: ended, or waiting
+        for room."""
+        stream = self._started.get(module)
+        return stream is not None and (stream.done.is_set() or stream.waiting)
+
 
     def settles_later(self, module: str) -> bool:
         """Whether ``module``'s read ahead started before reads that what it settles looks at had ended."""

@@ -219,6 +219,11 @@ class RecordFiles:
                 self._start_early(refs)
             yield b
 
+    def downloading(self) -> bool:
+        """Whether a download started ahead of the rows' turn (:meth:`prefetch`) is still under way."""
+        with self._locks_lock:
+            return any(not f.done() for f in self._early.values())
+
     def _start_early(self, refs: list[FileRef]) -> None:
         with self._locks_lock:
             if self._early_pool is None:

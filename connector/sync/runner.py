@@ -39,6 +39,7 @@ from .delta import DeltaStart, start_delta, warm_delta
 from .prefetch import ReadAhead
 from .record_files import RecordFiles, drop_module_files
 from .state import ModifiedTimeWatermark, ModuleState
+from .turns import WriteTurns
 
 log = logging.getLogger("connector.sync")
 
@@ -159,6 +160,12 @@ class ModuleFiles:
             with self._lock:
                 made = self._made.setdefault(module, made)
         return made
+
+    def downloading(self, module: str) -> bool:
+        """Whether files of the module's rows read ahead are still downloading."""
+        with self._lock:
+            made = self._made.get(module)
+        return made is not None and made[1] is not None and made[1].downloading()
 
     def prefetch(self, module: str, rows: Iterator[pa.RecordBatch], head: DeltaStart | None,
                  signpost: datetime) -> Iterator[pa.RecordBatch]:
@@ -328,7 +335,7 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
                 states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
                 refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
                 ahead: ReadAhead[DeltaStart | None], take_files: bool = True, spent_before: int = 0,
-                module_files: ModuleFiles | None = None) -> bool:
+                module_files: ModuleFiles | None = None, turns: WriteTurns | None = None) -> bool:
     """Sync one module into ``result``; False when it failed (its error is in its result).
 
     Its credits are those of the calls made for it, wherever they ran (:func:`charging`): a read ahead
@@ -337,7 +344,7 @@ def _one_module(result: MigrationResult, source: Source, target: Target, module:
     """
     with module_scope():  # a signal after the module's commit is raised once its result is recorded
         done = _one_module_now(result, source, target, module, states, signpost, incremental, progress,
-                               refresh_formulas, clear_refs, ahead, take_files, spent_before, module_files)
+                               refresh_formulas, clear_refs, ahead, take_files, spent_before, module_files, turns)
         result.interrupted_in = None
     return done
 
@@ -346,18 +353,25 @@ def _one_module_now(result: MigrationResult, source: Source, target: Target, mod
                     states: dict[str, ModuleState], signpost: datetime, incremental: bool, progress: ProgressFn | None,
                     refresh_formulas: bool | timedelta, clear_refs: Callable[[str, list[str]], int] | None,
                     ahead: ReadAhead[DeltaStart | None], take_files: bool, spent_before: int,
-                    module_files: ModuleFiles | None) -> bool:
+                    module_files: ModuleFiles | None, turns: WriteTurns | None) -> bool:
     result.interrupted_in = module
     try:
         if progress is not None:  # a scheduler's log shows the module is under way before its first rows
             progress(module, "start", 0)
         # File and DuckDB sources are complete per module up to their own upstream signpost.
         cap = source.signpost(module) or signpost
+        clear = clear_refs
+        if turns is not None and clear_refs is not None:  # a delta settled ahead has cleared its lookups then
+
+            def clear(parent: str, ids: list[str]) -> int:
+                done = turns.cleared(parent)
+                return clear_refs(parent, ids) if done is None else done
+
         with charging(module):
             result.modules.append(sync_module(source, target, module, states.get(module),
                                               incremental=incremental, signpost=cap, progress=progress,
-                                              refresh_formulas=refresh_formulas, clear_refs=clear_refs,
-                                              read=ahead.read, delta=lambda m: _delta_of(ahead, m),
+                                              refresh_formulas=refresh_formulas, clear_refs=clear,
+                                              read=ahead.read, delta=partial(_delta_of, ahead, turns),
                                               take_files=take_files, module_files=module_files))
     except (PermissionDenied, CreditBudgetReached):
         raise  # the connection's settings, not this module: every later call would be refused too
@@ -371,7 +385,11 @@ def _one_module_now(result: MigrationResult, source: Source, target: Target, mod
     return True
 
 
-def _delta_of(ahead: ReadAhead[DeltaStart | None], module: str) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
+def _delta_of(ahead: ReadAhead[DeltaStart | None], turns: WriteTurns | None, module: str
+              ) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
+    settled = turns.delta(module) if turns is not None else None
+    if settled is not None:
+        return settled
     head, rows = ahead.take(module)
     if head is None:
         raise RuntimeError(f"{module}: an incremental module was started as a full load")
@@ -564,7 +582,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
         return head, rows
 
     # While a module is written, the next ones are read already (the target still writes one at a time): full
-    # loads, and the deltas the source can read without the target (settled against it at their turn).
+    # loads, and the deltas the source can read without the target (settled against it at their turn, or
+    # before it by the turns below).
     def warm(module: str) -> None:
         if module not in full:
             warm_delta(source, module, states[module], watermarked(module))
@@ -572,16 +591,21 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     ahead = ReadAhead(start, names, source.read_ahead(deltas_only=not full),
                       [m for m in names if m in full or source.delta_ahead(m)],
                       after=lambda m: {} if m in full else source.delta_after(m), warm=warm)
+    # Deltas into a target that takes any order: the next module written is the first whose read is in.
+    turns = WriteTurns(names, ahead, lambda head, m: head.settle(target, m), clear_refs, module_files.downloading) \
+        if incremental and not full and target.writes_in_any_order else None
     try:
-        for module in names:
+        for module in turns if turns is not None else names:
             if not _one_module(result, source, target, module, states, signpost, incremental, progress,
                                refresh_formulas, clear_refs, ahead, files, (spent or {}).get(module, 0),
-                               module_files) \
+                               module_files, turns) \
                     and stop_on_error:
                 break
     finally:
         ahead.close()
         early.set()
+    if turns is not None:  # the summary lists the modules in the run's order, whichever was written first
+        result.modules.sort(key=lambda m: names.index(m.module) if m.module in names else len(names))
     result.interrupted_in = SECOND_PASS
     result.notes += target.finish(progress)
     for m in result.modules:  # the second pass may have failed rows too

@@ -39,6 +39,7 @@ def q(name: str) -> str:
 
 class DuckDBTarget(Target):
     scheme = "duckdb"
+    writes_in_any_order = True  # one table and one state row per module, committed together
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

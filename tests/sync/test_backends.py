@@ -153,6 +153,7 @@ def test_full_load_equals_the_ground_truth_for_every_module_and_type(scenario: S
 def test_incremental_after_mutations_equals_the_new_ground_truth(scenario: Scenario) -> None:
     inc = scenario.incremental
     assert inc is not None and inc.ok, inc.as_rows() if inc else None
+    assert [m.module for m in inc.modules] == inc.planned  # in the run's order, whichever was written first
     by = {m.module: m for m in inc.modules}
     assert by["Leads"].rows_written == 4 + 6 and by["Leads"].rows_deleted == 3
     assert by["Contacts"].rows_written == 3 + 4 + 1 and by["Contacts"].rows_deleted == 2
