@@ -81,7 +81,9 @@ def emulator(host: str, port: int, allow_remote: bool, admin_token: str | None, 
     the admin token that /__emulator/ then needs, when it binds off loopback or one was given).
     """
     from ..emulator.cli import serve
+    from ..warm import arrow_in_background
 
+    arrow_in_background()  # the command's process: pyarrow's first conversion without pandas, before the org's
     kw = dict(host=host, port=port, records=records, sizes=_sizes(sizes), seed=seed, data_dir=data_dir,
               latency_ms=latency_ms, fault_rate=fault_rate, index_lag_s=index_lag_s, credits=credits,
               concurrency=concurrency, sub_concurrency=sub_concurrency, slow_fault_ms=slow_fault_ms,

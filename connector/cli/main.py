@@ -13,6 +13,7 @@ import click
 from connector.localfs import PRIVATE_UMASK
 from connector.logfile import logfile_on_stderr
 from connector.redaction import RedactingFilter
+from connector.warm import command_process
 
 from .auth_cmd import audit, auth, check
 from .broker_cmd import broker
@@ -81,6 +82,8 @@ def show_warnings() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the command's own process (its script, ``python -m connector.cli``): not a caller's
+        command_process()
     install_signal_handlers()
     show_warnings()
     # Nothing the command writes (targets, state, reports, logs, DuckDB's WAL) is readable by others.
