@@ -87,6 +87,15 @@ def write(turns: WriteTurns, ahead: ReadAhead[DeltaStart | None], module: str, r
     return [i for b in rows for i in b.column("id").to_pylist()]
 
 
+def write_all(turns: WriteTurns, ahead: ReadAhead[DeltaStart | None], reads: Reads) -> list[str]:
+    """Every turn, written as it comes: the modules in the order they were written."""
+    done = []
+    for module in turns:
+        done.append(module)
+        write(turns, ahead, module, reads)
+    return done
+
+
 def next_in_thread(order: Iterator[str]) -> tuple[threading.Event, list[str]]:
     """``next(order)`` on a thread of its own: set once it returned, with what it returned."""
     done, got = threading.Event(), []
@@ -150,11 +159,7 @@ def test_a_module_not_read_ahead_is_written_at_its_place_and_so_are_those_after_
     turns, ahead = turns_of(reads, ["Accounts", "Notes", "Leads"], ahead=["Accounts", "Leads"])
     try:
         reads.let("Accounts", "Notes", "Leads")
-        got = []
-        for module in turns:
-            got.append(module)
-            write(turns, ahead, module, reads)
-        assert got == ["Accounts", "Notes", "Leads"]
+        assert write_all(turns, ahead, reads) == ["Accounts", "Notes", "Leads"]
         assert "write Notes (settled at its turn)" in reads.log  # a fence: read in the runner's thread
     finally:
         ahead.close()
@@ -166,11 +171,7 @@ def test_nothing_read_ahead_keeps_the_runs_order() -> None:
     turns, ahead = turns_of(reads, ["Accounts", "Contacts", "Leads"], depth=0)
     try:
         reads.let("Leads", "Contacts", "Accounts")
-        got = []
-        for module in turns:
-            got.append(module)
-            write(turns, ahead, module, reads)
-        assert got == ["Accounts", "Contacts", "Leads"]
+        assert write_all(turns, ahead, reads) == ["Accounts", "Contacts", "Leads"]
         assert all(line.endswith("(settled at its turn)") for line in reads.log if line.startswith("write"))
     finally:
         ahead.close()
