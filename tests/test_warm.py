@@ -18,7 +18,8 @@ from connector.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[1]
 #: a child that reports, as the process ends, whether pandas was ever imported in it
-REPORT = "import atexit, sys; atexit.register(lambda: print('pandas imported:', 'pandas' in sys.modules, file=sys.stderr))"
+REPORT = ("import atexit, sys; "
+          "atexit.register(lambda: print('pandas imported:', 'pandas' in sys.modules, file=sys.stderr))")
 
 
 def python(code: str, *args: str) -> subprocess.CompletedProcess[str]:

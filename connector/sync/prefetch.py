@@ -14,9 +14,9 @@ within MaxConcurrency and Zoho's 10 heavy ones.
 
 Only what is read changes hands early: targets, state, progress and the summary
 are still handled module by module in the runner's own thread, so a killed run
-leaves the target as it would have without read-ahead. (Which module comes next may
-follow the reads: :mod:`.turns`, for deltas into a target that takes any order.) A read that fails raises
-when its module's turn comes, as it would have then. Credits a module's summary
+leaves the target as it would have without read-ahead. (Which module comes next
+may follow the reads: :mod:`.turns`, for deltas into a target that takes any order.)
+A read that fails raises when its module's turn comes, as it would have then. Credits a module's summary
 shows are those of the calls made for it, wherever they ran (``charging``).
 
 A module is read ahead only when the runner says so (``ahead``): a full load
@@ -267,7 +267,6 @@ class ReadAhead(Generic[H]):
         for room."""
         stream = self._started.get(module)
         return stream is not None and (stream.done.is_set() or stream.waiting)
-
 
     def settles_later(self, module: str) -> bool:
         """Whether ``module``'s read ahead started before reads that what it settles looks at had ended."""

@@ -12,8 +12,9 @@ downloads after its rows. So the run *settles* its modules in its own order as f
 empty are cleared), and writes, among the modules settled so far, the first whose read has done all it could
 before its turn: ended (its files downloaded), or waiting for the runner to take its batches. Every module
 before a written one is settled, so nothing is written before a clear that concerns it, and no module is
-rewritten more often than in the run's order. Where the next module cannot be settled without waiting (not
-read ahead, its head or its listing still on the wire), that one is written next, as in the run's order.
+rewritten more often than in the run's order. A module that cannot be settled without waiting holds back
+every module after it: one not read ahead is read and written at its place, as in the run's order; one whose
+head or listing is still on the wire is settled once they are in (the modules before it written meanwhile).
 
 Only for runs whose modules are all deltas (a full load reads and writes in the run's order), into a target
 that says it takes any order (:attr:`.contract.Target.writes_in_any_order`).
