@@ -60,7 +60,8 @@ def main() -> int:
             signal_at(cls, "module_stats", spec, before=True)
     else:
         raise SystemExit(f"unknown point {spec['at']!r}")
-    return zohocrm(["migrate", *spec["args"]])
+    sys.argv = ["zohocrm", "migrate", *spec["args"]]
+    return zohocrm()  # as the command's script calls it: its own process (connector.warm.command_process)
 
 
 if __name__ == "__main__":
