@@ -1,6 +1,7 @@
 """Migrate and incremental sync runners.
 
-Per module, in dependency order: a full load the first time (or without
+Per module, in dependency order (deltas into files or DuckDB: the module whose read
+is in first, :mod:`.turns`): a full load the first time (or without
 ``incremental``), then deltas on the Modified_Time watermark plus deletes (from
 ``/deleted`` for Zoho; by comparing ids for file and DuckDB sources, which keep
 no deletion log). Each module's data and state commit together (see the
