@@ -40,7 +40,7 @@ from .delta import DeltaStart, start_delta, warm_delta
 from .prefetch import ReadAhead
 from .record_files import RecordFiles, drop_module_files
 from .state import ModifiedTimeWatermark, ModuleState
-from .turns import WriteTurns
+from .turns import WriteTurns, take_delta
 
 log = logging.getLogger("connector.sync")
 
@@ -389,12 +389,7 @@ def _one_module_now(result: MigrationResult, source: Source, target: Target, mod
 def _delta_of(ahead: ReadAhead[DeltaStart | None], turns: WriteTurns | None, module: str
               ) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
     settled = turns.delta(module) if turns is not None else None
-    if settled is not None:
-        return settled
-    head, rows = ahead.take(module)
-    if head is None:
-        raise RuntimeError(f"{module}: an incremental module was started as a full load")
-    return head, rows
+    return settled if settled is not None else take_delta(ahead, module)
 
 
 def _shared_meter(source: Source, target: Target) -> bool:

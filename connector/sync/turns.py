@@ -38,6 +38,14 @@ LOOK_AGAIN = 0.02
 Clear = Callable[[str, list[str]], int]
 
 
+def take_delta(ahead: ReadAhead[DeltaStart | None], module: str) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
+    """An incremental module's read, taken from the read-ahead: what its delta settled first, and its rows."""
+    start, rows = ahead.take(module)
+    if start is None:
+        raise RuntimeError(f"{module}: an incremental module was started as a full load")
+    return start, rows
+
+
 class WriteTurns:
     """The modules of a run in the order to write them (iterate), their settled deltas (:meth:`delta`) and the
     lookups their deletions cleared (:meth:`cleared`), which the module's turn takes instead of doing again."""
@@ -94,9 +102,7 @@ class WriteTurns:
             return False  # its listing is still on the wire (maybe waiting for other reads): not now
         try:
             with charging(module):
-                start, rows = self.ahead.take(module)
-                if start is None:
-                    raise RuntimeError(f"{module}: an incremental module was started as a full load")
+                start, rows = take_delta(self.ahead, module)
                 start = self._settle(start, module)
                 cleared = self._clear(module, start.deleted) if self._clear is not None and start.deleted else 0
             self._settled[module] = (start, rows, cleared)
