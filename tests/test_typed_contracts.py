@@ -34,7 +34,8 @@ DOORS: list[tuple[str, Callable[..., Any]]] = [
     ("choose_writer", choose_writer),
     ("open_source", backends.open_source),
     ("open_target", backends.open_target),
-    ("backend_classes", backends.backend_classes),
+    ("source_class", backends.source_class),
+    ("target_class", backends.target_class),
     ("runner.run", runner.run),
     ("runner.sync_module", runner.sync_module),
 ]

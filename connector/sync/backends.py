@@ -12,52 +12,71 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from connector.errors import ConfigError
 
 from .contract import Source, Target
 
 SCHEMES = ("duckdb", "parquet", "csv", "zoho")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Backend:
-    """One scheme: how to load its classes, and what to install when they cannot be loaded."""
+    """One scheme: how to load its source and its target class (each alone: a run from Zoho into files need
+    not import the Zoho target's writers), and what to install when they cannot be loaded."""
 
-    load: Callable[[], tuple[type[Source], type[Target]]]
+    source: Callable[[], type[Source]]
+    target: Callable[[], type[Target]]
     #: top-level packages the backend imports that a minimal install may lack
     packages: tuple[str, ...]
     hint: str
 
 
-def _duckdb() -> tuple[type[Source], type[Target]]:
+def _duckdb_source() -> type[Source]:
     from .source_duckdb import DuckDBSource
+
+    return DuckDBSource
+
+
+def _duckdb_target() -> type[Target]:
     from .target_duckdb import DuckDBTarget
 
-    return DuckDBSource, DuckDBTarget
+    return DuckDBTarget
 
 
-def _files() -> tuple[type[Source], type[Target]]:
-    from .files import FileSource, FileTarget
+def _files_source() -> type[Source]:
+    from .files import FileSource
 
-    return FileSource, FileTarget
+    return FileSource
 
 
-def _zoho() -> tuple[type[Source], type[Target]]:
+def _files_target() -> type[Target]:
+    from .files import FileTarget
+
+    return FileTarget
+
+
+def _zoho_source() -> type[Source]:
     from .source_zoho import ZohoSource
+
+    return ZohoSource
+
+
+def _zoho_target() -> type[Target]:
     from .target_zoho import ZohoTarget
 
-    return ZohoSource, ZohoTarget
+    return ZohoTarget
 
 
 #: conda's pyarrow-core has neither pyarrow.parquet nor pyarrow.csv; files also need DuckDB (path checks)
 _FILES = "pip install 'pyarrow>=15' 'filelock>=3.12' 'duckdb>=1.1' (with conda: pyarrow, not pyarrow-core)"
 REGISTRY: dict[str, Backend] = {
-    "duckdb": Backend(_duckdb, ("duckdb", "pyarrow"), "pip install 'duckdb>=1.1' 'pyarrow>=15'"),
-    "parquet": Backend(_files, ("pyarrow", "filelock", "duckdb"), _FILES),
-    "csv": Backend(_files, ("pyarrow", "filelock", "duckdb"), _FILES),
-    "zoho": Backend(_zoho, ("requests", "requests_oauthlib", "oauthlib", "cryptography", "tenacity", "pyarrow",
+    "duckdb": Backend(_duckdb_source, _duckdb_target, ("duckdb", "pyarrow"), "pip install 'duckdb>=1.1' 'pyarrow>=15'"),
+    "parquet": Backend(_files_source, _files_target, ("pyarrow", "filelock", "duckdb"), _FILES),
+    "csv": Backend(_files_source, _files_target, ("pyarrow", "filelock", "duckdb"), _FILES),
+    "zoho": Backend(_zoho_source, _zoho_target, ("requests", "requests_oauthlib", "oauthlib", "cryptography", "tenacity", "pyarrow",
                             "duckdb", "filelock"),
                     "pip install zohocrm-connector again: requests, requests-oauthlib, cryptography, tenacity, "
                     "pyarrow and duckdb come with it"),
@@ -75,19 +94,33 @@ def split_url(url: str) -> tuple[str, str]:
                       hint="use duckdb:PATH, parquet:DIR, csv:DIR, or a Zoho connection string")
 
 
-def backend_classes(scheme: str) -> tuple[type[Source], type[Target]]:
-    """The (source, target) classes of ``scheme``; a ConfigError with the fix when a package is missing."""
+def _backend(scheme: str) -> Backend:
     entry = REGISTRY.get(scheme)
     if entry is None:
         raise ConfigError(f"{scheme}: is not a source or target scheme", hint=f"schemes: {', '.join(SCHEMES)}")
+    return entry
+
+
+def _loaded(scheme: str, load: Callable[[], T]) -> T:
+    """``load()``; a ConfigError with the fix when a package ``scheme`` needs is missing."""
     try:
-        return entry.load()
+        return load()
     except ImportError as exc:
         missing = (exc.name or "").split(".")[0]
-        if missing not in entry.packages:
+        if missing not in _backend(scheme).packages:
             raise  # our own module failed to import: a bug, not an installation to fix
         raise ConfigError(f"{scheme}: needs the package {exc.name!r}, which is not installed or incomplete",
-                          hint=entry.hint) from None
+                          hint=_backend(scheme).hint) from None
+
+
+def source_class(scheme: str) -> type[Source]:
+    """The source class of ``scheme`` (only its module imported)."""
+    return _loaded(scheme, _backend(scheme).source)
+
+
+def target_class(scheme: str) -> type[Target]:
+    """The target class of ``scheme`` (only its module imported)."""
+    return _loaded(scheme, _backend(scheme).target)
 
 
 def _local_path(rest: str, scheme: str) -> str:
@@ -103,7 +136,7 @@ def _local_path(rest: str, scheme: str) -> str:
 def open_source(url: str, **options: Any) -> Source:
     """A source for ``url``. Options reach the backend that takes them (``api_type`` for Zoho)."""
     scheme, rest = split_url(url)
-    source_cls, _ = backend_classes(scheme)
+    source_cls = source_class(scheme)
     if scheme == "zoho":
         return source_cls.from_url(rest, api_type=options.get("api_type"))
     return source_cls.from_url(_local_path(rest, scheme), kind=scheme)
@@ -113,7 +146,7 @@ def open_target(url: str, **options: Any) -> Target:
     """A target for ``url``. Zoho targets take ``mode``, ``key``, ``state_path``, ``write_api``,
     ``source_id_field``, ``batch_rows`` and ``report_dir``; the others take none."""
     scheme, rest = split_url(url)
-    _, target_cls = backend_classes(scheme)
+    target_cls = target_class(scheme)
     if scheme == "zoho":
         return target_cls.from_url(rest, **{k: v for k, v in options.items() if v is not None and k in ZOHO_TARGET})
     if scheme == "duckdb":
