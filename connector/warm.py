@@ -55,7 +55,11 @@ def command_process() -> None:
     """Called by the ``zohocrm`` command as it starts, in its own process: no code but the connector's hands
     values to pyarrow there, and none of them is a pandas object, so its first conversion need not import
     pandas (:func:`arrow_in_background` then makes that first conversion, at once, without it). A library
-    process keeps pyarrow as it is: its caller may hand pyarrow pandas objects at any time."""
+    process keeps pyarrow as it is: its caller may hand pyarrow pandas objects at any time, and pyarrow's
+    C++ side keeps what it needs to recognise them (``pd.NA``, ``NaT``, ``DateOffset``) from its first type
+    inference, once per process: made without pandas, ``pa.array([1, pd.NA], from_pandas=True)`` would fail
+    there for good, even after the program imports pandas itself (tried at stop 42: telling pyarrow's
+    Python side when pandas arrives later is possible, the C++ side is not)."""
     global _command
     _command = True
 
