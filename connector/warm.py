@@ -58,8 +58,8 @@ def command_process() -> None:
     process keeps pyarrow as it is: its caller may hand pyarrow pandas objects at any time, and pyarrow's
     C++ side keeps what it needs to recognise them (``pd.NA``, ``NaT``, ``DateOffset``) from its first type
     inference, once per process: made without pandas, ``pa.array([1, pd.NA], from_pandas=True)`` would fail
-    there for good, even after the program imports pandas itself (tried at stop 42: telling pyarrow's
-    Python side when pandas arrives later is possible, the C++ side is not)."""
+    there for good, even after the program imports pandas itself (pyarrow's Python side can be told when pandas
+    arrives later; its C++ side cannot)."""
     global _command
     _command = True
 
