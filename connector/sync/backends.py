@@ -70,13 +70,13 @@ def _zoho_target() -> type[Target]:
     return ZohoTarget
 
 
-#: conda's pyarrow-core has neither pyarrow.parquet nor pyarrow.csv; files also need DuckDB (path checks)
-_FILES = "pip install 'pyarrow>=15' 'filelock>=3.12' 'duckdb>=1.1' (with conda: pyarrow, not pyarrow-core)"
+#: conda's pyarrow-core has neither pyarrow.parquet nor pyarrow.csv
+_FILES = "pip install 'pyarrow>=15' 'filelock>=3.12' (with conda: pyarrow, not pyarrow-core)"
 REGISTRY: dict[str, Backend] = {
     "duckdb": Backend(_duckdb_source, _duckdb_target, ("duckdb", "pyarrow"),
                       "pip install 'duckdb>=1.1' 'pyarrow>=15'"),
-    "parquet": Backend(_files_source, _files_target, ("pyarrow", "filelock", "duckdb"), _FILES),
-    "csv": Backend(_files_source, _files_target, ("pyarrow", "filelock", "duckdb"), _FILES),
+    "parquet": Backend(_files_source, _files_target, ("pyarrow", "filelock"), _FILES),
+    "csv": Backend(_files_source, _files_target, ("pyarrow", "filelock"), _FILES),
     "zoho": Backend(_zoho_source, _zoho_target,
                     ("requests", "requests_oauthlib", "oauthlib", "cryptography", "tenacity", "pyarrow", "duckdb",
                      "filelock"),

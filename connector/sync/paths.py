@@ -22,11 +22,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from connector.errors import FileAccessError, StateError
 from connector.localfs import check_path_text, file_error, make_private, private_dir
+
+if TYPE_CHECKING:  # DuckDB is imported where a file of ours is opened: a run into Parquet or CSV never needs it
+    import duckdb
 
 #: the options that name these paths on the command line (``state_path=``, ``report_dir=`` in Python)
 TARGET, STATE, REPORT_DIR = "--target", "--state", "--report-dir"
@@ -93,6 +95,8 @@ def usable_file(path: str | os.PathLike[str], what: str, setting: str) -> Path:
 
 def connect_duckdb(path: Path, what: str, setting: str) -> duckdb.DuckDBPyConnection:
     """Open (or create) the DuckDB file ``path`` that the connector owns, private, errors in words."""
+    import duckdb
+
     for own in (path, path.with_name(path.name + ".wal")):
         make_private(own)  # made by an older version, or under a looser umask: ours now
     try:
@@ -139,6 +143,8 @@ def rollback(con: duckdb.DuckDBPyConnection) -> None:
     An interrupted COMMIT has either committed or not (DuckDB commits atomically); a ROLLBACK
     after it may find no transaction, and that error must not hide the interrupt being raised.
     """
+    import duckdb
+
     try:
         con.execute("ROLLBACK")
     except duckdb.Error:
