@@ -103,26 +103,28 @@ def _backend(scheme: str) -> Backend:
     return entry
 
 
-def _loaded(scheme: str, load: Callable[[], T]) -> T:
-    """``load()``; a ConfigError with the fix when a package ``scheme`` needs is missing."""
+def _loaded(scheme: str, entry: Backend, load: Callable[[], T]) -> T:
+    """``load()`` of ``entry`` (``scheme``'s); a ConfigError with the fix when a package it needs is missing."""
     try:
         return load()
     except ImportError as exc:
         missing = (exc.name or "").split(".")[0]
-        if missing not in _backend(scheme).packages:
+        if missing not in entry.packages:
             raise  # our own module failed to import: a bug, not an installation to fix
         raise ConfigError(f"{scheme}: needs the package {exc.name!r}, which is not installed or incomplete",
-                          hint=_backend(scheme).hint) from None
+                          hint=entry.hint) from None
 
 
 def source_class(scheme: str) -> type[Source]:
     """The source class of ``scheme`` (only its module imported)."""
-    return _loaded(scheme, _backend(scheme).source)
+    entry = _backend(scheme)
+    return _loaded(scheme, entry, entry.source)
 
 
 def target_class(scheme: str) -> type[Target]:
     """The target class of ``scheme`` (only its module imported)."""
-    return _loaded(scheme, _backend(scheme).target)
+    entry = _backend(scheme)
+    return _loaded(scheme, entry, entry.target)
 
 
 def _local_path(rest: str, scheme: str) -> str:
