@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -229,10 +230,23 @@ class RecordFiles:
             if self._early_pool is None:
                 self._early_pool = ThreadPoolExecutor(self.workers, thread_name_prefix="zoho-files-ahead")
             pool = self._early_pool
+            todo: list[tuple[FileRef, Future[Stored]]] = []
             for ref in refs:
                 key = _early_key(ref)
-                if key not in self._early:  # the caller's context: its stop and the module its credits count for
-                    self._early[key] = pool.submit(copy_context().run, self._store_now, ref)
+                if key not in self._early:  # claimed here, so neither the turn nor a later batch asks it again
+                    claimed: Future[Stored] = Future()
+                    self._early[key] = claimed
+                    todo.append((ref, claimed))
+        # Submitted outside the lock every download takes first (its folder's): the pool starts a thread per
+        # task until it has its workers, and each start waits its turn at the GIL while other threads run, so
+        # a batch's starts under the lock held back the downloads already started (tens of milliseconds).
+        for ref, claimed in todo:
+            try:  # the caller's context: its stop and the module its credits count for
+                task = pool.submit(copy_context().run, self._store_now, ref)
+            except RuntimeError:  # the turn ended meanwhile (the pool shut down): nobody waits for this one
+                claimed.cancel()
+                continue
+            task.add_done_callback(partial(_settle, claimed))
 
     def _end_prefetch(self) -> None:
         """The turn is over: downloads started ahead and not taken (none, when the turn wrote the rows it was
@@ -481,6 +495,16 @@ class RecordFiles:
             return
         keep = {safe_name(i) for i in seen}
         self.remove(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
+
+
+def _settle(claimed: Future[Stored], task: Future[Stored]) -> None:
+    """A download started ahead (``task``) told to the future its file was claimed by (:meth:`RecordFiles._start_early`)."""
+    if task.cancelled():
+        claimed.cancel()
+    elif (exc := task.exception()) is not None:
+        claimed.set_exception(exc)
+    else:
+        claimed.set_result(task.result())
 
 
 def _early_key(ref: FileRef) -> tuple[tuple[str, ...], str, str, str]:

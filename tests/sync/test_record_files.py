@@ -298,3 +298,56 @@ def test_files_are_streamed_not_held_in_memory(tmp_path: Path) -> None:
     assert out.column("File_Size").to_pylist() == [64 << 20]
     assert (tmp_path / "_files" / "Attachments" / "1" / "big.bin").stat().st_size == 64 << 20
     assert peak < 8 << 20, f"peak {peak:,} bytes"
+
+
+def _one_attachment(tmp_path: Path, fetch: Callable[[str, dict[str, str]], Iterator[bytes]]) -> tuple[RecordFiles, Any]:
+    import pyarrow as pa
+
+    files = RecordFiles(FilePlan("Attachments", attachments=True), fetch, tmp_path / "_files", tmp_path, workers=4)
+    batch = pa.RecordBatch.from_pylist([{"id": "1", "File_Id": "f", "File_Name": "a.txt", "Parent_Id_Id": "2",
+                                         "Parent_Id_Module": "Leads"}])
+    return files, batch
+
+
+def test_a_file_started_ahead_is_waited_for_at_its_turn_not_asked_again(tmp_path: Path) -> None:
+    """The turn takes the download started ahead (its answer, once it is in) instead of asking Zoho again."""
+    import threading
+
+    asked, release = [], threading.Event()
+
+    def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
+        asked.append(path)
+        release.wait(30)
+        yield b"hello"
+
+    files, batch = _one_attachment(tmp_path, fetch)
+    assert list(files.prefetch([batch])) == [batch] and files.downloading()
+    out: list[Any] = []
+    turn = threading.Thread(target=lambda: out.extend(files.wrap([batch])))
+    turn.start()
+    time.sleep(0.2)  # the turn waits for the download under way
+    assert not out
+    release.set()
+    turn.join(30)
+    assert len(asked) == 1 and out[0].column("File_Size").to_pylist() == [5]
+    assert (tmp_path / "_files" / "Attachments" / "1" / "a.txt").read_bytes() == b"hello"
+
+
+def test_a_file_claimed_ahead_as_the_turn_ended_is_asked_at_the_next_turn(tmp_path: Path) -> None:
+    """A download claimed ahead whose pool had shut down (its turn ended meanwhile) is not left pending: the
+    next turn asks it itself, once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    asked: list[str] = []
+
+    def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
+        asked.append(path)
+        yield b"bytes"
+
+    files, batch = _one_attachment(tmp_path, fetch)
+    closed = ThreadPoolExecutor(1)
+    closed.shutdown()
+    files._early_pool = closed  # as if the turn's end had shut it down between the claim and the submit
+    assert list(files.prefetch([batch])) == [batch]
+    assert not asked and not files.downloading()
+    assert next(files.wrap([batch])).column("File_Size").to_pylist() == [5] and len(asked) == 1
