@@ -237,9 +237,9 @@ class RecordFiles:
                     claimed: Future[Stored] = Future()
                     self._early[key] = claimed
                     todo.append((ref, claimed))
-        # Submitted outside the lock every download takes first (its folder's): the pool starts a thread per
-        # task until it has its workers, and each start waits its turn at the GIL while other threads run, so
-        # a batch's starts under the lock held back the downloads already started (tens of milliseconds).
+        # Submitted outside ``_locks_lock``, which every download takes first (to find its folder's lock): the
+        # pool starts a thread per task until it has its workers, and each start waits its turn at the GIL while
+        # other threads run, so a batch's starts under it held back the downloads already started (tens of ms).
         for ref, claimed in todo:
             try:  # the caller's context: its stop and the module its credits count for
                 task = pool.submit(copy_context().run, self._store_now, ref)
