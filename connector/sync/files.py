@@ -175,6 +175,9 @@ class FileTarget(FileDir, Target):
         #: pending clears found since the manifest was last written, per referring module: they are written
         #: with the next manifest, which is normally the commit of the parent whose deletions they follow
         self._staged: dict[str, list[Clear]] = {}
+        #: per module, the lookup columns its clears are counted on, with the stamp of the file they were read
+        #: from (:meth:`_lookup_columns`)
+        self._lookups: dict[str, tuple[tuple[int, int, int], dict[str, pa.ChunkedArray]]] = {}
         # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
         # area hold record data: private for as long as the target is open, whatever the umask.
         self._private = ExitStack()
@@ -275,6 +278,7 @@ class FileTarget(FileDir, Target):
 
     def _commit_now(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
         if new_file is not None:
+            self._lookups.pop(module, None)
             os.replace(new_file, self.data_path(module))
             fsync_dir(self.root)
         if self.kind == "csv":
@@ -373,11 +377,47 @@ class FileTarget(FileDir, Target):
         clear = Clear(id_col, name_col if name_col in full.names else "",
                       module_col if module_col and module_col in full.names else "", parent, tuple(ids))
         looked = [c for c in (id_col, clear.module_col) if c]
-        total = sum(pc.sum(clear.hits(t)).as_py() or 0 for t in self.tables(module, looked))
+        # counted as a read through the module's pending clears would count, on its lookup columns read once
+        # a file generation (every parent with deletions asks the modules that look it up again)
+        earlier = [c for c in self._pending(module) if any(x in looked for x in c.columns)]
+        t = self._lookup_columns(module, [*looked, *(x for c in earlier for x in (c.id_col, c.module_col) if x)])
+        if t is None:
+            return 0
+        for c in earlier:
+            t = c.apply(t)
+        total = pc.sum(clear.hits(t)).as_py() or 0
         if not total:
             return 0
         self._staged.setdefault(module, []).append(clear)
         return int(total)
+
+    def _lookup_columns(self, module: str, columns: list[str]) -> pa.Table | None:
+        """``columns`` of the module's file as it holds them (no pending clear applied), kept for as long as
+        the file is the same generation (the target holds the directory's lock: only it replaces files)."""
+        path = self.data_path(module)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        kept = self._lookups.get(module)
+        if kept is None or kept[0] != stamp:
+            kept = self._lookups[module] = (stamp, {})
+        cols = kept[1]
+        missing = [c for c in dict.fromkeys(columns) if c not in cols]
+        if missing:
+            schema = self.stored_schema(module)
+            parts = list(self.fmt.read(path, schema, missing))
+            if parts:
+                read = pa.concat_tables(parts)
+            else:
+                fields = schema if schema is not None else pa.schema([])
+                read = pa.schema([fields.field(c) for c in missing if c in fields.names]).empty_table()
+            for c in missing:
+                if c in read.column_names:
+                    cols[c] = read.column(c)
+        names = [c for c in dict.fromkeys(columns) if c in cols]
+        return pa.table({c: cols[c] for c in names})
 
     def finish(self, progress: ProgressFn | None = None) -> list[str]:
         """Write out the lookups still pending a clear: one new generation per module that has some."""

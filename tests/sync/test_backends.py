@@ -319,6 +319,49 @@ def test_lookup_clears_of_a_run_land_in_the_files_once_and_survive_a_killed_run(
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_lookup_clears_are_counted_on_one_read_of_the_file_as_it_is_now(tmp_path: Path, kind: str) -> None:
+    """Every parent with deletions counts the lookups it empties in a module: the module's lookup columns are
+    read from its file once for all of them, and again only when a new generation of the file replaces it
+    (counted on the new rows, with the clears that generation dropped no longer applied)."""
+    from connector.sync.state import ModuleState
+
+    schema = pa.schema([("id", pa.string()), ("What_Id_Id", pa.string()), ("What_Id_Name", pa.string()),
+                        ("What_Id_Module", pa.string()), ("Who_Id_Id", pa.string()), ("Who_Id_Name", pa.string())])
+
+    def tasks(what: list[str], modules: list[str], who: list[str]) -> pa.RecordBatch:
+        ids = [str(i) for i in range(1, len(what) + 1)]
+        return pa.RecordBatch.from_pydict({"id": ids, "What_Id_Id": what, "What_Id_Name": ["n"] * len(what),
+                                           "What_Id_Module": modules, "Who_Id_Id": who,
+                                           "Who_Id_Name": ["p"] * len(who)}, schema=schema)
+
+    tgt = open_target(f"{kind}:{tmp_path / 'out'}")
+    try:
+        tgt.replace_module("Tasks", schema, iter([tasks(["10", "20", "10"], ["Accounts", "Deals", "Deals"],
+                                                        ["7", "8", "7"])]), ModuleState("Tasks", loaded=True))
+        reads: list[list[str] | None] = []
+        real = tgt.fmt.read
+
+        def counted(path: Path, schema: pa.Schema | None, columns: list[str] | None = None) -> Any:
+            reads.append(columns)
+            return real(path, schema, columns)
+
+        tgt.fmt.read = counted  # type: ignore[method-assign]
+        assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["10"]) == 1
+        assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Deals", ["10", "20"]) == 2
+        assert tgt.clear_references("Tasks", "Who_Id_Id", "Who_Id_Name", None, "Contacts", ["7"]) == 2
+        assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["10"]) == 0
+        assert len(reads) == 2  # What_Id's columns once, Who_Id's once: not once per parent
+        # a new generation (the module loaded again): its own rows are counted, the clears it dropped are gone
+        tgt.replace_module("Tasks", schema, iter([tasks(["10", "10"], ["Accounts", "Accounts"], ["9", "7"])]),
+                           ModuleState("Tasks", loaded=True))
+        assert tgt.clear_references("Tasks", "What_Id_Id", "What_Id_Name", "What_Id_Module", "Accounts", ["10"]) == 2
+        assert tgt.clear_references("Tasks", "Who_Id_Id", "Who_Id_Name", None, "Contacts", ["7"]) == 1
+        assert len(reads) == 4
+    finally:
+        tgt.close()
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
 @pytest.mark.parametrize("held", [64 << 20, 1], ids=["changes-in-memory", "changes-spilled-to-the-work-folder"])
 def test_a_delta_is_applied_whole_whether_its_rows_are_held_in_memory_or_spilled(
         tmp_path: Path, kind: str, held: int, monkeypatch: pytest.MonkeyPatch) -> None:
