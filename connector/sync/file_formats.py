@@ -190,8 +190,8 @@ class FileFormat:
 def write_json_atomic(path: Path, data: Any) -> None:
     """temp file + fsync + rename + fsync of the directory: readers see the old or the new file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # one string from json's C encoder (no indent: with one, json encodes in Python and writes each piece
-    # apart; a sync's manifest of 100 KB then took 20 ms a commit with download threads about, against 1 ms)
+    # one string from json's C encoder (no indent: with one, json encodes in Python and writes each of some
+    # 8,000 pieces apart; a sync's 100 KB manifest took 2.1 ms a commit that way, 0.85 ms this way, alone)
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
     with open_private(tmp, "w", f"{path.name} of the target") as fh:
         fh.write(text)
