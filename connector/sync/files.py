@@ -148,18 +148,22 @@ class FileDir:
         if not path.exists():
             return iter(())
         schema = self.stored_schema(module)
-        clears = [c for c in self._pending(module)
-                  if columns is None or any(x in columns for x in c.columns)]
+        clears, need = self._clears_on(module, columns)
         if not clears:
             return self.fmt.read(path, schema, columns)
-        return self._cleared(path, schema, columns, clears)
+        return self._cleared(path, schema, columns, need, clears)
 
-    def _cleared(self, path: Path, schema: pa.Schema | None, columns: list[str] | None,
+    def _clears_on(self, module: str, columns: list[str] | None) -> tuple[list[Clear], list[str] | None]:
+        """The module's pending clears that touch ``columns`` (None: every column), and the columns a read of
+        ``columns`` needs to apply them (a clear is decided on the lookup's id, and module, column)."""
+        clears = [c for c in self._pending(module) if columns is None or any(x in columns for x in c.columns)]
+        if columns is None:
+            return clears, None
+        extra = [x for c in clears for x in (c.id_col, c.module_col) if x and x not in columns]
+        return clears, [*columns, *dict.fromkeys(extra)]
+
+    def _cleared(self, path: Path, schema: pa.Schema | None, columns: list[str] | None, need: list[str] | None,
                  clears: list[Clear]) -> Iterator[pa.Table]:
-        need = columns
-        if columns is not None:  # a clear is decided on the lookup's id (and module) column
-            extra = [x for c in clears for x in (c.id_col, c.module_col) if x and x not in columns]
-            need = [*columns, *dict.fromkeys(extra)]
         for t in self.fmt.read(path, schema, need):
             for c in clears:
                 t = c.apply(t)
@@ -379,8 +383,8 @@ class FileTarget(FileDir, Target):
         looked = [c for c in (id_col, clear.module_col) if c]
         # counted as a read through the module's pending clears would count, on its lookup columns read once
         # a file generation (every parent with deletions asks the modules that look it up again)
-        earlier = [c for c in self._pending(module) if any(x in looked for x in c.columns)]
-        t = self._lookup_columns(module, [*looked, *(x for c in earlier for x in (c.id_col, c.module_col) if x)])
+        earlier, need = self._clears_on(module, looked)
+        t = self._lookup_columns(module, need if need is not None else looked, full)
         if t is None:
             return 0
         for c in earlier:
@@ -391,7 +395,7 @@ class FileTarget(FileDir, Target):
         self._staged.setdefault(module, []).append(clear)
         return int(total)
 
-    def _lookup_columns(self, module: str, columns: list[str]) -> pa.Table | None:
+    def _lookup_columns(self, module: str, columns: list[str], schema: pa.Schema) -> pa.Table | None:
         """``columns`` of the module's file as it holds them (no pending clear applied), kept for as long as
         the file is the same generation (the target holds the directory's lock: only it replaces files)."""
         path = self.data_path(module)
@@ -406,13 +410,9 @@ class FileTarget(FileDir, Target):
         cols = kept[1]
         missing = [c for c in dict.fromkeys(columns) if c not in cols]
         if missing:
-            schema = self.stored_schema(module)
             parts = list(self.fmt.read(path, schema, missing))
-            if parts:
-                read = pa.concat_tables(parts)
-            else:
-                fields = schema if schema is not None else pa.schema([])
-                read = pa.schema([fields.field(c) for c in missing if c in fields.names]).empty_table()
+            read = pa.concat_tables(parts) if parts else \
+                pa.schema([schema.field(c) for c in missing if c in schema.names]).empty_table()
             for c in missing:
                 if c in read.column_names:
                     cols[c] = read.column(c)
