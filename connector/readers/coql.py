@@ -122,6 +122,7 @@ class CoqlReader:
                 return page.to_batch(ts, cols)
             rows = page.records
             if se_field is not None:
+                self.ctx.catalog.answered.add(SE_MODULE)
                 take_se_module(rows, se_field)
             names.fill_record_modules(module, module_fields, rows)
             return records_to_batch(ts, cols, rows)
@@ -139,11 +140,14 @@ class CoqlReader:
             return
         # A whole read (no LIMIT, no upper bound) whose size the caller knows goes on, after its first page, in
         # id slices read at once within the connection's heavy slots (COQL is heavy), for the same pages;
-        # one that fits in a call is read in one (with polymorphic names too: they are looked up per page).
+        # one that fits in a call is read in one. Polymorphic names are looked up per page, the slices' pages
+        # each in turn (:class:`.names.LookupNames` holds an id found by one slice for the others).
         whole = pd.expected_rows if split and limit is None and upto_id is None else None
-        known = whole if names is None else None
+        known = whole
         pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already, first_page=first_coql_page(whole))
-        if known is not None and heavy_slots(self.ctx) > 2:
+        # (not before this Zoho has answered a query with '$se_module' once: the first wave would be refused whole)
+        if known is not None and heavy_slots(self.ctx) > 2 and (se_field is None
+                                                               or SE_MODULE in self.ctx.catalog.answered):
             # the first page's cheap LIMIT and the slices after it asked at once, for no credit more
             left = known - pager.rows.fetched
             starts = plan_after_head(left, pager.want, heavy_slots(self.ctx) - 1)

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
@@ -57,6 +58,8 @@ class LookupNames:
         self._layouts: dict[str, tuple[pa.Array, pa.Array]] = {}
         self._targets: dict[str, dict[str, list[str]]] = {}
         self._resolved: dict[tuple[str, str], Resolved] = {}
+        #: one read's slices fill their pages at once (:mod:`.coql_slices`): an id is looked up once, by one of them
+        self._lock = threading.RLock()
 
     # -- users and layouts ------------------------------------------------------------
 
@@ -98,21 +101,22 @@ class LookupNames:
     def resolve(self, module: str, field: str, ids: Iterable[str | None]) -> dict[str, Resolved]:
         """(target module, display name) of every id, looked up in the field's target modules."""
         wanted = {i for i in ids if i}
-        todo = sorted(i for i in wanted if (field, i) not in self._resolved)
-        if todo:
-            if len(self._resolved) + len(todo) > CACHE_LIMIT:
-                self._resolved.clear()
-            mods = self.ctx.catalog.modules()
-            for target in self.targets(module, field):
-                if not todo or target not in mods:
-                    continue
-                found = self._lookup(target, mods[target].display_field, todo)
-                for rid, name in found.items():
-                    self._resolved[(field, rid)] = (target, name)
-                todo = [i for i in todo if i not in found]
-            for rid in todo:  # in no target module (a deleted record): no name, no module
-                self._resolved[(field, rid)] = (None, None)
-        return {i: self._resolved.get((field, i), (None, None)) for i in wanted}
+        with self._lock:  # the slices of a read wait for each other's look-ups rather than repeat them
+            todo = sorted(i for i in wanted if (field, i) not in self._resolved)
+            if todo:
+                if len(self._resolved) + len(todo) > CACHE_LIMIT:
+                    self._resolved.clear()
+                mods = self.ctx.catalog.modules()
+                for target in self.targets(module, field):
+                    if not todo or target not in mods:
+                        continue
+                    found = self._lookup(target, mods[target].display_field, todo)
+                    for rid, name in found.items():
+                        self._resolved[(field, rid)] = (target, name)
+                    todo = [i for i in todo if i not in found]
+                for rid in todo:  # in no target module (a deleted record): no name, no module
+                    self._resolved[(field, rid)] = (None, None)
+            return {i: self._resolved.get((field, i), (None, None)) for i in wanted}
 
     def _lookup(self, target: str, display: str | None, ids: list[str]) -> dict[str, str | None]:
         """The ids ``target`` holds, with their display names: 100 ids a call, the calls of one target sent

@@ -53,6 +53,8 @@ class Catalog:
         self._fields: dict[str, list[dict[str, Any]]] = {}
         #: what this Zoho refused that others accept (COQL's ``'$se_module'``): not asked again this session
         self.refused: set[str] = set()
+        #: what this Zoho answered of those (a read may then ask it in many calls at once)
+        self.answered: set[str] = set()
 
     def snapshot(self) -> CatalogSnapshot:
         """What this catalog has loaded (module list, table schemas): no secret, picklable, for :meth:`seed`."""
