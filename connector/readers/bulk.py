@@ -178,8 +178,6 @@ class BulkReader:
         # Bulk cannot sort, so a LIMIT is honoured here only when any rows will do.
         limit = pd.limit if (pd.exact and pd.limit is not None and not pd.order_by) else None
         names = LookupNames(self.ctx)
-        if plan.needs_users:
-            names.users()  # before the first job: a metadata call must not wait behind a download
         workdir = Path(tempfile.mkdtemp(prefix="zohocrm-bulk-pages-"))
         cancel = threading.Event()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bulk-read-{module}")
@@ -199,6 +197,10 @@ class BulkReader:
 
         try:
             pending: Future[PageFile] | None = next_page(first_job)
+            if plan.needs_users:
+                # asked while the first job is created and runs at Zoho (the same round trip), and before any
+                # download: a metadata call must not wait behind one
+                names.users()
             while pending is not None:
                 page = self._result(pending)
                 pager.update_state(page.page, page.count, page.more, page.next_page_token)

@@ -140,10 +140,12 @@ class CoqlReader:
             return
         # A whole read (no LIMIT, no upper bound) whose size the caller knows goes on, after its first page, in
         # id slices read at once within the connection's heavy slots (COQL is heavy), for the same pages;
-        # one that fits in a call is read in one. Polymorphic names are looked up per page, the slices' pages
-        # each in turn (:class:`.names.LookupNames` holds an id found by one slice for the others).
+        # one that fits in a call is read in one. A polymorphic lookup's module comes with each page where Zoho
+        # answers '$se_module' (the slices fill their own pages; :class:`.names.LookupNames` holds what one looked
+        # up for the others); where it does not, its ids are looked up page by page, 100 a call, and pages cut
+        # otherwise would group them otherwise: that read goes in turn, for the serial read's calls exactly.
         whole = pd.expected_rows if split and limit is None and upto_id is None else None
-        known = whole
+        known = whole if names is None or se_field is not None else None
         pager = CoqlKeysetPaginator(limit, after_id=after_id, already=already, first_page=first_coql_page(whole))
         # (not before this Zoho has answered a query with '$se_module' once: the first wave would be refused whole)
         if known is not None and heavy_slots(self.ctx) > 2 and (se_field is None

@@ -205,3 +205,33 @@ def test_polymorphic_lookups_resolve_by_target(ctx: ReaderContext, truth: dict[s
     assert set(got.column("What_Id_Module").to_pylist()) == {"Accounts", "Deals", None}
     assert_same_rows(got, expected_table(truth["Tasks"], ts, columns), label="Tasks polymorphic")
     assert ctx.stats["polymorphic_lookup_calls"] >= 2
+
+
+def test_the_first_job_is_created_while_the_users_list_is_asked(make_emulator: Callable[..., Emulator],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read whose owners' names come from the users list asks it beside its first job, not before: Zoho's
+    bulk queue, which bounds a whole-org load, starts a round trip sooner."""
+    import connector.api.bulk as bulk_api
+    import connector.api.metadata as metadata_api
+
+    emu = make_emulator(records=600, seed=4, latency_ms=150)
+    spans: dict[str, tuple[float, float]] = {}
+
+    def timed(name: str, real: Any) -> Any:
+        def call(*a: Any, **kw: Any) -> Any:
+            start = time.monotonic()
+            try:
+                return real(*a, **kw)
+            finally:
+                spans.setdefault(name, (start, time.monotonic()))
+        return call
+
+    monkeypatch.setattr(bulk_api, "create_read_job", timed("job", bulk_api.create_read_job))
+    monkeypatch.setattr(metadata_api, "list_users", timed("users", metadata_api.list_users))
+    with _session(emu) as session:
+        ctx = session.reader_context()
+        ts = ctx.catalog.table("Deals")
+        got = read_table(BulkReader(ctx, poll_initial=0.1).batches("Deals", ["Deal_Name", "Owner_Name"]),
+                         ts.select(["id", "Owner_Name", "Deal_Name"]))
+    assert spans["job"][0] < spans["users"][1], "the first job waited for the users list"
+    assert got.num_rows and set(got.column("Owner_Name").to_pylist()) - {None}
