@@ -122,6 +122,43 @@ class _Server(ThreadingHTTPServer):
         super().__init__(*args, **kw)
         self._active = 0
         self._idle = threading.Condition()
+        #: the connections being served (keep-alive: a thread per client connection), by their thread
+        self._open: dict[threading.Thread, socket.socket] = {}
+        #: called in a connection's thread as it ends (the store's cursor of that thread closed there)
+        self.on_thread_end: Any = None
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        me = threading.current_thread()
+        with self._idle:
+            self._open[me] = request
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            try:
+                if self.on_thread_end is not None:
+                    self.on_thread_end()
+            finally:
+                with self._idle:
+                    self._open.pop(me, None)
+                    self._idle.notify_all()
+
+    def connection_threads(self) -> list[threading.Thread]:
+        """The threads serving a connection now (one per client connection)."""
+        with self._idle:
+            return list(self._open)
+
+    def close_connections(self, timeout: float) -> None:
+        """End the connections still open (a client's idle keep-alive ones: their threads wait for its next
+        request) and wait for their threads, so that none outlives the server and ends while the process exits."""
+        with self._idle:
+            open_now = list(self._open.items())
+        for _, sock in open_now:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed by its client meanwhile
+        with self._idle:
+            self._idle.wait_for(lambda: not self._open, timeout=timeout)
 
     @contextmanager
     def in_flight(self) -> Iterator[None]:
@@ -155,6 +192,7 @@ class EmulatorServer:
         self.app = app
         handler = type("BoundHandler", (_Handler,), {"app": app})
         self.httpd = _Server((app.settings.host, app.settings.port), handler)
+        self.httpd.on_thread_end = lambda: app.store.release_cursor()  # (the store as it is then: a reset replaces it)
         host, port = self.httpd.server_address[:2]
         # server_address holds the host as text for AF_INET (typeshed also allows bytes, for AF_UNIX).
         host_text = host.decode() if isinstance(host, bytes) else str(host)
@@ -179,8 +217,10 @@ class EmulatorServer:
         self.httpd.server_close()
         if self.thread:
             self.thread.join(timeout=5)
-        # Requests still being answered use the store: let them finish before it closes.
+        # Requests still being answered use the store: let them finish before it closes; then the connections
+        # left open end, each thread closing its own cursor.
         self.httpd.wait_idle(STOP_WAIT_S)
+        self.httpd.close_connections(STOP_WAIT_S)
         self.app.save_state()
         self.app.store.close()
         for kept in list(self.app.state.values()):  # bulk job files, backup zips: temp folders of this run

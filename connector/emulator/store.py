@@ -134,6 +134,17 @@ class Store:
             self._local.cur = cur
         return cur
 
+    def release_cursor(self) -> None:
+        """Close this thread's cursor, if it has one, while the thread still runs Python: dropped only when the
+        thread ends, its destructor would run as the thread's locals go, which at the interpreter's exit (a
+        daemon thread ending late) is past the point where it may take the GIL, and aborts the process."""
+        cur = self._local.__dict__.pop("cur", None)
+        if cur is not None:
+            try:
+                cur.close()
+            except duckdb.Error:
+                pass
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.cursor().execute(sql, params or [])
 

@@ -131,3 +131,20 @@ def test_a_body_cut_short_by_a_client_that_left_is_not_acted_on(make_emulator):
     r = client.post(f"/Leads/{lead}/Attachments", files={"file": ("contract.pdf", b"%PDF-1.4 whole")})
     assert r.status_code == 200, r.text
     assert len(client.export("Attachments")) == before + 1
+
+
+def test_a_stop_ends_idle_keep_alive_connections_and_their_threads(make_emulator):
+    """A client that keeps its connections open (requests' pool does) leaves a server thread waiting for its next
+    request. A stop ends those connections and waits for their threads, each closing its store cursor as it ends:
+    a thread left to end during the interpreter's exit would drop its DuckDB cursor past the point where that may
+    take the GIL, and abort the process ("FATAL: exception not rethrown")."""
+    emu = make_emulator(records=50)
+    httpd = emu.server.httpd
+    client = requests.Session()  # never closed here: its connection stays open, idle
+    assert client.get(f"{emu.origin}/crm/v8/org", timeout=30).status_code == 401  # no token: the store was not used
+    client.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30).raise_for_status()
+    serving = httpd.connection_threads()
+    assert serving and all(t.is_alive() for t in serving), "the idle keep-alive connection has a thread"
+    emu.stop()
+    assert not [t for t in serving if t.is_alive()], "a connection thread outlived the stop"
+    assert not httpd.connection_threads()
