@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -125,7 +125,7 @@ class _Server(ThreadingHTTPServer):
         #: the connections being served (keep-alive: a thread per client connection), by their thread
         self._open: dict[threading.Thread, socket.socket] = {}
         #: called in a connection's thread as it ends (the store's cursor of that thread closed there)
-        self.on_thread_end: Any = None
+        self.on_thread_end: Callable[[], None] | None = None
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         me = threading.current_thread()

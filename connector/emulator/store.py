@@ -119,7 +119,6 @@ class Store:
         self._local = threading.local()
         #: the ``seed`` counter, read once (every generated file's and photo's bytes derive from it)
         self.seed: int | None = None
-        self._cursors: list[duckdb.DuckDBPyConnection] = []
         #: users' (full_name, email) and layouts' names by id, read once (both tables are written when the
         #: store is made and never after): a page names them from here instead of joining them per query
         self._people: dict[int, tuple[str | None, str | None]] | None = None
