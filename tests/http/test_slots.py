@@ -1,5 +1,6 @@
 """The connection's call slots (``connector.http.concurrency.Slots``): never past MaxConcurrency nor Zoho's 10
-heavy calls, and a slot that frees goes to a waiting metadata call before the others. Real threads."""
+heavy calls; a slot that frees goes to a waiting metadata call before the others, then to the calls in the order
+they came. Real threads."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from connector.http.concurrency import Slots
 def _waiting(slots: Slots, n: int) -> None:
     """Until ``n`` threads wait for a slot (they are counted as they block on its condition)."""
     for _ in range(2000):
-        if len(slots._cond._waiters) >= n:  # type: ignore[attr-defined]
+        if slots.waiting >= n:
             return
         time.sleep(0.001)
     raise AssertionError(f"{n} threads never waited")
@@ -111,4 +112,74 @@ def test_a_heavy_call_waits_for_a_heavy_slot_while_light_ones_go_on():
     assert inside.is_set()
     for h in held:
         h.join(5)
+    assert slots.in_use == (0, 0)
+
+
+def test_waiting_calls_are_served_in_the_order_they_came():
+    slots = Slots(1)
+    order: list[int] = []
+    answered = threading.Event()
+
+    def holder() -> None:
+        with slots.held(False):
+            answered.wait(10)
+
+    def call(i: int, heavy: bool) -> None:
+        with slots.held(heavy):
+            order.append(i)
+
+    h = threading.Thread(target=holder)
+    h.start()
+    while slots.in_use[0] < 1:
+        time.sleep(0.001)
+    callers = []
+    for i in range(8):  # one after another, each already waiting before the next comes
+        t = threading.Thread(target=call, args=(i, i % 2 == 0))
+        t.start()
+        _waiting(slots, i + 1)
+        callers.append(t)
+    answered.set()
+    for t in [h, *callers]:
+        t.join(5)
+    assert order == list(range(8))
+    assert slots.in_use == (0, 0) and slots.waiting == 0
+
+
+def test_a_call_interrupted_while_it_waits_gives_up_its_place_and_the_others_go_on():
+    import signal
+
+    slots = Slots(1)
+    answered = threading.Event()
+
+    def holder() -> None:
+        with slots.held(True):
+            answered.wait(10)
+
+    h = threading.Thread(target=holder)
+    h.start()
+    while slots.in_use[0] < 1:
+        time.sleep(0.001)
+
+    class Stop(Exception):
+        pass
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Stop()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        try:
+            with slots.held(False):  # waits in the main thread until the alarm interrupts it
+                raise AssertionError("the slot was never free")
+        except Stop:
+            pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert slots.waiting == 0 and slots.in_use == (1, 1)  # its place is gone; the holder's slot stays held
+    answered.set()
+    h.join(5)
+    with slots.held(True):
+        assert slots.in_use == (1, 1)
     assert slots.in_use == (0, 0)
