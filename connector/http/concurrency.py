@@ -107,26 +107,27 @@ class Slots:
     def held(self, heavy: bool, first: bool = False) -> Iterator[None]:
         """A slot for one call (``heavy``: a heavy one too); ``first``: a metadata call, served before others."""
         waiter = None
-        with self._lock:
-            if not self._queue and self._fits(heavy):
-                self._busy += 1
-                self._heavy_busy += heavy
-            else:
-                waiter = _Waiter((0 if first else 1, next(self._arrivals)), heavy)
-                bisect.insort(self._queue, waiter, key=lambda w: w.key)
-                self._hand_over()
-        if waiter is not None:
-            try:
+        try:
+            with self._lock:
+                if not self._queue and self._fits(heavy):
+                    self._busy += 1
+                    self._heavy_busy += heavy
+                else:
+                    waiter = _Waiter((0 if first else 1, next(self._arrivals)), heavy)
+                    bisect.insort(self._queue, waiter, key=lambda w: w.key)
+                    self._hand_over()
+            if waiter is not None:
                 waiter.event.wait()
-            except BaseException:  # (an interrupt while waiting) its place, or the slot just handed to it, goes
+        except BaseException:  # (an interrupt while waiting) its place, or the slot just handed to it, goes
+            if waiter is not None:
                 with self._lock:
                     if waiter.granted:
                         self._busy -= 1
                         self._heavy_busy -= heavy
-                    else:
+                    elif waiter in self._queue:
                         self._queue.remove(waiter)
                     self._hand_over()
-                raise
+            raise
         try:
             yield
         finally:

@@ -14,7 +14,7 @@ from connector.http.concurrency import Slots
 
 
 def _waiting(slots: Slots, n: int) -> None:
-    """Until ``n`` threads wait for a slot (they are counted as they block on its condition)."""
+    """Until ``n`` threads wait for a slot (they are counted as they join its queue)."""
     for _ in range(2000):
         if slots.waiting >= n:
             return
