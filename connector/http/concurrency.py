@@ -88,7 +88,7 @@ class Slots:
         i = 0
         while i < len(self._queue) and self._busy < self.limit:
             w = self._queue[i]
-            if w.heavy and self._heavy_busy >= self.heavy_limit:
+            if not self._fits(w.heavy):
                 i += 1  # no heavy slot: a light call behind it may take the general one
                 continue
             del self._queue[i]
@@ -121,12 +121,10 @@ class Slots:
         except BaseException:  # (an interrupt while waiting) its place, or the slot just handed to it, goes
             if waiter is not None:
                 with self._lock:
-                    if waiter.granted:
-                        self._busy -= 1
-                        self._heavy_busy -= heavy
-                    elif waiter in self._queue:
+                    if waiter in self._queue:  # not handed a slot, and now none will be
                         self._queue.remove(waiter)
-                    self._hand_over()
+                if waiter.granted:
+                    self._release(heavy)
             raise
         try:
             yield
