@@ -308,7 +308,8 @@ class ZohoHttp:
             headers = {**(headers or {}), **purpose_headers()}
         queued_from = time.monotonic()
         try:
-            with self._slots.held(is_heavy(method, url, params, json), first=kind == "metadata"):
+            with self._slots.held(is_heavy(method, url, params, json), first=kind == "metadata",
+                                   finishing=kind == "file_download"):
                 check_cancelled()  # the run stopped while this call waited for a slot: it is not sent
                 started = time.monotonic()
                 resp = self.session.request(method, url, params=query_string(params), json=json, data=data, files=files,

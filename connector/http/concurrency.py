@@ -64,6 +64,9 @@ class Slots:
       count, a deletion log or a page asked beside it waits for nothing of its own, so the metadata a run or a
       statement starts with is answered in the first round trip even when the calls asked beside it outnumber
       the slots;
+    * then calls that finish work under way (``finishing``: the file downloads of rows already read, which the
+      rows' module waits for before it commits, holding them meanwhile) before calls that start more of it
+      (the next module's pages read ahead);
     * then in the order the calls came.
 
     A heavy call that waits for a heavy slot does not hold back a light call behind it when a general slot is
@@ -77,7 +80,7 @@ class Slots:
         self._lock = threading.Lock()
         self._busy = 0
         self._heavy_busy = 0
-        self._queue: list[_Waiter] = []  # by key: (0 for metadata else 1, arrival)
+        self._queue: list[_Waiter] = []  # by key: (rank: 0 metadata, 1 finishing, 2 the others; arrival)
         self._arrivals = itertools.count()
 
     def _fits(self, heavy: bool) -> bool:
@@ -104,8 +107,9 @@ class Slots:
             self._hand_over()
 
     @contextmanager
-    def held(self, heavy: bool, first: bool = False) -> Iterator[None]:
-        """A slot for one call (``heavy``: a heavy one too); ``first``: a metadata call, served before others."""
+    def held(self, heavy: bool, first: bool = False, finishing: bool = False) -> Iterator[None]:
+        """A slot for one call (``heavy``: a heavy one too); ``first``: a metadata call, served before others;
+        ``finishing``: a call that finishes work under way (a file download), served before the rest."""
         waiter = None
         try:
             with self._lock:
@@ -113,7 +117,7 @@ class Slots:
                     self._busy += 1
                     self._heavy_busy += heavy
                 else:
-                    waiter = _Waiter((0 if first else 1, next(self._arrivals)), heavy)
+                    waiter = _Waiter((0 if first else 1 if finishing else 2, next(self._arrivals)), heavy)
                     bisect.insort(self._queue, waiter, key=lambda w: w.key)
                     self._hand_over()
             if waiter is not None:

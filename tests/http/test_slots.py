@@ -1,6 +1,7 @@
 """The connection's call slots (``connector.http.concurrency.Slots``): never past MaxConcurrency nor Zoho's 10
-heavy calls; a slot that frees goes to a waiting metadata call before the others, then to the calls in the order
-they came. Real threads."""
+heavy calls; a slot that frees goes to a waiting metadata call before the others, then to a file download (it
+finishes rows already read) before the calls that read more, then to the calls in the order they came. Real
+threads."""
 
 from __future__ import annotations
 
@@ -142,6 +143,38 @@ def test_waiting_calls_are_served_in_the_order_they_came():
     for t in [h, *callers]:
         t.join(5)
     assert order == list(range(8))
+    assert slots.in_use == (0, 0) and slots.waiting == 0
+
+
+def test_a_file_download_goes_after_metadata_and_before_the_pages_that_came_first():
+    slots = Slots(1)
+    order: list[str] = []
+    answered = threading.Event()
+
+    def holder() -> None:
+        with slots.held(False):
+            answered.wait(10)
+
+    def call(name: str, first: bool, finishing: bool) -> None:
+        with slots.held(name.startswith("page"), first, finishing):
+            order.append(name)
+
+    h = threading.Thread(target=holder)
+    h.start()
+    while slots.in_use[0] < 1:
+        time.sleep(0.001)
+    asked = [("page 0", False, False), ("download 0", False, True), ("page 1", False, False),
+             ("fields", True, False), ("download 1", False, True), ("page 2", False, False)]
+    callers = []
+    for i, args in enumerate(asked):  # each waiting before the next is asked
+        t = threading.Thread(target=call, args=args)
+        t.start()
+        _waiting(slots, i + 1)
+        callers.append(t)
+    answered.set()
+    for t in [h, *callers]:
+        t.join(5)
+    assert order == ["fields", "download 0", "download 1", "page 0", "page 1", "page 2"]
     assert slots.in_use == (0, 0) and slots.waiting == 0
 
 
