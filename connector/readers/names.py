@@ -59,7 +59,8 @@ class LookupNames:
         self._targets: dict[str, dict[str, list[str]]] = {}
         self._resolved: dict[tuple[str, str], Resolved] = {}
         #: one read's slices fill their pages at once (:mod:`.coql_slices`): an id is looked up once, by one of them
-        self._lock = threading.RLock()
+        #: (:meth:`resolve` takes it and calls nothing that takes it again)
+        self._lock = threading.Lock()
 
     # -- users and layouts ------------------------------------------------------------
 
