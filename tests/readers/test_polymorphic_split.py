@@ -12,7 +12,7 @@ goes first until this Zoho has answered it once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -36,12 +36,16 @@ def org(request: pytest.FixtureRequest) -> Iterator[Emulator]:
         yield emu
 
 
-def read(emu: Emulator, max_concurrency: int, reads: int = 1) -> tuple[pa.Table, dict[str, Any]]:
-    """The last of ``reads`` whole reads of Tasks on one session, with what the emulator counted for it."""
+def read(emu: Emulator, max_concurrency: int, reads: int = 1,
+         starting: Callable[[], None] | None = None) -> tuple[pa.Table, dict[str, Any]]:
+    """The last of ``reads`` whole reads of Tasks on one session, with what the emulator counted for it;
+    ``starting`` is called as each read starts."""
     with ZohoSession(emu.connection_string + f";MaxConcurrency={max_concurrency}") as s:
         for name in ("Tasks", "Accounts", "Deals", "Contacts", "Leads"):
             s.catalog.table(name)  # metadata first: only the read's own calls are counted below
         for _ in range(reads):
+            if starting is not None:
+                starting()
             emu.admin("POST", "stats")  # the concurrency peaks start again
             before = emu.stats()
             ctx = s.reader_context()
@@ -110,9 +114,9 @@ def test_the_first_page_goes_out_with_the_slices_once_se_module_was_answered(
     head = min(firsts, key=lambda a: a[1])
     assert all(a[1] >= head[2] for a in asked if " offset " in a[0]), "the first read waited for its first page"
     asked.clear()
-    again, counted = read(answering, 10, reads=2)  # the same session's second read
+    starts: list[int] = []  # where each read's calls begin in ``asked``
+    again, counted = read(answering, 10, reads=2, starting=lambda: starts.append(len(asked)))
     assert again.equals(first) and counted["answered"]
-    second = [a for a in asked if " offset " not in a[0] and " Tasks " in a[0]]
-    head = min(second[len(second) // 2:], key=lambda a: a[1])  # the second read's own first page
-    assert any(a[1] < head[2] for a in asked if " offset " in a[0] and a[1] >= second[len(second) // 2][1]), \
-        "the second read's first page went out alone"
+    mine = asked[starts[-1]:]  # the same session's second read: '$se_module' answered by the first
+    head = min((a for a in mine if " offset " not in a[0] and " Tasks " in a[0]), key=lambda a: a[1])
+    assert any(a[1] < head[2] for a in mine if " offset " in a[0]), "the second read's first page went out alone"
