@@ -4,7 +4,9 @@ The life of a page (bulk-read.md): ``POST /read`` with the fields the requested
 columns need and the pushed criteria -> poll ``GET /read/{id}`` with
 a gentle exponential backoff (0.5 s growing by half to 10 s; ``ADDED``, ``QUEUED``, ``IN
 PROGRESS`` wait, ``COMPLETED`` goes on, ``FAILURE``/``FAILED`` raise; a later page's job is first
-asked about when the page before it took about as long, :func:`poll_delays`) ->
+asked about when the page before it took about as long, :func:`poll_delays`; a job this connection
+waits for behind another of its jobs starts its polls again when that one is seen done,
+:mod:`.bulk_queue`) ->
 stream the zip to a temporary file -> decode it block by block
 (:mod:`.bulk_csv`).
 
@@ -52,6 +54,7 @@ from connector.model import NO_PUSHDOWN, Pushdown
 
 from .base import ReaderContext, resolve_columns
 from .bulk_csv import CsvPlan, decode_page, plan_csv
+from .bulk_queue import BulkQueue, bulk_queue
 from .dialects import BULK
 from .names import LookupNames
 from .paging import BulkJobPaginator
@@ -278,6 +281,7 @@ class BulkReader:
                 job_id = api.create_read_job(self.ctx.http, module, fields, criteria,
                                              page=None if page_token else page, page_token=page_token)
                 self.ctx.stats["bulk_jobs"] = self.ctx.stats.get("bulk_jobs", 0) + 1
+                bulk_queue(self.ctx.http).born(job_id)
                 return job_id
             except RetriableError:
                 # The HTTP layer does not replay a POST whose answer was lost; a second read job is
@@ -297,31 +301,54 @@ class BulkReader:
         start = time.monotonic() if since is None else since
         delays = poll_delays(self.poll_initial, self.poll_cap, expect)
         deadline = time.monotonic() + self.job_timeout_s
-        first = next(delays) - (time.monotonic() - start)  # the time since its creation counts
-        if first > 0 and cancel.wait(first):
-            raise Cancelled()
-        while True:
-            status = api.read_job_status(self.ctx.http, job_id)
-            state = str(status.get("state", "")).upper()
-            if state in DONE_STATES:
-                return dict(status.get("result") or {})
-            if state in FAILED_STATES:
-                reason = (status.get("result") or {}).get("error_message") or {}
-                text = reason.get("message") if isinstance(reason, dict) else reason
-                raise FatalApiError(f"bulk read job {job_id} for {module} failed: {text or 'no reason given'}",
-                                    code="BULK_READ_FAILED", details={"job_id": job_id, "state": state},
-                                    hint="run the query again; if it keeps failing, read with APIType=COQL")
-            if running is not None:
-                running.append(time.monotonic() - start)
-            # x1.5, not x2: a job queued behind others (partitions of one read run theirs side by side)
-            # is found done sooner for about the same polls over a short job (0.5, 1.25, 2.4, 4.1 s)
-            delay = next(delays)
-            if time.monotonic() + delay > deadline:
-                raise RetriableError(f"bulk read job {job_id} for {module} is still {state} after "
-                                     f"{self.job_timeout_s:.0f} s", code="BULK_READ_TIMEOUT",
-                                     details={"job_id": job_id}, hint="Zoho's queue is busy; try again later")
-            if cancel.wait(delay):
+        queue = bulk_queue(self.ctx.http)
+        queue.waiting(job_id, since)
+        seen_done = False
+        try:
+            # the time since its creation counts
+            delays = self._pause(queue, job_id, next(delays) - (time.monotonic() - start), delays, cancel)
+            while True:
+                status = api.read_job_status(self.ctx.http, job_id)
+                state = str(status.get("state", "")).upper()
+                if state in DONE_STATES:
+                    seen_done = True
+                    return dict(status.get("result") or {})
+                if state in FAILED_STATES:
+                    seen_done = True
+                    reason = (status.get("result") or {}).get("error_message") or {}
+                    text = reason.get("message") if isinstance(reason, dict) else reason
+                    raise FatalApiError(f"bulk read job {job_id} for {module} failed: {text or 'no reason given'}",
+                                        code="BULK_READ_FAILED", details={"job_id": job_id, "state": state},
+                                        hint="run the query again; if it keeps failing, read with APIType=COQL")
+                if running is not None:
+                    running.append(time.monotonic() - start)
+                # x1.5, not x2: a job queued behind others (partitions of one read run theirs side by side)
+                # is found done sooner for about the same polls over a short job (0.5, 1.25, 2.4, 4.1 s)
+                delay = next(delays)
+                if time.monotonic() + delay > deadline:
+                    raise RetriableError(f"bulk read job {job_id} for {module} is still {state} after "
+                                         f"{self.job_timeout_s:.0f} s", code="BULK_READ_TIMEOUT",
+                                         details={"job_id": job_id}, hint="Zoho's queue is busy; try again later")
+                delays = self._pause(queue, job_id, delay, delays, cancel)
+        finally:
+            queue.left(job_id, seen_done)
+
+    def _pause(self, queue: BulkQueue, job_id: str, delay: float, delays: Iterator[float],
+               cancel: threading.Event) -> Iterator[float]:
+        """Wait ``delay`` s before the job's next poll; the schedule the polls after it follow. When the job
+        before it in this connection's queue is seen done meanwhile, the job runs now: its polls start again
+        as a new job's would (after ``poll_initial``, growing by half), not where its time in the queue had
+        taken them (:mod:`.bulk_queue`)."""
+        while delay > 0:
+            moved = queue.sleep(job_id, delay, cancel)
+            if moved is None:
                 raise Cancelled()
+            if not moved:
+                break
+            delays = poll_delays(self.poll_initial, self.poll_cap)
+            next(delays)  # (not at once: it has only just begun)
+            delay = next(delays)
+        return delays
 
     def download(self, job_id: str, path: Path, cancel: threading.Event) -> None:
         """Stream the result zip to ``path``; waits out the 10-downloads-a-minute limit."""
