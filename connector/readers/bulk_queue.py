@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
+
+from connector.http.per_connection import PerConnection
 
 #: how often a wait looks at its cancel event while it sleeps (a stopped read stops within this)
 LOOK_S = 0.1
@@ -88,14 +89,5 @@ class BulkQueue:
             return len(self._jobs)
 
 
-_QUEUES: weakref.WeakKeyDictionary[object, BulkQueue] = weakref.WeakKeyDictionary()
-_QUEUES_LOCK = threading.Lock()
-
-
-def bulk_queue(connection: object) -> BulkQueue:
-    """The queue of one connection (its HTTP client: one per session, shared by every read on it)."""
-    with _QUEUES_LOCK:
-        found = _QUEUES.get(connection)
-        if found is None:
-            found = _QUEUES[connection] = BulkQueue()
-        return found
+#: the queue of one connection (its HTTP client: one per session, shared by every read on it)
+bulk_queue: PerConnection[BulkQueue] = PerConnection(BulkQueue)

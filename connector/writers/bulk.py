@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +35,7 @@ import pyarrow as pa
 
 from connector.api import bulk
 from connector.errors import ConnectorError, PlanningError, RetriableError
-from connector.http.client import ZohoHttp
+from connector.http.per_connection import PerConnection
 from connector.http.retry import check_cancelled
 
 from .base import PENDING_CODE, Rows, RowSource, Writer, WriteRun, WriteSession, pending_message
@@ -77,16 +76,8 @@ class JobLine:
             self._cond.notify_all()
 
 
-_LINES: weakref.WeakKeyDictionary[ZohoHttp, JobLine] = weakref.WeakKeyDictionary()
-_LINES_LOCK = threading.Lock()
-
-
-def job_line(http: ZohoHttp) -> JobLine:
-    with _LINES_LOCK:
-        line = _LINES.get(http)
-        if line is None:
-            line = _LINES[http] = JobLine()
-        return line
+#: the Bulk Write jobs of one connection (its HTTP client)
+job_line: PerConnection[JobLine] = PerConnection(JobLine)
 
 
 @dataclass

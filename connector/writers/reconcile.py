@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -40,6 +39,7 @@ from connector.api import records
 from connector.api.coql import quote_literal
 from connector.errors import ConnectorError, FatalApiError
 from connector.http.client import ZohoHttp
+from connector.http.per_connection import PerConnection
 from connector.schema.types import FieldInfo, TableSchema
 
 from .validate import RowItem, WritePlan
@@ -122,17 +122,8 @@ class ServerClock:
         self.observe(r.headers)
 
 
-_CLOCKS: weakref.WeakKeyDictionary[ZohoHttp, ServerClock] = weakref.WeakKeyDictionary()
-_CLOCKS_LOCK = threading.Lock()
-
-
-def server_clock(http: ZohoHttp) -> ServerClock:
-    """The clock of one connection, shared by every write on it."""
-    with _CLOCKS_LOCK:
-        clock = _CLOCKS.get(http)
-        if clock is None:
-            clock = _CLOCKS[http] = ServerClock()
-        return clock
+#: the clock of one connection (its HTTP client), shared by every write on it
+server_clock: PerConnection[ServerClock] = PerConnection(ServerClock)
 
 
 def default_match_field(plan: WritePlan) -> FieldInfo | None:

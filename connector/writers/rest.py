@@ -16,7 +16,6 @@ that record when the record is ours (:meth:`.reconcile.RecordFinder.adopt`).
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context  # workers serve the purpose of the call that started them
@@ -25,6 +24,7 @@ from typing import Any
 from connector.api import records
 from connector.errors import AuthError, ConnectorError, PermissionDenied, QuotaExhaustedError, RetriableError
 from connector.http.client import ZohoHttp, ZohoResponse, cancellable, pause
+from connector.http.per_connection import PerConnection
 from connector.http.retry import CallCancelled, check_cancelled
 from connector.interrupts import is_interrupt
 
@@ -43,7 +43,8 @@ STOP_WAIT_S = 0.3
 CANCEL_POLL_S = 0.1
 
 
-_POOLS: weakref.WeakKeyDictionary[ZohoHttp, dict[int, ThreadPoolExecutor]] = weakref.WeakKeyDictionary()
+#: a connection's write batch pools, by their number of threads
+_POOLS: PerConnection[dict[int, ThreadPoolExecutor]] = PerConnection(dict[int, ThreadPoolExecutor])
 _POOLS_LOCK = threading.Lock()
 
 
@@ -52,7 +53,7 @@ def batch_pool(http: ZohoHttp, workers: int) -> ThreadPoolExecutor:
     chunk after chunk (two at once), and starting twenty threads for each cost more than its calls' JSON.
     The connection's slots, not the pool, hold the calls to Zoho's limits."""
     with _POOLS_LOCK:
-        pools = _POOLS.setdefault(http, {})
+        pools = _POOLS(http)
         pool = pools.get(workers)
         if pool is None:
             pool = pools[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho-write")
