@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 class PerConnection(Generic[T]):
-    """``made(connection)``: the connection's ``T`` (``make()`` on its first use)."""
+    """Called with a connection (its HTTP client): that connection's ``T``, made by ``make()`` on first use."""
 
     def __init__(self, make: Callable[[], T]) -> None:
         self._make = make
