@@ -116,37 +116,9 @@ def test_a_heavy_call_waits_for_a_heavy_slot_while_light_ones_go_on():
     assert slots.in_use == (0, 0)
 
 
-def test_waiting_calls_are_served_in_the_order_they_came():
-    slots = Slots(1)
-    order: list[int] = []
-    answered = threading.Event()
-
-    def holder() -> None:
-        with slots.held(False):
-            answered.wait(10)
-
-    def call(i: int, heavy: bool) -> None:
-        with slots.held(heavy):
-            order.append(i)
-
-    h = threading.Thread(target=holder)
-    h.start()
-    while slots.in_use[0] < 1:
-        time.sleep(0.001)
-    callers = []
-    for i in range(8):  # one after another, each already waiting before the next comes
-        t = threading.Thread(target=call, args=(i, i % 2 == 0))
-        t.start()
-        _waiting(slots, i + 1)
-        callers.append(t)
-    answered.set()
-    for t in [h, *callers]:
-        t.join(5)
-    assert order == list(range(8))
-    assert slots.in_use == (0, 0) and slots.waiting == 0
-
-
-def test_a_file_download_goes_after_metadata_and_before_the_pages_that_came_first():
+def _served(asked: list[tuple[str, bool, bool, bool]]) -> list[str]:
+    """The order in which calls asked one after another, each (name, heavy, first, finishing) and each
+    already waiting before the next comes, get the one slot once the call holding it is answered."""
     slots = Slots(1)
     order: list[str] = []
     answered = threading.Event()
@@ -155,18 +127,16 @@ def test_a_file_download_goes_after_metadata_and_before_the_pages_that_came_firs
         with slots.held(False):
             answered.wait(10)
 
-    def call(name: str, first: bool, finishing: bool) -> None:
-        with slots.held(name.startswith("page"), first, finishing):
+    def call(name: str, heavy: bool, first: bool, finishing: bool) -> None:
+        with slots.held(heavy, first, finishing):
             order.append(name)
 
     h = threading.Thread(target=holder)
     h.start()
     while slots.in_use[0] < 1:
         time.sleep(0.001)
-    asked = [("page 0", False, False), ("download 0", False, True), ("page 1", False, False),
-             ("fields", True, False), ("download 1", False, True), ("page 2", False, False)]
     callers = []
-    for i, args in enumerate(asked):  # each waiting before the next is asked
+    for i, args in enumerate(asked):
         t = threading.Thread(target=call, args=args)
         t.start()
         _waiting(slots, i + 1)
@@ -174,8 +144,19 @@ def test_a_file_download_goes_after_metadata_and_before_the_pages_that_came_firs
     answered.set()
     for t in [h, *callers]:
         t.join(5)
-    assert order == ["fields", "download 0", "download 1", "page 0", "page 1", "page 2"]
     assert slots.in_use == (0, 0) and slots.waiting == 0
+    return order
+
+
+def test_waiting_calls_are_served_in_the_order_they_came():
+    asked = [(str(i), i % 2 == 0, False, False) for i in range(8)]  # heavy and light in turn
+    assert _served(asked) == [str(i) for i in range(8)]
+
+
+def test_a_file_download_goes_after_metadata_and_before_the_pages_that_came_first():
+    asked = [("page 0", True, False, False), ("download 0", False, False, True), ("page 1", True, False, False),
+             ("fields", False, True, False), ("download 1", False, False, True), ("page 2", True, False, False)]
+    assert _served(asked) == ["fields", "download 0", "download 1", "page 0", "page 1", "page 2"]
 
 
 def test_a_call_interrupted_while_it_waits_gives_up_its_place_and_the_others_go_on():
