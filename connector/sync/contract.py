@@ -307,6 +307,10 @@ class Target(Metered, ABC):
         """Called once before :meth:`order_modules`: fetch what the run will ask about ``names`` (a remote
         target's metadata) at once, rather than one round trip at a time."""
 
+    def preread(self, module: str) -> None:  # noqa: B027 - a hook: doing nothing is right
+        """``module``'s delta has rows or deletions, and its turn is still to come: a target that reads what it
+        holds of the module to apply a delta may start that now (called from the runner's thread)."""
+
     def begin(self, source: Source, names: list[str], progress: ProgressFn | None = None) -> None:
         """Called once before the first module; keeps the source's users for a later run from here."""
         users = source.users()

@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -59,8 +59,9 @@ from connector.interrupts import held
 from connector.localfs import private_dir, private_umask
 
 from .contract import ProgressFn, Source, Target
-from .file_formats import FileFormat, RowWriter, fsync_dir, write_json_atomic
+from .file_formats import BATCH_ROWS, FileFormat, RowWriter, fsync_dir, write_json_atomic
 from .paths import TARGET, usable_folder
+from .preread import Preread
 from .record_files import open_stored
 from .schema_io import merged, schema_from_json, schema_to_json
 from .state import BoundaryCheck, ModuleState, since_watermark
@@ -150,8 +151,13 @@ class FileDir:
         schema = self.stored_schema(module)
         clears, need = self._clears_on(module, columns)
         if not clears:
-            return self.fmt.read(path, schema, columns)
-        return self._cleared(path, schema, columns, need, clears)
+            return self._read(module, path, schema, columns)
+        return self._cleared(module, path, schema, columns, need, clears)
+
+    def _read(self, module: str, path: Path, schema: pa.Schema | None, columns: list[str] | None
+              ) -> Iterator[pa.Table]:
+        """The module's file as it holds it (no pending clear applied), in chunks."""
+        return self.fmt.read(path, schema, columns)
 
     def _clears_on(self, module: str, columns: list[str] | None) -> tuple[list[Clear], list[str] | None]:
         """The module's pending clears that touch ``columns`` (None: every column), and the columns a read of
@@ -162,9 +168,9 @@ class FileDir:
         extra = [x for c in clears for x in (c.id_col, c.module_col) if x and x not in columns]
         return clears, [*columns, *dict.fromkeys(extra)]
 
-    def _cleared(self, path: Path, schema: pa.Schema | None, columns: list[str] | None, need: list[str] | None,
-                 clears: list[Clear]) -> Iterator[pa.Table]:
-        for t in self.fmt.read(path, schema, need):
+    def _cleared(self, module: str, path: Path, schema: pa.Schema | None, columns: list[str] | None,
+                 need: list[str] | None, clears: list[Clear]) -> Iterator[pa.Table]:
+        for t in self._read(module, path, schema, need):
             for c in clears:
                 t = c.apply(t)
             yield t if columns is None or need == columns else t.select(columns)
@@ -184,7 +190,10 @@ class FileTarget(FileDir, Target):
         self._lookups: dict[str, tuple[tuple[int, int, int], dict[str, pa.ChunkedArray]]] = {}
         # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
         # area hold record data: private for as long as the target is open, whatever the umask.
+        #: modules' files read into memory ahead of their rewrite (:meth:`preread`)
+        self._ahead = Preread(kind)
         self._private = ExitStack()
+        self._private.callback(self._ahead.close)
         self._private.enter_context(private_umask())
         try:
             self.root = usable_folder(self.root, f"{kind} target folder", TARGET)
@@ -236,6 +245,28 @@ class FileTarget(FileDir, Target):
     def ids(self, module: str, expected: int | None = None) -> set[str]:
         return _ids_of(self.tables(module, ["id"]))
 
+    def preread(self, module: str) -> None:
+        """``module`` changes this run: its file, which its turn reads whole to rewrite it, is read into memory
+        now, in the background, within a budget (:mod:`.preread`)."""
+        path = self.data_path(module)
+        try:
+            schema = self.stored_schema(module)
+        except (OSError, ValueError, StateError) as exc:  # its turn reads the file and says what is wrong
+            log.debug("%s: not read ahead (%s)", module, exc)
+            return
+        self._ahead.start(module, path, schema, partial(self.fmt.read, path, schema, None))
+
+    def _read(self, module: str, path: Path, schema: pa.Schema | None, columns: list[str] | None
+              ) -> Iterator[pa.Table]:
+        """From the rows read ahead when they are of this file: waited for by a whole read (it would read the
+        same), taken only when in already by a read of some columns (which reads less itself)."""
+        table = self._ahead.rows(module, path, schema, wait=columns is None)
+        if table is None:
+            return self.fmt.read(path, schema, columns)
+        if columns is not None:
+            table = table.select([c for c in columns if c in table.column_names])
+        return (table.slice(at, BATCH_ROWS) for at in range(0, table.num_rows, BATCH_ROWS))
+
     def save_users(self, users: list[dict[str, Any]]) -> None:
         """Source users (id, name, email): a later run from this directory maps owners by email with them."""
         data = self.manifest()
@@ -283,6 +314,7 @@ class FileTarget(FileDir, Target):
     def _commit_now(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
         if new_file is not None:
             self._lookups.pop(module, None)
+            self._ahead.drop(module)
             os.replace(new_file, self.data_path(module))
             fsync_dir(self.root)
         if self.kind == "csv":
@@ -343,6 +375,7 @@ class FileTarget(FileDir, Target):
             if not delta.ids:  # only deletions: is any of them in the file at all?
                 gone = set(deleted_ids) & self.ids(module) if deleted_ids else set()
                 if not gone:
+                    self._ahead.drop(module)
                     return 0, 0  # nothing changed: the files and the manifest stay untouched
             old = self.stored_schema(module)
             full = merged(schema, old)
@@ -410,7 +443,7 @@ class FileTarget(FileDir, Target):
         cols = kept[1]
         missing = [c for c in dict.fromkeys(columns) if c not in cols]
         if missing:
-            parts = list(self.fmt.read(path, schema, missing))
+            parts = list(self._read(module, path, schema, missing))
             read = pa.concat_tables(parts) if parts else \
                 pa.schema([schema.field(c) for c in missing if c in schema.names]).empty_table()
             for c in missing:

@@ -101,6 +101,8 @@ class _Stream(Generic[H]):
         self.changed = changed or Signal()
         #: True while the read waits for the runner to take batches: all it can do before its turn is done
         self.waiting = False
+        #: True once a batch with rows has come (told through ``changed``)
+        self.has_rows = False
         self.warm = warm if after else None  # nothing to wait for: the read itself asks at once
         self.cancel = cancel
         #: set when what comes before the rows is known (an incremental read: its deletions), or it failed
@@ -132,6 +134,9 @@ class _Stream(Generic[H]):
             self._held += 1
             self._held_rows += rows
         self.items.put(item)
+        if rows and not self.has_rows:
+            self.has_rows = True
+            self.changed.tell()
         return True
 
     def _taken(self, item: object) -> None:
@@ -267,6 +272,11 @@ class ReadAhead(Generic[H]):
         for room."""
         stream = self._started.get(module)
         return stream is not None and (stream.done.is_set() or stream.waiting)
+
+    def has_rows(self, module: str) -> bool:
+        """Whether ``module``'s read ahead (taken or not) has brought a row yet."""
+        stream = self._started.get(module)
+        return stream is not None and stream.has_rows
 
     def settles_later(self, module: str) -> bool:
         """Whether ``module``'s read ahead started before reads that what it settles looks at had ended."""

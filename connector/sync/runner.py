@@ -588,7 +588,8 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
                       [m for m in names if m in full or source.delta_ahead(m)],
                       after=lambda m: {} if m in full else source.delta_after(m), warm=warm)
     # Deltas into a target that takes any order: the next module written is the first whose read is in.
-    turns = WriteTurns(names, ahead, lambda head, m: head.settle(target, m), clear_refs, module_files.downloading) \
+    turns = WriteTurns(names, ahead, lambda head, m: head.settle(target, m), clear_refs, module_files.downloading,
+                       target.preread) \
         if incremental and not full and target.writes_in_any_order else None
     try:
         for module in turns if turns is not None else names:

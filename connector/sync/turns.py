@@ -51,7 +51,8 @@ class WriteTurns:
     lookups their deletions cleared (:meth:`cleared`), which the module's turn takes instead of doing again."""
 
     def __init__(self, names: list[str], ahead: ReadAhead[DeltaStart | None], settle: Callable[[DeltaStart, str],
-                 DeltaStart], clear: Clear | None, downloading: Callable[[str], bool]) -> None:
+                 DeltaStart], clear: Clear | None, downloading: Callable[[str], bool],
+                 preread: Callable[[str], None] | None = None) -> None:
         self.remaining = list(names)
         self.ahead = ahead
         self._settle = settle
@@ -61,6 +62,9 @@ class WriteTurns:
         self._settled: dict[str, tuple[DeltaStart, Iterator[pa.RecordBatch], int] | Exception] = {}
         #: module -> the lookups its deletions cleared, once its turn took its delta
         self._cleared: dict[str, int] = {}
+        self._preread = preread
+        #: the modules the target was told change (:meth:`.contract.Target.preread`)
+        self._told: set[str] = set()
 
     def __iter__(self) -> Iterator[str]:
         self.ahead.begin()
@@ -73,6 +77,7 @@ class WriteTurns:
         while True:
             seen = self.ahead.changed.version
             settled = self._settle_ahead()
+            self._tell_changes()
             for module in settled:
                 if self._ready(module):
                     return module
@@ -83,6 +88,19 @@ class WriteTurns:
     def _ready(self, module: str) -> bool:
         return isinstance(self._settled[module], Exception) or (self.ahead.ready(module)
                                                                 and not self._downloading(module))
+
+    def _tell_changes(self) -> None:
+        """Tell the target, in the run's order, which modules still to be written change: rows have come, or
+        deletions were settled (it may start reading what it holds of them)."""
+        if self._preread is None:
+            return
+        for module in self.remaining:
+            if module in self._told:
+                continue
+            settled = self._settled.get(module)
+            if self.ahead.has_rows(module) or (isinstance(settled, tuple) and bool(settled[0].deleted)):
+                self._told.add(module)
+                self._preread(module)
 
     def _settle_ahead(self) -> list[str]:
         """Settle the remaining modules in order while that needs no wait; the ones settled, in order."""

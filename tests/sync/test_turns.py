@@ -31,8 +31,9 @@ class Reads:
 
     def __init__(self, deleted: dict[str, list[str]] | None = None,
                  listing: dict[str, Future[frozenset[str] | None]] | None = None,
-                 failing: set[str] | None = None) -> None:
+                 failing: set[str] | None = None, empty: set[str] | None = None) -> None:
         self.deleted = deleted or {}
+        self.empty = empty or set()  # modules whose delta brings no row
         self.listing = listing or {}
         self.failing = failing or set()
         self.gates: dict[str, threading.Event] = {}
@@ -55,7 +56,7 @@ class Reads:
 
         def rows() -> Iterator[pa.RecordBatch]:
             assert self.gate(module).wait(MEET), f"{module} was never let through"
-            yield pa.record_batch({"id": [f"{module}-1"]})
+            yield pa.record_batch({"id": [] if module in self.empty else [f"{module}-1"]}, pa.schema([("id", pa.string())]))
 
         return head, rows()
 
@@ -69,11 +70,12 @@ class Reads:
 
 
 def turns_of(reads: Reads, names: list[str], *, depth: int = 5, ahead: list[str] | None = None,
-             downloading: dict[str, threading.Event] | None = None) -> tuple[WriteTurns, ReadAhead[DeltaStart | None]]:
+             downloading: dict[str, threading.Event] | None = None, told: list[str] | None = None
+             ) -> tuple[WriteTurns, ReadAhead[DeltaStart | None]]:
     read_ahead: ReadAhead[DeltaStart | None] = ReadAhead(reads.start, names, depth, ahead)
     busy = downloading or {}
     return WriteTurns(names, read_ahead, reads.settle, reads.clear,
-                      lambda m: m in busy and not busy[m].is_set()), read_ahead
+                      lambda m: m in busy and not busy[m].is_set(), None if told is None else told.append), read_ahead
 
 
 def write(turns: WriteTurns, ahead: ReadAhead[DeltaStart | None], module: str, reads: Reads) -> list[str]:
@@ -192,6 +194,28 @@ def test_a_module_whose_files_are_still_downloading_waits_for_them() -> None:
         files["Accounts"].set()
         assert next(order) == "Accounts"
         write(turns, ahead, "Accounts", reads)
+    finally:
+        ahead.close()
+
+
+def test_the_target_is_told_of_each_module_that_changes_before_its_turn_and_of_no_other() -> None:
+    """Rows came (Contacts), or deletions were settled (Accounts): the target may read what it holds of them
+    ahead of their turn (:meth:`.contract.Target.preread`). Leads' delta brings nothing: its file is not
+    rewritten, so it is not read either; Notes is not read ahead, so nothing is known of it before its turn."""
+    told: list[str] = []
+    reads = Reads(deleted={"Accounts": ["a1"]}, empty={"Accounts", "Leads"})
+    turns, ahead = turns_of(reads, ["Accounts", "Contacts", "Leads", "Notes"], ahead=["Accounts", "Contacts", "Leads"],
+                            told=told)
+    try:
+        order = iter(turns)
+        reads.let("Contacts")
+        assert next(order) == "Contacts"
+        assert told == ["Accounts", "Contacts"]  # in the run's order, each before its turn
+        assert write(turns, ahead, "Contacts", reads) == ["Contacts-1"]
+        reads.let("Accounts", "Leads", "Notes")
+        for module in order:
+            write(turns, ahead, module, reads)
+        assert told == ["Accounts", "Contacts"]
     finally:
         ahead.close()
 
