@@ -179,16 +179,18 @@ class RestReader:
 
         A whole module (no filter, no LIMIT) of a known size past the numbered pages, with slots to spare.
         Together the two ends' shares are the pages a serial read makes, so in a still module their last pages
-        share a few rows (kept once) and the read costs a serial read's credits. The low end reads on only when
-        the two have not met: the count was low, records went meanwhile, or the count is a multiple of the page
-        size (the shares then tile the rows exactly, and only one page more shows that nothing lies between).
+        share a few rows (kept once) and the read costs a serial read's credits. Where the count is a multiple
+        of the page size, shares of the serial read's pages would tile the rows exactly, and only a page more,
+        after both, could show that nothing lies between: the shares count that page in from the start (a
+        round trip less, for the same calls), so the two ends overlap by a page. The low end reads on only
+        when the two have not met: the count was low, or records went meanwhile.
         """
         known = pd.expected_rows
         if (known is None or not NUMBERED_ROWS < known <= api.PAGE_TOKEN_LIMIT or pd.limit is not None
                 or pd.modified_since is not None or pd.keys or self.ctx.config.max_concurrency < 2):
             return None
         per = max(1, per)
-        pages, numbered = math.ceil(known / per), NUMBERED_ROWS // per
+        pages, numbered = known // per + 1, NUMBERED_ROWS // per  # (the page more, where ``per`` divides it)
         # The low end's numbered pages come in one round trip, then each end chains its tokens: shares that
         # end together. (The high end asks no numbered pages: a page number is an offset, and the newest
         # records, where it starts, are the likeliest to be deleted meanwhile, which shifts every later page

@@ -61,6 +61,31 @@ def test_both_ends_give_the_one_ended_table_each_row_once() -> None:
             assert ids != sorted(ids, key=int), "the high end's pages came in too"
 
 
+@pytest.mark.parametrize(("rows", "low", "high"), [(2_400, 11, 2), (2_401, 11, 2), (2_399, 11, 1), (4_000, 15, 6)])
+def test_a_count_that_is_a_multiple_of_the_page_size_costs_no_round_trip_more(rows: int, low: int, high: int) -> None:
+    """2,400 records are 12 pages that tile the rows exactly: the page that shows nothing lies between is the
+    high end's second, asked beside the low end's eleventh, not a twelfth after both ends are done. Each end
+    chains its pages (the low end after its ten numbered ones, asked at once), so the read's round trips are
+    the longer chain: 2 for 2,400 records (3 before), 6 for 4,000 (7 before). The calls stay the serial read's
+    and one."""
+    with Emulator(org="classic", records=0, seed=9, sizes={"Tasks": rows}) as emu, \
+            ZohoSession(emu.connection_string + ";MaxConcurrency=20") as s:
+        orders: list[str] = []
+        send = s.http._send
+
+        def counted(method: str, url: str, params: dict[str, Any] | None, *a: Any, **k: Any) -> Any:
+            if url.endswith("/Tasks"):  # the list calls (not the metadata the read asks first)
+                orders.append(str((params or {}).get("sort_order")))
+            return send(method, url, params, *a, **k)
+
+        s.http._send = counted  # type: ignore[method-assign]
+        got = list(RestReader(s.reader_context()).batches("Tasks", ["id"], Pushdown(expected_rows=rows)))
+    ids = [i for b in got for i in b.column("id").to_pylist()]
+    assert len(ids) == len(set(ids)) == rows
+    assert (orders.count("asc"), orders.count("desc")) == (low, high)
+    assert len(orders) == -(-rows // 200) + (rows % 200 == 0)
+
+
 def test_records_changing_between_pages_are_read_once_and_none_is_missed() -> None:
     n = 5_000
     with Emulator(org="classic", records=0, seed=6, sizes={"Tasks": n}, latency_ms=30) as emu:

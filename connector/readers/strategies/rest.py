@@ -7,7 +7,7 @@ records (the reader goes on by COQL keyset), ``ids`` 100 per call, no filter
 by value — only ``If-Modified-Since``. 1 credit per call. A whole module of a known size past 2,000
 records is read from both ends of the id order at once, each end its share of the same pages; one
 page more than :meth:`RestStrategy.cost` counts only when the count is a multiple of 200 (the ends
-then meet without sharing a row, and one more page shows it) or was low: not priced.
+then share a page, asked beside the others, to meet on a row) or was low: not priced.
 
 Partitions are id ranges. The list API cannot start at an id, so a slice
 lists its ids with COQL (``select id``, 2,000 a call) and reads their rows
