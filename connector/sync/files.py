@@ -188,10 +188,10 @@ class FileTarget(FileDir, Target):
         #: per module, the lookup columns its clears are counted on, with the stamp of the file they were read
         #: from (:meth:`_lookup_columns`)
         self._lookups: dict[str, tuple[tuple[int, int, int], dict[str, pa.ChunkedArray]]] = {}
-        # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
-        # area hold record data: private for as long as the target is open, whatever the umask.
         #: modules' files read into memory ahead of their rewrite (:meth:`preread`)
         self._ahead = Preread(kind)
+        # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
+        # area hold record data: private for as long as the target is open, whatever the umask.
         self._private = ExitStack()
         self._private.callback(self._ahead.close)
         self._private.enter_context(private_umask())
