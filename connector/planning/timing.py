@@ -14,7 +14,8 @@ The model, per API (``calls`` from its strategy's cost model):
   two slots its first page (a cheap LIMIT) goes out with the first pages of ``slots - 1`` slices, so the
   rest take ``(calls - 1) / (slots - 1)`` turns; with two, the first page is asked first, then two slices
   (the model is asked only with a row count; the one size in 2,000 where the head goes first anyway,
-  :func:`~connector.readers.coql_slices.plan_after_head`, is a turn it does not see);
+  :func:`~connector.readers.coql_slices.plan_after_head`, is a turn it does not see, and a read whose first
+  page is a whole one, :func:`~connector.readers.paging.first_coql_page`, is a call fewer than counted);
 * a Bulk Read's calls (create, poll, download) come one after another, and the job itself takes
   its rows at :data:`BULK_ROWS_PER_S` (Zoho does not publish a rate; this is what benchmarks/latency.py
   gives the emulator).

@@ -150,8 +150,13 @@ class CoqlReader:
         # (not before this Zoho has answered a query with '$se_module' once: the first wave would be refused whole)
         if known is not None and heavy_slots(self.ctx) > 2 and (se_field is None
                                                                or SE_MODULE in self.ctx.catalog.answered):
-            # the first page's cheap LIMIT and the slices after it asked at once, for no credit more
             left = known - pager.rows.fetched
+            # a first page of 2,000 (first_coql_page): slices of whole pages from the read's start, the serial
+            # read's pages; else the first page's cheap LIMIT and the slices after it, for no credit more
+            starts = plan(left, heavy_slots(self.ctx)) if pager.want >= MAX_LIMIT else [0]
+            if len(starts) > 1:
+                yield from self._split(module, query, pager, starts, decoder, convert, total=left)
+                return
             starts = plan_after_head(left, pager.want, heavy_slots(self.ctx) - 1)
             if starts:  # (their positions count from the head's last row)
                 yield from self._split(module, query, pager, starts, decoder, convert, head=pager.want,

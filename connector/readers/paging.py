@@ -68,9 +68,14 @@ def first_coql_page(expected: int | None) -> int:
     """The LIMIT of a keyset read's first call. Unknown size: 200 (1 credit; most filtered reads and
     deltas are small). A known size that fits in one call: the cheapest step above it, so the read is
     one call (945 rows: LIMIT 1,000, 2 credits, instead of 200 then 2,000: 4 credits, a round trip
-    more). The size is an estimate; a read longer than it goes on with pages of 2,000 as ever."""
+    more). A longer one: 2,000 where the rows past its last full page of 2,000 number 200 or more, since
+    the pages after a first page of 200 would then be as many as the pages without it (21,000 rows: 11
+    calls and 33 credits, not 12 and 34); else 200, the same calls for fewer credits. The size is an
+    estimate; a read longer than it goes on with pages of 2,000 as ever."""
     if expected is None:
         return CHEAP_LIMIT
+    if expected >= MAX_LIMIT:
+        return MAX_LIMIT if expected % MAX_LIMIT >= CHEAP_LIMIT else CHEAP_LIMIT
     # one more than expected: a full page would mean another call to learn that nothing follows
     return next((step for step in CREDIT_STEPS if expected + 1 <= step), CHEAP_LIMIT)
 

@@ -145,11 +145,26 @@ def test_plan_table(left: int, slots: int, want: list[int]) -> None:
 
 @pytest.mark.parametrize(("expected", "first"), [
     (None, 200), (0, 200), (150, 200), (199, 200), (200, 1_000), (945, 1_000), (999, 1_000), (1_000, 2_000),
-    (1_999, 2_000), (2_000, 200), (50_000, 200),
+    (1_999, 2_000), (2_000, 200), (50_000, 200), (2_199, 200), (2_200, 2_000), (21_000, 2_000), (4_150, 200),
 ])
 def test_the_first_call_is_the_cheapest_step_that_holds_the_known_rows(expected: int | None, first: int) -> None:
     # one more than expected: a call filled to its LIMIT would need another call to learn nothing follows
     assert first_coql_page(expected) == first
+
+
+@pytest.mark.parametrize(("n", "calls", "credits"), [
+    (2_400, 2, 6),  # 2,000 + 400 (a first page of 200 would be followed by as many pages: 3 calls, 7 credits)
+    (9_000, 5, 15),
+    (4_150, 3, 7),  # 200 + 2,000 + 1,950: the cheap first page costs no call more here, and saves 2 credits
+])
+def test_a_known_read_starts_with_a_whole_page_where_a_cheap_one_would_be_a_call_more(
+        org: tuple[Emulator, list[str]], n: int, calls: int, credits: int) -> None:
+    emu, ids = org
+    pd = Pushdown(coql_where=f"id <= {ids[n - 1]}", expected_rows=n)
+    for slots in (1, 10):  # in turn, and in slices at once: the same pages
+        rows, paid = read(emu, slots, pd)
+        assert sorted(int(r["id"]) for r in rows) == [int(i) for i in ids[:n]]
+        assert (paid["calls"], paid["credits"]) == (calls, credits), slots
 
 
 @pytest.mark.parametrize("n", [150, 945, 1_999])
