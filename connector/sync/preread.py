@@ -61,9 +61,11 @@ class Preread:
         self._held = 0
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
-        #: modules whose reads were started, and reads served from memory (a module's turn, or some columns)
+        #: modules whose reads were started; reads served from memory (a module's turn, or some columns); turns
+        #: that found their module's read still queued behind others' and read the file themselves
         self.started: list[str] = []
         self.served = 0
+        self.skipped = 0
 
     def start(self, module: str, path: Path, schema: pa.Schema | None,
               read: Callable[[], Iterator[pa.Table]]) -> bool:
@@ -114,7 +116,9 @@ class Preread:
         if got is None or not _same(got.schema, schema) or (not wait and not got.rows.done()):
             return None
         if got.rows.cancel():  # still queued behind other modules' reads: the caller reads it sooner itself
-            self.drop(module)
+            with self._lock:
+                self._forget(module)
+                self.skipped += 1
             return None
         try:
             table = got.rows.result()

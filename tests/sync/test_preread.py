@@ -120,7 +120,7 @@ def test_a_turn_never_waits_behind_other_modules_reads_nor_a_read_of_some_column
     assert ahead.start("A", path, schema, _reader(path, schema))
     assert ahead.rows("Slow", path, schema, wait=False) is None  # some columns: not waited for
     assert ahead.rows("A", path, schema, wait=True) is None  # queued behind Slow: the turn reads it now
-    assert ahead.started == ["Slow", "A"]
+    assert ahead.started == ["Slow", "A"] and ahead.skipped == 1
     gate.set()
     got = ahead.rows("Slow", path, schema, wait=True)
     assert got is not None and got.equals(_table(10))
@@ -171,7 +171,9 @@ def test_an_incremental_run_reads_ahead_the_modules_that_change_and_ends_equal(t
         emu.advance_clock(2)
         ahead = _run(emu, f"{kind}:{ahead_dir}", modules, incremental=True)._ahead
         assert sorted(ahead.started) == sorted(changed)  # the quiet modules' files were not read
-        assert ahead.served >= len(changed)  # each changed module's rewrite took its rows from memory
+        # each changed module's rewrite took its rows from memory, or (a turn that came before its module's
+        # read left the queue) read the file itself: which of the two depends on the machine's timing
+        assert ahead.served + ahead.skipped >= len(changed)
         assert ahead.held == 0  # let go once committed
         plain = _run(emu, f"{kind}:{plain_dir}", modules, incremental=True, budget=0)._ahead
         assert plain.started == [] and plain.served == 0
