@@ -75,6 +75,11 @@ class Catalog:
             self._tables.clear()
             self._fields.clear()
 
+    def listed(self, module: str) -> ModuleInfo | None:
+        """``module``'s entry when the module list is in already (None otherwise: nothing is asked)."""
+        with self._lock:
+            return self._modules.get(module) if self._modules is not None else None
+
     def modules(self) -> dict[str, ModuleInfo]:
         with self._listing:  # one list call; the state lock stays free meanwhile (fields may be asked at once)
             mods = self._modules

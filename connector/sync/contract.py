@@ -165,6 +165,13 @@ class Source(Metered, ABC):
         parent's record count already shows edits): the check need not wait for them."""
         return False
 
+    def whole_read(self, module: str, expected: int | None) -> Iterator[pa.RecordBatch] | None:
+        """Every row of ``module`` (``expected``: about how many), for a run that must list its ids (rows may
+        have gone with a parent) when one read of every row costs no more calls or credits than that listing
+        alone: the run then takes the ids and its delta from it, and makes no delta read. A lazy read (no
+        call until iterated); None: list the ids and read the delta apart (the default)."""
+        return None
+
     def lookup_targets(self, module: str) -> list[LookupRef]:
         """The module's record lookups (a source that knows none answers with none)."""
         return []
@@ -210,10 +217,11 @@ class Source(Metered, ABC):
         return {}
 
     def expect(self, module: str, modified_since: datetime | None,  # noqa: B027 - a hook
-               apis: frozenset[str] | None = None) -> None:
+               apis: frozenset[str] | None = None, rows: int | None = None) -> None:
         """A read of ``module``'s rows modified since then is coming (after its deletions), or of all its rows
         (``modified_since`` None: a full load, after its metadata): start what it needs first, if that can
-        run meanwhile (Zoho: the record count that sizes it). ``apis`` as for :meth:`deleted_ids`."""
+        run meanwhile (Zoho: the record count that sizes it). ``apis`` as for :meth:`deleted_ids`; ``rows``:
+        the rows the target held after the last run (a source may size the read by them instead)."""
 
     def preload(self, modules: list[str], every: bool = False) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once, before the modules a run was given by name are resolved: what :meth:`prepare` will

@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .contract import Source, Target
 from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
@@ -51,8 +54,8 @@ class DeltaStart:
 
 
 def deleted_ids(source: Source, module: str, state: ModuleState, *, beside: bool = False,
-                wait: Callable[[], None] | None = None
-                ) -> tuple[list[str], frozenset[str] | Future[frozenset[str] | None] | None]:
+                wait: Callable[[], None] | None = None, every: Iterator[pa.RecordBatch] | None = None
+                ) -> tuple[list[str], frozenset[str] | Future[frozenset[str] | None] | WholeRead | None]:
     """Ids the source lists as gone since the module's last run, and its every id when others may have gone
     unlisted (to be compared with the target's: :meth:`DeltaStart.settle`).
 
@@ -60,14 +63,20 @@ def deleted_ids(source: Source, module: str, state: ModuleState, *, beside: bool
     own, beside the delta read, which does not need them (only the settling does): a future. ``wait``
     (with ``beside``): the parents' reads this check looks at are still under way; the check itself goes
     on that thread too, once ``wait`` returns, and the future gives None when it finds no cascade. Without
-    a deletion log (files, DuckDB, Attachments) the listing comes first, as the read may build on it."""
+    a deletion log (files, DuckDB, Attachments) the listing comes first, as the read may build on it.
+    ``every`` (:meth:`.contract.Source.whole_read`): read in the listing's place when the ids are listed
+    without waiting for other reads — a :class:`WholeRead`, whose rows give the caller the delta."""
     listed = source.deleted_ids(module, state.deleted_since)
     expected = state.rows or None  # the rows the target held after the last run: about the source's count
     if listed is None:  # files and DuckDB keep no deletion log: whatever the target has and the source lacks
         return [], frozenset(source.ids(module, expected))
     if beside and wait is not None:
+        if every is not None and source.cascade_foreseen(module):
+            return sorted(set(listed)), WholeRead(every)
         return sorted(set(listed)), _checked_listing(source, module, state, expected, wait)
     if source.cascade_suspected(module, state.deleted_since):  # rows that went with a parent, unlisted
+        if every is not None:
+            return sorted(set(listed)), WholeRead(every)
         if beside:
             return sorted(set(listed)), _listing(source, module, expected)
         return sorted(set(listed)), frozenset(source.ids(module, expected))
@@ -79,7 +88,10 @@ def _listing(source: Source, module: str, expected: int | None) -> Future[frozen
     return _on_own_thread(lambda: frozenset(source.ids(module, expected)))
 
 
-def _on_own_thread(work: Callable[[], frozenset[str] | None]) -> Future[frozenset[str] | None]:
+T = TypeVar("T")
+
+
+def _on_own_thread(work: Callable[[], T]) -> Future[T]:
     """``work`` on a thread of its own, in the caller's context (its credits' module, its stop)."""
     pool = ThreadPoolExecutor(1, thread_name_prefix="zoho-ids")
     try:
@@ -107,7 +119,7 @@ def warm_delta(source: Source, module: str, state: ModuleState, has_modified_tim
     them by then (the source keeps both for the read; nothing is asked twice). Where the state kept the
     module's read APIs, the source need not know its modules yet to ask them."""
     if has_modified_time:
-        source.expect(module, state.watermark.modified_time, state.read_apis)
+        source.expect(module, state.watermark.modified_time, state.read_apis, state.rows or None)
     source.deleted_ids(module, state.deleted_since, state.read_apis)
 
 
@@ -122,16 +134,68 @@ def start_delta(source: Source, target: Target | None, module: str, state: Modul
     :func:`deleted_ids`).
     """
     if has_modified_time:
-        source.expect(module, state.watermark.modified_time)  # what the read needs first, beside the deletions
-    deleted, source_ids = deleted_ids(source, module, state, beside=target is None, wait=wait)
-    if target is not None and source_ids is not None:
-        assert not isinstance(source_ids, Future)  # listed in turn: the target is at hand
-        deleted, source_ids = sorted(set(deleted) | (target.ids(module) - source_ids)), None
+        # what the read needs first, beside the deletions
+        source.expect(module, state.watermark.modified_time, rows=state.rows or None)
+    # a small module whose ids may be listed: the source may read it whole in their place
+    every = source.whole_read(module, state.rows or None) if has_modified_time else None
+    deleted, listing = deleted_ids(source, module, state, beside=target is None, wait=wait, every=every)
+    whole: WholeRead | None = None
+    source_ids: frozenset[str] | Future[frozenset[str] | None] | None
+    if isinstance(listing, WholeRead):
+        whole, source_ids = listing, listing.ids
+    else:
+        source_ids = listing
+    if target is not None and source_ids is not None:  # listed in turn: the target is at hand
+        have = source_ids.result() if isinstance(source_ids, Future) else source_ids
+        assert have is not None  # no cascade check is left to a thread in turn
+        deleted, source_ids = sorted(set(deleted) | (target.ids(module) - have)), None
     wm = state.watermark.without(deleted)
     check = BoundaryCheck(wm)
+    if whole is not None:  # its rows give the delta too: no delta read
+        return DeltaStart(deleted, wm, check, source_ids), whole.rows(wm.modified_time, wm.boundary_ids)
     if has_modified_time:
         rows = source.read(module, modified_since=wm.modified_time, exclude_ids=wm.boundary_ids or None,
                            boundary=check)
     else:
         rows = source.read(module)  # no watermark column: re-read the (small) module
     return DeltaStart(deleted, wm, check, source_ids), rows
+
+
+class WholeRead:
+    """A module's every row read on a thread of its own in place of its id listing: the ids (a future, for
+    :meth:`DeltaStart.settle`) and, filtered as the delta read's query would filter them, its changed rows —
+    one read where the listing and the delta read were two."""
+
+    def __init__(self, every: Iterator[pa.RecordBatch]) -> None:
+        self.batches: list[pa.RecordBatch] = []
+
+        def read() -> frozenset[str] | None:
+            self.batches.extend(every)
+            return frozenset(i for b in self.batches for i in b.column("id").to_pylist() if i)
+
+        self.ids = _on_own_thread(read)
+
+    def rows(self, since: datetime | None, taken: set[str]) -> Iterator[pa.RecordBatch]:
+        """The rows a delta read from ``since`` finds (read failing: its error, as the delta read's would be)."""
+        self.ids.result()
+        yield from changed_since(self.batches, since, taken)
+
+
+def changed_since(batches: list[pa.RecordBatch], since: datetime | None, taken: set[str] | frozenset[str]
+                  ) -> Iterator[pa.RecordBatch]:
+    """The rows a delta read from ``since`` finds: Modified_Time at or after it, less the ids ``taken`` at exactly
+    that second by the last run (the closed start the watermark keeps); every row when there is no ``since``."""
+    for b in batches:
+        if since is None:
+            kept = b
+        else:
+            column = b.column("Modified_Time")
+            stamp = pa.scalar(since, column.type)
+            keep = pc.fill_null(pc.greater_equal(column, stamp), False)
+            if taken:
+                again = pc.and_(pc.fill_null(pc.equal(column, stamp), False),
+                                pc.is_in(b.column("id"), value_set=pa.array(sorted(taken), pa.string())))
+                keep = pc.and_(keep, pc.invert(again))
+            kept = b.filter(keep)
+        if kept.num_rows:
+            yield kept

@@ -73,6 +73,9 @@ def _not_taken(batches: Iterator[pa.RecordBatch], second: datetime, taken: set[s
 
 #: full loads read ahead of the one being written, at most (half the connection's MaxConcurrency)
 MAX_READ_AHEAD = 8
+#: a linking or subform module of at most this many rows whose ids a run lists is read whole instead (five
+#: COQL pages at most: :meth:`ZohoSource.whole_read`)
+WHOLE_READ_ROWS = 10_000
 
 
 class ZohoSource(Source):
@@ -93,6 +96,8 @@ class ZohoSource(Source):
         self._counted: set[tuple[str, str | None]] = set()
         #: module -> the count of its records modified since its watermark, as its delta read was sized
         self._edits: dict[str, int | None] = {}
+        #: module -> the rows the target held after the last run, as a delta read was announced (:meth:`expect`)
+        self._held_rows: dict[str, int] = {}
         self._counter: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._pool_lock = threading.Lock()
@@ -310,12 +315,19 @@ class ZohoSource(Source):
                            rest_rows=delta if extra else None,
                            rest_also=Cost(1, coql_call_credits(1)) if extra and count_second else Cost(0, 0))
 
-    def expect(self, module: str, modified_since: datetime | None, apis: frozenset[str] | None = None) -> None:
+    def expect(self, module: str, modified_since: datetime | None, apis: frozenset[str] | None = None,
+               rows: int | None = None) -> None:
         """The count that sizes this read (:meth:`_request`) is asked now — a delta's beside the module's
         deletion log, a full load's (``modified_since`` None) beside the module's fields — instead of after
         them: the same call, a round trip earlier. Only when the API is chosen by cost (else there is no
         count) and calls may run together. ``apis``: the module's read APIs as its state kept them (``module``
-        its api_name as kept): asked beside the module list, not after it."""
+        its api_name as kept): asked beside the module list, not after it. ``rows`` (the target's): a small
+        linking or subform module's delta is read without a count (:meth:`_small_linked`)."""
+        if modified_since is not None and rows:
+            with self._lock:
+                self._held_rows[module] = rows
+            if self._small_linked(module, rows, listed_only=True):
+                return
         if self.api_type != "Auto" or not self.read_ahead():
             return
         criteria = None if modified_since is None else self._delta_criteria(modified_since)
@@ -368,7 +380,10 @@ class ZohoSource(Source):
         ctx = self.session.reader_context(progress=self.progress)
         choice = self.api_type
         expected: int | None = None
-        if choice == "Auto":
+        if choice == "Auto" and since is not None and self._uncounted(module, since):
+            choice = "COQL"
+            log.info("%s: reading with COQL: a small linking or subform module, read without a count", module)
+        elif choice == "Auto":
             # The planner's policy: deltas are usually small (COQL, keyset by id, the boundary ids left out by
             # the query), full loads and big deltas as cheap in credits as the list API or Bulk Read make them.
             request = self._request(module, since, count_second)
@@ -500,6 +515,40 @@ class ZohoSource(Source):
                                         for b in reader.batches(module, cols, pd)], schema=want)
         self._listed[ts.module] = listed
         return {i for i in listed.column("id").to_pylist() if i}
+
+    def whole_read(self, module: str, expected: int | None) -> Iterator[pa.RecordBatch] | None:
+        """A small linking or subform module (:meth:`_small_linked`) read whole over COQL, sliced as :meth:`ids`
+        slices its listing: the same calls and credits (COQL charges by LIMIT, not by columns), so the delta
+        read beside the listing is a heavy call saved. Larger modules (more bytes a page for the same calls),
+        Attachments (listed per parent) and connections that force another API keep the two apart."""
+        if not self._small_linked(module, expected) or "Modified_Time" not in self.session.catalog.table(module).by_name:
+            return None
+        reader = reader_for("COQL", self.session.reader_context(progress=self.progress))
+        return reader.batches(module, None, Pushdown(expected_rows=expected))
+
+    def _small_linked(self, module: str, rows: int | None, listed_only: bool = False) -> bool:
+        """Whether ``module`` is a linking or subform module COQL reads, of at most :data:`WHOLE_READ_ROWS` rows
+        as the target held them (``rows``). Where its ids are listed it is read whole (:meth:`whole_read`);
+        where not, its delta goes over COQL without a count, which could choose nothing cheaper (COQL costs
+        no more than the list API at any size, and five COQL pages less than one Bulk job) and, being this
+        run's only other use of it, would be a call spent in vain when the module is read whole.
+        ``listed_only``: the module list is not waited for (False until it is in)."""
+        if not rows or rows > WHOLE_READ_ROWS or self.api_type not in ("Auto", "COQL"):
+            return False
+        catalog = self.session.catalog
+        info = catalog.listed(module) if listed_only else catalog.modules().get(module)
+        if info is None or info.generated_type not in ("linking", "subform"):
+            return False
+        apis = catalog.read_apis(module)
+        return apis != PER_PARENT and "COQL" in apis
+
+    def _uncounted(self, module: str, since: datetime) -> bool:
+        """A delta read of a small linking or subform module that no count was asked for (one asked before the
+        module list said what the module is sizes the read as usual)."""
+        with self._lock:
+            rows = self._held_rows.get(module)
+            asked = any(m == module and criteria for m, criteria in (*self._counting, *self._counted))
+        return not asked and self._small_linked(module, rows)
 
     def _per_parent_delta(self, reader: Reader, module: str, columns: list[str] | None,
                           since: datetime) -> Iterator[pa.RecordBatch]:

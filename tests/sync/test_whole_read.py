@@ -1,0 +1,173 @@
+"""A small linking or subform module whose ids a run lists is read whole instead: one read for the ids and the delta.
+
+Linking rows go with the records they join and subform rows with their parent, unlisted in the module's own
+``/deleted``; an incremental run then lists every id of the module to find them. For a module of at most
+``WHOLE_READ_ROWS`` rows that listing costs what reading every row costs (COQL charges by LIMIT), so the run
+reads it whole, takes the ids and the changed rows from that read, and makes no delta read and no count. The
+answer must be the one listing beside a delta read gives; the calls and credits fewer.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector.emulator import Emulator
+from connector.sync import open_target, run
+from connector.sync.delta import changed_since
+from connector.sync.source_zoho import ZohoSource
+
+from .helpers import MODULES, assert_same, mutate, session, source, truth
+
+#: the classic org's small linking and subform modules (every one well under WHOLE_READ_ROWS at 600 records)
+SMALL = ("Project_Milestones", "Projects_X_Contacts", "Projects_X_Users", "Deals_X_Competitors")
+
+
+class ListingSource(ZohoSource):
+    """Every module as any other source has it: the ids listed beside a delta read sized by a count."""
+
+    def whole_read(self, module: str, expected: int | None) -> Any:
+        return None
+
+    def _small_linked(self, module: str, rows: int | None, listed_only: bool = False) -> bool:
+        return False
+
+
+def incremental(emu: Emulator, folder: Path, cls: type[ZohoSource], slots: int = 12) -> dict[str, Any]:
+    before = emu.stats()
+    src, tgt = cls(session(emu, f";MaxConcurrency={slots}")), open_target(f"parquet:{folder}")
+    try:
+        result = run(src, tgt, incremental=True, refresh_formulas=True)
+    finally:
+        tgt.close()
+        src.close()
+    assert result.ok, result.as_rows()
+    after = emu.stats()
+    return {"calls": {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items()
+                      if v != before["calls"].get(k, 0)},
+            "credits": after["credits_used"] - before["credits_used"],
+            "deleted": {m.module: m.rows_deleted for m in result.modules},
+            "written": {m.module: m.rows_written for m in result.modules}}
+
+
+def loaded(emu: Emulator, folder: Path) -> None:
+    src, tgt = source(emu), open_target(f"parquet:{folder}")
+    try:
+        assert run(src, tgt).ok
+    finally:
+        tgt.close()
+        src.close()
+
+
+def assert_matches_org(emu: Emulator, folder: Path) -> None:
+    check = source(emu)
+    try:
+        for m in MODULES:
+            ts = check.session.catalog.table(m)
+            got = pq.read_table(folder / f"{m}.parquet").select(ts.arrow_schema.names).cast(ts.arrow_schema)
+            assert_same(m, got, truth(emu, ts))
+    finally:
+        check.close()
+
+
+@pytest.mark.parametrize("slots", [12, 1], ids=["read-ahead", "in-turn"])
+def test_modules_whose_ids_are_listed_are_read_whole_with_the_listing_s_answer_and_fewer_calls(
+        tmp_path: Path, slots: int) -> None:
+    with Emulator(org="classic", records=600, seed=51) as emu:
+        base = tmp_path / "base"
+        loaded(emu, base)
+        # parents' deletions take linking rows with them (unlisted); a project edited may drop milestones
+        mutate(emu, "Projects", deletes=3, updates=6, seed=21)
+        mutate(emu, "Contacts", deletes=4, updates=5, seed=22)
+        mutate(emu, "Deals", deletes=3, seed=23)
+        for i, m in enumerate(SMALL):
+            mutate(emu, m, creates=2, updates=3, seed=30 + i)
+        emu.advance_clock(2)
+        runs = {}
+        for name, cls in (("listing", ListingSource), ("whole", ZohoSource)):
+            shutil.copytree(base, tmp_path / name)
+            runs[name] = incremental(emu, tmp_path / name, cls, slots)
+        listing, whole = runs["listing"], runs["whole"]
+        # the same answer: rows written and deleted module by module, and the org itself in both folders
+        assert whole["deleted"] == listing["deleted"] and whole["written"] == listing["written"]
+        assert sum(listing["deleted"][m] for m in SMALL if m != "Project_Milestones") > 0  # links went unlisted
+        for name in runs:
+            assert_matches_org(emu, tmp_path / name)
+        # one COQL read a module where the listing and the delta read were two, and no count sizing the read
+        fewer = {k: listing["calls"].get(k, 0) - whole["calls"].get(k, 0)
+                 for k in set(listing["calls"]) | set(whole["calls"])}
+        assert fewer["coql_query"] == len(SMALL), (listing["calls"], whole["calls"])
+        assert fewer["count_records"] == len(SMALL), (listing["calls"], whole["calls"])
+        assert {k: v for k, v in fewer.items() if k not in ("coql_query", "count_records")} == \
+            dict.fromkeys(set(fewer) - {"coql_query", "count_records"}, 0)
+        assert whole["credits"] < listing["credits"]
+
+
+def test_a_small_linking_module_with_nothing_listed_reads_its_delta_without_a_count(tmp_path: Path) -> None:
+    """No parent lost a record: nothing is listed, the delta read alone (COQL, no count to choose by) runs."""
+    with Emulator(org="classic", records=600, seed=52) as emu:
+        base = tmp_path / "base"
+        loaded(emu, base)
+        mutate(emu, "Projects_X_Contacts", creates=3, updates=4, seed=40)
+        emu.advance_clock(2)
+        shutil.copytree(base, tmp_path / "listing")
+        listing = incremental(emu, tmp_path / "listing", ListingSource)
+        whole = incremental(emu, base, ZohoSource)
+        assert whole["written"]["Projects_X_Contacts"] == listing["written"]["Projects_X_Contacts"] == 7
+        assert whole["calls"]["coql_query"] == listing["calls"]["coql_query"]  # the delta read, no listing
+        assert listing["calls"]["count_records"] - whole["calls"]["count_records"] == len(SMALL)
+        assert_matches_org(emu, base)
+
+
+# ---- the delta a whole read gives ------------------------------------------------------------------------
+
+SECOND = datetime(2025, 6, 30, 12, 0, 0, tzinfo=UTC)
+SCHEMA = pa.schema([("id", pa.string()), ("Modified_Time", pa.timestamp("s", tz="UTC"))])
+
+
+def batch(rows: list[tuple[str, datetime | None]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([{"id": i, "Modified_Time": t} for i, t in rows], schema=SCHEMA)
+
+
+@pytest.mark.parametrize(("rows", "since", "taken", "kept"), [
+    ([("1", SECOND - timedelta(seconds=1)), ("2", SECOND), ("3", SECOND + timedelta(seconds=1))], SECOND, set(),
+     ["2", "3"]),
+    ([("1", SECOND), ("2", SECOND), ("3", SECOND + timedelta(seconds=1))], SECOND, {"1"}, ["2", "3"]),
+    ([("1", SECOND + timedelta(seconds=1))], SECOND, {"1"}, ["1"]),  # modified again since: a later time
+    ([("1", None), ("2", SECOND)], SECOND, set(), ["2"]),  # no time: a delta read's query finds no such row
+    ([("1", None), ("2", SECOND)], None, set(), ["1", "2"]),  # no watermark: every row
+    ([], SECOND, {"1"}, []),
+])
+def test_changed_since_keeps_what_the_delta_read_s_query_finds(rows: list[tuple[str, datetime | None]],
+                                                                since: datetime | None, taken: set[str],
+                                                                kept: list[str]) -> None:
+    out = list(changed_since([batch(rows)], since, taken))
+    assert [i for b in out for i in b.column("id").to_pylist()] == kept
+    assert all(b.num_rows for b in out)  # no empty batches handed on
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(1, 40), st.one_of(st.none(), st.integers(-3, 3))), max_size=8),
+                max_size=4),
+       st.one_of(st.none(), st.integers(-2, 2)), st.sets(st.integers(1, 40), max_size=6))
+def test_changed_since_equals_the_closed_start_less_the_ids_taken(parts: list[list[tuple[int, int | None]]],
+                                                                   offset: int | None, taken: set[int]) -> None:
+    since = None if offset is None else SECOND + timedelta(seconds=offset)
+    batches = [batch([(str(i), None if s is None else SECOND + timedelta(seconds=s)) for i, s in part])
+               for part in parts]
+    got = [(i, t) for b in changed_since(batches, since, {str(t) for t in taken})
+           for i, t in zip(b.column("id").to_pylist(), b.column("Modified_Time").to_pylist(), strict=True)]
+    every = [(i, t) for b in batches for i, t in zip(b.column("id").to_pylist(),
+                                                     b.column("Modified_Time").to_pylist(), strict=True)]
+    want = every if since is None else [
+        (i, t) for i, t in every if t is not None and t >= since and not (t == since and int(i) in taken)]
+    assert got == want
+
