@@ -530,8 +530,8 @@ class ZohoSource(Source):
         """Whether ``module`` is a linking or subform module COQL reads, of at most :data:`WHOLE_READ_ROWS` rows
         as the target held them (``rows``). Where its ids are listed it is read whole (:meth:`whole_read`);
         where not, its delta goes over COQL without a count, which could choose nothing cheaper (COQL costs
-        no more than the list API at any size, and five COQL pages less than one Bulk job) and, being this
-        run's only other use of it, would be a call spent in vain when the module is read whole.
+        no more than the list API at any size, and five COQL pages cost less than one Bulk job) and, having
+        no other use this run, would be a call spent in vain when the module is read whole.
         ``listed_only``: the module list is not waited for (False until it is in)."""
         if not rows or rows > WHOLE_READ_ROWS or self.api_type not in ("Auto", "COQL"):
             return False
