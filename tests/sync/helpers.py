@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -93,3 +94,41 @@ def assert_same(module: str, got: pa.Table, want: pa.Table) -> None:
             a, b = [file_entries_plain(x) for x in a], [file_entries_plain(y) for y in b]
             bad = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
         assert not bad, f"{module}.{name}: {len(bad)} rows differ, e.g. id {gids[bad[0]]}: {a[bad[0]]!r} != {b[bad[0]]!r}"
+
+
+def counted_sync(emu: Emulator, folder: Path, max_concurrency: int, source_class: type[ZohoSource] = ZohoSource
+                 ) -> dict[str, Any]:
+    """One incremental run into ``folder`` (formulas refreshed); what the emulator counted for it and what the
+    run reports, module by module."""
+    from connector.sync import open_target, run
+
+    requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)  # peaks start now
+    before = emu.stats()
+    src = source_class(session(emu, f";MaxConcurrency={max_concurrency}"))
+    tgt = open_target(f"parquet:{folder}")
+    try:
+        result = run(src, tgt, incremental=True, refresh_formulas=True)
+    finally:
+        tgt.close()
+        src.close()
+    assert result.ok, result.as_rows()
+    after = emu.stats()
+    calls = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items() if v != before["calls"].get(k, 0)}
+    return {"calls": calls, "credits": after["credits_used"] - before["credits_used"],
+            "peak": after["concurrency"]["peak"], "peak_heavy": after["concurrency"]["peak_heavy"],
+            "rejected": after["rejected_429"],
+            "rows": result.rows_written, "deleted": sum(m.rows_deleted for m in result.modules),
+            "written_by_module": {m.module: m.rows_written for m in result.modules},
+            "deleted_by_module": {m.module: m.rows_deleted for m in result.modules}}
+
+
+def full_load(emu: Emulator, folder: Path) -> None:
+    """A full load of the org into ``folder`` (Parquet)."""
+    from connector.sync import open_target, run
+
+    src, tgt = source(emu), open_target(f"parquet:{folder}")
+    try:
+        assert run(src, tgt).ok
+    finally:
+        tgt.close()
+        src.close()

@@ -21,37 +21,18 @@ from connector.emulator import Emulator
 from connector.sync import open_target, run
 from connector.sync.source_zoho import ZohoSource
 
-from .helpers import MODULES, assert_same, export, mutate, session, source, truth
+from .helpers import MODULES, assert_same, counted_sync, export, full_load, mutate, session, source, truth
 
 
 def sync(emu: Emulator, folder: Path, max_concurrency: int) -> dict[str, Any]:
     """One incremental run into ``folder``; what the emulator counted for it."""
-    requests.post(f"{emu.origin}/__emulator/stats", headers=emu.admin_headers(), timeout=30)  # peaks start now
-    before = emu.stats()
-    src, tgt = ZohoSource(session(emu, f";MaxConcurrency={max_concurrency}")), open_target(f"parquet:{folder}")
-    try:
-        result = run(src, tgt, incremental=True, refresh_formulas=True)
-    finally:
-        tgt.close()
-        src.close()
-    assert result.ok, result.as_rows()
-    after = emu.stats()
-    calls = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items() if v != before["calls"].get(k, 0)}
-    return {"calls": calls, "credits": after["credits_used"] - before["credits_used"],
-            "peak": after["concurrency"]["peak"], "peak_heavy": after["concurrency"]["peak_heavy"],
-            "rejected": after["rejected_429"],
-            "rows": result.rows_written, "deleted": sum(m.rows_deleted for m in result.modules)}
+    return counted_sync(emu, folder, max_concurrency)
 
 
 def loaded_then_changed(emu: Emulator, folder: Path, **change: int) -> Path:
     """``folder`` holding a full load of the org; then some Leads changed (``change``: mutate's counts and
     seed) and the clock moved on, so an incremental run has a delta to read."""
-    src, tgt = source(emu), open_target(f"parquet:{folder}")
-    try:
-        assert run(src, tgt).ok
-    finally:
-        tgt.close()
-        src.close()
+    full_load(emu, folder)
     mutate(emu, "Leads", **change)
     emu.advance_clock(2)
     return folder

@@ -21,11 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.emulator import Emulator
-from connector.sync import open_target, run
 from connector.sync.delta import changed_since
 from connector.sync.source_zoho import ZohoSource
 
-from .helpers import MODULES, assert_same, mutate, session, source, truth
+from .helpers import MODULES, assert_same, counted_sync, full_load, mutate, source, truth
 
 #: the classic org's small linking and subform modules (every one well under WHOLE_READ_ROWS at 600 records)
 SMALL = ("Project_Milestones", "Projects_X_Contacts", "Projects_X_Users", "Deals_X_Competitors")
@@ -39,32 +38,6 @@ class ListingSource(ZohoSource):
 
     def _small_linked(self, module: str, rows: int | None, listed_only: bool = False) -> bool:
         return False
-
-
-def incremental(emu: Emulator, folder: Path, cls: type[ZohoSource], slots: int = 12) -> dict[str, Any]:
-    before = emu.stats()
-    src, tgt = cls(session(emu, f";MaxConcurrency={slots}")), open_target(f"parquet:{folder}")
-    try:
-        result = run(src, tgt, incremental=True, refresh_formulas=True)
-    finally:
-        tgt.close()
-        src.close()
-    assert result.ok, result.as_rows()
-    after = emu.stats()
-    return {"calls": {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items()
-                      if v != before["calls"].get(k, 0)},
-            "credits": after["credits_used"] - before["credits_used"],
-            "deleted": {m.module: m.rows_deleted for m in result.modules},
-            "written": {m.module: m.rows_written for m in result.modules}}
-
-
-def loaded(emu: Emulator, folder: Path) -> None:
-    src, tgt = source(emu), open_target(f"parquet:{folder}")
-    try:
-        assert run(src, tgt).ok
-    finally:
-        tgt.close()
-        src.close()
 
 
 def assert_matches_org(emu: Emulator, folder: Path) -> None:
@@ -83,7 +56,7 @@ def test_modules_whose_ids_are_listed_are_read_whole_with_the_listing_s_answer_a
         tmp_path: Path, slots: int) -> None:
     with Emulator(org="classic", records=600, seed=51) as emu:
         base = tmp_path / "base"
-        loaded(emu, base)
+        full_load(emu, base)
         # parents' deletions take linking rows with them (unlisted); a project edited may drop milestones
         mutate(emu, "Projects", deletes=3, updates=6, seed=21)
         mutate(emu, "Contacts", deletes=4, updates=5, seed=22)
@@ -94,11 +67,12 @@ def test_modules_whose_ids_are_listed_are_read_whole_with_the_listing_s_answer_a
         runs = {}
         for name, cls in (("listing", ListingSource), ("whole", ZohoSource)):
             shutil.copytree(base, tmp_path / name)
-            runs[name] = incremental(emu, tmp_path / name, cls, slots)
+            runs[name] = counted_sync(emu, tmp_path / name, slots, cls)
         listing, whole = runs["listing"], runs["whole"]
         # the same answer: rows written and deleted module by module, and the org itself in both folders
-        assert whole["deleted"] == listing["deleted"] and whole["written"] == listing["written"]
-        assert sum(listing["deleted"][m] for m in SMALL if m != "Project_Milestones") > 0  # links went unlisted
+        assert whole["deleted_by_module"] == listing["deleted_by_module"]
+        assert whole["written_by_module"] == listing["written_by_module"]
+        assert sum(listing["deleted_by_module"][m] for m in SMALL if m != "Project_Milestones") > 0  # links went
         for name in runs:
             assert_matches_org(emu, tmp_path / name)
         # one COQL read a module where the listing and the delta read were two, and no count sizing the read
@@ -115,13 +89,13 @@ def test_a_small_linking_module_with_nothing_listed_reads_its_delta_without_a_co
     """No parent lost a record: nothing is listed, the delta read alone (COQL, no count to choose by) runs."""
     with Emulator(org="classic", records=600, seed=52) as emu:
         base = tmp_path / "base"
-        loaded(emu, base)
+        full_load(emu, base)
         mutate(emu, "Projects_X_Contacts", creates=3, updates=4, seed=40)
         emu.advance_clock(2)
         shutil.copytree(base, tmp_path / "listing")
-        listing = incremental(emu, tmp_path / "listing", ListingSource)
-        whole = incremental(emu, base, ZohoSource)
-        assert whole["written"]["Projects_X_Contacts"] == listing["written"]["Projects_X_Contacts"] == 7
+        listing = counted_sync(emu, tmp_path / "listing", 12, ListingSource)
+        whole = counted_sync(emu, base, 12)
+        assert whole["written_by_module"]["Projects_X_Contacts"] == listing["written_by_module"]["Projects_X_Contacts"] == 7
         assert whole["calls"]["coql_query"] == listing["calls"]["coql_query"]  # the delta read, no listing
         assert listing["calls"]["count_records"] - whole["calls"]["count_records"] == len(SMALL)
         assert_matches_org(emu, base)
