@@ -24,7 +24,17 @@ from connector.emulator import Emulator
 from connector.sync.delta import changed_since
 from connector.sync.source_zoho import ZohoSource
 
-from .helpers import MODULES, assert_same, counted_sync, full_load, mutate, source, truth
+from .helpers import (
+    MODULES,
+    NO_SLOW_FAULTS,
+    admin,
+    assert_same,
+    counted_sync,
+    full_load,
+    mutate,
+    source,
+    truth,
+)
 
 #: the classic org's small linking and subform modules (every one well under WHOLE_READ_ROWS at 600 records)
 SMALL = ("Project_Milestones", "Projects_X_Contacts", "Projects_X_Users", "Deals_X_Competitors")
@@ -83,6 +93,26 @@ def test_modules_whose_ids_are_listed_are_read_whole_with_the_listing_s_answer_a
         assert {k: v for k, v in fewer.items() if k not in ("coql_query", "count_records")} == \
             dict.fromkeys(set(fewer) - {"coql_query", "count_records"}, 0)
         assert whole["credits"] < listing["credits"]
+
+
+def test_whole_reads_through_faults_still_give_an_exact_copy(tmp_path: Path) -> None:
+    """5% of calls fail (5xx, 429, Zoho's error-in-200, dropped connections) while the small modules are read
+    whole: retried like any read, the run still ends with the org's rows."""
+    with Emulator(org="classic", records=300, seed=53) as emu:
+        folder = tmp_path / "out"
+        full_load(emu, folder)
+        mutate(emu, "Projects", deletes=2, updates=4, seed=24)
+        mutate(emu, "Deals", deletes=2, seed=25)
+        for i, m in enumerate(SMALL):
+            mutate(emu, m, creates=2, updates=2, seed=41 + i)
+        emu.advance_clock(2)
+        admin(emu, "POST", "config", json={"fault_rate": 0.05, "fault_kinds": list(NO_SLOW_FAULTS)})
+        try:
+            counted_sync(emu, folder, 12)
+            assert sum(emu.stats()["faults_injected"].values()) > 0
+        finally:
+            admin(emu, "POST", "config", json={"fault_rate": 0.0})
+        assert_matches_org(emu, folder)
 
 
 def test_a_small_linking_module_with_nothing_listed_reads_its_delta_without_a_count(tmp_path: Path) -> None:
