@@ -532,7 +532,8 @@ class ZohoSource(Source):
         where not, its delta goes over COQL without a count, which could choose nothing cheaper (COQL costs
         no more than the list API at any size, and five COQL pages cost less than one Bulk job) and, having
         no other use this run, would be a call spent in vain when the module is read whole.
-        ``listed_only``: the module list is not waited for (False until it is in)."""
+        A module with columns only the records API returns is neither (its delta is priced by a count).
+        ``listed_only``: nothing is waited for (False until the module list and the module's fields are in)."""
         if not rows or rows > WHOLE_READ_ROWS or self.api_type not in ("Auto", "COQL"):
             return False
         catalog = self.session.catalog
@@ -540,7 +541,10 @@ class ZohoSource(Source):
         if info is None or info.generated_type not in ("linking", "subform"):
             return False
         apis = catalog.read_apis(module)
-        return apis != PER_PARENT and "COQL" in apis
+        if apis == PER_PARENT or "COQL" not in apis or (listed_only and not catalog.has_fields(module)):
+            return False
+        # columns only the records API returns would have COQL ask it for every row read, not the delta's only
+        return not catalog.table(module).records_only_columns
 
     def _uncounted(self, module: str, since: datetime) -> bool:
         """A delta read of a small linking or subform module that no count was asked for (one asked before the

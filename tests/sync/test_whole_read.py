@@ -131,6 +131,31 @@ def test_a_small_linking_module_with_nothing_listed_reads_its_delta_without_a_co
         assert_matches_org(emu, base)
 
 
+def test_a_subform_with_a_column_only_the_records_api_returns_keeps_its_listing_and_its_count() -> None:
+    """A file upload in a subform (Zoho allows it): COQL would ask the records API for that column of every
+    row a whole read reads, 100 ids a call, where the delta read asks it for the changed rows only."""
+    from connector.schema.catalog import CatalogSnapshot
+    from connector.schema.types import build_table_schema
+
+    with Emulator(org="classic", records=50, seed=54) as emu:
+        plain, with_file = source(emu), source(emu)
+        try:
+            module = "Project_Milestones"
+            assert plain.whole_read(module, 100) is not None
+            info = plain.session.catalog.modules()[module]
+            fields = [*plain.session.catalog.fields(module),
+                      {"api_name": "Signed_Off", "data_type": "fileupload", "field_label": "Signed off",
+                       "read_only": False}]
+            table = build_table_schema(module, fields, generated_type=info.generated_type)
+            assert table.records_only_columns  # the file upload's column
+            with_file.session.catalog.seed(CatalogSnapshot(plain.session.catalog.modules(), {module: table}))
+            assert with_file.whole_read(module, 100) is None
+            assert not with_file._small_linked(module, 100)  # its delta is priced by a count, as any module's
+        finally:
+            plain.close()
+            with_file.close()
+
+
 # ---- the delta a whole read gives ------------------------------------------------------------------------
 
 SECOND = datetime(2025, 6, 30, 12, 0, 0, tzinfo=UTC)
