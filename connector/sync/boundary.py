@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .state import BoundaryCheck
 
@@ -49,3 +50,17 @@ def read_past_boundary(second: datetime, taken: set[str], check: BoundaryCheck, 
     for b in read_at(second, counted is not None):
         check.ids_now |= {str(i) for i in b.column("id").to_pylist()}
         yield b
+
+
+def not_taken(batches: Iterator[pa.RecordBatch], second: datetime, taken: set[str]) -> Iterator[pa.RecordBatch]:
+    """Rows less those already taken at the watermark second (a row modified since has a later time)."""
+    stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
+    for b in batches:
+        if "Modified_Time" not in b.schema.names:
+            yield b
+            continue
+        at_second = pc.fill_null(pc.equal(b.column("Modified_Time"), stamp), False)
+        seen = pc.is_in(b.column("id"), value_set=pa.array(sorted(taken), pa.string()))
+        kept = b.filter(pc.invert(pc.and_(at_second, seen)))
+        if kept.num_rows:
+            yield kept

@@ -21,6 +21,7 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .boundary import not_taken
 from .contract import Source, Target
 from .state import BoundaryCheck, ModifiedTimeWatermark, ModuleState
 
@@ -185,17 +186,9 @@ def changed_since(batches: list[pa.RecordBatch], since: datetime | None, taken: 
                   ) -> Iterator[pa.RecordBatch]:
     """The rows a delta read from ``since`` finds: Modified_Time at or after it, less the ids ``taken`` at exactly
     that second by the last run (the closed start the watermark keeps); every row when there is no ``since``."""
-    for b in batches:
-        if since is None:
-            kept = b
-        else:
-            column = b.column("Modified_Time")
-            stamp = pa.scalar(since, column.type)
-            keep = pc.fill_null(pc.greater_equal(column, stamp), False)
-            if taken:
-                again = pc.and_(pc.fill_null(pc.equal(column, stamp), False),
-                                pc.is_in(b.column("id"), value_set=pa.array(sorted(taken), pa.string())))
-                keep = pc.and_(keep, pc.invert(again))
-            kept = b.filter(keep)
-        if kept.num_rows:
-            yield kept
+    if since is None:
+        yield from (b for b in batches if b.num_rows)
+        return
+    stamp = pa.scalar(since, pa.timestamp("s", tz="UTC"))
+    later = (b.filter(pc.fill_null(pc.greater_equal(b.column("Modified_Time"), stamp), False)) for b in batches)
+    yield from not_taken(later, since, set(taken))

@@ -34,7 +34,7 @@ from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_
 from connector.schema.org_tables import PER_PARENT_KEYS, TABLES, org_table
 from connector.session import ZohoSession
 
-from .boundary import read_past_boundary
+from .boundary import not_taken, read_past_boundary
 from .contract import LookupRef, Source
 from .prefetch import ask_at_once
 from .record_files import Fetch, FilePlan
@@ -55,20 +55,6 @@ COQL_IN_CLAUSES = 10  # of the 25 conditions a WHERE may have; the reader adds i
 def boundary_clause(watermark: datetime, ids: list[str]) -> str:
     """COQL for "not one of the rows already taken at the watermark second" (see CoqlWhere.not_taken_at)."""
     return COQL.not_taken_at(watermark, ids)
-
-
-def _not_taken(batches: Iterator[pa.RecordBatch], second: datetime, taken: set[str]) -> Iterator[pa.RecordBatch]:
-    """Rows less those already taken at the watermark second (a row modified since has a later time)."""
-    stamp = pa.scalar(second, pa.timestamp("s", tz="UTC"))
-    for b in batches:
-        if "Modified_Time" not in b.schema.names:
-            yield b
-            continue
-        at_second = pc.fill_null(pc.equal(b.column("Modified_Time"), stamp), False)
-        seen = pc.is_in(b.column("id"), value_set=pa.array(sorted(taken), pa.string()))
-        kept = b.filter(pc.invert(pc.and_(at_second, seen)))
-        if kept.num_rows:
-            yield kept
 
 
 #: full loads read ahead of the one being written, at most (half the connection's MaxConcurrency)
@@ -427,7 +413,7 @@ class ZohoSource(Source):
         if modified_since is not None and self.session.catalog.table(module).read_apis == PER_PARENT:
             # Attachments: the rows already taken are dropped here, and when this run's id listing
             # (for deletions) says which parents have attachments changed since, only those are asked.
-            yield from _not_taken(self._per_parent_delta(reader, module, columns, modified_since),
+            yield from not_taken(self._per_parent_delta(reader, module, columns, modified_since),
                                   modified_since, set(ids))
             return
         if modified_since is None or not ids:
@@ -438,7 +424,7 @@ class ZohoSource(Source):
                                                                 expected_rows=expected))
         elif boundary is None:  # rows from the second on, those already taken there dropped here
             asked = columns if columns is None or "Modified_Time" in columns else [*columns, "Modified_Time"]
-            rows = _not_taken(reader.batches(module, asked, Pushdown(modified_since=modified_since)),
+            rows = not_taken(reader.batches(module, asked, Pushdown(modified_since=modified_since)),
                               modified_since, set(ids))
             yield from (rows if asked is columns else (b.drop_columns(["Modified_Time"]) for b in rows))
         else:
