@@ -147,3 +147,53 @@ def test_zipped_csv_round_trips_any_text(tmp_path_factory, rows, level, chunk_ro
     assert parsed[0] == ["id", "Text", "Flag"]
     # csv cannot tell NULL from "" (both are empty cells, as in Zoho's files); text is otherwise exact.
     assert parsed[1:] == [[str(i), t or "", "" if b is None else str(b).lower()] for i, t, b in rows]
+
+
+def _runs(ids: list[int], cuts: list[int], order: list[int]) -> Any:
+    """A two-column table of ``ids`` cut into record batches at ``cuts``; piece ``i`` goes ``order[i]``-th
+    (pieces without a place in ``order`` go last, in turn)."""
+    import pyarrow as pa
+
+    schema = pa.schema([("id", pa.int64()), ("cell", pa.string())])
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(ids)}), len(ids)]
+    pieces = [ids[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    rank = {i: (order[i] if i < len(order) else len(order) + i) for i in range(len(pieces))}
+    batches = [pa.record_batch({"id": pa.array(pieces[i], pa.int64()), "cell": pa.array([f"v{x}" for x in pieces[i]])},
+                               schema=schema) for i in sorted(rank, key=rank.__getitem__)]
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+@pytest.mark.parametrize(("ids", "cuts", "order", "moved"), [
+    ([], [], [], False),
+    ([1, 2, 3, 4], [2], [0, 1], False),  # in order already: the table itself comes back
+    ([1, 2, 3, 4, 5, 6], [2, 4], [2, 0, 1], False),  # [1,2] [3,4] [5,6] placed third, first, second  # runs out of turn: put in turn, no row copied
+    ([1, 2, 3, 4, 5, 6], [3], [1, 0], False),
+    ([4, 5, 6, 1, 2, 3], [], [], False),  # runs out of turn inside one batch
+    ([5, 6, 1, 2, 3, 4], [3], [0, 1], False),  # ... and across a batch's edge
+    ([2, 5, 1, 6], [], [], True),  # runs that overlap: sorted whole
+    ([3, 1, 2, 4], [2], [0, 1], True),  # a row out of order inside a run: sorted whole
+])
+def test_a_bulk_page_is_put_in_id_order(ids, cuts, order, moved):
+    import pyarrow as pa
+
+    from connector.emulator.bulk_read import in_id_order
+
+    table = _runs(ids, cuts, order)
+    out = in_id_order(table)
+    assert out.column("id").to_pylist() == sorted(ids)
+    assert out.column("cell").to_pylist() == [f"v{x}" for x in sorted(ids)]
+    if ids and not moved:
+        # runs are reordered, not copied: each of the answer's chunks is one of the input's buffers
+        held = {b.column(0).buffers()[1].address for b in table.to_batches()}
+        assert {c.buffers()[1].address for c in out.column("id").chunks} <= held
+    assert isinstance(out, pa.Table)
+
+
+@given(st.lists(st.integers(0, 10**6), unique=True, max_size=60), st.lists(st.integers(0, 60), max_size=6),
+       st.permutations(range(7)))
+def test_in_id_order_sorts_any_page(ids, cuts, order):
+    from connector.emulator.bulk_read import in_id_order
+
+    out = in_id_order(_runs(ids, cuts, list(order)))
+    assert out.column("id").to_pylist() == sorted(ids)
+    assert out.column("cell").to_pylist() == [f"v{x}" for x in sorted(ids)]
