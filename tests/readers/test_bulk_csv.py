@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
 import zipfile
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from connector.errors import ConfigError, ConversionError
 from connector.readers import READERS, ReaderContext, reader_for
-from connector.readers.bulk_csv import canonical_json, decode_page, plan_csv
+from connector.readers.bulk_csv import canonical_json, decode_page, plan_csv, stored_bytes
 from connector.readers.names import LookupNames
 from connector.schema.convert import records_to_batch
 from connector.schema.types import build_table_schema
@@ -77,21 +78,22 @@ def _cell(name: str, v: Any) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
-def _zip(path: Path, records: list[dict[str, Any]]) -> None:
+def _zip(path: Path, records: list[dict[str, Any]], compression: int = zipfile.ZIP_STORED) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["id", *[n for n, _, _ in FIELDS]])
     for i, r in enumerate(records):
         w.writerow([str(5843104000000000000 + i), *[_cell(n, r[n]) for n, _, _ in FIELDS]])
-    with zipfile.ZipFile(path, "w") as zf:
+    with zipfile.ZipFile(path, "w", compression) as zf:
         zf.writestr("1.csv", buf.getvalue())
 
 
-@given(st.lists(rows, min_size=1, max_size=30))
+@given(st.lists(rows, min_size=1, max_size=30), st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
 def test_decoded_csv_equals_the_json_conversion(tmp_path_factory: pytest.TempPathFactory,
-                                                records: list[dict[str, Any]]) -> None:
+                                                records: list[dict[str, Any]], compression: int) -> None:
+    # a stored entry is parsed where it lies in the file, a deflated one through zipfile: the same rows
     path = tmp_path_factory.mktemp("csv") / "page.zip"
-    _zip(path, records)
+    _zip(path, records, compression)
     plan = plan_csv(TS, COLUMNS, lambda module: None)
     got = pa.Table.from_batches(list(decode_page(path, plan, LookupNames(None), block_size=1 << 10)),  # type: ignore[arg-type]
                                 schema=plan.schema)
@@ -118,10 +120,35 @@ def test_reader_for_unknown(ctx: ReaderContext, name: str, hint: str) -> None:
     assert hint in str(info.value)
 
 
-def _page(path: Path, text: str) -> Path:
-    with zipfile.ZipFile(path, "w") as zf:
+def _page(path: Path, text: str, compression: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as zf:
         zf.writestr("7.csv", text.encode("utf-8"))
     return path
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_page_damaged_on_the_way_is_a_conversion_error_with_a_hint(tmp_path: Path, compression: int) -> None:
+    plan = plan_csv(TS, ["id", "Name", "Count"], lambda module: None)
+    path = _page(tmp_path / "p.zip", "id,Name,Count\n" + "".join(f"{i},n{i},{i}\n" for i in range(5000)), compression)
+    with zipfile.ZipFile(path) as zf:
+        entry = zf.infolist()[0]
+    assert (stored_bytes(path, entry) is not None) == (compression == zipfile.ZIP_STORED)  # parsed in place
+    # the CRC both headers give no longer matches the bytes (as when a transfer changed one of them)
+    raw = bytearray(path.read_bytes())
+    crc = struct.pack("<I", entry.CRC)
+    assert raw.count(crc) == 2
+    path.write_bytes(bytes(raw).replace(crc, struct.pack("<I", entry.CRC ^ 1)))
+    with pytest.raises(ConversionError, match="damaged") as info:
+        list(decode_page(path, plan, LookupNames(None), block_size=1 << 12))  # type: ignore[arg-type]
+    assert "run the read again" in (info.value.hint or "")
+
+
+def test_a_stored_page_shorter_than_its_directory_says_is_read_by_zipfile(tmp_path: Path) -> None:
+    path = _page(tmp_path / "p.zip", "id,Name,Count\n1,x,2\n")
+    with zipfile.ZipFile(path) as zf:
+        entry = zf.infolist()[0]
+    entry.compress_size += 10**6  # past the file's end: not mapped, zipfile says what is wrong
+    assert stored_bytes(path, entry) is None
 
 
 @pytest.mark.parametrize("header", ["id,Name,Count", "\ufeffid,Name,Count", "ID,name,COUNT"])
