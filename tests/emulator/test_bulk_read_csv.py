@@ -166,7 +166,7 @@ def _runs(ids: list[int], cuts: list[int], order: list[int]) -> Any:
 @pytest.mark.parametrize(("ids", "cuts", "order", "moved"), [
     ([], [], [], False),
     ([1, 2, 3, 4], [2], [0, 1], False),  # in order already: the table itself comes back
-    ([1, 2, 3, 4, 5, 6], [2, 4], [2, 0, 1], False),  # [1,2] [3,4] [5,6] placed third, first, second  # runs out of turn: put in turn, no row copied
+    ([1, 2, 3, 4, 5, 6], [2, 4], [2, 0, 1], False),  # runs out of turn ([1,2] [3,4] [5,6] placed third, first, second): put in turn, no row copied
     ([1, 2, 3, 4, 5, 6], [3], [1, 0], False),
     ([4, 5, 6, 1, 2, 3], [], [], False),  # runs out of turn inside one batch
     ([5, 6, 1, 2, 3, 4], [3], [0, 1], False),  # ... and across a batch's edge
