@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -27,6 +27,9 @@ class ReaderContext:
     stats: dict[str, int] = field(default_factory=dict)
     #: set when whoever consumes the batches stops (Ctrl-C, SIGTERM, close): a reader waiting on Zoho stops too
     cancel: threading.Event = field(default_factory=threading.Event)
+    #: a list page asked before the read began (a sync's small delta, asked beside the module's metadata):
+    #: ``(module, fields, request)`` -> that page when it was asked exactly so, else None; taken at most once
+    first_page: Callable[[str, list[str], dict[str, Any]], Any] | None = None
 
     def report(self, module: str, rows: int) -> None:
         cb = self.progress

@@ -84,7 +84,10 @@ class RestReader:
             "converted": converted,
             "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
-        plan = self._ends_plan(pd, int(request["per_page"]))
+        # a page asked ahead for exactly this request starts a serial read (a numbered read asks its own page 1)
+        given = self.ctx.first_page(module, groups[0], request) \
+            if self.ctx.first_page is not None and self._numbered_pages(request, pd) < 2 else None
+        plan = None if given is not None else self._ends_plan(pd, int(request["per_page"]))
         meeting = _Meeting() if plan is not None else None
         top = _TopEnd(self, module, groups, request, plan[1], meeting) \
             if plan is not None and meeting is not None else None
@@ -123,6 +126,8 @@ class RestReader:
                     if not pager.has_next_page:
                         break  # fewer rows than counted: the serial read would have stopped here too
                     page = numbered.pop(0)
+                elif given is not None:
+                    page, given = given, None
                 elif ahead.pending:
                     page = ahead.take()
                 elif pager.has_next_page:
@@ -206,15 +211,20 @@ class RestReader:
         together instead; the last one's ``next_page_token`` goes on. Past 2,000 a token comes only with
         the page before it: those pages wait in turn (the list API takes no id range to split by).
         """
+        n = self._numbered_pages(request, pd)
+        if n < 2:
+            return []
+        slots = min(self.ctx.config.max_concurrency, HEAVY_LIMIT)
+        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
+                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
+
+    def _numbered_pages(self, request: dict[str, Any], pd: Pushdown) -> int:
+        """How many numbered pages :meth:`_numbered` asks at once (below 2: none, the read chains tokens)."""
         per = max(1, int(request["per_page"]))
         known, slots = pd.expected_rows, min(self.ctx.config.max_concurrency, HEAVY_LIMIT)
         if known is None or (pd.exact and pd.limit is not None) or slots < 2:
-            return []
-        n = min(NUMBERED_ROWS // per, math.ceil(known / per))
-        if n < 2:
-            return []
-        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
-                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
+            return 0
+        return min(NUMBERED_ROWS // per, math.ceil(known / per))
 
     def _strays(self, module: str, fields: list[str], pages: list[api.Page], per: int, pd: Pushdown
                 ) -> list[dict[str, Any]]:

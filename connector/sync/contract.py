@@ -156,6 +156,12 @@ class Source(Metered, ABC):
         without such APIs."""
         return None
 
+    def list_fields(self, module: str) -> tuple[str, ...] | None:
+        """Kept in the module's state (:attr:`.state.ModuleState.list_fields`): the fields a first page of its
+        delta would ask, where the next run may ask that page before it knows the module's fields (passed to
+        :meth:`expect`); None: the source asks no such page."""
+        return None
+
     def cascade_suspected(self, module: str, since: datetime | None) -> bool:
         """Whether rows may have gone without being in the deletion log (they went with a parent)."""
         return False
@@ -217,11 +223,14 @@ class Source(Metered, ABC):
         return {}
 
     def expect(self, module: str, modified_since: datetime | None,  # noqa: B027 - a hook
-               apis: frozenset[str] | None = None, rows: int | None = None) -> None:
+               apis: frozenset[str] | None = None, rows: int | None = None,
+               first_page: tuple[tuple[str, ...], datetime] | None = None) -> None:
         """A read of ``module``'s rows modified since then is coming (after its deletions), or of all its rows
         (``modified_since`` None: a full load, after its metadata): start what it needs first, if that can
         run meanwhile (Zoho: the record count that sizes it). ``apis`` as for :meth:`deleted_ids`; ``rows``:
-        the rows the target held after the last run (a source may size the read by them instead)."""
+        the rows the target held after the last run (a source may size the read by them instead);
+        ``first_page``: the state's :meth:`list_fields` and the time the delta's rows are read from (after
+        the watermark second when rows were taken there): the read's first page may be asked now."""
 
     def preload(self, modules: list[str], every: bool = False) -> None:  # noqa: B027 - a hook: doing nothing is right
         """Called once, before the modules a run was given by name are resolved: what :meth:`prepare` will

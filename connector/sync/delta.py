@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import pyarrow as pa
@@ -120,7 +120,12 @@ def warm_delta(source: Source, module: str, state: ModuleState, has_modified_tim
     them by then (the source keeps both for the read; nothing is asked twice). Where the state kept the
     module's read APIs, the source need not know its modules yet to ask them."""
     if has_modified_time:
-        source.expect(module, state.watermark.modified_time, state.read_apis, state.rows or None)
+        wm = state.watermark
+        # the delta's first list page reads from past the watermark second when rows were taken there (as
+        # :func:`start_delta`'s read, unless every one of them was deleted since: then that page goes unused)
+        since = wm.modified_time + timedelta(seconds=1) if wm.modified_time and wm.boundary_ids else wm.modified_time
+        first = (state.list_fields, since) if state.list_fields and since is not None else None
+        source.expect(module, wm.modified_time, state.read_apis, state.rows or None, first)
     source.deleted_ids(module, state.deleted_since, state.read_apis)
 
 

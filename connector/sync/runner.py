@@ -252,7 +252,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         below: list[pa.RecordBatch] = []
         new_state = ModuleState(module, loaded=True, deleted_since=signpost, formulas_refreshed_at=signpost,
                                 files=take_files or not has_files,  # False: this module had files, left out
-                                has_files=has_files, read_apis=source.read_apis(module))
+                                has_files=has_files, read_apis=source.read_apis(module),
+                                list_fields=source.list_fields(module))
 
         def full_batches() -> Iterator[pa.RecordBatch]:
             for b in counter.wrap((read or source.read)(module)):
@@ -285,7 +286,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             res.lookups_cleared = clear_refs(module, deleted)
         new_state = ModuleState(module, loaded=True, watermark=wm, deleted_since=signpost,
                                 formulas_refreshed_at=state.formulas_refreshed_at, files=state.files,
-                                has_files=has_files, read_apis=source.read_apis(module))
+                                has_files=has_files, read_apis=source.read_apis(module),
+                                list_fields=source.list_fields(module))
 
         def delta_batches() -> Iterator[pa.RecordBatch]:
             for b in changed:
@@ -304,10 +306,12 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
             # /deleted keeps being read from where the other modules read it (one call serves all).
             new_state.rows, new_state.deleted_since = state.rows, state.deleted_since
             target.save_state(new_state)
-        elif not written and not removed and state.read_apis != new_state.read_apis:
-            # Nothing changed, but the state did not know the module's read APIs (written before they were
-            # kept) or they changed: the old state with them, once, so the next run asks its first calls early.
-            target.save_state(replace(state, read_apis=new_state.read_apis))
+        elif not written and not removed and (state.read_apis, state.list_fields) != (new_state.read_apis,
+                                                                                     new_state.list_fields):
+            # Nothing changed, but the state did not know the module's read APIs or first list fields (written
+            # before they were kept) or they changed: the old state with them, once, so the next run asks its
+            # first calls early.
+            target.save_state(replace(state, read_apis=new_state.read_apis, list_fields=new_state.list_fields))
         cols = [] if target.derives_values else source.formula_columns(module)
         if cols and _formulas_due(refresh_formulas, state, signpost) and not interrupts_pending():
             # (a stop held back by the commit skips it: still due, the next run refreshes them)

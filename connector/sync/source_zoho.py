@@ -23,11 +23,11 @@ from connector.model import Pushdown
 from connector.planning.choice import ReadRequest, RowRange, choose_api
 from connector.planning.extras import extras_for
 from connector.readers import reader_for
-from connector.readers.base import Reader
+from connector.readers.base import Reader, resolve_columns
 from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
-from connector.readers.rest import converted_param
+from connector.readers.rest import converted_param, field_groups
 from connector.readers.strategies import Cost
 from connector.readers.strategies.base import coql_call_credits
 from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
@@ -98,6 +98,9 @@ class ZohoSource(Source):
         self._related_gates: dict[str, threading.Lock] = {}
         #: the source's users, once asked (:meth:`prepare` asks for them with the modules' metadata)
         self._users: list[dict[str, Any]] | None = None
+        #: module -> its delta's first list page asked in place of its count (:meth:`expect`): what it asked
+        #: (fields, request) and the page; taken by the module's read (:meth:`_reader`)
+        self._pages_ahead: dict[str, tuple[tuple[str, ...], dict[str, Any], Future[api.Page]]] = {}
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoSource:
@@ -302,13 +305,15 @@ class ZohoSource(Source):
                            rest_also=Cost(1, coql_call_credits(1)) if extra and count_second else Cost(0, 0))
 
     def expect(self, module: str, modified_since: datetime | None, apis: frozenset[str] | None = None,
-               rows: int | None = None) -> None:
+               rows: int | None = None, first_page: tuple[tuple[str, ...], datetime] | None = None) -> None:
         """The count that sizes this read (:meth:`_request`) is asked now — a delta's beside the module's
         deletion log, a full load's (``modified_since`` None) beside the module's fields — instead of after
         them: the same call, a round trip earlier. Only when the API is chosen by cost (else there is no
         count) and calls may run together. ``apis``: the module's read APIs as its state kept them (``module``
         its api_name as kept): asked beside the module list, not after it. ``rows`` (the target's): a small
-        linking or subform module's delta is read without a count (:meth:`_small_linked`)."""
+        linking or subform module's delta is read without a count (:meth:`_small_linked`). ``first_page`` (a
+        module whose delta the list API reads, :meth:`list_fields`): that page is asked now in place of the
+        count (:meth:`_ask_first_page`)."""
         if modified_since is not None and rows:
             with self._lock:
                 self._held_rows[module] = rows
@@ -321,10 +326,76 @@ class ZohoSource(Source):
         name = module if apis is not None else self.session.catalog.resolve(module)
         key = (name, criteria)
         with self._lock:
-            if key in self._counting or key in self._counted:
+            if key in self._counting or key in self._counted or (criteria and name in self._pages_ahead):
+                return
+            if first_page is not None and criteria and apis is not None and "REST" in apis:
+                self._ask_first_page(name, *first_page)
                 return
             self._counting[key] = self._counting_pool().submit(copy_context().run,
                                                                partial(self._count_now, name, criteria, apis))
+
+    def _ask_first_page(self, module: str, fields: tuple[str, ...], since: datetime) -> None:
+        """The first list page of ``module``'s delta (rows modified at or after ``since``), asked as the list
+        API reader would ask it with ``fields``, in place of the count that would size the read (under
+        ``_lock``). Both cost a credit; a delta that fits on the page is then read whole, a round trip sooner
+        and for a credit less, and the count is asked only when more rows follow. Asked with the fields the
+        module had at the last run, before this run knows them: the reader takes the page only if it asks
+        the same (:meth:`_given_page`)."""
+        request: dict[str, Any] = {
+            "per_page": self.session.config.page_size, "sort_by": list_api.SORT[0], "sort_order": list_api.SORT[1],
+            "converted": converted_param(module), "if_modified_since": list_api.if_modified_since(since)}
+        page = self._counting_pool().submit(copy_context().run, partial(api.list_page, self.session.http, module,
+                                                                        list(fields), **request))
+        self._pages_ahead[module] = (fields, request, page)
+
+    def _first_page(self, module: str, since: datetime, page_since: datetime) -> api.Page | None:
+        """The first list page of a delta read by Zoho's choice (``since``: its watermark), where one is asked
+        in place of its count: asked ahead (:meth:`expect`), or now for a module whose fields say so
+        (:meth:`list_fields`; from ``page_since``) unless its count was asked ahead (a state from before the
+        fields were kept): a run reading in turn asks what a run reading ahead does."""
+        criteria = self._delta_criteria(since)
+        with self._lock:
+            asked = module in self._pages_ahead
+            counted = (module, criteria) in self._counting or (module, criteria) in self._counted
+        if not asked and not counted:
+            fields = self.list_fields(module)
+            if fields is None:
+                return None
+            with self._lock:
+                if module not in self._pages_ahead:
+                    self._ask_first_page(module, fields, page_since)
+        return self._page_ahead(module)
+
+    def _page_ahead(self, module: str) -> api.Page | None:
+        """The first delta page :meth:`expect` asked for ``module``, once it is in (None: none was asked, or
+        it failed: the read asks again and reports what it finds)."""
+        with self._lock:
+            got = self._pages_ahead.get(module)
+        if got is None:
+            return None
+        try:
+            page = got[2].result()
+        except ConnectorError as exc:
+            log.info("%s: the delta's first page asked early failed (%s); reading as usual", module, exc)
+            with self._lock:
+                self._pages_ahead.pop(module, None)
+            return None
+        with self._lock:  # the edits it shows, as a count would (a fuller delta's count replaces them)
+            self._edits.setdefault(module, len(page.records))
+        return page
+
+    def _given_page(self, module: str, fields: list[str], request: dict[str, Any]) -> api.Page | None:
+        """For the list API reader (:attr:`~connector.readers.base.ReaderContext.first_page`): the page asked
+        ahead, when it was asked exactly as the reader would ask its first page; taken once."""
+        with self._lock:
+            got = self._pages_ahead.get(module)
+            if got is None or list(got[0]) != fields or got[1] != request or not got[2].done():
+                return None
+            del self._pages_ahead[module]
+        try:
+            return got[2].result()
+        except ConnectorError:
+            return None
 
     def _counting_pool(self) -> ThreadPoolExecutor:
         """The threads counts asked ahead of their reads run on (made on first use)."""
@@ -359,14 +430,24 @@ class ZohoSource(Source):
             log.info("cannot count %s (%s)", module, exc)
             return None
 
-    def _reader(self, module: str, since: datetime | None, count_second: bool = False
-                ) -> tuple[Reader, int | None]:
+    def _reader(self, module: str, since: datetime | None, count_second: bool = False,
+                page_since: datetime | None = None) -> tuple[Reader, int | None]:
         """The reader for a full load (``since`` None) or a delta, and the rows it should find when counted
-        (``count_second`` as for :meth:`_request`)."""
+        (``count_second`` as for :meth:`_request`; ``page_since``: where a list API read of the delta starts,
+        :meth:`_first_page`)."""
         ctx = self.session.reader_context(progress=self.progress)
         choice = self.api_type
         expected: int | None = None
-        if choice == "Auto" and since is not None and self._uncounted(module, since):
+        page = self._first_page(module, since, page_since) \
+            if since is not None and page_since is not None and choice == "Auto" else None
+        if page is not None:
+            ctx.first_page = self._given_page
+        if page is not None and not page.more and "REST" in self.session.catalog.table(module).read_apis:
+            # the whole delta on the page asked in place of the count: read (no more calls) by the list API
+            choice, expected = "REST", len(page.records)
+            log.info("%s: reading with REST: the delta's first list page, asked with the module's metadata, "
+                     "holds all of it (%d rows)", module, expected)
+        elif choice == "Auto" and since is not None and self._uncounted(module, since):
             choice = "COQL"
             log.info("%s: reading with COQL: a small linking or subform module, read without a count", module)
         elif choice == "Auto":
@@ -408,8 +489,13 @@ class ZohoSource(Source):
     def _read(self, module: str, columns: list[str] | None, modified_since: datetime | None,
               exclude_ids: set[str] | None, boundary: BoundaryCheck | None) -> Iterator[pa.RecordBatch]:
         ids = sorted(exclude_ids or (), key=int)
+        # where a list API read of the delta would start: past the watermark second when rows were taken there
+        # (:meth:`_delta_past_boundary`), else at it
+        page_since = None if modified_since is None or columns is not None else \
+            modified_since + timedelta(seconds=1) if ids and boundary is not None else modified_since
         reader, expected = self._reader(module, modified_since,
-                                        bool(ids) and boundary is not None and not boundary.watermark.settled())
+                                        bool(ids) and boundary is not None and not boundary.watermark.settled(),
+                                        page_since)
         if modified_since is not None and self.session.catalog.table(module).read_apis == PER_PARENT:
             # Attachments: the rows already taken are dropped here, and when this run's id listing
             # (for deletions) says which parents have attachments changed since, only those are asked.
@@ -607,9 +693,14 @@ class ZohoSource(Source):
         with self._lock:
             known = self._edits.get(module)
             asked = next((f for (m, criteria), f in self._counting.items() if m == module and criteria), None)
+            paged = module in self._pages_ahead
         if known is not None:
             return known
-        return asked.result() if asked is not None else None
+        if asked is not None:
+            return asked.result()
+        # the delta's first page asked in place of the count: its rows (all of them, or the first 200)
+        page = self._page_ahead(module) if paged else None
+        return len(page.records) if page is not None else None
 
     def concurrency(self) -> int:
         return self.session.config.max_concurrency
@@ -685,6 +776,18 @@ class ZohoSource(Source):
 
     def read_apis(self, module: str) -> frozenset[str]:
         return self.session.catalog.read_apis(module)
+
+    def list_fields(self, module: str) -> tuple[str, ...] | None:
+        """The fields of a delta's first list page, for a module with columns only the records API returns
+        (file and image uploads, participants, tags): the list API reads those at a credit a page of 200 where
+        COQL and Bulk Read need its ``?ids=`` calls beside (100 rows each), so a small delta goes over it and
+        the next run may ask its first page early (:meth:`expect`)."""
+        if self.api_type != "Auto":
+            return None
+        ts = self.session.catalog.table(module)
+        if "REST" not in ts.read_apis or ts.read_apis == PER_PARENT or not ts.records_only_columns:
+            return None
+        return tuple(field_groups(ts.fields_for(resolve_columns(ts, None)))[0])
 
     def deleted(self, module: str, since: datetime | None, *, first_page_only: bool = False) -> list[str]:
         """Ids deleted after ``since`` (all of the recycle bin list when None). Asked once per run: a second

@@ -161,6 +161,10 @@ class ModuleState:
     #: kept, or a source without such APIs): the next run's first calls (a record count, the deletion log)
     #: need not wait for the source's module list to learn which it may ask
     read_apis: frozenset[str] | None = None
+    #: the fields the source's first list page of the module asks (Zoho: a module with columns only its list
+    #: API returns, whose small delta that API reads), as at the last run; None: not such a module, or not
+    #: kept. The next run may ask that page with its first calls, before the module's fields are known
+    list_fields: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {"module": self.module, "loaded": self.loaded, "watermark": self.watermark.to_json(),
@@ -171,6 +175,8 @@ class ModuleState:
             out["has_files"] = self.has_files
         if self.read_apis is not None:
             out["read_apis"] = sorted(self.read_apis)
+        if self.list_fields is not None:
+            out["list_fields"] = list(self.list_fields)
         return out
 
     def loads_incrementally(self, take_files: bool) -> bool | None:
@@ -192,9 +198,13 @@ class ModuleState:
         apis = data.get("read_apis")
         if apis is not None and not (isinstance(apis, list) and all(isinstance(a, str) for a in apis)):
             raise ValueError(f"read_apis is {apis!r}, not a list of API names")
+        listed = data.get("list_fields")
+        if listed is not None and not (isinstance(listed, list) and all(isinstance(f, str) for f in listed)):
+            raise ValueError(f"list_fields is {listed!r}, not a list of field names")
         return cls(data["module"], bool(data.get("loaded")), ModifiedTimeWatermark.from_json(data.get("watermark")),
                    _when(data.get("deleted_since")), _when(data.get("formulas_refreshed_at")),
-                   int(data.get("rows") or 0), files, has_files, None if apis is None else frozenset(apis))
+                   int(data.get("rows") or 0), files, has_files, None if apis is None else frozenset(apis),
+                   None if listed is None else tuple(listed))
 
 
 # -- a (module, state) table of JSON texts: a DuckDB target's and the Zoho target's sidecar ----------

@@ -88,6 +88,13 @@ def test_an_incremental_sync_reads_ahead_with_the_serial_runs_calls_and_answer(t
         check.close()
 
 
+def asked_early(src: ZohoSource) -> None:
+    """Until the counts and first list pages the source asked ahead of their reads (on its own threads) are in."""
+    from concurrent.futures import wait
+
+    wait([*src._counting.values(), *(page for *_, page in src._pages_ahead.values())])
+
+
 def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only_once(tmp_path: Path) -> None:
     """What a module's delta asks first needs only the module list: an incremental run asks it while the modules'
     fields are on the wire (a round trip earlier), and its reads then use those answers instead of asking again."""
@@ -106,19 +113,23 @@ def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only
             states = tgt.load_state()
             bare = {m for m, st in states.items() if st.has_files is False}
             assert bare and len(bare) < len(states), states  # this org has modules of both kinds
+            # a module with columns only the list API returns (Projects) asks its delta's first page, not a count
+            paged = {m for m, st in states.items() if st.list_fields}
+            assert paged and not paged & bare, states
             asks = _ask_deltas_early(src, tgt, None, files=False)
             assert len(asks) == len(bare)
             wait(asks)
-            wait(list(src._counting.values()))
+            asked_early(src)
             early = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
             assert early["deleted_records"] == early["count_records"] == len(bare), early
             asks = _ask_deltas_early(src, tgt, None, files=True)
             assert len(asks) == len(tgt.load_state())
             wait(asks)
-            wait(list(src._counting.values()))  # the counts are asked on the source's own threads
+            asked_early(src)  # the counts and pages are asked on the source's own threads
             early = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
             assert "list_fields" not in early  # asked with the module list alone
-            assert early["deleted_records"] == early["count_records"] == len(MODULES), early
+            assert early["deleted_records"] == early["count_records"] + len(paged) == len(MODULES), early
+            assert early["list_records"] == len(paged), early
             result = run(src, tgt, incremental=True)
         finally:
             tgt.close()
@@ -126,7 +137,9 @@ def test_a_delta_s_count_and_deletion_log_are_asked_beside_the_metadata_and_only
         assert result.ok, result.as_rows()
         assert sum(m.rows_deleted for m in result.modules) == 2
         calls = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
-        assert calls["deleted_records"] == calls["count_records"] == len(MODULES), calls  # not asked again
+        # not asked again; the pages were the whole of those modules' deltas
+        assert calls["deleted_records"] == calls["count_records"] + len(paged) == len(MODULES), calls
+        assert calls["list_records"] == len(paged), calls
         check = source(emu)
         ts = check.session.catalog.table("Leads")
         assert_same("Leads", pq.read_table(folder / "Leads.parquet").select(ts.arrow_schema.names)
@@ -147,17 +160,20 @@ def test_a_state_that_kept_the_read_apis_asks_a_delta_s_first_calls_without_the_
         manifest = folder / "_zohocrm_state.json"
         kept = {m: st.read_apis for m, st in open_target(f"parquet:{folder}").load_state().items()}
         assert set(kept) == set(MODULES) and set(kept.values()) == {ALL_APIS}, kept
-        counted = logged = len(MODULES)  # each is counted by COQL and has a deletion log
+        paged = {m for m, st in open_target(f"parquet:{folder}").load_state().items() if st.list_fields}
+        # each has a deletion log; each is counted by COQL but those whose deltas' first pages are asked instead
+        logged, counted = len(MODULES), len(MODULES) - len(paged)
 
         before = emu.stats()["calls"]
         src, tgt = ZohoSource(session(emu, ";MaxConcurrency=12")), open_target(f"parquet:{folder}")
         try:
             asks = _ask_deltas_early(src, tgt, None, files=True)
             wait(asks)
-            wait(list(src._counting.values()))
+            asked_early(src)
             early = {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}
             assert "list_modules" not in early, early  # nothing waited for the module list: it was never asked
             assert early["count_records"] == counted and early["deleted_records"] == logged, early
+            assert early["list_records"] == len(paged), early
             result = run(src, tgt, incremental=True)
         finally:
             tgt.close()
@@ -238,7 +254,10 @@ def test_the_opening_asks_the_metadata_and_the_longest_reads_first_calls_togethe
         assert {"settings/modules", "settings/fields", "users", "settings/related_lists"} <= before, before
         early = {p.split("/")[0] for p in before if p.endswith("/deleted")}
         assert early == with_files, before  # the others' deletion logs went once the metadata was in
-        assert {p.split("/")[0] for p in before if p.endswith("/actions/count")} == with_files
+        # each counted, or its delta's first list page asked in place of the count (Projects: file uploads)
+        paged = {m for m in with_files if states[m].list_fields}
+        assert paged and {p.split("/")[0] for p in before if p.endswith("/actions/count")} == with_files - paged
+        assert {p for p in before if p in paged} == paged, before
 
 
 def test_a_full_load_of_leads_is_sized_by_every_lead_converted_ones_too() -> None:
@@ -435,3 +454,85 @@ def test_a_count_asked_ahead_after_its_read_counted_is_not_asked_again() -> None
             assert emu.stats()["calls"]["count_records"] - before == 2
         finally:
             src.close()
+
+
+def _projects_delta(emu: Emulator, folder: Path, slots: int = 12) -> tuple[dict[str, int], list[str]]:
+    """An incremental run of Projects into ``folder``: its calls by kind, and how its read API was chosen."""
+    import logging
+
+    before = emu.stats()["calls"]
+    said: list[str] = []
+
+    class Said(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Projects: reading with"):
+                said.append(record.getMessage())
+
+    handler = Said(logging.INFO)
+    logging.getLogger("connector.sync").addHandler(handler)
+    old_level = logging.getLogger("connector.sync").level
+    logging.getLogger("connector.sync").setLevel(logging.INFO)
+    src, tgt = ZohoSource(session(emu, f";MaxConcurrency={slots}")), open_target(f"parquet:{folder}")
+    try:
+        result = run(src, tgt, modules=["Projects"], incremental=True)
+    finally:
+        tgt.close()
+        src.close()
+        logging.getLogger("connector.sync").removeHandler(handler)
+        logging.getLogger("connector.sync").setLevel(old_level)
+    assert result.ok and result.modules[0].mode == "incremental", result.as_rows()
+    check = source(emu)
+    ts = check.session.catalog.table("Projects")
+    got = pq.read_table(folder / "Projects.parquet").select(ts.arrow_schema.names).cast(ts.arrow_schema)
+    assert_same("Projects", got, truth(emu, ts))
+    check.close()
+    return {k: v - before.get(k, 0) for k, v in emu.stats()["calls"].items() if v != before.get(k, 0)}, said
+
+
+def test_a_delta_s_first_page_asked_with_fields_the_module_no_longer_has_is_not_used(tmp_path: Path) -> None:
+    """The first list page of a module whose small delta the list API reads is asked before this run knows the
+    module's fields, with those its state kept. Where they are not the ones the read asks (the module's fields
+    changed since), the page is a credit spent and nothing more: the read asks its own, the answer is exact;
+    where the state kept none (written before they were), the delta is counted first, as before; and a run
+    reading in turn (one slot) asks what one reading ahead does."""
+    with Emulator(org="classic", records=300, seed=48) as emu:
+        folder = tmp_path / "out"
+        full_load(emu, folder)
+        manifest = folder / "_zohocrm_state.json"
+        kept = json.loads(manifest.read_text())["modules"]["Projects"]["state"]["list_fields"]
+        assert "Name" in kept and len(kept) <= 50, kept
+
+        def change(seed: int, **state: Any) -> None:
+            mutate(emu, "Projects", creates=2, updates=6, seed=seed)
+            emu.advance_clock(2)
+            data = json.loads(manifest.read_text())
+            data["modules"]["Projects"]["state"].update(state)
+            for key, value in state.items():
+                if value is None:
+                    data["modules"]["Projects"]["state"].pop(key)
+            manifest.write_text(json.dumps(data))
+
+        change(60)
+        calls, said = _projects_delta(emu, folder)
+        assert calls["list_records"] == 1 and "count_records" not in calls, calls
+        assert said and "first list page" in said[0], said
+
+        change(61, list_fields=[f for f in kept if f != "Name"])  # as if Name were new since the last run
+        calls, said = _projects_delta(emu, folder)
+        # the page asked early, then the read's own (its first page by the fields it asks)
+        assert calls["list_records"] == 2 and "count_records" not in calls, calls
+        assert json.loads(manifest.read_text())["modules"]["Projects"]["state"]["list_fields"] == kept
+
+        change(62, list_fields=None)  # a state from before the fields were kept: counted, then read
+        calls, said = _projects_delta(emu, folder)
+        assert calls["list_records"] == 1 and calls["count_records"] == 1, calls
+        assert said and "first list page" not in said[0], said
+        assert json.loads(manifest.read_text())["modules"]["Projects"]["state"]["list_fields"] == kept
+
+        change(63)
+        ahead, _ = _projects_delta(emu, folder)
+        change(64)
+        serial, _ = _projects_delta(emu, folder, slots=1)
+        for calls in (serial, ahead):
+            calls.pop("download_field_file", None)  # the files of the rows each change happened to touch
+        assert serial == ahead and "count_records" not in serial, (serial, ahead)

@@ -344,12 +344,17 @@ def test_a_state_says_whether_a_run_reads_its_module_as_a_delta(loaded, files, h
 APIS = st.none() | st.frozensets(st.sampled_from(["REST", "COQL", "Search", "Bulk", "Related", "Metadata"]))
 
 
-@given(st.booleans(), st.sampled_from([None, True, False]), st.integers(0, 10**9), APIS)
-def test_a_module_state_survives_its_json(files, has_files, rows, read_apis):
-    state = ModuleState("Deals", loaded=True, rows=rows, files=files, has_files=has_files, read_apis=read_apis)
+FIELDS = st.none() | st.lists(st.text(min_size=1, max_size=20), max_size=50).map(tuple)
+
+
+@given(st.booleans(), st.sampled_from([None, True, False]), st.integers(0, 10**9), APIS, FIELDS)
+def test_a_module_state_survives_its_json(files, has_files, rows, read_apis, list_fields):
+    state = ModuleState("Deals", loaded=True, rows=rows, files=files, has_files=has_files, read_apis=read_apis,
+                        list_fields=list_fields)
     text = state.to_json()
     assert ("has_files" in text) is (has_files is not None)  # a state from before reads as it always did
     assert ("read_apis" in text) is (read_apis is not None)
+    assert ("list_fields" in text) is (list_fields is not None)
     back = ModuleState.from_json(json.loads(json.dumps(text)))
     assert back == state
 
@@ -359,6 +364,8 @@ def test_a_module_state_survives_its_json(files, has_files, rows, read_apis):
     ({"read_apis": "COQL"}, "read_apis"),  # a string is no list of names
     ({"read_apis": ["COQL", 3]}, "read_apis"),
     ({"read_apis": {"COQL": True}}, "read_apis"),
+    ({"list_fields": "Name,Owner"}, "list_fields"),  # the fields a first page asks: a list of names
+    ({"list_fields": ["Name", None]}, "list_fields"),
 ])
 def test_a_state_field_of_the_wrong_kind_is_refused(data, word):
     with pytest.raises(ValueError, match=word):
