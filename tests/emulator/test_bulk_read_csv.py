@@ -170,8 +170,10 @@ def _runs(ids: list[int], cuts: list[int], order: list[int]) -> Any:
     ([1, 2, 3, 4, 5, 6], [3], [1, 0], False),
     ([4, 5, 6, 1, 2, 3], [], [], False),  # runs out of turn inside one batch
     ([5, 6, 1, 2, 3, 4], [3], [0, 1], False),  # ... and across a batch's edge
-    ([2, 5, 1, 6], [], [], True),  # runs that overlap: sorted whole
-    ([3, 1, 2, 4], [2], [0, 1], True),  # a row out of order inside a run: sorted whole
+    ([2, 5, 1, 6], [], [], False),  # runs that interleave: moved as the stretches the order takes whole
+    ([3, 1, 2, 4], [2], [0, 1], False),  # a row out of order inside a run: a stretch of its own
+    ([1, 4, 7, 2, 5, 8, 3, 6, 9], [3, 6], [0, 1, 2], False),  # three runs interleaved row by row: still moved
+    (list(range(600, 0, -1)), [], [], True),  # no order at all (a stretch a row): copied in order
 ])
 def test_a_bulk_page_is_put_in_id_order(ids, cuts, order, moved):
     import pyarrow as pa
