@@ -84,14 +84,15 @@ class RestReader:
             "converted": converted,
             "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
-        # a page asked ahead for exactly this request starts a serial read (a numbered read asks its own page 1)
-        given = self.ctx.first_page(module, groups[0], request) \
-            if self.ctx.first_page is not None and self._numbered_pages(request, pd) < 2 else None
+        # a first page asked ahead for exactly this request: the read's page 1 (numbered pages ask from page 2)
+        given = self.ctx.first_page(module, groups[0], request) if self.ctx.first_page is not None else None
         plan = None if given is not None else self._ends_plan(pd, int(request["per_page"]))
         meeting = _Meeting() if plan is not None else None
         top = _TopEnd(self, module, groups, request, plan[1], meeting) \
             if plan is not None and meeting is not None else None
-        numbered = self._numbered(module, groups[0], request, pd)
+        numbered = self._numbered(module, groups[0], request, pd, given)
+        if numbered:
+            given = None  # it is their page 1
         # what a deletion while they were answered moved between two numbered pages: asked beside them
         checked = _Numbered(self, module, groups[0], numbered, int(request["per_page"]), pd) if numbered else None
         ahead = _PageAhead(self.ctx.config.max_concurrency >= 2)
@@ -203,20 +204,24 @@ class RestReader:
         low = max(numbered, math.ceil((pages + numbered - 1) / 2))
         return low, pages - low
 
-    def _numbered(self, module: str, fields: list[str], request: dict[str, Any], pd: Pushdown) -> list[api.Page]:
+    def _numbered(self, module: str, fields: list[str], request: dict[str, Any], pd: Pushdown,
+                  first: api.Page | None = None) -> list[api.Page]:
         """Pages 1..n asked at once, when the caller knows the read's size (``expected_rows``).
 
         Page numbers reach the first 2,000 records (records.md section 1), so up to that many the pages a
         serial read would chain by token (one credit each, until ``more_records`` is false) are asked
         together instead; the last one's ``next_page_token`` goes on. Past 2,000 a token comes only with
         the page before it: those pages wait in turn (the list API takes no id range to split by).
+        ``first``: page 1, asked already (:attr:`~.base.ReaderContext.first_page`): the others are asked.
         """
         n = self._numbered_pages(request, pd)
         if n < 2:
             return []
         slots = min(self.ctx.config.max_concurrency, HEAVY_LIMIT)
-        return at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
-                                **{**request, "page_token": None}) for i in range(1, n + 1)], slots, "zoho-rest")
+        pages = at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
+                                 **{**request, "page_token": None}) for i in range(2 if first else 1, n + 1)],
+                        slots, "zoho-rest")
+        return [first, *pages] if first is not None else pages
 
     def _numbered_pages(self, request: dict[str, Any], pd: Pushdown) -> int:
         """How many numbered pages :meth:`_numbered` asks at once (below 2: none, the read chains tokens)."""

@@ -338,7 +338,9 @@ class ZohoSource(Source):
         """The first list page of ``module``'s delta (rows modified at or after ``since``), asked as the list
         API reader would ask it with ``fields``, in place of the count that would size the read (under
         ``_lock``). Both cost a credit; a delta that fits on the page is then read whole, a round trip sooner
-        and for a credit less, and the count is asked only when more rows follow. Asked with the fields the
+        and for a credit less, and the count is asked only when more rows follow (the page is then the read's
+        page 1, its others asked by number as the count sizes them: the same calls as a count asked first, the
+        rows a round trip later; syncs run often, so their deltas are mostly small). Asked with the fields the
         module had at the last run, before this run knows them: the reader takes the page only if it asks
         the same (:meth:`_given_page`)."""
         request: dict[str, Any] = {

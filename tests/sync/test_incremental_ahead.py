@@ -493,7 +493,7 @@ def test_a_delta_s_first_page_asked_with_fields_the_module_no_longer_has_is_not_
     """The first list page of a module whose small delta the list API reads is asked before this run knows the
     module's fields, with those its state kept. Where they are not the ones the read asks (the module's fields
     changed since), the page is a credit spent and nothing more: the read asks its own, the answer is exact;
-    where the state kept none (written before they were), the delta is counted first, as before; and a run
+    where Zoho refuses it (a field deleted since), the read goes on as without it; where the state kept none (written before they were), the delta is counted first, as before; and a run
     reading in turn (one slot) asks what one reading ahead does."""
     with Emulator(org="classic", records=300, seed=48) as emu:
         folder = tmp_path / "out"
@@ -522,6 +522,11 @@ def test_a_delta_s_first_page_asked_with_fields_the_module_no_longer_has_is_not_
         # the page asked early, then the read's own (its first page by the fields it asks)
         assert calls["list_records"] == 2 and "count_records" not in calls, calls
         assert json.loads(manifest.read_text())["modules"]["Projects"]["state"]["list_fields"] == kept
+
+        change(65, list_fields=[*kept[:-1], "Gone_Since"])  # a field deleted since: Zoho refuses the page
+        calls, said = _projects_delta(emu, folder)
+        assert calls["count_records"] == 1 and calls["list_records"] >= 1, calls  # counted, then read as before
+        assert said and "first list page" not in said[0], said
 
         change(62, list_fields=None)  # a state from before the fields were kept: counted, then read
         calls, said = _projects_delta(emu, folder)
