@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -65,6 +66,14 @@ def converted_param(module: str) -> str | None:
     return "both" if module == "Leads" else None  # converted leads belong to the table too
 
 
+def list_request(module: str, per_page: int, modified_since: datetime | None) -> dict[str, Any]:
+    """The parameters of a read's list pages (beside ``fields`` and the page's place): what the reader asks,
+    and what a page asked ahead for it must have asked to be taken (:attr:`.base.ReaderContext.first_page`)."""
+    return {"per_page": per_page, "sort_by": dialect.SORT[0], "sort_order": dialect.SORT[1],
+            "converted": converted_param(module),
+            "if_modified_since": dialect.if_modified_since(modified_since) if modified_since else None}
+
+
 class RestReader:
     name = "REST"
 
@@ -78,11 +87,7 @@ class RestReader:
         module = ts.module
         cols = resolve_columns(ts, columns)
         groups = field_groups(ts.fields_for(cols))
-        converted = converted_param(module)
-        request: dict[str, Any] = {
-            "per_page": self.ctx.config.page_size, "sort_by": dialect.SORT[0], "sort_order": dialect.SORT[1],
-            "converted": converted,
-            "if_modified_since": dialect.if_modified_since(pd.modified_since) if pd.modified_since else None}
+        request = list_request(module, self.ctx.config.page_size, pd.modified_since)
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
         # a first page asked ahead for exactly this request: the read's page 1 (numbered pages ask from page 2)
         given = self.ctx.first_page(module, groups[0], request) if self.ctx.first_page is not None else None

@@ -27,7 +27,7 @@ from connector.readers.base import Reader, resolve_columns
 from connector.readers.dialects import COQL, SEARCH
 from connector.readers.dialects import rest as list_api
 from connector.readers.dialects.coql import CoqlQuery, count_statement
-from connector.readers.rest import converted_param, field_groups
+from connector.readers.rest import converted_param, field_groups, list_request
 from connector.readers.strategies import Cost
 from connector.readers.strategies.base import coql_call_credits
 from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
@@ -343,9 +343,7 @@ class ZohoSource(Source):
         rows a round trip later; syncs run often, so their deltas are mostly small). Asked with the fields the
         module had at the last run, before this run knows them: the reader takes the page only if it asks
         the same (:meth:`_given_page`)."""
-        request: dict[str, Any] = {
-            "per_page": self.session.config.page_size, "sort_by": list_api.SORT[0], "sort_order": list_api.SORT[1],
-            "converted": converted_param(module), "if_modified_since": list_api.if_modified_since(since)}
+        request = list_request(module, self.session.config.page_size, since)
         page = self._counting_pool().submit(copy_context().run, partial(api.list_page, self.session.http, module,
                                                                         list(fields), **request))
         self._pages_ahead[module] = (fields, request, page)
@@ -391,13 +389,10 @@ class ZohoSource(Source):
         ahead, when it was asked exactly as the reader would ask its first page; taken once."""
         with self._lock:
             got = self._pages_ahead.get(module)
-            if got is None or list(got[0]) != fields or got[1] != request or not got[2].done():
+            if got is None or list(got[0]) != fields or got[1] != request:
                 return None
             del self._pages_ahead[module]
-        try:
-            return got[2].result()
-        except ConnectorError:
-            return None
+        return got[2].result()  # in, and no failure: :meth:`_reader` hands this out only after _page_ahead
 
     def _counting_pool(self) -> ThreadPoolExecutor:
         """The threads counts asked ahead of their reads run on (made on first use)."""
