@@ -27,9 +27,10 @@ class ReaderContext:
     stats: dict[str, int] = field(default_factory=dict)
     #: set when whoever consumes the batches stops (Ctrl-C, SIGTERM, close): a reader waiting on Zoho stops too
     cancel: threading.Event = field(default_factory=threading.Event)
-    #: a list page asked before the read began (a sync's small delta, asked beside the module's metadata):
-    #: ``(module, fields, request)`` -> that page when it was asked exactly so, else None; taken at most once
-    first_page: Callable[[str, list[str], dict[str, Any]], Any] | None = None
+    #: list pages asked before the read began (a sync's delta: its first page beside the module's metadata,
+    #: its second by token beside the count): ``(module, fields, request)`` -> the read's first pages, in
+    #: order, when they were asked exactly so, else None; taken at most once
+    first_pages: Callable[[str, list[str], dict[str, Any]], Any] | None = None
 
     def report(self, module: str, rows: int) -> None:
         cb = self.progress

@@ -24,7 +24,7 @@ import logging
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import replace
@@ -68,7 +68,7 @@ def converted_param(module: str) -> str | None:
 
 def list_request(module: str, per_page: int, modified_since: datetime | None) -> dict[str, Any]:
     """The parameters of a read's list pages (beside ``fields`` and the page's place): what the reader asks,
-    and what a page asked ahead for it must have asked to be taken (:attr:`.base.ReaderContext.first_page`)."""
+    and what a page asked ahead for it must have asked to be taken (:attr:`.base.ReaderContext.first_pages`)."""
     return {"per_page": per_page, "sort_by": dialect.SORT[0], "sort_order": dialect.SORT[1],
             "converted": converted_param(module),
             "if_modified_since": dialect.if_modified_since(modified_since) if modified_since else None}
@@ -89,15 +89,16 @@ class RestReader:
         groups = field_groups(ts.fields_for(cols))
         request = list_request(module, self.ctx.config.page_size, pd.modified_since)
         pager = PageTokenPaginator(pd.limit if pd.exact else None)
-        # a first page asked ahead for exactly this request: the read's page 1 (numbered pages ask from page 2)
-        given = self.ctx.first_page(module, groups[0], request) if self.ctx.first_page is not None else None
-        plan = None if given is not None else self._ends_plan(pd, int(request["per_page"]))
+        # the first pages asked ahead for exactly this request: the read's pages 1.. (numbered pages ask after them)
+        given: list[api.Page] = (self.ctx.first_pages(module, groups[0], request) or []) \
+            if self.ctx.first_pages is not None else []
+        plan = None if given else self._ends_plan(pd, int(request["per_page"]))
         meeting = _Meeting() if plan is not None else None
         top = _TopEnd(self, module, groups, request, plan[1], meeting) \
             if plan is not None and meeting is not None else None
         numbered = self._numbered(module, groups[0], request, pd, given)
         if numbered:
-            given = None  # it is their page 1
+            given = []  # they are its first pages
         # what a deletion while they were answered moved between two numbered pages: asked beside them
         checked = _Numbered(self, module, groups[0], numbered, int(request["per_page"]), pd) if numbered else None
         ahead = _PageAhead(self.ctx.config.max_concurrency >= 2)
@@ -132,8 +133,8 @@ class RestReader:
                     if not pager.has_next_page:
                         break  # fewer rows than counted: the serial read would have stopped here too
                     page = numbered.pop(0)
-                elif given is not None:
-                    page, given = given, None
+                elif given:
+                    page = given.pop(0)
                 elif ahead.pending:
                     page = ahead.take()
                 elif pager.has_next_page:
@@ -149,7 +150,7 @@ class RestReader:
                 met = False
                 if meeting is not None:
                     recs, met = meeting.claim_low(recs)
-                if not numbered and pager.has_next_page and not met and \
+                if not numbered and not given and pager.has_next_page and not met and \
                         (plan is None or taken < plan[0] or alone()):
                     # Past the numbered pages a token comes only with the page before: the next page's call
                     # goes out now, while this page's other field groups are fetched and it is converted.
@@ -210,23 +211,24 @@ class RestReader:
         return low, pages - low
 
     def _numbered(self, module: str, fields: list[str], request: dict[str, Any], pd: Pushdown,
-                  first: api.Page | None = None) -> list[api.Page]:
+                  first: Sequence[api.Page] = ()) -> list[api.Page]:
         """Pages 1..n asked at once, when the caller knows the read's size (``expected_rows``).
 
         Page numbers reach the first 2,000 records (records.md section 1), so up to that many the pages a
         serial read would chain by token (one credit each, until ``more_records`` is false) are asked
         together instead; the last one's ``next_page_token`` goes on. Past 2,000 a token comes only with
         the page before it: those pages wait in turn (the list API takes no id range to split by).
-        ``first``: page 1, asked already (:attr:`~.base.ReaderContext.first_page`): the others are asked.
+        ``first``: pages 1.., asked already (:attr:`~.base.ReaderContext.first_pages`): the others are asked;
+        none when they are all the read needs (the read takes them, then chains tokens if they say more).
         """
         n = self._numbered_pages(request, pd)
-        if n < 2:
+        if n < 2 or n <= len(first):
             return []
         slots = min(self.ctx.config.max_concurrency, HEAVY_LIMIT)
         pages = at_once([partial(api.list_page, self.ctx.http, module, fields, page=i,
-                                 **{**request, "page_token": None}) for i in range(2 if first else 1, n + 1)],
+                                 **{**request, "page_token": None}) for i in range(len(first) + 1, n + 1)],
                         slots, "zoho-rest")
-        return [first, *pages] if first is not None else pages
+        return [*first, *pages]
 
     def _numbered_pages(self, request: dict[str, Any], pd: Pushdown) -> int:
         """How many numbered pages :meth:`_numbered` asks at once (below 2: none, the read chains tokens)."""

@@ -101,6 +101,8 @@ class ZohoSource(Source):
         #: module -> its delta's first list page asked in place of its count (:meth:`expect`): what it asked
         #: (fields, request) and the page; taken by the module's read (:meth:`_reader`)
         self._pages_ahead: dict[str, tuple[tuple[str, ...], dict[str, Any], Future[api.Page]]] = {}
+        #: module -> its delta's second list page, asked by the first's token beside the count (:meth:`_reader`)
+        self._next_pages: dict[str, Future[api.Page]] = {}
 
     @classmethod
     def from_url(cls, location: str, **options: Any) -> ZohoSource:
@@ -338,11 +340,10 @@ class ZohoSource(Source):
         """The first list page of ``module``'s delta (rows modified at or after ``since``), asked as the list
         API reader would ask it with ``fields``, in place of the count that would size the read (under
         ``_lock``). Both cost a credit; a delta that fits on the page is then read whole, a round trip sooner
-        and for a credit less, and the count is asked only when more rows follow (the page is then the read's
-        page 1, its others asked by number as the count sizes them: the same calls as a count asked first, the
-        rows a round trip later; syncs run often, so their deltas are mostly small). Asked with the fields the
+        and for a credit less, and the count is asked only when more rows follow, with the second page beside it
+        (:meth:`_ask_next_page`; syncs run often, so their deltas are mostly small). Asked with the fields the
         module had at the last run, before this run knows them: the reader takes the page only if it asks
-        the same (:meth:`_given_page`)."""
+        the same (:meth:`_given_pages`)."""
         request = list_request(module, self.session.config.page_size, since)
         page = self._counting_pool().submit(copy_context().run, partial(api.list_page, self.session.http, module,
                                                                         list(fields), **request))
@@ -384,15 +385,40 @@ class ZohoSource(Source):
             self._edits.setdefault(module, len(page.records))
         return page
 
-    def _given_page(self, module: str, fields: list[str], request: dict[str, Any]) -> api.Page | None:
-        """For the list API reader (:attr:`~connector.readers.base.ReaderContext.first_page`): the page asked
-        ahead, when it was asked exactly as the reader would ask its first page; taken once."""
+    def _ask_next_page(self, module: str, first: api.Page) -> None:
+        """The delta's second list page, asked by the token of the first (asked ahead, more rows follow) while
+        the count that sizes the read is asked: the list API reader would ask it next whatever the count says
+        (by number, beside the rest), so a delta of two pages is read a round trip after its first page
+        instead of three (count, page 2, the check of numbered pages for a record a deletion moved between
+        them: pages chained by token need none). It is a credit spent in vain only where the count makes
+        another API cheaper than the list's pages (a large delta)."""
         with self._lock:
             got = self._pages_ahead.get(module)
+            if got is None or module in self._next_pages or not first.next_page_token:
+                return
+            fields, request, _ = got
+            self._next_pages[module] = self._counting_pool().submit(
+                copy_context().run, partial(api.list_page, self.session.http, module, list(fields),
+                                            **{**request, "page_token": first.next_page_token}))
+
+    def _given_pages(self, module: str, fields: list[str], request: dict[str, Any]) -> list[api.Page] | None:
+        """For the list API reader (:attr:`~connector.readers.base.ReaderContext.first_pages`): the pages asked
+        ahead (the first, and the second when it was asked and came in), when they were asked exactly as the
+        reader would ask its first page; taken once."""
+        with self._lock:
+            got = self._pages_ahead.get(module)
+            second = self._next_pages.pop(module, None)
             if got is None or list(got[0]) != fields or got[1] != request:
                 return None
             del self._pages_ahead[module]
-        return got[2].result()  # in, and no failure: :meth:`_reader` hands this out only after _page_ahead
+        pages = [got[2].result()]  # in, and no failure: :meth:`_reader` hands this out only after _page_ahead
+        if second is not None:
+            try:
+                pages.append(second.result())
+            except ConnectorError as exc:  # the reader asks it again, and reports what it finds
+                log.info("%s: the delta's second page asked beside its count failed (%s); asking it again",
+                         module, exc)
+        return pages
 
     def _counting_pool(self) -> ThreadPoolExecutor:
         """The threads counts asked ahead of their reads run on (made on first use)."""
@@ -438,7 +464,7 @@ class ZohoSource(Source):
         page = self._first_page(module, since, page_since) \
             if since is not None and page_since is not None and choice == "Auto" else None
         if page is not None:
-            ctx.first_page = self._given_page
+            ctx.first_pages = self._given_pages
         if page is not None and not page.more and "REST" in self.session.catalog.table(module).read_apis:
             # the whole delta on the page asked in place of the count: read (no more calls) by the list API
             choice, expected = "REST", len(page.records)
@@ -448,6 +474,8 @@ class ZohoSource(Source):
             choice = "COQL"
             log.info("%s: reading with COQL: a small linking or subform module, read without a count", module)
         elif choice == "Auto":
+            if page is not None and page.more and "REST" in self.session.catalog.table(module).read_apis:
+                self._ask_next_page(module, page)  # beside the count
             # The planner's policy: deltas are usually small (COQL, keyset by id, the boundary ids left out by
             # the query), full loads and big deltas as cheap in credits as the list API or Bulk Read make them.
             request = self._request(module, since, count_second)

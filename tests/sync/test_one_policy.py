@@ -56,12 +56,24 @@ def test_full_loads_and_deltas_read_with_the_api_the_planner_would_choose(tmp_pa
         assert_same("Leads", duckdb_table(str(db), "Leads", ts.arrow_schema), truth(emu, ts))
 
 
-def test_a_delta_of_a_module_with_file_fields_reads_list_pages_not_coql_then_ids(tmp_path: Path, caplog) -> None:
+def test_a_delta_of_a_module_with_file_fields_reads_list_pages_not_coql_then_ids(tmp_path: Path, caplog,
+                                                                                   monkeypatch) -> None:
     """COQL returns no file-upload columns: its delta read asks the records API for them by id after each page
     (a second round trip, a credit per 100 ids). The list API's If-Modified-Since pages hold them: cheaper, one
     round trip; the watermark second, whose ids the list API cannot leave out, is checked by a count."""
+    from connector.api import records
+
     db = tmp_path / "crm.duckdb"
     reads = ("coql_query", "list_records", "count_records", "download_field_file")
+    asked: list[str] = []  # how each list page of Projects was asked: "first", "token" or its page number
+    list_page = records.list_page
+
+    def recorded(http, module, fields, **kw):  # the real call, its place in the list noted
+        if module == "Projects":
+            asked.append("token" if kw.get("page_token") else str(kw["page"]) if kw.get("page") else "first")
+        return list_page(http, module, fields, **kw)
+
+    monkeypatch.setattr(records, "list_page", recorded)
     with Emulator(org="classic", records=1_200, seed=93) as emu:
         with session(emu) as s:
             ts = s.catalog.table("Projects")
@@ -69,6 +81,7 @@ def test_a_delta_of_a_module_with_file_fields_reads_list_pages_not_coql_then_ids
 
         def delta(mode: str = "incremental") -> dict[str, int]:
             before = emu.stats()["calls"]
+            asked.clear()
             src, tgt = source(emu), open_target(f"duckdb:{db}")
             try:
                 with caplog.at_level("INFO", logger="connector.sync"):
@@ -98,7 +111,15 @@ def test_a_delta_of_a_module_with_file_fields_reads_list_pages_not_coql_then_ids
         assert calls["coql_query"] == 1 and calls["list_records"] == 1 and calls["count_records"] == 0, calls
         mutate(emu, "Projects", creates=230, seed=8)
         emu.advance_clock(2)
-        # more rows changed than a page holds: the count the page stood in for sizes the read, which goes on
-        # over the list API with that page as its page 1 (page 2 asked by number: nothing asked twice)
+        # more rows changed than a page holds: the count the page stood in for is asked, and beside it the
+        # second page by the first's token; the count says two pages: nothing more is asked, nothing twice
         calls = delta()
         assert calls["list_records"] == 2 and calls["count_records"] == 1, calls
+        assert asked == ["first", "token"], asked
+        mutate(emu, "Projects", creates=450, seed=9)
+        emu.advance_clock(2)
+        # three pages: the count sizes the rest, asked by number after the two in hand (the numbered pages'
+        # check for a record a deletion moved between them is a COQL count at most)
+        calls = delta()
+        assert calls["list_records"] == 3 and calls["count_records"] == 1 and calls["coql_query"] <= 2, calls
+        assert asked == ["first", "token", "3"], asked
