@@ -346,6 +346,10 @@ class Target(Metered, ABC):
         """Empty a lookup wherever it points at one of ``ids`` (records of ``parent`` deleted at the source)."""
         return 0
 
+    def lookups_of(self, module: str, columns: list[str]) -> None:  # noqa: B027 - a hook: doing nothing is right
+        """Every lookup column of ``module`` that :meth:`clear_references` may look at in this run (a target that
+        reads them from its files reads them all on the first clear, instead of one file read a parent)."""
+
     def module_stats(self, module: str) -> ModuleStats:
         """Rows that failed, notes, and what a dry run would have done, for one module."""
         return ModuleStats()

@@ -188,6 +188,8 @@ class FileTarget(FileDir, Target):
         #: per module, the lookup columns its clears are counted on, with the stamp of the file they were read
         #: from (:meth:`_lookup_columns`)
         self._lookups: dict[str, tuple[tuple[int, int, int], dict[str, pa.ChunkedArray]]] = {}
+        #: module -> its lookup columns the run's clears may look at (:meth:`lookups_of`): read together
+        self._lookup_columns_of: dict[str, list[str]] = {}
         #: modules' files read into memory ahead of their rewrite (:meth:`preread`)
         self._ahead = Preread(kind)
         # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
@@ -428,9 +430,14 @@ class FileTarget(FileDir, Target):
         self._staged.setdefault(module, []).append(clear)
         return int(total)
 
+    def lookups_of(self, module: str, columns: list[str]) -> None:
+        self._lookup_columns_of[module] = list(dict.fromkeys(columns))
+
     def _lookup_columns(self, module: str, columns: list[str], schema: pa.Schema) -> pa.Table | None:
         """``columns`` of the module's file as it holds them (no pending clear applied), kept for as long as
-        the file is the same generation (the target holds the directory's lock: only it replaces files)."""
+        the file is the same generation (the target holds the directory's lock: only it replaces files). The
+        first read of a generation takes every lookup column the run may ask (:meth:`lookups_of`) with them:
+        each parent's deletions ask again, and one read of the file costs about what one column's does."""
         path = self.data_path(module)
         try:
             st = path.stat()
@@ -443,6 +450,8 @@ class FileTarget(FileDir, Target):
         cols = kept[1]
         missing = [c for c in dict.fromkeys(columns) if c not in cols]
         if missing:
+            missing += [c for c in self._lookup_columns_of.get(module, ())
+                        if c not in cols and c not in missing and c in schema.names]
             parts = list(self._read(module, path, schema, missing))
             read = pa.concat_tables(parts) if parts else \
                 pa.schema([schema.field(c) for c in missing if c in schema.names]).empty_table()

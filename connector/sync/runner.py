@@ -207,6 +207,8 @@ def _reference_clearer(source: Source, target: Target, names: list[str]) -> Call
         for module in names:
             if module not in graph:
                 graph[module] = source.lookup_targets(module)
+                target.lookups_of(module, [c for id_col, _, module_col, _ in graph[module]
+                                           for c in (id_col, module_col) if c])
             for id_col, name_col, module_col, parents in graph[module]:
                 if parent in parents:
                     n += target.clear_references(module, id_col, name_col, module_col, parent, ids)
