@@ -171,6 +171,10 @@ class RecordFiles:
         self._counts_lock = threading.Lock()
         self._folder_locks: dict[Path, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        #: a module's folder -> the record folders it held when first looked at (:meth:`_may_exist`)
+        self._listed: dict[Path, frozenset[str]] = {}
+        #: the folders this run made (a file stored in one that was not there)
+        self._made: set[Path] = set()
         #: downloads started ahead of the rows' turn (:meth:`prefetch`), by file: taken by :meth:`_store`
         self._early: dict[tuple[tuple[str, ...], str, str, str], Future[Stored]] = {}
         self._early_pool: ThreadPoolExecutor | None = None
@@ -419,6 +423,8 @@ class RecordFiles:
                     self.counts.reused += 1
                 return rel, int(known["size"]), str(known["sha256"])
         private_dir(folder, "folder of downloaded files")
+        with self._locks_lock:
+            self._made.add(folder)
         part = folder / f".{ref.name}.part"
         digest, size = hashlib.sha256(), 0
         name = ref.name
@@ -462,9 +468,30 @@ class RecordFiles:
         m[file_id] = {"name": name, "size": size, "sha256": sha}
         write_private(folder / FOLDER_MANIFEST, json.dumps(m, ensure_ascii=False, indent=1), "files manifest")
 
+    def _may_exist(self, folder: Path) -> bool:
+        """Whether a record's field folder may be there: its record's folder was in the module's folder when the
+        run first looked (one listing a module), or the run made it. Most changed records have no files: their
+        check is a set lookup, not a ``stat`` each (4,600 of them took 0.3 s of a 200k sync's writes)."""
+        try:
+            module, record = folder.relative_to(self.root).parts[:2]
+        except ValueError:  # not a record's field folder: looked at as it is
+            return True
+        with self._locks_lock:
+            if folder in self._made:
+                return True
+            listed = self._listed.get(self.root / module)
+        if listed is None:
+            try:
+                listed = frozenset(os.listdir(self.root / module))
+            except FileNotFoundError:
+                listed = frozenset()
+            with self._locks_lock:
+                listed = self._listed.setdefault(self.root / module, listed)
+        return record in listed
+
     def _keep_only(self, folder: Path, wanted: dict[str, str]) -> None:
         """Remove the files a record's field no longer names (and the folder when none is left)."""
-        if not folder.is_dir():
+        if not self._may_exist(folder) or not folder.is_dir():
             return
         m = _manifest(folder)
         gone = {k: v for k, v in m.items() if k not in wanted}

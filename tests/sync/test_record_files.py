@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from connector.emulator import Emulator
 from connector.sync import migrate, open_source
-from connector.sync.record_files import FilePlan, RecordFiles, safe_name
+from connector.sync.record_files import FOLDER_MANIFEST, FilePlan, RecordFiles, safe_name
 
 from ..conftest import ZohoClient
 
@@ -351,3 +351,39 @@ def test_a_file_claimed_ahead_as_the_turn_ended_is_asked_at_the_next_turn(tmp_pa
     assert list(files.prefetch([batch])) == [batch]
     assert not asked and not files.downloading()
     assert next(files.wrap([batch])).column("File_Size").to_pylist() == [5] and len(asked) == 1
+
+
+def test_a_field_s_files_are_kept_exactly_whether_its_folder_was_there_or_made_by_the_run(tmp_path: Path) -> None:
+    """A record's field folder is looked at only when its record's folder was in the module's folder as the run
+    began or the run made it (no ``stat`` for every changed record): a record whose field changed twice in one
+    run keeps its last file only, one whose folder was there loses the file it no longer names, and a record
+    with no folder is left as it is."""
+    import json as json_
+
+    import pyarrow as pa
+
+    def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
+        yield f"bytes of {params['fields_attachment_id']}".encode()
+
+    def entry(file_id: str, name: str) -> str:
+        return json_.dumps([{"id": f"a{file_id}", "File_Id__s": file_id, "File_Name__s": name}])
+
+    root = tmp_path / "_files"
+    old = root / "Projects" / "7" / "Docs"
+    old.mkdir(parents=True)
+    (old / "old.txt").write_text("old")
+    (old / FOLDER_MANIFEST).write_text(json_.dumps({"f0": {"name": "old.txt", "size": 3, "sha256": "x"}}))
+    files = RecordFiles(FilePlan("Projects", fields=("Docs",)), fetch, root, tmp_path)
+    schema = pa.schema([("id", pa.string()), ("Docs", pa.string())])
+
+    def batch(*rows: tuple[str, str | None]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_pylist([{"id": i, "Docs": d} for i, d in rows], schema=schema)
+
+    # a batch's files are started one batch ahead of its end: the module's folder is first looked at (as the
+    # first batch ends) before record 1's folder is made, and record 1's second file comes two batches later
+    batches = [batch(("7", entry("f7", "new.txt")), ("9", None)), batch(("5", "[]")),
+               batch(("1", entry("f1", "one.txt"))), batch(("6", "[]")), batch(("1", entry("f2", "two.txt")))]
+    list(files.wrap(batches))
+    assert sorted(p.name for p in (root / "Projects" / "1" / "Docs").iterdir()) == [FOLDER_MANIFEST, "two.txt"]
+    assert sorted(p.name for p in old.iterdir()) == [FOLDER_MANIFEST, "new.txt"]
+    assert not (root / "Projects" / "9").exists() and not (root / "Projects" / "5").exists()
