@@ -465,7 +465,8 @@ class ZohoSource(Source):
             if since is not None and page_since is not None and choice == "Auto" else None
         if page is not None:
             ctx.first_pages = self._given_pages
-        if page is not None and not page.more and "REST" in self.session.catalog.table(module).read_apis:
+        apis = self.session.catalog.table(module).read_apis
+        if page is not None and not page.more and "REST" in apis:
             # the whole delta on the page asked in place of the count: read (no more calls) by the list API
             choice, expected = "REST", len(page.records)
             log.info("%s: reading with REST: the delta's first list page, asked with the module's metadata, "
@@ -474,7 +475,7 @@ class ZohoSource(Source):
             choice = "COQL"
             log.info("%s: reading with COQL: a small linking or subform module, read without a count", module)
         elif choice == "Auto":
-            if page is not None and page.more and "REST" in self.session.catalog.table(module).read_apis:
+            if page is not None and page.more and "REST" in apis:
                 self._ask_next_page(module, page)  # beside the count
             # The planner's policy: deltas are usually small (COQL, keyset by id, the boundary ids left out by
             # the query), full loads and big deltas as cheap in credits as the list API or Bulk Read make them.
@@ -485,7 +486,6 @@ class ZohoSource(Source):
             expected = request.total_rows if since is None else request.rows.guess if request.rows else None
         elif choice == "Search":
             choice = "COQL"  # a sync has no search criteria; Search would only fall back to COQL
-        apis = self.session.catalog.table(module).read_apis
         if choice not in apis:
             log.info("%s: reading with %s: %s", module, fallback_api(apis, choice), refusal_note(module, apis, choice))
             choice = fallback_api(apis, choice)
