@@ -194,16 +194,22 @@ class RecordFiles:
         """Each batch with its files written and described; ``seen`` collects the row ids."""
         try:
             with _Downloads(self.workers) as downloads:
-                waiting: deque[Callable[[], pa.RecordBatch]] = deque()
+                waiting: deque[tuple[frozenset[str], Callable[[], pa.RecordBatch]]] = deque()
                 for b in batches:
+                    ids = frozenset(i for i in b.column("id").to_pylist() if i is not None)
                     if seen is not None:
-                        seen.update(i for i in b.column("id").to_pylist() if i is not None)
-                    waiting.append(self._attachments(b, downloads) if self.plan.attachments
-                                   else self._fields(b, downloads))
+                        seen.update(ids)
+                    # A record still in a batch waiting for its files ends with that batch first: its clean-up
+                    # (the files the record no longer names) would take away what this batch's downloads put in
+                    # the same folder. Readers give a record once; this keeps the files right if one did not.
+                    while waiting and any(not ids.isdisjoint(w) for w, _ in waiting):
+                        yield waiting.popleft()[1]()
+                    waiting.append((ids, self._attachments(b, downloads) if self.plan.attachments
+                                    else self._fields(b, downloads)))
                     while len(waiting) > BATCHES_AHEAD:
-                        yield waiting.popleft()()
+                        yield waiting.popleft()[1]()
                 while waiting:
-                    yield waiting.popleft()()
+                    yield waiting.popleft()[1]()
         finally:
             self._end_prefetch()
 

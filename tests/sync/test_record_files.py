@@ -387,3 +387,40 @@ def test_a_field_s_files_are_kept_exactly_whether_its_folder_was_there_or_made_b
     assert sorted(p.name for p in (root / "Projects" / "1" / "Docs").iterdir()) == [FOLDER_MANIFEST, "two.txt"]
     assert sorted(p.name for p in old.iterdir()) == [FOLDER_MANIFEST, "new.txt"]
     assert not (root / "Projects" / "9").exists() and not (root / "Projects" / "5").exists()
+
+
+def test_a_record_in_two_batches_in_flight_keeps_the_file_its_last_version_names(tmp_path: Path) -> None:
+    """A record that comes in two batches back to back (a reader gives a record once; this guards one that did
+    not) keeps the file its later version names: the earlier batch's clean-up runs before the later batch's
+    downloads start, so it cannot take away the later file. (Before, the later file was in place and listed
+    by the time the earlier batch ended, and the earlier batch removed it as one the record no longer named.)"""
+    import json as json_
+
+    import pyarrow as pa
+
+    root = tmp_path / "_files"
+    folder = root / "Projects" / "1" / "Docs"
+    asked: list[str] = []
+
+    def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
+        file_id = params["fields_attachment_id"]
+        asked.append(file_id)
+        if file_id == "a1":  # the first file lingers until the second is in place, if that was started meanwhile
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and "f2" not in json_.loads(
+                    (folder / FOLDER_MANIFEST).read_text() if (folder / FOLDER_MANIFEST).exists() else "{}"):
+                time.sleep(0.01)
+        yield f"bytes of {file_id}".encode()
+
+    def batch(file_id: str, name: str) -> pa.RecordBatch:
+        docs = json_.dumps([{"id": f"a{file_id[1:]}", "File_Id__s": file_id, "File_Name__s": name}])
+        return pa.RecordBatch.from_pylist([{"id": "1", "Docs": docs}])
+
+    files = RecordFiles(FilePlan("Projects", fields=("Docs",)), fetch, root, tmp_path, workers=4)
+    out = list(files.wrap([batch("f1", "one.txt"), batch("f2", "two.txt")]))
+    assert asked == ["a1", "a2"]
+    assert sorted(p.name for p in folder.iterdir()) == [FOLDER_MANIFEST, "two.txt"]
+    assert (folder / "two.txt").read_bytes() == b"bytes of a2"
+    assert list(json_.loads((folder / FOLDER_MANIFEST).read_text())) == ["f2"]
+    last = json_.loads(out[1].column("Docs")[0].as_py())[0]
+    assert last["$path"] == "_files/Projects/1/Docs/two.txt" and last["$size"] == len(b"bytes of a2")
