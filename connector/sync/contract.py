@@ -350,6 +350,19 @@ class Target(Metered, ABC):
         """Every lookup column of ``module`` that :meth:`clear_references` may look at in this run (a target that
         reads them from its files reads them all on the first clear, instead of one file read a parent)."""
 
+    def write_behind(self) -> bool:
+        """From now on, :meth:`apply_changes` may hand a module's changes to a write of its own and return before
+        they are committed (its counts are final): the run goes on to the next module meanwhile, and asks
+        :meth:`writes_failed` which of those writes failed. Whether the target does (the default: no, every
+        write is committed when its call returns). Reads of a module through the target wait for its write."""
+        return False
+
+    def writes_failed(self, wait: bool = False) -> dict[str, Exception]:
+        """The modules whose changes, written behind the run (:meth:`write_behind`), failed since this was last
+        asked, with what they raised (their data and state stay as they were); ``wait``: once every write still
+        under way has ended."""
+        return {}
+
     def module_stats(self, module: str) -> ModuleStats:
         """Rows that failed, notes, and what a dry run would have done, for one module."""
         return ModuleStats()

@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -65,6 +66,7 @@ from .preread import Preread
 from .record_files import open_stored
 from .schema_io import merged, schema_from_json, schema_to_json
 from .state import BoundaryCheck, ModuleState, since_watermark
+from .write_behind import WriteBehind
 
 log = logging.getLogger("connector.sync")
 MANIFEST = "_zohocrm_state.json"
@@ -72,6 +74,8 @@ SCHEMA_SIDECAR = "_schema.json"
 WORK_DIR = ".zohocrm-tmp"
 FILES_DIR = "_files"
 FORMAT_TAG = "zohocrm-sync-files"
+#: module rewrites a run may have under way behind it at once (:meth:`FileTarget.write_behind`), at most
+REWRITES_AT_ONCE = 4
 
 
 def _ids_of(tables: Iterator[pa.Table]) -> set[str]:
@@ -192,6 +196,10 @@ class FileTarget(FileDir, Target):
         self._lookup_columns_of: dict[str, list[str]] = {}
         #: modules' files read into memory ahead of their rewrite (:meth:`preread`)
         self._ahead = Preread(kind)
+        #: the rewrites of changed modules, once the run lets them go on behind it (:meth:`write_behind`)
+        self._behind: WriteBehind | None = None
+        #: the manifest, its cached view, the schema sidecar and the staged clears: one writer at a time
+        self._manifest_lock = threading.RLock()
         # Data files (written by pyarrow, which takes no mode), the manifest, the lock and the work
         # area hold record data: private for as long as the target is open, whatever the umask.
         self._private = ExitStack()
@@ -234,6 +242,8 @@ class FileTarget(FileDir, Target):
         return self.load_state()  # its own file: nothing to open first
 
     def load_state(self) -> dict[str, ModuleState]:
+        if self._behind is not None:
+            self._behind.wait_all()
         out = {}
         for module, entry in self._view()["modules"].items():
             if entry.get("state"):
@@ -246,6 +256,39 @@ class FileTarget(FileDir, Target):
 
     def ids(self, module: str, expected: int | None = None) -> set[str]:
         return _ids_of(self.tables(module, ["id"]))
+
+    # -- rewrites behind the run -------------------------------------------------------------------
+
+    def write_behind(self) -> bool:
+        """Changed modules' files are written again behind the run (:mod:`.write_behind`): a few at once,
+        each committed (its file renamed, then the manifest) as it ends."""
+        if self._behind is None:
+            self._behind = WriteBehind(min(REWRITES_AT_ONCE, os.cpu_count() or 1))
+        return True
+
+    def writes_failed(self, wait: bool = False) -> dict[str, Exception]:
+        return self._behind.failed(wait) if self._behind is not None else {}
+
+    def _wait(self, module: str, raising: bool = False) -> None:
+        """The module's rewrite under way behind the run, if any, ended (``raising``: see :meth:`WriteBehind.wait`)."""
+        if self._behind is not None:
+            self._behind.wait(module, raising)
+
+    def _end_behind(self) -> None:
+        if self._behind is not None:
+            self._behind.close()
+
+    def tables(self, module: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        self._wait(module)
+        return super().tables(module, columns)
+
+    def stored_schema(self, module: str) -> pa.Schema | None:
+        self._wait(module)
+        return super().stored_schema(module)
+
+    def _view(self) -> dict[str, Any]:
+        with self._manifest_lock:
+            return super()._view()
 
     def preread(self, module: str) -> None:
         """``module`` changes this run: its file, which its turn reads whole to rewrite it, is read into memory
@@ -271,20 +314,23 @@ class FileTarget(FileDir, Target):
 
     def save_users(self, users: list[dict[str, Any]]) -> None:
         """Source users (id, name, email): a later run from this directory maps owners by email with them."""
-        data = self.manifest()
-        if data.get("users") == users:
-            return
-        data["users"] = users
-        self._save_manifest(data)
+        with self._manifest_lock:
+            data = self.manifest()
+            if data.get("users") == users:
+                return
+            data["users"] = users
+            self._save_manifest(data)
 
     def save_state(self, state: ModuleState) -> None:
         """The module's state alone (a run that changed no row but learned something about its watermark)."""
-        data = self.manifest()
-        entry = data["modules"].get(state.module)
-        if entry is None:
-            return
-        entry["state"] = state.to_json()
-        self._save_manifest(data)
+        self._wait(state.module)
+        with self._manifest_lock:
+            data = self.manifest()
+            entry = data["modules"].get(state.module)
+            if entry is None:
+                return
+            entry["state"] = state.to_json()
+            self._save_manifest(data)
 
     def _commit(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
         """``new_file`` (written from the module's reads, its pending clears applied, or from the source
@@ -294,8 +340,9 @@ class FileTarget(FileDir, Target):
             self._commit_now(module, new_file, schema, state)
 
     def _save_manifest(self, data: dict[str, Any]) -> None:
-        self._merge_staged(data)
-        super()._save_manifest(data)
+        with self._manifest_lock:
+            self._merge_staged(data)
+            super()._save_manifest(data)
 
     def _merge_staged(self, data: dict[str, Any]) -> None:
         """The clears staged by :meth:`clear_references` into ``data``'s pending ones (one per lookup and
@@ -311,7 +358,8 @@ class FileTarget(FileDir, Target):
         self._staged = {}
 
     def _pending(self, module: str) -> list[Clear]:
-        return [*super()._pending(module), *self._staged.get(module, ())]
+        with self._manifest_lock:
+            return [*super()._pending(module), *self._staged.get(module, ())]
 
     def _commit_now(self, module: str, new_file: Path | None, schema: pa.Schema, state: ModuleState) -> None:
         if new_file is not None:
@@ -319,6 +367,10 @@ class FileTarget(FileDir, Target):
             self._ahead.drop(module)
             os.replace(new_file, self.data_path(module))
             fsync_dir(self.root)
+        with self._manifest_lock:  # (a rewrite behind the run commits beside the runner's own writes)
+            self._commit_entry(module, new_file is not None, schema, state)
+
+    def _commit_entry(self, module: str, new_file: bool, schema: pa.Schema, state: ModuleState) -> None:
         if self.kind == "csv":
             side = self.sidecar()
             side[module] = schema_to_json(schema)
@@ -328,7 +380,7 @@ class FileTarget(FileDir, Target):
         data["modules"][module] = {"file": self.data_path(module).name, "rows": state.rows,
                                    "schema": schema_to_json(schema), "state": state.to_json(),
                                    "committed_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        if new_file is not None and module in (data.get(PENDING) or {}):
+        if new_file and module in (data.get(PENDING) or {}):
             del data[PENDING][module]
         self._save_manifest(data)
 
@@ -355,6 +407,7 @@ class FileTarget(FileDir, Target):
 
     def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                        state: ModuleState) -> int:
+        self._wait(module)
         with self._work() as work:
             rows = 0
             with self._generation(work, module, schema) as (out, writer):
@@ -367,30 +420,44 @@ class FileTarget(FileDir, Target):
 
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
-        with self._work() as work:
+        """The delta is taken here; the module's file is written again with it, and committed with ``state``,
+        here too, or behind the run once it said so (:meth:`write_behind`)."""
+        self._wait(module, raising=True)  # (a failed rewrite of it behind the run: nothing builds on it)
+        with ExitStack() as work_folder:
+            work = work_folder.enter_context(self._work())
             delta = _Delta(work / "delta.parquet", schema)
             for b in batches:
                 if b.num_rows:
                     delta.add(b)
             delta.done()
-            gone: set[str] = set()
-            if not delta.ids:  # only deletions: is any of them in the file at all?
-                gone = set(deleted_ids) & self.ids(module) if deleted_ids else set()
-                if not gone:
-                    self._ahead.drop(module)
-                    return 0, 0  # nothing changed: the files and the manifest stay untouched
-            old = self.stored_schema(module)
-            full = merged(schema, old)
+            gone = self._held(module, deleted_ids) if deleted_ids else 0
+            if not delta.ids and not gone:
+                self._ahead.drop(module)
+                return 0, 0  # nothing changed: the files and the manifest stay untouched
+            full = merged(schema, self.stored_schema(module))
             drop = pa.array(sorted(delta.ids | set(deleted_ids)), pa.string())
-            # with changed rows the file is written again anyway: its deleted ids are found as it is read
-            deleted = pa.array(sorted(set(deleted_ids)), pa.string()) if deleted_ids and delta.ids else None
+            rewrite = partial(self._rewrite, work_folder.pop_all(), work, module, full, delta, drop, state)
+        if self._behind is None:
+            rewrite()
+        else:
+            self._behind.run(module, rewrite)
+        return len(delta.ids), gone
+
+    def _held(self, module: str, ids: list[str]) -> int:
+        """How many of ``ids`` the module's file holds (read from its id column, or its rows read ahead)."""
+        wanted = pa.array(sorted(set(ids)), pa.string())
+        return sum(int(pc.sum(pc.is_in(t.column("id"), value_set=wanted)).as_py() or 0)
+                   for t in self.tables(module, ["id"]))
+
+    def _rewrite(self, work_folder: ExitStack, work: Path, module: str, full: pa.Schema, delta: _Delta,
+                 drop: pa.Array, state: ModuleState) -> None:
+        """The module's next file: its rows without those ``drop`` names (changed or deleted), then the delta;
+        committed with ``state``. The work folder goes at the end, whatever happens."""
+        with work_folder:
             rows = 0
             with self._generation(work, module, full) as (out, writer):
                 for t in self.tables(module):
-                    ids = t.column("id")
-                    if deleted is not None:
-                        gone.update(ids.filter(pc.is_in(ids, value_set=deleted)).to_pylist())
-                    kept = t.filter(pc.invert(pc.is_in(ids, value_set=drop)))
+                    kept = t.filter(pc.invert(pc.is_in(t.column("id"), value_set=drop)))
                     writer.write(kept)
                     rows += kept.num_rows
                 for t in delta.tables():
@@ -398,7 +465,6 @@ class FileTarget(FileDir, Target):
                     rows += t.num_rows
             state.rows = rows
             self._commit(module, out, full, state)
-            return len(delta.ids), len(gone)
 
     def clear_references(self, module: str, id_col: str, name_col: str, module_col: str | None, parent: str,
                          ids: list[str]) -> int:
@@ -427,7 +493,8 @@ class FileTarget(FileDir, Target):
         total = pc.sum(clear.hits(t)).as_py() or 0
         if not total:
             return 0
-        self._staged.setdefault(module, []).append(clear)
+        with self._manifest_lock:
+            self._staged.setdefault(module, []).append(clear)
         return int(total)
 
     def lookups_of(self, module: str, columns: list[str]) -> None:
@@ -463,6 +530,8 @@ class FileTarget(FileDir, Target):
 
     def finish(self, progress: ProgressFn | None = None) -> list[str]:
         """Write out the lookups still pending a clear: one new generation per module that has some."""
+        if self._behind is not None:
+            self._behind.wait_all()
         if self._staged:  # staged after the last commit (a parent whose deletions were in no file of its own)
             self._save_manifest(self.manifest())
         for module in list(self.manifest().get(PENDING) or {}):
@@ -487,6 +556,7 @@ class FileTarget(FileDir, Target):
             return 0
         upd = pa.concat_tables(parts)
         cols = [c for c in upd.column_names if c != "id"]
+        self._wait(module, raising=True)  # (its delta's rewrite behind the run: refreshed on top of it)
         full = self.stored_schema(module)
         if full is None:
             return 0
@@ -510,6 +580,7 @@ class FileTarget(FileDir, Target):
             return int(changed)
 
     def close(self) -> None:
+        self._end_behind()  # the rewrites under way end (each one's commit whole) while the lock is held
         self._private.close()  # the lock, then the umask
 
 

@@ -392,6 +392,20 @@ def _one_module_now(result: MigrationResult, source: Source, target: Target, mod
     return True
 
 
+def _failed_behind(result: MigrationResult, failed: dict[str, Exception], raising: bool = True) -> bool:
+    """Modules whose write behind the run failed (:meth:`.contract.Target.writes_failed`) get the failure as
+    their result, as a write that failed in its turn would have (their data and state are as before the run).
+    True when there was none. What is no :class:`ConnectorError` is raised (``raising``), as in its turn."""
+    for module, exc in failed.items():
+        if raising and not isinstance(exc, ConnectorError):
+            raise exc
+        log.error("module %s failed: %s", module, exc)
+        for i, m in enumerate(result.modules):
+            if m.module == module:
+                result.modules[i] = ModuleResult(module, m.mode, seconds=m.seconds, credits=m.credits, error=str(exc))
+    return not failed
+
+
 def _delta_of(ahead: ReadAhead[DeltaStart | None], turns: WriteTurns | None, module: str
               ) -> tuple[DeltaStart, Iterator[pa.RecordBatch]]:
     settled = turns.delta(module) if turns is not None else None
@@ -597,13 +611,21 @@ def _run(result: MigrationResult, source: Source, target: Target, modules: list[
     turns = WriteTurns(names, ahead, lambda head, m: head.settle(target, m), clear_refs, module_files.downloading,
                        target.preread) \
         if incremental and not full and target.writes_in_any_order else None
+    # A file target writes a changed module's file behind the run while the next module is taken: whatever
+    # happens, each write handed over ends (and a failed one is the module's result) before the run does.
+    target.write_behind()
     try:
         for module in turns if turns is not None else names:
-            if not _one_module(result, source, target, module, states, signpost, incremental, progress,
+            done = _one_module(result, source, target, module, states, signpost, incremental, progress,
                                refresh_formulas, clear_refs, ahead, files, (spent or {}).get(module, 0),
-                               module_files, turns) \
-                    and stop_on_error:
-                break
+                               module_files, turns)
+            if not _failed_behind(result, target.writes_failed()) or not done:
+                if stop_on_error:
+                    break
+        _failed_behind(result, target.writes_failed(wait=True))
+    except BaseException:
+        _failed_behind(result, target.writes_failed(wait=True), raising=False)
+        raise
     finally:
         ahead.close()
         early.set()
