@@ -41,6 +41,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -172,9 +173,12 @@ class RecordFiles:
         self._folder_locks: dict[Path, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         #: a module's folder -> the record folders it held when first looked at (:meth:`_may_exist`)
-        self._listed: dict[Path, frozenset[str]] = {}
-        #: the folders this run made (a file stored in one that was not there)
-        self._made: set[Path] = set()
+        self._listed: dict[str, frozenset[str]] = {}
+        #: the record folders this run stored a file in, as (module, record)
+        self._made: set[tuple[str, str]] = set()
+        #: a folder (its parts under the root) -> its manifest as this run last read or wrote it: the run is the
+        #: only writer of its module's folders, so a record's clean-up need not read what its downloads just did
+        self._manifests: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
         #: downloads started ahead of the rows' turn (:meth:`prefetch`), by file: taken by :meth:`_store`
         self._early: dict[tuple[tuple[str, ...], str, str, str], Future[Stored]] = {}
         self._early_pool: ThreadPoolExecutor | None = None
@@ -345,7 +349,7 @@ class RecordFiles:
                 got_all = [next(stored) if ref is not None else None for ref in photo_refs]
                 for rid, ref, got in zip(ids, photo_refs, got_all, strict=True):
                     if rid is not None:  # the photo kept, or the folder of one the record no longer has gone
-                        folder = self.root.joinpath(self.plan.module, safe_name(str(rid)), safe_name(photo))
+                        folder = (self.plan.module, safe_name(str(rid)), safe_name(photo))
                         self._keep_only(folder, {ref.file_id: Path(got[0]).name} if ref and got else {})
                 for i, (name, typ) in enumerate(photo_columns(photo)):
                     column = pa.array([got[i] if got else None for got in got_all], typ)
@@ -390,7 +394,7 @@ class RecordFiles:
         for (e, ref), got in zip(pairs, stored, strict=True):
             wanted[ref.file_id] = ref.name
             e["$path"], e["$size"], e["$sha256"] = got if got else (None, None, None)
-        self._keep_only(self.root.joinpath(*folder), wanted)
+        self._keep_only(folder, wanted)
         return json.dumps(entries, ensure_ascii=False, separators=(",", ":")) if text else text
 
     # -- files -----------------------------------------------------------------------------------
@@ -416,21 +420,20 @@ class RecordFiles:
         target = folder / ref.name
         rel = target.relative_to(self.base).as_posix()
         with self._lock(folder):  # the folder's manifest and names: one thread at a time
-            known = _manifest(folder).get(ref.file_id)
-            if known and (folder / known["name"]).is_file() and \
-                    (folder / known["name"]).stat().st_size == known["size"]:
+            known = self._manifest_of(ref.folder, folder).get(ref.file_id)
+            if known and _is_file_of_size(folder / known["name"], known["size"]):
                 if ref.sniff:  # a photo keeps the name its bytes gave it
                     rel = (folder / known["name"]).relative_to(self.base).as_posix()
                 elif known["name"] != ref.name:  # a sibling of the same name went: this one takes its plain name
                     with reporting_os_errors(target, "attachment file"):
                         os.replace(folder / known["name"], target)
-                    self._remember(folder, ref.file_id, ref.name, known["size"], known["sha256"])
+                    self._remember(ref.folder, folder, ref.file_id, ref.name, known["size"], known["sha256"])
                 with self._counts_lock:
                     self.counts.reused += 1
                 return rel, int(known["size"]), str(known["sha256"])
         private_dir(folder, "folder of downloaded files")
         with self._locks_lock:
-            self._made.add(folder)
+            self._made.add((ref.folder[0], ref.folder[1]) if len(ref.folder) > 1 else (ref.folder[0], ""))
         part = folder / f".{ref.name}.part"
         digest, size = hashlib.sha256(), 0
         name = ref.name
@@ -463,61 +466,84 @@ class RecordFiles:
             part.unlink(missing_ok=True)
             raise
         with self._lock(folder):
-            self._remember(folder, ref.file_id, name, size, digest.hexdigest())
+            self._remember(ref.folder, folder, ref.file_id, name, size, digest.hexdigest())
         with self._counts_lock:
             self.counts.downloaded += 1
             self.counts.bytes += size
         return rel, size, digest.hexdigest()
 
-    def _remember(self, folder: Path, file_id: str, name: str, size: int, sha: str) -> None:
-        m = {k: v for k, v in _manifest(folder).items() if v.get("name") != name}
-        m[file_id] = {"name": name, "size": size, "sha256": sha}
-        write_private(folder / FOLDER_MANIFEST, json.dumps(m, ensure_ascii=False, indent=1), "files manifest")
+    def _manifest_of(self, parts: tuple[str, ...], folder: Path) -> dict[str, dict[str, Any]]:
+        """The folder's manifest as this run last read or wrote it (the caller holds the folder's lock)."""
+        m = self._manifests.get(parts)
+        if m is None:
+            m = self._manifests[parts] = _manifest(folder)
+        return m
 
-    def _may_exist(self, folder: Path) -> bool:
-        """Whether a record's field folder may be there: its record's folder was in the module's folder when the
-        run first looked (one listing a module), or the run made it. Most changed records have no files: their
-        check is a set lookup, not a ``stat`` each (4,600 of them took 0.3 s of a 200k sync's writes)."""
-        try:
-            module, record = folder.relative_to(self.root).parts[:2]
-        except ValueError:  # not a record's field folder: looked at as it is
+    def _remember(self, parts: tuple[str, ...], folder: Path, file_id: str, name: str, size: int, sha: str) -> None:
+        m = {k: v for k, v in self._manifest_of(parts, folder).items() if v.get("name") != name}
+        m[file_id] = {"name": name, "size": size, "sha256": sha}
+        self._write_manifest(parts, folder, m)
+
+    def _write_manifest(self, parts: tuple[str, ...], folder: Path, m: dict[str, dict[str, Any]]) -> None:
+        write_private(folder / FOLDER_MANIFEST, json.dumps(m, ensure_ascii=False, indent=1), "files manifest")
+        self._manifests[parts] = m
+
+    def _may_exist(self, parts: tuple[str, ...]) -> bool:
+        """Whether a record's folder (``parts``: module, record, ...) may be there: the record's folder was in the
+        module's folder when the run first looked (one listing a module), or the run stored a file in it. Most
+        changed records have no files: their check is a set lookup, not a ``stat`` each (4,600 of them took 0.3 s
+        of a 200k sync's writes)."""
+        if len(parts) < 2:  # not a record's folder: looked at as it is
             return True
+        module, record = parts[0], parts[1]
         with self._locks_lock:
-            if folder in self._made:
+            if (module, record) in self._made:
                 return True
-            listed = self._listed.get(self.root / module)
+            listed = self._listed.get(module)
         if listed is None:
             try:
                 listed = frozenset(os.listdir(self.root / module))
             except FileNotFoundError:
                 listed = frozenset()
             with self._locks_lock:
-                listed = self._listed.setdefault(self.root / module, listed)
+                listed = self._listed.setdefault(module, listed)
         return record in listed
 
-    def _keep_only(self, folder: Path, wanted: dict[str, str]) -> None:
-        """Remove the files a record's field no longer names (and the folder when none is left)."""
-        if not self._may_exist(folder) or not folder.is_dir():
+    def _keep_only(self, parts: tuple[str, ...], wanted: dict[str, str]) -> None:
+        """Remove the files a record's field (its folder's ``parts``) no longer names (and the folder when none is
+        left)."""
+        if not self._may_exist(parts):
             return
-        m = _manifest(folder)
-        gone = {k: v for k, v in m.items() if k not in wanted}
-        if not gone:
-            return
-        for v in gone.values():
-            if v["name"] not in wanted.values():
-                (folder / v["name"]).unlink(missing_ok=True)
-                self.counts.removed += 1
-        if not wanted:
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-        keep = {k: v for k, v in m.items() if k in wanted}
-        write_private(folder / FOLDER_MANIFEST, json.dumps(keep, ensure_ascii=False, indent=1), "files manifest")
+        folder = self.root.joinpath(*parts)
+        with self._lock(folder):
+            m = self._manifests.get(parts)
+            if m is None:
+                if not folder.is_dir():
+                    return
+                m = self._manifest_of(parts, folder)
+            gone = {k: v for k, v in m.items() if k not in wanted}
+            if not gone:
+                return
+            removed = 0
+            for v in gone.values():
+                if v["name"] not in wanted.values():
+                    (folder / v["name"]).unlink(missing_ok=True)
+                    removed += 1
+            with self._counts_lock:
+                self.counts.removed += removed
+            if not wanted:
+                shutil.rmtree(folder, ignore_errors=True)
+                self._manifests.pop(parts, None)
+                return
+            self._write_manifest(parts, folder, {k: v for k, v in m.items() if k in wanted})
 
     def remove(self, ids: Iterable[str]) -> None:
         """The folders of deleted records."""
+        self._manifests.clear()  # (their rows are written: nothing reads a manifest of this run's any more)
         for rid in ids:
-            folder = self.root / self.plan.module / safe_name(rid)
-            if folder.is_dir():
+            record = safe_name(rid)
+            folder = self.root / self.plan.module / record
+            if self._may_exist((self.plan.module, record)) and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
                 self.counts.removed += 1
 
@@ -602,6 +628,14 @@ def open_stored(base: Path, path: str) -> BinaryIO:
     if not full.is_relative_to(root):
         raise OSError(errno.EACCES, "leads out of the source folder", path)
     return open(full, "rb")
+
+
+def _is_file_of_size(path: Path, size: int) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
 def _manifest(folder: Path) -> dict[str, dict[str, Any]]:
