@@ -162,6 +162,12 @@ class Source(Metered, ABC):
         :meth:`expect`); None: the source asks no such page."""
         return None
 
+    def first_rows(self, module: str, columns: list[str]) -> pa.RecordBatch | None:
+        """Rows of ``module``'s delta in hand before its read gives them (a first page asked ahead, which the
+        read takes once its count has chosen how to read the rest), with ``id`` and those of ``columns`` it
+        has: a run may start on them early (their files' downloads). The read still gives them. None: none."""
+        return None
+
     def cascade_suspected(self, module: str, since: datetime | None) -> bool:
         """Whether rows may have gone without being in the deletion log (they went with a parent)."""
         return False

@@ -183,6 +183,13 @@ class RecordFiles:
         self._early: dict[tuple[tuple[str, ...], str, str, str], Future[Stored]] = {}
         self._early_pool: ThreadPoolExecutor | None = None
 
+    @property
+    def columns(self) -> list[str]:
+        """The columns of a module's rows that name its files (what :meth:`prefetch` looks at)."""
+        if self.plan.attachments:
+            return ["id", "File_Id", "File_Name", "Parent_Id_Id", "Parent_Id_Module"]
+        return ["id", *self.plan.fields, *([self.plan.photo] if self.plan.photo else [])]
+
     def schema(self, schema: pa.Schema) -> pa.Schema:
         added = list(ATTACHMENT_COLUMNS) if self.plan.attachments else []
         if self.plan.photo:

@@ -176,12 +176,20 @@ class ModuleFiles:
         if files is None:
             return rows
         keep = None
-        if head is not None and "Modified_Time" in self.source.schema(module).names:
+        watermarked = "Modified_Time" in self.source.schema(module).names
+        if head is not None and watermarked:
             wm = head.watermark
 
             def keep(b: pa.RecordBatch) -> pa.RecordBatch:
                 return wm.window_filter(b, signpost)
 
+        # A delta's rows in hand before its read gives them (a first page asked ahead, taken by the read once
+        # its count is in): their files start now, a round trip sooner; the read's own rows find them claimed.
+        first = self.source.first_rows(module, files.columns + ["Modified_Time"] * watermarked) \
+            if head is not None else None
+        if first is not None and (keep is None or "Modified_Time" in first.schema.names):
+            for _ in files.prefetch([first], keep):
+                pass
         return files.prefetch(rows, keep)
 
 

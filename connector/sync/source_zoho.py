@@ -31,6 +31,7 @@ from connector.readers.rest import converted_param, field_groups, list_request
 from connector.readers.strategies import Cost
 from connector.readers.strategies.base import coql_call_credits
 from connector.schema.access import METADATA, PER_PARENT, fallback_api, refusal_note
+from connector.schema.convert import records_to_batch
 from connector.schema.org_tables import PER_PARENT_KEYS, TABLES, org_table
 from connector.session import ZohoSession
 
@@ -384,6 +385,30 @@ class ZohoSource(Source):
         with self._lock:  # the edits it shows, as a count would (a fuller delta's count replaces them)
             self._edits.setdefault(module, len(page.records))
         return page
+
+    def first_rows(self, module: str, columns: list[str]) -> pa.RecordBatch | None:
+        """The delta's first list page asked ahead (:meth:`_ask_first_page`), once it is in and before the read
+        takes it (the read gives its rows once the count has chosen how to read the rest: a round trip later),
+        as the list reader converts it, ``columns`` that the page was asked with."""
+        with self._lock:
+            got = self._pages_ahead.get(module)
+        if got is None:
+            return None
+        try:
+            page = got[2].result()
+        except ConnectorError:  # left as it is: the read finds it and goes on as it would have
+            return None
+        if not page.records:
+            return None
+        ts = self.session.catalog.table(module)
+        asked = set(got[0])
+        cols = [c for c in dict.fromkeys(["id", *columns]) if (col := ts.column(c)) is not None
+                and (c == "id" or col.field in asked)]
+        try:
+            return records_to_batch(ts, resolve_columns(ts, cols), page.records)
+        except (ConnectorError, pa.ArrowException) as exc:  # the read converts them itself, and says what is wrong
+            log.debug("%s: the first page's rows not taken early (%s)", module, exc)
+            return None
 
     def _ask_next_page(self, module: str, first: api.Page) -> None:
         """The delta's second list page, asked by the token of the first (asked ahead, more rows follow) while

@@ -11,6 +11,7 @@ The counts are the emulator's calls; the rows must equal the ground truth.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from connector.emulator import Emulator
@@ -74,6 +75,20 @@ def test_a_delta_of_a_module_with_file_fields_reads_list_pages_not_coql_then_ids
         return list_page(http, module, fields, **kw)
 
     monkeypatch.setattr(records, "list_page", recorded)
+    count = records.count
+    downloads_before_count: list[int] = []  # field files downloaded while Projects' count was asked
+
+    def counted(http, module, criteria=None):  # the real count, once the first page's files have begun (or 10 s)
+        if module == "Projects":
+            start = emu.stats()["calls"].get("download_field_file", 0)
+            deadline = time.monotonic() + 10
+            while (seen := emu.stats()["calls"].get("download_field_file", 0) - start) == 0 and \
+                    time.monotonic() < deadline:
+                time.sleep(0.02)
+            downloads_before_count.append(seen)
+        return count(http, module, criteria)
+
+    monkeypatch.setattr(records, "count", counted)
     with Emulator(org="classic", records=1_200, seed=93) as emu:
         with session(emu) as s:
             ts = s.catalog.table("Projects")
@@ -116,6 +131,8 @@ def test_a_delta_of_a_module_with_file_fields_reads_list_pages_not_coql_then_ids
         calls = delta()
         assert calls["list_records"] == 2 and calls["count_records"] == 1, calls
         assert asked == ["first", "token"], asked
+        # the first page's files began downloading as the read began, not once the count had chosen the API
+        assert downloads_before_count and downloads_before_count[-1] > 0, downloads_before_count
         mutate(emu, "Projects", creates=450, seed=9)
         emu.advance_clock(2)
         # three pages: the count sizes the rest, asked by number after the two in hand (the numbered pages'
