@@ -45,7 +45,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property, partial
 from pathlib import Path
@@ -436,7 +436,10 @@ class FileTarget(FileDir, Target):
                 return 0, 0  # nothing changed: the files and the manifest stay untouched
             full = merged(schema, self.stored_schema(module))
             drop = pa.array(sorted(delta.ids | set(deleted_ids)), pa.string())
-            rewrite = partial(self._rewrite, work_folder.pop_all(), work, module, full, delta, drop, state)
+            # the state as handed over is what commits: the caller may go on to change its own (a formula
+            # refresh's time, set before the refresh it stands for is written)
+            rewrite = partial(self._rewrite, work_folder.pop_all(), work, module, full, delta, drop, state,
+                              replace(state))
         if self._behind is None:
             rewrite()
         else:
@@ -450,9 +453,10 @@ class FileTarget(FileDir, Target):
                    for t in self.tables(module, ["id"]))
 
     def _rewrite(self, work_folder: ExitStack, work: Path, module: str, full: pa.Schema, delta: _Delta,
-                 drop: pa.Array, state: ModuleState) -> None:
+                 drop: pa.Array, state: ModuleState, committed: ModuleState) -> None:
         """The module's next file: its rows without those ``drop`` names (changed or deleted), then the delta;
-        committed with ``state``. The work folder goes at the end, whatever happens."""
+        committed with ``committed`` (the state as handed over), its rows told to ``state`` too. The work folder
+        goes at the end, whatever happens."""
         with work_folder:
             rows = 0
             with self._generation(work, module, full) as (out, writer):
@@ -463,8 +467,8 @@ class FileTarget(FileDir, Target):
                 for t in delta.tables():
                     writer.write(t)
                     rows += t.num_rows
-            state.rows = rows
-            self._commit(module, out, full, state)
+            state.rows = committed.rows = rows
+            self._commit(module, out, full, committed)
 
     def clear_references(self, module: str, id_col: str, name_col: str, module_col: str | None, parent: str,
                          ids: list[str]) -> int:

@@ -8,6 +8,7 @@ is that module's failure in the run's result (the others commit), and the next r
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,12 @@ def test_a_changed_module_is_committed_behind_the_call_and_reads_through_the_tar
                                        later)
             assert counts == (3, 1)
             assert _state_on_disk(out, "Leads") == old  # not committed yet: the call did not wait for it
+            # what the caller does to its state afterwards (a formula refresh's time, set before the refresh
+            # is written) is not committed with these changes
+            later.formulas_refreshed_at = datetime(2030, 1, 1, tzinfo=UTC)
         assert tgt.ids("Leads") == {str(i) for i in range(1, 101)} - {"8"} | {"200"}
         assert tgt.load_state()["Leads"].rows == 100 and _state_on_disk(out, "Leads")["rows"] == 100
+        assert later.rows == 100 and tgt.load_state()["Leads"].formulas_refreshed_at is None
         assert tgt.writes_failed(wait=True) == {}
         names = {r["id"]: r["Last_Name"] for t in tgt.tables("Leads") for r in t.to_pylist()}
         assert (names["5"], names["200"], names["7"]) == ("new5", "new200", "old7")
