@@ -18,6 +18,10 @@ Each emulator runs as a process of its own (``zohocrm emulator --org classic --l
   into a copy of the folder at ``MaxConcurrency=1`` (its credits are the ones to match);
 * ``insert``: 20,000 Leads from the migrated Parquet inserted into an empty org over REST.
 
+The short phases (``sync``, ``select``) run ``--runs`` times (3; each sync into a copy of its own of the
+migrated folder): one run's wall time moves by 10-20% with what else the machine does, so the run of median
+time is reported, every run's time beside it (``runs_s``).
+
 The lower bound of a phase is computed from what the emulator counted during it (``POST
 /__emulator/stats`` before and after): ``N`` calls that waited the latency ``L``, ``H`` of them heavy,
 and ``B`` virtual seconds of bulk jobs (one job at a time per org, each ``rows / bulk_rows_per_s``).
@@ -136,12 +140,21 @@ def bound(before: dict[str, Any], after: dict[str, Any], latency_s: float, slots
             "bound_by": max((by_calls, "calls"), (by_heavy, "heavy calls"), (by_bulk, "bulk jobs"))[1]}
 
 
-def measured(label: str, info: dict[str, Any], latency_s: float, slots: int, name: str, **args: Any) -> dict[str, Any]:
-    before = stats(info)
-    res = phase(name, **args)
-    res.update(bound(before, stats(info), latency_s, slots))
+def measured(label: str, info: dict[str, Any], latency_s: float, slots: int, name: str, runs: int = 1,
+             each: Any = None, **args: Any) -> dict[str, Any]:
+    """The phase, ``runs`` times (``each(i)``: what run i's arguments change, e.g. a folder of its own); the run
+    of median wall time is the result, every run's wall time beside it (``runs_s``, in the order they ran)."""
+    done = []
+    for i in range(runs):
+        before = stats(info)
+        res = phase(name, **{**args, **(each(i) if each is not None else {})})
+        res.update(bound(before, stats(info), latency_s, slots))
+        res["load_1m"] = round(os.getloadavg()[0], 2)  # the machine is shared: what else ran meanwhile
+        done.append(res)
+    res = dict(sorted(done, key=lambda r: r["seconds"])[len(done) // 2])
+    if runs > 1:
+        res["runs_s"] = [r["seconds"] for r in done]
     res["ratio"] = round(res["seconds"] / res["bound_s"], 2) if res["bound_s"] and latency_s else None
-    res["load_1m"] = round(os.getloadavg()[0], 2)  # the machine is shared: what else ran meanwhile
     print(row(label, res), flush=True)
     return res
 
@@ -190,8 +203,12 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
             requests.post(f"{emu['api_domain']}/__emulator/clock", json={"advance_s": 2}, timeout=60)
             copy = work / f"org-{n}-{latency_ms:g}ms-serial"
             shutil.copytree(folder, copy)
+            # each run syncs the same changes into a copy of its own of the migrated folder
+            copies = [folder] + [work / f"org-{n}-{latency_ms:g}ms-run{i}" for i in range(1, opts.runs)]
+            for c in copies[1:]:
+                shutil.copytree(folder, c)
             out[f"sync {n // 1000}k"] = measured(f"sync 5% {n // 1000}k @{latency_ms:g}ms", emu, latency_s, slots,
-                                                 "sync", conn=conn, dir=str(folder))
+                                                 "sync", opts.runs, lambda i, cs=copies: {"dir": str(cs[i])}, conn=conn)
             if opts.serial:
                 out[f"sync {n // 1000}k serial"] = measured("  the same, serial", emu, latency_s, 1, "sync",
                                                             conn=emu["connection_string"] + serial, dir=str(copy))
@@ -201,7 +218,7 @@ def one_latency(latency_ms: float, records: list[int], opts: argparse.Namespace,
         proc, emu = emulator(0, latency_ms, opts.seed, f"Leads={opts.select_rows}")
         try:
             out["select"] = measured(f"select {opts.select_rows // 1000}k @{latency_ms:g}ms", emu, latency_s, slots,
-                                     "select", conn=emu["connection_string"] + extra)
+                                     "select", opts.runs, conn=emu["connection_string"] + extra)
             if opts.serial:
                 out["select serial"] = measured("  the same, serial", emu, latency_s, 1, "select",
                                                 conn=emu["connection_string"] + serial)
@@ -269,6 +286,8 @@ def main() -> None:
                     help="phases to run (sync runs after its migrate, insert needs the migrated Leads)")
     ap.add_argument("--serial", action="store_true",
                     help="also run select and sync at MaxConcurrency=1: the credits a concurrent run must not pass")
+    ap.add_argument("--runs", type=int, default=3, help="runs of the short phases (sync, select): the median "
+                    "is reported, every run's time beside it")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latency.json"))
     ap.add_argument("--client-path", help="run the phases with the connector package found here (e.g. an older "
