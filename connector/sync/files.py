@@ -443,7 +443,8 @@ class FileTarget(FileDir, Target):
         if self._behind is None:
             rewrite()
         else:
-            self._behind.run(module, rewrite)
+            with held():  # handed over, it commits whatever comes: a stop waits for the module's result
+                self._behind.run(module, rewrite)
         return len(delta.ids), gone
 
     def _held(self, module: str, ids: list[str]) -> int:

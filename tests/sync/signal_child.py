@@ -9,7 +9,10 @@ terminal's Ctrl-C would) at the N-th time the run passes POINT:
   written yet;
 * ``in_transaction``: a DuckDB target is inside the transaction that commits a module (its
   table swapped, its state being written);
-* ``committed``: the module's commit is over, its result not recorded by the run yet.
+* ``committed``: the module's commit is over, its result not recorded by the run yet;
+* ``rewriting``: an incremental run into a file target has handed a changed module's rewrite to the
+  thread that writes it behind the run, which has begun it (the signal comes from that thread; the
+  main thread takes it wherever the run is).
 
 The command then runs as ``zohocrm`` does (``connector.cli.main``); its exit status is the
 child's. The points are reached through the targets' own functions, wrapped here only to
@@ -58,6 +61,8 @@ def main() -> int:
     elif spec["at"] == "committed":  # the first thing the run asks of the target once a module committed
         for cls in (files.FileTarget, target_duckdb.DuckDBTarget):
             signal_at(cls, "module_stats", spec, before=True)
+    elif spec["at"] == "rewriting":
+        signal_at(files.FileTarget, "_rewrite", spec, before=True)
     else:
         raise SystemExit(f"unknown point {spec['at']!r}")
     sys.argv = ["zohocrm", "migrate", *spec["args"]]
