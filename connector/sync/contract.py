@@ -363,6 +363,12 @@ class Target(Metered, ABC):
         write is committed when its call returns). Reads of a module through the target wait for its write."""
         return False
 
+    def after_commit(self, module: str, then: Callable[[], None]) -> None:
+        """Run ``then`` once ``module``'s changes are committed: at once, unless they were handed to a write
+        behind the run (:meth:`write_behind`) still under way, then as that write ends, and never if it fails
+        (what ``then`` tidies, such as the files of deleted records, stays for as long as rows name it)."""
+        then()
+
     def writes_failed(self, wait: bool = False) -> dict[str, Exception]:
         """The modules whose changes, written behind the run (:meth:`write_behind`), failed since this was last
         asked, with what they raised (their data and state stay as they were); ``wait``: once every write still

@@ -43,7 +43,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -268,6 +268,12 @@ class FileTarget(FileDir, Target):
 
     def writes_failed(self, wait: bool = False) -> dict[str, Exception]:
         return self._behind.failed(wait) if self._behind is not None else {}
+
+    def after_commit(self, module: str, then: Callable[[], None]) -> None:
+        if self._behind is None:
+            then()
+        else:
+            self._behind.after(module, then)
 
     def _wait(self, module: str, raising: bool = False) -> None:
         """The module's rewrite under way behind the run, if any, ended (``raising``: see :meth:`WriteBehind.wait`)."""

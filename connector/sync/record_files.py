@@ -546,13 +546,25 @@ class RecordFiles:
 
     def remove(self, ids: Iterable[str]) -> None:
         """The folders of deleted records."""
+        self.drop(self.doomed(ids))
+
+    def doomed(self, ids: Iterable[str]) -> list[Path]:
+        """The folders of deleted records that are there, counted as removed: :meth:`drop` removes them (once the
+        rows that name their files are gone from the target)."""
         self._manifests.clear()  # (their rows are written: nothing reads a manifest of this run's any more)
+        found = []
         for rid in ids:
             record = safe_name(rid)
             folder = self.root / self.plan.module / record
             if self._may_exist((self.plan.module, record)) and folder.is_dir():
-                shutil.rmtree(folder, ignore_errors=True)
-                self.counts.removed += 1
+                found.append(folder)
+        self.counts.removed += len(found)
+        return found
+
+    @staticmethod
+    def drop(folders: Iterable[Path]) -> None:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def sweep(self, seen: set[str]) -> None:
         """After a full load: the folders of records the module no longer has."""

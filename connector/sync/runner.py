@@ -308,8 +308,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         changes = files.wrap(delta_batches()) if files is not None else delta_batches()
         written, removed = target.apply_changes(module, schema, changes, deleted, new_state)
         res.rows_read, res.rows_written, res.rows_deleted = counter.rows, written, removed
-        if files is not None:
-            files.remove(deleted)
+        if files is not None:  # deleted records' files go once their rows have (a write behind the run: its commit)
+            target.after_commit(module, partial(files.drop, files.doomed(deleted)))
         if not written and not removed and new_state.watermark.settled() and not state.watermark.settled():
             # Nothing changed, so the target kept its old state; but the boundary second is now known
             # complete for good, which spares every later quiet run a count: keep that (once).

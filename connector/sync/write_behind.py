@@ -9,9 +9,11 @@ its module's rows in memory); one more waits for a slot, so the runner never hol
 
 Every read of a module through the target waits for its rewrite (:meth:`WriteBehind.wait`), so what the
 target answers is what the serial order would have answered; the rewrite's own reads do not wait for
-themselves. A rewrite that fails leaves its module's file and state as they were (the commit is its last
-step); what it raised is kept for the run to report as that module's failure (:meth:`WriteBehind.failed`),
-or raised by the next write of the same module, which must not build on it.
+themselves. What is to be tidied once a module's changes are in (the folders of its deleted records' files)
+runs after its commit, in the rewrite's thread (:meth:`WriteBehind.after`): the files stay for as long as
+rows name them. A rewrite that fails leaves its module's file and state as they were (the commit is its last
+step), tidies nothing, and what it raised is kept for the run to report as that module's failure
+(:meth:`WriteBehind.failed`), or raised by the next write of the same module, which must not build on it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class WriteBehind:
         self._jobs: dict[str, Future[None]] = {}
         #: module -> what its rewrite raised, not yet reported
         self._failed: dict[str, Exception] = {}
+        #: module -> what to do once its rewrite under way has committed (:meth:`after`)
+        self._then: dict[str, list[Callable[[], None]]] = {}
+        #: the modules whose rewrite is handed over and has not yet taken what to do after it
+        self._open: set[str] = set()
         #: the module whose rewrite this thread runs (its reads through the target do not wait for it)
         self._mine = threading.local()
 
@@ -45,6 +51,7 @@ class WriteBehind:
             with self._lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self.at_once, thread_name_prefix="zoho-rewrite")
+                self._open.add(module)
                 self._jobs[module] = self._pool.submit(copy_context().run, self._one, module, rewrite)
         except BaseException:
             self._slots.release()
@@ -54,12 +61,30 @@ class WriteBehind:
         self._mine.module = module
         try:
             rewrite()
+            with self._lock:
+                self._open.discard(module)
+                then = self._then.pop(module, [])
+            for step in then:
+                step()
         except Exception as exc:  # noqa: BLE001 - the run reports it as the module's failure
             with self._lock:
+                self._open.discard(module)
+                self._then.pop(module, None)  # its rows still name what they would have tidied
                 self._failed[module] = exc
         finally:
             self._mine.module = None
             self._slots.release()
+
+    def after(self, module: str, then: Callable[[], None]) -> None:
+        """Run ``then`` once ``module``'s rewrite under way has committed (in its thread; never if it fails), or
+        now when none is."""
+        with self._lock:
+            if module in self._open:
+                self._then.setdefault(module, []).append(then)
+                return
+            if module in self._failed:  # failed already (not reported yet): its rows still name what it tidies
+                return
+        then()
 
     def wait(self, module: str, raising: bool = False) -> None:
         """Until ``module``'s rewrite has ended (at once from that rewrite's own thread). ``raising``: a failure

@@ -56,15 +56,47 @@ def test_a_changed_module_is_committed_behind_the_call_and_reads_through_the_tar
             # what the caller does to its state afterwards (a formula refresh's time, set before the refresh
             # is written) is not committed with these changes
             later.formulas_refreshed_at = datetime(2030, 1, 1, tzinfo=UTC)
+            # what is to be tidied once the changes are in (deleted records' files) waits for their commit
+            tidied: list[str] = []
+            tgt.after_commit("Leads", lambda: tidied.append("Leads"))
+            tgt.after_commit("Contacts", lambda: tidied.append("Contacts"))  # nothing of it under way: now
+            assert tidied == ["Contacts"]
         assert tgt.ids("Leads") == {str(i) for i in range(1, 101)} - {"8"} | {"200"}
         assert tgt.load_state()["Leads"].rows == 100 and _state_on_disk(out, "Leads")["rows"] == 100
         assert later.rows == 100 and tgt.load_state()["Leads"].formulas_refreshed_at is None
+        assert tidied == ["Contacts", "Leads"]
         assert tgt.writes_failed(wait=True) == {}
         names = {r["id"]: r["Last_Name"] for t in tgt.tables("Leads") for r in t.to_pylist()}
         assert (names["5"], names["200"], names["7"]) == ("new5", "new200", "old7")
     finally:
         tgt.close()
     assert not list((out / ".zohocrm-tmp").glob("*"))  # the rewrite's work folder went with it
+
+
+def test_a_rewrite_that_fails_behind_the_run_keeps_what_its_rows_name(tmp_path: Path) -> None:
+    """A rewrite behind the run that cannot read the module's file fails as that module's failure, once; the
+    file and state stay as they were, and what was to be tidied after its commit (files its old rows still
+    name) is left alone."""
+    out = tmp_path / "out"
+    tgt = open_target(f"csv:{out}")
+    assert isinstance(tgt, FileTarget)
+    try:
+        tgt.replace_module("Leads", SCHEMA, iter([_batch(["1", "2", "3"], "old")]), ModuleState("Leads", loaded=True))
+        old = _state_on_disk(out, "Leads")
+        text = (out / "Leads.csv").read_bytes()
+        (out / "Leads.csv").write_bytes(text + b'"a","b","c"\n')  # a line the header does not fit
+        tgt.write_behind()
+        assert tgt.apply_changes("Leads", SCHEMA, iter([_batch(["2"], "new")]), [],
+                                 ModuleState("Leads", loaded=True)) == (1, 0)
+        tidied: list[str] = []
+        tgt.after_commit("Leads", lambda: tidied.append("Leads"))
+        failed = tgt.writes_failed(wait=True)
+        assert list(failed) == ["Leads"] and "cannot read" in str(failed["Leads"])
+        assert tgt.writes_failed(wait=True) == {}  # said once
+        assert not tidied and _state_on_disk(out, "Leads") == old
+        assert (out / "Leads.csv").read_bytes().startswith(text)
+    finally:
+        tgt.close()
 
 
 def test_a_rewrite_that_fails_behind_the_run_is_its_module_s_failure_and_the_next_run_completes_it(
