@@ -363,7 +363,7 @@ class Target(Metered, ABC):
         write is committed when its call returns). Reads of a module through the target wait for its write."""
         return False
 
-    def after_commit(self, module: str, then: Callable[[], None]) -> None:
+    def after_commit(self, module: str, then: Callable[[], object]) -> None:
         """Run ``then`` once ``module``'s changes are committed: at once, unless they were handed to a write
         behind the run (:meth:`write_behind`) still under way, then as that write ends, and never if it fails
         (what ``then`` tidies, such as the files of deleted records, stays for as long as rows name it)."""

@@ -269,7 +269,7 @@ class FileTarget(FileDir, Target):
     def writes_failed(self, wait: bool = False) -> dict[str, Exception]:
         return self._behind.failed(wait) if self._behind is not None else {}
 
-    def after_commit(self, module: str, then: Callable[[], None]) -> None:
+    def after_commit(self, module: str, then: Callable[[], object]) -> None:
         if self._behind is None:
             then()
         else:
@@ -413,16 +413,41 @@ class FileTarget(FileDir, Target):
 
     def replace_module(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                        state: ModuleState) -> int:
+        """The module's new file is written from ``batches`` here; its last rows encoded, the file closed and
+        committed with ``state`` here too, or behind the run once it said so (:meth:`write_behind`): the next
+        module's rows are taken meanwhile."""
         self._wait(module)
-        with self._work() as work:
+        with ExitStack() as work_folder:
+            work = work_folder.enter_context(self._work())
+            out = work / self.data_path(module).name
+            writer = self.fmt.writer(out, schema)
             rows = 0
-            with self._generation(work, module, schema) as (out, writer):
+            try:
                 for b in batches:
                     writer.write(pa.Table.from_batches([b]))
                     rows += b.num_rows
+            except BaseException:
+                writer.close()
+                raise
             state.rows = rows
+            finish = partial(self._close_and_commit, work_folder.pop_all(), writer, out, module, schema,
+                             replace(state))
+        self._hand_over(module, finish)
+        return rows
+
+    def _close_and_commit(self, work_folder: ExitStack, writer: RowWriter, out: Path, module: str,
+                          schema: pa.Schema, state: ModuleState) -> None:
+        with work_folder:
+            writer.close()
             self._commit(module, out, schema, state)
-            return rows
+
+    def _hand_over(self, module: str, write: Callable[[], None]) -> None:
+        """``write`` (the end of a module's new file, and its commit) now, or behind the run."""
+        if self._behind is None:
+            write()
+        else:
+            with held():  # handed over, it commits whatever comes: a stop waits for the module's result
+                self._behind.run(module, write)
 
     def apply_changes(self, module: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
                       deleted_ids: list[str], state: ModuleState) -> tuple[int, int]:
@@ -446,11 +471,7 @@ class FileTarget(FileDir, Target):
             # refresh's time, set before the refresh it stands for is written)
             rewrite = partial(self._rewrite, work_folder.pop_all(), work, module, full, delta, drop, state,
                               replace(state))
-        if self._behind is None:
-            rewrite()
-        else:
-            with held():  # handed over, it commits whatever comes: a stop waits for the module's result
-                self._behind.run(module, rewrite)
+        self._hand_over(module, rewrite)
         return len(delta.ids), gone
 
     def _held(self, module: str, ids: list[str]) -> int:

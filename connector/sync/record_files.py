@@ -568,11 +568,16 @@ class RecordFiles:
 
     def sweep(self, seen: set[str]) -> None:
         """After a full load: the folders of records the module no longer has."""
+        self.drop(self.unseen(seen))
+
+    def unseen(self, seen: set[str]) -> list[Path]:
+        """After a full load: the folders of records the module no longer has, counted as removed (:meth:`drop`
+        removes them, once the old table that names their files is replaced)."""
         top = self.root / self.plan.module
         if not top.is_dir():
-            return
+            return []
         keep = {safe_name(i) for i in seen}
-        self.remove(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
+        return self.doomed(p.name for p in top.iterdir() if p.is_dir() and p.name not in keep)
 
 
 def _settle(claimed: Future[Stored], task: Future[Stored]) -> None:

@@ -280,8 +280,8 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
         rows = target.replace_module(module, schema, files.wrap(full_batches(), seen) if files else full_batches(),
                                      new_state)
         res.rows_read, res.rows_written = counter.rows, rows
-        if files is not None:
-            files.sweep(seen)  # the files of records gone since the last full load
+        if files is not None:  # the files of records gone since the last full load, once the new table is in
+            target.after_commit(module, partial(files.drop, files.unseen(seen)))
     else:
         res = ModuleResult(module, "incremental")
         counter = _Counter(module, "delta", progress)
@@ -331,7 +331,7 @@ def sync_module(source: Source, target: Target, module: str, state: ModuleState 
                                                            new_state)
     folder = target.files_folder() if has_files and files is None else None
     if folder is not None:  # files left out: no row names those of an earlier load (also after a kill right here)
-        drop_module_files(folder[0], module)
+        target.after_commit(module, partial(drop_module_files, folder[0], module))
     stats = target.module_stats(module)
     res.rows_failed = stats.failed
     res.notes = list(stats.notes)

@@ -37,7 +37,7 @@ class WriteBehind:
         #: module -> what its rewrite raised, not yet reported
         self._failed: dict[str, Exception] = {}
         #: module -> what to do once its rewrite under way has committed (:meth:`after`)
-        self._then: dict[str, list[Callable[[], None]]] = {}
+        self._then: dict[str, list[Callable[[], object]]] = {}
         #: the modules whose rewrite is handed over and has not yet taken what to do after it
         self._open: set[str] = set()
         #: the module whose rewrite this thread runs (its reads through the target do not wait for it)
@@ -75,7 +75,7 @@ class WriteBehind:
             self._mine.module = None
             self._slots.release()
 
-    def after(self, module: str, then: Callable[[], None]) -> None:
+    def after(self, module: str, then: Callable[[], object]) -> None:
         """Run ``then`` once ``module``'s rewrite under way has committed (in its thread; never if it fails), or
         now when none is."""
         with self._lock:

@@ -148,3 +148,26 @@ def _versions(where: Path | pa.Table, module: str = "") -> set[tuple[Any, Any]]:
     table = where if isinstance(where, pa.Table) else \
         pa.Table.from_batches(list(FileSource(where, "csv").read(module)))
     return set(zip(table.column("id").to_pylist(), table.column("Modified_Time").to_pylist(), strict=True))
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_a_full_load_s_file_is_closed_and_committed_behind_the_call(tmp_path: Path, kind: str) -> None:
+    """A module loaded whole: its rows are taken by the call, its file finished (the last rows encoded) and
+    committed behind it; the next call about the module sees it whole, and what was to go once the new table is
+    in (the files of records the module no longer has) goes after that."""
+    out = tmp_path / "out"
+    tgt = open_target(f"{kind}:{out}")
+    assert isinstance(tgt, FileTarget)
+    try:
+        tgt.write_behind()
+        tidied: list[str] = []
+        with tgt._manifest_lock:
+            assert tgt.replace_module("Leads", SCHEMA, iter([_batch(["1", "2"], "a"), _batch(["3"], "b")]),
+                                      ModuleState("Leads", loaded=True)) == 3
+            tgt.after_commit("Leads", lambda: tidied.append("Leads"))
+            assert not (out / MANIFEST).exists() and not tidied  # not committed yet: the call did not wait
+        assert tgt.ids("Leads") == {"1", "2", "3"} and tgt.load_state()["Leads"].rows == 3
+        assert tidied == ["Leads"] and tgt.writes_failed(wait=True) == {}
+    finally:
+        tgt.close()
+    assert not list((out / ".zohocrm-tmp").glob("*"))
