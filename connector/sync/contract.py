@@ -357,8 +357,8 @@ class Target(Metered, ABC):
         reads them from its files reads them all on the first clear, instead of one file read a parent)."""
 
     def write_behind(self) -> bool:
-        """From now on, :meth:`apply_changes` may hand a module's changes to a write of its own and return before
-        they are committed (its counts are final): the run goes on to the next module meanwhile, and asks
+        """From now on, :meth:`apply_changes` and :meth:`replace_module` may hand a module's rows to a write of
+        their own and return before they are committed (their counts are final): the run goes on to the next module meanwhile, and asks
         :meth:`writes_failed` which of those writes failed. Whether the target does (the default: no, every
         write is committed when its call returns). Reads of a module through the target wait for its write."""
         return False

@@ -368,20 +368,26 @@ class ZohoSource(Source):
                     self._ask_first_page(module, fields, page_since)
         return self._page_ahead(module)
 
+    def _asked_page(self, module: str) -> tuple[tuple[str, ...], api.Page] | None:
+        """The first delta page asked ahead for ``module`` (:meth:`_ask_first_page`) and the fields it was asked
+        with, once it is in; None: none was asked. Raises what asking it raised."""
+        with self._lock:
+            got = self._pages_ahead.get(module)
+        return None if got is None else (got[0], got[2].result())
+
     def _page_ahead(self, module: str) -> api.Page | None:
         """The first delta page :meth:`expect` asked for ``module``, once it is in (None: none was asked, or
         it failed: the read asks again and reports what it finds)."""
-        with self._lock:
-            got = self._pages_ahead.get(module)
-        if got is None:
-            return None
         try:
-            page = got[2].result()
+            asked = self._asked_page(module)
         except ConnectorError as exc:
             log.info("%s: the delta's first page asked early failed (%s); reading as usual", module, exc)
             with self._lock:
                 self._pages_ahead.pop(module, None)
             return None
+        if asked is None:
+            return None
+        page = asked[1]
         with self._lock:  # the edits it shows, as a count would (a fuller delta's count replaces them)
             self._edits.setdefault(module, len(page.records))
         return page
@@ -390,18 +396,15 @@ class ZohoSource(Source):
         """The delta's first list page asked ahead (:meth:`_ask_first_page`), once it is in and before the read
         takes it (the read gives its rows once the count has chosen how to read the rest: a round trip later),
         as the list reader converts it, ``columns`` that the page was asked with."""
-        with self._lock:
-            got = self._pages_ahead.get(module)
-        if got is None:
-            return None
         try:
-            page = got[2].result()
+            got = self._asked_page(module)
         except ConnectorError:  # left as it is: the read finds it and goes on as it would have
             return None
-        if not page.records:
+        if got is None or not got[1].records:
             return None
+        fields, page = got
         ts = self.session.catalog.table(module)
-        asked = set(got[0])
+        asked = set(fields)
         cols = [c for c in dict.fromkeys(["id", *columns]) if (col := ts.column(c)) is not None
                 and (c == "id" or col.field in asked)]
         try:

@@ -4,7 +4,8 @@ An incremental run into a Parquet or CSV directory writes each changed module's 
 file as it stands without the rows the delta replaces or deletes, then the delta, then the commit (the new
 file renamed over the old, then the manifest). Once the delta is in, none of that needs the runner: it
 hands the rewrite over (:meth:`WriteBehind.run`) and goes on to the next module, whose rows may still be on
-the wire or whose rewrite can run beside this one on another core. A few rewrites run at once (each holds
+the wire or whose rewrite can run beside this one on another core. A full load hands over the end of its
+new file the same way (its last rows encoded, the file closed and committed). A few rewrites run at once (each holds
 its module's rows in memory); one more waits for a slot, so the runner never holds more deltas than that.
 
 Every read of a module through the target waits for its rewrite (:meth:`WriteBehind.wait`), so what the
@@ -18,10 +19,13 @@ step), tidies nothing, and what it raised is kept for the run to report as that 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
+
+log = logging.getLogger("connector.sync")
 
 
 class WriteBehind:
@@ -60,17 +64,22 @@ class WriteBehind:
     def _one(self, module: str, rewrite: Callable[[], None]) -> None:
         self._mine.module = module
         try:
-            rewrite()
+            try:
+                rewrite()
+            except Exception as exc:  # noqa: BLE001 - the run reports it as the module's failure
+                with self._lock:
+                    self._open.discard(module)
+                    self._then.pop(module, None)  # its rows still name what they would have tidied
+                    self._failed[module] = exc
+                return
             with self._lock:
                 self._open.discard(module)
                 then = self._then.pop(module, [])
-            for step in then:
-                step()
-        except Exception as exc:  # noqa: BLE001 - the run reports it as the module's failure
-            with self._lock:
-                self._open.discard(module)
-                self._then.pop(module, None)  # its rows still name what they would have tidied
-                self._failed[module] = exc
+            for step in then:  # committed: a tidy-up that fails takes nothing back
+                try:
+                    step()
+                except Exception as exc:  # noqa: BLE001 - said, and the run goes on
+                    log.warning("%s: tidying up after its commit failed (%s)", module, exc)
         finally:
             self._mine.module = None
             self._slots.release()

@@ -171,3 +171,25 @@ def test_a_full_load_s_file_is_closed_and_committed_behind_the_call(tmp_path: Pa
     finally:
         tgt.close()
     assert not list((out / ".zohocrm-tmp").glob("*"))
+
+
+def test_a_tidy_up_that_fails_after_a_commit_takes_nothing_back(caplog: pytest.LogCaptureFixture) -> None:
+    """What runs after a module's commit (its stale files' removal) may fail: the commit stands, the module is
+    not reported failed, the failure is said in the log, and the next steps still run."""
+    import threading
+
+    from connector.sync.write_behind import WriteBehind
+
+    behind, hold, ran = WriteBehind(2), threading.Event(), []
+
+    def broken() -> None:
+        raise OSError("the disk went away")
+
+    behind.run("Leads", lambda: hold.wait(30))
+    behind.after("Leads", broken)
+    behind.after("Leads", lambda: ran.append("next"))
+    hold.set()
+    with caplog.at_level("WARNING", logger="connector.sync"):
+        assert behind.failed(wait=True) == {}
+    assert ran == ["next"] and "tidying up after its commit failed" in caplog.text
+    behind.close()
