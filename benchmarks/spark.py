@@ -127,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold", action="store_true",
                         help="no warm-up read: the timed read starts Spark's Python workers too")
     parser.add_argument("--reads", type=int, default=3,
-                        help="Spark reads of the module on one session; the last is the one compared (the first "
-                             "also pays for the JVM's just-in-time compilation, reported beside it)")
+                        help="Spark reads of the module on one session; the median of those after the first is the "
+                             "one compared (the first also pays for the JVM's just-in-time compilation, reported "
+                             "beside it)")
     parser.add_argument("--bulk-rows-per-s", type=float, default=200_000.0,
                         help="rows a second the emulated org's bulk jobs take (20000: Zoho's pace, as latency.py)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "spark.json")

@@ -374,21 +374,18 @@ class FileTarget(FileDir, Target):
             os.replace(new_file, self.data_path(module))
             fsync_dir(self.root)
         with self._manifest_lock:  # (a rewrite behind the run commits beside the runner's own writes)
-            self._commit_entry(module, new_file is not None, schema, state)
-
-    def _commit_entry(self, module: str, new_file: bool, schema: pa.Schema, state: ModuleState) -> None:
-        if self.kind == "csv":
-            side = self.sidecar()
-            side[module] = schema_to_json(schema)
-            write_json_atomic(self.root / SCHEMA_SIDECAR, side)
-        data = self.manifest()
-        self._merge_staged(data)  # the parent's clears land with its commit; this module's own were read through
-        data["modules"][module] = {"file": self.data_path(module).name, "rows": state.rows,
-                                   "schema": schema_to_json(schema), "state": state.to_json(),
-                                   "committed_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        if new_file and module in (data.get(PENDING) or {}):
-            del data[PENDING][module]
-        self._save_manifest(data)
+            if self.kind == "csv":
+                side = self.sidecar()
+                side[module] = schema_to_json(schema)
+                write_json_atomic(self.root / SCHEMA_SIDECAR, side)
+            data = self.manifest()
+            self._merge_staged(data)  # the parent's clears land with its commit; this module's own were read through
+            data["modules"][module] = {"file": self.data_path(module).name, "rows": state.rows,
+                                       "schema": schema_to_json(schema), "state": state.to_json(),
+                                       "committed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            if new_file is not None and module in (data.get(PENDING) or {}):
+                del data[PENDING][module]
+            self._save_manifest(data)
 
     @contextmanager
     def _work(self) -> Iterator[Path]:

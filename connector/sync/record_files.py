@@ -440,7 +440,7 @@ class RecordFiles:
                 return rel, int(known["size"]), str(known["sha256"])
         private_dir(folder, "folder of downloaded files")
         with self._locks_lock:
-            self._made.add((ref.folder[0], ref.folder[1]) if len(ref.folder) > 1 else (ref.folder[0], ""))
+            self._made.add((ref.folder[0], ref.folder[1]))  # (every file's folder is its record's, or under it)
         part = folder / f".{ref.name}.part"
         digest, size = hashlib.sha256(), 0
         name = ref.name
@@ -544,10 +544,6 @@ class RecordFiles:
                 return
             self._write_manifest(parts, folder, {k: v for k, v in m.items() if k in wanted})
 
-    def remove(self, ids: Iterable[str]) -> None:
-        """The folders of deleted records."""
-        self.drop(self.doomed(ids))
-
     def doomed(self, ids: Iterable[str]) -> list[Path]:
         """The folders of deleted records that are there, counted as removed: :meth:`drop` removes them (once the
         rows that name their files are gone from the target)."""
@@ -565,10 +561,6 @@ class RecordFiles:
     def drop(folders: Iterable[Path]) -> None:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
-
-    def sweep(self, seen: set[str]) -> None:
-        """After a full load: the folders of records the module no longer has."""
-        self.drop(self.unseen(seen))
 
     def unseen(self, seen: set[str]) -> list[Path]:
         """After a full load: the folders of records the module no longer has, counted as removed (:meth:`drop`
