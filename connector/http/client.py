@@ -28,6 +28,8 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.models import PreparedRequest
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from connector.config.config import ConnectionConfig
 from connector.config.transport import (
@@ -91,6 +93,28 @@ class ZohoResponse:
 #: call kinds sent with POST that read (COQL, creating a Bulk Read job): they change nothing
 READ_ONLY_KINDS = frozenset({"coql", "bulk_read"})
 _DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def read_whole(resp: requests.Response) -> bytes:
+    """The body of a response asked with ``stream=True``, read in one call and kept as ``resp.content``.
+
+    ``requests`` reads a body 10 KB at a time through urllib3's generator: some 5 ms of CPU (under the GIL)
+    for a 4 MB COQL page, against about 1 ms read whole. urllib3's errors become the ones ``requests``
+    raises for the same failure (a cut connection, a timeout, a bad encoding), so callers see no change."""
+    if resp._content is False and not resp._content_consumed and resp.raw is not None:  # noqa: SLF001
+        try:
+            body = resp.raw.read(decode_content=True)
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except ReadTimeoutError as exc:
+            raise requests.ConnectionError(exc) from exc
+        except Urllib3SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from exc
+        resp._content = body or b""  # noqa: SLF001
+        resp._content_consumed = True  # noqa: SLF001
+    return resp.content
 
 
 def _origin(url: str) -> str:
@@ -314,9 +338,9 @@ class ZohoHttp:
                 started = time.monotonic()
                 resp = self.session.request(method, url, params=query_string(params), json=json, data=data, files=files,
                                             headers=headers, auth=ZohoTokenAuth(token), timeout=self.timeout,
-                                            stream=stream)
+                                            stream=True)
                 if not stream:
-                    _ = resp.content  # read inside the slot so the semaphore bounds open transfers
+                    read_whole(resp)  # inside the slot, so the semaphore bounds open transfers
         except _DROPPED as exc:
             elapsed = time.monotonic() - queued_from
             self.stats.add_call(kind, elapsed, 0.0, 0)

@@ -109,6 +109,71 @@ class _Answers(BaseHTTPRequestHandler):
         pass
 
 
+class _CutAnswers(BaseHTTPRequestHandler):
+    """The first ``cut`` answers promise 4 MB and send 10 KB before closing (a connection lost mid-body);
+    later ones are whole, gzip-encoded when the client accepts it (as Zoho's are)."""
+
+    cut = 1
+    answered = 0
+
+    def _answer(self) -> None:
+        import gzip
+
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        cls = type(self)
+        cls.answered += 1
+        body = b'{"data": [' + b",".join(b'{"id": "%d"}' % i for i in range(50_000)) + b"]}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if cls.answered <= cls.cut:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:10_000])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body)
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def cut_server() -> Iterator[type[_CutAnswers]]:
+    handler = type("CutOnce", (_CutAnswers,), {"answered": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    handler.origin = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    yield handler
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_an_answer_cut_mid_body_is_a_lost_answer_retried_like_a_dropped_call(emu, cut_server):
+    """A body is read whole in one call (not 10 KB at a time): a connection lost halfway through it is
+    still a dropped call, a read retried, and the retry's gzip-encoded answer arrives decoded."""
+    with fast_session(conn(emu, APIServer=cut_server.origin, MaxRetries=2, **WRITES)) as s:
+        r = s.http.get("/Leads")
+        assert len(r.body["data"]) == 50_000 and r.body["data"][-1] == {"id": "49999"}
+        assert s.http.attempts == 2 and s.http.retries == 1 and cut_server.answered == 2
+
+
+def test_a_write_whose_answer_is_cut_mid_body_is_ambiguous_and_not_replayed(emu, cut_server):
+    with fast_session(conn(emu, APIServer=cut_server.origin, MaxRetries=2, **WRITES)) as s:
+        with pytest.raises(RetriableError) as info:
+            s.http.post("/Leads", json={"data": [lead(3)]})
+        assert info.value.ambiguous is True and s.http.attempts == 1 and cut_server.answered == 1
+
+
 def test_nothing_listening_at_a_local_address_never_reached_is_said_at_once(emu):
     """A broker or emulator not started, or a wrong port: no backoff starts it, so no retry waits for it."""
     dead = f"http://127.0.0.1:{free_port()}"
