@@ -21,9 +21,11 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from connector.errors import PlanningError
@@ -162,6 +164,9 @@ class WritePlan:
         self.key_column = self._column_for(self.key_field) if self.key_field else None
         if self.key_field is not None and self.key_column is None and operation in ("insert", "upsert"):
             raise PlanningError(f"the key {key!r} is not among the input columns of {ts.module}")
+        # Per input column, once: how its values are put (the check of a row then dispatches on nothing)
+        self._steps = [(column, f, self._kind(column, f), converter(f, column)) for column, f in self.values]
+        self._required = [f for f in ts.fields.values() if f.mandatory and f.writable]
         self.warnings: list[str] = []
         if self.read_only and operation != "delete":
             msg = f"{ts.module}: read-only columns are not written: {', '.join(self.read_only)}"
@@ -169,6 +174,12 @@ class WritePlan:
             if msg not in _WARNED:  # once per process: a migration writes a module in many calls
                 _WARNED.add(msg)
                 log.warning(msg)
+
+    def _kind(self, column: str, f: FieldInfo) -> int:
+        """0: a value (:func:`converter`), 1: a lookup, 2: the tags."""
+        if column == self.tag_column:
+            return 2
+        return 1 if f.data_type in LOOKUP_TYPES or f.data_type == "multi_module_lookup" else 0
 
     def _column_for(self, f: FieldInfo) -> str | None:
         if self.id_column and f.api_name == "id":
@@ -202,12 +213,24 @@ class WritePlan:
         payload: dict[str, Any] = {}
         if record_id:
             payload["id"] = record_id
-        for column, f in self.values:
+        clears = self.operation != "insert"
+        for column, f, kind, conv in self._steps:
             if column not in row:
                 continue  # a dict row without the key leaves the field alone (an Arrow null clears it)
             raw = row[column]
             try:
-                self._put(payload, f, column, raw, row)
+                if kind == 2:
+                    names = tag_names(column, raw)
+                    if names:  # no tags given: none added (a write adds tags, it never removes one)
+                        payload[f.api_name] = [{"name": n} for n in names]
+                elif raw is None or (raw == "" and isinstance(raw, str)):
+                    # Insert: nothing to send. Update/upsert: the table is the desired state, so null clears.
+                    if clears and f.data_type not in ("ownerlookup", "layout"):
+                        payload[f.api_name] = None
+                elif kind == 1:
+                    self._lookup(payload, f, column, raw, row)
+                else:
+                    payload[f.api_name] = conv(raw)
             except _Bad as bad:
                 problems.append(bad.problem)
         problems = self._mandatory(payload) + problems
@@ -215,42 +238,27 @@ class WritePlan:
             return problems
         return RowItem(index, payload, key, record_id)
 
-    def _put(self, payload: dict[str, Any], f: FieldInfo, column: str, raw: Any, row: dict[str, Any]) -> None:
-        inserting = self.operation == "insert"
-        if column == self.tag_column:
-            names = tag_names(column, raw)
-            if names:  # no tags given: none added (a write adds tags, it never removes one)
-                payload[f.api_name] = [{"name": n} for n in names]
-            return
-        if raw is None or (isinstance(raw, str) and raw == ""):
-            # Insert: nothing to send. Update/upsert: the table is the desired state, so null clears.
-            if not inserting and f.data_type not in ("ownerlookup", "layout"):
-                payload[f.api_name] = None
-            return
-        if f.data_type in LOOKUP_TYPES or f.data_type == "multi_module_lookup":
-            payload[f.api_name] = {"id": lookup_id(column, raw)}
-            mod_col = self.modules.get(f.api_name)
-            target = row.get(mod_col) if mod_col else None
-            if f.data_type == "multi_module_lookup":
-                if not target:
-                    raise _Bad(Problem("MANDATORY_NOT_FOUND", mod_col or f"{f.api_name}_Module",
-                                       "required field not found"))
-                payload[f.api_name]["module"] = {"api_name": str(target)}
-            elif f.polymorphic:
-                if not target:
-                    # Zoho needs $se_module next to a polymorphic lookup (records.md section 9).
-                    raise _Bad(Problem("MANDATORY_NOT_FOUND", mod_col or f"{f.api_name}_Module",
-                                       "required field not found", {"api_name": "$se_module"}))
-                payload["$se_module"] = str(target)
-            return
-        payload[f.api_name] = to_json(f, column, raw)
+    def _lookup(self, payload: dict[str, Any], f: FieldInfo, column: str, raw: Any, row: dict[str, Any]) -> None:
+        """A lookup's id (and the module a polymorphic or multi-module lookup points into)."""
+        payload[f.api_name] = {"id": lookup_id(column, raw)}
+        mod_col = self.modules.get(f.api_name)
+        target = row.get(mod_col) if mod_col else None
+        if f.data_type == "multi_module_lookup":
+            if not target:
+                raise _Bad(Problem("MANDATORY_NOT_FOUND", mod_col or f"{f.api_name}_Module",
+                                   "required field not found"))
+            payload[f.api_name]["module"] = {"api_name": str(target)}
+        elif f.polymorphic:
+            if not target:
+                # Zoho needs $se_module next to a polymorphic lookup (records.md section 9).
+                raise _Bad(Problem("MANDATORY_NOT_FOUND", mod_col or f"{f.api_name}_Module",
+                                   "required field not found", {"api_name": "$se_module"}))
+            payload["$se_module"] = str(target)
 
     def _mandatory(self, payload: dict[str, Any]) -> list[Problem]:
         """Insert: every mandatory field needs a value. Update/upsert: only an explicit null removes one."""
         out = []
-        for f in self.ts.fields.values():
-            if not f.mandatory or not f.writable:
-                continue
+        for f in self._required:
             v = payload.get(f.api_name)
             given = f.api_name in payload
             if (self.operation == "insert" and (v is None or v == [])) or (given and (v is None or v == [])):
@@ -308,6 +316,32 @@ def _text(f: FieldInfo, column: str, raw: Any) -> str:
     if f.value_type == "picklist" and f.picklist and s not in f.picklist:
         raise _invalid(column, supported_values=list(f.picklist))
     return s
+
+
+def converter(f: FieldInfo, column: str) -> Callable[[Any], Any]:
+    """:func:`to_json` for one field's non-null values, with what depends only on the field worked out once:
+    text and picklists (most of a record) checked without dispatching on the type per value."""
+    if f.value_type not in STRING_TYPES:
+        return partial(to_json, f, column)
+    limit = f.length or DEFAULT_LENGTHS.get(f.value_type, 255)
+    email = f.value_type == "email"
+    picks = frozenset(f.picklist) if f.value_type == "picklist" and f.picklist else None
+
+    def text(raw: Any) -> str:
+        if isinstance(raw, str):
+            s = raw
+        elif isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+            s = str(raw)  # zip codes and phone numbers often arrive as numbers from files
+        else:
+            raise _invalid(column, expected_data_type="text")
+        if len(s) > limit:
+            raise _invalid(column, maximum_length=limit)
+        if email and not EMAIL_RE.match(s):
+            raise _invalid(column, expected_data_type="email")
+        if picks is not None and s not in picks:
+            raise _invalid(column, supported_values=list(f.picklist))
+        return s
+    return text
 
 
 def _datetime_text(column: str, raw: Any) -> str:
