@@ -17,7 +17,6 @@ from connector.config import parse_connection_string
 from connector.config.config import ConnectionConfig
 from connector.errors import ConfigError
 from connector.http import calllog
-from connector.http.brokered import BrokerTokens, EnvelopeOpener, load_credentials
 from connector.http.client import ZohoHttp
 from connector.logfile import close_logfile, open_logfile
 from connector.readers.base import ReaderContext
@@ -47,14 +46,18 @@ class ZohoSession:
         self._logfile = open_logfile(self.config.logfile, self.config.verbosity, self.config.log_format)
         try:
             self.tokens: TokenManager
-            if self.config.broker and tokens is None:  # the broker holds the Zoho connection
+            brokered = bool(self.config.broker) and tokens is None
+            if brokered:  # the broker holds the Zoho connection (its envelopes' cryptography imported only then)
+                from connector.http.brokered import BrokerTokens, EnvelopeOpener, load_credentials
+
                 # A TokenProvider, not a TokenManager: OAuth commands (login, status) refuse it in words.
-                self.tokens = BrokerTokens(load_credentials(self.config))  # type: ignore[assignment]
+                broker_tokens = BrokerTokens(load_credentials(self.config))
+                self.tokens = broker_tokens  # type: ignore[assignment]
             else:
                 self.tokens = tokens or TokenManager(self.config, login=login)
             self.http = ZohoHttp(self.config, self.tokens, **http_kw)
-            if isinstance(self.tokens, BrokerTokens):  # opens sealed answers; refuses unsealed ones when sealed
-                self.http.session.hooks["response"].append(EnvelopeOpener(self.tokens.credentials))
+            if brokered:  # opens sealed answers; refuses unsealed ones when sealed
+                self.http.session.hooks["response"].append(EnvelopeOpener(broker_tokens.credentials))
         except BaseException:  # e.g. ConfigError for a proxy or certificate: don't leak the log handler
             close_logfile(self._logfile, self.config.verbosity)
             raise
