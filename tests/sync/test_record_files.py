@@ -333,6 +333,30 @@ def test_a_file_started_ahead_is_waited_for_at_its_turn_not_asked_again(tmp_path
     assert (tmp_path / "_files" / "Attachments" / "1" / "a.txt").read_bytes() == b"hello"
 
 
+def test_a_turn_whose_files_were_all_started_ahead_gives_its_pool_nothing(tmp_path: Path, monkeypatch) -> None:
+    """The turn takes files started ahead from their downloads and hands its own pool only the rest: each task
+    given to a pool short of workers starts a thread, and on the runner's thread each start waits its turn at
+    the GIL, for files that were already in place."""
+    from connector.sync import record_files as rf
+
+    asked: list[str] = []
+
+    def fetch(path: str, params: dict[str, str]) -> Iterator[bytes]:
+        asked.append(path)
+        yield b"bytes"
+
+    given: list[int] = []
+    start = rf._Downloads.start
+    monkeypatch.setattr(rf._Downloads, "start", lambda self, store, refs: given.append(len(refs)) or start(self, store, refs))
+    files, batch = _one_attachment(tmp_path, fetch)
+    assert list(files.prefetch([batch])) == [batch]
+    deadline = time.monotonic() + 30
+    while files.downloading() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert next(files.wrap([batch])).column("File_Size").to_pylist() == [5]
+    assert given == [0] and len(asked) == 1
+
+
 def test_a_file_claimed_ahead_as_the_turn_ended_is_asked_at_the_next_turn(tmp_path: Path) -> None:
     """A download claimed ahead whose pool had shut down (its turn ended meanwhile) is not left pending: the
     next turn asks it itself, once."""
