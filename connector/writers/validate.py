@@ -301,28 +301,14 @@ def _as_json_number(value: int | float | Decimal) -> int | float:
     return value
 
 
-def _text(f: FieldInfo, column: str, raw: Any) -> str:
-    if isinstance(raw, str):
-        s = raw
-    elif isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
-        s = str(raw)  # zip codes and phone numbers often arrive as numbers from files
-    else:
-        raise _invalid(column, expected_data_type="text")
-    limit = f.length or DEFAULT_LENGTHS.get(f.value_type, 255)
-    if len(s) > limit:
-        raise _invalid(column, maximum_length=limit)
-    if f.value_type == "email" and not EMAIL_RE.match(s):
-        raise _invalid(column, expected_data_type="email")
-    if f.value_type == "picklist" and f.picklist and s not in f.picklist:
-        raise _invalid(column, supported_values=list(f.picklist))
-    return s
-
-
 def converter(f: FieldInfo, column: str) -> Callable[[Any], Any]:
     """:func:`to_json` for one field's non-null values, with what depends only on the field worked out once:
     text and picklists (most of a record) checked without dispatching on the type per value."""
-    if f.value_type not in STRING_TYPES:
-        return partial(to_json, f, column)
+    return _text(f, column) if f.value_type in STRING_TYPES else partial(to_json, f, column)
+
+
+def _text(f: FieldInfo, column: str) -> Callable[[Any], str]:
+    """The check of a text-like field's values (length, email shape, picklist), its limits looked up once."""
     limit = f.length or DEFAULT_LENGTHS.get(f.value_type, 255)
     email = f.value_type == "email"
     picks = frozenset(f.picklist) if f.value_type == "picklist" and f.picklist else None
@@ -396,7 +382,7 @@ def to_json(f: FieldInfo, column: str, raw: Any) -> Any:
     """A non-null input value -> the JSON Zoho takes for the field, or ``_Bad``."""
     vt = f.value_type
     if vt in STRING_TYPES:
-        return _text(f, column, raw)
+        return _text(f, column)(raw)
     if vt == "multiselectpicklist":
         values = raw.split(";") if isinstance(raw, str) else raw
         if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):

@@ -96,10 +96,15 @@ class _Answers(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = b'{"data": []}'
+        self._reply(b'{"data": []}')
+
+    def _reply(self, body: bytes, length: int | None = None, **headers: str) -> None:
+        """200 with a JSON ``body`` (``length``: the Content-Length said, when not the body's)."""
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         self.wfile.write(body)
 
@@ -109,7 +114,7 @@ class _Answers(BaseHTTPRequestHandler):
         pass
 
 
-class _CutAnswers(BaseHTTPRequestHandler):
+class _CutAnswers(_Answers):
     """The first ``cut`` answers promise 4 MB and send 10 KB before closing (a connection lost mid-body);
     later ones are whole, gzip-encoded when the client accepts it (as Zoho's are)."""
 
@@ -123,26 +128,16 @@ class _CutAnswers(BaseHTTPRequestHandler):
         cls = type(self)
         cls.answered += 1
         body = b'{"data": [' + b",".join(b'{"id": "%d"}' % i for i in range(50_000)) + b"]}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
         if cls.answered <= cls.cut:
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[:10_000])
+            self._reply(body[:10_000], length=len(body))
             self.wfile.flush()
             self.close_connection = True
-            return
-        if "gzip" in self.headers.get("Accept-Encoding", ""):
-            body = gzip.compress(body)
-            self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        elif "gzip" in self.headers.get("Accept-Encoding", ""):
+            self._reply(gzip.compress(body), Content_Encoding="gzip")
+        else:
+            self._reply(body)
 
     do_GET = do_POST = _answer
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
