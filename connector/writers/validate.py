@@ -223,7 +223,7 @@ class WritePlan:
                     names = tag_names(column, raw)
                     if names:  # no tags given: none added (a write adds tags, it never removes one)
                         payload[f.api_name] = [{"name": n} for n in names]
-                elif raw is None or (raw == "" and isinstance(raw, str)):
+                elif raw is None or (isinstance(raw, str) and raw == ""):
                     # Insert: nothing to send. Update/upsert: the table is the desired state, so null clears.
                     if clears and f.data_type not in ("ownerlookup", "layout"):
                         payload[f.api_name] = None
