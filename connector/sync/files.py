@@ -242,8 +242,7 @@ class FileTarget(FileDir, Target):
         return self.load_state()  # its own file: nothing to open first
 
     def load_state(self) -> dict[str, ModuleState]:
-        if self._behind is not None:
-            self._behind.wait_all()
+        self._wait(None)
         out = {}
         for module, entry in self._view()["modules"].items():
             if entry.get("state"):
@@ -275,9 +274,14 @@ class FileTarget(FileDir, Target):
         else:
             self._behind.after(module, then)
 
-    def _wait(self, module: str, raising: bool = False) -> None:
-        """The module's rewrite under way behind the run, if any, ended (``raising``: see :meth:`WriteBehind.wait`)."""
-        if self._behind is not None:
+    def _wait(self, module: str | None, raising: bool = False) -> None:
+        """The module's rewrite under way behind the run, if any, ended (``raising``: see :meth:`WriteBehind.wait`);
+        None: every module's."""
+        if self._behind is None:
+            return
+        if module is None:
+            self._behind.wait_all()
+        else:
             self._behind.wait(module, raising)
 
     def _end_behind(self) -> None:
@@ -559,8 +563,7 @@ class FileTarget(FileDir, Target):
 
     def finish(self, progress: ProgressFn | None = None) -> list[str]:
         """Write out the lookups still pending a clear: one new generation per module that has some."""
-        if self._behind is not None:
-            self._behind.wait_all()
+        self._wait(None)
         if self._staged:  # staged after the last commit (a parent whose deletions were in no file of its own)
             self._save_manifest(self.manifest())
         for module in list(self.manifest().get(PENDING) or {}):

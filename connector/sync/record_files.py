@@ -567,7 +567,8 @@ class RecordFiles:
             folder = self.root / self.plan.module / record
             if self._may_exist((self.plan.module, record)) and folder.is_dir():
                 found.append(folder)
-        self.counts.removed += len(found)
+        with self._counts_lock:
+            self.counts.removed += len(found)
         return found
 
     @staticmethod
