@@ -242,6 +242,18 @@ def _at_scale(raw: pa.Array, t: pa.Decimal128Type, largest: float | None) -> pa.
         return None  # past the column's precision: value by value, whose error says which value
 
 
+def _digits(raw: pa.Array, t: pa.DataType) -> pa.Array | None:
+    """Integers given as text (bigint) in one cast, when each value is an optional minus and decimal digits
+    (what ``int()`` reads the same way; Arrow's cast also takes forms ``int()`` refuses, such as ``0x1F``) and
+    the column's width holds them. None: value by value, with :mod:`.convert`'s rules and errors."""
+    if not pa.types.is_integer(t) or not pc.all(pc.match_substring_regex(raw, r"^-?[0-9]+$")).as_py():
+        return None
+    try:
+        return raw.cast(t)
+    except _ARROW_ERRORS:
+        return None  # past the column's width: value by value, whose error says which value
+
+
 def _column(ts: TableSchema, col: Column, values: pa.StructArray) -> pa.Array:
     raw = values.field(col.field)
     if col.part in ("id", "name"):
@@ -255,7 +267,9 @@ def _column(ts: TableSchema, col: Column, values: pa.StructArray) -> pa.Array:
         return cast if cast is not None else column_from_values(ts, col, raw.to_pylist())
     temporal = pa.types.is_timestamp(t) or pa.types.is_date(t)
     if raw.type == pa.string() and not (temporal or pa.types.is_string(t) or pa.types.is_large_string(t)):
-        return column_from_values(ts, col, raw.to_pylist())  # a number as text (bigint): convert's rules
+        whole = _digits(raw, t)
+        # a number as text (bigint): in one cast when every value is plain digits, else convert's rules
+        return whole if whole is not None else column_from_values(ts, col, raw.to_pylist())
     if temporal and pc.any(pc.equal(raw, "")).as_py():
         return column_from_values(ts, col, raw.to_pylist())  # Zoho's empty value: convert's rules
     if raw.type == t:
