@@ -16,6 +16,7 @@ field of every module). The stored types come from DuckDB (``DESCRIBE``), rememb
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -91,6 +92,10 @@ def column_json(kind: str, exprs: Sequence[str], stored: Sequence[str], clock: V
     return scalar_json(kind, exprs[0], stored[0], clock)
 
 
+#: a timestamp literal in generated SQL (:func:`..store.formula_sql` writes "now" so)
+_INSTANT = re.compile(r"TIMESTAMP '[0-9: -]+'")
+
+
 class StoredTypes:
     """DuckDB's result types of select lists, remembered per store (a module's columns keep their
     types; an org reset makes a new store, and so starts afresh)."""
@@ -101,9 +106,12 @@ class StoredTypes:
         self._limit = limit
 
     def of(self, store: object, select_sql: str, describe: Callable[[str], list[tuple[Any, ...]]]) -> list[str]:
-        """Types of ``select_sql``'s columns in ``store``; ``describe(sql)`` runs DESCRIBE when not known."""
+        """Types of ``select_sql``'s columns in ``store``; ``describe(sql)`` runs DESCRIBE when not known. The
+        instants written into the SQL (a formula's "now", such as Days_Open's) change no type: remembered
+        without them, or every second would describe the same select list again."""
+        key = _INSTANT.sub("TIMESTAMP ''", select_sql)
         with self._lock:
-            known = self._known.get(store, {}).get(select_sql)
+            known = self._known.get(store, {}).get(key)
         if known is not None:
             return known
         types = [str(r[1]) for r in describe(f"DESCRIBE {select_sql}")]
@@ -111,7 +119,7 @@ class StoredTypes:
             mine = self._known.setdefault(store, {})
             if len(mine) >= self._limit:
                 mine.clear()
-            mine[select_sql] = types
+            mine[key] = types
         return types
 
 

@@ -138,3 +138,28 @@ def test_a_datetime_rendered_in_sql_is_the_clocks_rendering(value: datetime, min
     got = duckdb.execute(f"SELECT {clock.render_sql('?::TIMESTAMP')}", [value]).fetchone()
     assert got is not None and got[0] == clock.render(value)
     assert duckdb.execute(f"SELECT {clock.render_sql('NULL::TIMESTAMP')}").fetchone() == (None,)
+
+
+def test_a_select_list_is_described_once_whatever_instant_its_formulas_were_given() -> None:
+    """Formulas such as Days_Open are written with the clock's "now": the same select list a second later is the
+    same columns of the same types, so it is not described again (the page is rendered at every call)."""
+    from connector.emulator.coql_json import StoredTypes
+
+    described: list[str] = []
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (id BIGINT, made TIMESTAMP)")
+
+    def describe(sql: str) -> list[tuple[Any, ...]]:
+        described.append(sql)
+        return con.execute(sql).fetchall()
+
+    class Store:  # what the emulator's store is to the cache: a key it holds weakly
+        pass
+
+    known, store = StoredTypes(), Store()
+    select = "SELECT id, round(epoch(TIMESTAMP '{}' - made) / 86400.0, 2) AS age FROM t"
+    first = known.of(store, select.format("2026-12-07 23:58:01"), describe)
+    assert known.of(store, select.format("2026-12-07 23:58:02"), describe) == first == ["BIGINT", "DOUBLE"]
+    assert len(described) == 1
+    known.of(store, "SELECT made FROM t", describe)  # another select list is described
+    assert len(described) == 2
