@@ -19,6 +19,8 @@ after the chunk's fields. Each module draws from its own random stream
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -161,8 +163,75 @@ def generate_chunk(m: ModuleDef, seed: int, sizes: dict[str, int], offset: int, 
     return pa.table({c: cols[c] for c in names})
 
 
+#: an org of at most this many records may be kept once generated, to be copied when the same org is asked again
+TEMPLATE_RECORDS = 10_000
+#: orgs kept (the oldest goes first)
+TEMPLATES_KEPT = 6
+_templates: OrderedDict[tuple[object, ...], dict[str, pa.Table]] = OrderedDict()
+#: the orgs generated once in this process and not kept (yet): one asked a second time is kept
+_asked: set[tuple[object, ...]] = set()
+_templates_lock = threading.Lock()
+
+
 def populate(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema | None = None) -> dict[str, int]:
-    """Fill an empty store; returns the number of records per module (``org``: whose tags to generate)."""
+    """Fill an empty store; returns the number of records per module (``org``: whose tags to generate).
+
+    Generation depends on nothing but the seed, the sizes and the org's kind. A small org asked a second time in
+    this process is kept (every table as Arrow) and copied into the next stores that ask for it: a test suite
+    starts hundreds of emulators from a handful of settings, and a copy takes a third of the time. A process
+    that serves one org (``zohocrm emulator``) keeps nothing."""
+    key = (seed, tuple(sorted(sizes.items())), org.kind if org is not None else None)
+    small = sum(sizes.values()) <= TEMPLATE_RECORDS
+    with _templates_lock:
+        kept = _templates.get(key) if small else None
+        if kept is not None:
+            _templates.move_to_end(key)
+        again = small and kept is None and key in _asked
+        if small and not again:
+            _asked.add(key)
+    if kept is not None:
+        _copy_into(store, kept)
+        return dict(sizes)
+    _generate(store, seed, sizes, org)
+    if again:
+        tables = _tables_of(store)
+        with _templates_lock:
+            _asked.discard(key)
+            _templates[key] = tables
+            while len(_templates) > TEMPLATES_KEPT:
+                _templates.popitem(last=False)
+    return dict(sizes)
+
+
+def _tables_of(store: Store) -> dict[str, pa.Table]:
+    """Every table of the store, rows in the order they were written."""
+    cur = store.con.cursor()
+    try:
+        names = [r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                                           "ORDER BY table_name").fetchall()]
+        return {name: cur.sql(f"SELECT * FROM {q(name)}").to_arrow_table() for name in names}
+    finally:
+        cur.close()
+
+
+def _copy_into(store: Store, tables: dict[str, pa.Table]) -> None:
+    """A kept org written into an empty store: its tables made as generation makes them, then their rows (the
+    ones :meth:`Store.create_schema` writes, users and layouts, replaced by the kept ones)."""
+    store.create_schema()
+    with store.write_lock:
+        cur = store.con.cursor()
+        try:
+            for name, table in tables.items():
+                cur.execute(f"DELETE FROM {q(name)}")
+                if table.num_rows:
+                    cur.register("_kept", table)
+                    cur.execute(f"INSERT INTO {q(name)} SELECT * FROM _kept")
+                    cur.unregister("_kept")
+        finally:
+            cur.close()
+
+
+def _generate(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema | None) -> None:
     store.create_schema()
     counters = {"seed": seed}  # generated files' bytes derive from it (files.py)
     for m in schema.ALL_MODULES:
@@ -190,4 +259,3 @@ def populate(store: Store, seed: int, sizes: dict[str, int], org: OrgSchema | No
                 history = schema.MODULES_BY_NAME["Stage_History"]
                 count = stage_history.populate(store, id_base(history) + 1)
                 store.set_counter("id:Stage_History", id_base(history) + count)
-    return dict(sizes)

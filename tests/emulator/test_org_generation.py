@@ -13,7 +13,7 @@ import hashlib
 
 import pytest
 
-from connector.emulator import schema
+from connector.emulator import generate, schema
 from connector.emulator.generate import module_sizes, populate
 from connector.emulator.store import Store, module_column, q
 
@@ -38,8 +38,23 @@ def enterprise() -> Store:
     return build("enterprise")
 
 
+def generated(kind: str, seed: int = 9, records: int = RECORDS) -> Store:
+    """An org generated afresh, never copied from one kept (:func:`populate` keeps small orgs)."""
+    store = Store(None)
+    org = schema.org_schema(kind)
+    generate._generate(store, seed, module_sizes(records, None, org), org)
+    return store
+
+
+def every_row(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows, sorted (the files table is written by ``INSERT OR IGNORE``, whose rows DuckDB may
+    store in another order from one generation to the next: the same rows, not the same scan order)."""
+    names = [r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")]
+    return {name: store.fetchall(f"SELECT * FROM {q(name)} ORDER BY ALL") for name in names}
+
+
 def test_the_same_seed_gives_the_same_org(enterprise: Store) -> None:
-    again = build("enterprise")
+    again = generated("enterprise")
     for m in schema.ALL_MODULES:
         assert digest(again, m.api_name) == digest(enterprise, m.api_name), m.api_name
     assert digest(again, "tags") == digest(enterprise, "tags")
@@ -110,3 +125,40 @@ def test_stage_history_walks_each_deal_to_its_stage(enterprise: Store) -> None:
     assert last_matches == deals and rows >= deals
     tagged = enterprise.fetchone("SELECT count(DISTINCT module), count(*) FROM record_tags") or (0, 0)
     assert tagged[0] >= 10 and tagged[1] > RECORDS / 10
+
+
+@pytest.mark.parametrize("kind", ["classic", "enterprise"])
+def test_an_org_asked_again_is_a_copy_of_the_one_generated_row_for_row(kind: str) -> None:
+    """A small org asked twice in a process is kept and copied after that: the copy holds every table's rows,
+    users, layouts and counters included; a change to one store reaches no copy."""
+    org = schema.org_schema(kind)
+    sizes = module_sizes(700, None, org)
+    key = (23, tuple(sorted(sizes.items())), kind)
+    generate._templates.pop(key, None)
+    generate._asked.discard(key)
+    populate(Store(None), 23, sizes, org)
+    assert key not in generate._templates  # asked once: nothing kept
+    first, copied = Store(None), Store(None)
+    populate(first, 23, sizes, org)
+    assert key in generate._templates
+    first.execute("DELETE FROM users")
+    first.execute(f"UPDATE {q('Leads')} SET {q('Last_Name')} = 'changed'")
+    populate(copied, 23, sizes, org)
+    assert every_row(copied) == every_row(generated(kind, seed=23, records=700))
+    assert copied.fetchone("SELECT count(*) FROM users") == (len(schema.USERS),)
+
+
+def test_a_large_org_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept orgs are small (a benchmark's org of a million records is generated and let go)."""
+    org = schema.org_schema("classic")
+    sizes = module_sizes(300, None, org)
+    key = (5, tuple(sorted(sizes.items())), "classic")
+    generate._templates.pop(key, None)
+    monkeypatch.setattr(generate, "TEMPLATE_RECORDS", sum(sizes.values()) - 1)
+    for _ in range(3):
+        populate(Store(None), 5, sizes, org)
+    assert key not in generate._templates
+    monkeypatch.setattr(generate, "TEMPLATE_RECORDS", sum(sizes.values()))
+    for _ in range(2):
+        populate(Store(None), 5, sizes, org)
+    assert key in generate._templates
