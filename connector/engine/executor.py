@@ -61,7 +61,7 @@ from .cancel import Cancel, StopReason
 from .dml import run_dml
 from .feeds import ScanFeed, register_feed, register_placeholder, source_protocol
 from .result import Result, table_reader
-from .sandbox import refusal, sandboxed_connection
+from .sandbox import SandboxPool, refusal
 
 log = logging.getLogger("connector.engine")
 
@@ -134,6 +134,8 @@ class Engine:
         self.statistics = ZohoStatistics(session.http)
         self._lock = threading.Lock()
         self._running: dict[int, tuple[duckdb.DuckDBPyConnection, Cancel]] = {}  # id(con) -> (DuckDB connection, its stop flag)
+        #: the sandboxed DuckDB connections statements run in, reused from one to the next
+        self._sandboxes = SandboxPool()
         self.closed = False
 
     # -- catalog -------------------------------------------------------------------------------
@@ -177,15 +179,16 @@ class Engine:
 
     def _check(self, plan: Plan) -> None:
         """DuckDB binds the statement over empty relations of the modules' columns: its errors before any call."""
-        con = sandboxed_connection()
+        con, ok = self._sandboxes.take(), False
         try:
             for scan in plan.scans:
                 register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
             con.sql("EXPLAIN " + plan.sql, params=plan.params)
+            ok = True
         except (duckdb.Error, pa.ArrowException) as exc:
             raise duckdb_error(exc, self._all_columns(plan), self.session.catalog.modules()) from None
         finally:
-            con.close()
+            self._sandboxes.give_back(con, [scan.relation for scan in plan.scans], ok)
 
     def explain(self, sql: Statement | str, params: Params = None) -> str:
         return explain(self.plan(sql, params))
@@ -290,14 +293,17 @@ class Engine:
 
     def _stream(self, reader: pa.RecordBatchReader, con: duckdb.DuckDBPyConnection, cancel: Cancel,
                 feeds: list[ScanFeed]) -> Iterator[pa.RecordBatch]:
+        read_all = False
         try:
             yield from reader  # a RecordBatchReader iterates by read_next_batch until StopIteration
+            read_all = True
         except GeneratorExit:
             raise
         except BaseException as exc:
             raise self._failure(exc, cancel, feeds) from None
         finally:
-            self._close(con, cancel)
+            # a result read to its end leaves its connection to the next statement; any other is closed
+            self._close(con, cancel, [f.name for f in feeds] if read_all else None)
 
     def _failure(self, exc: BaseException, cancel: Cancel, feeds: list[ScanFeed],
                  plan: Plan | None = None) -> BaseException:
@@ -319,17 +325,23 @@ class Engine:
 
     def _open(self, cancel: Cancel) -> duckdb.DuckDBPyConnection:
         """A sandboxed DuckDB connection that :meth:`interrupt` can stop."""
-        con = sandboxed_connection()
+        con = self._sandboxes.take()
         with self._lock:
             self._running[id(con)] = (con, cancel)
         return con
 
-    def _close(self, con: duckdb.DuckDBPyConnection, cancel: Cancel) -> None:
-        if not cancel.is_set:
-            cancel.set(lambda: InterfaceError("the statement's result was closed"))  # stop its readers
+    def _close(self, con: duckdb.DuckDBPyConnection, cancel: Cancel, relations: list[str] | None = None) -> None:
+        """The statement on ``con`` is over: its readers stop, and the connection is closed, or, given the
+        ``relations`` it registered (it ended cleanly), kept for the next statement unless it was stopped."""
         with self._lock:  # never at the same time as interrupt() on the same connection
+            stopped = cancel.is_set  # interrupt() sets it under this lock before it interrupts DuckDB
+            if not stopped:
+                cancel.set(lambda: InterfaceError("the statement's result was closed"))  # stop its readers
             self._running.pop(id(con), None)
-            con.close()
+            if relations is None or stopped or self.closed:
+                con.close()
+                return
+        self._sandboxes.give_back(con, relations, True)
 
     def _all_columns(self, plan: Plan) -> list[str]:
         return [c.name for s in plan.scans for c in self.session.catalog.table(s.module).columns]
@@ -363,15 +375,16 @@ class Engine:
         """COUNT(*) from one COQL aggregate; DuckDB gives the result its column name and type."""
         scan = plan.scans[0]
         n = self.count_rows(scan)
-        con = sandboxed_connection()
+        con, ok = self._sandboxes.take(), False
         try:
             # every column: the WHERE may name columns the scan itself does not need
             register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
             shape = con.sql(plan.sql, params=plan.params).to_arrow_table()
+            ok = True
         except duckdb.Error as exc:
             raise duckdb_error(exc) from None
         finally:
-            con.close()
+            self._sandboxes.give_back(con, [scan.relation], ok)
         if shape.num_rows != 1 or shape.num_columns != 1:
             raise PlanningError("COUNT(*) through COQL expected one value", hint="set APIType to read the rows")
         return pa.table({shape.column_names[0]: pa.array([n], shape.schema.field(0).type)})
@@ -410,6 +423,7 @@ class Engine:
             self._running.clear()
             for con, _ in running:
                 con.close()
+        self._sandboxes.close()
         for _, cancel in running:
             cancel.join(CLOSE_WAIT_S)
 

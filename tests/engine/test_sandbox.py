@@ -152,3 +152,68 @@ def test_a_users_own_duckdb_stays_theirs(org_conn: str, org: Emulator, tmp_path:
     finally:
         att.close()
         con.close()
+
+
+def _opened(monkeypatch: pytest.MonkeyPatch) -> list[duckdb.DuckDBPyConnection]:
+    """Every sandboxed connection opened from now on."""
+    import connector.engine.sandbox as sandbox
+
+    opened: list[duckdb.DuckDBPyConnection] = []
+    original = sandbox.sandboxed_connection
+
+    def counted() -> duckdb.DuckDBPyConnection:
+        opened.append(original())
+        return opened[-1]
+
+    monkeypatch.setattr(sandbox, "sandboxed_connection", counted)
+    return opened
+
+
+def _left_in(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    return con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal UNION ALL "
+                       "SELECT table_name FROM duckdb_tables()").fetchall()
+
+
+def test_statements_one_after_another_run_in_one_duckdb_connection_left_empty(
+        sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening a sandboxed connection costs some 20 ms: an engine's statements reuse one, each finding it as
+    the sandbox opens it (no relation of the statement before, its settings still locked)."""
+    opened = _opened(monkeypatch)
+    engine = sessions.engine()
+    try:
+        for sql in ("SELECT count(*) FROM Leads", "SELECT Last_Name FROM Leads ORDER BY id LIMIT 3",
+                    "SELECT l.Last_Name, a.Account_Name FROM Contacts l JOIN Accounts a ON a.id = l.Account_Name_Id "
+                    "LIMIT 5", "SELECT 1 AS one", "SELECT count(*) FROM Leads WHERE Email IS NOT NULL"):
+            engine.execute(sql).read_all()
+            assert len(opened) == 1, sql
+            (idle,) = engine._sandboxes._idle
+            assert _left_in(idle) == [], sql
+        assert idle.sql("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+        with pytest.raises(duckdb.Error) as info:
+            idle.sql("SET enable_external_access=true")
+        assert refusal(info.value) is not None
+    finally:
+        engine.close()
+    assert engine._sandboxes._idle == []
+
+
+def test_a_statement_that_failed_or_was_left_unread_closes_its_connection(
+        sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = _opened(monkeypatch)
+    engine = sessions.engine()
+    try:
+        engine.execute("SELECT 1 AS one").read_all()
+        assert len(opened) == 1
+        with pytest.raises(connector.Error):  # fails in DuckDB as the rows stream
+            engine.execute("SELECT CAST(Last_Name AS INTEGER) FROM Leads WHERE Last_Name IS NOT NULL").read_all()
+        assert engine._sandboxes._idle == []  # the one it ran in is closed, not kept
+        with pytest.raises(duckdb.Error):
+            opened[0].execute("SELECT 1")
+        reader = engine.execute("SELECT id FROM Leads")
+        reader.read_next_batch()
+        reader.close()  # left unread: its result may still be open in DuckDB
+        assert engine._sandboxes._idle == []
+        engine.execute("SELECT 2 AS two").read_all()
+        assert len(opened) == 3 and len(engine._sandboxes._idle) == 1
+    finally:
+        engine.close()
