@@ -7,8 +7,9 @@ The life of a ``SELECT`` (see ARCHITECTURE.md, "Life of a query"):
    connection's statistics (record counts and the like, a COQL call each,
    cached a few minutes and bought only when they pay: :mod:`connector.planning.statistics`)
    size the reads;
-2. each table scan becomes a lazy relation in a fresh DuckDB connection
-   (``TimeZone='UTC'``) fed by its reader's Arrow batches (:mod:`.feeds`);
+2. each table scan becomes a lazy relation in a sandboxed DuckDB connection
+   (``TimeZone='UTC'``; the engine's statements reuse one, given back empty:
+   :class:`.sandbox.SandboxPool`) fed by its reader's Arrow batches (:mod:`.feeds`);
 3. DuckDB checks the statement (EXPLAIN, before any Zoho read), learns
    whether it scans a relation twice (then that relation's batches are kept
    and replayed), and runs the planner's SQL with the parameters bound by
