@@ -180,16 +180,13 @@ class Engine:
 
     def _check(self, plan: Plan) -> None:
         """DuckDB binds the statement over empty relations of the modules' columns: its errors before any call."""
-        con, ok = self._sandboxes.take(), False
-        try:
-            for scan in plan.scans:
-                register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
-            con.sql("EXPLAIN " + plan.sql, params=plan.params)
-            ok = True
-        except (duckdb.Error, pa.ArrowException) as exc:
-            raise duckdb_error(exc, self._all_columns(plan), self.session.catalog.modules()) from None
-        finally:
-            self._sandboxes.give_back(con, [scan.relation for scan in plan.scans], ok)
+        with self._sandboxes.lent([scan.relation for scan in plan.scans]) as con:
+            try:
+                for scan in plan.scans:
+                    register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
+                con.sql("EXPLAIN " + plan.sql, params=plan.params)
+            except (duckdb.Error, pa.ArrowException) as exc:
+                raise duckdb_error(exc, self._all_columns(plan), self.session.catalog.modules()) from None
 
     def explain(self, sql: Statement | str, params: Params = None) -> str:
         return explain(self.plan(sql, params))
@@ -376,16 +373,13 @@ class Engine:
         """COUNT(*) from one COQL aggregate; DuckDB gives the result its column name and type."""
         scan = plan.scans[0]
         n = self.count_rows(scan)
-        con, ok = self._sandboxes.take(), False
-        try:
-            # every column: the WHERE may name columns the scan itself does not need
-            register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
-            shape = con.sql(plan.sql, params=plan.params).to_arrow_table()
-            ok = True
-        except duckdb.Error as exc:
-            raise duckdb_error(exc) from None
-        finally:
-            self._sandboxes.give_back(con, [scan.relation], ok)
+        with self._sandboxes.lent([scan.relation]) as con:
+            try:
+                # every column: the WHERE may name columns the scan itself does not need
+                register_placeholder(con, scan.relation, self.session.catalog.table(scan.module).arrow_schema)
+                shape = con.sql(plan.sql, params=plan.params).to_arrow_table()
+            except duckdb.Error as exc:
+                raise duckdb_error(exc) from None
         if shape.num_rows != 1 or shape.num_columns != 1:
             raise PlanningError("COUNT(*) through COQL expected one value", hint="set APIType to read the rows")
         return pa.table({shape.column_names[0]: pa.array([n], shape.schema.field(0).type)})

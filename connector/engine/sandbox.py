@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -78,6 +79,17 @@ class SandboxPool:
             if self._idle:
                 return self._idle.pop()
         return sandboxed_connection()
+
+    @contextmanager
+    def lent(self, relations: Iterable[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for work that ends within the block, given back when it ends cleanly (``relations``: what
+        it registers), closed when the block raises."""
+        con, ok = self.take(), False
+        try:
+            yield con
+            ok = True
+        finally:
+            self.give_back(con, relations, ok)
 
     def give_back(self, con: duckdb.DuckDBPyConnection, relations: Iterable[str], reuse: bool) -> None:
         if reuse:
